@@ -1,0 +1,56 @@
+"""Settings: one class, read from the environment (prefix ``TONGBAN_``) and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_SECRET_KEY = "change-me-development-only"
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform, with the documented default.
+
+    ``.env.example`` at the repository root lists them all.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TONGBAN_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'var' / 'tongban.db'}"
+    )
+    secret_key: str = DEFAULT_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    session_max_age_hours: int = 8
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+
+    timezone: str = "Asia/Shanghai"
+    sqlite_busy_timeout_ms: int = 5000
+
+    static_vendor_dir: Path = Field(
+        default_factory=lambda: PROJECT_ROOT / "node_modules",
+        description="where npm put echarts and htmx; served under /static/vendor",
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear this cache after changing the environment)."""
+    return Settings()

@@ -1,0 +1,57 @@
+"""Jinja2 environment of the web pages: filters for Shanghai time and Chinese numbers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from tongban.core.config import get_settings
+from tongban.core.security import session_csrf_token
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "web" / "templates"
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp shown in the configured zone (Asia/Shanghai)."""
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
+
+
+def to_json(value: Any) -> Markup:
+    """JSON safe to embed in a <script> block."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+templates.env.filters["local_time"] = local_time
+templates.env.filters["tojson_safe"] = to_json
+
+
+def flash(request: Request, message: str, kind: str = "success") -> None:
+    """A message shown once on the next page."""
+    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the actor, CSRF token and pending flash messages."""
+    ctx: dict[str, Any] = {
+        "actor": getattr(request.state, "actor", None),
+        "csrf_token": session_csrf_token(request.session),
+        "flashes": request.session.pop("flash", []),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)

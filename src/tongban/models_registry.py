@@ -1,0 +1,9 @@
+"""Imports every domain's tables so that Alembic and tests see the whole schema."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import tongban.core.audit
+    import tongban.core.workdays
+    import tongban.org.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Organisations (province → city → county/department → township), cohorts, users and roles."""

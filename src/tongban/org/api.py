@@ -1,0 +1,279 @@
+"""JSON API of orgs, cohorts, users and tokens (thin: every rule is in ``service``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tongban.core.db import get_db
+from tongban.core.security import Actor, Role
+from tongban.org import service
+from tongban.org.access import require_actor, require_roles
+from tongban.org.enums import DeptClass, OrgLevel
+from tongban.org.models import ApiToken, Cohort, Org, User
+from tongban.org.schemas import (
+    CohortCreate,
+    CohortMembersUpdate,
+    CohortRead,
+    OrgCreate,
+    OrgPage,
+    OrgRead,
+    TokenCreate,
+    TokenIssued,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+
+router = APIRouter()
+public_router = APIRouter()
+
+
+def org_read(org: Org) -> OrgRead:
+    return OrgRead(
+        code=org.code,
+        name=org.name,
+        short_name=org.short_name,
+        level=OrgLevel(org.level),
+        parent_code=org.parent.code if org.parent else None,
+        division_code=org.division_code,
+        dept_class=DeptClass(org.dept_class) if org.dept_class else None,
+    )
+
+
+def cohort_read(cohort: Cohort) -> CohortRead:
+    return CohortRead(
+        code=cohort.code,
+        name=cohort.name,
+        description=cohort.description,
+        is_reference=cohort.is_reference,
+        members=[org_read(o) for o in service.cohort_orgs(cohort)],
+    )
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        org_code=user.org.code if user.org else None,
+        is_active=user.is_active,
+        last_login_at=user.last_login_at,
+    )
+
+
+def token_read(token: ApiToken) -> TokenRead:
+    return TokenRead(
+        id=token.id,
+        name=token.name,
+        hint=token.hint,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+# ---------------------------------------------------------------- orgs
+
+
+@router.get("/orgs", response_model=OrgPage, summary="组织列表与搜索(拼音首字母可用)")
+def list_orgs(
+    q: str = "",
+    level: OrgLevel | None = None,
+    parent: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> OrgPage:
+    parent_org = service.get_org(db, actor=actor, code=parent) if parent else None
+    rows, total = service.search_orgs(
+        db, actor=actor, q=q, level=level, parent=parent_org, limit=limit, offset=offset
+    )
+    return OrgPage(items=[org_read(o) for o in rows], total=total)
+
+
+@router.get("/orgs/{code}", response_model=OrgRead, summary="组织详情")
+def read_org(
+    code: str, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> OrgRead:
+    return org_read(service.get_org(db, actor=actor, code=code))
+
+
+@router.get("/orgs/{code}/children", response_model=list[OrgRead], summary="下级组织")
+def read_org_children(
+    code: str, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> list[OrgRead]:
+    org = service.get_org(db, actor=actor, code=code)
+    return [org_read(o) for o in service.children(db, actor=actor, org=org)]
+
+
+@router.post(
+    "/orgs", response_model=OrgRead, status_code=status.HTTP_201_CREATED,
+    summary="新增功能区或市级部门",
+)
+def create_org(
+    body: OrgCreate, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> OrgRead:
+    parent = service.resolve_org(db, ref=body.parent, actor=actor)
+    org = service.create_org(
+        db,
+        actor=actor,
+        name=body.name,
+        level=body.level,
+        parent=parent,
+        short_name=body.short_name,
+        code=body.code,
+        dept_class=body.dept_class,
+    )
+    return org_read(org)
+
+
+# ---------------------------------------------------------------- cohorts
+
+
+@router.get("/cohorts", response_model=list[CohortRead], summary="考核分组")
+def list_cohorts(
+    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> list[CohortRead]:
+    return [cohort_read(c) for c in service.list_cohorts(db, actor=actor)]
+
+
+@router.get("/cohorts/{code}", response_model=CohortRead, summary="考核分组详情")
+def read_cohort(
+    code: str, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> CohortRead:
+    return cohort_read(service.get_cohort(db, actor=actor, code=code))
+
+
+@router.post(
+    "/cohorts", response_model=CohortRead, status_code=status.HTTP_201_CREATED,
+    summary="新建考核分组",
+)
+def create_cohort(
+    body: CohortCreate, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> CohortRead:
+    service.require_manager(actor, "新建考核分组")
+    members = [service.resolve_org(db, ref=m, actor=actor) for m in body.members]
+    cohort = service.create_cohort(
+        db, actor=actor, code=body.code, name=body.name, description=body.description,
+        members=members,
+    )
+    return cohort_read(cohort)
+
+
+@router.put("/cohorts/{code}/members", response_model=CohortRead, summary="调整分组成员")
+def set_cohort_members(
+    code: str,
+    body: CohortMembersUpdate,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> CohortRead:
+    cohort = service.get_cohort(db, actor=actor, code=code)
+    service.require_manager(actor, "调整考核分组")
+    members = [service.resolve_org(db, ref=m, actor=actor) for m in body.members]
+    service.set_cohort_members(db, actor=actor, cohort=cohort, members=members, reason=body.reason)
+    return cohort_read(cohort)
+
+
+# ---------------------------------------------------------------- users
+
+
+@router.get("/users", response_model=list[UserRead], summary="用户列表(管理员)")
+def list_users(
+    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> list[UserRead]:
+    return [user_read(u) for u in service.list_users(db, actor=actor)]
+
+
+@router.post(
+    "/users", response_model=UserRead, status_code=status.HTTP_201_CREATED,
+    summary="新建用户(管理员)",
+)
+def create_user(
+    body: UserCreate,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> UserRead:
+    org = service.resolve_org(db, ref=body.org) if body.org else None
+    user = service.create_user(
+        db, actor=actor, username=body.username, password=body.password, role=body.role,
+        org=org, display_name=body.display_name,
+    )
+    return user_read(user)
+
+
+@router.get("/users/{user_id}", response_model=UserRead, summary="用户详情")
+def read_user(
+    user_id: int, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> UserRead:
+    return user_read(service.get_user(db, actor=actor, user_id=user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserRead, summary="修改用户(管理员)")
+def update_user(
+    user_id: int,
+    body: UserUpdate,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> UserRead:
+    user = service.get_user(db, actor=actor, user_id=user_id)
+    org = service.resolve_org(db, ref=body.org) if body.org else None
+    service.update_user(
+        db, actor=actor, user=user, display_name=body.display_name, role=body.role, org=org,
+        is_active=body.is_active, password=body.password,
+    )
+    return user_read(user)
+
+
+# ---------------------------------------------------------------- me and tokens
+
+
+@router.get("/me", response_model=UserRead, summary="当前用户")
+def read_me(db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> UserRead:
+    return user_read(service.get_user(db, actor=actor, user_id=actor.user_id or 0))
+
+
+@router.get("/me/tokens", response_model=list[TokenRead], summary="我的 API 令牌")
+def list_tokens(
+    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> list[TokenRead]:
+    return [token_read(t) for t in service.list_api_tokens(db, actor=actor)]
+
+
+@router.post(
+    "/me/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED,
+    summary="申请 API 令牌",
+)
+def create_token(
+    body: TokenCreate, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> TokenIssued:
+    token, plain = service.create_api_token(db, actor=actor, name=body.name)
+    return TokenIssued(**token_read(token).model_dump(), token=plain)
+
+
+@router.delete("/me/tokens/{token_id}", response_model=TokenRead, summary="撤销 API 令牌")
+def revoke_token(
+    token_id: int, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> TokenRead:
+    return token_read(service.revoke_api_token(db, actor=actor, token_id=token_id))
+
+
+class TokenRequest(BaseModel):
+    username: str
+    password: str
+    name: str = "script"
+
+
+@public_router.post(
+    "/auth/token", response_model=TokenIssued, status_code=status.HTTP_201_CREATED,
+    summary="用用户名和密码换取 API 令牌",
+)
+def issue_token(body: TokenRequest, request: Request, db: Session = Depends(get_db)) -> TokenIssued:
+    ip = request.client.host if request.client else ""
+    user = service.authenticate(db, username=body.username, password=body.password, ip=ip)
+    token, plain = service.create_api_token(db, actor=service.actor_for(user), name=body.name)
+    return TokenIssued(**token_read(token).model_dump(), token=plain)

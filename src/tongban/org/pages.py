@@ -1,0 +1,354 @@
+"""HTML pages: login, org browser, cohorts, users, my account (rules live in service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tongban.core.db import get_db
+from tongban.core.errors import DomainError
+from tongban.core.security import Actor, Role
+from tongban.core.templating import flash, render
+from tongban.org import service
+from tongban.org.access import check_csrf, get_actor_optional, require_actor, require_roles
+from tongban.org.enums import OrgLevel
+from tongban.org.models import Org
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _members_from_text(db: Session, actor: Actor, text: str) -> list[Org]:
+    """One org per line; a line may be "代码 名称", only its first word counts."""
+    lines = text.replace("，", "\n").replace(",", "\n").splitlines()
+    refs = [line.split()[0] for line in lines if line.strip()]
+    return [service.resolve_org(db, ref=r, actor=actor) for r in refs]
+
+
+# ---------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, next: str = "/", actor: Actor | None = Depends(get_actor_optional)
+) -> Response:
+    if actor is not None:
+        return _see_other(_safe_next(next))
+    return render(request, "login.html", {"next": _safe_next(next)})
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+def login(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    next: str = Form("/"),
+    db: Session = Depends(get_db),
+) -> Response:
+    ip = request.client.host if request.client else ""
+    try:
+        user = service.authenticate(db, username=username.strip(), password=password, ip=ip)
+    except DomainError as exc:
+        return render(
+            request, "login.html",
+            {"error": exc.message, "username": username, "next": _safe_next(next)},
+            status_code=exc.status_code,
+        )
+    request.session.clear()
+    request.session["uid"] = user.id
+    return _see_other(_safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request, actor: Actor = Depends(require_actor)) -> Response:
+    request.session.clear()
+    return _see_other("/login")
+
+
+# ---------------------------------------------------------------- org browser
+
+
+@router.get("/orgs", response_class=HTMLResponse)
+def org_browser(
+    request: Request,
+    q: str = "",
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    roots = service.root_orgs(db, actor=actor)
+    results, total = service.search_orgs(db, actor=actor, q=q, limit=50) if q else ([], 0)
+    return render(
+        request, "orgs.html",
+        {
+            "roots": roots,
+            "counts": service.child_counts(db, org_ids=[o.id for o in roots]),
+            "q": q,
+            "results": results,
+            "total": total,
+        },
+    )
+
+
+@router.get("/orgs/-/search", response_class=HTMLResponse)
+def org_search_fragment(
+    request: Request,
+    q: str = "",
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    results, total = service.search_orgs(db, actor=actor, q=q, limit=50) if q else ([], 0)
+    return render(request, "_org_results.html", {"q": q, "results": results, "total": total})
+
+
+@router.get("/orgs/{code}/tree", response_class=HTMLResponse)
+def org_tree_fragment(
+    request: Request, code: str, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    org = service.get_org(db, actor=actor, code=code)
+    kids = service.children(db, actor=actor, org=org)
+    return render(
+        request, "_org_tree.html",
+        {"orgs": kids, "counts": service.child_counts(db, org_ids=[o.id for o in kids])},
+    )
+
+
+@router.get("/orgs/{code}", response_class=HTMLResponse)
+def org_detail(
+    request: Request, code: str, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    org = service.get_org(db, actor=actor, code=code)
+    chain: list[Org] = []
+    parent = org.parent
+    while parent is not None and service.can_see(db, actor=actor, org=parent):
+        chain.insert(0, parent)
+        parent = parent.parent
+    kids = service.children(db, actor=actor, org=org)
+    return render(
+        request, "org_detail.html",
+        {"org": org, "chain": chain, "children": kids, "levels": OrgLevel},
+    )
+
+
+# ---------------------------------------------------------------- cohorts
+
+
+@router.get("/cohorts", response_class=HTMLResponse)
+def cohort_list(
+    request: Request, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> Response:
+    return render(request, "cohorts.html", {"cohorts": service.list_cohorts(db, actor=actor)})
+
+
+@router.post("/cohorts", response_class=HTMLResponse)
+def cohort_create(
+    request: Request,
+    code: str = Form(...),
+    name: str = Form(...),
+    description: str = Form(""),
+    members: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    try:
+        cohort = service.create_cohort(
+            db, actor=actor, code=code.strip(), name=name.strip(), description=description,
+            members=_members_from_text(db, actor, members),
+        )
+    except DomainError as exc:
+        return render(
+            request, "cohorts.html",
+            {"cohorts": service.list_cohorts(db, actor=actor), "error": exc.message,
+             "form": {"code": code, "name": name, "description": description,
+                      "members": members}},
+            status_code=exc.status_code,
+        )
+    flash(request, f"已新建考核分组「{cohort.name}」")
+    return _see_other(f"/cohorts/{cohort.code}")
+
+
+@router.get("/cohorts/{code}", response_class=HTMLResponse)
+def cohort_detail(
+    request: Request, code: str, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    cohort = service.get_cohort(db, actor=actor, code=code)
+    return render(
+        request, "cohort_detail.html",
+        {"cohort": cohort, "members": service.cohort_orgs(cohort)},
+    )
+
+
+@router.post("/cohorts/{code}/members", response_class=HTMLResponse)
+def cohort_members(
+    request: Request,
+    code: str,
+    members: str = Form(""),
+    reason: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    cohort = service.get_cohort(db, actor=actor, code=code)
+    try:
+        service.set_cohort_members(
+            db, actor=actor, cohort=cohort, members=_members_from_text(db, actor, members),
+            reason=reason,
+        )
+    except DomainError as exc:
+        return render(
+            request, "cohort_detail.html",
+            {"cohort": cohort, "members": service.cohort_orgs(cohort), "error": exc.message,
+             "members_text": members},
+            status_code=exc.status_code,
+        )
+    flash(request, "分组成员已更新")
+    return _see_other(f"/cohorts/{cohort.code}")
+
+
+# ---------------------------------------------------------------- users (admin)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def user_list(
+    request: Request, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    return render(
+        request, "users.html", {"users": service.list_users(db, actor=actor), "roles": Role}
+    )
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def user_create(
+    request: Request,
+    username: str = Form(...),
+    display_name: str = Form(""),
+    password: str = Form(...),
+    role: Role = Form(...),
+    org: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    try:
+        org_obj = service.resolve_org(db, ref=org) if org.strip() else None
+        user = service.create_user(
+            db, actor=actor, username=username.strip(), password=password, role=role,
+            org=org_obj, display_name=display_name.strip(),
+        )
+    except DomainError as exc:
+        return render(
+            request, "users.html",
+            {"users": service.list_users(db, actor=actor), "roles": Role, "error": exc.message,
+             "form": {"username": username, "display_name": display_name, "role": role.value,
+                      "org": org}},
+            status_code=exc.status_code,
+        )
+    flash(request, f"已新建用户 {user.username}")
+    return _see_other("/admin/users")
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_edit_form(
+    request: Request, user_id: int, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    user = service.get_user(db, actor=actor, user_id=user_id)
+    return render(request, "user_edit.html", {"user": user, "roles": Role})
+
+
+@router.post("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_edit(
+    request: Request,
+    user_id: int,
+    display_name: str = Form(""),
+    role: Role = Form(...),
+    org: str = Form(""),
+    is_active: bool = Form(False),
+    password: str = Form(""),
+    reason: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    user = service.get_user(db, actor=actor, user_id=user_id)
+    try:
+        org_obj = service.resolve_org(db, ref=org) if org.strip() else None
+        service.update_user(
+            db, actor=actor, user=user, display_name=display_name.strip() or None, role=role,
+            org=org_obj, clear_org=org_obj is None, is_active=is_active,
+            password=password or None, reason=reason,
+        )
+    except DomainError as exc:
+        db.rollback()
+        user = service.get_user(db, actor=actor, user_id=user_id)
+        return render(
+            request, "user_edit.html", {"user": user, "roles": Role, "error": exc.message},
+            status_code=exc.status_code,
+        )
+    flash(request, f"已保存用户 {user.username}")
+    return _see_other("/admin/users")
+
+
+# ---------------------------------------------------------------- my account
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(
+    request: Request, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> Response:
+    return render(request, "account.html", {"tokens": service.list_api_tokens(db, actor=actor)})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def account_password(
+    request: Request,
+    old: str = Form(...),
+    new: str = Form(...),
+    confirm: str = Form(...),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    if new != confirm:
+        flash(request, "两次输入的新密码不一致", "error")
+        return _see_other("/account")
+    try:
+        service.change_own_password(db, actor=actor, old=old, new=new)
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+        return _see_other("/account")
+    flash(request, "密码已修改")
+    return _see_other("/account")
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def account_token_create(
+    request: Request,
+    name: str = Form(...),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    _, plain = service.create_api_token(db, actor=actor, name=name.strip() or "未命名")
+    return render(
+        request, "account.html",
+        {"tokens": service.list_api_tokens(db, actor=actor), "new_token": plain},
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def account_token_revoke(
+    request: Request, token_id: int, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    service.revoke_api_token(db, actor=actor, token_id=token_id)
+    flash(request, "令牌已撤销")
+    return _see_other("/account")

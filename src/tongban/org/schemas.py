@@ -1,0 +1,101 @@
+"""Pydantic models of the org domain's API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tongban.core.security import Role
+from tongban.org.enums import DeptClass, OrgLevel
+
+
+class OrgRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    short_name: str
+    level: OrgLevel
+    parent_code: str | None = None
+    division_code: str | None = None
+    dept_class: DeptClass | None = None
+
+
+class OrgPage(BaseModel):
+    items: list[OrgRead]
+    total: int
+
+
+class OrgCreate(BaseModel):
+    """A county-level zone (no division code) or a municipal department."""
+
+    name: str = Field(min_length=2, max_length=100)
+    short_name: str | None = None
+    level: OrgLevel
+    parent: str = Field(description="上级组织的代码或名称")
+    code: str | None = Field(default=None, description="留空则自动生成")
+    dept_class: DeptClass | None = None
+
+
+class CohortRead(BaseModel):
+    code: str
+    name: str
+    description: str
+    is_reference: bool
+    members: list[OrgRead]
+
+
+class CohortCreate(BaseModel):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")
+    name: str = Field(min_length=1, max_length=100)
+    description: str = ""
+    members: list[str] = Field(default_factory=list, description="组织代码或名称")
+
+
+class CohortMembersUpdate(BaseModel):
+    members: list[str]
+    reason: str = ""
+
+
+class UserRead(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    org_code: str | None
+    is_active: bool
+    last_login_at: datetime | None
+
+
+class UserCreate(BaseModel):
+    username: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")
+    display_name: str = ""
+    password: str = Field(min_length=8)
+    role: Role
+    org: str | None = None
+
+
+class UserUpdate(BaseModel):
+    display_name: str | None = None
+    role: Role | None = None
+    org: str | None = None
+    is_active: bool | None = None
+    password: str | None = Field(default=None, min_length=8)
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenRead(BaseModel):
+    id: int
+    name: str
+    hint: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenRead):
+    token: str = Field(description="只显示这一次，请妥善保存")

@@ -1,0 +1,1 @@
+"""Platform administration: health, the working-day calendar and the audit log."""

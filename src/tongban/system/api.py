@@ -1,0 +1,134 @@
+"""JSON API of health, the working-day calendar and the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from tongban.core import audit, workdays
+from tongban.core.db import get_db
+from tongban.core.errors import PermissionDenied
+from tongban.core.security import Actor, Role
+from tongban.core.workdays import DayKind
+from tongban.org.access import require_actor
+from tongban.system import service
+from tongban.system.schemas import (
+    AuditEntryRead,
+    AuditPageRead,
+    AuditVerifyRead,
+    HealthRead,
+    OverrideRead,
+    OverrideWrite,
+    WorkdayAnswer,
+    WorkdayCheck,
+)
+
+router = APIRouter()
+health_router = APIRouter()
+
+
+@health_router.get("/healthz", response_model=HealthRead, summary="健康检查", tags=["system"])
+def healthz(db: Session = Depends(get_db)) -> JSONResponse:
+    health = service.check_health(db)
+    body = HealthRead(
+        status="ok" if health.ok else "error",
+        database=health.database,
+        revision=health.revision,
+        error=health.error,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if health.ok else 503)
+
+
+@router.get("/calendar/add-workdays", response_model=WorkdayAnswer, summary="N个工作日后的日期")
+def add_workdays(
+    start: date,
+    n: int = Query(ge=0, le=3650),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> WorkdayAnswer:
+    return WorkdayAnswer(start=start, workdays=n, result=workdays.add_workdays(start, n, db=db))
+
+
+@router.get("/calendar/days/{day}", response_model=WorkdayCheck, summary="是否工作日")
+def check_day(
+    day: date, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> WorkdayCheck:
+    return WorkdayCheck(day=day, is_workday=workdays.is_workday(day, db=db))
+
+
+@router.get("/calendar/overrides", response_model=list[OverrideRead], summary="工作日历调整")
+def list_overrides(
+    year: int | None = None,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> list[OverrideRead]:
+    return [
+        OverrideRead(day=o.day, kind=DayKind(o.kind), note=o.note, created_by=o.created_by)
+        for o in workdays.list_overrides(db, year=year)
+    ]
+
+
+@router.put("/calendar/overrides/{day}", response_model=OverrideRead, summary="设定某日(管理员)")
+def set_override(
+    day: date,
+    body: OverrideWrite,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> OverrideRead:
+    row = workdays.set_override(db, actor=actor, day=day, kind=body.kind, note=body.note)
+    return OverrideRead(day=row.day, kind=DayKind(row.kind), note=row.note,
+                        created_by=row.created_by)
+
+
+@router.delete("/calendar/overrides/{day}", status_code=204, summary="删除某日设定(管理员)")
+def delete_override(
+    day: date, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> None:
+    workdays.delete_override(db, actor=actor, day=day)
+
+
+@router.get("/audit", response_model=AuditPageRead, summary="审计日志(管理员)")
+def list_audit(
+    who: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = Query(1, ge=1),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> AuditPageRead:
+    result = audit.search_entries(
+        db, actor=actor, who=who, action=action, object_type=object_type, object_id=object_id,
+        since=since, until=until, page=page,
+    )
+    return AuditPageRead(
+        items=[
+            AuditEntryRead(
+                id=e.id, at=e.at, actor=e.actor, action=e.action, object_type=e.object_type,
+                object_id=e.object_id, changes=e.changes, reason=e.reason, hash=e.hash,
+            )
+            for e in result.entries
+        ],
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+    )
+
+
+@router.get("/audit/verify", response_model=AuditVerifyRead, summary="校验审计日志哈希链")
+def verify_audit(
+    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+) -> AuditVerifyRead:
+    if actor.role is not Role.admin:
+        raise PermissionDenied("只有系统管理员可以校验审计日志")
+    report = audit.verify(db)
+    brk = report.first_break
+    return AuditVerifyRead(
+        ok=report.ok, checked=report.checked,
+        first_broken_id=brk.entry_id if brk else None, reason=brk.reason if brk else None,
+    )

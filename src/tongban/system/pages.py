@@ -1,0 +1,173 @@
+"""Administration pages: the working-day calendar and the audit log browser."""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tongban.core import audit, workdays
+from tongban.core.config import get_settings
+from tongban.core.db import get_db
+from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.security import Actor, Role
+from tongban.core.templating import flash, render
+from tongban.core.workdays import DayKind
+from tongban.org.access import require_roles
+
+router = APIRouter(include_in_schema=False)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/admin/calendar", response_class=HTMLResponse)
+def calendar_page(
+    request: Request,
+    year: int | None = None,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    today = datetime.now(ZoneInfo(get_settings().timezone)).date()
+    year = year or today.year
+    cal = workdays.load_calendar(db)
+    known = cal.knows_year(year)
+    months = []
+    if known:
+        for month in range(1, 13):
+            weeks = []
+            for week in month_calendar.Calendar().monthdatescalendar(year, month):
+                weeks.append([
+                    {"day": d, "in_month": d.month == month,
+                     "work": d.month == month and cal.is_workday(d),
+                     "weekend": d.weekday() >= 5, "override": d in cal.overrides}
+                    for d in week
+                ])
+            months.append({"month": month, "weeks": weeks})
+    return render(
+        request, "calendar.html",
+        {
+            "year": year,
+            "known": known,
+            "months": months,
+            "overrides": workdays.list_overrides(db, year=year),
+            "years": workdays.years_known(db, around=range(today.year - 1, today.year + 3)),
+            "kinds": DayKind,
+        },
+    )
+
+
+@router.post("/admin/calendar/override")
+def calendar_override(
+    request: Request,
+    day: date = Form(...),
+    kind: DayKind = Form(...),
+    note: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    workdays.set_override(db, actor=actor, day=day, kind=kind, note=note)
+    flash(request, f"已将 {day.isoformat()} 设为{kind.label}")
+    return _see_other(f"/admin/calendar?year={day.year}")
+
+
+@router.post("/admin/calendar/{day}/delete")
+def calendar_override_delete(
+    request: Request,
+    day: date,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    workdays.delete_override(db, actor=actor, day=day)
+    flash(request, f"已删除 {day.isoformat()} 的设定")
+    return _see_other(f"/admin/calendar?year={day.year}")
+
+
+@router.post("/admin/calendar/import")
+async def calendar_import(
+    request: Request,
+    file: UploadFile = File(...),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    raw = await file.read()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        flash(request, f"{file.filename}：文件不是 UTF-8 编码的 CSV", "error")
+        return _see_other("/admin/calendar")
+    try:
+        changed, unchanged = workdays.import_overrides(
+            db, actor=actor, content=content, filename=file.filename or ""
+        )
+    except ValidationFailed as exc:
+        flash(request, str(exc), "error")
+        return _see_other("/admin/calendar")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+        return _see_other("/admin/calendar")
+    flash(request, f"导入完成：{changed} 天有变更，{unchanged} 天与已有设定相同")
+    return _see_other("/admin/calendar")
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    who: str = "",
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 1,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    zone = ZoneInfo(get_settings().timezone)
+    result = audit.search_entries(
+        db,
+        actor=actor,
+        who=who or None,
+        action=action or None,
+        object_type=object_type or None,
+        object_id=object_id or None,
+        since=datetime.combine(since, datetime.min.time(), zone) if since else None,
+        until=datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
+        if until else None,
+        page=page,
+    )
+    filters = {"who": who, "action": action, "object_type": object_type, "object_id": object_id,
+               "since": since.isoformat() if since else "",
+               "until": until.isoformat() if until else ""}
+    return render(
+        request, "audit.html",
+        {
+            "result": result,
+            "filters": filters,
+            "actions": audit.distinct_values(db, "action"),
+            "object_types": audit.distinct_values(db, "object_type"),
+            "base": "/admin/audit?" + urlencode({k: v for k, v in filters.items() if v}) + "&",
+        },
+    )
+
+
+@router.post("/admin/audit/verify", response_class=HTMLResponse)
+def audit_verify(
+    request: Request,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles(Role.admin)),
+) -> Response:
+    report = audit.verify(db)
+    if report.ok:
+        flash(request, f"哈希链完整：已校验 {report.checked} 条记录")
+    else:
+        brk = report.first_break
+        assert brk is not None
+        flash(request, f"哈希链在第 {brk.entry_id} 号记录处断开：{brk.reason}", "error")
+    return _see_other("/admin/audit")

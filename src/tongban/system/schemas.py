@@ -1,0 +1,66 @@
+"""Pydantic models of the administration API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from tongban.core.workdays import DayKind
+
+
+class HealthRead(BaseModel):
+    status: str
+    database: bool
+    revision: str | None
+    error: str | None = None
+
+
+class WorkdayAnswer(BaseModel):
+    start: date
+    workdays: int
+    result: date
+
+
+class WorkdayCheck(BaseModel):
+    day: date
+    is_workday: bool
+
+
+class OverrideRead(BaseModel):
+    day: date
+    kind: DayKind
+    note: str
+    created_by: str
+
+
+class OverrideWrite(BaseModel):
+    kind: DayKind
+    note: str = ""
+
+
+class AuditEntryRead(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any]
+    reason: str
+    hash: str
+
+
+class AuditPageRead(BaseModel):
+    items: list[AuditEntryRead]
+    total: int
+    page: int
+    pages: int
+
+
+class AuditVerifyRead(BaseModel):
+    ok: bool
+    checked: int
+    first_broken_id: int | None
+    reason: str | None

@@ -1,0 +1,64 @@
+// Tongban page behaviour: mobile navigation, ECharts containers, confirmation prompts.
+(function () {
+  "use strict";
+
+  function initNav() {
+    var toggle = document.querySelector("[data-toggle-nav]");
+    var nav = document.getElementById("mainnav");
+    if (toggle && nav) {
+      toggle.addEventListener("click", function () { nav.classList.toggle("open"); });
+    }
+  }
+
+  // A container with data-chart holds an ECharts option object as JSON.
+  function initCharts(root) {
+    if (typeof window.echarts === "undefined") { return; }
+    (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
+      if (el.dataset.chartReady) { return; }
+      var option = JSON.parse(el.dataset.chart);
+      option.textStyle = option.textStyle || {
+        fontFamily: "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"
+      };
+      var chart = window.echarts.init(el, null, { renderer: "canvas" });
+      chart.setOption(option);
+      el.dataset.chartReady = "1";
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  function initConfirm() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  // Tree expanders: htmx loads the children once; later clicks fold and unfold them.
+  function initTree() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest(".tree .expander");
+      if (!button || !button.dataset.loaded) { return; }
+      var children = button.parentElement.querySelector(":scope > .children");
+      children.hidden = !children.hidden;
+      button.textContent = children.hidden ? "▸" : "▾";
+    });
+    document.addEventListener("htmx:afterSwap", function (event) {
+      var target = event.target;
+      if (target.classList && target.classList.contains("children")) {
+        var button = target.parentElement.querySelector(":scope > .expander");
+        if (button) { button.dataset.loaded = "1"; button.textContent = "▾"; }
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initNav();
+    initTree();
+    initCharts(document);
+    initConfirm();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { initCharts(event.target); });
+  window.tongban = { initCharts: initCharts };
+})();

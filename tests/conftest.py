@@ -1,0 +1,118 @@
+"""Test set-up: the suite runs against SQLite and PostgreSQL, each migrated once per run.
+
+Every test runs inside a transaction that is rolled back afterwards; the app, the CLI and
+the test itself share that transaction through ``core.db.get_sessionmaker``.
+
+PostgreSQL: ``TONGBAN_TEST_POSTGRES_URL`` (default the local server); a fresh database per run.
+Missing PostgreSQL skips those tests with a reason, or fails with ``TONGBAN_REQUIRE_POSTGRES=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+os.environ["TONGBAN_ENV"] = "test"
+os.environ["TONGBAN_SECRET_KEY"] = "test-secret-key-that-is-long-enough-0123456789"
+os.environ.pop("TONGBAN_DATABASE_URL", None)
+
+from tongban.core import db as core_db
+from tongban.core.config import get_settings
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") in {"1", "true", "yes"}
+
+
+def _prepare(engine: Engine) -> None:
+    from tongban.demo.city import load_demo
+    from tongban.org.service import load_reference_divisions
+
+    core_db.upgrade_schema(engine)
+    with Session(engine) as session:
+        load_reference_divisions(session)
+        load_demo(session)
+        session.commit()
+
+
+@pytest.fixture(scope="session")
+def backend_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated database with reference and demo data for the requested backend."""
+    backend: str = request.param
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "tongban-test.db"
+        engine = core_db.make_engine(f"sqlite:///{path}")
+        _prepare(engine)
+        yield engine
+        engine.dispose()
+        return
+    admin_url = os.environ.get("TONGBAN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        message = f"PostgreSQL 不可用（{admin_url}）：{type(exc).__name__}"
+        if _flag("TONGBAN_REQUIRE_POSTGRES"):
+            pytest.fail(message + "；TONGBAN_REQUIRE_POSTGRES=1 要求必须运行")
+        pytest.skip(message)
+    name = f"tongban_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = core_db.make_engine(make_url(admin_url).set(database=name).render_as_string(False))
+    try:
+        _prepare(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_engine" in metafunc.fixturenames:
+        metafunc.parametrize("backend_engine", BACKENDS, indirect=True, scope="session")
+
+
+@pytest.fixture
+def db(backend_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+    """A session inside a transaction rolled back after the test; app and CLI share it."""
+    connection = backend_engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    monkeypatch.setattr(core_db, "get_sessionmaker", lambda: factory)
+    monkeypatch.setattr(core_db, "get_engine", lambda: backend_engine)
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

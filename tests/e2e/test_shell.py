@@ -1,0 +1,37 @@
+"""The web shell in a real browser: log in as the demo analyst, see the chart, log out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tongban.demo.city import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_analyst_logs_in_sees_the_home_chart_and_logs_out(live_server: str, page: Any) -> None:
+    page.goto(f"{live_server}/")
+    assert page.url.startswith(f"{live_server}/login")
+    page.fill("input[name=username]", "analyst")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+    assert "王敏" in page.inner_text("header")
+    page.wait_for_selector("#chart-org-levels canvas", timeout=10_000)
+    assert page.locator("#chart-org-levels canvas").count() >= 1
+    page.click("[data-testid=logout]")
+    page.wait_for_url(f"{live_server}/login")
+    assert page.locator("input[name=username]").is_visible()
+
+
+def test_org_search_by_pinyin_initials_updates_as_you_type(live_server: str, page: Any) -> None:
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "leader")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+    page.goto(f"{live_server}/orgs")
+    page.fill("[data-testid=org-search]", "bz")
+    page.wait_for_selector("[data-testid=org-results] >> text=巴中市", timeout=10_000)

@@ -1,0 +1,68 @@
+"""Factories for test objects, made through the public services."""
+
+from __future__ import annotations
+
+import itertools
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tongban.core.security import SYSTEM_ACTOR, Actor, Role
+from tongban.org import service as org_service
+from tongban.org.models import User
+
+PASSWORD = "Passw0rd!test"
+_counter = itertools.count(1)
+
+
+def make_user(db: Session, *, role: Role, org: str | None = None, username: str | None = None,
+              password: str = PASSWORD) -> User:
+    """A user with ``role`` in ``org`` (code or name)."""
+    org_obj = org_service.resolve_org(db, ref=org) if org else None
+    return org_service.create_user(
+        db,
+        actor=SYSTEM_ACTOR,
+        username=username or f"{role.value}-{next(_counter)}",
+        password=password,
+        role=role,
+        org=org_obj,
+    )
+
+
+def actor_of(db: Session, *, role: Role, org: str | None = None) -> Actor:
+    return org_service.actor_for(make_user(db, role=role, org=org))
+
+
+def token_for(db: Session, user: User) -> str:
+    _, plain = org_service.create_api_token(db, actor=org_service.actor_for(user), name="test")
+    return plain
+
+
+def api_client(db: Session, user: User) -> TestClient:
+    """A client that calls the API with ``user``'s bearer token."""
+    from tongban.app import create_app
+
+    client = TestClient(create_app())
+    client.headers["Authorization"] = f"Bearer {token_for(db, user)}"
+    return client
+
+
+def logged_in_client(db: Session, user: User, password: str = PASSWORD) -> TestClient:
+    """A browser-like client logged in through the login form."""
+    from tongban.app import create_app
+
+    client = TestClient(create_app())
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"username": user.username, "password": password, "csrf_token": csrf, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def csrf_of(client: TestClient, path: str = "/account") -> str:
+    page = client.get(path)
+    return page.text.split('name="csrf_token" value="')[1].split('"')[0]

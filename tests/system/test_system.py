@@ -1,0 +1,134 @@
+"""Health check, `tongban db upgrade`, calendar and audit commands, admin pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tests.factories import csrf_of, logged_in_client, make_user
+from tongban.app import create_app
+from tongban.cli import app as cli
+from tongban.core import workdays
+from tongban.core.audit import AuditEntry
+from tongban.core.security import Role
+
+runner = CliRunner()
+
+
+def test_healthz_reports_database_and_revision(db: Session) -> None:
+    response = TestClient(create_app()).get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": True, "revision": "0001",
+                               "error": None}
+
+
+def test_db_upgrade_twice_changes_nothing(db: Session) -> None:
+    result = runner.invoke(cli, ["db", "upgrade", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["created"] == 0 and payload["updated"] == 0
+    assert payload["revision"] == "0001"
+
+
+def test_demo_load_is_idempotent(db: Session) -> None:
+    result = runner.invoke(cli, ["demo", "load", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["created_orgs"], payload["created_cohorts"], payload["created_users"]) == (
+        0, 0, 0)
+    assert {u["username"] for u in payload["logins"]} >= {"admin", "analyst", "liaison"}
+
+
+def test_cli_add_workdays_prints_the_due_date(db: Session) -> None:
+    result = runner.invoke(cli, ["calendar", "add-workdays", "2026-09-28", "15"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "2026-10-23"
+
+
+def test_cli_add_workdays_in_an_unknown_year_explains_what_to_do(db: Session) -> None:
+    result = runner.invoke(cli, ["calendar", "add-workdays", "2027-03-01", "5"])
+    assert result.exit_code == 1
+    assert "2027年的法定节假日安排尚未录入" in result.output
+
+
+def test_cli_calendar_import_then_counts_in_the_new_year(db: Session, tmp_path: Path) -> None:
+    notice = tmp_path / "2027.csv"
+    notice.write_text("date,kind\n2027-01-01,holiday\n2027-02-06,workday\n", encoding="utf-8")
+    result = runner.invoke(cli, ["calendar", "import", str(notice)])
+    assert result.exit_code == 0, result.output
+    assert "2 天有变更" in result.stdout
+    assert workdays.is_workday(date(2027, 2, 6), db=db)
+
+
+def test_cli_calendar_import_reports_bad_rows(db: Session, tmp_path: Path) -> None:
+    notice = tmp_path / "bad.csv"
+    notice.write_text("date,kind\n2027-01-01,vacation\n", encoding="utf-8")
+    result = runner.invoke(cli, ["calendar", "import", str(notice)])
+    assert result.exit_code == 1
+    assert "bad.csv 第2行 「kind」列" in result.output
+
+
+def test_cli_audit_verify_finds_a_tampered_row(db: Session) -> None:
+    ok = runner.invoke(cli, ["audit", "verify", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["ok"] is True
+    target = db.query(AuditEntry).order_by(AuditEntry.id).offset(3).first()
+    assert target is not None
+    db.execute(update(AuditEntry).where(AuditEntry.id == target.id).values(actor="mallory"))
+    db.commit()
+    broken = runner.invoke(cli, ["audit", "verify", "--json"])
+    assert broken.exit_code == 1
+    assert json.loads(broken.stdout)["first_broken_id"] == target.id
+
+
+def test_audit_page_filters_by_action(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.admin))
+    page = client.get("/admin/audit?action=cohort.created")
+    assert page.status_code == 200
+    assert "bz-counties" in page.text and "user.created" not in page.text.split("<tbody>")[1]
+
+
+def test_calendar_page_shows_an_unknown_year_warning_and_imports(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.admin))
+    page = client.get("/admin/calendar?year=2027")
+    assert "2027年的节假日安排尚未录入" in page.text
+    response = client.post(
+        "/admin/calendar/import",
+        data={"csrf_token": csrf_of(client, "/admin/calendar")},
+        files={"file": ("2027.csv", b"date,kind\n2027-01-01,holiday\n", "text/csv")},
+        follow_redirects=True,
+    )
+    assert "导入完成：1 天有变更" in response.text
+    assert "2027年的节假日安排尚未录入" not in client.get("/admin/calendar?year=2027").text
+
+
+def test_org_browser_searches_by_pinyin_initials(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.leader))
+    fragment = client.get("/orgs/-/search?q=bz")
+    assert fragment.status_code == 200 and "巴中市" in fragment.text
+    tree = client.get("/orgs/511900/tree")
+    assert "巴州区" in tree.text and "市交通运输局" in tree.text
+
+
+def test_liaison_org_browser_starts_at_its_own_org(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    page = client.get("/orgs")
+    assert 'href="/orgs/511902"' in page.text and 'href="/orgs/510000"' not in page.text
+    assert client.get("/orgs/511903").status_code == 404
+
+
+def test_home_page_embeds_the_org_level_chart(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    page = client.get("/")
+    assert 'id="chart-org-levels"' in page.text and "乡镇街道" in page.text
+
+
+def test_openapi_docs_are_served() -> None:
+    client = TestClient(create_app())
+    assert client.get("/api/docs").status_code == 200
+    assert "/api/v1/orgs" in client.get("/api/openapi.json").json()["paths"]
