@@ -35,6 +35,7 @@ def _flag(name: str) -> bool:
 
 
 def _prepare(engine: Engine) -> None:
+    from tongban.demo.assessment import load_assessment_demo
     from tongban.demo.city import load_demo
     from tongban.org.service import load_reference_divisions
 
@@ -42,6 +43,7 @@ def _prepare(engine: Engine) -> None:
     with Session(engine) as session:
         load_reference_divisions(session)
         load_demo(session)
+        load_assessment_demo(session)
         session.commit()
 
 

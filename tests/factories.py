@@ -66,3 +66,35 @@ def logged_in_client(db: Session, user: User, password: str = PASSWORD) -> TestC
 def csrf_of(client: TestClient, path: str = "/account") -> str:
     page = client.get(path)
     return page.text.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def make_cohort(db: Session, *, code: str, members: list[str]) -> None:
+    """A cohort of orgs given by code or name."""
+    orgs = [org_service.resolve_org(db, ref=m) for m in members]
+    org_service.create_cohort(db, actor=SYSTEM_ACTOR, code=code, name=code, members=orgs)
+
+
+def scheme_yaml(*, code: str = "t-scheme", version: str = "1", cohort: str = "t-cohort",
+                effective_from: str = "2026-01", effective_to: str | None = None,
+                indicators: str | None = None, total: float = 10,
+                grading: str = "{good_top: 1, poor_bottom: 1}") -> str:
+    """A small scheme; ``indicators`` is the YAML list under one category."""
+    body = indicators or """
+      - {code: X1, name: 认领率, max_points: 6,
+         rule: {type: ratio, numerator: [claimed, not_needed], denominator: should_claim}}
+      - {code: X2, name: 异常指南, max_points: 4,
+         rule: {type: per_event_deduction, metric: bad_guides, points_each: 0.5}}
+"""
+    until = f"effective_to: {effective_to}\n" if effective_to else ""
+    return f"""
+code: {code}
+name: 测试方案
+version: "{version}"
+effective_from: {effective_from}
+{until}cohort: {cohort}
+total_points: {total}
+grading: {grading}
+categories:
+  - code: X
+    name: 测试大类
+    indicators:{body}"""

@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from tongban.assessment import api as assessment_api
+from tongban.assessment import pages as assessment_pages
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.errors import DomainError, ValidationFailed
@@ -130,10 +132,12 @@ def create_app() -> FastAPI:
     app.include_router(org_api.public_router, prefix=API_PREFIX, tags=["auth"])
     app.include_router(org_api.router, prefix=API_PREFIX, tags=["org"])
     app.include_router(system_api.router, prefix=API_PREFIX, tags=["system"])
+    app.include_router(assessment_api.router, prefix=API_PREFIX, tags=["assessment"])
 
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
     app.include_router(system_pages.router)
+    app.include_router(assessment_pages.router)
 
     for name, relative in VENDOR_ASSETS.items():
         directory = settings.static_vendor_dir / relative

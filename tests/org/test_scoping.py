@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from tests.factories import api_client, make_user
 from tongban.app import create_app
-from tongban.core.security import Role
+from tongban.assessment import service as assessment
+from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service
 
 VICTIM_ORG = "511902"  # 巴州区; the intruder is a liaison of 恩阳区 (511903)
@@ -28,9 +29,14 @@ class Probe:
     path: str
     body: Any = None
     expect: str = "denied"  # denied: 403/404 · no_victim_data: 200 without victim codes · own · public
+    files: Any = None
 
 
-def _probes(victim_user_id: int, victim_token_id: int) -> dict[tuple[str, str], Probe]:
+SHEETS = "/api/v1/assessment/sheets/bz-counties/2026-04"
+
+
+def _probes(victim_user_id: int, victim_token_id: int,
+            victim_adjustment_id: int = 0) -> dict[tuple[str, str], Probe]:
     return {
         ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?limit=500", expect="no_victim_data"),
         ("GET", "/api/v1/orgs/{code}"): Probe(f"/api/v1/orgs/{VICTIM_ORG}"),
@@ -79,6 +85,44 @@ def _probes(victim_user_id: int, victim_token_id: int) -> dict[tuple[str, str], 
         ),
         ("GET", "/api/v1/audit"): Probe("/api/v1/audit"),
         ("GET", "/api/v1/audit/verify"): Probe("/api/v1/audit/verify"),
+        ("GET", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes"),
+        ("POST", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes",
+                                                      {"yaml": "code: x"}),
+        ("GET", "/api/v1/assessment/schemes/{code}/{version}"): Probe(
+            "/api/v1/assessment/schemes/bz-hcp/2026.1"),
+        ("GET", "/api/v1/assessment/scheme-diff"): Probe(
+            "/api/v1/assessment/scheme-diff?old=sc-ywtb@2026.1&new=sc-ywtb@2026.2"),
+        ("POST", "/api/v1/assessment/imports"): Probe(
+            "/api/v1/assessment/imports",
+            files={"file": ("m.csv", f"period,org,metric,value\n2026-04,{VICTIM_ORG},claimed,1\n",
+                            "text/csv")}),
+        ("POST", "/api/v1/assessment/metrics"): Probe(
+            "/api/v1/assessment/metrics",
+            {"source": "x", "values": [{"period": "2026-04", "org": VICTIM_ORG,
+                                        "metric": "claimed", "value": 1}]}),
+        ("POST", "/api/v1/assessment/sheets/{cohort}/{period}/compute"): Probe(
+            f"{SHEETS}/compute"),
+        ("POST", "/api/v1/assessment/sheets/{cohort}/{period}/publish"): Probe(
+            f"{SHEETS}/publish"),
+        ("POST", "/api/v1/assessment/sheets/{cohort}/{period}/corrections"): Probe(
+            "/api/v1/assessment/sheets/bz-counties/2026-03/corrections", {"reason": "x"}),
+        ("GET", "/api/v1/assessment/sheets/{cohort}/{period}/rank"): Probe(
+            f"{SHEETS}/rank", expect="no_victim_data"),
+        ("GET", "/api/v1/assessment/sheets/{cohort}/{period}/orgs/{org}/explain"): Probe(
+            f"{SHEETS}/orgs/{VICTIM_ORG}/explain"),
+        ("POST", "/api/v1/assessment/sheets/{cohort}/{period}/orgs/{org}/whatif"): Probe(
+            f"{SHEETS}/orgs/{VICTIM_ORG}/whatif", {"set_points": {"S01": 5}}),
+        ("GET", "/api/v1/assessment/sheets/{cohort}/{period}/alerts"): Probe(
+            f"{SHEETS}/alerts", expect="no_victim_data"),
+        ("GET", "/api/v1/assessment/trend/{cohort}/{org}"): Probe(
+            f"/api/v1/assessment/trend/bz-counties/{VICTIM_ORG}"),
+        ("GET", "/api/v1/assessment/adjustments"): Probe(
+            "/api/v1/assessment/adjustments", expect="no_victim_data"),
+        ("POST", "/api/v1/assessment/adjustments"): Probe(
+            "/api/v1/assessment/adjustments",
+            {"period": "2026-04", "org": VICTIM_ORG, "points": 5, "reason": "x"}),
+        ("POST", "/api/v1/assessment/adjustments/{adjustment_id}/void"): Probe(
+            f"/api/v1/assessment/adjustments/{victim_adjustment_id}/void", {"reason": "x"}),
     }
 
 
@@ -97,20 +141,27 @@ def test_every_api_route_is_classified() -> None:
 
 
 @pytest.fixture
-def intruder_and_victim(db: Session) -> tuple[TestClient, int, int]:
+def intruder_and_victim(db: Session) -> tuple[TestClient, int, int, int]:
     victim = make_user(db, role=Role.liaison, org=VICTIM_ORG)
     token, _ = service.create_api_token(db, actor=service.actor_for(victim), name="victim")
+    adjustment, _ = assessment.record_adjustment(
+        db, actor=SYSTEM_ACTOR, period="2026-04", org=service.resolve_org(db, ref=VICTIM_ORG),
+        points=-1, reason="巴州区的扣分")
     intruder = make_user(db, role=Role.liaison, org="511903")
-    return api_client(db, intruder), victim.id, token.id
+    return api_client(db, intruder), victim.id, token.id, adjustment.id
 
 
 def test_liaison_of_another_org_gets_no_data_from_any_route(
-    db: Session, intruder_and_victim: tuple[TestClient, int, int]
+    db: Session, intruder_and_victim: tuple[TestClient, int, int, int]
 ) -> None:
-    client, victim_user_id, victim_token_id = intruder_and_victim
+    client, victim_user_id, victim_token_id, victim_adjustment_id = intruder_and_victim
     failures = []
-    for (method, template), probe in _probes(victim_user_id, victim_token_id).items():
-        response = client.request(method, probe.path, json=probe.body)
+    probes = _probes(victim_user_id, victim_token_id, victim_adjustment_id)
+    for (method, template), probe in probes.items():
+        if probe.files:
+            response = client.request(method, probe.path, files=probe.files)
+        else:
+            response = client.request(method, probe.path, json=probe.body)
         text = response.text
         if probe.expect == "denied":
             ok = response.status_code in (403, 404)

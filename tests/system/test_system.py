@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from tongban.app import create_app
 from tongban.cli import app as cli
 from tongban.core import workdays
 from tongban.core.audit import AuditEntry
+from tongban.core.db import head_revision
 from tongban.core.security import Role
 
 runner = CliRunner()
@@ -24,8 +26,19 @@ runner = CliRunner()
 def test_healthz_reports_database_and_revision(db: Session) -> None:
     response = TestClient(create_app()).get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": True, "revision": "0001",
-                               "error": None}
+    body = response.json()
+    assert body["status"] == "ok" and body["database"] is True
+    assert body["revision"] == body["head"] == head_revision()
+
+
+def test_healthz_reports_a_schema_behind_the_code(db: Session,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from tongban.system import service as system_service
+
+    monkeypatch.setattr(system_service, "head_revision", lambda: "9999")
+    response = TestClient(create_app()).get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["error"] == "schema behind: run tongban db upgrade"
 
 
 def test_db_upgrade_twice_changes_nothing(db: Session) -> None:
@@ -33,7 +46,7 @@ def test_db_upgrade_twice_changes_nothing(db: Session) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["created"] == 0 and payload["updated"] == 0
-    assert payload["revision"] == "0001"
+    assert payload["revision"] == head_revision()
 
 
 def test_demo_load_is_idempotent(db: Session) -> None:

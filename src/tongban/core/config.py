@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
 
     timezone: str = "Asia/Shanghai"
+
+    alert_rank_drop: int = Field(default=3, description="排名下降达到该名次数即预警")
     sqlite_busy_timeout_ms: int = 5000
 
     static_vendor_dir: Path = Field(

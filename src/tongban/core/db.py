@@ -141,6 +141,13 @@ def upgrade_schema(engine: Engine | None = None) -> None:
         command.upgrade(alembic_config(connection), "head")
 
 
+def head_revision() -> str | None:
+    """The newest migration shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def schema_revision(engine: Engine | None = None) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

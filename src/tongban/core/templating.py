@@ -34,7 +34,16 @@ def to_json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+def points(value: float | None, decimals: int = 2) -> str:
+    """A score as people write it: at most ``decimals`` places, no trailing zeros (9.5, 10)."""
+    if value is None:
+        return "—"
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 templates.env.filters["local_time"] = local_time
+templates.env.filters["pts"] = points
 templates.env.filters["tojson_safe"] = to_json
 
 

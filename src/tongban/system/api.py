@@ -37,6 +37,7 @@ def healthz(db: Session = Depends(get_db)) -> JSONResponse:
         status="ok" if health.ok else "error",
         database=health.database,
         revision=health.revision,
+        head=health.head,
         error=health.error,
     )
     return JSONResponse(body.model_dump(), status_code=200 if health.ok else 503)

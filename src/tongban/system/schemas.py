@@ -14,6 +14,7 @@ class HealthRead(BaseModel):
     status: str
     database: bool
     revision: str | None
+    head: str | None
     error: str | None = None
 
 

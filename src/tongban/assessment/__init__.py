@@ -1,0 +1,1 @@
+"""Assessment: schemes, metric values, adjustments, score sheets, ranking, analysis, imports."""

@@ -1,0 +1,281 @@
+"""Analysis of score sheets: trends, gaps, points lost, distance to a rank, what-if, alerts.
+
+Reads sheets only. A what-if starts from the numbers stored on the sheet (not from metric
+values that may have changed since), changes one org, and leaves every other org as it was.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from tongban.assessment import service
+from tongban.assessment.enums import Grade
+from tongban.assessment.models import ScoreLine, ScoreSheet
+from tongban.assessment.ranking import competition_rank
+from tongban.assessment.rules import CohortValues, ItemResult, fmt, score_indicator
+from tongban.assessment.scheme import SchemeDef
+from tongban.assessment.scoring import indicator_total
+from tongban.core.config import get_settings
+from tongban.core.errors import DomainError, NotFound
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+
+# ---------------------------------------------------------------- trend
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: str
+    total: float
+    rank: int
+    of: int
+    grade: Grade
+    rank_change: int | None  # positive: rose by that many places
+    status: str
+
+
+def trend(db: Session, *, actor: Actor, cohort_code: str, org_ref: str) -> list[TrendPoint]:
+    """The org's total, rank and grade in every month that has a sheet."""
+    cohort = service.get_cohort(db, code=cohort_code)
+    org = org_service.resolve_org(db, ref=org_ref, actor=actor)
+    points: list[TrendPoint] = []
+    previous_rank: int | None = None
+    for sheet in service.sheets_of(db, cohort=cohort):
+        line = next((ln for ln in sheet.lines if ln.org_id == org.id), None)
+        if line is None:
+            previous_rank = None
+            continue
+        change = previous_rank - line.rank if previous_rank is not None else None
+        points.append(TrendPoint(sheet.period, line.total, line.rank, len(sheet.lines),
+                                 Grade(line.grade), change, sheet.status))
+        previous_rank = line.rank
+    return points
+
+
+# ---------------------------------------------------------------- gaps
+
+
+@dataclass(frozen=True)
+class IndicatorGap:
+    """One indicator of one org against the cohort."""
+
+    code: str
+    name: str
+    category: str
+    points: float
+    max_points: float
+    lost: float
+    leader_points: float
+    median_points: float
+    gap_to_leader: float
+    gap_to_median: float
+    place: int
+    at_bottom: bool
+    note: str
+    excluded: bool
+
+
+def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) -> list[IndicatorGap]:
+    """Per indicator: points, points lost, and the gap to the cohort's leader and median."""
+    gaps = []
+    for category, indicator in definition.indicators():
+        cohort_points = {
+            other.org_id: float(other.items[indicator.code]["points"])
+            for other in sheet.lines
+            if indicator.code in other.items and not other.items[indicator.code].get("excluded")
+        }
+        item = line.items.get(indicator.code, {})
+        own = float(item.get("points", 0.0))
+        compared = bool(cohort_points) and not item.get("excluded")
+        leader = max(cohort_points.values(), default=0.0)
+        median = statistics.median(cohort_points.values()) if cohort_points else 0.0
+        places = competition_rank(cohort_points, decimals=4)
+        bottom = min(cohort_points.values(), default=0.0)
+        at_bottom = (
+            line.org_id in cohort_points and round(own, 4) == round(bottom, 4)
+            and round(bottom, 4) < round(leader, 4)
+            and sum(1 for v in cohort_points.values() if round(v, 4) == round(bottom, 4))
+            <= max(1, len(cohort_points) // 4)
+        )
+        gaps.append(IndicatorGap(
+            code=indicator.code, name=indicator.name, category=category.name, points=own,
+            max_points=indicator.max_points, lost=float(item.get("lost", 0.0)),
+            leader_points=leader, median_points=round(median, 4),
+            gap_to_leader=max(0.0, round(leader - own, 4)) if compared else 0.0,
+            gap_to_median=round(median - own, 4) if compared else 0.0,
+            place=places.get(line.org_id, len(cohort_points)), at_bottom=at_bottom,
+            note=str(item.get("note", "")), excluded=bool(item.get("excluded")),
+        ))
+    return gaps
+
+
+def points_lost(gaps: list[IndicatorGap]) -> list[IndicatorGap]:
+    """Indicators where points were lost, largest first."""
+    return sorted((g for g in gaps if g.lost > 0), key=lambda g: (-g.lost, g.code))
+
+
+def points_to_rank(sheet: ScoreSheet, line: ScoreLine, target_rank: int, decimals: int) -> float:
+    """Points the org needs to reach ``target_rank`` (ties share the higher place); 0 if there."""
+    if target_rank < 1:
+        raise DomainError("目标名次应不小于1")
+    others = sorted((ln.total for ln in sheet.lines if ln.org_id != line.org_id), reverse=True)
+    if target_rank > len(others):
+        return 0.0
+    needed = round(others[target_rank - 1], decimals) - round(line.total, decimals)
+    return max(0.0, round(needed, decimals))
+
+
+# ---------------------------------------------------------------- what-if
+
+
+@dataclass
+class WhatIfResult:
+    org_code: str
+    org_name: str
+    before_total: float
+    before_rank: int
+    after_total: float
+    after_rank: int
+    passes: list[str] = field(default_factory=list)
+    falls_behind: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+
+def _stored_values(sheet: ScoreSheet) -> dict[int, dict[str, float]]:
+    """The metric values each line was scored on, from the inputs kept in its items."""
+    values: dict[int, dict[str, float]] = {}
+    for line in sheet.lines:
+        merged: dict[str, float] = {}
+        for code, item in line.items.items():
+            if code.startswith("_"):
+                continue
+            for name, value in item.get("inputs", {}).items():
+                if value is not None and name not in ("rank", "of"):
+                    merged[name] = float(value)
+        values[line.org_id] = merged
+    return values
+
+
+def whatif(
+    db: Session,
+    *,
+    actor: Actor,
+    cohort_code: str,
+    period: str,
+    org_ref: str,
+    drop_adjustments: list[int] | None = None,
+    set_points: Mapping[str, float] | None = None,
+    set_metrics: Mapping[str, float] | None = None,
+) -> WhatIfResult:
+    """The org's total and rank if an adjustment were dropped, an indicator's points set, or a
+    metric value set; every other org keeps its total."""
+    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period)
+    line = service.line_of(db, actor=actor, sheet=sheet, org_ref=org_ref)
+    definition = service.scheme_definition(sheet.scheme)
+    drop = set(drop_adjustments or [])
+    known_ids = {int(a["id"]) for a in line.adjustments}
+    unknown = drop - known_ids
+    if unknown:
+        raise NotFound(f"「{line.org.name}」本期没有编号为 {'、'.join(map(str, sorted(unknown)))} 的加扣分")
+    for code in (set_points or {}):
+        if definition.indicator(code) is None:
+            raise NotFound(f"考核方案中没有指标「{code}」")
+    metrics_known = definition.metrics()
+    for name in (set_metrics or {}):
+        if name not in metrics_known:
+            raise NotFound(f"考核方案中没有用到数据项「{name}」")
+
+    items: dict[str, ItemResult] = {
+        code: ItemResult(float(d["points"]), float(d["max"]), dict(d.get("inputs", {})),
+                         str(d.get("note", "")), excluded=bool(d.get("excluded")))
+        for code, d in line.items.items() if not code.startswith("_")
+    }
+    changes: list[str] = []
+    if set_metrics:
+        values = _stored_values(sheet)
+        values[line.org_id] = {**values.get(line.org_id, {}), **set_metrics}
+        cohort_values = CohortValues(values)
+        for _category, indicator in definition.indicators():
+            if set(indicator.metrics()) & set(set_metrics):
+                items[indicator.code] = score_indicator(indicator, line.org_id, cohort_values)
+        changes += [f"{name} 设为 {fmt(v)}" for name, v in set_metrics.items()]
+    for code, points in (set_points or {}).items():
+        target = definition.indicator(code)
+        assert target is not None
+        forced = round(min(max(points, 0.0), target.max_points), 4)
+        items[code] = ItemResult(forced, target.max_points, items[code].inputs,
+                                 f"假设得分 {fmt(forced)}")
+        changes.append(f"{code} {target.name} 得分设为 {fmt(forced)}")
+    kept = [a for a in line.adjustments if int(a["id"]) not in drop]
+    changes += [f"去掉{'扣分' if a['points'] < 0 else '加分'} {fmt(abs(a['points']))}（{a['reason']}）"
+                for a in line.adjustments if int(a["id"]) in drop]
+    subtotal, _ = indicator_total(definition, items)
+    after_total = round(subtotal + sum(float(a["points"]) for a in kept), 4)
+
+    totals = {ln.org_id: ln.total for ln in sheet.lines}
+    totals[line.org_id] = after_total
+    after_rank = competition_rank(totals, decimals=definition.decimals)[line.org_id]
+    d = definition.decimals
+    before, after = round(line.total, d), round(after_total, d)
+    result = WhatIfResult(line.org.code, line.org.name, line.total, line.rank, after_total,
+                          after_rank, changes=changes)
+    for other in sheet.lines:
+        if other.org_id == line.org_id:
+            continue
+        theirs = round(other.total, d)
+        if theirs >= before and theirs < after:
+            result.passes.append(other.org.name)
+        elif theirs <= before and theirs > after:
+            result.falls_behind.append(other.org.name)
+    return result
+
+
+# ---------------------------------------------------------------- alerts
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # rank_drop | indicator_bottom | poor_twice
+    org_code: str
+    org_name: str
+    message: str
+    severity: float
+
+    @property
+    def label(self) -> str:
+        return {"rank_drop": "排名下滑", "indicator_bottom": "指标垫底",
+                "poor_twice": "连续两月为差"}[self.kind]
+
+
+def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[Alert]:
+    """Early warnings: a fall of N places, an indicator at the cohort's bottom, 差 twice running."""
+    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period)
+    definition = service.scheme_definition(sheet.scheme)
+    previous = service.current_sheet(db, cohort=sheet.cohort,
+                                     period=service.previous_period(period))
+    before = {ln.org_id: ln for ln in previous.lines} if previous else {}
+    threshold = get_settings().alert_rank_drop
+    out: list[Alert] = []
+    label = service.period_label(period)
+    for line in service.visible_lines(db, actor=actor, sheet=sheet):
+        name, code = line.org.name, line.org.code
+        earlier = before.get(line.org_id)
+        if earlier is not None and line.rank - earlier.rank >= threshold:
+            out.append(Alert("rank_drop", code, name,
+                             f"{name}{label}排第{line.rank}名，比上月（第{earlier.rank}名）"
+                             f"下降{line.rank - earlier.rank}位", float(line.rank - earlier.rank)))
+        if earlier is not None and line.grade == Grade.poor.value \
+                and earlier.grade == Grade.poor.value:
+            out.append(Alert("poor_twice", code, name,
+                             f"{name}连续两个月等次为「差」，须说明整改情况", 100.0))
+        for gap in indicator_gaps(definition, sheet, line):
+            if gap.at_bottom:
+                out.append(Alert("indicator_bottom", code, name,
+                                 f"{name}「{gap.name}」得 {fmt(gap.points)} 分（满分 "
+                                 f"{fmt(gap.max_points)}），在{sheet.cohort.name}中垫底，"
+                                 f"比中位数低 {fmt(gap.gap_to_median)} 分", gap.gap_to_median))
+    return sorted(out, key=lambda a: -a.severity)

@@ -1,0 +1,220 @@
+"""JSON API of the assessment under /api/v1/assessment (thin: rules live in the services)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from sqlalchemy.orm import Session
+
+from tongban.assessment import analysis, importers, service
+from tongban.assessment.enums import Grade
+from tongban.assessment.models import Adjustment, Scheme, ScoreSheet
+from tongban.assessment.schemas import (
+    AdjustmentCreate,
+    AdjustmentRead,
+    AlertRead,
+    CorrectionCreate,
+    ImportReportRead,
+    IndicatorChangeRead,
+    MetricBatch,
+    MetricBatchResult,
+    RankRow,
+    SchemeDetail,
+    SchemeLoad,
+    SchemeLoaded,
+    SchemeRead,
+    SheetRead,
+    TotalRank,
+    TrendRead,
+    VoidRequest,
+    WhatIfRead,
+    WhatIfRequest,
+)
+from tongban.core.db import get_db
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.org.access import require_actor
+
+router = APIRouter(prefix="/assessment")
+
+
+def scheme_read(scheme: Scheme) -> SchemeRead:
+    return SchemeRead(
+        code=scheme.code, version=scheme.version, name=scheme.name, issuer=scheme.issuer,
+        effective_from=scheme.effective_from, effective_to=scheme.effective_to,
+        cohorts=scheme.cohorts, total_points=scheme.total_points,
+        indicator_count=scheme.indicator_count, content_hash=scheme.content_hash,
+    )
+
+
+def sheet_read(sheet: ScoreSheet) -> SheetRead:
+    return SheetRead(
+        cohort=sheet.cohort.code, period=sheet.period, revision=sheet.revision,
+        status=sheet.status, scheme=f"{sheet.scheme.code}@{sheet.scheme.version}",
+        orgs=len(sheet.lines), content_hash=sheet.content_hash or None,
+        correction_reason=sheet.correction_reason,
+    )
+
+
+def adjustment_read(a: Adjustment) -> AdjustmentRead:
+    return AdjustmentRead(
+        id=a.id, period=a.period, org_code=a.org.code, org_name=a.org.name, points=a.points,
+        reason=a.reason, indicator_code=a.indicator_code, scheme_code=a.scheme_code,
+        source=a.source, source_ref=a.source_ref, source_url=a.source_url,
+        voided=a.voided_at is not None,
+    )
+
+
+@router.get("/schemes", response_model=list[SchemeRead], summary="考核方案列表")
+def list_schemes(db: Session = Depends(get_db),
+                 actor: Actor = Depends(require_actor)) -> list[SchemeRead]:
+    return [scheme_read(s) for s in service.list_schemes(db, actor=actor)]
+
+
+@router.post("/schemes", response_model=SchemeLoaded, status_code=status.HTTP_201_CREATED,
+             summary="加载考核方案 YAML")
+def load_scheme(body: SchemeLoad, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> SchemeLoaded:
+    scheme, created = service.load_scheme(db, actor=actor, text=body.yaml,
+                                          filename=body.filename)
+    return SchemeLoaded(scheme=scheme_read(scheme), created=created)
+
+
+@router.get("/schemes/{code}/{version}", response_model=SchemeDetail, summary="考核方案内容")
+def read_scheme(code: str, version: str, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> SchemeDetail:
+    org_service.require_citywide(actor, "查看考核方案")
+    scheme = service.get_scheme(db, ref=f"{code}@{version}")
+    return SchemeDetail(**scheme_read(scheme).model_dump(), content=scheme.content)
+
+
+@router.get("/scheme-diff", response_model=list[IndicatorChangeRead], summary="方案版本对比")
+def scheme_diff(old: str, new: str, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> list[IndicatorChangeRead]:
+    org_service.require_citywide(actor, "查看考核方案")
+    return [IndicatorChangeRead(code=c.code, name=c.name, change=c.change, label=c.label,
+                                old_points=c.old_points, new_points=c.new_points,
+                                detail=c.detail)
+            for c in service.diff(db, old_ref=old, new_ref=new)]
+
+
+@router.post("/imports", response_model=ImportReportRead, status_code=status.HTTP_201_CREATED,
+             summary="导入考核通报或数据项（CSV/XLSX）")
+async def import_file(
+    file: UploadFile = File(...),
+    cohort: str | None = Form(None),
+    period: str | None = Form(None),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> ImportReportRead:
+    org_service.require_manager(actor, "导入考核数据")
+    report = importers.import_file(db, actor=actor, source=file.file, filename=file.filename,
+                                   cohort_code=cohort or None, period=period or None)
+    return ImportReportRead(**report.as_dict())
+
+
+@router.post("/metrics", response_model=MetricBatchResult, summary="写入数据项")
+def write_metrics(body: MetricBatch, db: Session = Depends(get_db),
+                  actor: Actor = Depends(require_actor)) -> MetricBatchResult:
+    rows = [v.model_dump() for v in body.values]
+    changed = importers.record_metric_rows(db, actor=actor, rows=rows, source=body.source)
+    return MetricBatchResult(received=len(rows), changed=changed)
+
+
+@router.post("/sheets/{cohort}/{period}/compute", response_model=SheetRead,
+             summary="计算成绩单草稿")
+def compute_sheet(cohort: str, period: str, db: Session = Depends(get_db),
+                  actor: Actor = Depends(require_actor)) -> SheetRead:
+    return sheet_read(service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period))
+
+
+@router.post("/sheets/{cohort}/{period}/publish", response_model=SheetRead,
+             summary="发布成绩单")
+def publish_sheet(cohort: str, period: str, db: Session = Depends(get_db),
+                  actor: Actor = Depends(require_actor)) -> SheetRead:
+    return sheet_read(service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period))
+
+
+@router.post("/sheets/{cohort}/{period}/corrections", response_model=SheetRead,
+             status_code=status.HTTP_201_CREATED, summary="更正已发布的成绩单")
+def correct_sheet(cohort: str, period: str, body: CorrectionCreate,
+                  db: Session = Depends(get_db),
+                  actor: Actor = Depends(require_actor)) -> SheetRead:
+    return sheet_read(service.correct_sheet(db, actor=actor, cohort_code=cohort, period=period,
+                                            reason=body.reason))
+
+
+@router.get("/sheets/{cohort}/{period}/rank", response_model=list[RankRow], summary="排名表")
+def rank(cohort: str, period: str, db: Session = Depends(get_db),
+         actor: Actor = Depends(require_actor)) -> list[RankRow]:
+    sheet = service.require_sheet(db, cohort_code=cohort, period=period)
+    before = service.previous_ranks(db, sheet=sheet)
+    return [RankRow(org_code=ln.org.code, org_name=ln.org.name, total=round(ln.total, 4),
+                    rank=ln.rank, grade=Grade(ln.grade), leading=ln.leading,
+                    rank_change=before[ln.org_id] - ln.rank if ln.org_id in before else None)
+            for ln in service.visible_lines(db, actor=actor, sheet=sheet)]
+
+
+@router.get("/sheets/{cohort}/{period}/orgs/{org}/explain", summary="得分解释")
+def explain(cohort: str, period: str, org: str, db: Session = Depends(get_db),
+            actor: Actor = Depends(require_actor)) -> dict[str, object]:
+    return service.explanation(db, actor=actor, cohort_code=cohort, period=period, org_ref=org)
+
+
+@router.post("/sheets/{cohort}/{period}/orgs/{org}/whatif", response_model=WhatIfRead,
+             summary="假设分析")
+def whatif(cohort: str, period: str, org: str, body: WhatIfRequest,
+           db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> WhatIfRead:
+    result = analysis.whatif(db, actor=actor, cohort_code=cohort, period=period, org_ref=org,
+                             drop_adjustments=body.drop_adjustments, set_points=body.set_points,
+                             set_metrics=body.set_metrics)
+    return WhatIfRead(org_code=result.org_code, org_name=result.org_name,
+                      before=TotalRank(total=result.before_total, rank=result.before_rank),
+                      after=TotalRank(total=result.after_total, rank=result.after_rank),
+                      passes=result.passes, falls_behind=result.falls_behind,
+                      changes=result.changes)
+
+
+@router.get("/sheets/{cohort}/{period}/alerts", response_model=list[AlertRead], summary="预警")
+def alerts(cohort: str, period: str, db: Session = Depends(get_db),
+           actor: Actor = Depends(require_actor)) -> list[AlertRead]:
+    return [AlertRead(kind=a.kind, label=a.label, org_code=a.org_code, org_name=a.org_name,
+                      message=a.message)
+            for a in analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)]
+
+
+@router.get("/trend/{cohort}/{org}", response_model=list[TrendRead], summary="排名走势")
+def trend(cohort: str, org: str, db: Session = Depends(get_db),
+          actor: Actor = Depends(require_actor)) -> list[TrendRead]:
+    return [TrendRead(period=p.period, total=p.total, rank=p.rank, of=p.of, grade=p.grade,
+                      rank_change=p.rank_change, status=p.status)
+            for p in analysis.trend(db, actor=actor, cohort_code=cohort, org_ref=org)]
+
+
+@router.get("/adjustments", response_model=list[AdjustmentRead], summary="加扣分记录")
+def list_adjustments(period: str | None = None, org: str | None = None,
+                     db: Session = Depends(get_db),
+                     actor: Actor = Depends(require_actor)) -> list[AdjustmentRead]:
+    org_obj = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    return [adjustment_read(a)
+            for a in service.list_adjustments(db, actor=actor, period=period, org=org_obj)]
+
+
+@router.post("/adjustments", response_model=AdjustmentRead,
+             status_code=status.HTTP_201_CREATED, summary="录入加扣分")
+def create_adjustment(body: AdjustmentCreate, db: Session = Depends(get_db),
+                      actor: Actor = Depends(require_actor)) -> AdjustmentRead:
+    org_service.require_manager(actor, "录入加扣分")
+    org = org_service.resolve_org(db, ref=body.org, actor=actor)
+    adjustment, _ = service.record_adjustment(
+        db, actor=actor, period=body.period, org=org, points=body.points, reason=body.reason,
+        indicator_code=body.indicator_code, scheme_code=body.scheme_code,
+        source_url=body.source_url)
+    return adjustment_read(adjustment)
+
+
+@router.post("/adjustments/{adjustment_id}/void", response_model=AdjustmentRead,
+             summary="撤销加扣分")
+def void_adjustment(adjustment_id: int, body: VoidRequest, db: Session = Depends(get_db),
+                    actor: Actor = Depends(require_actor)) -> AdjustmentRead:
+    return adjustment_read(service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id,
+                                                   reason=body.reason))

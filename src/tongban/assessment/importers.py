@@ -1,0 +1,468 @@
+"""Imports: province score sheets (long and wide) and metric values, all-or-nothing.
+
+Every file is read and validated whole before anything is written; errors name the file, the
+row, the column and the reason in Chinese. Importing the same file again changes nothing.
+A 总分 or 排名 in the file that disagrees with Tongban's computation is reported, never taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.assessment import service
+from tongban.assessment.models import Adjustment, ImportBatch, Scheme
+from tongban.assessment.scheme import METRIC_RE, PERIOD_RE, SchemeDef
+from tongban.assessment.service import MetricInput
+from tongban.core import audit
+from tongban.core.db import utcnow
+from tongban.core.errors import DomainError, RowError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.core.tabular import Cell, cell_number, cell_period, cell_text, open_table
+from tongban.org import service as org_service
+from tongban.org.models import Cohort, Org
+
+ALIASES = {
+    "期间": "period", "月份": "period", "考核期": "period", "考核月份": "period",
+    "单位": "org", "地区": "org", "市州": "org", "市(州)": "org", "被考核单位": "org",
+    "评价对象": "org", "组织": "org", "组织代码": "org",
+    "指标": "indicator", "指标代码": "indicator",
+    "得分": "points", "分值": "points",
+    "说明": "note", "备注": "note", "原因": "note",
+    "数据项": "metric", "指标数据": "metric",
+    "数值": "value", "值": "value",
+    "扣分原因": "扣分说明", "加分原因": "加分说明",
+    "合计": "总分", "总得分": "总分", "名次": "排名",
+}
+DEDUCTION = "扣分"
+BONUS = "加分"
+SHEET_SOURCE = "province-sheet"
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    kind: str
+    filename: str
+    rows: int
+    periods: list[str]
+    metric_values_changed: int = 0
+    adjustments_created: int = 0
+    adjustments_voided: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    repeated: bool = False
+    batch_id: int | None = None
+
+    @property
+    def changed(self) -> int:
+        return self.metric_values_changed + self.adjustments_created + self.adjustments_voided
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "filename": self.filename, "rows": self.rows,
+                "periods": self.periods, "metric_values_changed": self.metric_values_changed,
+                "adjustments_created": self.adjustments_created,
+                "adjustments_voided": self.adjustments_voided, "mismatches": self.mismatches,
+                "repeated": self.repeated, "batch_id": self.batch_id}
+
+
+@dataclass
+class _Adj:
+    row: int
+    period: str
+    org: Org
+    points: float
+    note: str
+
+
+@dataclass
+class _Check:
+    row: int
+    period: str
+    org: Org
+    column: str
+    given: float
+
+
+@dataclass
+class _Parsed:
+    kind: str
+    rows: int = 0
+    metrics: list[MetricInput] = field(default_factory=list)
+    adjustments: list[_Adj] = field(default_factory=list)
+    checks: list[_Check] = field(default_factory=list)
+    orgs_by_period: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    errors: list[RowError] = field(default_factory=list)
+
+
+class _Context:
+    """Resolves orgs, periods and schemes once per value while a file is validated."""
+
+    def __init__(self, db: Session, actor: Actor, cohort: Cohort | None, period: str | None):
+        self.db, self.actor, self.cohort, self.period = db, actor, cohort, period
+        self.members = {m.org_id for m in cohort.members} if cohort else set()
+        self._orgs: dict[str, Org | str] = {}
+        self._schemes: dict[str, tuple[Scheme, SchemeDef] | str] = {}
+
+    def org(self, ref: str) -> Org | str:
+        if ref not in self._orgs:
+            try:
+                org = org_service.resolve_org(self.db, ref=ref, actor=self.actor)
+            except DomainError as exc:
+                self._orgs[ref] = exc.message
+            else:
+                if self.cohort is not None and org.id not in self.members:
+                    self._orgs[ref] = f"「{org.name}」不在考核分组「{self.cohort.name}」中"
+                else:
+                    self._orgs[ref] = org
+        return self._orgs[ref]
+
+    def scheme(self, period: str) -> tuple[Scheme, SchemeDef] | str:
+        if period not in self._schemes:
+            assert self.cohort is not None
+            try:
+                scheme = service.scheme_for(self.db, cohort=self.cohort, period=period)
+            except DomainError as exc:
+                self._schemes[period] = exc.message
+            else:
+                self._schemes[period] = (scheme, service.scheme_definition(scheme))
+        return self._schemes[period]
+
+    def period_of(self, raw: Cell, row: int, errors: list[RowError]) -> str | None:
+        text = cell_period(raw) if cell_text(raw) else ""
+        if not text:
+            if self.period:
+                return self.period
+            errors.append(RowError(row, "period", "缺少考核期（文件中无 period 列时请用 --period 指定）"))
+            return None
+        if not PERIOD_RE.match(text):
+            errors.append(RowError(row, "period", f"考核期「{cell_text(raw)}」不是 YYYY-MM 格式"))
+            return None
+        if self.period and text != self.period:
+            errors.append(RowError(row, "period", f"考核期 {text} 与指定的 {self.period} 不符"))
+            return None
+        return text
+
+
+def _indicator(definition: SchemeDef, ref: str) -> str | None:
+    if definition.indicator(ref) is not None:
+        return ref
+    by_name = [i.code for _, i in definition.indicators() if i.name == ref]
+    return by_name[0] if len(by_name) == 1 else None
+
+
+def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
+    parsed = _Parsed("sheet-long")
+    seen: dict[tuple[str, int, str], int] = {}
+    for row, values in rows:
+        parsed.rows += 1
+        errors = parsed.errors
+        period = ctx.period_of(values.get("period"), row, errors)
+        org_ref = cell_text(values.get("org"))
+        org = ctx.org(org_ref) if org_ref else "缺少单位"
+        if isinstance(org, str):
+            errors.append(RowError(row, "org", org))
+        indicator_ref = cell_text(values.get("indicator"))
+        points = cell_number(values.get("points"))
+        note = cell_text(values.get("note"))
+        if points is None:
+            errors.append(RowError(row, "points", f"得分「{cell_text(values.get('points'))}」不是数字"))
+        if period is None or isinstance(org, str) or points is None:
+            continue
+        if indicator_ref in (DEDUCTION, BONUS):
+            if not note:
+                errors.append(RowError(row, "note", f"{indicator_ref}必须在 note 列写明原因"))
+                continue
+            if indicator_ref == BONUS and points < 0:
+                errors.append(RowError(row, "points", "加分不能为负数"))
+                continue
+            signed = -abs(points) if indicator_ref == DEDUCTION else points
+            key = (period, org.id, f"{indicator_ref}:{note}:{signed}")
+            if key in seen:
+                errors.append(RowError(row, "indicator", f"与第{seen[key]}行重复"))
+                continue
+            seen[key] = row
+            parsed.adjustments.append(_Adj(row, period, org, signed, note))
+            parsed.orgs_by_period[period].add(org.id)
+            continue
+        scheme = ctx.scheme(period)
+        if isinstance(scheme, str):
+            errors.append(RowError(row, "period", scheme))
+            continue
+        _, definition = scheme
+        code = _indicator(definition, indicator_ref)
+        if code is None:
+            errors.append(RowError(row, "indicator",
+                                   f"考核方案 {definition.code}@{definition.version} 中没有指标"
+                                   f"「{indicator_ref}」"))
+            continue
+        indicator = definition.indicator(code)
+        assert indicator is not None
+        if indicator.rule.type != "given":
+            errors.append(RowError(row, "indicator", f"指标 {code} 由数据计算得分，不能直接导入得分"))
+            continue
+        if not 0 <= points <= indicator.max_points:
+            errors.append(RowError(row, "points", f"得分 {points:g} 超出该指标分值范围 "
+                                                  f"[0, {indicator.max_points:g}]"))
+            continue
+        key = (period, org.id, code)
+        if key in seen:
+            errors.append(RowError(row, "indicator", f"与第{seen[key]}行重复"))
+            continue
+        seen[key] = row
+        metric = indicator.metrics()[0]
+        parsed.metrics.append(MetricInput(period, org.id, metric, points, note))
+        parsed.orgs_by_period[period].add(org.id)
+    return parsed
+
+
+def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
+    parsed = _Parsed("sheet-wide")
+    reserved = {"period", "org", DEDUCTION, BONUS, "扣分说明", "加分说明", "总分", "排名",
+                "note", "序号"}
+    seen: dict[tuple[str, int], int] = {}
+    for row, values in rows:
+        parsed.rows += 1
+        errors = parsed.errors
+        period = ctx.period_of(values.get("period"), row, errors)
+        org_ref = cell_text(values.get("org"))
+        org = ctx.org(org_ref) if org_ref else "缺少单位"
+        if isinstance(org, str):
+            errors.append(RowError(row, "org", org))
+        if period is None or isinstance(org, str):
+            continue
+        scheme = ctx.scheme(period)
+        if isinstance(scheme, str):
+            errors.append(RowError(row, "period", scheme))
+            continue
+        _, definition = scheme
+        if (period, org.id) in seen:
+            errors.append(RowError(row, "org", f"「{org.name}」与第{seen[(period, org.id)]}行重复"))
+            continue
+        seen[(period, org.id)] = row
+        parsed.orgs_by_period[period].add(org.id)
+        for column in header:
+            if column in reserved or not column:
+                continue
+            code = _indicator(definition, column)
+            raw = values.get(column)
+            if code is None:
+                if parsed.rows == 1:
+                    errors.append(RowError(1, column, f"考核方案 {definition.code}@"
+                                                      f"{definition.version} 中没有这个指标"))
+                continue
+            if cell_text(raw) == "":
+                continue
+            points = cell_number(raw)
+            indicator = definition.indicator(code)
+            assert indicator is not None
+            if points is None:
+                errors.append(RowError(row, column, f"得分「{cell_text(raw)}」不是数字"))
+            elif not 0 <= points <= indicator.max_points:
+                errors.append(RowError(row, column, f"得分 {points:g} 超出该指标分值范围 "
+                                                     f"[0, {indicator.max_points:g}]"))
+            elif indicator.rule.type != "given":
+                errors.append(RowError(row, column, f"指标 {code} 由数据计算得分，不能直接导入得分"))
+            else:
+                parsed.metrics.append(MetricInput(period, org.id, indicator.metrics()[0], points))
+        for column, sign in ((DEDUCTION, -1.0), (BONUS, 1.0)):
+            raw = values.get(column)
+            if cell_text(raw) in ("", "0"):
+                continue
+            amount = cell_number(raw)
+            if amount is None:
+                errors.append(RowError(row, column, f"「{cell_text(raw)}」不是数字"))
+                continue
+            note = cell_text(values.get(f"{column}说明")) or f"省考核通报{column}"
+            parsed.adjustments.append(_Adj(row, period, org, sign * abs(amount), note))
+        for column in ("总分", "排名"):
+            raw = values.get(column)
+            if cell_text(raw) == "":
+                continue
+            number = cell_number(raw)
+            if number is None:
+                errors.append(RowError(row, column, f"「{cell_text(raw)}」不是数字"))
+            else:
+                parsed.checks.append(_Check(row, period, org, column, number))
+    return parsed
+
+
+def _parse_metrics(ctx: _Context, rows: Any) -> _Parsed:
+    parsed = _Parsed("metrics")
+    seen: dict[tuple[str, int, str], int] = {}
+    for row, values in rows:
+        parsed.rows += 1
+        errors = parsed.errors
+        period = ctx.period_of(values.get("period"), row, errors)
+        org_ref = cell_text(values.get("org"))
+        org = ctx.org(org_ref) if org_ref else "缺少单位"
+        if isinstance(org, str):
+            errors.append(RowError(row, "org", org))
+        metric = cell_text(values.get("metric"))
+        if not METRIC_RE.match(metric):
+            errors.append(RowError(row, "metric",
+                                   f"数据项「{metric}」只能由字母、数字和下划线组成，以字母开头"))
+        value = cell_number(values.get("value"))
+        if value is None:
+            errors.append(RowError(row, "value", f"数值「{cell_text(values.get('value'))}」不是数字"))
+        if period is None or isinstance(org, str) or value is None or not METRIC_RE.match(metric):
+            continue
+        key = (period, org.id, metric)
+        if key in seen:
+            errors.append(RowError(row, "metric", f"与第{seen[key]}行重复"))
+            continue
+        seen[key] = row
+        parsed.metrics.append(MetricInput(period, org.id, metric, value))
+        parsed.orgs_by_period[period].add(org.id)
+    return parsed
+
+
+def _adjustment_key(cohort: Cohort, adj: _Adj, scheme_code: str) -> str:
+    digest = hashlib.sha1(f"{adj.note}|{adj.points:.4f}".encode()).hexdigest()[:16]
+    return f"{SHEET_SOURCE}:{scheme_code}:{cohort.code}:{adj.period}:{adj.org.code}:{digest}"
+
+
+def _apply_adjustments(db: Session, ctx: _Context, parsed: _Parsed, filename: str,
+                       report: ImportReport) -> None:
+    """Sync the province's 加扣分 for the orgs and periods in the file."""
+    assert ctx.cohort is not None
+    wanted: dict[str, _Adj] = {}
+    for adj in parsed.adjustments:
+        scheme = ctx.scheme(adj.period)
+        assert not isinstance(scheme, str)
+        wanted[_adjustment_key(ctx.cohort, adj, scheme[0].code)] = adj
+    for period, org_ids in parsed.orgs_by_period.items():
+        scheme = ctx.scheme(period)
+        assert not isinstance(scheme, str)
+        stale = db.scalars(select(Adjustment).where(
+            Adjustment.period == period, Adjustment.org_id.in_(org_ids),
+            Adjustment.source == SHEET_SOURCE, Adjustment.scheme_code == scheme[0].code,
+            Adjustment.voided_at.is_(None)))
+        for old in stale:
+            if old.key not in wanted:
+                service.void_adjustment(db, actor=ctx.actor, adjustment_id=old.id,
+                                        reason=f"被重新导入的考核通报 {filename} 取代")
+                report.adjustments_voided += 1
+    for key, adj in wanted.items():
+        scheme = ctx.scheme(adj.period)
+        assert not isinstance(scheme, str)
+        _, created = service.record_adjustment(
+            db, actor=ctx.actor, period=adj.period, org=adj.org, points=adj.points,
+            reason=adj.note, scheme_code=scheme[0].code, source=SHEET_SOURCE,
+            source_ref=f"{filename} 第{adj.row}行", key=key)
+        report.adjustments_created += int(created)
+
+
+def _compare(db: Session, ctx: _Context, parsed: _Parsed, report: ImportReport) -> None:
+    """Report every 总分/排名 in the file that differs from what Tongban computes."""
+    assert ctx.cohort is not None
+    computed: dict[str, dict[int, tuple[float, int]]] = {}
+    for period in {c.period for c in parsed.checks}:
+        scheme = ctx.scheme(period)
+        assert not isinstance(scheme, str)
+        definition, scores = service.compute_scores(db, scheme=scheme[0], cohort=ctx.cohort,
+                                                    period=period)
+        computed[period] = {s.org_id: (s.total, s.rank) for s in scores}
+        decimals = definition.decimals
+        for check in (c for c in parsed.checks if c.period == period):
+            total, rank = computed[period][check.org.id]
+            ours = round(total, decimals) if check.column == "总分" else float(rank)
+            theirs = round(check.given, decimals) if check.column == "总分" else check.given
+            if ours != theirs:
+                report.mismatches.append({
+                    "row": check.row, "column": check.column, "org": check.org.name,
+                    "in_file": check.given, "computed": ours,
+                    "reason": f"文件中{check.column}为 {check.given:g}，按考核方案计算为 {ours:g}",
+                })
+
+
+def import_file(
+    db: Session,
+    *,
+    actor: Actor,
+    source: Path | IO[bytes],
+    filename: str | None = None,
+    cohort_code: str | None = None,
+    period: str | None = None,
+) -> ImportReport:
+    """Import a province score sheet (long or wide) or a metric-value file, all or nothing."""
+    org_service.require_manager(actor, "导入考核数据")
+    if period is not None:
+        service.check_period(period)
+    raw = source.read_bytes() if isinstance(source, Path) else source.read()
+    name = filename or (source.name if isinstance(source, Path) else "上传文件")
+
+
+    table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES)
+    columns = set(table.header)
+    cohort = service.get_cohort(db, code=cohort_code) if cohort_code else None
+    ctx = _Context(db, actor, cohort, period)
+    if {"metric", "value"} <= columns:
+        parsed = _parse_metrics(ctx, table.rows)
+    else:
+        if cohort is None:
+            raise DomainError("导入考核通报得分须指定考核分组（--cohort）")
+        if {"indicator", "points"} <= columns:
+            parsed = _parse_long_sheet(ctx, table.rows)
+        elif "org" in columns:
+            parsed = _parse_wide_sheet(ctx, table.header, table.rows)
+        else:
+            raise ValidationFailed(
+                errors=[RowError(1, None, "无法识别文件格式：需要 period,org,indicator,points,note"
+                                          "（长表）、每行一个单位且每列一个指标代码（宽表），"
+                                          "或 period,org,metric,value（数据项）", name)],
+                summary=f"{name} 无法导入")
+    if parsed.errors:
+        raise ValidationFailed(
+            errors=[RowError(e.row, e.column, e.reason, name) for e in parsed.errors],
+            summary=f"{name} 有 {len(parsed.errors)} 处错误，未导入任何数据",
+        )
+    if parsed.rows == 0:
+        raise ValidationFailed(errors=[RowError(None, None, "文件中没有数据行", name)],
+                               summary=f"{name} 无法导入")
+    digest = hashlib.sha256(raw).hexdigest()
+    report = ImportReport(kind=parsed.kind, filename=name, rows=parsed.rows,
+                          periods=sorted(parsed.orgs_by_period))
+    report.repeated = db.scalar(select(ImportBatch.id).where(
+        ImportBatch.content_hash == digest)) is not None
+    report.metric_values_changed = service.record_metric_values(
+        db, actor=actor, values=parsed.metrics, source=f"import:{name}")
+    if cohort is not None and parsed.kind != "metrics":
+        _apply_adjustments(db, ctx, parsed, name, report)
+        _compare(db, ctx, parsed, report)
+    batch = ImportBatch(kind=parsed.kind, filename=name, content_hash=digest,
+                        cohort_code=cohort.code if cohort else "", periods=report.periods,
+                        rows=parsed.rows, changed=report.changed, report=report.as_dict(),
+                        created_by=actor.username, created_at=utcnow())
+    db.add(batch)
+    db.flush()
+    report.batch_id = batch.id
+    audit.record(db, actor=actor, action="import.applied", object_type="import_batch",
+                 object_id=batch.id,
+                 changes={"file": name, "kind": parsed.kind, "rows": parsed.rows,
+                          "changed": report.changed, "mismatches": len(report.mismatches)})
+    return report
+
+
+def recent_imports(db: Session, *, actor: Actor, limit: int = 20) -> list[ImportBatch]:
+    org_service.require_manager(actor, "查看导入记录")
+    return list(db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))
+
+
+def record_metric_rows(
+    db: Session, *, actor: Actor, rows: list[dict[str, Cell]], source: str
+) -> int:
+    """Validate metric rows from the API (``period, org, metric, value``) and record them."""
+    org_service.require_manager(actor, "写入考核数据")
+    parsed = _parse_metrics(_Context(db, actor, None, None), enumerate(rows, start=1))
+    if parsed.errors:
+        raise ValidationFailed(errors=parsed.errors,
+                               summary=f"有 {len(parsed.errors)} 处错误，未写入任何数据")
+    return service.record_metric_values(db, actor=actor, values=parsed.metrics, source=source)

@@ -1,0 +1,319 @@
+"""Assessment pages: league table, org page with charts and what-if, schemes, imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tongban.assessment import analysis, importers, service
+from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.models import ScoreLine, ScoreSheet
+from tongban.core.db import get_db
+from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.core.templating import flash, render
+from tongban.org import service as org_service
+from tongban.org.access import require_actor
+
+router = APIRouter(include_in_schema=False, prefix="/assessment")
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _pick(db: Session, cohort: str | None, period: str | None) -> tuple[str | None, str | None,
+                                                                         dict[str, list[str]]]:
+    choices = service.cohort_periods(db)
+    if not choices:
+        return None, None, choices
+    if cohort not in choices:
+        cohort = "sichuan-cities" if "sichuan-cities" in choices else next(iter(choices))
+    periods = choices[cohort]
+    if period not in periods:
+        period = periods[-1]
+    return cohort, period, choices
+
+
+@router.get("", response_class=HTMLResponse)
+def league_table(
+    request: Request,
+    cohort: str | None = None,
+    period: str | None = None,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    cohort, period, choices = _pick(db, cohort, period)
+    if cohort is None or period is None:
+        return render(request, "assessment/league.html", {"sheet": None, "choices": choices})
+    sheet = service.require_sheet(db, cohort_code=cohort, period=period)
+    lines = service.visible_lines(db, actor=actor, sheet=sheet)
+    before = service.previous_ranks(db, sheet=sheet)
+    rows = [{"line": ln, "change": before[ln.org_id] - ln.rank if ln.org_id in before else None,
+             "grade": Grade(ln.grade)} for ln in lines]
+    cohorts = {c.code: c.name for c in org_service.list_cohorts(db, actor=actor)} \
+        if actor.is_citywide else {cohort: sheet.cohort.name}
+    return render(request, "assessment/league.html", {
+        "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
+        "cohorts": cohorts, "period_label": service.period_label(period),
+        "alerts": analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)[:12],
+        "statuses": SheetStatus,
+    })
+
+
+@router.post("/sheets/{cohort}/{period}/{action}")
+def sheet_action(
+    request: Request,
+    cohort: str,
+    period: str,
+    action: str,
+    reason: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    back = f"/assessment?cohort={cohort}&period={period}"
+    try:
+        if action == "compute":
+            service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period)
+            flash(request, f"已重新计算 {service.period_label(period)} 成绩单草稿")
+        elif action == "publish":
+            sheet = service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period)
+            flash(request, f"已发布第{sheet.revision}版，哈希 {sheet.content_hash[:12]}…")
+        elif action == "correct":
+            sheet = service.correct_sheet(db, actor=actor, cohort_code=cohort, period=period,
+                                          reason=reason)
+            flash(request, f"已生成更正草稿第{sheet.revision}版；核对后发布", "info")
+        else:
+            raise DomainError(f"未知操作「{action}」")
+    except ValidationFailed as exc:
+        flash(request, str(exc), "error")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return _see_other(back)
+
+
+def _trend_chart(points: list[analysis.TrendPoint], count: int) -> dict[str, Any]:
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 40, "right": 48, "top": 30, "bottom": 30},
+        "legend": {"data": ["名次", "总分"], "top": 0},
+        "xAxis": {"type": "category", "data": [service.period_label(p.period) for p in points]},
+        "yAxis": [
+            {"type": "value", "name": "名次", "inverse": True, "min": 1, "max": count,
+             "minInterval": 1},
+            {"type": "value", "name": "总分", "scale": True, "splitLine": {"show": False}},
+        ],
+        "series": [
+            {"name": "名次", "type": "line", "data": [p.rank for p in points],
+             "label": {"show": True, "formatter": "第{c}名"}, "itemStyle": {"color": "#1d4f91"},
+             "symbolSize": 9},
+            {"name": "总分", "type": "bar", "yAxisIndex": 1, "barMaxWidth": 28,
+             "data": [round(p.total, 2) for p in points], "itemStyle": {"color": "#c9d7ec"}},
+        ],
+    }
+
+
+def _gap_chart(gaps: list[analysis.IndicatorGap]) -> dict[str, Any]:
+    top = sorted((g for g in gaps if g.gap_to_leader > 0), key=lambda g: -g.gap_to_leader)[:12]
+    top.reverse()
+    return {
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": {"left": 8, "right": 24, "top": 24, "bottom": 24, "containLabel": True},
+        "legend": {"data": ["与第一名差距", "与中位数差距"], "top": 0},
+        "xAxis": {"type": "value", "name": "分"},
+        "yAxis": {"type": "category", "data": [f"{g.code} {g.name}" for g in top]},
+        "series": [
+            {"name": "与第一名差距", "type": "bar", "data": [g.gap_to_leader for g in top],
+             "itemStyle": {"color": "#c0392b"}},
+            {"name": "与中位数差距", "type": "bar", "data": [g.gap_to_median for g in top],
+             "itemStyle": {"color": "#e6b0aa"}},
+        ],
+    }
+
+
+def _org_context(db: Session, actor: Actor, sheet: ScoreSheet, line: ScoreLine) -> dict[str, Any]:
+    definition = service.scheme_definition(sheet.scheme)
+    gaps = analysis.indicator_gaps(definition, sheet, line)
+    trend = analysis.trend(db, actor=actor, cohort_code=sheet.cohort.code, org_ref=line.org.code)
+    leading = sum(1 for ln in sheet.lines if ln.leading)
+    categories = []
+    for category in definition.categories:
+        items = [g for g in gaps if g.category == category.name]
+        categories.append({"code": category.code, "name": category.name,
+                           "max": category.max_points,
+                           "points": round(sum(g.points for g in items), 4),
+                           "lost": round(sum(g.lost for g in items), 4), "gaps": items})
+    return {
+        "sheet": sheet, "line": line, "grade": Grade(line.grade),
+        "period_label": service.period_label(sheet.period),
+        "lost": analysis.points_lost(gaps)[:15],
+        "categories": categories,
+        "to_first": analysis.points_to_rank(sheet, line, 1, definition.decimals),
+        "to_leading": analysis.points_to_rank(sheet, line, leading, definition.decimals),
+        "leading": leading,
+        "trend_chart": _trend_chart(trend, len(sheet.lines)),
+        "gap_chart": _gap_chart(gaps),
+        "indicators": [(i.code, i.name) for _, i in definition.indicators()],
+        "metrics": sorted({m for _, i in definition.indicators() if i.rule.type != "given"
+                           for m in i.metrics()}),
+        "notes": line.items.get("_notes", {}).get("notes", []),
+    }
+
+
+@router.get("/{cohort}/{period}/orgs/{code}", response_class=HTMLResponse)
+def org_page(
+    request: Request, cohort: str, period: str, code: str, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    sheet = service.require_sheet(db, cohort_code=cohort, period=period)
+    line = service.line_of(db, actor=actor, sheet=sheet, org_ref=code)
+    return render(request, "assessment/org.html", _org_context(db, actor, sheet, line))
+
+
+@router.post("/{cohort}/{period}/orgs/{code}/whatif", response_class=HTMLResponse)
+async def org_whatif(
+    request: Request, cohort: str, period: str, code: str, db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    form = await request.form()
+    drop = [int(str(v)) for v in form.getlist("drop") if str(v).isdigit()]
+    set_points: dict[str, float] = {}
+    set_metrics: dict[str, float] = {}
+    errors = []
+    for kind, target in (("indicator", set_points), ("metric", set_metrics)):
+        name, value = str(form.get(f"{kind}_code", "")), str(form.get(f"{kind}_value", ""))
+        if name and value:
+            try:
+                target[name] = float(value)
+            except ValueError:
+                errors.append(f"「{value}」不是数字")
+    result = None
+    if not errors:
+        try:
+            result = analysis.whatif(db, actor=actor, cohort_code=cohort, period=period,
+                                     org_ref=code, drop_adjustments=drop,
+                                     set_points=set_points, set_metrics=set_metrics)
+        except DomainError as exc:
+            errors.append(exc.message)
+    return render(request, "assessment/_whatif.html", {"result": result, "errors": errors})
+
+
+@router.get("/schemes", response_class=HTMLResponse)
+def scheme_list(request: Request, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> Response:
+    schemes = service.list_schemes(db, actor=actor)
+    return render(request, "assessment/schemes.html", {"schemes": schemes})
+
+
+@router.get("/schemes/diff", response_class=HTMLResponse)
+def scheme_diff(request: Request, old: str, new: str, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> Response:
+    org_service.require_citywide(actor, "查看考核方案")
+    changes = service.diff(db, old_ref=old, new_ref=new)
+    return render(request, "assessment/scheme_diff.html",
+                  {"changes": changes, "old": old, "new": new,
+                   "schemes": service.list_schemes(db, actor=actor)})
+
+
+@router.get("/schemes/{code}/{version}", response_class=HTMLResponse)
+def scheme_detail(request: Request, code: str, version: str, db: Session = Depends(get_db),
+                  actor: Actor = Depends(require_actor)) -> Response:
+    org_service.require_citywide(actor, "查看考核方案")
+    scheme = service.get_scheme(db, ref=f"{code}@{version}")
+    return render(request, "assessment/scheme.html",
+                  {"scheme": scheme, "definition": service.scheme_definition(scheme)})
+
+
+@router.post("/schemes", response_class=HTMLResponse)
+async def scheme_upload(request: Request, file: UploadFile = File(...),
+                        db: Session = Depends(get_db),
+                        actor: Actor = Depends(require_actor)) -> Response:
+    text = (await file.read()).decode("utf-8-sig", errors="replace")
+    try:
+        scheme, created = service.load_scheme(db, actor=actor, text=text,
+                                              filename=file.filename or "")
+    except ValidationFailed as exc:
+        return render(request, "assessment/schemes.html",
+                      {"schemes": service.list_schemes(db, actor=actor), "failure": exc},
+                      status_code=422)
+    flash(request, f"{'已加载' if created else '内容相同，未重复加载'} {scheme.code}@{scheme.version}")
+    return _see_other(f"/assessment/schemes/{scheme.code}/{scheme.version}")
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_form(request: Request, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> Response:
+    return render(request, "assessment/import.html", {
+        "recent": importers.recent_imports(db, actor=actor),
+        "cohorts": org_service.list_cohorts(db, actor=actor)})
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    file: UploadFile = File(...),
+    cohort: str = Form(""),
+    period: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    context: dict[str, Any] = {"cohorts": org_service.list_cohorts(db, actor=actor),
+                               "form": {"cohort": cohort, "period": period}}
+    try:
+        report = importers.import_file(db, actor=actor, source=file.file, filename=file.filename,
+                                       cohort_code=cohort or None, period=period or None)
+    except ValidationFailed as exc:
+        context.update(failure=exc, recent=importers.recent_imports(db, actor=actor))
+        return render(request, "assessment/import.html", context, status_code=422)
+    except DomainError as exc:
+        context.update(failure=ValidationFailed(summary=exc.message),
+                       recent=importers.recent_imports(db, actor=actor))
+        return render(request, "assessment/import.html", context, status_code=exc.status_code)
+    context.update(report=report, recent=importers.recent_imports(db, actor=actor))
+    return render(request, "assessment/import.html", context)
+
+
+@router.get("/adjustments", response_class=HTMLResponse)
+def adjustment_list(request: Request, period: str = "", db: Session = Depends(get_db),
+                    actor: Actor = Depends(require_actor)) -> Response:
+    rows = service.list_adjustments(db, actor=actor, period=period or None, include_voided=True)
+    return render(request, "assessment/adjustments.html",
+                  {"rows": list(reversed(rows)), "period": period})
+
+
+@router.post("/adjustments", response_class=HTMLResponse)
+def adjustment_create(
+    request: Request,
+    period: str = Form(...),
+    org: str = Form(...),
+    points: float = Form(...),
+    reason: str = Form(...),
+    indicator_code: str = Form(""),
+    source_url: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    try:
+        target = org_service.resolve_org(db, ref=org, actor=actor)
+        adjustment, _ = service.record_adjustment(
+            db, actor=actor, period=period, org=target, points=points, reason=reason,
+            indicator_code=indicator_code or None, source_url=source_url)
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+        return _see_other("/assessment/adjustments")
+    flash(request, f"已录入 #{adjustment.id}（{adjustment.points:+g}）；重新计算成绩单后生效")
+    return _see_other(f"/assessment/adjustments?period={period}")
+
+
+@router.post("/adjustments/{adjustment_id}/void")
+def adjustment_void(request: Request, adjustment_id: int, reason: str = Form(""),
+                    db: Session = Depends(get_db),
+                    actor: Actor = Depends(require_actor)) -> Response:
+    try:
+        service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id, reason=reason)
+        flash(request, f"已撤销 #{adjustment_id}；重新计算成绩单后生效")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return _see_other("/assessment/adjustments")

@@ -1,0 +1,134 @@
+"""Scoring: one scheme × one cohort × one period → every org's points, total, rank and grade.
+
+Pure functions over in-memory values, so that a full recomputation, a what-if and a test by
+hand all go through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tongban.assessment.enums import Grade
+from tongban.assessment.ranking import competition_rank, grade_of, leading_size
+from tongban.assessment.rules import CohortValues, ItemResult, fmt, score_indicator
+from tongban.assessment.scheme import SchemeDef
+
+
+@dataclass(frozen=True)
+class AppliedAdjustment:
+    """An adjustment as a sheet saw it."""
+
+    id: int
+    points: float
+    reason: str
+    indicator_code: str | None = None
+    source: str = "manual"
+    source_ref: str = ""
+    source_url: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "points": self.points, "reason": self.reason,
+                "indicator": self.indicator_code, "source": self.source,
+                "source_ref": self.source_ref, "source_url": self.source_url}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AppliedAdjustment:
+        return cls(id=int(data["id"]), points=float(data["points"]), reason=str(data["reason"]),
+                   indicator_code=data.get("indicator"), source=str(data.get("source", "")),
+                   source_ref=str(data.get("source_ref", "")),
+                   source_url=str(data.get("source_url", "")))
+
+
+@dataclass
+class OrgScore:
+    """One org's result before it is stored as a ``ScoreLine``."""
+
+    org_id: int
+    items: dict[str, ItemResult]
+    adjustments: list[AppliedAdjustment]
+    indicator_total: float
+    adjustment_total: float
+    total: float
+    rank: int = 0
+    grade: Grade = Grade.fair
+    leading: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{code}：{item.error}" for code, item in self.items.items() if item.error]
+
+
+def indicator_total(scheme: SchemeDef, items: Mapping[str, ItemResult]) -> tuple[float, str]:
+    """Sum of points; when indicators are excluded, the rest is rescaled to the full total."""
+    counted = [item for item in items.values() if not item.excluded]
+    raw = sum(item.points for item in counted)
+    excluded_max = sum(item.max_points for item in items.values() if item.excluded)
+    full = sum(item.max_points for item in items.values())
+    if excluded_max and full > excluded_max:
+        scaled = raw * full / (full - excluded_max)
+        return round(scaled, 4), (
+            f"{fmt(excluded_max)} 分的指标不参与考核，其余指标得分 {fmt(round(raw, 4))} "
+            f"按 {fmt(full)}/{fmt(full - excluded_max)} 折算为 {fmt(round(scaled, 4))}"
+        )
+    return round(raw, 4), ""
+
+
+def score_org(
+    scheme: SchemeDef,
+    org_id: int,
+    cohort: CohortValues,
+    adjustments: list[AppliedAdjustment],
+    *,
+    set_points: Mapping[str, float] | None = None,
+) -> OrgScore:
+    """Every indicator's points for one org, plus its adjustments."""
+    items: dict[str, ItemResult] = {}
+    for _category, indicator in scheme.indicators():
+        item = score_indicator(indicator, org_id, cohort)
+        if set_points and indicator.code in set_points:
+            forced = round(min(max(set_points[indicator.code], 0.0), indicator.max_points), 4)
+            item = ItemResult(forced, indicator.max_points, item.inputs,
+                              f"假设得分 {fmt(forced)}（原 {fmt(item.points)}）")
+        items[indicator.code] = item
+    subtotal, scale_note = indicator_total(scheme, items)
+    adjustment_total = round(sum(a.points for a in adjustments), 4)
+    score = OrgScore(
+        org_id=org_id,
+        items=items,
+        adjustments=adjustments,
+        indicator_total=subtotal,
+        adjustment_total=adjustment_total,
+        total=round(subtotal + adjustment_total, 4),
+    )
+    if scale_note:
+        score.notes.append(scale_note)
+    return score
+
+
+def rank_and_grade(scheme: SchemeDef, scores: list[OrgScore]) -> list[OrgScore]:
+    """Competition ranks by total at the scheme's decimals; grades; the leading group."""
+    ranks = competition_rank({s.org_id: s.total for s in scores}, decimals=scheme.decimals)
+    count = len(scores)
+    leading = leading_size(count=count, leading=scheme.leading_group)
+    for score in scores:
+        score.rank = ranks[score.org_id]
+        score.grade = grade_of(rank=score.rank, total=score.total, count=count,
+                               grading=scheme.grading)
+        score.leading = score.rank <= leading
+    return sorted(scores, key=lambda s: (s.rank, s.org_id))
+
+
+def score_cohort(
+    scheme: SchemeDef,
+    org_ids: list[int],
+    values: Mapping[int, Mapping[str, float]],
+    adjustments: Mapping[int, list[AppliedAdjustment]],
+) -> list[OrgScore]:
+    """The whole cohort, ranked."""
+    cohort = CohortValues({org_id: values.get(org_id, {}) for org_id in org_ids})
+    scores = [score_org(scheme, org_id, cohort, adjustments.get(org_id, []))
+              for org_id in org_ids]
+    return rank_and_grade(scheme, scores)

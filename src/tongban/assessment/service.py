@@ -1,0 +1,596 @@
+"""Assessment operations: schemes, metric values, adjustments, score sheets.
+
+Feeders (reviews, rectification, errands, imports) write only through
+:func:`record_metric_values` and :func:`record_adjustment`; nothing else writes these tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
+from tongban.assessment.scheme import (
+    PERIOD_RE,
+    IndicatorChange,
+    SchemeDef,
+    canonical_json,
+    content_hash,
+    diff_schemes,
+    parse_scheme,
+)
+from tongban.assessment.scoring import AppliedAdjustment, OrgScore, score_cohort
+from tongban.core import audit
+from tongban.core.db import utcnow
+from tongban.core.errors import Conflict, DomainError, NotFound, RowError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.org.models import Cohort, Org
+
+# ---------------------------------------------------------------- periods
+
+
+def check_period(period: str) -> str:
+    """``period`` if it is a YYYY-MM month, else a clear error."""
+    if not PERIOD_RE.match(period or ""):
+        raise DomainError(f"考核期「{period}」不是 YYYY-MM 格式的月份，如 2026-02")
+    return period
+
+
+def previous_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def period_label(period: str) -> str:
+    return f"{period[:4]}年{int(period[5:])}月"
+
+
+# ---------------------------------------------------------------- schemes
+
+
+@lru_cache(maxsize=64)
+def _definition(hash_: str, content: str) -> SchemeDef:
+    return SchemeDef.model_validate_json(content)
+
+
+def scheme_definition(scheme: Scheme) -> SchemeDef:
+    """The validated definition of a stored scheme (parsed once per content hash)."""
+    return _definition(scheme.content_hash, json.dumps(scheme.content, ensure_ascii=False))
+
+
+def load_scheme(db: Session, *, actor: Actor, text: str, filename: str = "") -> tuple[Scheme, bool]:
+    """Validate and store a scheme version; loading the same content again changes nothing.
+
+    A different content under an existing code and version is refused: versions are immutable.
+    """
+    org_service.require_manager(actor, "加载考核方案")
+    definition = parse_scheme(text, filename=filename)
+    digest = content_hash(definition)
+    existing = db.scalar(
+        select(Scheme).where(Scheme.code == definition.code, Scheme.version == definition.version)
+    )
+    if existing is not None:
+        if existing.content_hash == digest:
+            return existing, False
+        raise Conflict(
+            f"考核方案 {definition.code} 的 {definition.version} 版已存在且内容不同；"
+            "已加载的版本不可修改，请使用新的版本号"
+        )
+    unknown = [c for c in definition.cohorts
+               if db.scalar(select(Cohort.id).where(Cohort.code == c)) is None]
+    if unknown:
+        raise ValidationFailed(
+            errors=[RowError(None, "cohort", f"考核分组「{c}」不存在", filename or None)
+                    for c in unknown],
+            summary="考核方案校验未通过",
+        )
+    scheme = Scheme(
+        code=definition.code,
+        version=definition.version,
+        name=definition.name,
+        issuer=definition.issuer,
+        effective_from=definition.effective_from,
+        effective_to=definition.effective_to,
+        cohorts=definition.cohorts,
+        total_points=definition.total_points,
+        indicator_count=len(definition.indicators()),
+        content=json.loads(canonical_json(definition)),
+        source_yaml=text,
+        content_hash=digest,
+        loaded_by=actor.username,
+    )
+    db.add(scheme)
+    db.flush()
+    audit.record(
+        db, actor=actor, action="scheme.loaded", object_type="scheme",
+        object_id=f"{scheme.code}@{scheme.version}",
+        changes={"hash": digest, "indicators": scheme.indicator_count,
+                 "effective_from": scheme.effective_from, "cohorts": scheme.cohorts},
+    )
+    return scheme, True
+
+
+def list_schemes(db: Session, *, actor: Actor) -> list[Scheme]:
+    org_service.require_citywide(actor, "查看考核方案")
+    return list(db.scalars(select(Scheme).order_by(Scheme.code, Scheme.effective_from,
+                                                   Scheme.loaded_at)))
+
+
+def get_scheme(db: Session, *, ref: str) -> Scheme:
+    """``code@version``, or ``code`` for its newest version."""
+    code, _, version = ref.partition("@")
+    stmt = select(Scheme).where(Scheme.code == code)
+    if version:
+        stmt = stmt.where(Scheme.version == version)
+    scheme = db.scalar(stmt.order_by(Scheme.effective_from.desc(), Scheme.id.desc()).limit(1))
+    if scheme is None:
+        raise NotFound(f"未找到考核方案「{ref}」")
+    return scheme
+
+
+def scheme_for(db: Session, *, cohort: Cohort, period: str) -> Scheme:
+    """The scheme in force for ``cohort`` in ``period`` (the newest version that covers it)."""
+    check_period(period)
+    candidates = [
+        s for s in db.scalars(select(Scheme).order_by(Scheme.effective_from, Scheme.id))
+        if cohort.code in s.cohorts and s.effective_from <= period
+        and (s.effective_to is None or period <= s.effective_to)
+    ]
+    if not candidates:
+        raise NotFound(f"{period_label(period)}没有适用于「{cohort.name}」的考核方案")
+    newest = max(candidates, key=lambda s: (s.effective_from, s.id))
+    rivals = {s.code for s in candidates if s.effective_from == newest.effective_from}
+    if len(rivals) > 1:
+        raise Conflict(f"{period_label(period)}「{cohort.name}」同时适用多个考核方案："
+                       f"{'、'.join(sorted(rivals))}")
+    return newest
+
+
+def diff(db: Session, *, old_ref: str, new_ref: str) -> list[IndicatorChange]:
+    old = scheme_definition(get_scheme(db, ref=old_ref))
+    new = scheme_definition(get_scheme(db, ref=new_ref))
+    return diff_schemes(old, new)
+
+
+# ---------------------------------------------------------------- metric values
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """One metric value to record."""
+
+    period: str
+    org_id: int
+    metric: str
+    value: float
+    evidence: str = ""
+
+
+def record_metric_values(
+    db: Session, *, actor: Actor, values: Sequence[MetricInput], source: str
+) -> int:
+    """Upsert metric values; returns how many were new or changed (the same value is a no-op)."""
+    if not values:
+        return 0
+    periods = {v.period for v in values}
+    org_ids = {v.org_id for v in values}
+    metrics = {v.metric for v in values}
+    existing = {
+        (row.period, row.org_id, row.metric): row
+        for row in db.scalars(
+            select(MetricValue).where(
+                MetricValue.period.in_(periods),
+                MetricValue.org_id.in_(org_ids),
+                MetricValue.metric.in_(metrics),
+            )
+        )
+    }
+    changed = 0
+    new_rows = []
+    for v in values:
+        row = existing.get((v.period, v.org_id, v.metric))
+        if row is None:
+            new_rows.append({"period": v.period, "org_id": v.org_id, "metric": v.metric,
+                             "value": v.value, "source": source, "evidence": v.evidence,
+                             "updated_at": utcnow()})
+            changed += 1
+        elif row.value != v.value:
+            row.value, row.source, row.evidence = v.value, source, v.evidence
+            changed += 1
+    if new_rows:
+        db.execute(insert(MetricValue), new_rows)
+    db.flush()
+    if changed:
+        audit.record(
+            db, actor=actor, action="metrics.recorded", object_type="metric_value",
+            object_id=source[:128],
+            changes={"changed": changed, "periods": sorted(periods), "metrics": len(metrics)},
+        )
+    return changed
+
+
+def metric_values(
+    db: Session, *, period: str, org_ids: Iterable[int], metrics: Iterable[str] | None = None
+) -> dict[int, dict[str, float]]:
+    """{org_id: {metric: value}} for one period."""
+    stmt = select(MetricValue.org_id, MetricValue.metric, MetricValue.value).where(
+        MetricValue.period == period, MetricValue.org_id.in_(list(org_ids))
+    )
+    if metrics is not None:
+        stmt = stmt.where(MetricValue.metric.in_(list(metrics)))
+    out: dict[int, dict[str, float]] = defaultdict(dict)
+    for org_id, metric, value in db.execute(stmt):
+        out[org_id][metric] = value
+    return dict(out)
+
+
+# ---------------------------------------------------------------- adjustments
+
+
+def record_adjustment(
+    db: Session,
+    *,
+    actor: Actor,
+    period: str,
+    org: Org,
+    points: float,
+    reason: str,
+    indicator_code: str | None = None,
+    scheme_code: str | None = None,
+    source: str = "manual",
+    source_ref: str = "",
+    source_url: str = "",
+    key: str | None = None,
+) -> tuple[Adjustment, bool]:
+    """Record one 加分/扣分 event; a ``key`` already recorded returns that one unchanged."""
+    org_service.require_manager(actor, "录入加扣分")
+    check_period(period)
+    if not reason.strip():
+        raise DomainError("加扣分必须写明原因")
+    if points == 0:
+        raise DomainError("加扣分分值不能为0")
+    if key is not None:
+        existing = db.scalar(select(Adjustment).where(Adjustment.key == key))
+        if existing is not None:
+            return existing, False
+    adjustment = Adjustment(
+        period=period, org_id=org.id, org=org, scheme_code=scheme_code,
+        indicator_code=indicator_code, points=round(points, 4), reason=reason.strip(),
+        source=source, source_ref=source_ref, source_url=source_url, key=key,
+        created_by=actor.username,
+    )
+    db.add(adjustment)
+    db.flush()
+    audit.record(
+        db, actor=actor, action="adjustment.recorded", object_type="adjustment",
+        object_id=adjustment.id,
+        changes={"period": period, "org": org.code, "points": adjustment.points,
+                 "indicator": indicator_code, "source": source, "source_ref": source_ref},
+        reason=reason,
+    )
+    return adjustment, True
+
+
+def void_adjustment(db: Session, *, actor: Actor, adjustment_id: int, reason: str) -> Adjustment:
+    """Withdraw an adjustment (kept for audit); sheets computed afterwards leave it out."""
+    org_service.require_manager(actor, "撤销加扣分")
+    adjustment = db.get(Adjustment, adjustment_id)
+    if adjustment is None:
+        raise NotFound(f"未找到加扣分记录 {adjustment_id}")
+    if adjustment.voided_at is not None:
+        raise Conflict(f"加扣分记录 {adjustment_id} 已撤销")
+    if not reason.strip():
+        raise DomainError("撤销加扣分必须写明原因")
+    adjustment.voided_at = utcnow()
+    adjustment.void_reason = reason
+    db.flush()
+    audit.record(db, actor=actor, action="adjustment.voided", object_type="adjustment",
+                 object_id=adjustment.id, changes={"points": adjustment.points}, reason=reason)
+    return adjustment
+
+
+def list_adjustments(
+    db: Session, *, actor: Actor, period: str | None = None, org: Org | None = None,
+    include_voided: bool = False,
+) -> list[Adjustment]:
+    conditions: list[Any] = [Adjustment.org_id.in_(org_service.visible_org_ids(db, actor=actor))]
+    if period:
+        conditions.append(Adjustment.period == check_period(period))
+    if org is not None:
+        org_service.ensure_visible(db, actor=actor, org=org)
+        conditions.append(Adjustment.org_id == org.id)
+    if not include_voided:
+        conditions.append(Adjustment.voided_at.is_(None))
+    return list(db.scalars(select(Adjustment).where(*conditions)
+                           .order_by(Adjustment.period, Adjustment.id)))
+
+
+def _applied_adjustments(
+    db: Session, *, period: str, org_ids: list[int], scheme_code: str
+) -> dict[int, list[AppliedAdjustment]]:
+    rows = db.scalars(
+        select(Adjustment).where(
+            Adjustment.period == period,
+            Adjustment.org_id.in_(org_ids),
+            Adjustment.voided_at.is_(None),
+            or_(Adjustment.scheme_code.is_(None), Adjustment.scheme_code == scheme_code),
+        ).order_by(Adjustment.id)
+    )
+    out: dict[int, list[AppliedAdjustment]] = defaultdict(list)
+    for a in rows:
+        out[a.org_id].append(AppliedAdjustment(
+            id=a.id, points=a.points, reason=a.reason, indicator_code=a.indicator_code,
+            source=a.source, source_ref=a.source_ref, source_url=a.source_url))
+    return dict(out)
+
+
+# ---------------------------------------------------------------- score sheets
+
+
+def get_cohort(db: Session, *, code: str) -> Cohort:
+    cohort = db.scalar(select(Cohort).where(Cohort.code == code))
+    if cohort is None:
+        raise NotFound(f"未找到考核分组「{code}」")
+    return cohort
+
+
+def compute_scores(
+    db: Session, *, scheme: Scheme, cohort: Cohort, period: str
+) -> tuple[SchemeDef, list[OrgScore]]:
+    """Score the cohort from the stored metric values and adjustments (nothing is written)."""
+    definition = scheme_definition(scheme)
+    org_ids = [m.org_id for m in cohort.members]
+    values = metric_values(db, period=period, org_ids=org_ids, metrics=definition.metrics())
+    adjustments = _applied_adjustments(db, period=period, org_ids=org_ids,
+                                       scheme_code=scheme.code)
+    return definition, score_cohort(definition, org_ids, values, adjustments)
+
+
+def _sheets(db: Session, *, cohort: Cohort, period: str) -> list[ScoreSheet]:
+    return list(db.scalars(
+        select(ScoreSheet).where(ScoreSheet.cohort_id == cohort.id, ScoreSheet.period == period)
+        .order_by(ScoreSheet.revision)
+    ))
+
+
+def current_sheet(db: Session, *, cohort: Cohort, period: str) -> ScoreSheet | None:
+    """The sheet readers see: the newest published revision, else the draft."""
+    sheets = _sheets(db, cohort=cohort, period=period)
+    published = [s for s in sheets if s.status == SheetStatus.published.value]
+    if published:
+        return published[-1]
+    drafts = [s for s in sheets if s.status == SheetStatus.draft.value]
+    return drafts[-1] if drafts else None
+
+
+def _write_lines(sheet: ScoreSheet, scores: list[OrgScore]) -> None:
+    sheet.lines = [
+        ScoreLine(
+            org_id=s.org_id, position=i, indicator_total=s.indicator_total,
+            adjustment_total=s.adjustment_total, total=s.total, rank=s.rank,
+            grade=s.grade.value, leading=s.leading,
+            items={code: item.as_dict() for code, item in s.items.items()}
+            | ({"_notes": {"notes": s.notes}} if s.notes else {}),
+            adjustments=[a.as_dict() for a in s.adjustments],
+        )
+        for i, s in enumerate(scores)
+    ]
+
+
+def _raise_scoring_errors(db: Session, scores: list[OrgScore], period: str) -> None:
+    errors: list[RowError] = []
+    for s in scores:
+        if s.errors:
+            org = db.get(Org, s.org_id)
+            name = org.name if org else str(s.org_id)
+            errors.extend(RowError(None, None, f"{name} {e}") for e in s.errors)
+    if errors:
+        raise ValidationFailed(errors=errors,
+                               summary=f"{period_label(period)}有指标缺少必需的数据，无法计分")
+
+
+def compute_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
+    """Compute (or recompute) the draft sheet; a published sheet is never recomputed."""
+    org_service.require_manager(actor, "计算成绩单")
+    check_period(period)
+    cohort = get_cohort(db, code=cohort_code)
+    scheme = scheme_for(db, cohort=cohort, period=period)
+    sheets = _sheets(db, cohort=cohort, period=period)
+    draft = next((s for s in reversed(sheets) if s.status == SheetStatus.draft.value), None)
+    if draft is None and sheets:
+        latest = sheets[-1]
+        raise Conflict(
+            f"{cohort.name}{period_label(period)}成绩单第{latest.revision}版已发布，不能重新计算；"
+            f"如需更正请新建修订（tongban assess correct --reason …）"
+        )
+    _, scores = compute_scores(db, scheme=scheme, cohort=cohort, period=period)
+    _raise_scoring_errors(db, scores, period)
+    if draft is None:
+        draft = ScoreSheet(scheme_id=scheme.id, scheme=scheme, scheme_code=scheme.code,
+                           cohort_id=cohort.id, cohort=cohort, period=period, revision=1,
+                           status=SheetStatus.draft.value)
+        db.add(draft)
+        action = "sheet.computed"
+    else:
+        db.execute(delete(ScoreLine).where(ScoreLine.sheet_id == draft.id))
+        db.expire(draft, ["lines"])
+        draft.scheme_id, draft.scheme, draft.scheme_code = scheme.id, scheme, scheme.code
+        action = "sheet.recomputed"
+    draft.computed_at = utcnow()
+    draft.computed_by = actor.username
+    _write_lines(draft, scores)
+    db.flush()
+    audit.record(db, actor=actor, action=action, object_type="score_sheet",
+                 object_id=f"{cohort.code}/{period}/r{draft.revision}",
+                 changes={"scheme": f"{scheme.code}@{scheme.version}", "orgs": len(scores)})
+    return draft
+
+
+def sheet_hash(sheet: ScoreSheet) -> str:
+    payload = {
+        "scheme": sheet.scheme.content_hash, "cohort": sheet.cohort.code,
+        "period": sheet.period, "revision": sheet.revision,
+        "lines": [{"org": line.org.code, "total": line.total, "rank": line.rank,
+                   "grade": line.grade, "items": line.items, "adjustments": line.adjustments}
+                  for line in sheet.lines],
+    }
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
+    """Freeze the draft with a hash; an earlier published revision becomes superseded."""
+    org_service.require_manager(actor, "发布成绩单")
+    cohort = get_cohort(db, code=cohort_code)
+    sheets = _sheets(db, cohort=cohort, period=check_period(period))
+    draft = next((s for s in reversed(sheets) if s.status == SheetStatus.draft.value), None)
+    if draft is None:
+        raise Conflict(f"{cohort.name}{period_label(period)}没有待发布的草稿成绩单")
+    for older in sheets:
+        if older.status == SheetStatus.published.value:
+            older.status = SheetStatus.superseded.value
+    draft.status = SheetStatus.published.value
+    draft.published_at = utcnow()
+    draft.published_by = actor.username
+    draft.content_hash = sheet_hash(draft)
+    db.flush()
+    audit.record(db, actor=actor, action="sheet.published", object_type="score_sheet",
+                 object_id=f"{cohort.code}/{period}/r{draft.revision}",
+                 changes={"hash": draft.content_hash}, reason=draft.correction_reason)
+    return draft
+
+
+def correct_sheet(
+    db: Session, *, actor: Actor, cohort_code: str, period: str, reason: str
+) -> ScoreSheet:
+    """Start a correction: a new draft revision computed from the current data, with a reason."""
+    org_service.require_manager(actor, "更正成绩单")
+    if not reason.strip():
+        raise DomainError("更正成绩单必须写明原因")
+    cohort = get_cohort(db, code=cohort_code)
+    sheets = _sheets(db, cohort=cohort, period=check_period(period))
+    if not sheets or all(s.status != SheetStatus.published.value for s in sheets):
+        raise Conflict(f"{cohort.name}{period_label(period)}尚无已发布的成绩单，直接重新计算即可")
+    if any(s.status == SheetStatus.draft.value for s in sheets):
+        raise Conflict(f"{cohort.name}{period_label(period)}已有未发布的更正草稿")
+    scheme = scheme_for(db, cohort=cohort, period=period)
+    _, scores = compute_scores(db, scheme=scheme, cohort=cohort, period=period)
+    _raise_scoring_errors(db, scores, period)
+    sheet = ScoreSheet(scheme_id=scheme.id, scheme=scheme, scheme_code=scheme.code,
+                       cohort_id=cohort.id, cohort=cohort, period=period,
+                       revision=sheets[-1].revision + 1, status=SheetStatus.draft.value,
+                       correction_reason=reason.strip(), computed_by=actor.username)
+    db.add(sheet)
+    _write_lines(sheet, scores)
+    db.flush()
+    audit.record(db, actor=actor, action="sheet.correction_started", object_type="score_sheet",
+                 object_id=f"{cohort.code}/{period}/r{sheet.revision}", reason=reason)
+    return sheet
+
+
+def sheet_periods(db: Session, *, cohort: Cohort) -> list[str]:
+    return list(db.scalars(
+        select(ScoreSheet.period).where(ScoreSheet.cohort_id == cohort.id)
+        .distinct().order_by(ScoreSheet.period)
+    ))
+
+
+def cohort_periods(db: Session) -> dict[str, list[str]]:
+    """For every cohort code that has sheets, its periods (for pickers)."""
+    rows = db.execute(
+        select(Cohort.code, ScoreSheet.period).join(ScoreSheet, ScoreSheet.cohort_id == Cohort.id)
+        .distinct().order_by(Cohort.code, ScoreSheet.period)
+    ).all()
+    out: dict[str, list[str]] = defaultdict(list)
+    for code, period in rows:
+        out[code].append(period)
+    return dict(out)
+
+
+def require_sheet(db: Session, *, cohort_code: str, period: str) -> ScoreSheet:
+    cohort = get_cohort(db, code=cohort_code)
+    sheet = current_sheet(db, cohort=cohort, period=check_period(period))
+    if sheet is None:
+        raise NotFound(f"{cohort.name}{period_label(period)}尚无成绩单；请先计算"
+                       f"（tongban assess score --cohort {cohort.code} --period {period}）")
+    return sheet
+
+
+def visible_lines(db: Session, *, actor: Actor, sheet: ScoreSheet) -> list[ScoreLine]:
+    """The lines of a sheet the actor may read (a liaison: only its own org subtree)."""
+    if actor.is_citywide:
+        return list(sheet.lines)
+    return [line for line in sheet.lines if org_service.can_see(db, actor=actor, org=line.org)]
+
+
+def line_of(db: Session, *, actor: Actor, sheet: ScoreSheet, org_ref: str) -> ScoreLine:
+    org = org_service.resolve_org(db, ref=org_ref, actor=actor)
+    line = next((line for line in sheet.lines if line.org_id == org.id), None)
+    if line is None:
+        raise NotFound(f"「{org.name}」不在{sheet.cohort.name}中")
+    return line
+
+
+def previous_ranks(db: Session, *, sheet: ScoreSheet) -> dict[int, int]:
+    """Each org's rank on the previous month's current sheet of the same cohort."""
+    before = current_sheet(db, cohort=sheet.cohort, period=previous_period(sheet.period))
+    return {line.org_id: line.rank for line in before.lines} if before else {}
+
+
+def sheets_of(db: Session, *, cohort: Cohort) -> list[ScoreSheet]:
+    """The current sheet of every period of a cohort, oldest first."""
+    out = []
+    for period in sheet_periods(db, cohort=cohort):
+        sheet = current_sheet(db, cohort=cohort, period=period)
+        if sheet is not None:
+            out.append(sheet)
+    return out
+
+
+def has_metric(db: Session, *, period: str, metric: str) -> bool:
+    return bool(db.scalar(select(func.count()).select_from(MetricValue).where(
+        and_(MetricValue.period == period, MetricValue.metric == metric))))
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]+", "-", text).strip("-")[:64] or "x"
+
+
+def explanation(
+    db: Session, *, actor: Actor, cohort_code: str, period: str, org_ref: str
+) -> dict[str, Any]:
+    """Where every point of one org came from: rule, inputs, points, points lost, adjustments."""
+    sheet = require_sheet(db, cohort_code=cohort_code, period=period)
+    line = line_of(db, actor=actor, sheet=sheet, org_ref=org_ref)
+    definition = scheme_definition(sheet.scheme)
+    indicators = []
+    for category, indicator in definition.indicators():
+        item = line.items.get(indicator.code, {})
+        indicators.append({
+            "code": indicator.code, "name": indicator.name, "category": category.name,
+            "rule": indicator.rule.type, "missing_policy": indicator.missing_policy.value,
+            "points": item.get("points", 0.0), "max_points": indicator.max_points,
+            "lost": item.get("lost", 0.0), "inputs": item.get("inputs", {}),
+            "note": item.get("note", ""), "excluded": bool(item.get("excluded")),
+        })
+    notes = line.items.get("_notes", {}).get("notes", [])
+    return {
+        "org_code": line.org.code, "org_name": line.org.name, "period": period,
+        "cohort": sheet.cohort.code, "scheme": f"{sheet.scheme.code}@{sheet.scheme.version}",
+        "status": sheet.status, "revision": sheet.revision, "total": line.total,
+        "rank": line.rank, "of": len(sheet.lines), "grade": line.grade,
+        "grade_label": Grade(line.grade).label, "leading": line.leading,
+        "indicator_total": line.indicator_total, "adjustment_total": line.adjustment_total,
+        "indicators": indicators, "adjustments": line.adjustments, "notes": notes,
+    }

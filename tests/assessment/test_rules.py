@@ -1,0 +1,156 @@
+"""Rule types: each scorer, missing-data policies, the safe formula evaluator, properties."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tongban.assessment.rules import CohortValues, FormulaError, SafeFormula, score_indicator
+from tongban.assessment.scheme import IndicatorDef
+
+
+def indicator(rule: dict[str, object], max_points: float = 10, **extra: object) -> IndicatorDef:
+    return IndicatorDef.model_validate(
+        {"code": "T1", "name": "测试", "max_points": max_points, "rule": rule, **extra})
+
+
+def points(ind: IndicatorDef, values: dict[str, float], org: int = 1,
+           others: dict[int, dict[str, float]] | None = None) -> float:
+    cohort = CohortValues({org: values, **(others or {})})
+    return score_indicator(ind, org, cohort).points
+
+
+def test_given_takes_the_supplied_points_and_clamps_them() -> None:
+    ind = indicator({"type": "given"}, max_points=5)
+    assert points(ind, {"T1": 4.2}) == 4.2
+    assert points(ind, {"T1": 7}) == 5
+
+
+def test_ratio_sums_numerators_over_the_denominator() -> None:
+    ind = indicator({"type": "ratio", "numerator": ["claimed", "not_needed"],
+                     "denominator": "should_claim"}, max_points=5)
+    assert points(ind, {"claimed": 80, "not_needed": 10, "should_claim": 100}) == 4.5
+
+
+def test_ratio_reaches_full_points_at_its_target_and_zero_below_its_floor() -> None:
+    ind = indicator({"type": "ratio", "numerator": "a", "denominator": "b", "target": 0.8,
+                     "floor": 0.5})
+    assert points(ind, {"a": 80, "b": 100}) == 10
+    assert points(ind, {"a": 60, "b": 100}) == 7.5
+    assert points(ind, {"a": 49, "b": 100}) == 0
+
+
+def test_ratio_with_nothing_to_do_scores_full_by_default() -> None:
+    ind = indicator({"type": "ratio", "numerator": "a", "denominator": "b"})
+    result = score_indicator(ind, 1, CohortValues({1: {"a": 0, "b": 0}}))
+    assert result.points == 10 and "为0" in result.note
+
+
+def test_threshold_linear_and_steps() -> None:
+    linear = indicator({"type": "threshold", "metric": "s", "target": 0.95, "below": "linear",
+                        "floor": 0.8})
+    assert points(linear, {"s": 0.97}) == 10
+    assert points(linear, {"s": 0.875}) == 5
+    assert points(linear, {"s": 0.7}) == 0
+    steps = indicator({"type": "threshold", "metric": "s", "target": 90, "below": "steps",
+                       "steps": [{"at": 80, "points": 6}, {"at": 60, "points": 3}]})
+    assert [points(steps, {"s": v}) for v in (95, 85, 70, 50)] == [10, 6, 3, 0]
+
+
+def test_threshold_lower_is_better() -> None:
+    ind = indicator({"type": "threshold", "metric": "days", "target": 5, "direction": "lower",
+                     "below": "linear", "floor": 15})
+    assert points(ind, {"days": 4}) == 10
+    assert points(ind, {"days": 10}) == 5
+    assert points(ind, {"days": 20}) == 0
+
+
+def test_rank_based_by_table_with_ties_sharing_the_higher_place() -> None:
+    ind = indicator({"type": "rank_based", "metric": "m", "table": [10, 8, 6], "rest": 2})
+    others = {2: {"m": 90}, 3: {"m": 90}, 4: {"m": 50}}
+    assert points(ind, {"m": 95}, others=others) == 10
+    assert points(ind, {"m": 90}, org=2, others={1: {"m": 95}, 3: {"m": 90}, 4: {"m": 50}}) == 8
+    assert points(ind, {"m": 50}, org=4, others={1: {"m": 95}, 2: {"m": 90}, 3: {"m": 90}}) == 2
+
+
+def test_rank_based_linear_from_max_to_min_points() -> None:
+    ind = indicator({"type": "rank_based", "metric": "m", "min_points": 6})
+    cohort = CohortValues({1: {"m": 3}, 2: {"m": 2}, 3: {"m": 1}})
+    assert [score_indicator(ind, o, cohort).points for o in (1, 2, 3)] == [10, 8, 6]
+
+
+def test_per_event_deduction_is_capped() -> None:
+    ind = indicator({"type": "per_event_deduction", "metric": "guides", "points_each": 0.2},
+                    max_points=3)
+    assert points(ind, {"guides": 13}) == 0.4
+    assert points(ind, {"guides": 40}) == 0
+    capped = indicator({"type": "per_event_deduction", "metric": "g", "points_each": 1,
+                        "cap": 2}, max_points=3)
+    assert points(capped, {"g": 5}) == 1
+
+
+def test_per_event_deduction_treats_no_record_as_no_event() -> None:
+    ind = indicator({"type": "per_event_deduction", "metric": "g", "points_each": 1})
+    assert points(ind, {}) == 10
+
+
+def test_formula_evaluates_arithmetic_over_metrics() -> None:
+    ind = indicator({"type": "formula", "expression": "min(1, (a + b) / c) * 10 - (2 if d > 3 else 0)"})
+    assert points(ind, {"a": 3, "b": 1, "c": 5, "d": 4}) == 6
+
+
+@pytest.mark.parametrize("expression", [
+    "__import__('os').system('true')", "a.__class__", "open('x')", "[a for a in b]",
+    "lambda: 1", "a ** 100", "'text'",
+])
+def test_formula_refuses_anything_but_arithmetic(expression: str) -> None:
+    with pytest.raises(FormulaError):
+        SafeFormula(expression)
+
+
+def test_missing_metric_policies_are_explained() -> None:
+    base = {"type": "ratio", "numerator": "a", "denominator": "b"}
+    zero = score_indicator(indicator(base), 1, CohortValues({1: {"b": 10}}))
+    assert zero.points == 0 and "缺少数据项 a" in zero.note
+    excluded = score_indicator(indicator(base, missing="exclude"), 1, CohortValues({1: {}}))
+    assert excluded.excluded and excluded.lost == 0
+    error = score_indicator(indicator(base, missing="error"), 1, CohortValues({1: {}}))
+    assert error.error is not None
+    as_zero = score_indicator(indicator(base, missing="as_zero"), 1, CohortValues({1: {"b": 4}}))
+    assert as_zero.points == 0 and "缺少" not in as_zero.note
+
+
+numbers = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+
+
+@given(a=numbers, b=numbers, mx=st.floats(min_value=0.1, max_value=50))
+def test_every_rule_stays_within_zero_and_max(a: float, b: float, mx: float) -> None:
+    rules: list[dict[str, object]] = [
+        {"type": "given", "metric": "a"},
+        {"type": "ratio", "numerator": "a", "denominator": "b"},
+        {"type": "threshold", "metric": "a", "target": 10, "below": "linear"},
+        {"type": "per_event_deduction", "metric": "a", "points_each": 0.5},
+        {"type": "formula", "expression": "a * 2 - b"},
+        {"type": "rank_based", "metric": "a", "min_points": 0},
+    ]
+    for rule in rules:
+        result = score_indicator(indicator(rule, max_points=mx), 1,
+                                 CohortValues({1: {"a": a, "b": b}, 2: {"a": b, "b": a}}))
+        assert 0 <= result.points <= mx
+
+
+@given(x=st.floats(min_value=0, max_value=1000), y=st.floats(min_value=0, max_value=1000))
+def test_ratio_and_threshold_are_monotone_in_their_metric(x: float, y: float) -> None:
+    low, high = sorted((x, y))
+    ratio = indicator({"type": "ratio", "numerator": "a", "denominator": "b", "floor": 0.1})
+    threshold = indicator({"type": "threshold", "metric": "a", "target": 500, "below": "linear"})
+    for ind in (ratio, threshold):
+        assert points(ind, {"a": low, "b": 1000}) <= points(ind, {"a": high, "b": 1000})
+
+
+@given(x=st.integers(min_value=0, max_value=100), y=st.integers(min_value=0, max_value=100))
+def test_more_events_never_score_more(x: int, y: int) -> None:
+    fewer, more = sorted((x, y))
+    ind = indicator({"type": "per_event_deduction", "metric": "e", "points_each": 0.3})
+    assert points(ind, {"e": more}) <= points(ind, {"e": fewer})
