@@ -16,7 +16,7 @@ test: setup ## the whole test suite (PostgreSQL and browser tests skip when unav
 	$(BIN)/pytest
 
 lint: setup ## ruff and mypy on src/
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 check: lint test

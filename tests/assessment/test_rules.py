@@ -6,13 +6,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tongban.assessment.rules import CohortValues, FormulaError, SafeFormula, score_indicator
+from tongban.assessment.rules import (
+    CohortValues,
+    FormulaError,
+    ItemResult,
+    SafeFormula,
+    describe,
+    score_indicator,
+)
 from tongban.assessment.scheme import IndicatorDef
 
 
 def indicator(rule: dict[str, object], max_points: float = 10, **extra: object) -> IndicatorDef:
     return IndicatorDef.model_validate(
         {"code": "T1", "name": "测试", "max_points": max_points, "rule": rule, **extra})
+
+
+def note(ind: IndicatorDef, result: ItemResult) -> str:
+    return describe(ind, result.as_dict())
 
 
 def points(ind: IndicatorDef, values: dict[str, float], org: int = 1,
@@ -44,7 +55,7 @@ def test_ratio_reaches_full_points_at_its_target_and_zero_below_its_floor() -> N
 def test_ratio_with_nothing_to_do_scores_full_by_default() -> None:
     ind = indicator({"type": "ratio", "numerator": "a", "denominator": "b"})
     result = score_indicator(ind, 1, CohortValues({1: {"a": 0, "b": 0}}))
-    assert result.points == 10 and "为0" in result.note
+    assert result.points == 10 and note(ind, result) == "b 为0，按10分计"
 
 
 def test_threshold_linear_and_steps() -> None:
@@ -111,14 +122,33 @@ def test_formula_refuses_anything_but_arithmetic(expression: str) -> None:
 
 def test_missing_metric_policies_are_explained() -> None:
     base = {"type": "ratio", "numerator": "a", "denominator": "b"}
-    zero = score_indicator(indicator(base), 1, CohortValues({1: {"b": 10}}))
-    assert zero.points == 0 and "缺少数据项 a" in zero.note
-    excluded = score_indicator(indicator(base, missing="exclude"), 1, CohortValues({1: {}}))
+    zero_ind = indicator(base)
+    zero = score_indicator(zero_ind, 1, CohortValues({1: {"b": 10}}))
+    assert zero.points == 0 and note(zero_ind, zero) == "缺少数据项 a，按0分计"
+    excluded_ind = indicator(base, missing="exclude")
+    excluded = score_indicator(excluded_ind, 1, CohortValues({1: {}}))
     assert excluded.excluded and excluded.lost == 0
+    assert "不参与考核" in note(excluded_ind, excluded)
     error = score_indicator(indicator(base, missing="error"), 1, CohortValues({1: {}}))
-    assert error.error is not None
-    as_zero = score_indicator(indicator(base, missing="as_zero"), 1, CohortValues({1: {"b": 4}}))
-    assert as_zero.points == 0 and "缺少" not in as_zero.note
+    assert error.error == "缺少数据项 a、b"
+    as_zero_ind = indicator(base, missing="as_zero")
+    as_zero = score_indicator(as_zero_ind, 1, CohortValues({1: {"b": 4}}))
+    assert as_zero.points == 0 and note(as_zero_ind, as_zero) == "0 ÷ 4 = 0.00%，得 0 分"
+
+
+def test_notes_explain_each_rule() -> None:
+    ratio = indicator({"type": "ratio", "numerator": ["claimed", "not_needed"],
+                       "denominator": "should_claim"}, max_points=5)
+    result = score_indicator(ratio, 1, CohortValues(
+        {1: {"claimed": 80, "not_needed": 10, "should_claim": 100}}))
+    assert note(ratio, result) == "(80 + 10) ÷ 100 = 90.00%，得 4.5 分"
+    events = indicator({"type": "per_event_deduction", "metric": "guides", "points_each": 0.2},
+                       max_points=3)
+    result = score_indicator(events, 1, CohortValues({1: {"guides": 13}}))
+    assert note(events, result) == "guides = 13 项 × 0.2 分，扣 2.6 分"
+    ranked = indicator({"type": "rank_based", "metric": "m", "min_points": 6})
+    result = score_indicator(ranked, 2, CohortValues({1: {"m": 3}, 2: {"m": 2}, 3: {"m": 1}}))
+    assert note(ranked, result) == "m = 2，在 3 个单位中排第 2 名，得 8 分"
 
 
 numbers = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

@@ -11,6 +11,15 @@ from tongban.demo.city import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 
+def log_in(page: Any, base: str, username: str) -> None:
+    """Log in through the login form as a demo user."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 def test_analyst_logs_in_sees_the_home_chart_and_logs_out(live_server: str, page: Any) -> None:
     page.goto(f"{live_server}/")
     assert page.url.startswith(f"{live_server}/login")
@@ -27,11 +36,17 @@ def test_analyst_logs_in_sees_the_home_chart_and_logs_out(live_server: str, page
 
 
 def test_org_search_by_pinyin_initials_updates_as_you_type(live_server: str, page: Any) -> None:
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "leader")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "leader")
     page.goto(f"{live_server}/orgs")
     page.fill("[data-testid=org-search]", "bz")
     page.wait_for_selector("[data-testid=org-results] >> text=巴中市", timeout=10_000)
+
+
+def test_whatif_panel_answers_in_place(live_server: str, page: Any) -> None:
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server}/assessment/sichuan-cities/2026-02/orgs/511900")
+    page.wait_for_selector("#chart-trend canvas", timeout=10_000)
+    page.check("[data-testid=whatif-form] input[name=drop]")
+    page.click("[data-testid=whatif-form] button[type=submit]")
+    result = page.wait_for_selector("[data-testid=whatif-result]", timeout=10_000)
+    assert "第1名" in result.inner_text()

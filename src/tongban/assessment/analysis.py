@@ -16,9 +16,9 @@ from tongban.assessment import service
 from tongban.assessment.enums import Grade
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.assessment.ranking import competition_rank
-from tongban.assessment.rules import CohortValues, ItemResult, fmt, score_indicator
+from tongban.assessment.rules import CohortValues, ItemResult, describe, fmt, score_indicator
 from tongban.assessment.scheme import SchemeDef
-from tongban.assessment.scoring import indicator_total
+from tongban.assessment.scoring import indicator_total, set_item_points
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, NotFound
 from tongban.core.security import Actor
@@ -89,7 +89,8 @@ def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) ->
             if indicator.code in other.items and not other.items[indicator.code].get("excluded")
         }
         item = line.items.get(indicator.code, {})
-        own = float(item.get("points", 0.0))
+        stored = ItemResult.from_dict(item or {"points": 0.0}, indicator.max_points)
+        own = stored.points
         compared = bool(cohort_points) and not item.get("excluded")
         leader = max(cohort_points.values(), default=0.0)
         median = statistics.median(cohort_points.values()) if cohort_points else 0.0
@@ -103,12 +104,12 @@ def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) ->
         )
         gaps.append(IndicatorGap(
             code=indicator.code, name=indicator.name, category=category.name, points=own,
-            max_points=indicator.max_points, lost=float(item.get("lost", 0.0)),
+            max_points=indicator.max_points, lost=stored.lost,
             leader_points=leader, median_points=round(median, 4),
             gap_to_leader=max(0.0, round(leader - own, 4)) if compared else 0.0,
             gap_to_median=round(median - own, 4) if compared else 0.0,
             place=places.get(line.org_id, len(cohort_points)), at_bottom=at_bottom,
-            note=str(item.get("note", "")), excluded=bool(item.get("excluded")),
+            note=describe(indicator, item), excluded=stored.excluded,
         ))
     return gaps
 
@@ -190,9 +191,8 @@ def whatif(
             raise NotFound(f"考核方案中没有用到数据项「{name}」")
 
     items: dict[str, ItemResult] = {
-        code: ItemResult(float(d["points"]), float(d["max"]), dict(d.get("inputs", {})),
-                         str(d.get("note", "")), excluded=bool(d.get("excluded")))
-        for code, d in line.items.items() if not code.startswith("_")
+        i.code: ItemResult.from_dict(line.items[i.code], i.max_points)
+        for _, i in definition.indicators() if i.code in line.items
     }
     changes: list[str] = []
     if set_metrics:
@@ -206,10 +206,8 @@ def whatif(
     for code, points in (set_points or {}).items():
         target = definition.indicator(code)
         assert target is not None
-        forced = round(min(max(points, 0.0), target.max_points), 4)
-        items[code] = ItemResult(forced, target.max_points, items[code].inputs,
-                                 f"假设得分 {fmt(forced)}")
-        changes.append(f"{code} {target.name} 得分设为 {fmt(forced)}")
+        items[code] = set_item_points(items[code], points)
+        changes.append(f"{code} {target.name} 得分设为 {fmt(items[code].points)}")
     kept = [a for a in line.adjustments if int(a["id"]) not in drop]
     changes += [f"去掉{'扣分' if a['points'] < 0 else '加分'} {fmt(abs(a['points']))}（{a['reason']}）"
                 for a in line.adjustments if int(a["id"]) in drop]

@@ -11,6 +11,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from tongban.assessment.enums import MissingPolicy
@@ -33,14 +34,19 @@ class FormulaError(ValueError):
     """An expression that is not allowed, or cannot be evaluated."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
-    """The points of one org on one indicator, and why."""
+    """The points of one org on one indicator, and the inputs they came from.
+
+    ``flag`` records why a rule did not run normally (a missing metric, a zero denominator, a
+    formula error, a what-if setting); :func:`describe` turns all of it into a sentence.
+    """
 
     points: float
     max_points: float
     inputs: dict[str, float | None]
-    note: str
+    flag: str | None = None
+    detail: str = ""
     excluded: bool = False
     error: str | None = None
 
@@ -49,18 +55,23 @@ class ItemResult:
         return 0.0 if self.excluded else round(self.max_points - self.points, 4)
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "points": self.points,
-            "max": self.max_points,
-            "lost": self.lost,
-            "inputs": self.inputs,
-            "note": self.note,
-        }
+        """The stored form: points and inputs, plus flags only when set."""
+        data: dict[str, Any] = {"points": self.points, "inputs": self.inputs}
+        if self.flag:
+            data["flag"] = self.flag
+        if self.detail:
+            data["detail"] = self.detail
         if self.excluded:
             data["excluded"] = True
         if self.error:
             data["error"] = self.error
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], max_points: float) -> ItemResult:
+        return cls(float(data["points"]), max_points, dict(data.get("inputs", {})),
+                   flag=data.get("flag"), detail=str(data.get("detail", "")),
+                   excluded=bool(data.get("excluded")), error=data.get("error"))
 
 
 def clamp(points: float, max_points: float) -> float:
@@ -69,12 +80,11 @@ def clamp(points: float, max_points: float) -> float:
 
 
 def fmt(value: float | None) -> str:
-    """A number as a person writes it: 2.6, 13, 0.95."""
+    """A number as a person writes it, to 4 places at most: 2.6, 13, 0.9512."""
     if value is None:
         return "无"
-    if math.isfinite(value) and value == int(value):
-        return str(int(value))
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+    text = repr(round(value, 4))
+    return text[:-2] if text.endswith(".0") else text
 
 
 # ---------------------------------------------------------------- safe formulas
@@ -116,6 +126,7 @@ class SafeFormula:
         self.names: set[str] = set()
         self._check(tree.body)
         self._tree = tree.body
+        self._compiled: Evaluator | None = None
 
     def _check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Constant):
@@ -154,40 +165,73 @@ class SafeFormula:
         else:
             raise FormulaError(f"公式中不允许的写法：{ast.unparse(node)}")
 
-    def evaluate(self, values: Mapping[str, float]) -> float:
-        return float(self._eval(self._tree, values))
+    @staticmethod
+    @lru_cache(maxsize=4096)
+    def compiled(expression: str) -> SafeFormula:
+        """The parsed formula for ``expression`` (parsed once per process)."""
+        return SafeFormula(expression)
 
-    def _eval(self, node: ast.AST, values: Mapping[str, float]) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return values[node.id]
-        if isinstance(node, ast.BinOp):
-            left, right = self._eval(node.left, values), self._eval(node.right, values)
-            if isinstance(node.op, ast.Div) and right == 0:
-                raise FormulaError("除数为0")
-            return _BINARY[type(node.op)](left, right)
-        if isinstance(node, ast.UnaryOp):
-            operand = self._eval(node.operand, values)
-            return -operand if isinstance(node.op, ast.USub) else operand
-        if isinstance(node, ast.Compare):
-            left = self._eval(node.left, values)
-            for op, comparator in zip(node.ops, node.comparators, strict=True):
-                right = self._eval(comparator, values)
-                if not _COMPARE[type(op)](left, right):
+    def evaluate(self, values: Mapping[str, float]) -> float:
+        if self._compiled is None:
+            self._compiled = _closure(self._tree)
+        return float(self._compiled(values))
+
+
+Evaluator = Callable[[Mapping[str, float]], Any]
+
+
+def _closure(node: ast.AST) -> Evaluator:
+    """Turn a checked expression tree into nested closures (evaluated without ``eval``)."""
+    if isinstance(node, ast.Constant):
+        constant = node.value
+        return lambda values: constant
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda values: values[name]
+    if isinstance(node, ast.BinOp):
+        left, right = _closure(node.left), _closure(node.right)
+        if isinstance(node.op, ast.Div):
+            def divide(values: Mapping[str, float]) -> Any:
+                denominator = right(values)
+                if denominator == 0:
+                    raise FormulaError("除数为0")
+                return left(values) / denominator
+            return divide
+        op = _BINARY[type(node.op)]
+        return lambda values: op(left(values), right(values))
+    if isinstance(node, ast.UnaryOp):
+        operand = _closure(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda values: -operand(values)
+        return operand
+    if isinstance(node, ast.Compare):
+        first = _closure(node.left)
+        pairs = [(_COMPARE[type(op)], _closure(c)) for op, c in zip(node.ops, node.comparators,
+                                                                     strict=True)]
+
+        def compare(values: Mapping[str, float]) -> bool:
+            left = first(values)
+            for op, right_fn in pairs:
+                right = right_fn(values)
+                if not op(left, right):
                     return False
                 left = right
             return True
-        if isinstance(node, ast.BoolOp):
-            results = [self._eval(v, values) for v in node.values]
-            return all(results) if isinstance(node.op, ast.And) else any(results)
-        if isinstance(node, ast.IfExp):
-            branch = node.body if self._eval(node.test, values) else node.orelse
-            return self._eval(branch, values)
-        if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name)
-            return _FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))
-        raise FormulaError("公式无法计算")  # unreachable: _check admits nothing else
+        return compare
+    if isinstance(node, ast.BoolOp):
+        parts = [_closure(v) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda values: all(p(values) for p in parts)
+        return lambda values: any(p(values) for p in parts)
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = _closure(node.test), _closure(node.body), _closure(node.orelse)
+        return lambda values: body(values) if test(values) else orelse(values)
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        function = _FUNCTIONS[node.func.id]
+        args = [_closure(a) for a in node.args]
+        return lambda values: function(*(a(values) for a in args))
+    raise FormulaError("公式无法计算")  # unreachable: _check admits nothing else
 
 
 # ---------------------------------------------------------------- scorers
@@ -201,132 +245,122 @@ class CohortValues:
     _rank_cache: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
-def _missing(indicator: IndicatorDef, names: list[str], values: Values) -> list[str]:
-    return [n for n in names if n not in values]
+_EMPTY: Values = {}
+Scorer = Callable[["CompiledIndicator", Values, int, CohortValues],
+                  tuple[float, str | None, dict[str, float] | None]]
 
 
-def _apply_missing(
-    indicator: IndicatorDef, missing: list[str], inputs: dict[str, float | None]
-) -> ItemResult | None:
-    """The result a missing metric forces, or None when scoring goes on (as_zero)."""
-    policy = indicator.missing_policy
-    names = "、".join(missing)
-    if policy is MissingPolicy.as_zero:
-        return None
-    if policy is MissingPolicy.exclude:
-        return ItemResult(0.0, indicator.max_points, inputs,
-                          f"缺少数据项 {names}，本指标不参与考核（按其余指标折算）", excluded=True)
-    if policy is MissingPolicy.error:
-        return ItemResult(0.0, indicator.max_points, inputs, f"缺少数据项 {names}",
-                          error=f"缺少数据项 {names}")
-    return ItemResult(0.0, indicator.max_points, inputs, f"缺少数据项 {names}，按0分计")
+@dataclass(frozen=True)
+class CompiledIndicator:
+    """An indicator with what scoring needs looked up once per scheme, not once per org."""
+
+    code: str
+    indicator: IndicatorDef
+    max_points: float
+    names: tuple[str, ...]
+    policy: MissingPolicy
+    scorer: Scorer
 
 
-def score_indicator(
-    indicator: IndicatorDef, org_id: int, cohort: CohortValues
-) -> ItemResult:
-    """Points of ``org_id`` on ``indicator`` from the cohort's metric values."""
-    values = cohort.values.get(org_id, {})
-    names = indicator.metrics()
-    inputs: dict[str, float | None] = {n: values.get(n) for n in names}
-    missing = _missing(indicator, names, values)
-    if missing:
-        forced = _apply_missing(indicator, missing, inputs)
-        if forced is not None:
-            return forced
-        values = {**values, **{n: 0.0 for n in missing}}
+def compile_indicator(indicator: IndicatorDef) -> CompiledIndicator:
     rule = indicator.rule
-    mx = indicator.max_points
-    if isinstance(rule, GivenRule):
-        return _given(indicator, values[names[0]], inputs)
-    if isinstance(rule, RatioRule):
-        return _ratio(rule, mx, values, inputs)
-    if isinstance(rule, ThresholdRule):
-        return _threshold(rule, mx, values[rule.metric], inputs)
-    if isinstance(rule, PerEventDeductionRule):
-        return _per_event(rule, mx, values[rule.metric], inputs)
-    if isinstance(rule, RankBasedRule):
-        return _rank_based(indicator, rule, org_id, cohort, inputs)
-    return _formula(indicator, rule, values, inputs)
+    scorer: Scorer = {
+        GivenRule: _given, RatioRule: _ratio, ThresholdRule: _threshold,
+        PerEventDeductionRule: _per_event, RankBasedRule: _rank_based, FormulaRule: _formula,
+    }[type(rule)]
+    return CompiledIndicator(indicator.code, indicator, indicator.max_points,
+                             tuple(indicator.metrics()), indicator.missing_policy, scorer)
 
 
-def _given(indicator: IndicatorDef, value: float, inputs: dict[str, float | None]) -> ItemResult:
-    points = clamp(value, indicator.max_points)
-    note = f"考核通报得分 {fmt(value)}"
-    if points != value:
-        note += f"，超出 [0, {fmt(indicator.max_points)}] 按 {fmt(points)} 计"
-    return ItemResult(points, indicator.max_points, inputs, note)
+def score_compiled(ci: CompiledIndicator, org_id: int, cohort: CohortValues) -> ItemResult:
+    """Points of ``org_id`` on one compiled indicator."""
+    values = cohort.values.get(org_id, _EMPTY)
+    get = values.get
+    inputs: dict[str, float | None] = {n: get(n) for n in ci.names}
+    if None in inputs.values():
+        missing = "、".join(n for n, v in inputs.items() if v is None)
+        policy = ci.policy
+        if policy is MissingPolicy.exclude:
+            return ItemResult(0.0, ci.max_points, inputs, "missing", missing, excluded=True)
+        if policy is MissingPolicy.error:
+            return ItemResult(0.0, ci.max_points, inputs, "missing", missing,
+                              error=f"缺少数据项 {missing}")
+        if policy is MissingPolicy.zero:
+            return ItemResult(0.0, ci.max_points, inputs, "missing", missing)
+        values = {**values, **{n: 0.0 for n, v in inputs.items() if v is None}}
+    points, flag, extra = ci.scorer(ci, values, org_id, cohort)
+    if extra:
+        inputs.update(extra)
+    if flag == "excluded":
+        return ItemResult(0.0, ci.max_points, inputs, "zero_denominator", excluded=True)
+    if flag and flag.startswith("formula:"):
+        return ItemResult(0.0, ci.max_points, inputs, "formula_error", flag[8:])
+    return ItemResult(points, ci.max_points, inputs, flag)
 
 
-def _ratio(rule: RatioRule, mx: float, values: Values,
-           inputs: dict[str, float | None]) -> ItemResult:
-    numerators = _metric_list(rule.numerator)
-    num = sum(values[n] for n in numerators)
-    den = values[rule.denominator]
-    expr = f"({' + '.join(fmt(values[n]) for n in numerators)})" if len(numerators) > 1 \
-        else fmt(num)
+def score_indicator(indicator: IndicatorDef, org_id: int, cohort: CohortValues) -> ItemResult:
+    """Points of ``org_id`` on ``indicator`` from the cohort's metric values."""
+    return score_compiled(compile_indicator(indicator), org_id, cohort)
+
+
+def _rule(ci: CompiledIndicator) -> Any:
+    return ci.indicator.rule
+
+
+def _given(ci: CompiledIndicator, values: Values, org_id: int,
+           cohort: CohortValues) -> tuple[float, str | None, None]:
+    return clamp(values[ci.names[0]], ci.max_points), None, None
+
+
+def _ratio(ci: CompiledIndicator, values: Values, org_id: int,
+           cohort: CohortValues) -> tuple[float, str | None, None]:
+    rule: RatioRule = _rule(ci)
+    names = ci.names
+    den = values[names[-1]]
     if den == 0:
         if rule.zero_denominator == "exclude":
-            return ItemResult(0.0, mx, inputs, f"{rule.denominator} 为0，本指标不参与考核",
-                              excluded=True)
-        points = mx if rule.zero_denominator == "full" else 0.0
-        return ItemResult(points, mx, inputs, f"{rule.denominator} 为0，按{fmt(points)}分计")
-    ratio = num / den
+            return 0.0, "excluded", None
+        return (ci.max_points if rule.zero_denominator == "full" else 0.0), "zero_denominator", None
+    ratio = sum(values[n] for n in names[:-1]) / den
     if ratio < rule.floor:
-        return ItemResult(0.0, mx, inputs,
-                          f"{expr} ÷ {fmt(den)} = {ratio:.2%}，低于下限 {rule.floor:.0%}，得0分")
-    points = clamp(mx * min(1.0, ratio / rule.target), mx)
-    target = f"，目标 {rule.target:.0%}" if rule.target != 1 else ""
-    return ItemResult(points, mx, inputs,
-                      f"{expr} ÷ {fmt(den)} = {ratio:.2%}{target}，得 {fmt(points)} 分")
+        return 0.0, None, None
+    return clamp(ci.max_points * min(1.0, ratio / rule.target), ci.max_points), None, None
 
 
-def _threshold(rule: ThresholdRule, mx: float, value: float,
-               inputs: dict[str, float | None]) -> ItemResult:
+def _threshold(ci: CompiledIndicator, values: Values, org_id: int,
+               cohort: CohortValues) -> tuple[float, str | None, None]:
+    rule: ThresholdRule = _rule(ci)
+    value = values[rule.metric]
+    mx = ci.max_points
     higher = rule.direction == "higher"
-    reached = value >= rule.target if higher else value <= rule.target
-    relation = "≥" if higher else "≤"
-    if reached:
-        return ItemResult(mx, mx, inputs,
-                          f"{rule.metric} = {fmt(value)} {relation} 目标 {fmt(rule.target)}，得满分")
+    if (value >= rule.target) if higher else (value <= rule.target):
+        return mx, None, None
     if rule.below == "linear":
         floor = rule.floor if rule.floor is not None else 0.0
         span = (rule.target - floor) if higher else (floor - rule.target)
         progress = (value - floor) if higher else (floor - value)
-        points = clamp(mx * progress / span, mx)
-        note = (f"{rule.metric} = {fmt(value)}，未达目标 {fmt(rule.target)}，"
-                f"按 {fmt(floor)}→{fmt(rule.target)} 线性计 {fmt(points)} 分")
-        return ItemResult(points, mx, inputs, note)
+        return clamp(mx * progress / span, mx), None, None
     if rule.below == "steps":
-        ordered = sorted(rule.steps, key=lambda s: s.at, reverse=higher)
-        for step in ordered:
+        for step in sorted(rule.steps, key=lambda s: s.at, reverse=higher):
             if (value >= step.at) if higher else (value <= step.at):
-                points = clamp(step.points, mx)
-                return ItemResult(points, mx, inputs,
-                                  f"{rule.metric} = {fmt(value)} {relation} {fmt(step.at)}，"
-                                  f"按档得 {fmt(points)} 分")
-    return ItemResult(0.0, mx, inputs,
-                      f"{rule.metric} = {fmt(value)}，未达目标 {fmt(rule.target)}，得0分")
+                return clamp(step.points, mx), None, None
+    return 0.0, None, None
 
 
-def _per_event(rule: PerEventDeductionRule, mx: float, count: float,
-               inputs: dict[str, float | None]) -> ItemResult:
-    events = max(count, 0.0)
-    cap = rule.cap if rule.cap is not None else mx
-    deduction = min(cap, events * rule.points_each)
-    points = clamp(mx - deduction, mx)
-    capped = "（已达扣分上限）" if events * rule.points_each > cap else ""
-    return ItemResult(points, mx, inputs,
-                      f"{rule.metric} = {fmt(events)} 项 × {fmt(rule.points_each)} 分，"
-                      f"扣 {fmt(deduction)} 分{capped}")
+def _per_event(ci: CompiledIndicator, values: Values, org_id: int,
+               cohort: CohortValues) -> tuple[float, str | None, None]:
+    rule: PerEventDeductionRule = _rule(ci)
+    cap = rule.cap if rule.cap is not None else ci.max_points
+    deduction = min(cap, max(values[rule.metric], 0.0) * rule.points_each)
+    return clamp(ci.max_points - deduction, ci.max_points), None, None
 
 
-def _rank_based(indicator: IndicatorDef, rule: RankBasedRule, org_id: int, cohort: CohortValues,
-                inputs: dict[str, float | None]) -> ItemResult:
-    mx = indicator.max_points
-    ranks = cohort._rank_cache.get(indicator.code)
+def _rank_based(ci: CompiledIndicator, values: Values, org_id: int,
+                cohort: CohortValues) -> tuple[float, str | None, dict[str, float]]:
+    rule: RankBasedRule = _rule(ci)
+    ranks = cohort._rank_cache.get(ci.code)
     if ranks is None:
-        as_zero = indicator.missing_policy is MissingPolicy.as_zero
+        as_zero = ci.policy is MissingPolicy.as_zero
         participants = {
             oid: vals.get(rule.metric, 0.0 if as_zero else math.nan)
             for oid, vals in cohort.values.items()
@@ -334,29 +368,89 @@ def _rank_based(indicator: IndicatorDef, rule: RankBasedRule, org_id: int, cohor
         participants = {k: v for k, v in participants.items() if not math.isnan(v)}
         ranks = competition_rank(participants, decimals=6,
                                  higher_is_better=rule.direction == "higher")
-        cohort._rank_cache[indicator.code] = ranks
+        cohort._rank_cache[ci.code] = ranks
     rank = ranks[org_id]
     n = len(ranks)
+    mx = ci.max_points
     if rule.table:
         points = rule.table[rank - 1] if rank <= len(rule.table) else rule.rest
     else:
         low = rule.min_points or 0.0
         points = mx if n <= 1 else mx - (rank - 1) * (mx - low) / (n - 1)
-    points = clamp(points, mx)
-    return ItemResult(points, mx, {**inputs, "rank": float(rank), "of": float(n)},
-                      f"{rule.metric} = {fmt(inputs.get(rule.metric))}，在 {n} 个单位中排第 {rank} 名，"
-                      f"得 {fmt(points)} 分")
+    return clamp(points, mx), None, {"rank": float(rank), "of": float(n)}
 
 
-def _formula(indicator: IndicatorDef, rule: FormulaRule, values: Values,
-             inputs: dict[str, float | None]) -> ItemResult:
-    mx = indicator.max_points
+def _formula(ci: CompiledIndicator, values: Values, org_id: int,
+             cohort: CohortValues) -> tuple[float, str | None, None]:
+    rule: FormulaRule = _rule(ci)
     try:
-        raw = SafeFormula(rule.expression).evaluate(values)
+        raw = SafeFormula.compiled(rule.expression).evaluate(values)
     except FormulaError as exc:
-        forced = _apply_missing(indicator, [f"（{exc}）"], inputs)
-        return forced or ItemResult(0.0, mx, inputs, f"公式 {rule.expression}：{exc}，得0分")
-    points = clamp(raw, mx)
-    clamped = f"，限定在 [0, {fmt(mx)}]" if points != round(raw, 4) else ""
-    return ItemResult(points, mx, inputs,
-                      f"{rule.expression} = {fmt(round(raw, 4))}{clamped}，得 {fmt(points)} 分")
+        return 0.0, f"formula:{exc}", None
+    return clamp(raw, ci.max_points), None, None
+
+
+# ---------------------------------------------------------------- explanations
+
+
+def describe(indicator: IndicatorDef, item: Mapping[str, Any]) -> str:
+    """The sentence that explains one stored item: rule, inputs and points."""
+    points = float(item.get("points", 0.0))
+    inputs: Mapping[str, float | None] = item.get("inputs", {})
+    flag = item.get("flag")
+    detail = str(item.get("detail", ""))
+    mx = indicator.max_points
+    if flag == "set":
+        return f"假设得分 {fmt(points)}（原 {detail}）"
+    if flag == "missing":
+        if item.get("excluded"):
+            return f"缺少数据项 {detail}，本指标不参与考核（按其余指标折算）"
+        if item.get("error"):
+            return f"缺少数据项 {detail}"
+        return f"缺少数据项 {detail}，按0分计"
+    rule = indicator.rule
+    value = {k: (v if v is not None else 0.0) for k, v in inputs.items()}
+    if isinstance(rule, GivenRule):
+        raw = value.get(rule.metric or indicator.code, points)
+        note = f"考核通报得分 {fmt(raw)}"
+        return note if raw == points else note + f"，超出 [0, {fmt(mx)}] 按 {fmt(points)} 计"
+    if isinstance(rule, RatioRule):
+        numerators = _metric_list(rule.numerator)
+        den = value.get(rule.denominator, 0.0)
+        if flag == "zero_denominator":
+            if item.get("excluded"):
+                return f"{rule.denominator} 为0，本指标不参与考核"
+            return f"{rule.denominator} 为0，按{fmt(points)}分计"
+        num = sum(value.get(n, 0.0) for n in numerators)
+        expr = f"({' + '.join(fmt(value.get(n)) for n in numerators)})" \
+            if len(numerators) > 1 else fmt(num)
+        ratio = num / den if den else 0.0
+        if ratio < rule.floor:
+            return f"{expr} ÷ {fmt(den)} = {ratio:.2%}，低于下限 {rule.floor:.0%}，得0分"
+        target = f"，目标 {rule.target:.0%}" if rule.target != 1 else ""
+        return f"{expr} ÷ {fmt(den)} = {ratio:.2%}{target}，得 {fmt(points)} 分"
+    if isinstance(rule, ThresholdRule):
+        v = value.get(rule.metric, 0.0)
+        relation = "≥" if rule.direction == "higher" else "≤"
+        if points == mx:
+            return f"{rule.metric} = {fmt(v)} {relation} 目标 {fmt(rule.target)}，得满分"
+        if rule.below == "linear":
+            floor = rule.floor if rule.floor is not None else 0.0
+            return (f"{rule.metric} = {fmt(v)}，未达目标 {fmt(rule.target)}，"
+                    f"按 {fmt(floor)}→{fmt(rule.target)} 线性计 {fmt(points)} 分")
+        if rule.below == "steps" and points > 0:
+            return f"{rule.metric} = {fmt(v)}，按档得 {fmt(points)} 分"
+        return f"{rule.metric} = {fmt(v)}，未达目标 {fmt(rule.target)}，得0分"
+    if isinstance(rule, PerEventDeductionRule):
+        events = max(value.get(rule.metric, 0.0), 0.0)
+        cap = rule.cap if rule.cap is not None else mx
+        deduction = min(cap, events * rule.points_each)
+        capped = "（已达扣分上限）" if events * rule.points_each > cap else ""
+        return (f"{rule.metric} = {fmt(events)} 项 × {fmt(rule.points_each)} 分，"
+                f"扣 {fmt(deduction)} 分{capped}")
+    if isinstance(rule, RankBasedRule):
+        return (f"{rule.metric} = {fmt(inputs.get(rule.metric))}，在 {fmt(value.get('of'))} 个"
+                f"单位中排第 {fmt(value.get('rank'))} 名，得 {fmt(points)} 分")
+    if flag == "formula_error":
+        return f"公式 {rule.expression}：{detail}，得0分"
+    return f"{rule.expression}，得 {fmt(points)} 分"

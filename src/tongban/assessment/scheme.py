@@ -163,7 +163,7 @@ class IndicatorDef(_Strict):
         if isinstance(rule, FormulaRule):
             from tongban.assessment.rules import SafeFormula
 
-            return sorted(SafeFormula(rule.expression).names)
+            return sorted(SafeFormula.compiled(rule.expression).names)
         return [rule.metric]
 
 

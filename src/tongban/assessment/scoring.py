@@ -12,7 +12,14 @@ from typing import Any
 
 from tongban.assessment.enums import Grade
 from tongban.assessment.ranking import competition_rank, grade_of, leading_size
-from tongban.assessment.rules import CohortValues, ItemResult, fmt, score_indicator
+from tongban.assessment.rules import (
+    CohortValues,
+    CompiledIndicator,
+    ItemResult,
+    compile_indicator,
+    fmt,
+    score_compiled,
+)
 from tongban.assessment.scheme import SchemeDef
 
 
@@ -76,23 +83,27 @@ def indicator_total(scheme: SchemeDef, items: Mapping[str, ItemResult]) -> tuple
     return round(raw, 4), ""
 
 
+def compile_scheme(scheme: SchemeDef) -> list[CompiledIndicator]:
+    """Every indicator with its metric names and scorer resolved once."""
+    return [compile_indicator(indicator) for _category, indicator in scheme.indicators()]
+
+
 def score_org(
     scheme: SchemeDef,
     org_id: int,
     cohort: CohortValues,
     adjustments: list[AppliedAdjustment],
     *,
+    compiled: list[CompiledIndicator] | None = None,
     set_points: Mapping[str, float] | None = None,
 ) -> OrgScore:
     """Every indicator's points for one org, plus its adjustments."""
     items: dict[str, ItemResult] = {}
-    for _category, indicator in scheme.indicators():
-        item = score_indicator(indicator, org_id, cohort)
-        if set_points and indicator.code in set_points:
-            forced = round(min(max(set_points[indicator.code], 0.0), indicator.max_points), 4)
-            item = ItemResult(forced, indicator.max_points, item.inputs,
-                              f"假设得分 {fmt(forced)}（原 {fmt(item.points)}）")
-        items[indicator.code] = item
+    for ci in compiled if compiled is not None else compile_scheme(scheme):
+        item = score_compiled(ci, org_id, cohort)
+        if set_points and ci.code in set_points:
+            item = set_item_points(item, set_points[ci.code])
+        items[ci.code] = item
     subtotal, scale_note = indicator_total(scheme, items)
     adjustment_total = round(sum(a.points for a in adjustments), 4)
     score = OrgScore(
@@ -106,6 +117,12 @@ def score_org(
     if scale_note:
         score.notes.append(scale_note)
     return score
+
+
+def set_item_points(item: ItemResult, points: float) -> ItemResult:
+    """The item as if it had scored ``points`` (clamped), for what-if analysis."""
+    forced = min(max(round(points, 4), 0.0), item.max_points)
+    return ItemResult(forced, item.max_points, item.inputs, "set", fmt(item.points))
 
 
 def rank_and_grade(scheme: SchemeDef, scores: list[OrgScore]) -> list[OrgScore]:
@@ -129,6 +146,7 @@ def score_cohort(
 ) -> list[OrgScore]:
     """The whole cohort, ranked."""
     cohort = CohortValues({org_id: values.get(org_id, {}) for org_id in org_ids})
-    scores = [score_org(scheme, org_id, cohort, adjustments.get(org_id, []))
+    compiled = compile_scheme(scheme)
+    scores = [score_org(scheme, org_id, cohort, adjustments.get(org_id, []), compiled=compiled)
               for org_id in org_ids]
     return rank_and_grade(scheme, scores)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
+from tongban.assessment.rules import ItemResult, describe
 from tongban.assessment.scheme import (
     PERIOD_RE,
     IndicatorChange,
@@ -374,18 +375,21 @@ def current_sheet(db: Session, *, cohort: Cohort, period: str) -> ScoreSheet | N
     return drafts[-1] if drafts else None
 
 
-def _write_lines(sheet: ScoreSheet, scores: list[OrgScore]) -> None:
-    sheet.lines = [
-        ScoreLine(
-            org_id=s.org_id, position=i, indicator_total=s.indicator_total,
-            adjustment_total=s.adjustment_total, total=s.total, rank=s.rank,
-            grade=s.grade.value, leading=s.leading,
-            items={code: item.as_dict() for code, item in s.items.items()}
+def _write_lines(db: Session, sheet: ScoreSheet, scores: list[OrgScore]) -> None:
+    """Store the scores as the sheet's lines in one multi-row INSERT."""
+    db.flush()
+    db.execute(insert(ScoreLine), [
+        {
+            "sheet_id": sheet.id, "org_id": s.org_id, "position": i,
+            "indicator_total": s.indicator_total, "adjustment_total": s.adjustment_total,
+            "total": s.total, "rank": s.rank, "grade": s.grade.value, "leading": s.leading,
+            "items": {code: item.as_dict() for code, item in s.items.items()}
             | ({"_notes": {"notes": s.notes}} if s.notes else {}),
-            adjustments=[a.as_dict() for a in s.adjustments],
-        )
+            "adjustments": [a.as_dict() for a in s.adjustments],
+        }
         for i, s in enumerate(scores)
-    ]
+    ])
+    db.expire(sheet, ["lines"])
 
 
 def _raise_scoring_errors(db: Session, scores: list[OrgScore], period: str) -> None:
@@ -429,7 +433,7 @@ def compute_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -
         action = "sheet.recomputed"
     draft.computed_at = utcnow()
     draft.computed_by = actor.username
-    _write_lines(draft, scores)
+    _write_lines(db, draft, scores)
     db.flush()
     audit.record(db, actor=actor, action=action, object_type="score_sheet",
                  object_id=f"{cohort.code}/{period}/r{draft.revision}",
@@ -492,7 +496,7 @@ def correct_sheet(
                        revision=sheets[-1].revision + 1, status=SheetStatus.draft.value,
                        correction_reason=reason.strip(), computed_by=actor.username)
     db.add(sheet)
-    _write_lines(sheet, scores)
+    _write_lines(db, sheet, scores)
     db.flush()
     audit.record(db, actor=actor, action="sheet.correction_started", object_type="score_sheet",
                  object_id=f"{cohort.code}/{period}/r{sheet.revision}", reason=reason)
@@ -576,13 +580,14 @@ def explanation(
     definition = scheme_definition(sheet.scheme)
     indicators = []
     for category, indicator in definition.indicators():
-        item = line.items.get(indicator.code, {})
+        item = ItemResult.from_dict(line.items.get(indicator.code, {"points": 0.0}),
+                                    indicator.max_points)
         indicators.append({
             "code": indicator.code, "name": indicator.name, "category": category.name,
             "rule": indicator.rule.type, "missing_policy": indicator.missing_policy.value,
-            "points": item.get("points", 0.0), "max_points": indicator.max_points,
-            "lost": item.get("lost", 0.0), "inputs": item.get("inputs", {}),
-            "note": item.get("note", ""), "excluded": bool(item.get("excluded")),
+            "points": item.points, "max_points": indicator.max_points, "lost": item.lost,
+            "inputs": item.inputs, "note": describe(indicator, line.items.get(indicator.code, {})),
+            "excluded": item.excluded,
         })
     notes = line.items.get("_notes", {}).get("notes", [])
     return {

@@ -125,7 +125,7 @@ def require_citywide(actor: Actor, what: str) -> None:
 # ---------------------------------------------------------------- orgs
 
 
-class OrgNotResolved(DomainError):
+class OrgNotResolved(NotFound):
     """A name or code that matches no org, or more than one."""
 
     status_code = 404
