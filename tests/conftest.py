@@ -37,6 +37,7 @@ def _flag(name: str) -> bool:
 def _prepare(engine: Engine) -> None:
     from tongban.demo.assessment import load_assessment_demo
     from tongban.demo.city import load_demo
+    from tongban.demo.rectification import load_rectification_demo
     from tongban.org.service import load_reference_divisions
 
     core_db.upgrade_schema(engine)
@@ -44,6 +45,7 @@ def _prepare(engine: Engine) -> None:
         load_reference_divisions(session)
         load_demo(session)
         load_assessment_demo(session)
+        load_rectification_demo(session)
         session.commit()
 
 

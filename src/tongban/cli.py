@@ -41,6 +41,8 @@ calendar_app = typer.Typer(help="工作日历：法定节假日与调休。", no
 audit_app = typer.Typer(help="审计日志。", no_args_is_help=True)
 assess_app = typer.Typer(help="考核：方案、导入、计分、排名、解释、假设分析。", no_args_is_help=True)
 scheme_app = typer.Typer(help="考核方案（YAML，版本不可修改）。", no_args_is_help=True)
+rectify_app = typer.Typer(help="整改督办：任务、期限、风险分值。", no_args_is_help=True)
+jobs_app = typer.Typer(help="定时任务：提醒、督办、逾期扣分、指标汇总。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
@@ -50,6 +52,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
 app.add_typer(assess_app, name="assess")
 assess_app.add_typer(scheme_app, name="scheme")
+app.add_typer(rectify_app, name="rectify")
+app.add_typer(jobs_app, name="jobs")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出，便于脚本处理")]
 
@@ -136,21 +140,23 @@ def db_upgrade(as_json: JsonOption = False) -> None:
 
 
 @demo_app.command(
-    "load", help="加载巴中市演示数据（功能区、市级部门、考核分组、演示账号）。可重复执行。"
+    "load", help="加载巴中市演示数据（组织、账号、考核方案与成绩单、整改任务）。可重复执行。"
 )
 def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.assessment import load_assessment_demo
     from tongban.demo.city import DEMO_PASSWORD, load_demo
+    from tongban.demo.rectification import load_rectification_demo
 
     with _service_call() as db:
         summary = load_demo(db)
         assessment_summary = load_assessment_demo(db)
+        rectification_summary = load_rectification_demo(db)
 
     def human() -> None:
         console.print(
             f"演示数据已就绪：新增组织 {summary.created_orgs}，分组 {summary.created_cohorts}，"
             f"账号 {summary.created_users}；考核方案 {assessment_summary.schemes_loaded}，"
-            f"成绩单 {assessment_summary.sheets_computed}"
+            f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -165,6 +171,7 @@ def demo_load(as_json: JsonOption = False) -> None:
          "created_users": summary.created_users,
          "schemes_loaded": assessment_summary.schemes_loaded,
          "sheets_computed": assessment_summary.sheets_computed,
+         "rectification_tasks": rectification_summary.tasks,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )
@@ -561,6 +568,132 @@ def assess_alerts(cohort: CohortOption, period: PeriodOption, as_json: JsonOptio
             console.print(f"【{a.label}】{a.message}")
 
     _emit(as_json, rows, human)
+
+
+# ---------------------------------------------------------------- rectification
+
+
+def _date_option(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        err_console.print(f"[red]错误：{what}「{value}」不是 YYYY-MM-DD 格式[/red]")
+        raise typer.Exit(2) from exc
+
+
+@rectify_app.command(
+    "import", help="导入省级反馈清单（item_code,item_name,problem,department,due）：每个责任单位一个任务。"
+)
+def rectify_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
+    penalty_indicator: Annotated[str | None, typer.Option(help="逾期扣分计入的指标代码")] = None,
+    points_each: Annotated[float | None, typer.Option(help="每项未整改扣分")] = None,
+    cap: Annotated[float | None, typer.Option(help="扣分上限")] = None,
+    category: Annotated[str, typer.Option(help="整改类别")] = "异常办事指南",
+    issued: Annotated[str | None, typer.Option(help="下发日期 YYYY-MM-DD（默认今天）")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.rectification import service as rectification
+
+    with _service_call() as db:
+        result = rectification.import_feedback(
+            db, actor=SYSTEM_ACTOR, source=file, category=category,
+            issued_on=_date_option(issued, "下发日期"), penalty_indicator=penalty_indicator,
+            points_each=points_each, cap=cap)
+    _emit(as_json, result.as_dict(), lambda: console.print(
+        f"已导入：新建任务 {result.tasks} 个，新增整改项 {result.lines} 项"))
+
+
+@rectify_app.command("list", help="整改任务，逾期的在前。")
+def rectify_list(
+    org: Annotated[str | None, typer.Option(help="单位（含下级）")] = None,
+    state: Annotated[str | None, typer.Option(
+        help="状态：issued/acknowledged/in_progress/submitted/closed/cancelled")] = None,
+    as_of: Annotated[str | None, typer.Option(help="以该日判断逾期（默认今天）")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.org import service as org_service
+    from tongban.rectification import service as rectification
+    from tongban.rectification.enums import TaskState
+
+    day = _date_option(as_of, "日期") or rectification.today()
+    try:
+        wanted = TaskState(state) if state else None
+    except ValueError as exc:
+        err_console.print(f"[red]错误：未知状态「{state}」[/red]")
+        raise typer.Exit(2) from exc
+    with _service_call() as db:
+        scope = org_service.resolve_org(db, ref=org) if org else None
+        tasks = rectification.list_tasks(db, actor=SYSTEM_ACTOR, org=scope, state=wanted,
+                                         as_of=day)
+        rows = [{"id": t.id, "title": t.title, "org_code": t.org.code, "org_name": t.org.name,
+                 "category": t.category, "state": t.state, "due": t.due_on.isoformat(),
+                 "overdue": rectification.is_overdue(t, as_of=day),
+                 "open_lines": sum(1 for ln in t.lines if ln.resolved_at is None),
+                 "lines": len(t.lines), "points_at_risk": rectification.points_at_risk(t)}
+                for t in tasks]
+
+    def human() -> None:
+        table = Table(title=f"整改任务（截至 {day}）")
+        for column in ("#", "单位", "任务", "状态", "期限", "未完成/总数", "风险分"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(str(r["id"]), str(r["org_name"]), str(r["title"]),
+                          ("[red]逾期[/red] " if r["overdue"] else "") + TaskState(str(r["state"])).label,
+                          str(r["due"]), f"{r['open_lines']}/{r['lines']}", f"{r['points_at_risk']:g}")
+        console.print(table)
+
+    _emit(as_json, rows, human)
+
+
+@rectify_app.command("risk", help="风险分值：各单位若未按期整改将扣多少分、预计名次。")
+def rectify_risk(
+    org: Annotated[str | None, typer.Option(help="单位（含下级）")] = None,
+    as_of: Annotated[str | None, typer.Option(help="以该日计算（默认今天）")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.org import service as org_service
+    from tongban.rectification import service as rectification
+
+    with _service_call() as db:
+        scope = org_service.resolve_org(db, ref=org) if org else None
+        rows = [r.as_dict() for r in rectification.risk(
+            db, actor=SYSTEM_ACTOR, org=scope, as_of=_date_option(as_of, "日期"))]
+
+    def human() -> None:
+        if not rows:
+            console.print("没有面临扣分风险的整改任务")
+        for r in rows:
+            console.print(r["statement"] or f"{r['org_name']}：风险 {r['points_at_risk']} 分，"
+                                            f"{r['open_lines']} 项未完成，最近期限 {r['next_due']}")
+
+    _emit(as_json, rows, human)
+
+
+# ---------------------------------------------------------------- jobs
+
+
+@jobs_app.command("run", help="运行当天的定时任务（可重复执行，不会重复提醒或扣分）。")
+def jobs_run(
+    as_of: Annotated[str | None, typer.Option(help="按该日运行 YYYY-MM-DD（默认今天）")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.rectification import jobs as rectification_jobs
+    from tongban.rectification import service as rectification
+
+    day = _date_option(as_of, "日期") or rectification.today()
+    with _service_call() as db:
+        report = rectification_jobs.run(db, as_of=day)
+    payload = {"as_of": day.isoformat(), "rectification": report.as_dict()}
+    def human() -> None:
+        console.print(f"{day}：提醒 {report.reminders} 人次，督办 {report.escalations} 人次，"
+                      f"逾期扣分 {len(report.penalties)} 条，指标变更 {report.metrics_changed} 项")
+        for problem in report.problems:
+            err_console.print(f"[yellow]{problem}[/yellow]")
+
+    _emit(as_json, payload, human)
 
 
 if __name__ == "__main__":

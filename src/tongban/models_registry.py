@@ -6,5 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     import tongban.assessment.models
     import tongban.core.audit
+    import tongban.core.notify
     import tongban.core.workdays
-    import tongban.org.models  # noqa: F401
+    import tongban.org.models
+    import tongban.rectification.models  # noqa: F401

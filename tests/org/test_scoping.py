@@ -7,6 +7,8 @@ The route table below must name every route under /api/v1; a new route fails
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,8 @@ from tongban.app import create_app
 from tongban.assessment import service as assessment
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service
+from tongban.rectification import service as rectification
+from tongban.rectification.enums import TaskAction, TaskSource
 
 VICTIM_ORG = "511902"  # 巴州区; the intruder is a liaison of 恩阳区 (511903)
 
@@ -35,8 +39,10 @@ class Probe:
 SHEETS = "/api/v1/assessment/sheets/bz-counties/2026-04"
 
 
-def _probes(victim_user_id: int, victim_token_id: int,
-            victim_adjustment_id: int = 0) -> dict[tuple[str, str], Probe]:
+def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int = 0,
+            victim_task_id: int = 0, victim_line_id: int = 0,
+            victim_attachment_id: int = 0) -> dict[tuple[str, str], Probe]:
+    TASK = f"/api/v1/rectification/tasks/{victim_task_id}"
     return {
         ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?limit=500", expect="no_victim_data"),
         ("GET", "/api/v1/orgs/{code}"): Probe(f"/api/v1/orgs/{VICTIM_ORG}"),
@@ -123,6 +129,27 @@ def _probes(victim_user_id: int, victim_token_id: int,
             {"period": "2026-04", "org": VICTIM_ORG, "points": 5, "reason": "x"}),
         ("POST", "/api/v1/assessment/adjustments/{adjustment_id}/void"): Probe(
             f"/api/v1/assessment/adjustments/{victim_adjustment_id}/void", {"reason": "x"}),
+        ("GET", "/api/v1/me/notifications"): Probe("/api/v1/me/notifications", expect="own"),
+        ("GET", "/api/v1/rectification/tasks"): Probe(
+            "/api/v1/rectification/tasks", expect="no_victim_data"),
+        ("POST", "/api/v1/rectification/tasks"): Probe(
+            "/api/v1/rectification/tasks",
+            {"category": "其他", "title": "x", "org": VICTIM_ORG, "due_workdays": 3}),
+        ("GET", "/api/v1/rectification/tasks/{task_id}"): Probe(TASK),
+        ("POST", "/api/v1/rectification/tasks/{task_id}/actions/{action}"): Probe(
+            f"{TASK}/actions/acknowledge", {}),
+        ("POST", "/api/v1/rectification/tasks/{task_id}/lines/{line_id}/resolve"): Probe(
+            f"{TASK}/lines/{victim_line_id}/resolve", {"resolution": "x"}),
+        ("POST", "/api/v1/rectification/tasks/{task_id}/attachments"): Probe(
+            f"{TASK}/attachments", files={"file": ("a.png", b"\x89PNG0000", "image/png")}),
+        ("GET", "/api/v1/rectification/attachments/{attachment_id}"): Probe(
+            f"/api/v1/rectification/attachments/{victim_attachment_id}"),
+        ("POST", "/api/v1/rectification/imports"): Probe(
+            "/api/v1/rectification/imports",
+            files={"file": ("f.csv", "item_code,item_name,problem,department,due\n"
+                                     f"A,B,C,{VICTIM_ORG},2026-12-01\n", "text/csv")}),
+        ("GET", "/api/v1/rectification/risk"): Probe("/api/v1/rectification/risk",
+                                                     expect="no_victim_data"),
     }
 
 
@@ -141,22 +168,33 @@ def test_every_api_route_is_classified() -> None:
 
 
 @pytest.fixture
-def intruder_and_victim(db: Session) -> tuple[TestClient, int, int, int]:
+def intruder_and_victim(db: Session, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, list[int]]:
+    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path))
     victim = make_user(db, role=Role.liaison, org=VICTIM_ORG)
     token, _ = service.create_api_token(db, actor=service.actor_for(victim), name="victim")
+    victim_org = service.resolve_org(db, ref=VICTIM_ORG)
     adjustment, _ = assessment.record_adjustment(
-        db, actor=SYSTEM_ACTOR, period="2026-04", org=service.resolve_org(db, ref=VICTIM_ORG),
-        points=-1, reason="巴州区的扣分")
+        db, actor=SYSTEM_ACTOR, period="2026-04", org=victim_org, points=-1, reason="巴州区的扣分")
+    task = rectification.create_task(
+        db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
+        title="巴州区的任务", org=victim_org, issued_on=date(2026, 11, 2),
+        due_on=date(2026, 11, 30), lines=[rectification.LineInput("A", "B", "C")],
+        penalty=rectification.Penalty("D02", 0.5))
+    rectification.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
+    attachment = rectification.add_attachment(db, actor=SYSTEM_ACTOR, task=task,
+                                              filename="a.png", content=b"\x89PNG0000")
     intruder = make_user(db, role=Role.liaison, org="511903")
-    return api_client(db, intruder), victim.id, token.id, adjustment.id
+    return api_client(db, intruder), [victim.id, token.id, adjustment.id, task.id,
+                                      task.lines[0].id, attachment.id]
 
 
 def test_liaison_of_another_org_gets_no_data_from_any_route(
-    db: Session, intruder_and_victim: tuple[TestClient, int, int, int]
+    db: Session, intruder_and_victim: tuple[TestClient, list[int]]
 ) -> None:
-    client, victim_user_id, victim_token_id, victim_adjustment_id = intruder_and_victim
+    client, ids = intruder_and_victim
     failures = []
-    probes = _probes(victim_user_id, victim_token_id, victim_adjustment_id)
+    probes = _probes(*ids)
     for (method, template), probe in probes.items():
         if probe.files:
             response = client.request(method, probe.path, files=probe.files)

@@ -171,9 +171,11 @@ def whatif(
     drop_adjustments: list[int] | None = None,
     set_points: Mapping[str, float] | None = None,
     set_metrics: Mapping[str, float] | None = None,
+    extra_points: float = 0.0,
 ) -> WhatIfResult:
-    """The org's total and rank if an adjustment were dropped, an indicator's points set, or a
-    metric value set; every other org keeps its total."""
+    """The org's total and rank if an adjustment were dropped, an indicator's points set, a
+    metric value set, or ``extra_points`` added (a deduction when negative); every other org
+    keeps its total."""
     sheet = service.require_sheet(db, cohort_code=cohort_code, period=period)
     line = service.line_of(db, actor=actor, sheet=sheet, org_ref=org_ref)
     definition = service.scheme_definition(sheet.scheme)
@@ -211,8 +213,10 @@ def whatif(
     kept = [a for a in line.adjustments if int(a["id"]) not in drop]
     changes += [f"去掉{'扣分' if a['points'] < 0 else '加分'} {fmt(abs(a['points']))}（{a['reason']}）"
                 for a in line.adjustments if int(a["id"]) in drop]
+    if extra_points:
+        changes.append(f"{'扣' if extra_points < 0 else '加'} {fmt(abs(extra_points))} 分")
     subtotal, _ = indicator_total(definition, items)
-    after_total = round(subtotal + sum(float(a["points"]) for a in kept), 4)
+    after_total = round(subtotal + sum(float(a["points"]) for a in kept) + extra_points, 4)
 
     totals = {ln.org_id: ln.total for ln in sheet.lines}
     totals[line.org_id] = after_total

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis, importers, service
@@ -14,14 +14,11 @@ from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import get_db
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
-from tongban.core.templating import flash, render
+from tongban.core.templating import flash, render, see_other
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 
 router = APIRouter(include_in_schema=False, prefix="/assessment")
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _pick(db: Session, cohort: str | None, period: str | None) -> tuple[str | None, str | None,
@@ -91,7 +88,7 @@ def sheet_action(
         flash(request, str(exc), "error")
     except DomainError as exc:
         flash(request, exc.message, "error")
-    return _see_other(back)
+    return see_other(back)
 
 
 def _trend_chart(points: list[analysis.TrendPoint], count: int) -> dict[str, Any]:
@@ -239,7 +236,7 @@ async def scheme_upload(request: Request, file: UploadFile = File(...),
                       {"schemes": service.list_schemes(db, actor=actor), "failure": exc},
                       status_code=422)
     flash(request, f"{'已加载' if created else '内容相同，未重复加载'} {scheme.code}@{scheme.version}")
-    return _see_other(f"/assessment/schemes/{scheme.code}/{scheme.version}")
+    return see_other(f"/assessment/schemes/{scheme.code}/{scheme.version}")
 
 
 @router.get("/import", response_class=HTMLResponse)
@@ -302,9 +299,9 @@ def adjustment_create(
             indicator_code=indicator_code or None, source_url=source_url)
     except DomainError as exc:
         flash(request, exc.message, "error")
-        return _see_other("/assessment/adjustments")
+        return see_other("/assessment/adjustments")
     flash(request, f"已录入 #{adjustment.id}（{adjustment.points:+g}）；重新计算成绩单后生效")
-    return _see_other(f"/assessment/adjustments?period={period}")
+    return see_other(f"/assessment/adjustments?period={period}")
 
 
 @router.post("/adjustments/{adjustment_id}/void")
@@ -316,4 +313,4 @@ def adjustment_void(request: Request, adjustment_id: int, reason: str = Form("")
         flash(request, f"已撤销 #{adjustment_id}；重新计算成绩单后生效")
     except DomainError as exc:
         flash(request, exc.message, "error")
-    return _see_other("/assessment/adjustments")
+    return see_other("/assessment/adjustments")

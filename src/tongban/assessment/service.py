@@ -599,3 +599,19 @@ def explanation(
         "indicator_total": line.indicator_total, "adjustment_total": line.adjustment_total,
         "indicators": indicators, "adjustments": line.adjustments, "notes": notes,
     }
+
+
+def latest_sheet_of(db: Session, *, org: Org, scheme_code: str | None = None) -> ScoreSheet | None:
+    """The newest period's current sheet that scores ``org`` (under ``scheme_code`` if given)."""
+    stmt = (select(ScoreSheet.cohort_id, ScoreSheet.period)
+            .join(ScoreLine, ScoreLine.sheet_id == ScoreSheet.id)
+            .where(ScoreLine.org_id == org.id, ScoreSheet.status != SheetStatus.superseded.value)
+            .order_by(ScoreSheet.period.desc()))
+    if scheme_code:
+        stmt = stmt.where(ScoreSheet.scheme_code == scheme_code)
+    found = db.execute(stmt.limit(1)).first()
+    if found is None:
+        return None
+    cohort = db.get(Cohort, found.cohort_id)
+    assert cohort is not None
+    return current_sheet(db, cohort=cohort, period=found.period)

@@ -254,3 +254,10 @@ def distinct_values(db: Session, column: str) -> list[str]:
 
 def count_entries(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def history(db: Session, *, object_type: str, object_id: str | int) -> list[AuditEntry]:
+    """Every entry about one object, oldest first (the caller checks who may read it)."""
+    return list(db.scalars(select(AuditEntry).where(
+        AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+        .order_by(AuditEntry.id)))

@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
 
     alert_rank_drop: int = Field(default=3, description="排名下降达到该名次数即预警")
+
+    # Where the site is reached from outside (links in e-mails and robot messages).
+    public_url: str = "http://127.0.0.1:8000"
+    # Notification channels besides the in-app inbox: console,email,sms,wecom,dingtalk.
+    notify_channels: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = "tongban@localhost"
+    sms_gateway_url: str = ""
+    wecom_webhook_url: str = ""
+    dingtalk_webhook_url: str = ""
+
+    # Rectification (整改督办).
+    rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"
+    remind_workdays_before_due: int = 2
+    upload_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "var" / "uploads")
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_extensions: str = "pdf,jpg,jpeg,png,doc,docx,xls,xlsx,ofd,zip"
     sqlite_busy_timeout_ms: int = 5000
 
     static_vendor_dir: Path = Field(
@@ -50,6 +68,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def notify_channel_list(self) -> list[str]:
+        return [c.strip() for c in self.notify_channels.split(",") if c.strip()]
+
+    @property
+    def rectification_category_list(self) -> list[str]:
+        return [c.strip() for c in self.rectification_categories.split(",") if c.strip()]
+
+    @property
+    def upload_extension_set(self) -> set[str]:
+        return {e.strip().lower().lstrip(".") for e in self.upload_extensions.split(",")}
 
 
 @lru_cache

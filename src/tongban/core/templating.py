@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -61,6 +61,12 @@ def render(
         "csrf_token": session_csrf_token(request.session),
         "flashes": request.session.pop("flash", []),
         "path": request.url.path,
+        "unread": getattr(request.state, "unread", 0),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect after a form post (303, so the browser follows with GET)."""
+    return RedirectResponse(url, status_code=303)

@@ -107,6 +107,19 @@ class WorkCalendar:
                 remaining -= 1
         return day
 
+    def workdays_until(self, start: date, end: date, *, at_most: int) -> int:
+        """Working days in (start, end], counting no further than ``at_most`` + 1.
+
+        For "is the due day within N working days?", without consulting years that far away.
+        """
+        count = 0
+        day = start
+        while day < end and count <= at_most:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+        return count
+
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative when ``end`` is before ``start``."""
         if end < start:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from tongban.core import notify
 from tongban.core.db import get_db
 from tongban.core.errors import AuthenticationFailed, PermissionDenied
 from tongban.core.security import Actor, Role, csrf_tokens_match
@@ -56,6 +57,7 @@ async def get_actor_optional(request: Request, db: Session = Depends(get_db)) ->
         actor = service.actor_for_session(db, user_id=user_id)
         if actor is not None:
             request.state.auth_method = "session"
+            request.state.unread = notify.unread_count(db, user_id=user_id)
             return actor
         request.session.pop("uid", None)
     return None

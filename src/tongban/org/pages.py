@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.db import get_db
 from tongban.core.errors import DomainError
 from tongban.core.security import Actor, Role
-from tongban.core.templating import flash, render
+from tongban.core.templating import flash, render, see_other
 from tongban.org import service
 from tongban.org.access import check_csrf, get_actor_optional, require_actor, require_roles
 from tongban.org.enums import OrgLevel
@@ -23,9 +23,6 @@ def _safe_next(target: str | None) -> str:
         return target
     return "/"
 
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _members_from_text(db: Session, actor: Actor, text: str) -> list[Org]:
@@ -43,7 +40,7 @@ def login_form(
     request: Request, next: str = "/", actor: Actor | None = Depends(get_actor_optional)
 ) -> Response:
     if actor is not None:
-        return _see_other(_safe_next(next))
+        return see_other(_safe_next(next))
     return render(request, "login.html", {"next": _safe_next(next)})
 
 
@@ -66,13 +63,13 @@ def login(
         )
     request.session.clear()
     request.session["uid"] = user.id
-    return _see_other(_safe_next(next))
+    return see_other(_safe_next(next))
 
 
 @router.post("/logout")
 def logout(request: Request, actor: Actor = Depends(require_actor)) -> Response:
     request.session.clear()
-    return _see_other("/login")
+    return see_other("/login")
 
 
 # ---------------------------------------------------------------- org browser
@@ -175,7 +172,7 @@ def cohort_create(
             status_code=exc.status_code,
         )
     flash(request, f"已新建考核分组「{cohort.name}」")
-    return _see_other(f"/cohorts/{cohort.code}")
+    return see_other(f"/cohorts/{cohort.code}")
 
 
 @router.get("/cohorts/{code}", response_class=HTMLResponse)
@@ -213,7 +210,7 @@ def cohort_members(
             status_code=exc.status_code,
         )
     flash(request, "分组成员已更新")
-    return _see_other(f"/cohorts/{cohort.code}")
+    return see_other(f"/cohorts/{cohort.code}")
 
 
 # ---------------------------------------------------------------- users (admin)
@@ -255,7 +252,7 @@ def user_create(
             status_code=exc.status_code,
         )
     flash(request, f"已新建用户 {user.username}")
-    return _see_other("/admin/users")
+    return see_other("/admin/users")
 
 
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
@@ -296,7 +293,7 @@ def user_edit(
             status_code=exc.status_code,
         )
     flash(request, f"已保存用户 {user.username}")
-    return _see_other("/admin/users")
+    return see_other("/admin/users")
 
 
 # ---------------------------------------------------------------- my account
@@ -320,14 +317,14 @@ def account_password(
 ) -> Response:
     if new != confirm:
         flash(request, "两次输入的新密码不一致", "error")
-        return _see_other("/account")
+        return see_other("/account")
     try:
         service.change_own_password(db, actor=actor, old=old, new=new)
     except DomainError as exc:
         flash(request, exc.message, "error")
-        return _see_other("/account")
+        return see_other("/account")
     flash(request, "密码已修改")
-    return _see_other("/account")
+    return see_other("/account")
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -351,4 +348,4 @@ def account_token_revoke(
 ) -> Response:
     service.revoke_api_token(db, actor=actor, token_id=token_id)
     flash(request, "令牌已撤销")
-    return _see_other("/account")
+    return see_other("/account")

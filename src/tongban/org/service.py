@@ -747,6 +747,34 @@ def production_problems(db: Session) -> list[str]:
     return problems
 
 
+def city_of(org: Org) -> Org | None:
+    """The city (市州) an org belongs to, or the org itself if it is one."""
+    node: Org | None = org
+    while node is not None and node.level != OrgLevel.city.value:
+        node = node.parent
+    return node
+
+
+def people_of(db: Session, *, org: Org, roles: set[Role]) -> list[User]:
+    """Active users with one of ``roles`` attached to ``org``."""
+    return list(db.scalars(select(User).where(
+        User.org_id == org.id, User.role.in_([r.value for r in roles]),
+        User.is_active.is_(True))))
+
+
+def escalation_chain(db: Session, *, org: Org) -> list[User]:
+    """Who hears of an overdue matter: the org's leaders (or its nearest ancestor's) and every
+    analyst."""
+    leaders: list[User] = []
+    node: Org | None = org
+    while node is not None and not leaders:
+        leaders = people_of(db, org=node, roles={Role.leader})
+        node = node.parent
+    analysts = list(db.scalars(select(User).where(User.role == Role.analyst.value,
+                                                  User.is_active.is_(True))))
+    return leaders + analysts
+
+
 # ---------------------------------------------------------------- API tokens
 
 

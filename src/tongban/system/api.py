@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, workdays
+from tongban.core import audit, notify, workdays
 from tongban.core.db import get_db
 from tongban.core.errors import PermissionDenied
 from tongban.core.security import Actor, Role
@@ -20,6 +20,7 @@ from tongban.system.schemas import (
     AuditPageRead,
     AuditVerifyRead,
     HealthRead,
+    NotificationRead,
     OverrideRead,
     OverrideWrite,
     WorkdayAnswer,
@@ -133,3 +134,11 @@ def verify_audit(
         ok=report.ok, checked=report.checked,
         first_broken_id=brk.entry_id if brk else None, reason=brk.reason if brk else None,
     )
+
+
+@router.get("/me/notifications", response_model=list[NotificationRead], summary="我的消息")
+def my_notifications(unread_only: bool = False, db: Session = Depends(get_db),
+                     actor: Actor = Depends(require_actor)) -> list[NotificationRead]:
+    return [NotificationRead(id=n.id, kind=n.kind, title=n.title, body=n.body, link=n.link,
+                             created_at=n.created_at, read=n.read_at is not None)
+            for n in notify.inbox(db, user_id=actor.user_id or 0, unread_only=unread_only)]

@@ -8,23 +8,20 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, workdays
+from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import get_db
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor, Role
-from tongban.core.templating import flash, render
+from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import DayKind
-from tongban.org.access import require_roles
+from tongban.org.access import require_actor, require_roles
 
 router = APIRouter(include_in_schema=False)
 
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/admin/calendar", response_class=HTMLResponse)
@@ -74,7 +71,7 @@ def calendar_override(
 ) -> Response:
     workdays.set_override(db, actor=actor, day=day, kind=kind, note=note)
     flash(request, f"已将 {day.isoformat()} 设为{kind.label}")
-    return _see_other(f"/admin/calendar?year={day.year}")
+    return see_other(f"/admin/calendar?year={day.year}")
 
 
 @router.post("/admin/calendar/{day}/delete")
@@ -86,7 +83,7 @@ def calendar_override_delete(
 ) -> Response:
     workdays.delete_override(db, actor=actor, day=day)
     flash(request, f"已删除 {day.isoformat()} 的设定")
-    return _see_other(f"/admin/calendar?year={day.year}")
+    return see_other(f"/admin/calendar?year={day.year}")
 
 
 @router.post("/admin/calendar/import")
@@ -101,19 +98,19 @@ async def calendar_import(
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         flash(request, f"{file.filename}：文件不是 UTF-8 编码的 CSV", "error")
-        return _see_other("/admin/calendar")
+        return see_other("/admin/calendar")
     try:
         changed, unchanged = workdays.import_overrides(
             db, actor=actor, content=content, filename=file.filename or ""
         )
     except ValidationFailed as exc:
         flash(request, str(exc), "error")
-        return _see_other("/admin/calendar")
+        return see_other("/admin/calendar")
     except DomainError as exc:
         flash(request, exc.message, "error")
-        return _see_other("/admin/calendar")
+        return see_other("/admin/calendar")
     flash(request, f"导入完成：{changed} 天有变更，{unchanged} 天与已有设定相同")
-    return _see_other("/admin/calendar")
+    return see_other("/admin/calendar")
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -170,4 +167,28 @@ def audit_verify(
         brk = report.first_break
         assert brk is not None
         flash(request, f"哈希链在第 {brk.entry_id} 号记录处断开：{brk.reason}", "error")
-    return _see_other("/admin/audit")
+    return see_other("/admin/audit")
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> Response:
+    messages = notify.inbox(db, user_id=actor.user_id or 0)
+    return render(request, "inbox.html", {"messages": messages})
+
+
+@router.post("/inbox/{notification_id}/open")
+def inbox_open(request: Request, notification_id: int, db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> Response:
+    notify.mark_read(db, user_id=actor.user_id or 0, notification_id=notification_id)
+    target = next((m.link for m in notify.inbox(db, user_id=actor.user_id or 0)
+                   if m.id == notification_id), "")
+    return see_other(target if target.startswith("/") else "/inbox")
+
+
+@router.post("/inbox/read-all")
+def inbox_read_all(request: Request, db: Session = Depends(get_db),
+                   actor: Actor = Depends(require_actor)) -> Response:
+    count = notify.mark_read(db, user_id=actor.user_id or 0)
+    flash(request, f"已将 {count} 条消息标为已读")
+    return see_other("/inbox")

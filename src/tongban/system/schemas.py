@@ -65,3 +65,13 @@ class AuditVerifyRead(BaseModel):
     checked: int
     first_broken_id: int | None
     reason: str | None
+
+
+class NotificationRead(BaseModel):
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read: bool

@@ -1,0 +1,179 @@
+"""Notifications: an in-app inbox always, plus channels configured in settings.
+
+Channels are plugins named in ``TONGBAN_NOTIFY_CHANNELS`` (comma-separated): ``console`` for
+development, ``email`` (SMTP), ``sms`` (an HTTP gateway), ``wecom`` (企业微信 group robot) and
+``dingtalk`` (钉钉 group robot). A channel failure is logged, never fatal: the inbox entry is
+the record. Every notification has a ``key``; sending the same key to the same user twice is a
+no-op, which is what makes periodic jobs idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tongban.core.config import get_settings
+from tongban.core.db import Base, UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Notification(Base):
+    """One message in a user's inbox (reminder, escalation, result of a job)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("recipient_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(Integer, index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="info")
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    title: str
+    body: str
+    link: str = ""
+
+
+Channel = Callable[[list[Recipient], Message], None]
+
+
+def _console(recipients: list[Recipient], message: Message) -> None:
+    names = "、".join(r.name for r in recipients)
+    print(f"[通知→{names}] {message.title}：{message.body} {message.link}".strip())
+
+
+def _email(recipients: list[Recipient], message: Message) -> None:
+    settings = get_settings()
+    addresses = [r.email for r in recipients if r.email]
+    if not addresses or not settings.smtp_host:
+        return
+    mail = EmailMessage()
+    mail["Subject"] = message.title
+    mail["From"] = settings.smtp_sender
+    mail["To"] = ", ".join(addresses)
+    mail.set_content(f"{message.body}\n\n{settings.public_url}{message.link}")
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(mail)
+
+
+def _post_json(url: str, payload: dict[str, object]) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def _robot(url_setting: str) -> Channel:
+    """企业微信 and 钉钉 group robots take the same text message shape."""
+
+    def send(recipients: list[Recipient], message: Message) -> None:
+        url = getattr(get_settings(), url_setting)
+        if not url:
+            return
+        mentions = [r.phone for r in recipients if r.phone]
+        text = f"{message.title}\n{message.body}\n{get_settings().public_url}{message.link}"
+        payload: dict[str, object] = {"msgtype": "text", "text": {"content": text}}
+        if url_setting == "wecom_webhook_url":
+            payload["text"] = {"content": text, "mentioned_mobile_list": mentions}
+        else:
+            payload["at"] = {"atMobiles": mentions}
+        _post_json(url, payload)
+
+    return send
+
+
+def _sms(recipients: list[Recipient], message: Message) -> None:
+    url = get_settings().sms_gateway_url
+    phones = [r.phone for r in recipients if r.phone]
+    if url and phones:
+        _post_json(url, {"phones": phones, "text": f"{message.title}：{message.body}"})
+
+
+CHANNELS: dict[str, Channel] = {
+    "console": _console,
+    "email": _email,
+    "sms": _sms,
+    "wecom": _robot("wecom_webhook_url"),
+    "dingtalk": _robot("dingtalk_webhook_url"),
+}
+
+
+def notify(db: Session, *, recipients: Iterable[Recipient], message: Message, key: str) -> int:
+    """Put the message in each recipient's inbox (once per key) and send it on the channels.
+
+    Returns how many recipients got it for the first time.
+    """
+    fresh: list[Recipient] = []
+    for recipient in {r.user_id: r for r in recipients}.values():
+        exists = db.scalar(select(Notification.id).where(
+            Notification.recipient_id == recipient.user_id, Notification.key == key))
+        if exists is not None:
+            continue
+        db.add(Notification(recipient_id=recipient.user_id, key=key, kind=message.kind,
+                            title=message.title, body=message.body, link=message.link))
+        fresh.append(recipient)
+    db.flush()
+    if fresh:
+        for name in get_settings().notify_channel_list:
+            channel = CHANNELS.get(name)
+            if channel is None:
+                log.warning("unknown notification channel %s", name)
+                continue
+            try:
+                channel(fresh, message)
+            except Exception:  # a channel outage must not lose the inbox entry or stop the job
+                log.exception("notification channel %s failed", name)
+    return len(fresh)
+
+
+def inbox(db: Session, *, user_id: int, unread_only: bool = False,
+          limit: int = 100) -> list[Notification]:
+    stmt = select(Notification).where(Notification.recipient_id == user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return list(db.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))
+
+
+def unread_count(db: Session, *, user_id: int) -> int:
+    return db.scalar(select(func.count()).select_from(Notification).where(
+        Notification.recipient_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(db: Session, *, user_id: int, notification_id: int | None = None) -> int:
+    """Mark one notification (or all) of the user as read; returns how many changed."""
+    stmt = select(Notification).where(Notification.recipient_id == user_id,
+                                      Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    rows = list(db.scalars(stmt))
+    for row in rows:
+        row.read_at = utcnow()
+    db.flush()
+    return len(rows)

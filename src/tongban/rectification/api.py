@@ -1,0 +1,160 @@
+"""JSON API of rectification under /api/v1/rectification (thin: rules live in ``service``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+
+from tongban.core.config import get_settings
+from tongban.core.db import get_db
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.org.access import require_actor
+from tongban.rectification import service
+from tongban.rectification.enums import TaskAction, TaskState
+from tongban.rectification.models import RectificationTask
+from tongban.rectification.schemas import (
+    ActionRequest,
+    AttachmentRead,
+    ImportResult,
+    LineRead,
+    ResolveRequest,
+    RiskRead,
+    TaskCreate,
+    TaskRead,
+)
+
+router = APIRouter(prefix="/rectification")
+
+
+def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
+    day = as_of or service.today()
+    return TaskRead(
+        id=task.id, source=task.source, category=task.category,
+        title=task.title, detail=task.detail, org_code=task.org.code, org_name=task.org.name,
+        responsible_person=task.responsible_person, issued_on=task.issued_on,
+        due_on=task.due_on, state=TaskState(task.state),
+        overdue=service.is_overdue(task, as_of=day),
+        open_lines=sum(1 for ln in task.lines if ln.resolved_at is None),
+        points_at_risk=service.points_at_risk(task), penalty_indicator=task.penalty_indicator,
+        penalty_points_each=task.penalty_points_each, penalty_cap=task.penalty_cap,
+        penalty_org_code=task.penalty_org.code if task.penalty_org else None,
+        penalty_adjustment_id=task.penalty_adjustment_id, evidence=task.evidence,
+        lines=[LineRead(id=ln.id, item_code=ln.item_code, item_name=ln.item_name,
+                        problem=ln.problem, resolved_at=ln.resolved_at,
+                        resolution=ln.resolution) for ln in task.lines],
+        attachments=[AttachmentRead(id=a.id, name=a.original_name, size=a.size,
+                                    content_type=a.content_type, uploaded_by=a.uploaded_by,
+                                    uploaded_at=a.uploaded_at) for a in task.attachments],
+    )
+
+
+@router.get("/tasks", response_model=list[TaskRead], summary="整改任务（逾期在前）")
+def list_tasks(org: str | None = None, state: TaskState | None = None,
+               as_of: date | None = None, db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> list[TaskRead]:
+    scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    return [task_read(t, as_of) for t in service.list_tasks(db, actor=actor, org=scope,
+                                                            state=state, as_of=as_of)]
+
+
+@router.post("/tasks", response_model=TaskRead, status_code=status.HTTP_201_CREATED,
+             summary="下发整改任务")
+def create_task(body: TaskCreate, db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> TaskRead:
+    org_service.require_manager(actor, "下发整改任务")
+    org = org_service.resolve_org(db, ref=body.org, actor=actor)
+    penalty = None
+    if body.penalty is not None:
+        target = org_service.resolve_org(db, ref=body.penalty.org) if body.penalty.org else None
+        penalty = service.Penalty(body.penalty.indicator, body.penalty.points_each,
+                                  body.penalty.cap, target, body.penalty.scheme)
+    task = service.create_task(
+        db, actor=actor, source=body.source, category=body.category, title=body.title,
+        detail=body.detail, org=org, responsible_person=body.responsible_person,
+        issued_on=body.issued_on or service.today(), due_on=body.due_on,
+        due_workdays=body.due_workdays, penalty=penalty,
+        lines=[service.LineInput(ln.item_code, ln.item_name, ln.problem) for ln in body.lines])
+    return task_read(task)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskRead, summary="整改任务详情")
+def read_task(task_id: int, db: Session = Depends(get_db),
+              actor: Actor = Depends(require_actor)) -> TaskRead:
+    return task_read(service.get_task(db, actor=actor, task_id=task_id))
+
+
+@router.post("/tasks/{task_id}/actions/{action}", response_model=TaskRead,
+             summary="办理：签收、开始整改、提交、核验通过/不通过、撤销")
+def act(task_id: int, action: TaskAction, body: ActionRequest, db: Session = Depends(get_db),
+        actor: Actor = Depends(require_actor)) -> TaskRead:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    service.transition(db, actor=actor, task=task, action=action, note=body.note,
+                       evidence=body.evidence)
+    return task_read(task)
+
+
+@router.post("/tasks/{task_id}/lines/{line_id}/resolve", response_model=TaskRead,
+             summary="登记一项整改完成（或退回）")
+def resolve(task_id: int, line_id: int, body: ResolveRequest, db: Session = Depends(get_db),
+            actor: Actor = Depends(require_actor)) -> TaskRead:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    service.resolve_line(db, actor=actor, task=task, line_id=line_id,
+                         resolution=body.resolution, reopen=body.reopen)
+    return task_read(task)
+
+
+@router.post("/tasks/{task_id}/attachments", response_model=AttachmentRead,
+             status_code=status.HTTP_201_CREATED, summary="上传佐证材料")
+async def upload(task_id: int, file: UploadFile = File(...), db: Session = Depends(get_db),
+                 actor: Actor = Depends(require_actor)) -> AttachmentRead:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    content = await file.read(get_settings().upload_max_bytes + 1)
+    attachment = service.add_attachment(db, actor=actor, task=task,
+                                        filename=file.filename or "", content=content)
+    return AttachmentRead(id=attachment.id, name=attachment.original_name,
+                          size=attachment.size, content_type=attachment.content_type,
+                          uploaded_by=attachment.uploaded_by,
+                          uploaded_at=attachment.uploaded_at)
+
+
+@router.get("/attachments/{attachment_id}", summary="下载佐证材料")
+def download(attachment_id: int, db: Session = Depends(get_db),
+             actor: Actor = Depends(require_actor)) -> FileResponse:
+    attachment, path = service.get_attachment(db, actor=actor, attachment_id=attachment_id)
+    return FileResponse(
+        path, media_type=attachment.content_type,
+        headers={"Content-Disposition":
+                 f"attachment; filename*=UTF-8''{quote(attachment.original_name)}"})
+
+
+@router.post("/imports", response_model=ImportResult, status_code=status.HTTP_201_CREATED,
+             summary="导入省级反馈清单")
+async def import_feedback(
+    file: UploadFile = File(...),
+    category: str = Form("异常办事指南"),
+    issued_on: date | None = Form(None),
+    penalty_indicator: str | None = Form(None),
+    points_each: float | None = Form(None),
+    cap: float | None = Form(None),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> ImportResult:
+    org_service.require_manager(actor, "导入省级反馈")
+    result = service.import_feedback(
+        db, actor=actor, source=file.file, filename=file.filename, category=category,
+        issued_on=issued_on, penalty_indicator=penalty_indicator or None,
+        points_each=points_each, cap=cap)
+    return ImportResult(**result.as_dict())
+
+
+@router.get("/risk", response_model=list[RiskRead], summary="扣分风险与预计名次")
+def risk(org: str | None = None, as_of: date | None = None, db: Session = Depends(get_db),
+         actor: Actor = Depends(require_actor)) -> list[RiskRead]:
+    scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    return [RiskRead(**r.as_dict())
+            for r in service.risk(db, actor=actor, org=scope, as_of=as_of)]

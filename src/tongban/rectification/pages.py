@@ -1,0 +1,250 @@
+"""Rectification pages: boards, risk board, task page with lines and evidence, import, new."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from tongban.core import audit
+from tongban.core.config import get_settings
+from tongban.core.db import get_db
+from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.core.templating import flash, render, see_other
+from tongban.org import service as org_service
+from tongban.org.access import require_actor
+from tongban.rectification import service
+from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState
+from tongban.rectification.models import RectificationTask
+
+router = APIRouter(include_in_schema=False, prefix="/rectification")
+
+BOARD_COLUMNS = [TaskState.issued, TaskState.acknowledged, TaskState.in_progress,
+                 TaskState.submitted]
+
+
+
+def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
+    by_month: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_org: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for task in tasks:
+        if task.state == TaskState.cancelled.value or task.due_on >= as_of:
+            continue
+        ontime = task.closed_at is not None and task.closed_at <= service.due_end(task.due_on)
+        by_month[f"{task.due_on:%Y-%m}"][0 if ontime else 1] += 1
+        by_org[task.org.short_name][0 if ontime else 1] += 1
+    months = sorted(by_month)
+    orgs = sorted(by_org, key=lambda o: by_org[o][0] / max(1, sum(by_org[o])))
+    trend = {
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+        "grid": {"left": 36, "right": 12, "top": 30, "bottom": 28},
+        "xAxis": {"type": "category", "data": months},
+        "yAxis": {"type": "value", "minInterval": 1, "name": "任务数"},
+        "series": [
+            {"name": "按期完成", "type": "bar", "stack": "t", "data": [by_month[m][0] for m in months],
+             "itemStyle": {"color": "#1e8449"}},
+            {"name": "逾期", "type": "bar", "stack": "t", "data": [by_month[m][1] for m in months],
+             "itemStyle": {"color": "#c0392b"}},
+        ],
+    }
+    rate = {
+        "tooltip": {"trigger": "axis", "formatter": "{b}：{c}%"},
+        "grid": {"left": 8, "right": 24, "top": 10, "bottom": 20, "containLabel": True},
+        "xAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
+        "yAxis": {"type": "category", "data": orgs},
+        "series": [{"type": "bar", "itemStyle": {"color": "#1d4f91"},
+                    "label": {"show": True, "position": "right", "formatter": "{c}%"},
+                    "data": [round(100 * by_org[o][0] / max(1, sum(by_org[o])), 1)
+                             for o in orgs]}],
+    }
+    return {"trend": trend, "rate": rate,
+            "rate_rows": [(o, by_org[o][0], sum(by_org[o])) for o in orgs]}
+
+
+@router.get("", response_class=HTMLResponse)
+def board(request: Request, db: Session = Depends(get_db),
+          actor: Actor = Depends(require_actor)) -> Response:
+    as_of = service.today()
+    tasks = service.list_tasks(db, actor=actor, as_of=as_of)
+    columns = {state: [t for t in tasks if t.state == state.value] for state in BOARD_COLUMNS}
+    finished = [t for t in tasks if not TaskState(t.state).is_open][-20:]
+    return render(request, "rectification/board.html", {
+        "columns": columns, "finished": finished, "as_of": as_of, "service": service,
+        "counts": service.counts_by_state(tasks, as_of=as_of), "charts": _charts(tasks, as_of),
+        "states": TaskState})
+
+
+@router.get("/risk", response_class=HTMLResponse)
+def risk_board(request: Request, db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> Response:
+    as_of = service.today()
+    rows = service.risk(db, actor=actor, as_of=as_of)
+    open_tasks = [t for t in service.list_tasks(db, actor=actor, as_of=as_of)
+                  if TaskState(t.state).is_open]
+    open_tasks.sort(key=lambda t: (service.days_left(t, as_of=as_of), -service.points_at_risk(t)))
+    return render(request, "rectification/risk.html", {
+        "rows": rows, "tasks": open_tasks, "as_of": as_of, "service": service,
+        "states": TaskState})
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, task_id: int, db: Session = Depends(get_db),
+              actor: Actor = Depends(require_actor)) -> Response:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    as_of = service.today()
+    state = TaskState(task.state)
+    actions = [a for a, (sources, _, who) in TRANSITIONS.items()
+               if state in sources and (who == "assignee" or actor.can_manage)]
+    return render(request, "rectification/task.html", {
+        "task": task, "state": state, "actions": actions, "as_of": as_of, "service": service,
+        "history": audit.history(db, object_type="rectification_task", object_id=task.id),
+        "can_edit": state in (TaskState.acknowledged, TaskState.in_progress),
+        "extensions": ", ".join(sorted(get_settings().upload_extension_set)),
+        "max_mb": get_settings().upload_max_bytes // (1024 * 1024)})
+
+
+@router.post("/tasks/{task_id}/actions/{action}")
+def task_action(request: Request, task_id: int, action: TaskAction, note: str = Form(""),
+                evidence: str = Form(""), db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> Response:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    try:
+        service.transition(db, actor=actor, task=task, action=action, note=note,
+                           evidence=evidence)
+        flash(request, f"已{action.label}")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(f"/rectification/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/lines/{line_id}")
+def task_line(request: Request, task_id: int, line_id: int, resolution: str = Form(""),
+              reopen: bool = Form(False), db: Session = Depends(get_db),
+              actor: Actor = Depends(require_actor)) -> Response:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    try:
+        service.resolve_line(db, actor=actor, task=task, line_id=line_id, resolution=resolution,
+                             reopen=reopen)
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(f"/rectification/tasks/{task_id}#lines")
+
+
+@router.post("/tasks/{task_id}/attachments")
+async def task_upload(request: Request, task_id: int, file: UploadFile = File(...),
+                      db: Session = Depends(get_db),
+                      actor: Actor = Depends(require_actor)) -> Response:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    content = await file.read(get_settings().upload_max_bytes + 1)
+    try:
+        attachment = service.add_attachment(db, actor=actor, task=task,
+                                            filename=file.filename or "", content=content)
+        flash(request, f"已上传「{attachment.original_name}」")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(f"/rectification/tasks/{task_id}")
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_form(request: Request, actor: Actor = Depends(require_actor)) -> Response:
+    org_service.require_manager(actor, "下发整改任务")
+    return render(request, "rectification/new.html", {
+        "categories": get_settings().rectification_category_list, "sources": TaskSource,
+        "today": service.today()})
+
+
+@router.post("/new", response_class=HTMLResponse)
+def new_task(
+    request: Request,
+    org: str = Form(...),
+    category: str = Form(...),
+    source: TaskSource = Form(TaskSource.city_inspection),
+    title: str = Form(...),
+    detail: str = Form(""),
+    responsible_person: str = Form(""),
+    issued_on: date = Form(...),
+    due_on: str = Form(""),
+    due_workdays: str = Form(""),
+    lines: str = Form(""),
+    penalty_indicator: str = Form(""),
+    points_each: str = Form(""),
+    cap: str = Form(""),
+    penalty_org: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    try:
+        target = org_service.resolve_org(db, ref=org, actor=actor)
+        penalty = None
+        if penalty_indicator.strip():
+            if not points_each.strip():
+                raise DomainError("设置扣分指标时须填写每项扣分")
+            penalty = service.Penalty(
+                penalty_indicator.strip(), float(points_each), float(cap) if cap.strip() else None,
+                org_service.resolve_org(db, ref=penalty_org) if penalty_org.strip() else None)
+        line_inputs = []
+        for raw in lines.splitlines():
+            parts = [p.strip() for p in raw.split("|")]
+            if any(parts):
+                code, name, problem = parts[:3] if len(parts) >= 3 else ("", parts[0], parts[-1])
+                line_inputs.append(service.LineInput(code, name, problem))
+        task = service.create_task(
+            db, actor=actor, source=source, category=category, title=title, detail=detail,
+            org=target, responsible_person=responsible_person, issued_on=issued_on,
+            due_on=date.fromisoformat(due_on) if due_on.strip() else None,
+            due_workdays=int(due_workdays) if due_workdays.strip() else None,
+            lines=line_inputs, penalty=penalty)
+    except (DomainError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else f"输入有误：{exc}"
+        return render(request, "rectification/new.html", {
+            "categories": get_settings().rectification_category_list, "sources": TaskSource,
+            "today": service.today(), "error": message,
+            "form": {"org": org, "category": category, "title": title, "detail": detail,
+                     "responsible_person": responsible_person, "due_on": due_on,
+                     "due_workdays": due_workdays, "lines": lines,
+                     "penalty_indicator": penalty_indicator, "points_each": points_each,
+                     "cap": cap, "penalty_org": penalty_org}},
+            status_code=422)
+    flash(request, f"已下发整改任务 #{task.id}，期限 {task.due_on}")
+    return see_other(f"/rectification/tasks/{task.id}")
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_form(request: Request, actor: Actor = Depends(require_actor)) -> Response:
+    org_service.require_manager(actor, "导入省级反馈")
+    return render(request, "rectification/import.html",
+                  {"categories": get_settings().rectification_category_list})
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    file: UploadFile = File(...),
+    category: str = Form("异常办事指南"),
+    penalty_indicator: str = Form(""),
+    points_each: str = Form(""),
+    cap: str = Form(""),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    context: dict[str, Any] = {"categories": get_settings().rectification_category_list}
+    try:
+        result = service.import_feedback(
+            db, actor=actor, source=file.file, filename=file.filename, category=category,
+            penalty_indicator=penalty_indicator.strip() or None,
+            points_each=float(points_each) if points_each.strip() else None,
+            cap=float(cap) if cap.strip() else None)
+    except ValidationFailed as exc:
+        return render(request, "rectification/import.html", {**context, "failure": exc},
+                      status_code=422)
+    except DomainError as exc:
+        return render(request, "rectification/import.html",
+                      {**context, "failure": ValidationFailed(summary=exc.message)},
+                      status_code=exc.status_code)
+    flash(request, f"已导入：新建任务 {result.tasks} 个，新增整改项 {result.lines} 项")
+    return see_other("/rectification")

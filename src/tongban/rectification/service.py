@@ -1,0 +1,563 @@
+"""Rectification operations: tasks, transitions, lines, evidence, imports, points at risk.
+
+Deadlines are working days (``core.workdays``), due at the end of the due day, Asia/Shanghai.
+A line counts as unresolved for the penalty if it was not resolved by that moment, so the
+result does not depend on when the job that charges the penalty happens to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.assessment import analysis
+from tongban.assessment import service as assessment
+from tongban.assessment.rules import fmt
+from tongban.core import audit, workdays
+from tongban.core.config import get_settings
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
+from tongban.core.security import Actor, Role
+from tongban.core.tabular import cell_number, cell_text, open_table
+from tongban.org import service as org_service
+from tongban.org.models import Org
+from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState
+from tongban.rectification.models import RectificationTask, TaskAttachment, TaskLine
+
+# ---------------------------------------------------------------- time
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def today() -> date:
+    return datetime.now(zone()).date()
+
+
+def due_end(day: date) -> datetime:
+    """The moment a task due on ``day`` becomes overdue: the end of that day, local time."""
+    return datetime.combine(day + timedelta(days=1), time.min, zone())
+
+
+def is_overdue(task: RectificationTask, *, as_of: date) -> bool:
+    return TaskState(task.state).is_open and as_of > task.due_on
+
+
+def days_left(task: RectificationTask, *, as_of: date) -> int:
+    """Calendar days until the due day (negative when overdue)."""
+    return (task.due_on - as_of).days
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class LineInput:
+    item_code: str
+    item_name: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """Points per unresolved line, an optional cap, charged to an org under an indicator."""
+
+    indicator: str
+    points_each: float
+    cap: float | None = None
+    org: Org | None = None
+    scheme: str | None = None
+
+
+def _check_category(category: str) -> str:
+    allowed = get_settings().rectification_category_list
+    if category not in allowed:
+        raise DomainError(f"整改类别「{category}」不在配置的类别中：{'、'.join(allowed)}")
+    return category
+
+
+def due_date(db: Session, *, issued_on: date, due_on: date | None,
+             due_workdays: int | None) -> date:
+    """The due day: given directly, or N working days after the issue day."""
+    if (due_on is None) == (due_workdays is None):
+        raise DomainError("整改期限须给出截止日期或工作日数，二者选一")
+    if due_on is not None:
+        if due_on < issued_on:
+            raise DomainError("截止日期早于下发日期")
+        return due_on
+    assert due_workdays is not None
+    if due_workdays < 1:
+        raise DomainError("工作日数至少为1")
+    return workdays.add_workdays(issued_on, due_workdays, db=db)
+
+
+def create_task(
+    db: Session,
+    *,
+    actor: Actor,
+    source: TaskSource,
+    category: str,
+    title: str,
+    org: Org,
+    issued_on: date,
+    due_on: date | None = None,
+    due_workdays: int | None = None,
+    detail: str = "",
+    responsible_person: str = "",
+    lines: list[LineInput] | None = None,
+    penalty: Penalty | None = None,
+    import_key: str | None = None,
+) -> RectificationTask:
+    """Issue a task to an org (managers only); audited."""
+    org_service.require_manager(actor, "下发整改任务")
+    if not title.strip():
+        raise DomainError("整改任务须有标题")
+    if penalty is not None and (penalty.points_each <= 0
+                                or (penalty.cap is not None and penalty.cap <= 0)):
+        raise DomainError("每项扣分和扣分上限须大于0")
+    task = RectificationTask(
+        source=source.value, category=_check_category(category), title=title.strip(),
+        detail=detail, org_id=org.id, org=org, responsible_person=responsible_person,
+        issued_on=issued_on,
+        due_on=due_date(db, issued_on=issued_on, due_on=due_on, due_workdays=due_workdays),
+        state=TaskState.issued.value, import_key=import_key, created_by=actor.username,
+    )
+    if penalty is not None:
+        target = penalty.org or org
+        task.penalty_indicator, task.penalty_points_each = penalty.indicator, penalty.points_each
+        task.penalty_cap, task.penalty_scheme = penalty.cap, penalty.scheme
+        task.penalty_org_id, task.penalty_org = target.id, target
+    task.lines = [TaskLine(item_code=ln.item_code, item_name=ln.item_name, problem=ln.problem)
+                  for ln in lines or []]
+    db.add(task)
+    db.flush()
+    audit.record(db, actor=actor, action="rectification.issued", object_type="rectification_task",
+                 object_id=task.id,
+                 changes={"org": org.code, "due": task.due_on.isoformat(), "lines": len(task.lines),
+                          "category": category,
+                          "penalty": f"{penalty.points_each}/项→{(penalty.org or org).code}"
+                          if penalty else None})
+    return task
+
+
+def _visible(db: Session, actor: Actor, task: RectificationTask) -> bool:
+    return org_service.can_see(db, actor=actor, org=task.org)
+
+
+def get_task(db: Session, *, actor: Actor, task_id: int) -> RectificationTask:
+    task = db.get(RectificationTask, task_id)
+    if task is None or not _visible(db, actor, task):
+        raise NotFound(f"未找到整改任务 #{task_id}")
+    return task
+
+
+def list_tasks(
+    db: Session, *, actor: Actor, org: Org | None = None, state: TaskState | None = None,
+    as_of: date | None = None, overdue_only: bool = False,
+) -> list[RectificationTask]:
+    """Tasks the actor may see, overdue first, then by due day."""
+    as_of = as_of or today()
+    stmt = select(RectificationTask).where(
+        RectificationTask.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
+    if org is not None:
+        org_service.ensure_visible(db, actor=actor, org=org)
+        stmt = stmt.join(Org, Org.id == RectificationTask.org_id).where(
+            Org.path.startswith(org.path))
+    if state is not None:
+        stmt = stmt.where(RectificationTask.state == state.value)
+    tasks = list(db.scalars(stmt))
+    if overdue_only:
+        tasks = [t for t in tasks if is_overdue(t, as_of=as_of)]
+    return sorted(tasks, key=lambda t: (not is_overdue(t, as_of=as_of),
+                                        not TaskState(t.state).is_open, t.due_on, t.id))
+
+
+def _may_act(db: Session, actor: Actor, task: RectificationTask, who: str) -> None:
+    if who == "manager":
+        org_service.require_manager(actor, "核验或撤销整改任务")
+        return
+    if actor.role not in (Role.liaison, Role.admin, Role.analyst) or not _visible(db, actor, task):
+        raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该任务")
+
+
+def transition(
+    db: Session, *, actor: Actor, task: RectificationTask, action: TaskAction, note: str = "",
+    evidence: str = "",
+) -> RectificationTask:
+    """Move a task along its workflow; an action not allowed from its state is refused."""
+    allowed_from, target, who = TRANSITIONS[action]
+    current = TaskState(task.state)
+    if current not in allowed_from:
+        raise Conflict(f"任务 #{task.id} 当前为「{current.label}」，不能「{action.label}」")
+    _may_act(db, actor, task, who)
+    if action is TaskAction.submit:
+        if not (evidence.strip() or task.evidence.strip() or task.attachments):
+            raise DomainError("提交整改须填写整改说明或上传佐证材料")
+        if evidence.strip():
+            task.evidence = evidence.strip()
+    if action in (TaskAction.reject, TaskAction.cancel) and not note.strip():
+        raise DomainError(f"「{action.label}」须写明原因")
+    if action is TaskAction.accept:
+        open_lines = [ln for ln in task.lines if ln.resolved_at is None]
+        if open_lines:
+            raise Conflict(f"还有 {len(open_lines)} 项未整改完成，不能销号")
+        task.closed_at = datetime.now(zone())
+    if action is TaskAction.cancel:
+        task.cancel_reason = note.strip()
+    task.state = target.value
+    db.flush()
+    audit.record(db, actor=actor, action=f"rectification.{action.value}",
+                 object_type="rectification_task", object_id=task.id,
+                 changes={"state": [current.value, target.value]}, reason=note)
+    return task
+
+
+def resolve_line(
+    db: Session, *, actor: Actor, task: RectificationTask, line_id: int, resolution: str = "",
+    reopen: bool = False,
+) -> TaskLine:
+    """Mark one line rectified (or reopen it, e.g. after a rejected verification)."""
+    line = next((ln for ln in task.lines if ln.id == line_id), None)
+    if line is None:
+        raise NotFound(f"任务 #{task.id} 没有第 {line_id} 项")
+    if reopen:
+        _may_act(db, actor, task, "manager")
+        if line.resolved_at is None:
+            return line
+        line.resolved_at, line.resolution = None, ""
+        action = "rectification.line_reopened"
+    else:
+        _may_act(db, actor, task, "assignee")
+        if TaskState(task.state) not in (TaskState.acknowledged, TaskState.in_progress):
+            raise Conflict(f"任务当前为「{TaskState(task.state).label}」，不能登记整改结果")
+        if line.resolved_at is not None:
+            return line
+        line.resolved_at, line.resolution = datetime.now(zone()), resolution.strip()
+        action = "rectification.line_resolved"
+    db.flush()
+    audit.record(db, actor=actor, action=action, object_type="rectification_line",
+                 object_id=line.id, changes={"task": task.id, "item": line.item_code},
+                 reason=resolution)
+    return line
+
+
+# ---------------------------------------------------------------- attachments
+
+_MAGIC = {
+    "pdf": (b"%PDF",),
+    "png": (b"\x89PNG",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "docx": (b"PK\x03\x04",),
+    "xlsx": (b"PK\x03\x04",),
+    "zip": (b"PK\x03\x04",),
+    "ofd": (b"PK\x03\x04",),
+    "doc": (b"\xd0\xcf\x11\xe0",),
+    "xls": (b"\xd0\xcf\x11\xe0",),
+}
+_CONTENT_TYPES = {
+    "pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip", "ofd": "application/ofd", "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+}
+
+
+def clean_filename(name: str) -> str:
+    """A display name from a client's file name: no directories, no control characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip().lstrip(".")
+    return base[:200] or "附件"
+
+
+def add_attachment(
+    db: Session, *, actor: Actor, task: RectificationTask, filename: str, content: bytes
+) -> TaskAttachment:
+    """Store an evidence file after checking its size, extension and content."""
+    _may_act(db, actor, task, "assignee")
+    if not TaskState(task.state).is_open:
+        raise Conflict("任务已结束，不能再上传材料")
+    settings = get_settings()
+    shown = clean_filename(filename)
+    extension = shown.rsplit(".", 1)[-1].lower() if "." in shown else ""
+    if extension not in settings.upload_extension_set:
+        allowed = "、".join(sorted(settings.upload_extension_set))
+        raise DomainError(f"不支持的文件类型「.{extension or '无扩展名'}」，允许：{allowed}")
+    if len(content) > settings.upload_max_bytes:
+        raise DomainError(f"文件「{shown}」超过 {settings.upload_max_bytes // (1024 * 1024)} MB 的上限")
+    if not content:
+        raise DomainError(f"文件「{shown}」是空的")
+    signatures = _MAGIC.get(extension)
+    if signatures and not content.startswith(signatures):
+        raise DomainError(f"文件「{shown}」的内容与扩展名 .{extension} 不符")
+    stored = f"{uuid.uuid4().hex}.{extension}"
+    directory = settings.upload_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / stored).write_bytes(content)
+    attachment = TaskAttachment(
+        task_id=task.id, original_name=shown, stored_name=stored,
+        content_type=_CONTENT_TYPES.get(extension, "application/octet-stream"),
+        size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=actor.username)
+    task.attachments.append(attachment)
+    db.flush()
+    audit.record(db, actor=actor, action="rectification.attachment_added",
+                 object_type="rectification_task", object_id=task.id,
+                 changes={"file": shown, "size": len(content), "sha256": attachment.sha256})
+    return attachment
+
+
+def get_attachment(db: Session, *, actor: Actor, attachment_id: int) -> tuple[TaskAttachment, Path]:
+    """An attachment and its file, for users who may see its task."""
+    attachment = db.get(TaskAttachment, attachment_id)
+    if attachment is None or not _visible(db, actor, attachment.task):
+        raise NotFound("未找到该附件")
+    path = get_settings().upload_dir / attachment.stored_name
+    if not path.is_file():
+        raise NotFound("附件文件已不在存储目录中")
+    return attachment, path
+
+
+# ---------------------------------------------------------------- points at risk
+
+
+def unresolved_at(task: RectificationTask, moment: datetime) -> int:
+    """Lines not resolved by ``moment``."""
+    return sum(1 for ln in task.lines if ln.resolved_at is None or ln.resolved_at > moment)
+
+
+def penalty_points(task: RectificationTask, unresolved: int) -> float:
+    if task.penalty_points_each is None:
+        return 0.0
+    points = unresolved * task.penalty_points_each
+    if task.penalty_cap is not None:
+        points = min(points, task.penalty_cap)
+    return round(points, 4)
+
+
+def points_at_risk(task: RectificationTask) -> float:
+    """What the task would cost if nothing more were fixed: open lines × points each, capped."""
+    if not TaskState(task.state).is_open or task.penalty_adjustment_id is not None:
+        return 0.0
+    return penalty_points(task, sum(1 for ln in task.lines if ln.resolved_at is None))
+
+
+@dataclass
+class RiskRow:
+    """The points an org stands to lose, and where that would leave it."""
+
+    org: Org
+    points_at_risk: float
+    open_lines: int
+    next_due: date | None
+    tasks: list[RectificationTask] = field(default_factory=list)
+    current_total: float | None = None
+    current_rank: int | None = None
+    projected_total: float | None = None
+    projected_rank: int | None = None
+    basis: str = ""
+    statement: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"org_code": self.org.code, "org_name": self.org.name,
+                "points_at_risk": self.points_at_risk, "open_lines": self.open_lines,
+                "next_due": self.next_due.isoformat() if self.next_due else None,
+                "current_total": self.current_total, "current_rank": self.current_rank,
+                "projected_total": self.projected_total, "projected_rank": self.projected_rank,
+                "basis": self.basis, "statement": self.statement,
+                "tasks": [t.id for t in self.tasks]}
+
+
+def risk(db: Session, *, actor: Actor, org: Org | None = None,
+         as_of: date | None = None) -> list[RiskRow]:
+    """Per org that would lose points: what is at risk, and its total and rank if all is lost.
+
+    The projection applies the loss to the org's latest score sheet through the assessment's
+    what-if, with every other org unchanged.
+    """
+    as_of = as_of or today()
+    rows: dict[int, RiskRow] = {}
+    for task in list_tasks(db, actor=actor, org=org, as_of=as_of):
+        at_risk = points_at_risk(task)
+        if at_risk <= 0 or task.penalty_org is None:
+            continue
+        row = rows.setdefault(task.penalty_org.id, RiskRow(task.penalty_org, 0.0, 0, None))
+        row.points_at_risk = round(row.points_at_risk + at_risk, 4)
+        row.open_lines += sum(1 for ln in task.lines if ln.resolved_at is None)
+        row.next_due = min(filter(None, [row.next_due, task.due_on]))
+        row.tasks.append(task)
+    for row in rows.values():
+        _project(db, actor, row)
+    return sorted(rows.values(), key=lambda r: (r.next_due or date.max, -r.points_at_risk))
+
+
+def _project(db: Session, actor: Actor, row: RiskRow) -> None:
+    if not org_service.can_see(db, actor=actor, org=row.org):
+        return
+    scheme_code = next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None)
+    sheet = assessment.latest_sheet_of(db, org=row.org, scheme_code=scheme_code)
+    if sheet is None:
+        return
+    result = analysis.whatif(db, actor=actor, cohort_code=sheet.cohort.code, period=sheet.period,
+                             org_ref=row.org.code, extra_points=-row.points_at_risk)
+    row.current_total, row.current_rank = result.before_total, result.before_rank
+    row.projected_total, row.projected_rank = result.after_total, result.after_rank
+    row.basis = f"{sheet.cohort.name}{assessment.period_label(sheet.period)}成绩单"
+    categories = "、".join(sorted({t.category for t in row.tasks}))
+    due = row.next_due
+    assert due is not None
+    row.statement = (f"若{due.month}月{due.day}日前未完成{row.open_lines}个{categories}整改，"
+                     f"将扣{fmt(row.points_at_risk)}分，预计排名第{row.projected_rank}位"
+                     f"（以{row.basis}为基础，现第{row.current_rank}位）")
+
+
+# ---------------------------------------------------------------- import of province feedback
+
+ALIASES = {
+    "事项编码": "item_code", "实施编码": "item_code", "事项名称": "item_name", "问题": "problem",
+    "问题描述": "problem", "存在问题": "problem", "部门": "department", "责任单位": "department",
+    "单位": "department", "整改期限": "due", "截止日期": "due", "完成时限": "due",
+}
+
+
+@dataclass
+class FeedbackImport:
+    tasks: int = 0
+    lines: int = 0
+    task_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"tasks": self.tasks, "lines": self.lines, "task_ids": self.task_ids, "errors": []}
+
+
+def import_feedback(
+    db: Session,
+    *,
+    actor: Actor,
+    source: Path | IO[bytes],
+    filename: str | None = None,
+    category: str = "异常办事指南",
+    issued_on: date | None = None,
+    penalty_indicator: str | None = None,
+    points_each: float | None = None,
+    cap: float | None = None,
+) -> FeedbackImport:
+    """One task per department from the province's feedback list; all rows or none; a
+    re-import adds only lines that are not there yet."""
+    org_service.require_manager(actor, "导入省级反馈")
+    _check_category(category)
+    if (penalty_indicator is None) != (points_each is None):
+        raise DomainError("扣分指标（--penalty-indicator）与每项扣分（--points-each）须同时给出")
+    issued_on = issued_on or today()
+    raw = source.read_bytes() if isinstance(source, Path) else source.read()
+    name = filename or (source.name if isinstance(source, Path) else "上传文件")
+    table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES)
+    missing = [c for c in ("item_code", "item_name", "problem", "department", "due")
+               if c not in table.header]
+    if missing:
+        raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
+                               summary=f"{name} 格式不正确")
+    errors: list[RowError] = []
+    groups: dict[int, tuple[Org, list[tuple[date, LineInput]]]] = {}
+    calendar = workdays.load_calendar(db)
+    seen: dict[tuple[int, str, str], int] = {}
+    for row, values in table.rows:
+        code, item = cell_text(values.get("item_code")), cell_text(values.get("item_name"))
+        problem, department = cell_text(values.get("problem")), cell_text(values.get("department"))
+        if not (code or item):
+            errors.append(RowError(row, "item_code", "事项编码和事项名称不能都为空", name))
+        if not problem:
+            errors.append(RowError(row, "problem", "缺少问题描述", name))
+        try:
+            org = org_service.resolve_org(db, ref=department, actor=actor) if department \
+                else None
+        except DomainError as exc:
+            errors.append(RowError(row, "department", exc.message, name))
+            org = None
+        if org is None and not department:
+            errors.append(RowError(row, "department", "缺少责任单位", name))
+        due = _parse_due(values.get("due"), issued_on, calendar)
+        if isinstance(due, str):
+            errors.append(RowError(row, "due", due, name))
+        if org is None or isinstance(due, str) or not problem or not (code or item):
+            continue
+        key = (org.id, code or item, problem)
+        if key in seen:
+            errors.append(RowError(row, "item_code", f"与第{seen[key]}行重复", name))
+            continue
+        seen[key] = row
+        groups.setdefault(org.id, (org, []))[1].append((due, LineInput(code, item, problem)))
+    if errors:
+        raise ValidationFailed(errors=errors,
+                               summary=f"{name} 有 {len(errors)} 处错误，未导入任何任务")
+    result = FeedbackImport()
+    for org, rows in groups.values():
+        due = min(d for d, _ in rows)
+        import_key = f"feedback:{category}:{org.code}:{due.isoformat()}"
+        task = db.scalar(select(RectificationTask).where(
+            RectificationTask.import_key == import_key,
+            RectificationTask.state != TaskState.cancelled.value))
+        if task is None:
+            penalty = Penalty(penalty_indicator, points_each, cap, org_service.city_of(org)) \
+                if penalty_indicator is not None and points_each is not None else None
+            task = create_task(
+                db, actor=actor, source=TaskSource.province_feedback, category=category,
+                title=f"省级反馈{category}整改（{org.name}）", org=org, issued_on=issued_on,
+                due_on=due, lines=[ln for _, ln in rows], penalty=penalty,
+                detail=f"来自 {name}", import_key=import_key)
+            result.tasks += 1
+            result.lines += len(rows)
+            result.task_ids.append(task.id)
+            continue
+        present = {(ln.item_code or ln.item_name, ln.problem) for ln in task.lines}
+        added = [ln for _, ln in rows if (ln.item_code or ln.item_name, ln.problem) not in present]
+        for ln in added:
+            task.lines.append(TaskLine(item_code=ln.item_code, item_name=ln.item_name,
+                                       problem=ln.problem))
+        if added:
+            db.flush()
+            audit.record(db, actor=actor, action="rectification.lines_added",
+                         object_type="rectification_task", object_id=task.id,
+                         changes={"lines": len(added), "file": name})
+            result.lines += len(added)
+    return result
+
+
+def _parse_due(value: object, issued_on: date, calendar: workdays.WorkCalendar) -> date | str:
+    text = cell_text(value)  # type: ignore[arg-type]
+    if not text:
+        return "缺少整改期限"
+    number = cell_number(value)  # type: ignore[arg-type]
+    if number is not None and number.is_integer() and 0 < number < 400 and len(text) <= 3:
+        try:
+            return calendar.add_workdays(issued_on, int(number))
+        except workdays.UnknownCalendarYear as exc:
+            return exc.message
+    try:
+        day = date.fromisoformat(text.replace("/", "-")[:10])
+    except ValueError:
+        return f"整改期限「{text}」应为 YYYY-MM-DD 日期或工作日数"
+    if day < issued_on:
+        return f"整改期限 {day.isoformat()} 早于下发日期 {issued_on.isoformat()}"
+    return day
+
+
+def counts_by_state(tasks: list[RectificationTask], *, as_of: date) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for task in tasks:
+        out[task.state] += 1
+        if is_overdue(task, as_of=as_of):
+            out["overdue"] += 1
+    return dict(out)
