@@ -598,10 +598,17 @@ def rectify_import(
     from tongban.rectification import service as rectification
 
     with _service_call() as db:
-        result = rectification.import_feedback(
-            db, actor=SYSTEM_ACTOR, source=file, category=category,
-            issued_on=_date_option(issued, "下发日期"), penalty_indicator=penalty_indicator,
-            points_each=points_each, cap=cap)
+        try:
+            result = rectification.import_feedback(
+                db, actor=SYSTEM_ACTOR, source=file, category=category,
+                issued_on=_date_option(issued, "下发日期"), penalty_indicator=penalty_indicator,
+                points_each=points_each, cap=cap)
+        except ValidationFailed as exc:
+            if not as_json:
+                raise
+            _emit(True, {"tasks": 0, "lines": 0, "errors": [e.as_dict() for e in exc.errors]},
+                  lambda: None)
+            raise typer.Exit(1) from exc
     _emit(as_json, result.as_dict(), lambda: console.print(
         f"已导入：新建任务 {result.tasks} 个，新增整改项 {result.lines} 项"))
 

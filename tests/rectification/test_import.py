@@ -81,3 +81,14 @@ def test_cli_import_json(db: Session, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert (payload["tasks"], payload["lines"], payload["errors"]) == (2, 3, [])
+
+
+def test_cli_import_json_lists_row_errors(db: Session, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("item_code,item_name,problem,department,due\nA,B,C,不存在局,2026-12-01\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["rectify", "import", str(path), "--json"])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["tasks"] == 0 and payload["errors"][0]["row"] == 2
+    assert payload["errors"][0]["column"] == "department"
