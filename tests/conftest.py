@@ -38,6 +38,7 @@ def _prepare(engine: Engine) -> None:
     from tongban.demo.assessment import load_assessment_demo
     from tongban.demo.city import load_demo
     from tongban.demo.rectification import load_rectification_demo
+    from tongban.demo.reviews import load_reviews_demo
     from tongban.org.service import load_reference_divisions
 
     core_db.upgrade_schema(engine)
@@ -45,6 +46,7 @@ def _prepare(engine: Engine) -> None:
         load_reference_divisions(session)
         load_demo(session)
         load_assessment_demo(session)
+        load_reviews_demo(session)
         load_rectification_demo(session)
         session.commit()
 

@@ -43,6 +43,7 @@ assess_app = typer.Typer(help="考核：方案、导入、计分、排名、解�
 scheme_app = typer.Typer(help="考核方案（YAML，版本不可修改）。", no_args_is_help=True)
 rectify_app = typer.Typer(help="整改督办：任务、期限、风险分值。", no_args_is_help=True)
 jobs_app = typer.Typer(help="定时任务：提醒、督办、逾期扣分、指标汇总。", no_args_is_help=True)
+reviews_app = typer.Typer(help="好差评：评价导入、差评工单、评价指标。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
@@ -54,6 +55,7 @@ app.add_typer(assess_app, name="assess")
 assess_app.add_typer(scheme_app, name="scheme")
 app.add_typer(rectify_app, name="rectify")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(reviews_app, name="reviews")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出，便于脚本处理")]
 
@@ -146,17 +148,20 @@ def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.assessment import load_assessment_demo
     from tongban.demo.city import DEMO_PASSWORD, load_demo
     from tongban.demo.rectification import load_rectification_demo
+    from tongban.demo.reviews import load_reviews_demo
 
     with _service_call() as db:
         summary = load_demo(db)
         assessment_summary = load_assessment_demo(db)
+        reviews_summary = load_reviews_demo(db)
         rectification_summary = load_rectification_demo(db)
 
     def human() -> None:
         console.print(
             f"演示数据已就绪：新增组织 {summary.created_orgs}，分组 {summary.created_cohorts}，"
             f"账号 {summary.created_users}；考核方案 {assessment_summary.schemes_loaded}，"
-            f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}"
+            f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}，"
+            f"评价 {reviews_summary.reviews}"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -172,6 +177,7 @@ def demo_load(as_json: JsonOption = False) -> None:
          "schemes_loaded": assessment_summary.schemes_loaded,
          "sheets_computed": assessment_summary.sheets_computed,
          "rectification_tasks": rectification_summary.tasks,
+         "reviews": reviews_summary.reviews,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )
@@ -689,18 +695,129 @@ def jobs_run(
 ) -> None:
     from tongban.rectification import jobs as rectification_jobs
     from tongban.rectification import service as rectification
+    from tongban.reviews import jobs as review_jobs
 
     day = _date_option(as_of, "日期") or rectification.today()
     with _service_call() as db:
         report = rectification_jobs.run(db, as_of=day)
-    payload = {"as_of": day.isoformat(), "rectification": report.as_dict()}
+        reviews = review_jobs.run(db, as_of=day)
+    payload = {"as_of": day.isoformat(), "rectification": report.as_dict(),
+               "reviews": reviews.as_dict()}
+
     def human() -> None:
-        console.print(f"{day}：提醒 {report.reminders} 人次，督办 {report.escalations} 人次，"
+        console.print(f"{day} 整改督办：提醒 {report.reminders} 人次，督办 {report.escalations} 人次，"
                       f"逾期扣分 {len(report.penalties)} 条，指标变更 {report.metrics_changed} 项")
-        for problem in report.problems:
+        console.print(f"{day} 好差评：提醒 {reviews.reminders} 人次，督办 {reviews.escalations} 人次，"
+                      f"指标变更 {reviews.metrics_changed} 项")
+        for problem in report.problems + reviews.problems:
             err_console.print(f"[yellow]{problem}[/yellow]")
 
     _emit(as_json, payload, human)
+
+
+# ---------------------------------------------------------------- reviews
+
+
+@reviews_app.command(
+    "import", help="导入省平台好差评数据（或 period,org,cases_handled 办件量）。默认全部通过才导入。"
+)
+def reviews_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
+    skip_invalid: Annotated[Path | None, typer.Option(
+        "--skip-invalid", help="导入有效行，把无效行及原因写入此 CSV")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from tongban.core.tabular import open_table
+    from tongban.reviews import service as reviews
+
+    head = open_table(file, aliases=reviews.ALIASES)
+    if "cases_handled" in head.header:
+        with _service_call() as db:
+            changed = reviews.record_cases_handled(db, actor=SYSTEM_ACTOR, rows=head.rows,
+                                                   filename=file.name)
+        _emit(as_json, {"imported": changed, "skipped": 0, "errors": []},
+              lambda: console.print(f"已导入办件量：{changed} 项有变更"))
+        return
+    rejects = skip_invalid.open("w", encoding="utf-8-sig", newline="") if skip_invalid else None
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
+                      disable=as_json) as bar, _service_call() as db:
+            task = bar.add_task("导入中…", total=None)
+            try:
+                result = reviews.import_reviews(
+                    db, actor=SYSTEM_ACTOR, source=file, rejects=rejects,
+                    progress=lambda n: bar.update(task, description=f"已处理 {n:,} 行"))
+            except ValidationFailed as exc:
+                if as_json:
+                    _emit(True, {"imported": 0, "skipped": 0,
+                                 "errors": [e.as_dict() for e in exc.errors]}, lambda: None)
+                    raise typer.Exit(1) from exc
+                raise
+    finally:
+        if rejects is not None:
+            rejects.close()
+    rejected = f"；{result.error_count} 处错误的行已写入 {skip_invalid}" if result.error_count else ""
+    _emit(as_json, {"imported": result.imported, "skipped": result.skipped,
+                    "errors": [e.as_dict() for e in result.errors]},
+          lambda: console.print(
+              f"已导入 {result.imported} 条评价，跳过已有 {result.skipped} 条，新开差评工单 "
+              f"{result.cases_opened} 件{rejected}"))
+
+
+@reviews_app.command("metrics", help="一个单位某月的评价指标，每个比率带分子和分母。")
+def reviews_metrics(org: OrgOption, period: PeriodOption, as_json: JsonOption = False) -> None:
+    from tongban.org import service as org_service
+    from tongban.reviews import service as reviews
+
+    with _service_call() as db:
+        target = org_service.resolve_org(db, ref=org)
+        payload = reviews.metrics(db, actor=SYSTEM_ACTOR, org=target, period=period)
+
+    def human() -> None:
+        labels = {"good_rate": "好评率", "bad_rate": "差评率", "satisfaction": "满意度指数",
+                  "review_rate": "主动评价率", "ontime_rectification_rate": "差评按期整改率",
+                  "named_callback_rate": "实名差评回访率"}
+        console.print(f"{target.name} {period}：评价 {payload['reviews']} 条")
+        for key, label in labels.items():
+            rate = payload[key]
+            value = "—" if rate["value"] is None else f"{rate['value']:.2%}"
+            console.print(f"  {label} {value}（{rate['numerator']:g}/{rate['denominator']:g}）")
+
+    _emit(as_json, payload, human)
+
+
+@reviews_app.command("cases", help="差评工单，逾期的在前。")
+def reviews_cases(
+    org: OrgOption,
+    state: Annotated[str | None, typer.Option(help="状态，如 received、rectifying、closed")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.org import service as org_service
+    from tongban.reviews import service as reviews
+    from tongban.reviews.enums import CaseState
+
+    try:
+        wanted = CaseState(state) if state else None
+    except ValueError as exc:
+        err_console.print(f"[red]错误：未知状态「{state}」[/red]")
+        raise typer.Exit(2) from exc
+    with _service_call() as db:
+        target = org_service.resolve_org(db, ref=org)
+        today = reviews.today()
+        rows = [{"id": c.id, "review_source_id": c.review.source_id, "state": c.state,
+                 "callback_due": c.callback_due.isoformat(),
+                 "rectify_due": c.rectify_due.isoformat(),
+                 "overdue": reviews.is_overdue(c, as_of=today)}
+                for c in reviews.list_cases(db, actor=SYSTEM_ACTOR, org=target, state=wanted)]
+
+    def human() -> None:
+        for r in rows:
+            console.print(f"#{r['id']} {r['state']} 回访期限 {r['callback_due']} 整改期限 "
+                          f"{r['rectify_due']}" + ("（逾期）" if r["overdue"] else ""))
+
+    _emit(as_json, rows, human)
 
 
 if __name__ == "__main__":

@@ -9,4 +9,5 @@ def import_all_models() -> None:
     import tongban.core.notify
     import tongban.core.workdays
     import tongban.org.models
-    import tongban.rectification.models  # noqa: F401
+    import tongban.rectification.models
+    import tongban.reviews.models  # noqa: F401

@@ -7,12 +7,13 @@ The route table below must name every route under /api/v1; a new route fails
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import api_client, make_user
@@ -22,6 +23,8 @@ from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskAction, TaskSource
+from tongban.reviews import service as reviews
+from tongban.reviews.models import NegativeCase, Review
 
 VICTIM_ORG = "511902"  # 巴州区; the intruder is a liaison of 恩阳区 (511903)
 
@@ -41,7 +44,8 @@ SHEETS = "/api/v1/assessment/sheets/bz-counties/2026-04"
 
 def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int = 0,
             victim_task_id: int = 0, victim_line_id: int = 0,
-            victim_attachment_id: int = 0) -> dict[tuple[str, str], Probe]:
+            victim_attachment_id: int = 0,
+            victim_case_id: int = 0) -> dict[tuple[str, str], Probe]:
     TASK = f"/api/v1/rectification/tasks/{victim_task_id}"
     return {
         ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?limit=500", expect="no_victim_data"),
@@ -150,6 +154,21 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
                                      f"A,B,C,{VICTIM_ORG},2026-12-01\n", "text/csv")}),
         ("GET", "/api/v1/rectification/risk"): Probe("/api/v1/rectification/risk",
                                                      expect="no_victim_data"),
+        ("POST", "/api/v1/reviews"): Probe(
+            "/api/v1/reviews", {"source_id": "probe-1", "channel": "APP", "org": "511903",
+                                "level": 5}, "public"),
+        ("POST", "/api/v1/reviews:batch"): Probe(
+            "/api/v1/reviews:batch", {"reviews": [{"source_id": "p2", "channel": "APP",
+                                                   "org": VICTIM_ORG, "level": 1}]}),
+        ("GET", "/api/v1/reviews"): Probe("/api/v1/reviews", expect="no_victim_data"),
+        ("GET", "/api/v1/reviews/metrics"): Probe(
+            f"/api/v1/reviews/metrics?org={VICTIM_ORG}&period=2026-11"),
+        ("GET", "/api/v1/reviews/cases"): Probe("/api/v1/reviews/cases",
+                                                expect="no_victim_data"),
+        ("GET", "/api/v1/reviews/cases/{case_id}"): Probe(
+            f"/api/v1/reviews/cases/{victim_case_id}"),
+        ("POST", "/api/v1/reviews/cases/{case_id}/actions/{action}"): Probe(
+            f"/api/v1/reviews/cases/{victim_case_id}/actions/callback", {"note": "x"}),
     }
 
 
@@ -184,9 +203,14 @@ def intruder_and_victim(db: Session, tmp_path: Path,
     rectification.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
     attachment = rectification.add_attachment(db, actor=SYSTEM_ACTOR, task=task,
                                               filename="a.png", content=b"\x89PNG0000")
+    reviews.submit_review(db, values={
+        "source": "probe", "source_id": "victim-1", "channel": "APP", "org": VICTIM_ORG,
+        "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()})
+    case_id = db.scalars(select(NegativeCase.id).join(Review).where(
+        Review.source == "probe")).one()
     intruder = make_user(db, role=Role.liaison, org="511903")
     return api_client(db, intruder), [victim.id, token.id, adjustment.id, task.id,
-                                      task.lines[0].id, attachment.id]
+                                      task.lines[0].id, attachment.id, case_id]
 
 
 def test_liaison_of_another_org_gets_no_data_from_any_route(

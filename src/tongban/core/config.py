@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     wecom_webhook_url: str = ""
     dingtalk_webhook_url: str = ""
 
+    # 好差评 (reviews): deadlines in working days after receipt, tags, comment length.
+    review_callback_workdays: int = 1
+    review_rectify_workdays: int = 15
+    review_tags: str = "服务态度,办事效率,政策咨询,材料繁琐,系统故障,多次跑动,等待时间长,环境设施,其他"
+    review_comment_max: int = 500
+
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"
     remind_workdays_before_due: int = 2
@@ -76,6 +82,10 @@ class Settings(BaseSettings):
     @property
     def rectification_category_list(self) -> list[str]:
         return [c.strip() for c in self.rectification_categories.split(",") if c.strip()]
+
+    @property
+    def review_tag_list(self) -> list[str]:
+        return [t.strip() for t in self.review_tags.split(",") if t.strip()]
 
     @property
     def upload_extension_set(self) -> set[str]:

@@ -1,0 +1,100 @@
+"""JSON API of 好差评: public intake, cases and metrics (thin: rules live in ``service``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy.orm import Session
+
+from tongban.core import privacy
+from tongban.core.db import get_db
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.org.access import require_actor
+from tongban.reviews import service
+from tongban.reviews.enums import CaseAction, CaseState
+from tongban.reviews.models import NegativeCase
+from tongban.reviews.schemas import (
+    CaseActionRequest,
+    CaseRead,
+    IntakeRead,
+    ReviewBatch,
+    ReviewCreate,
+    ReviewRead,
+)
+
+router = APIRouter()
+public_router = APIRouter()
+
+
+def case_read(db: Session, actor: Actor, case_: NegativeCase) -> CaseRead:
+    return CaseRead(
+        id=case_.id, review_source_id=case_.review.source_id, org_code=case_.org.code,
+        org_name=case_.org.name, state=CaseState(case_.state), category=case_.category,
+        level=case_.review.level, comment=privacy.mask_text(case_.review.comment),
+        phone=service.phone_for(db, actor=actor, case_=case_), received_on=case_.received_on,
+        callback_due=case_.callback_due, rectify_due=case_.rectify_due,
+        overdue=service.is_overdue(case_, as_of=service.today()), reply_text=case_.reply_text,
+        appeal_reason=case_.appeal_reason, appeal_upheld=case_.appeal_upheld)
+
+
+@public_router.post("/reviews", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,
+                    summary="提交一条评价（公开）")
+def submit(body: ReviewCreate, db: Session = Depends(get_db)) -> IntakeRead:
+    result = service.submit_review(db, values=body.as_row())  # type: ignore[arg-type]
+    return IntakeRead(imported=result.imported, skipped=result.skipped,
+                      cases_opened=result.cases_opened)
+
+
+@router.post("/reviews:batch", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,
+             summary="批量提交评价（系统对接，须令牌）")
+def submit_batch(body: ReviewBatch, db: Session = Depends(get_db),
+                 actor: Actor = Depends(require_actor)) -> IntakeRead:
+    org_service.require_manager(actor, "批量提交评价")
+    result = service.submit_batch(db, rows=[r.as_row() for r in body.reviews])  # type: ignore[misc]
+    return IntakeRead(imported=result.imported, skipped=result.skipped,
+                      cases_opened=result.cases_opened)
+
+
+@router.get("/reviews", response_model=list[ReviewRead], summary="评价（按可见范围）")
+def list_reviews(org: str | None = None, period: str | None = None,
+                 db: Session = Depends(get_db),
+                 actor: Actor = Depends(require_actor)) -> list[ReviewRead]:
+    target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    return [ReviewRead(id=r.id, source=r.source, source_id=r.source_id, channel=r.channel,
+                       org_code=r.org.code, level=r.level, tags=r.tags,
+                       comment=privacy.mask_text(r.comment), named=r.named,
+                       phone=r.phone_masked, rated_at=r.rated_at, voided=r.voided)
+            for r in service.visible_reviews(db, actor=actor, org=target, period=period)]
+
+
+@router.get("/reviews/metrics", summary="评价指标（带分子分母）")
+def metrics(org: str, period: str, db: Session = Depends(get_db),
+            actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    target = org_service.resolve_org(db, ref=org, actor=actor)
+    return service.metrics(db, actor=actor, org=target, period=period)
+
+
+@router.get("/reviews/cases", response_model=list[CaseRead], summary="差评工单（逾期在前）")
+def list_cases(org: str | None = None, state: CaseState | None = None,
+               db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> list[CaseRead]:
+    target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    return [case_read(db, actor, c)
+            for c in service.list_cases(db, actor=actor, org=target, state=state)]
+
+
+@router.get("/reviews/cases/{case_id}", response_model=CaseRead, summary="差评工单详情")
+def read_case(case_id: int, db: Session = Depends(get_db),
+              actor: Actor = Depends(require_actor)) -> CaseRead:
+    return case_read(db, actor, service.get_case(db, actor=actor, case_id=case_id))
+
+
+@router.post("/reviews/cases/{case_id}/actions/{action}", response_model=CaseRead,
+             summary="办理差评工单")
+def act(case_id: int, action: CaseAction, body: CaseActionRequest,
+        db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> CaseRead:
+    found = service.get_case(db, actor=actor, case_id=case_id)
+    service.act(db, actor=actor, case_=found, action=action, note=body.note)
+    return case_read(db, actor, found)

@@ -1,0 +1,77 @@
+"""Tables of reviews (好差评) and negative-review cases (差评工单)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tongban.core.db import Base, UTCDateTime, utcnow
+from tongban.org.models import Org
+
+
+class Review(Base):
+    """One citizen's rating of one service (a visit on site, a case online).
+
+    ``(source, source_id)`` makes re-imports idempotent; ``dedup_key`` enforces 一事一评
+    (one per case and channel online) and 一次一评 (one per visit on site). The phone number is
+    stored encrypted; ``voided`` marks a review an upheld appeal removed from the metrics.
+    """
+
+    __tablename__ = "review"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("ix_review_period_org", "period", "org_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    item_code: Mapped[str] = mapped_column(String(100), default="", index=True)
+    case_no: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[str] = mapped_column(String(300), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    named: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_cipher: Mapped[str] = mapped_column(String(200), default="")
+    phone_masked: Mapped[str] = mapped_column(String(20), default="")
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    period: Mapped[str] = mapped_column(String(7))
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    org: Mapped[Org] = relationship(lazy="joined")
+
+
+class NegativeCase(Base):
+    """The workflow of one 差评 (level 1–2): callback, verification, rectification, reply,
+    the citizen's follow-up, or an appeal; deadlines in working days after receipt."""
+
+    __tablename__ = "negative_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="received")
+    category: Mapped[str] = mapped_column(String(32), default="其他")
+    received_on: Mapped[date] = mapped_column(Date)
+    callback_due: Mapped[date] = mapped_column(Date)
+    rectify_due: Mapped[date] = mapped_column(Date)
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    follow_up: Mapped[str] = mapped_column(String(16), default="")
+    reply_text: Mapped[str] = mapped_column(Text, default="")
+    appeal_reason: Mapped[str] = mapped_column(Text, default="")
+    appeal_upheld: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    review: Mapped[Review] = relationship(lazy="joined")
+    org: Mapped[Org] = relationship(lazy="joined")

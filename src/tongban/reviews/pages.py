@@ -1,0 +1,157 @@
+"""好差评 pages: the public rating page, the liaison's case inbox, case pages, the dashboard."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from tongban.core import audit, privacy
+from tongban.core.config import get_settings
+from tongban.core.db import get_db
+from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.core.templating import flash, render, see_other
+from tongban.org import service as org_service
+from tongban.org.access import check_csrf, require_actor
+from tongban.org.models import Org
+from tongban.reviews import service
+from tongban.reviews.enums import CASE_TRANSITIONS, CHANNEL_LABELS, CaseAction, CaseState, Channel, Level
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/rate", response_class=HTMLResponse)
+def rate_form(request: Request, org: str = "", item: str = "", case: str = "",
+              channel: str = "window", db: Session = Depends(get_db)) -> Response:
+    target = _org_or_none(db, org)
+    return render(request, "reviews/rate.html", {
+        "org": target, "org_ref": org, "item": item, "case": case,
+        "channel": channel if channel in Channel.__members__ else "window",
+        "levels": list(reversed(Level)), "tags": get_settings().review_tag_list,
+        "channels": CHANNEL_LABELS})
+
+
+def _org_or_none(db: Session, ref: str) -> Org | None:
+    try:
+        return org_service.resolve_org(db, ref=ref) if ref else None
+    except DomainError:
+        return None
+
+
+@router.post("/rate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def rate_submit(request: Request, db: Session = Depends(get_db)) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {
+        "source": "rate-page", "source_id": uuid.uuid4().hex, "channel": form.get("channel", ""),
+        "org": form.get("org", ""), "item_code": form.get("item", ""),
+        "case_no": form.get("case", ""), "level": form.get("level", ""),
+        "tags": "；".join(str(t) for t in form.getlist("tags")),
+        "comment": form.get("comment", ""), "phone": form.get("phone", ""),
+        "named": "是" if str(form.get("phone", "")).strip() else "否",
+        "rated_at": datetime.now().astimezone(),
+    }
+    try:
+        result = service.submit_review(db, values=values)
+    except ValidationFailed as exc:
+        target = _org_or_none(db, str(values["org"]))
+        return render(request, "reviews/rate.html", {
+            "org": target, "org_ref": values["org"], "item": values["item_code"],
+            "case": values["case_no"], "channel": values["channel"],
+            "levels": list(reversed(Level)), "tags": get_settings().review_tag_list,
+            "channels": CHANNEL_LABELS, "errors": [e.reason for e in exc.errors],
+            "comment": values["comment"]}, status_code=422)
+    return render(request, "reviews/thanks.html", {"opened": result.cases_opened})
+
+
+@router.get("/reviews", response_class=HTMLResponse)
+def case_inbox(request: Request, state: str = "", org: str = "", db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> Response:
+    wanted = CaseState(state) if state in CaseState.__members__ else None
+    target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    cases = service.list_cases(db, actor=actor, org=target, state=wanted)
+    today = service.today()
+    return render(request, "reviews/cases.html", {
+        "cases": cases, "today": today, "service": service, "states": CaseState,
+        "state": state, "mask": privacy.mask_text})
+
+
+@router.get("/reviews/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, db: Session = Depends(get_db),
+              actor: Actor = Depends(require_actor)) -> Response:
+    found = service.get_case(db, actor=actor, case_id=case_id)
+    state = CaseState(found.state)
+    actions = [a for a, (sources, _, who) in CASE_TRANSITIONS.items()
+               if state in sources and (who == "assignee" or actor.can_manage)]
+    return render(request, "reviews/case.html", {
+        "case": found, "state": state, "actions": actions, "today": service.today(),
+        "service": service, "phone": service.phone_for(db, actor=actor, case_=found),
+        "comment": privacy.mask_text(found.review.comment),
+        "template": service.reply_template(found), "level": Level(found.review.level),
+        "channel": CHANNEL_LABELS[Channel(found.review.channel)],
+        "history": audit.history(db, object_type="negative_case", object_id=found.id)})
+
+
+@router.post("/reviews/cases/{case_id}/actions/{action}")
+def case_action(request: Request, case_id: int, action: CaseAction, note: str = Form(""),
+                db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> Response:
+    found = service.get_case(db, actor=actor, case_id=case_id)
+    try:
+        service.act(db, actor=actor, case_=found, action=action, note=note)
+        flash(request, f"已{action.label}")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(f"/reviews/cases/{case_id}")
+
+
+@router.get("/reviews/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, db: Session = Depends(get_db),
+              actor: Actor = Depends(require_actor)) -> Response:
+    data = service.dashboard(db, actor=actor)
+    months = sorted({p for p, _, _ in data["per_month"]})
+    counts: dict[tuple[str, int], int] = {(p, lv): n for p, lv, n in data["per_month"]}
+    levels_chart = {
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+        "grid": {"left": 48, "right": 12, "top": 30, "bottom": 28},
+        "xAxis": {"type": "category", "data": months}, "yAxis": {"type": "value"},
+        "series": [{"name": Level(lv).label, "type": "bar", "stack": "l",
+                    "data": [counts.get((m, lv), 0) for m in months],
+                    "itemStyle": {"color": ["#c0392b", "#e67e22", "#95a5a6", "#5dade2",
+                                            "#1e8449"][lv - 1]}} for lv in range(1, 6)],
+    }
+    orgs = {o.id: o for o in db.query(Org).filter(
+        Org.id.in_({row[0] for row in data["per_org"]}))}
+    names = sorted({orgs[r[0]].short_name for r in data["per_org"]})
+    rate: dict[tuple[str, str], float] = {}
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for org_id, period, total, bad in data["per_org"]:
+        name = orgs[org_id].short_name
+        rate[(name, period)] = round(100 * (bad or 0) / total, 2) if total else 0.0
+        totals[name][0] += bad or 0
+        totals[name][1] += total
+    heat = {
+        "tooltip": {"position": "top"},
+        "grid": {"left": 8, "right": 8, "top": 8, "bottom": 60, "containLabel": True},
+        "xAxis": {"type": "category", "data": months},
+        "yAxis": {"type": "category", "data": names},
+        "visualMap": {"min": 0, "max": max(rate.values(), default=1) or 1, "calculable": True,
+                      "orient": "horizontal", "left": "center", "bottom": 0,
+                      "inRange": {"color": ["#eaf6ef", "#f7dc6f", "#c0392b"]}},
+        "series": [{"type": "heatmap", "name": "差评率(%)", "label": {"show": True},
+                    "data": [[months.index(p), names.index(n), v] for (n, p), v in rate.items()]}],
+    }
+    tag_counts: dict[str, int] = defaultdict(int)
+    for tags, n in data["tags"]:
+        for tag in tags.split("、"):
+            tag_counts[tag] += n
+    worst = sorted(totals.items(), key=lambda kv: -(kv[1][0] / max(1, kv[1][1])))[:10]
+    return render(request, "reviews/dashboard.html", {
+        "levels_chart": levels_chart, "heat": heat,
+        "tags": sorted(tag_counts.items(), key=lambda kv: -kv[1]), "worst": worst,
+        "codes": {o.short_name: o.code for o in orgs.values()},
+        "chart_height": max(320, 26 * len(names) + 90)})

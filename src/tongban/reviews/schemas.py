@@ -1,0 +1,80 @@
+"""Pydantic models of the 好差评 API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from tongban.reviews.enums import CaseState
+
+
+class ReviewCreate(BaseModel):
+    source: str = "api"
+    source_id: str = Field(min_length=1, max_length=64)
+    channel: str = Field(description="渠道代码或中文名：窗口、网站、APP、小程序、自助终端、12345、短信")
+    org: str = Field(description="评价对象（代码或名称）")
+    item_code: str = ""
+    case_no: str = ""
+    level: int | str = Field(description="1–5 或 非常满意/满意/基本满意/不满意/非常不满意")
+    tags: list[str] | str = Field(default_factory=list)
+    comment: str = ""
+    named: bool | str = False
+    phone: str = ""
+    rated_at: datetime | None = Field(default=None, description="无时区视为北京时间；默认现在")
+
+    def as_row(self) -> dict[str, object]:
+        data = self.model_dump()
+        data["tags"] = "；".join(self.tags) if isinstance(self.tags, list) else self.tags
+        data["named"] = str(self.named).lower() if isinstance(self.named, bool) else self.named
+        data["level"] = str(self.level)
+        data["rated_at"] = self.rated_at or datetime.now().astimezone()
+        return data
+
+
+class ReviewBatch(BaseModel):
+    reviews: list[ReviewCreate] = Field(min_length=1, max_length=5000)
+
+
+class IntakeRead(BaseModel):
+    imported: int
+    skipped: int
+    cases_opened: int
+
+
+class ReviewRead(BaseModel):
+    id: int
+    source: str
+    source_id: str
+    channel: str
+    org_code: str
+    level: int
+    tags: str
+    comment: str
+    named: bool
+    phone: str
+    rated_at: datetime
+    voided: bool
+
+
+class CaseRead(BaseModel):
+    id: int
+    review_source_id: str
+    org_code: str
+    org_name: str
+    state: CaseState
+    category: str
+    level: int
+    comment: str
+    phone: str
+    received_on: date
+    callback_due: date
+    rectify_due: date
+    overdue: bool
+    reply_text: str
+    appeal_reason: str
+    appeal_upheld: bool | None
+
+
+class CaseActionRequest(BaseModel):
+    note: str = ""

@@ -1,0 +1,594 @@
+"""好差评 operations: intake (API, rating page, bulk files), 差评 cases, metrics.
+
+A bulk import runs in one transaction and in chunks, so memory stays flat however long the
+file: by default any bad row rolls the whole import back and every bad row is reported; with
+``rejects`` the valid rows go in and each rejected row is written out with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy.orm import Session
+
+from tongban.assessment import service as assessment
+from tongban.assessment.service import MetricInput
+from tongban.core import audit, privacy, workdays
+from tongban.core.config import get_settings
+from tongban.core.db import utcnow
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
+from tongban.core.security import SYSTEM_ACTOR, Actor, Role
+from tongban.core.tabular import Cell, cell_text, open_table
+from tongban.org import service as org_service
+from tongban.org.models import Org
+from tongban.reviews.enums import CASE_TRANSITIONS, CHANNEL_LABELS, CaseAction, CaseState, Channel, Level
+from tongban.reviews.models import NegativeCase, Review
+
+COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
+           "comment", "named", "phone", "rated_at")
+ALIASES = {"来源": "source", "来源编号": "source_id", "渠道": "channel", "评价渠道": "channel",
+           "单位": "org", "评价对象": "org", "事项编码": "item_code", "办件编号": "case_no",
+           "评价等级": "level", "等级": "level", "标签": "tags", "问题标签": "tags",
+           "评价内容": "comment", "实名": "named", "是否实名": "named", "电话": "phone",
+           "联系电话": "phone", "评价时间": "rated_at"}
+CHUNK = 2000
+REPLY_TEMPLATES = {
+    "服务态度": "您好，关于您反映的{org}工作人员服务态度问题，我们已核实并对当事人进行了批评教育，"
+               "今后将加强窗口服务规范培训。感谢您的监督。",
+    "办事效率": "您好，关于您反映的办理时间较长问题，我们已优化该事项办理流程，"
+               "承诺时限已压缩。感谢您的监督。",
+    "材料繁琐": "您好，关于您反映的申请材料繁琐问题，我们已对照实施规范精简材料，"
+               "并通过数据共享免于提交部分证明。",
+    "系统故障": "您好，关于您反映的系统故障问题，我们已联系平台运维单位修复，并将持续监测系统运行。",
+    "多次跑动": "您好，关于您反映的多次跑动问题，我们已实行一次性告知并开通帮办代办服务。",
+    "其他": "您好，关于您反映的问题，我们已核实并整改，具体情况如下：",
+}
+
+_LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
+_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
+_TRUE = {"是", "true", "1", "yes", "y", "实名"}
+_FALSE = {"否", "false", "0", "no", "n", "匿名", ""}
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def today() -> date:
+    return datetime.now(zone()).date()
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(zone()).date()
+
+
+def day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, zone())
+
+
+# ---------------------------------------------------------------- validation
+
+
+class _Context:
+    """Caches what validating many rows needs: orgs by name, tags, the calendar, now."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.orgs: dict[str, Org | str] = {}
+        settings = get_settings()
+        self.tags = set(settings.review_tag_list)
+        self.comment_max = settings.review_comment_max
+        self.now = utcnow()
+
+    def org(self, ref: str) -> Org | str:
+        if ref not in self.orgs:
+            try:
+                self.orgs[ref] = org_service.resolve_org(self.db, ref=ref)
+            except DomainError as exc:
+                self.orgs[ref] = exc.message
+        return self.orgs[ref]
+
+
+def _rated_at(value: Cell) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = cell_text(value).replace("/", "-").replace("T", " ")
+        if not text:
+            return None
+        text = re.sub(r"Z$", "+00:00", text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone())
+
+
+def parse_row(ctx: _Context, values: dict[str, Cell], row: int) -> tuple[dict[str, Any] | None,
+                                                                          list[RowError]]:
+    """One review as insertable values, or the reasons it is refused."""
+    errors: list[RowError] = []
+    source, source_id = cell_text(values.get("source")), cell_text(values.get("source_id"))
+    if not source:
+        errors.append(RowError(row, "source", "缺少来源"))
+    if not source_id:
+        errors.append(RowError(row, "source_id", "缺少来源编号"))
+    channel = _CHANNEL_WORDS.get(cell_text(values.get("channel")).lower())
+    if channel is None:
+        errors.append(RowError(row, "channel", f"未知的评价渠道「{cell_text(values.get('channel'))}」，"
+                                                f"可用：{'、'.join(CHANNEL_LABELS.values())}"))
+    org_ref = cell_text(values.get("org"))
+    org = ctx.org(org_ref) if org_ref else "缺少评价对象"
+    if isinstance(org, str):
+        errors.append(RowError(row, "org", org))
+    level_text = cell_text(values.get("level"))
+    level = _LEVEL_WORDS.get(level_text) or (int(level_text) if level_text.isdigit() else 0)
+    if level not in (1, 2, 3, 4, 5):
+        errors.append(RowError(row, "level", f"评价等级「{level_text}」应为1–5或其中文名称"))
+    tags = [t.strip() for t in re.split(r"[;；、,，]", cell_text(values.get("tags"))) if t.strip()]
+    unknown = [t for t in tags if t not in ctx.tags]
+    if unknown:
+        errors.append(RowError(row, "tags", f"未知的问题标签「{'、'.join(unknown)}」"))
+    comment = cell_text(values.get("comment"))
+    if len(comment) > ctx.comment_max:
+        errors.append(RowError(row, "comment", f"评价内容超过{ctx.comment_max}字"))
+    named_text = cell_text(values.get("named")).lower()
+    if named_text not in _TRUE | _FALSE:
+        errors.append(RowError(row, "named", f"是否实名「{named_text}」应为 是/否、true/false 或 1/0"))
+    phone = re.sub(r"\s", "", cell_text(values.get("phone")))
+    if phone and not re.fullmatch(r"\+?\d{7,15}", phone):
+        errors.append(RowError(row, "phone", "电话号码格式不正确"))
+    rated_at = _rated_at(values.get("rated_at"))
+    if rated_at is None:
+        errors.append(RowError(row, "rated_at", f"评价时间「{cell_text(values.get('rated_at'))}」"
+                                                "应为 YYYY-MM-DD HH:MM[:SS]"))
+    elif rated_at > ctx.now + timedelta(minutes=5):
+        errors.append(RowError(row, "rated_at", "评价时间晚于当前时间"))
+    if errors or channel is None or isinstance(org, str) or rated_at is None:
+        return None, errors
+    case_no = cell_text(values.get("case_no"))
+    local_day = local_date(rated_at)
+    if not case_no:
+        dedup = None
+    elif channel.on_site:
+        dedup = f"{case_no}|{channel.value}|{local_day.isoformat()}"
+    else:
+        dedup = f"{case_no}|{channel.value}"
+    return {
+        "source": source, "source_id": source_id, "channel": channel.value, "org_id": org.id,
+        "item_code": cell_text(values.get("item_code")), "case_no": case_no, "level": level,
+        "tags": "、".join(tags), "comment": comment, "named": named_text in _TRUE,
+        "phone_cipher": privacy.protect(phone), "phone_masked": privacy.mask_phone(phone),
+        "rated_at": rated_at, "period": f"{local_day:%Y-%m}", "dedup_key": dedup,
+        "is_default": False, "voided": False, "created_at": ctx.now,
+    }, []
+
+
+# ---------------------------------------------------------------- storing
+
+
+@dataclass
+class IntakeResult:
+    imported: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    cases_opened: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"imported": self.imported, "skipped": self.skipped,
+                "errors": [e.as_dict() for e in self.errors], "error_count": self.error_count,
+                "cases_opened": self.cases_opened}
+
+
+def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
+                 result: IntakeResult) -> list[tuple[int, list[RowError]]]:
+    """Insert a chunk; returns the rows refused by the dedup rules (with their errors)."""
+    by_source: dict[str, list[str]] = {}
+    for _, values in chunk:
+        by_source.setdefault(values["source"], []).append(values["source_id"])
+    present: set[tuple[str, str]] = set()
+    for source, ids in by_source.items():
+        present |= {(source, sid) for sid in db.scalars(select(Review.source_id).where(
+            Review.source == source, Review.source_id.in_(ids)))}
+    keys = [v["dedup_key"] for _, v in chunk if v["dedup_key"]]
+    taken = set(db.scalars(select(Review.dedup_key).where(Review.dedup_key.in_(keys)))) \
+        if keys else set()
+    refused: list[tuple[int, list[RowError]]] = []
+    fresh: list[dict[str, Any]] = []
+    seen_ids: set[tuple[str, str]] = set()
+    for row, values in chunk:
+        ident = (values["source"], values["source_id"])
+        if ident in present or ident in seen_ids:
+            result.skipped += 1
+            continue
+        key = values["dedup_key"]
+        if key and key in taken:
+            rule = "一次一评：该次办理已在此渠道评价" if Channel(values["channel"]).on_site \
+                else "一事一评：该办件已在此渠道评价"
+            refused.append((row, [RowError(row, "case_no", rule)]))
+            continue
+        if key:
+            taken.add(key)
+        seen_ids.add(ident)
+        fresh.append(values)
+    if fresh:
+        inserted = db.execute(insert(Review).returning(Review.id, Review.level, Review.org_id,
+                                                       Review.rated_at, Review.tags), fresh).all()
+        result.imported += len(inserted)
+        result.cases_opened += _open_cases(db, [r for r in inserted if r.level <= 2])
+    return refused
+
+
+def _open_cases(db: Session, rows: list[Any]) -> int:
+    """Open a 差评 case for each new level-1/2 review, with its working-day deadlines."""
+    if not rows:
+        return 0
+    settings = get_settings()
+    calendar = workdays.load_calendar(db)
+    dues: dict[date, tuple[date, date]] = {}
+    values = []
+    for row in rows:
+        received = local_date(row.rated_at)
+        if received not in dues:
+            dues[received] = (calendar.add_workdays(received, settings.review_callback_workdays),
+                              calendar.add_workdays(received, settings.review_rectify_workdays))
+        callback_due, rectify_due = dues[received]
+        values.append({"review_id": row.id, "org_id": row.org_id,
+                       "state": CaseState.received.value,
+                       "category": (row.tags.split("、")[0] if row.tags else "其他"),
+                       "received_on": received, "callback_due": callback_due,
+                       "rectify_due": rectify_due, "reopen_count": 0, "follow_up": "",
+                       "reply_text": "", "appeal_reason": "", "created_at": utcnow()})
+    db.execute(insert(NegativeCase), values)
+    return len(values)
+
+
+def submit_review(db: Session, *, values: dict[str, Cell]) -> IntakeResult:
+    """One rating from the public API or the rating page."""
+    return submit_batch(db, rows=[values])
+
+
+def submit_batch(db: Session, *, rows: list[dict[str, Cell]]) -> IntakeResult:
+    """Ratings sent together: all are stored, or none and every problem is listed."""
+    ctx = _Context(db)
+    result = IntakeResult()
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    for number, values in enumerate(rows, start=1):
+        row, row_errors = parse_row(ctx, values, number)
+        errors.extend(row_errors)
+        if row is not None:
+            parsed.append((number, row))
+    savepoint = db.begin_nested()
+    if not errors:
+        for _, refused in _store_chunk(db, parsed, result):
+            errors.extend(refused)
+    if errors:
+        savepoint.rollback()
+        raise ValidationFailed(errors=errors, summary=f"有 {len(errors)} 处错误，未保存任何评价")
+    savepoint.commit()
+    return result
+
+
+def import_reviews(
+    db: Session,
+    *,
+    actor: Actor,
+    source: Path | IO[bytes],
+    filename: str | None = None,
+    rejects: IO[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_errors_listed: int = 1000,
+) -> IntakeResult:
+    """Stream a provincial export into the database in chunks (see the module docstring)."""
+    org_service.require_manager(actor, "导入好差评数据")
+    stream = source.open("rb") if isinstance(source, Path) else source
+    name = filename or (source.name if isinstance(source, Path) else "上传文件")
+    table = open_table(stream, filename=name, aliases=ALIASES)
+    missing = [c for c in COLUMNS if c not in table.header and c not in ("tags", "comment",
+                                                                         "phone", "named",
+                                                                         "item_code",
+                                                                         "case_no")]
+    if missing:
+        raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
+                               summary=f"{name} 格式不正确")
+    writer = csv.writer(rejects) if rejects is not None else None
+    if writer is not None:
+        writer.writerow([*COLUMNS, "row", "reason"])
+    ctx = _Context(db)
+    result = IntakeResult()
+    raw_of: dict[int, dict[str, Cell]] = {}
+
+    def reject(row: int, values: dict[str, Cell], errors: list[RowError]) -> None:
+        result.error_count += len(errors)
+        for error in errors:
+            if len(result.errors) < max_errors_listed:
+                result.errors.append(RowError(error.row, error.column, error.reason, name))
+        if writer is not None:
+            writer.writerow([cell_text(values.get(c)) for c in COLUMNS]
+                            + [row, "；".join(f"{e.column}：{e.reason}" for e in errors)])
+
+    savepoint = db.begin_nested()
+    chunk: list[tuple[int, dict[str, Any]]] = []
+    processed = 0
+    for row, values in table.rows:
+        parsed, errors = parse_row(ctx, values, row)
+        if parsed is None:
+            reject(row, values, errors)
+        else:
+            chunk.append((row, parsed))
+            raw_of[row] = values
+        processed += 1
+        if len(chunk) >= CHUNK:
+            for refused_row, refused in _store_chunk(db, chunk, result):
+                reject(refused_row, raw_of[refused_row], refused)
+            chunk, raw_of = [], {}
+            if progress:
+                progress(processed)
+    for refused_row, refused in _store_chunk(db, chunk, result):
+        reject(refused_row, raw_of[refused_row], refused)
+    if progress:
+        progress(processed)
+    if result.error_count and writer is None:
+        savepoint.rollback()
+        more = result.error_count - len(result.errors)
+        raise ValidationFailed(
+            errors=result.errors,
+            summary=f"{name} 有 {result.error_count} 处错误，未导入任何评价"
+                    + (f"（仅列出前 {len(result.errors)} 处，另有 {more} 处）" if more else ""))
+    savepoint.commit()
+    audit.record(db, actor=actor, action="reviews.imported", object_type="review_import",
+                 object_id=name[:128],
+                 changes={"imported": result.imported, "skipped": result.skipped,
+                          "rejected": result.error_count, "cases": result.cases_opened})
+    return result
+
+
+# ---------------------------------------------------------------- cases
+
+
+def _visible_case(db: Session, actor: Actor, case_: NegativeCase) -> bool:
+    return org_service.can_see(db, actor=actor, org=case_.org)
+
+
+def get_case(db: Session, *, actor: Actor, case_id: int) -> NegativeCase:
+    found = db.get(NegativeCase, case_id)
+    if found is None or not _visible_case(db, actor, found):
+        raise NotFound(f"未找到差评工单 #{case_id}")
+    return found
+
+
+def is_callback_overdue(case_: NegativeCase, *, as_of: date) -> bool:
+    if case_.called_back_at is not None:
+        return local_date(case_.called_back_at) > case_.callback_due
+    return case_.state != CaseState.closed.value and as_of > case_.callback_due
+
+
+def is_rectify_overdue(case_: NegativeCase, *, as_of: date) -> bool:
+    if case_.state == CaseState.appealed.value or case_.review.voided:
+        return False
+    if case_.replied_at is not None:
+        return local_date(case_.replied_at) > case_.rectify_due
+    return case_.state != CaseState.closed.value and as_of > case_.rectify_due
+
+
+def is_overdue(case_: NegativeCase, *, as_of: date) -> bool:
+    open_ = case_.state != CaseState.closed.value
+    return open_ and (is_callback_overdue(case_, as_of=as_of)
+                      or is_rectify_overdue(case_, as_of=as_of))
+
+
+def next_due(case_: NegativeCase) -> date:
+    return case_.callback_due if case_.state == CaseState.received.value else case_.rectify_due
+
+
+def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
+               state: CaseState | None = None, as_of: date | None = None) -> list[NegativeCase]:
+    """Cases the actor may see: overdue first, then by the next due day."""
+    as_of = as_of or today()
+    stmt = select(NegativeCase).where(
+        NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
+    if org is not None:
+        org_service.ensure_visible(db, actor=actor, org=org)
+        stmt = stmt.join(Org, Org.id == NegativeCase.org_id).where(Org.path.startswith(org.path))
+    if state is not None:
+        stmt = stmt.where(NegativeCase.state == state.value)
+    cases = list(db.scalars(stmt))
+    return sorted(cases, key=lambda c: (c.state == CaseState.closed.value,
+                                        not is_overdue(c, as_of=as_of), next_due(c), c.id))
+
+
+def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
+        note: str = "") -> NegativeCase:
+    """Move a case along its workflow; every step is audited with its actor and note."""
+    allowed_from, target, who = CASE_TRANSITIONS[action]
+    current = CaseState(case_.state)
+    if current not in allowed_from:
+        raise Conflict(f"工单 #{case_.id} 当前为「{current.label}」，不能「{action.label}」")
+    if who == "manager":
+        org_service.require_manager(actor, "裁定申诉")
+    elif actor.role not in (Role.liaison, Role.admin, Role.analyst) \
+            or not _visible_case(db, actor, case_):
+        raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该工单")
+    note = note.strip()
+    now = utcnow()
+    if action in (CaseAction.callback, CaseAction.reply, CaseAction.appeal,
+                  CaseAction.reject_appeal, CaseAction.uphold) and not note:
+        raise DomainError(f"「{action.label}」须填写说明")
+    if action is CaseAction.callback:
+        case_.called_back_at = now
+    elif action is CaseAction.appeal:
+        case_.appeal_reason = note
+    elif action is CaseAction.reply:
+        case_.reply_text, case_.replied_at = note, now
+    elif action is CaseAction.satisfied:
+        case_.follow_up, case_.closed_at = "satisfied", now
+    elif action is CaseAction.unsatisfied:
+        case_.follow_up = "unsatisfied"
+        if case_.reopen_count >= 1:
+            target = CaseState.closed
+            case_.closed_at = now
+        else:
+            case_.reopen_count += 1
+            case_.replied_at = None
+    elif action is CaseAction.uphold:
+        case_.appeal_upheld, case_.closed_at = True, now
+        case_.review.voided = True
+    elif action is CaseAction.reject_appeal:
+        case_.appeal_upheld = False
+    case_.state = target.value
+    db.flush()
+    audit.record(db, actor=actor, action=f"review_case.{action.value}",
+                 object_type="negative_case", object_id=case_.id,
+                 changes={"state": [current.value, target.value]}, reason=note)
+    return case_
+
+
+def reply_template(case_: NegativeCase) -> str:
+    template = REPLY_TEMPLATES.get(case_.category, REPLY_TEMPLATES["其他"])
+    return template.format(org=case_.org.name)
+
+
+def phone_for(db: Session, *, actor: Actor, case_: NegativeCase) -> str:
+    """The reviewer's phone: in full only to the liaisons of the org handling the case."""
+    review = case_.review
+    if actor.role is Role.liaison and actor.org_id == case_.org_id:
+        return privacy.reveal(review.phone_cipher) or review.phone_masked
+    return review.phone_masked
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _rate(numerator: float, denominator: float) -> dict[str, float | None]:
+    return {"value": round(numerator / denominator, 4) if denominator else None,
+            "numerator": numerator, "denominator": denominator}
+
+
+def metrics(db: Session, *, actor: Actor, org: Org, period: str,
+            as_of: date | None = None) -> dict[str, Any]:
+    """The month's review metrics of an org (and its subtree), each rate with its parts."""
+    org_service.ensure_visible(db, actor=actor, org=org)
+    assessment.check_period(period)
+    return _metrics_for(db, org_ids=[org.id], period=period,
+                        as_of=as_of or today(),
+                        cases_handled=_cases_handled(db, org_ids=[org.id], period=period))
+
+
+def _cases_handled(db: Session, *, org_ids: list[int], period: str) -> float:
+    values = assessment.metric_values(db, period=period, org_ids=org_ids,
+                                      metrics=["cases_handled"])
+    return sum(v.get("cases_handled", 0.0) for v in values.values())
+
+
+def _metrics_for(db: Session, *, org_ids: Iterable[int], period: str, as_of: date,
+                 cases_handled: float) -> dict[str, Any]:
+    ids = list(org_ids)
+    counted = and_(Review.period == period, Review.org_id.in_(ids), Review.voided.is_(False))
+    by_level = dict(db.execute(select(Review.level, func.count()).where(
+        counted, Review.is_default.is_(False)).group_by(Review.level)).all())
+    defaults = db.scalar(select(func.count()).select_from(Review).where(
+        counted, Review.is_default.is_(True))) or 0
+    total = sum(by_level.values())
+    good = by_level.get(4, 0) + by_level.get(5, 0)
+    bad = by_level.get(1, 0) + by_level.get(2, 0)
+    level_sum = sum(level * n for level, n in by_level.items())
+    score_sum = sum(Level(level).score * n for level, n in by_level.items())
+    cases = list(db.scalars(select(NegativeCase).join(Review).where(counted)))
+    due = [c for c in cases if c.rectify_due < as_of or c.replied_at is not None]
+    ontime = [c for c in due if c.replied_at is not None
+              and local_date(c.replied_at) <= c.rectify_due]
+    named = [c for c in cases if c.review.named
+             and (c.callback_due < as_of or c.called_back_at is not None)]
+    called = [c for c in named if c.called_back_at is not None
+              and local_date(c.called_back_at) <= c.callback_due]
+    upheld = db.scalar(select(func.count()).select_from(NegativeCase).join(Review).where(
+        Review.period == period, Review.org_id.in_(ids), NegativeCase.appeal_upheld.is_(True)))
+    return {
+        "period": period,
+        "reviews": total,
+        "by_level": {str(level): by_level.get(level, 0) for level in range(1, 6)},
+        "good_rate": _rate(good, total),
+        "bad_rate": _rate(bad, total),
+        "satisfaction": {"value": round((level_sum / total - 1) / 4, 4) if total else None,
+                         "numerator": round(level_sum / total - 1, 4) if total else 0,
+                         "denominator": 4, "reviews": total},
+        "score": {"value": round(score_sum / total, 2) if total else None,
+                  "numerator": score_sum, "denominator": total},
+        "review_rate": _rate(total, cases_handled),
+        "ontime_rectification_rate": _rate(len(ontime), len(due)),
+        "named_callback_rate": _rate(len(called), len(named)),
+        "appeals_upheld": upheld or 0,
+        "default_ratings": defaults,
+    }
+
+
+def record_metrics(db: Session, *, period: str, as_of: date) -> int:
+    """Write every org's review metrics for ``period`` as assessment metric values."""
+    org_ids = list(db.scalars(select(Review.org_id).where(Review.period == period).distinct()))
+    values: list[MetricInput] = []
+    for org_id in org_ids:
+        handled = _cases_handled(db, org_ids=[org_id], period=period)
+        m = _metrics_for(db, org_ids=[org_id], period=period, as_of=as_of,
+                         cases_handled=handled)
+        numbers = {
+            "reviews": m["reviews"], "good_reviews": m["good_rate"]["numerator"],
+            "bad_reviews": m["bad_rate"]["numerator"],
+            "ontime_rectified": m["ontime_rectification_rate"]["numerator"],
+            "bad_cases_due": m["ontime_rectification_rate"]["denominator"],
+            "named_bad_due": m["named_callback_rate"]["denominator"],
+            "named_called_back": m["named_callback_rate"]["numerator"],
+            "appeals_upheld": m["appeals_upheld"], "default_ratings": m["default_ratings"],
+            **{f"level_{k}": v for k, v in m["by_level"].items()},
+        }
+        if m["satisfaction"]["value"] is not None:
+            numbers["satisfaction_index"] = m["satisfaction"]["value"]
+            numbers["review_score"] = m["score"]["value"]
+        values += [MetricInput(period, org_id, name, float(v)) for name, v in numbers.items()]
+    return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values,
+                                           source="reviews")
+
+
+def record_cases_handled(db: Session, *, actor: Actor, rows: Iterator[tuple[int, dict[str, Cell]]],
+                         filename: str) -> int:
+    """``period,org,cases_handled`` rows (the denominator of 主动评价率) as metric values."""
+    from tongban.assessment import importers
+
+    items = [{"period": v.get("period"), "org": v.get("org"), "metric": "cases_handled",
+              "value": v.get("cases_handled")} for _, v in rows]
+    return importers.record_metric_rows(db, actor=actor, rows=items, source=f"import:{filename}")
+
+
+def visible_reviews(db: Session, *, actor: Actor, org: Org | None = None,
+                    period: str | None = None, limit: int = 100) -> list[Review]:
+    stmt = select(Review).where(Review.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
+    if org is not None:
+        stmt = stmt.where(Review.org_id == org.id)
+    if period:
+        stmt = stmt.where(Review.period == period)
+    return list(db.scalars(stmt.order_by(Review.rated_at.desc()).limit(limit)))
+
+
+def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:
+    """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags."""
+    org_service.require_citywide(actor, "查看全市好差评分析")
+    per_month = db.execute(select(Review.period, Review.level, func.count()).where(
+        Review.voided.is_(False)).group_by(Review.period, Review.level)
+        .order_by(Review.period)).all()
+    per_org = db.execute(select(Review.org_id, Review.period, func.count(),
+                                func.sum(case((Review.level <= 2, 1), else_=0))).where(
+        Review.voided.is_(False)).group_by(Review.org_id, Review.period)).all()
+    tags = db.execute(select(Review.tags, func.count()).where(
+        Review.voided.is_(False), Review.level <= 2, Review.tags != "").group_by(Review.tags)).all()
+    return {"per_month": per_month, "per_org": per_org, "tags": tags}
+
+

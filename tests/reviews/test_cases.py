@@ -1,0 +1,144 @@
+"""差评 cases: every transition and illegal one, appeals, reopening once, metrics, scoping."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tests.factories import actor_of
+from tests.reviews.test_intake import HEADER, row
+from tongban.cli import app as cli
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.org import service as org_service
+from tongban.reviews import service
+from tongban.reviews.enums import CaseAction, CaseState
+from tongban.reviews.models import NegativeCase, Review
+
+
+def make_case(db: Session, sid: str = "1", **kwargs: str) -> NegativeCase:
+    service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv", source=io.BytesIO(
+        (HEADER + row(sid, level="1", case=f"K{sid}", **kwargs)).encode()))
+    return db.scalars(select(NegativeCase).join(Review).where(
+        Review.source == "t", Review.source_id == sid)).one()
+
+
+def walk(db: Session, case_: NegativeCase, *actions: CaseAction) -> None:
+    for action in actions:
+        service.act(db, actor=SYSTEM_ACTOR, case_=case_, action=action, note="说明")
+
+
+def test_the_whole_workflow_closes_on_a_satisfied_follow_up(db: Session) -> None:
+    case_ = make_case(db)
+    liaison = actor_of(db, role=Role.liaison, org="巴州区")
+    for action in (CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply,
+                   CaseAction.satisfied):
+        service.act(db, actor=liaison, case_=case_, action=action, note="已处理")
+    assert case_.state == CaseState.closed and case_.follow_up == "satisfied"
+
+
+def test_unsatisfied_reopens_once_then_closes(db: Session) -> None:
+    case_ = make_case(db)
+    walk(db, case_, CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply,
+         CaseAction.unsatisfied)
+    assert case_.state == CaseState.rectifying and case_.reopen_count == 1
+    walk(db, case_, CaseAction.reply, CaseAction.unsatisfied)
+    assert case_.state == CaseState.closed and case_.follow_up == "unsatisfied"
+
+
+def test_an_upheld_appeal_voids_the_review_but_keeps_it(db: Session) -> None:
+    case_ = make_case(db)
+    walk(db, case_, CaseAction.callback, CaseAction.appeal)
+    assert case_.state == CaseState.appealed
+    liaison = actor_of(db, role=Role.liaison, org="巴州区")
+    with pytest.raises(PermissionDenied):
+        service.act(db, actor=liaison, case_=case_, action=CaseAction.uphold, note="恶意差评")
+    walk(db, case_, CaseAction.uphold)
+    assert case_.review.voided and case_.state == CaseState.closed
+    metrics = service.metrics(db, actor=SYSTEM_ACTOR, org=case_.org, period="2026-02")
+    assert metrics["appeals_upheld"] == 1
+    assert db.get(Review, case_.review_id) is not None
+
+
+def test_a_rejected_appeal_goes_back_to_rectification(db: Session) -> None:
+    case_ = make_case(db)
+    walk(db, case_, CaseAction.callback, CaseAction.appeal, CaseAction.reject_appeal)
+    assert case_.state == CaseState.rectifying and case_.appeal_upheld is False
+
+
+@pytest.mark.parametrize(("steps", "illegal"), [
+    ((), CaseAction.reply), ((), CaseAction.verify), ((CaseAction.callback,), CaseAction.callback),
+    ((CaseAction.callback,), CaseAction.uphold), ((CaseAction.callback, CaseAction.verify),
+                                                  CaseAction.appeal),
+])
+def test_illegal_transitions_are_refused(db: Session, steps: tuple[CaseAction, ...],
+                                         illegal: CaseAction) -> None:
+    case_ = make_case(db)
+    walk(db, case_, *steps)
+    with pytest.raises(Conflict, match="当前为"):
+        service.act(db, actor=SYSTEM_ACTOR, case_=case_, action=illegal, note="x")
+
+
+def test_callback_and_reply_need_a_note(db: Session) -> None:
+    case_ = make_case(db)
+    with pytest.raises(DomainError, match="须填写说明"):
+        service.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.callback)
+
+
+def test_overdue_flags_follow_the_deadlines(db: Session) -> None:
+    case_ = make_case(db, rated="2026-02-13 10:00:00")
+    assert case_.callback_due == date(2026, 2, 14)
+    assert not service.is_overdue(case_, as_of=date(2026, 2, 14))
+    assert service.is_callback_overdue(case_, as_of=date(2026, 2, 15))
+
+
+def test_liaisons_see_only_their_orgs_cases_and_the_full_phone(db: Session) -> None:
+    case_ = make_case(db, named="是", phone="13812345678")
+    own = actor_of(db, role=Role.liaison, org="巴州区")
+    other = actor_of(db, role=Role.liaison, org="恩阳区")
+    assert service.phone_for(db, actor=own, case_=case_) == "13812345678"
+    assert service.phone_for(db, actor=SYSTEM_ACTOR, case_=case_) == "138****5678"
+    with pytest.raises(NotFound):
+        service.get_case(db, actor=other, case_id=case_.id)
+    assert case_.id not in [c.id for c in service.list_cases(db, actor=other)]
+
+
+def test_metrics_carry_numerators_and_denominators(db: Session) -> None:
+    text = HEADER + row("1", case="A1", level="5") + row("2", case="A2", level="4") + row(
+        "3", case="A3", level="3") + row("4", case="A4", level="2", named="是", phone="13800000000")
+    service.import_reviews(db, actor=SYSTEM_ACTOR, source=io.BytesIO(text.encode()),
+                           filename="r.csv")
+    org = org_service.resolve_org(db, ref="巴州区")
+    m = service.metrics(db, actor=SYSTEM_ACTOR, org=org, period="2026-02",
+                        as_of=date(2026, 3, 31))
+    assert m["reviews"] == 4
+    assert m["by_level"] == {"1": 0, "2": 1, "3": 1, "4": 1, "5": 1}
+    assert m["good_rate"] == {"value": 0.5, "numerator": 2, "denominator": 4}
+    assert m["bad_rate"] == {"value": 0.25, "numerator": 1, "denominator": 4}
+    assert m["satisfaction"]["value"] == round((14 / 4 - 1) / 4, 4)
+    assert m["named_callback_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
+    assert m["ontime_rectification_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
+    assert set(m) >= {"good_rate", "bad_rate", "satisfaction", "review_rate",
+                      "ontime_rectification_rate", "named_callback_rate", "by_level"}
+
+
+def test_cli_metrics_and_cases_json(db: Session) -> None:
+    make_case(db)
+    runner = CliRunner()
+    metrics = runner.invoke(cli, ["reviews", "metrics", "--org", "巴州区", "--period", "2026-02",
+                                  "--json"])
+    assert metrics.exit_code == 0, metrics.output
+    payload = json.loads(metrics.stdout)
+    assert set(payload["good_rate"]) == {"value", "numerator", "denominator"}
+    cases = runner.invoke(cli, ["reviews", "cases", "--org", "巴州区", "--state", "received",
+                                "--json"])
+    rows = json.loads(cases.stdout)
+    assert {"id", "review_source_id", "state", "callback_due", "rectify_due",
+            "overdue"} == set(rows[0])
+    assert all(r["state"] == "received" for r in rows)
