@@ -1,0 +1,138 @@
+"""Benchmark: stream a provincial 好差评 export into the database, then compute the month's
+metrics for every org.
+
+    .venv/bin/python bench/reviews/bench_import.py --rows 200000
+    .venv/bin/python bench/reviews/bench_import.py --rows 200000 --postgres URL
+
+Prints rows/s, the peak resident memory of the process, the time of ``record_metrics`` for a
+month and, as its baseline, a bare GROUP BY over the same rows in the same database (and in
+DuckDB when it is installed: ``pip install duckdb``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+os.environ.setdefault("TONGBAN_ENV", "test")
+
+from tongban.core import db as core_db
+from tongban.core.security import SYSTEM_ACTOR
+from tongban.org import service as org_service
+from tongban.org.models import Org
+from tongban.reviews import service as reviews
+
+CHANNELS = ["窗口", "网站", "APP", "小程序", "自助终端", "12345", "短信"]
+
+
+def write_csv(path: Path, rows: int, org_codes: list[str]) -> None:
+    rng = random.Random(3)
+    start = datetime(2026, 3, 1, 8, 0)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(reviews.COLUMNS)
+        for n in range(rows):
+            level = rng.choices([5, 4, 3, 2, 1], weights=[80, 12, 5, 2, 1])[0]
+            rated = start + timedelta(seconds=n * 12)
+            writer.writerow(["bench", f"b{n:09d}", rng.choice(CHANNELS), rng.choice(org_codes),
+                             "511A0138000000", f"CASE{n:09d}", level,
+                             "办事效率" if level <= 2 else "", "", "否", "",
+                             rated.strftime("%Y-%m-%d %H:%M:%S")])
+
+
+def run(url: str, rows: int) -> dict[str, float]:
+    engine = core_db.make_engine(url)
+    core_db.upgrade_schema(engine)
+    with Session(engine) as db:
+        org_service.load_reference_divisions(db)
+        db.commit()
+        codes = list(db.scalars(select(Org.code).where(Org.level == "county").limit(60)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reviews.csv"
+        write_csv(path, rows, codes)
+        with Session(engine) as db:
+            start = time.perf_counter()
+            result = reviews.import_reviews(db, actor=SYSTEM_ACTOR, source=path)
+            db.commit()
+            elapsed = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with Session(engine) as db:
+            periods = list(db.scalars(select(text("DISTINCT period")).select_from(
+                text("review"))))
+            t0 = time.perf_counter()
+            for period in periods:
+                reviews.record_metrics(db, period=period, as_of=date(2026, 12, 31))
+            t_metrics = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            db.execute(text("SELECT period, org_id, level, count(*) FROM review "
+                            "WHERE voided = false GROUP BY period, org_id, level")).all()
+            t_group = time.perf_counter() - t0
+            duck = _duckdb_group_by(db)
+    engine.dispose()
+    return {"imported": result.imported, "cases": result.cases_opened, "seconds": elapsed,
+            "rows_per_s": result.imported / elapsed, "peak_mb": peak_mb,
+            "metrics_s": t_metrics, "group_by_s": t_group, "duckdb_s": duck,
+            "periods": len(periods)}
+
+
+def _duckdb_group_by(db: Session) -> float:
+    try:
+        import duckdb
+    except ImportError:
+        return float("nan")
+    table = db.execute(text("SELECT period, org_id, level, voided FROM review")).all()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE review (period VARCHAR, org_id INTEGER, level INTEGER, "
+                "voided BOOLEAN)")
+    con.executemany("INSERT INTO review VALUES (?, ?, ?, ?)", table)
+    t0 = time.perf_counter()
+    con.execute("SELECT period, org_id, level, count(*) FROM review WHERE NOT voided "
+                "GROUP BY period, org_id, level").fetchall()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server")
+    args = parser.parse_args()
+    if args.postgres:
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        name = f"tongban_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            result = run(make_url(args.postgres).set(database=name).render_as_string(False),
+                         args.rows)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        backend = "PostgreSQL"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run(f"sqlite:///{tmp}/bench.db", args.rows)
+        backend = "SQLite"
+    print(f"{backend}: imported {int(result['imported']):,} reviews "
+          f"({int(result['cases']):,} 差评 cases) in {result['seconds']:.1f} s = "
+          f"{result['rows_per_s']:,.0f} rows/s; peak RSS {result['peak_mb']:.0f} MB")
+    print(f"  record_metrics for {int(result['periods'])} months: {result['metrics_s'] * 1000:.0f} ms;"
+          f" bare GROUP BY in the database {result['group_by_s'] * 1000:.0f} ms;"
+          f" DuckDB {result['duckdb_s'] * 1000:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
