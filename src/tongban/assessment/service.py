@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.assessment.enums import Grade, SheetStatus
@@ -560,15 +559,6 @@ def sheets_of(db: Session, *, cohort: Cohort) -> list[ScoreSheet]:
         if sheet is not None:
             out.append(sheet)
     return out
-
-
-def has_metric(db: Session, *, period: str, metric: str) -> bool:
-    return bool(db.scalar(select(func.count()).select_from(MetricValue).where(
-        and_(MetricValue.period == period, MetricValue.metric == metric))))
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]+", "-", text).strip("-")[:64] or "x"
 
 
 def explanation(

@@ -252,10 +252,6 @@ def distinct_values(db: Session, column: str) -> list[str]:
     return list(db.scalars(select(col).distinct().order_by(col)))
 
 
-def count_entries(db: Session) -> int:
-    return db.scalar(select(func.count()).select_from(AuditEntry)) or 0
-
-
 def history(db: Session, *, object_type: str, object_id: str | int) -> list[AuditEntry]:
     """Every entry about one object, oldest first (the caller checks who may read it)."""
     return list(db.scalars(select(AuditEntry).where(

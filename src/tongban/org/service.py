@@ -331,28 +331,6 @@ def create_org(
     return org
 
 
-def set_dept_class(
-    db: Session, *, actor: Actor, org: Org, dept_class: DeptClass | None, reason: str = ""
-) -> Org:
-    require_manager(actor, "调整部门类别")
-    if OrgLevel(org.level) is not OrgLevel.department:
-        raise DomainError("只有市级部门才有A类/B类之分")
-    before = org.dept_class
-    org.dept_class = dept_class.value if dept_class else None
-    if before != org.dept_class:
-        audit.record(
-            db,
-            actor=actor,
-            action="org.class_changed",
-            object_type="org",
-            object_id=org.code,
-            changes={"dept_class": [before, org.dept_class]},
-            reason=reason,
-        )
-    db.flush()
-    return org
-
-
 # ---------------------------------------------------------------- reference data
 
 
