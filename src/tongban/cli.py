@@ -23,6 +23,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import session_scope, upgrade_schema
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.workdays import local_today
 
 console = Console()
 err_console = Console(stderr=True)
@@ -631,7 +632,7 @@ def rectify_list(
     from tongban.rectification import service as rectification
     from tongban.rectification.enums import TaskState
 
-    day = _date_option(as_of, "日期") or rectification.today()
+    day = _date_option(as_of, "日期") or local_today()
     try:
         wanted = TaskState(state) if state else None
     except ValueError as exc:
@@ -694,10 +695,9 @@ def jobs_run(
     as_json: JsonOption = False,
 ) -> None:
     from tongban.rectification import jobs as rectification_jobs
-    from tongban.rectification import service as rectification
     from tongban.reviews import jobs as review_jobs
 
-    day = _date_option(as_of, "日期") or rectification.today()
+    day = _date_option(as_of, "日期") or local_today()
     with _service_call() as db:
         report = rectification_jobs.run(db, as_of=day)
         reviews = review_jobs.run(db, as_of=day)
@@ -805,7 +805,7 @@ def reviews_cases(
         raise typer.Exit(2) from exc
     with _service_call() as db:
         target = org_service.resolve_org(db, ref=org)
-        today = reviews.today()
+        today = local_today()
         rows = [{"id": c.id, "review_source_id": c.review.source_id, "state": c.state,
                  "callback_due": c.callback_due.isoformat(),
                  "rectify_due": c.rectify_due.isoformat(),

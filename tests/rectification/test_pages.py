@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import csrf_of, logged_in_client, make_user
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.rectification import jobs, service
 from tongban.rectification.enums import TaskSource
@@ -38,7 +39,7 @@ def test_liaison_works_a_task_through_the_page(db: Session) -> None:
     task = service.create_task(
         db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
         title="窗口服务规范整改", org=org_service.resolve_org(db, ref="恩阳区"),
-        issued_on=service.today(), due_on=service.today() + timedelta(days=7),
+        issued_on=local_today(), due_on=local_today() + timedelta(days=7),
         lines=[service.LineInput("", "综合窗口", "未公示办理时限")])
     client = logged_in_client(db, make_user(db, role=Role.liaison, org="恩阳区"))
     token = csrf_of(client, f"/rectification/tasks/{task.id}")
@@ -84,7 +85,7 @@ def test_new_task_form_with_working_days(db: Session) -> None:
 
 def test_inbox_shows_escalations(db: Session) -> None:
     user = make_user(db, role=Role.analyst)
-    jobs.run(db, as_of=service.today() + timedelta(days=30))
+    jobs.run(db, as_of=local_today() + timedelta(days=30))
     client = logged_in_client(db, user)
     page = client.get("/inbox")
     assert "督办：整改任务" in page.text

@@ -16,6 +16,7 @@ from tongban.assessment.ranking import competition_rank
 from tongban.cli import app as cli
 from tongban.core.notify import Notification
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
 from tongban.rectification import jobs, service
 from tongban.rectification.enums import TaskAction, TaskSource
@@ -68,7 +69,7 @@ def test_lines_resolved_before_the_due_day_are_not_charged(db: Session) -> None:
     service.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
     for line in task.lines[:10]:
         service.resolve_line(db, actor=SYSTEM_ACTOR, task=task, line_id=line.id)
-    assert service.unresolved_at(task, service.due_end(task.due_on)) == 3
+    assert service.unresolved_at(task, end_of_day(task.due_on)) == 3
     assert service.penalty_points(task, 3) == 0.6
 
 

@@ -122,6 +122,7 @@ def test_metrics_carry_numerators_and_denominators(db: Session) -> None:
     assert m["good_rate"] == {"value": 0.5, "numerator": 2, "denominator": 4}
     assert m["bad_rate"] == {"value": 0.25, "numerator": 1, "denominator": 4}
     assert m["satisfaction"]["value"] == round((14 / 4 - 1) / 4, 4)
+    assert m["score"] == {"value": 6.75, "numerator": 27, "denominator": 4}  # 10+8+6+3
     assert m["named_callback_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
     assert m["ontime_rectification_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
     assert set(m) >= {"good_rate", "bad_rate", "satisfaction", "review_rate",

@@ -135,6 +135,16 @@ class _Context:
                 self._schemes[period] = (scheme, service.scheme_definition(scheme))
         return self._schemes[period]
 
+    def period_and_org(self, values: dict[str, Cell], row: int,
+                       errors: list[RowError]) -> tuple[str | None, Org | str]:
+        """The row's period and org (or the reason the org is refused), errors recorded."""
+        period = self.period_of(values.get("period"), row, errors)
+        ref = cell_text(values.get("org"))
+        org = self.org(ref) if ref else "缺少单位"
+        if isinstance(org, str):
+            errors.append(RowError(row, "org", org))
+        return period, org
+
     def period_of(self, raw: Cell, row: int, errors: list[RowError]) -> str | None:
         text = cell_period(raw) if cell_text(raw) else ""
         if not text:
@@ -164,11 +174,7 @@ def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
     for row, values in rows:
         parsed.rows += 1
         errors = parsed.errors
-        period = ctx.period_of(values.get("period"), row, errors)
-        org_ref = cell_text(values.get("org"))
-        org = ctx.org(org_ref) if org_ref else "缺少单位"
-        if isinstance(org, str):
-            errors.append(RowError(row, "org", org))
+        period, org = ctx.period_and_org(values, row, errors)
         indicator_ref = cell_text(values.get("indicator"))
         points = cell_number(values.get("points"))
         note = cell_text(values.get("note"))
@@ -231,11 +237,7 @@ def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
     for row, values in rows:
         parsed.rows += 1
         errors = parsed.errors
-        period = ctx.period_of(values.get("period"), row, errors)
-        org_ref = cell_text(values.get("org"))
-        org = ctx.org(org_ref) if org_ref else "缺少单位"
-        if isinstance(org, str):
-            errors.append(RowError(row, "org", org))
+        period, org = ctx.period_and_org(values, row, errors)
         if period is None or isinstance(org, str):
             continue
         scheme = ctx.scheme(period)
@@ -300,11 +302,7 @@ def _parse_metrics(ctx: _Context, rows: Any) -> _Parsed:
     for row, values in rows:
         parsed.rows += 1
         errors = parsed.errors
-        period = ctx.period_of(values.get("period"), row, errors)
-        org_ref = cell_text(values.get("org"))
-        org = ctx.org(org_ref) if org_ref else "缺少单位"
-        if isinstance(org, str):
-            errors.append(RowError(row, "org", org))
+        period, org = ctx.period_and_org(values, row, errors)
         metric = cell_text(values.get("metric"))
         if not METRIC_RE.match(metric):
             errors.append(RowError(row, "metric",

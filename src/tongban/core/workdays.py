@@ -11,14 +11,16 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy import Date, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tongban.core import audit
+from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.errors import DomainError, PermissionDenied, RowError, ValidationFailed
 from tongban.core.security import Actor, Role
@@ -280,3 +282,22 @@ def years_known(db: Session, *, around: Iterable[int]) -> dict[int, bool]:
 def _require_admin(actor: Actor) -> None:
     if actor.role is not Role.admin:
         raise PermissionDenied("只有系统管理员可以维护工作日历")
+
+
+def local_zone() -> ZoneInfo:
+    """The zone in which days are counted and times are shown (Asia/Shanghai by default)."""
+    return ZoneInfo(get_settings().timezone)
+
+
+def local_today() -> date:
+    return datetime.now(local_zone()).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The local calendar day of a timestamp."""
+    return moment.astimezone(local_zone()).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The moment a deadline on ``day`` passes: the end of that day, local time."""
+    return datetime.combine(day + timedelta(days=1), time.min, local_zone())

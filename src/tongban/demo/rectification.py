@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import workdays
 from tongban.core.security import SYSTEM_ACTOR
-from tongban.core.workdays import UnknownCalendarYear
+from tongban.core.workdays import UnknownCalendarYear, local_today
 from tongban.org import service as org_service
 from tongban.rectification import jobs
 from tongban.rectification import service as rectification
@@ -66,7 +66,7 @@ def load_rectification_demo(db: Session, *, today: date | None = None) -> Rectif
     summary = RectificationDemoSummary()
     if db.scalar(select(RectificationTask.id).limit(1)) is not None:
         return summary
-    today = today or rectification.today()
+    today = today or local_today()
     try:
         due = workdays.add_workdays(today, 3, db=db)
     except UnknownCalendarYear:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core.security import SYSTEM_ACTOR
+from tongban.core.workdays import local_zone
 from tongban.org import service as org_service
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseAction, Channel
@@ -37,7 +38,7 @@ class ReviewDemoSummary:
 
 def demo_csv(org_codes: list[str], *, days: int = 21, seed: int = 7) -> str:
     rng = random.Random(seed)
-    now = datetime.now(reviews.zone())
+    now = datetime.now(local_zone())
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(list(reviews.COLUMNS))

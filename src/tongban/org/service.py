@@ -18,7 +18,7 @@ from pypinyin import Style, lazy_pinyin
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from tongban.core import audit
+from tongban.core import audit, notify
 from tongban.core.config import DEFAULT_SECRET_KEY, get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import (
@@ -738,6 +738,11 @@ def people_of(db: Session, *, org: Org, roles: set[Role]) -> list[User]:
     return list(db.scalars(select(User).where(
         User.org_id == org.id, User.role.in_([r.value for r in roles]),
         User.is_active.is_(True))))
+
+
+def recipients(users: list[User]) -> list[notify.Recipient]:
+    """Users as notification recipients."""
+    return [notify.Recipient(u.id, u.display_name or u.username, phone=u.phone) for u in users]
 
 
 def escalation_chain(db: Session, *, org: Org) -> list[User]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tongban.core.config import get_settings
 from tongban.core.db import get_db
 from tongban.core.security import Actor
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.rectification import service
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/rectification")
 
 
 def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
-    day = as_of or service.today()
+    day = as_of or local_today()
     return TaskRead(
         id=task.id, source=task.source, category=task.category,
         title=task.title, detail=task.detail, org_code=task.org.code, org_name=task.org.name,
@@ -76,7 +77,7 @@ def create_task(body: TaskCreate, db: Session = Depends(get_db),
     task = service.create_task(
         db, actor=actor, source=body.source, category=body.category, title=body.title,
         detail=body.detail, org=org, responsible_person=body.responsible_person,
-        issued_on=body.issued_on or service.today(), due_on=body.due_on,
+        issued_on=body.issued_on or local_today(), due_on=body.due_on,
         due_workdays=body.due_workdays, penalty=penalty,
         lines=[service.LineInput(ln.item_code, ln.item_name, ln.problem) for ln in body.lines])
     return task_read(task)

@@ -21,8 +21,8 @@ from tongban.assessment.service import MetricInput
 from tongban.core import notify, workdays
 from tongban.core.config import get_settings
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
-from tongban.org.models import User
 from tongban.rectification import service
 from tongban.rectification.enums import TaskState
 from tongban.rectification.models import RectificationTask
@@ -42,10 +42,6 @@ class JobReport:
                 "problems": self.problems}
 
 
-def _recipients(users: list[User]) -> list[notify.Recipient]:
-    return [notify.Recipient(u.id, u.display_name or u.username, phone=u.phone) for u in users]
-
-
 def _link(task: RectificationTask) -> str:
     return f"/rectification/tasks/{task.id}"
 
@@ -55,7 +51,7 @@ def _remind(db: Session, task: RectificationTask, as_of: date, calendar: workday
     lead = get_settings().remind_workdays_before_due
     left = calendar.workdays_until(as_of, task.due_on, at_most=lead) if as_of <= task.due_on \
         else -1
-    liaisons = _recipients(org_service.people_of(db, org=task.org, roles={Role.liaison}))
+    liaisons = org_service.recipients(org_service.people_of(db, org=task.org, roles={Role.liaison}))
     open_lines = sum(1 for ln in task.lines if ln.resolved_at is None)
     if 0 < left <= lead:
         report.reminders += notify.notify(
@@ -72,7 +68,7 @@ def _remind(db: Session, task: RectificationTask, as_of: date, calendar: workday
                 f"「{task.title}」今天到期，尚有{open_lines}项未整改；逾期将按规定扣分。",
                 _link(task)))
     if as_of > task.due_on:
-        chain = _recipients(org_service.escalation_chain(db, org=task.org))
+        chain = org_service.recipients(org_service.escalation_chain(db, org=task.org))
         report.escalations += notify.notify(
             db, recipients=chain + liaisons, key=f"rectification:{task.id}:overdue",
             message=notify.Message(
@@ -85,7 +81,7 @@ def _charge_penalty(db: Session, task: RectificationTask, report: JobReport) -> 
     if task.penalty_points_each is None or task.penalty_org is None \
             or task.penalty_adjustment_id is not None or task.state == TaskState.cancelled.value:
         return
-    unresolved = service.unresolved_at(task, service.due_end(task.due_on))
+    unresolved = service.unresolved_at(task, end_of_day(task.due_on))
     if unresolved == 0:
         return
     points = service.penalty_points(task, unresolved)
@@ -110,7 +106,7 @@ def _record_metrics(db: Session, tasks: list[RectificationTask], as_of: date,
             continue
         bucket = counts[(f"{task.due_on:%Y-%m}", task.org_id)]
         bucket["rect_tasks_due"] += 1
-        if task.closed_at is not None and task.closed_at <= service.due_end(task.due_on):
+        if task.closed_at is not None and task.closed_at <= end_of_day(task.due_on):
             bucket["rect_closed_ontime"] += 1
         else:
             bucket["rect_overdue"] += 1

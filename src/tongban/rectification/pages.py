@@ -16,6 +16,7 @@ from tongban.core.db import get_db
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
+from tongban.core.workdays import end_of_day, local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.rectification import service
@@ -35,7 +36,7 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
     for task in tasks:
         if task.state == TaskState.cancelled.value or task.due_on >= as_of:
             continue
-        ontime = task.closed_at is not None and task.closed_at <= service.due_end(task.due_on)
+        ontime = task.closed_at is not None and task.closed_at <= end_of_day(task.due_on)
         by_month[f"{task.due_on:%Y-%m}"][0 if ontime else 1] += 1
         by_org[task.org.short_name][0 if ontime else 1] += 1
     months = sorted(by_month)
@@ -69,7 +70,7 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
 @router.get("", response_class=HTMLResponse)
 def board(request: Request, db: Session = Depends(get_db),
           actor: Actor = Depends(require_actor)) -> Response:
-    as_of = service.today()
+    as_of = local_today()
     tasks = service.list_tasks(db, actor=actor, as_of=as_of)
     columns = {state: [t for t in tasks if t.state == state.value] for state in BOARD_COLUMNS}
     finished = [t for t in tasks if not TaskState(t.state).is_open][-20:]
@@ -82,7 +83,7 @@ def board(request: Request, db: Session = Depends(get_db),
 @router.get("/risk", response_class=HTMLResponse)
 def risk_board(request: Request, db: Session = Depends(get_db),
                actor: Actor = Depends(require_actor)) -> Response:
-    as_of = service.today()
+    as_of = local_today()
     rows = service.risk(db, actor=actor, as_of=as_of)
     open_tasks = [t for t in service.list_tasks(db, actor=actor, as_of=as_of)
                   if TaskState(t.state).is_open]
@@ -96,7 +97,7 @@ def risk_board(request: Request, db: Session = Depends(get_db),
 def task_page(request: Request, task_id: int, db: Session = Depends(get_db),
               actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
-    as_of = service.today()
+    as_of = local_today()
     state = TaskState(task.state)
     actions = [a for a, (sources, _, who) in TRANSITIONS.items()
                if state in sources and (who == "assignee" or actor.can_manage)]
@@ -155,7 +156,7 @@ def new_form(request: Request, actor: Actor = Depends(require_actor)) -> Respons
     org_service.require_manager(actor, "下发整改任务")
     return render(request, "rectification/new.html", {
         "categories": get_settings().rectification_category_list, "sources": TaskSource,
-        "today": service.today()})
+        "today": local_today()})
 
 
 @router.post("/new", response_class=HTMLResponse)
@@ -203,7 +204,7 @@ def new_task(
         message = exc.message if isinstance(exc, DomainError) else f"输入有误：{exc}"
         return render(request, "rectification/new.html", {
             "categories": get_settings().rectification_category_list, "sources": TaskSource,
-            "today": service.today(), "error": message,
+            "today": local_today(), "error": message,
             "form": {"org": org, "category": category, "title": title, "detail": detail,
                      "responsible_person": responsible_person, "due_on": due_on,
                      "due_workdays": due_workdays, "lines": lines,

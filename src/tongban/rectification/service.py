@@ -13,10 +13,9 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,25 +28,13 @@ from tongban.core.config import get_settings
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
+from tongban.core.workdays import local_today, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState
 from tongban.rectification.models import RectificationTask, TaskAttachment, TaskLine
 
 # ---------------------------------------------------------------- time
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
-
-
-def today() -> date:
-    return datetime.now(zone()).date()
-
-
-def due_end(day: date) -> datetime:
-    """The moment a task due on ``day`` becomes overdue: the end of that day, local time."""
-    return datetime.combine(day + timedelta(days=1), time.min, zone())
 
 
 def is_overdue(task: RectificationTask, *, as_of: date) -> bool:
@@ -167,7 +154,7 @@ def list_tasks(
     as_of: date | None = None, overdue_only: bool = False,
 ) -> list[RectificationTask]:
     """Tasks the actor may see, overdue first, then by due day."""
-    as_of = as_of or today()
+    as_of = as_of or local_today()
     stmt = select(RectificationTask).where(
         RectificationTask.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
@@ -212,7 +199,7 @@ def transition(
         open_lines = [ln for ln in task.lines if ln.resolved_at is None]
         if open_lines:
             raise Conflict(f"还有 {len(open_lines)} 项未整改完成，不能销号")
-        task.closed_at = datetime.now(zone())
+        task.closed_at = datetime.now(local_zone())
     if action is TaskAction.cancel:
         task.cancel_reason = note.strip()
     task.state = target.value
@@ -243,7 +230,7 @@ def resolve_line(
             raise Conflict(f"任务当前为「{TaskState(task.state).label}」，不能登记整改结果")
         if line.resolved_at is not None:
             return line
-        line.resolved_at, line.resolution = datetime.now(zone()), resolution.strip()
+        line.resolved_at, line.resolution = datetime.now(local_zone()), resolution.strip()
         action = "rectification.line_resolved"
     db.flush()
     audit.record(db, actor=actor, action=action, object_type="rectification_line",
@@ -387,7 +374,7 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
     The projection applies the loss to the org's latest score sheet through the assessment's
     what-if, with every other org unchanged.
     """
-    as_of = as_of or today()
+    as_of = as_of or local_today()
     rows: dict[int, RiskRow] = {}
     for task in list_tasks(db, actor=actor, org=org, as_of=as_of):
         at_risk = points_at_risk(task)
@@ -460,7 +447,7 @@ def import_feedback(
     _check_category(category)
     if (penalty_indicator is None) != (points_each is None):
         raise DomainError("扣分指标（--penalty-indicator）与每项扣分（--points-each）须同时给出")
-    issued_on = issued_on or today()
+    issued_on = issued_on or local_today()
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
     table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES)

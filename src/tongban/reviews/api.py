@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tongban.core import privacy
 from tongban.core.db import get_db
 from tongban.core.security import Actor
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.reviews import service
@@ -35,7 +36,7 @@ def case_read(db: Session, actor: Actor, case_: NegativeCase) -> CaseRead:
         level=case_.review.level, comment=privacy.mask_text(case_.review.comment),
         phone=service.phone_for(db, actor=actor, case_=case_), received_on=case_.received_on,
         callback_due=case_.callback_due, rectify_due=case_.rectify_due,
-        overdue=service.is_overdue(case_, as_of=service.today()), reply_text=case_.reply_text,
+        overdue=service.is_overdue(case_, as_of=local_today()), reply_text=case_.reply_text,
         appeal_reason=case_.appeal_reason, appeal_upheld=case_.appeal_upheld)
 
 

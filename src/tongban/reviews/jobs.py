@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.assessment.service import previous_period
 from tongban.core import notify, workdays
 from tongban.core.config import get_settings
 from tongban.core.security import Role
 from tongban.org import service as org_service
-from tongban.org.models import User
 from tongban.reviews import service
 from tongban.reviews.enums import CaseState
 from tongban.reviews.models import NegativeCase
@@ -31,14 +31,6 @@ class ReviewJobReport:
                 "metrics_changed": self.metrics_changed, "problems": self.problems}
 
 
-def _people(users: list[User]) -> list[notify.Recipient]:
-    return [notify.Recipient(u.id, u.display_name or u.username, phone=u.phone) for u in users]
-
-
-def _previous_month(day: date) -> str:
-    return f"{day.year - 1}-12" if day.month == 1 else f"{day.year}-{day.month - 1:02d}"
-
-
 def run(db: Session, *, as_of: date) -> ReviewJobReport:
     report = ReviewJobReport()
     calendar = workdays.load_calendar(db)
@@ -47,7 +39,7 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
         NegativeCase.state != CaseState.closed.value))
     for case_ in open_cases:
         link = f"/reviews/cases/{case_.id}"
-        liaisons = _people(org_service.people_of(db, org=case_.org, roles={Role.liaison}))
+        liaisons = org_service.recipients(org_service.people_of(db, org=case_.org, roles={Role.liaison}))
         due = service.next_due(case_)
         stage = "回访" if case_.state == CaseState.received.value else "整改反馈"
         try:
@@ -61,12 +53,13 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
                 message=notify.Message("reminder", f"差评工单 #{case_.id} 的{stage}将于{due:%m月%d日}到期",
                                        f"{case_.org.name}：{case_.review.comment[:60]}", link))
         if service.is_overdue(case_, as_of=as_of):
-            chain = _people(org_service.escalation_chain(db, org=case_.org))
+            chain = org_service.recipients(org_service.escalation_chain(db, org=case_.org))
             report.escalations += notify.notify(
                 db, recipients=chain + liaisons, key=f"review_case:{case_.id}:{stage}:overdue",
                 message=notify.Message("escalation", f"督办：差评工单 #{case_.id} {stage}已逾期",
                                        f"{case_.org.name}的差评{stage}已超过{due:%m月%d日}的期限。",
                                        link))
-    for period in (_previous_month(as_of), f"{as_of:%Y-%m}"):
+    this_month = f"{as_of:%Y-%m}"
+    for period in (previous_period(this_month), this_month):
         report.metrics_changed += service.record_metrics(db, period=period, as_of=as_of)
     return report

@@ -17,6 +17,7 @@ from tongban.core.db import get_db
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
 from tongban.org.models import Org
@@ -75,7 +76,7 @@ def case_inbox(request: Request, state: str = "", org: str = "", db: Session = D
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     cases = service.list_cases(db, actor=actor, org=target, state=wanted)
-    today = service.today()
+    today = local_today()
     return render(request, "reviews/cases.html", {
         "cases": cases, "today": today, "service": service, "states": CaseState,
         "state": state, "mask": privacy.mask_text})
@@ -89,7 +90,7 @@ def case_page(request: Request, case_id: int, db: Session = Depends(get_db),
     actions = [a for a, (sources, _, who) in CASE_TRANSITIONS.items()
                if state in sources and (who == "assignee" or actor.can_manage)]
     return render(request, "reviews/case.html", {
-        "case": found, "state": state, "actions": actions, "today": service.today(),
+        "case": found, "state": state, "actions": actions, "today": local_today(),
         "service": service, "phone": service.phone_for(db, actor=actor, case_=found),
         "comment": privacy.mask_text(found.review.comment),
         "template": service.reply_template(found), "level": Level(found.review.level),

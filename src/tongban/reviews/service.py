@@ -11,10 +11,9 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, case, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.tabular import Cell, cell_text, open_table
+from tongban.core.workdays import local_date, local_today, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CASE_TRANSITIONS, CHANNEL_LABELS, CaseAction, CaseState, Channel, Level
@@ -56,22 +56,6 @@ _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
 _CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
 _TRUE = {"是", "true", "1", "yes", "y", "实名"}
 _FALSE = {"否", "false", "0", "no", "n", "匿名", ""}
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
-
-
-def today() -> date:
-    return datetime.now(zone()).date()
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(zone()).date()
-
-
-def day_end(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, zone())
 
 
 # ---------------------------------------------------------------- validation
@@ -109,7 +93,7 @@ def _rated_at(value: Cell) -> datetime | None:
             moment = datetime.fromisoformat(text)
         except ValueError:
             return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone())
+    return moment if moment.tzinfo else moment.replace(tzinfo=local_zone())
 
 
 def parse_row(ctx: _Context, values: dict[str, Cell], row: int) -> tuple[dict[str, Any] | None,
@@ -401,7 +385,7 @@ def next_due(case_: NegativeCase) -> date:
 def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
                state: CaseState | None = None, as_of: date | None = None) -> list[NegativeCase]:
     """Cases the actor may see: overdue first, then by the next due day."""
-    as_of = as_of or today()
+    as_of = as_of or local_today()
     stmt = select(NegativeCase).where(
         NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
@@ -487,7 +471,7 @@ def metrics(db: Session, *, actor: Actor, org: Org, period: str,
     org_service.ensure_visible(db, actor=actor, org=org)
     assessment.check_period(period)
     return _metrics_for(db, org_ids=[org.id], period=period,
-                        as_of=as_of or today(),
+                        as_of=as_of or local_today(),
                         cases_handled=_cases_handled(db, org_ids=[org.id], period=period))
 
 
