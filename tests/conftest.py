@@ -113,7 +113,8 @@ def db(backend_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sess
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
+def _fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TONGBAN_REPORT_DIR", str(tmp_path / "reports"))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

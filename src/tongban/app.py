@@ -25,6 +25,8 @@ from tongban.org import service as org_service
 from tongban.org.access import LoginRequired
 from tongban.rectification import api as rectification_api
 from tongban.rectification import pages as rectification_pages
+from tongban.reports import api as reports_api
+from tongban.reports import pages as reports_pages
 from tongban.reviews import api as reviews_api
 from tongban.reviews import pages as reviews_pages
 from tongban.system import api as system_api
@@ -140,6 +142,7 @@ def create_app() -> FastAPI:
     app.include_router(rectification_api.router, prefix=API_PREFIX, tags=["rectification"])
     app.include_router(reviews_api.public_router, prefix=API_PREFIX, tags=["reviews"])
     app.include_router(reviews_api.router, prefix=API_PREFIX, tags=["reviews"])
+    app.include_router(reports_api.router, prefix=API_PREFIX, tags=["reports"])
 
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
@@ -147,6 +150,7 @@ def create_app() -> FastAPI:
     app.include_router(assessment_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(reviews_pages.router)
+    app.include_router(reports_pages.router)
 
     for name, relative in VENDOR_ASSETS.items():
         directory = settings.static_vendor_dir / relative

@@ -45,6 +45,8 @@ scheme_app = typer.Typer(help="考核方案（YAML，版本不可修改）。", 
 rectify_app = typer.Typer(help="整改督办：任务、期限、风险分值。", no_args_is_help=True)
 jobs_app = typer.Typer(help="定时任务：提醒、督办、逾期扣分、指标汇总。", no_args_is_help=True)
 reviews_app = typer.Typer(help="好差评：评价导入、差评工单、评价指标。", no_args_is_help=True)
+report_app = typer.Typer(help="通报：周通报、月考评、季调度（Word、Excel、网页），生成即归档。",
+                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
@@ -57,6 +59,7 @@ assess_app.add_typer(scheme_app, name="scheme")
 app.add_typer(rectify_app, name="rectify")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(reviews_app, name="reviews")
+app.add_typer(report_app, name="report")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出，便于脚本处理")]
 
@@ -695,21 +698,25 @@ def jobs_run(
     as_json: JsonOption = False,
 ) -> None:
     from tongban.rectification import jobs as rectification_jobs
+    from tongban.reports import jobs as report_jobs
     from tongban.reviews import jobs as review_jobs
 
     day = _date_option(as_of, "日期") or local_today()
     with _service_call() as db:
         report = rectification_jobs.run(db, as_of=day)
         reviews = review_jobs.run(db, as_of=day)
+        reports = report_jobs.run(db, as_of=day)
     payload = {"as_of": day.isoformat(), "rectification": report.as_dict(),
-               "reviews": reviews.as_dict()}
+               "reviews": reviews.as_dict(), "reports": reports.as_dict()}
 
     def human() -> None:
         console.print(f"{day} 整改督办：提醒 {report.reminders} 人次，督办 {report.escalations} 人次，"
                       f"逾期扣分 {len(report.penalties)} 条，指标变更 {report.metrics_changed} 项")
         console.print(f"{day} 好差评：提醒 {reviews.reminders} 人次，督办 {reviews.escalations} 人次，"
                       f"指标变更 {reviews.metrics_changed} 项")
-        for problem in report.problems + reviews.problems:
+        console.print(f"{day} 通报：生成 {len(reports.generated)} 份"
+                      + (f"（编号 {'、'.join(map(str, reports.generated))}）" if reports.generated else ""))
+        for problem in report.problems + reviews.problems + reports.problems:
             err_console.print(f"[yellow]{problem}[/yellow]")
 
     _emit(as_json, payload, human)
@@ -822,3 +829,96 @@ def reviews_cases(
 
 if __name__ == "__main__":
     app()
+
+
+# ---------------------------------------------------------------- reports
+
+OutOption = Annotated[Path, typer.Option("--out", help="把 Word、Excel、网页版写到此目录", file_okay=False)]
+
+
+def _write_report(request: Any, out: Path, as_json: bool) -> None:
+    from tongban.reports import service as reports
+    from tongban.reports.enums import ReportFormat
+
+    with _service_call() as db:
+        report, created = reports.generate(db, actor=SYSTEM_ACTOR, request=request)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, str] = {}
+        for fmt in ReportFormat:
+            _, source, name = reports.report_file(db, actor=SYSTEM_ACTOR, report_id=report.id,
+                                                  fmt=fmt)
+            target = out / name
+            target.write_bytes(source.read_bytes())
+            paths[fmt.value] = str(target.resolve())
+        payload = {**paths, "report_id": report.id, "title": report.title, "archived": created,
+                   "sha256": {f.format: f.sha256 for f in report.files}}
+
+    def human() -> None:
+        reused = "" if created else "，内容未变，沿用已归档版本"
+        console.print(f"{report.title}（归档编号 {report.id}{reused}）")
+        for fmt, path in paths.items():
+            console.print(f"  {fmt}: {path}")
+
+    _emit(as_json, payload, human)
+
+
+@report_app.command("weekly", help="周通报：截至该日前一周的整改、差评、风险分值、预警和全省排名。")
+def report_weekly(
+    as_of: Annotated[str | None, typer.Option(help="通报日期 YYYY-MM-DD（默认今天），统计其前7天")] = None,
+    out: OutOption = Path("reports"),
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.reports.enums import ReportKind
+    from tongban.reports.service import ReportRequest
+
+    day = _date_option(as_of, "日期") or local_today()
+    _write_report(ReportRequest(ReportKind.weekly, as_of=day), out, as_json)
+
+
+@report_app.command("monthly", help="月考评：排名、名次变化、等次、失分、加扣分、好差评指标。")
+def report_monthly(cohort: CohortOption, period: PeriodOption, out: OutOption = Path("reports"),
+                   as_json: JsonOption = False) -> None:
+    from tongban.reports.enums import ReportKind
+    from tongban.reports.service import ReportRequest
+
+    _write_report(ReportRequest(ReportKind.monthly, cohort=cohort, period=period), out, as_json)
+
+
+@report_app.command("quarterly", help="季调度：排名走势、优势短板、假设分析、第一方阵差距、优先清单。")
+def report_quarterly(
+    cohort: CohortOption,
+    quarter: Annotated[str, typer.Option(help="季度，如 2026Q1")],
+    out: OutOption = Path("reports"),
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.reports.enums import ReportKind
+    from tongban.reports.service import ReportRequest
+
+    _write_report(ReportRequest(ReportKind.quarterly, cohort=cohort, period=quarter), out, as_json)
+
+
+@report_app.command("list", help="已归档的通报及各文件的哈希。")
+def report_list(as_json: JsonOption = False) -> None:
+    from tongban.reports import service as reports
+    from tongban.reports.enums import ReportKind, ReportTrigger
+
+    with _service_call() as db:
+        found = reports.list_reports(db, actor=SYSTEM_ACTOR)
+        rows: list[dict[str, Any]] = [{"id": r.id, "kind": r.kind, "title": r.title, "period": r.period_key,
+                 "scope": r.scope, "trigger": r.trigger, "generated_at": r.generated_at,
+                 "files": {f.format: f.sha256 for f in r.files}, "intact": reports.verify(r)}
+                for r in found]
+
+    def human() -> None:
+        from tongban.core.templating import local_time
+
+        table = Table("编号", "类型", "标题", "期间", "生成方式", "生成时间", "文件完好")
+        for row in rows:
+            table.add_row(str(row["id"]), ReportKind(row["kind"]).label, row["title"], row["period"],
+                          ReportTrigger(row["trigger"]).label,
+                          local_time(row["generated_at"]),
+                          "是" if all(row["intact"].values()) else "否")
+        console.print(table)
+
+    _emit(as_json, rows, human)
+

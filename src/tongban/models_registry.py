@@ -10,4 +10,5 @@ def import_all_models() -> None:
     import tongban.core.workdays
     import tongban.org.models
     import tongban.rectification.models
+    import tongban.reports.models
     import tongban.reviews.models  # noqa: F401

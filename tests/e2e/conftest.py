@@ -48,7 +48,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) ->
     """``tongban serve`` on a free port over a fresh demo database; yields its base URL."""
     db_path = tmp_path_factory.mktemp("live") / "live.db"
     env = {**os.environ, "TONGBAN_DATABASE_URL": f"sqlite:///{db_path}",
-           "TONGBAN_ENV": "development", "TONGBAN_STATIC_VENDOR_DIR": str(ROOT / "node_modules")}
+           "TONGBAN_ENV": "development", "TONGBAN_STATIC_VENDOR_DIR": str(ROOT / "node_modules"),
+           "TONGBAN_REPORT_DIR": str(db_path.parent / "reports")}
     tongban = [sys.executable, "-m", "tongban.cli"]
     for command in (["db", "upgrade"], ["demo", "load"]):
         subprocess.run([*tongban, *command], env=env, check=True, capture_output=True)

@@ -169,6 +169,12 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             f"/api/v1/reviews/cases/{victim_case_id}"),
         ("POST", "/api/v1/reviews/cases/{case_id}/actions/{action}"): Probe(
             f"/api/v1/reviews/cases/{victim_case_id}/actions/callback", {"note": "x"}),
+        # Reports cover every org of the city: citywide roles only.
+        ("GET", "/api/v1/reports"): Probe("/api/v1/reports"),
+        ("POST", "/api/v1/reports"): Probe(
+            "/api/v1/reports", {"kind": "monthly", "cohort": "bz-counties", "period": "2026-03"}),
+        ("GET", "/api/v1/reports/{report_id}"): Probe("/api/v1/reports/1"),
+        ("GET", "/api/v1/reports/{report_id}/files/{fmt}"): Probe("/api/v1/reports/1/files/docx"),
     }
 
 

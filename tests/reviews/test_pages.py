@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.orm import Session
 
 from tests.factories import csrf_of, logged_in_client, make_user
@@ -41,3 +43,20 @@ def test_dashboard_charts_for_citywide_roles_only(db: Session) -> None:
     assert 'id="chart-levels"' in page.text and 'id="chart-heat"' in page.text
     liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
     assert liaison.get("/reviews/dashboard").status_code == 403
+
+
+
+def test_heatmap_cells_drill_down_to_that_org_and_month(db: Session) -> None:
+    february = make_case(db, "p4", rated="2026-02-02 10:00:00")
+    march = make_case(db, "p5", rated="2026-03-03 10:00:00")
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    page = analyst.get("/reviews/dashboard")
+    option = json.loads(page.text.split('id="chart-heat"')[1].split("data-chart='")[1].split("'>")[0])
+    urls = {item["url"] for item in option["series"][0]["data"]}
+    target = f"/reviews?org={february.org.code}&period=2026-02"
+    assert target in urls
+    drilled = analyst.get(target)
+    rows = drilled.text.split('data-testid="case-list"')[1].split("</tbody>")[0]
+    assert f'/reviews/cases/{february.id}"' in rows
+    assert f'/reviews/cases/{march.id}"' not in rows
+    assert "2026年2月的评价" in drilled.text

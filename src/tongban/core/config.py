@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     upload_extensions: str = "pdf,jpg,jpeg,png,doc,docx,xls,xlsx,ofd,zip"
     sqlite_busy_timeout_ms: int = 5000
 
+    # The city whose office runs Tongban (行政区划代码) and the issuer printed on its reports.
+    city_code: str = "511900"
+    report_issuer: str = "巴中市政务服务和大数据管理局"
+    # Reports (周通报/月考评/季调度): the archive folder, the weekday (1 = Monday) on which
+    # `jobs run` writes the weekly bulletin, and the CJK fonts charts may use, first found wins.
+    report_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "var" / "reports")
+    report_weekly_weekday: int = Field(default=1, ge=1, le=7)
+    report_chart_fonts: str = "Noto Sans CJK SC,Source Han Sans SC,Noto Serif CJK SC,WenQuanYi Zen Hei"
+
     static_vendor_dir: Path = Field(
         default_factory=lambda: PROJECT_ROOT / "node_modules",
         description="where npm put echarts and htmx; served under /static/vendor",
@@ -86,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def review_tag_list(self) -> list[str]:
         return [t.strip() for t in self.review_tags.split(",") if t.strip()]
+
+    @property
+    def report_chart_font_list(self) -> list[str]:
+        return [f.strip() for f in self.report_chart_fonts.split(",") if f.strip()]
 
     @property
     def upload_extension_set(self) -> set[str]:

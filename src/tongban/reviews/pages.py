@@ -71,15 +71,15 @@ async def rate_submit(request: Request, db: Session = Depends(get_db)) -> Respon
 
 
 @router.get("/reviews", response_class=HTMLResponse)
-def case_inbox(request: Request, state: str = "", org: str = "", db: Session = Depends(get_db),
-               actor: Actor = Depends(require_actor)) -> Response:
+def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
+               db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    cases = service.list_cases(db, actor=actor, org=target, state=wanted)
+    cases = service.list_cases(db, actor=actor, org=target, state=wanted, period=period or None)
     today = local_today()
     return render(request, "reviews/cases.html", {
         "cases": cases, "today": today, "service": service, "states": CaseState,
-        "state": state, "mask": privacy.mask_text})
+        "state": state, "mask": privacy.mask_text, "org": target, "period": period})
 
 
 @router.get("/reviews/cases/{case_id}", response_class=HTMLResponse)
@@ -128,6 +128,7 @@ def dashboard(request: Request, db: Session = Depends(get_db),
     orgs = {o.id: o for o in db.query(Org).filter(
         Org.id.in_({row[0] for row in data["per_org"]}))}
     names = sorted({orgs[r[0]].short_name for r in data["per_org"]})
+    codes = {o.short_name: o.code for o in orgs.values()}
     rate: dict[tuple[str, str], float] = {}
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for org_id, period, total, bad in data["per_org"]:
@@ -144,7 +145,10 @@ def dashboard(request: Request, db: Session = Depends(get_db),
                       "orient": "horizontal", "left": "center", "bottom": 0,
                       "inRange": {"color": ["#eaf6ef", "#f7dc6f", "#c0392b"]}},
         "series": [{"type": "heatmap", "name": "差评率(%)", "label": {"show": True},
-                    "data": [[months.index(p), names.index(n), v] for (n, p), v in rate.items()]}],
+                    "cursor": "pointer",
+                    "data": [{"value": [months.index(p), names.index(n), v],
+                              "url": f"/reviews?org={codes[n]}&period={p}"}
+                             for (n, p), v in rate.items()]}],
     }
     tag_counts: dict[str, int] = defaultdict(int)
     for tags, n in data["tags"]:
@@ -154,5 +158,5 @@ def dashboard(request: Request, db: Session = Depends(get_db),
     return render(request, "reviews/dashboard.html", {
         "levels_chart": levels_chart, "heat": heat,
         "tags": sorted(tag_counts.items(), key=lambda kv: -kv[1]), "worst": worst,
-        "codes": {o.short_name: o.code for o in orgs.values()},
+        "codes": codes,
         "chart_height": max(320, 26 * len(names) + 90)})

@@ -26,7 +26,7 @@ from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.tabular import Cell, cell_text, open_table
-from tongban.core.workdays import local_date, local_today, local_zone
+from tongban.core.workdays import end_of_day, local_date, local_today, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CASE_TRANSITIONS, CHANNEL_LABELS, CaseAction, CaseState, Channel, Level
@@ -383,8 +383,10 @@ def next_due(case_: NegativeCase) -> date:
 
 
 def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
-               state: CaseState | None = None, as_of: date | None = None) -> list[NegativeCase]:
-    """Cases the actor may see: overdue first, then by the next due day."""
+               state: CaseState | None = None, as_of: date | None = None,
+               period: str | None = None) -> list[NegativeCase]:
+    """Cases the actor may see (of reviews rated in ``period`` if given): overdue first, then by
+    the next due day."""
     as_of = as_of or local_today()
     stmt = select(NegativeCase).where(
         NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
@@ -393,6 +395,9 @@ def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
         stmt = stmt.join(Org, Org.id == NegativeCase.org_id).where(Org.path.startswith(org.path))
     if state is not None:
         stmt = stmt.where(NegativeCase.state == state.value)
+    if period:
+        stmt = stmt.join(Review, Review.id == NegativeCase.review_id).where(
+            Review.period == assessment.check_period(period))
     cases = list(db.scalars(stmt))
     return sorted(cases, key=lambda c: (c.state == CaseState.closed.value,
                                         not is_overdue(c, as_of=as_of), next_due(c), c.id))
@@ -567,6 +572,19 @@ def visible_reviews(db: Session, *, actor: Actor, org: Org | None = None,
     if period:
         stmt = stmt.where(Review.period == period)
     return list(db.scalars(stmt.order_by(Review.rated_at.desc()).limit(limit)))
+
+
+def counts_between(db: Session, *, actor: Actor, start: date,
+                   end: date) -> dict[int, tuple[int, int]]:
+    """Per org the actor sees: reviews rated on local days ``start``…``end`` and how many were
+    差评 (voided ones left out)."""
+    rows = db.execute(select(Review.org_id, func.count(),
+                             func.sum(case((Review.level <= 2, 1), else_=0))).where(
+        Review.org_id.in_(org_service.visible_org_ids(db, actor=actor)),
+        Review.voided.is_(False),
+        Review.rated_at > end_of_day(start - timedelta(days=1)),
+        Review.rated_at <= end_of_day(end)).group_by(Review.org_id)).all()
+    return {org_id: (int(n), int(bad or 0)) for org_id, n, bad in rows}
 
 
 def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:

@@ -21,6 +21,10 @@
       };
       var chart = window.echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(option);
+      // A data item with a url drills down to the page behind it (e.g. a heatmap cell).
+      chart.on("click", function (params) {
+        if (params.data && params.data.url) { window.location.href = params.data.url; }
+      });
       el.dataset.chartReady = "1";
       window.addEventListener("resize", function () { chart.resize(); });
     });

@@ -1,0 +1,173 @@
+"""A report as data: sections of paragraphs, tables and charts, rendered to DOCX, XLSX, HTML.
+
+Builders fill this model from the services; the renderers never look anything up, so the
+three formats cannot disagree. A figure carries the link to the page it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tongban.reports.narrative import count, pts
+
+
+class CellKind(StrEnum):
+    """How a table value is written and which Excel number format it gets."""
+
+    text = "text"
+    integer = "integer"  # whole number
+    points = "points"  # score, two decimals
+    signed = "signed"  # score change or adjustment, with its sign
+    rate = "rate"  # fraction shown as a percentage
+    rank = "rank"
+
+    @property
+    def excel_format(self) -> str:
+        return {"text": "@", "integer": "0", "points": "0.00", "signed": "+0.00;-0.00;0.00",
+                "rate": "0.0%", "rank": "0"}[self.value]
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str | float | int | None
+    link: str = ""
+
+    def shown(self, kind: CellKind) -> str:
+        """The value as printed in the DOCX and HTML (the XLSX keeps the number)."""
+        value = self.value
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, str):
+            return value
+        if kind is CellKind.points:
+            return f"{value:.2f}"
+        if kind is CellKind.signed:
+            return f"{value:+.2f}"
+        if kind is CellKind.rate:
+            return f"{value * 100:.1f}%"
+        if kind in (CellKind.integer, CellKind.rank):
+            return count(value)
+        return pts(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    kind: CellKind = CellKind.text
+    width: float = 12  # Excel column width in characters
+
+
+@dataclass
+class Table:
+    """A table; ``sheet`` names its worksheet in the XLSX."""
+
+    title: str
+    sheet: str
+    columns: list[Column]
+    rows: list[list[Cell]] = field(default_factory=list)
+    note: str = ""
+
+    def add(self, *values: Cell | str | float | int | None) -> None:
+        self.rows.append([v if isinstance(v, Cell) else Cell(v) for v in values])
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a sentence; a figure links to its source page."""
+
+    text: str
+    link: str = ""
+
+
+@dataclass
+class Paragraph:
+    spans: list[Span]
+    bullet: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    png: bytes
+    caption: str = ""
+
+
+Block = Paragraph | Table | Chart
+
+
+@dataclass
+class Section:
+    heading: str
+    blocks: list[Block | Section] = field(default_factory=list)
+
+    def say(self, *parts: str | Span, bullet: bool = False) -> None:
+        """Append a paragraph made of plain text and linked figures."""
+        self.blocks.append(Paragraph([p if isinstance(p, Span) else Span(p) for p in parts],
+                                     bullet=bullet))
+
+    def sub(self, heading: str) -> Section:
+        child = Section(heading)
+        self.blocks.append(child)
+        return child
+
+
+@dataclass
+class Document:
+    """One report: a title, the issuer and date line, and numbered sections."""
+
+    kind: str
+    title: str
+    subtitle: str
+    issuer: str
+    date_line: str
+    scope: str
+    period_key: str
+    file_stem: str
+    sections: list[Section] = field(default_factory=list)
+    source_sheet_id: int | None = None
+
+    def section(self, heading: str) -> Section:
+        found = Section(heading)
+        self.sections.append(found)
+        return found
+
+    def tables(self) -> list[Table]:
+        out: list[Table] = []
+
+        def walk(blocks: list[Block | Section]) -> None:
+            for block in blocks:
+                if isinstance(block, Section):
+                    walk(block.blocks)
+                elif isinstance(block, Table):
+                    out.append(block)
+
+        walk(list(self.sections))
+        return out
+
+    def content_key(self) -> str:
+        """Hash of what the report says: text, table values and chart images."""
+        def plain(blocks: list[Block | Section]) -> list[object]:
+            out: list[object] = []
+            for block in blocks:
+                if isinstance(block, Section):
+                    out.append([block.heading, plain(block.blocks)])
+                elif isinstance(block, Paragraph):
+                    out.append(block.text)
+                elif isinstance(block, Table):
+                    out.append([block.title, [c.label for c in block.columns],
+                                [[c.value for c in row] for row in block.rows]])
+                else:
+                    out.append(hashlib.sha256(block.png).hexdigest())
+            return out
+
+        payload = [self.kind, self.title, self.subtitle, self.date_line,
+                   plain(list(self.sections))]
+        text = json.dumps(payload, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,67 @@
+"""XLSX: one worksheet per table, header frozen, numbers as numbers with their formats."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from tongban.reports.document import CellKind, Document
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    base = _BAD_SHEET_CHARS.sub("_", name)[:28] or "表"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base[:26]}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def render(document: Document) -> bytes:
+    """The report's tables as a workbook; the first sheet says what the report is and carries
+    the tables' notes, so every table sheet holds only its header and rows."""
+    book = Workbook()
+    cover = book.active
+    assert cover is not None
+    cover.title = "说明"
+    cover.append([document.title])
+    cover["A1"].font = Font(bold=True, size=14)
+    for line in (document.subtitle, f"{document.issuer}　{document.date_line}",
+                 "各表数字与同期 Word 版一致；比率以小数存储、按百分比显示。"):
+        if line:
+            cover.append([line])
+    cover.column_dimensions["A"].width = 80
+    taken = {"说明"}
+    for table in document.tables():
+        sheet = book.create_sheet(_sheet_name(table.sheet, taken))
+        sheet.append([c.label for c in table.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        for row in table.rows:
+            sheet.append([None if c.value == "" else c.value for c in row])
+        for col, column in enumerate(table.columns, start=1):
+            letter = get_column_letter(col)
+            sheet.column_dimensions[letter].width = column.width
+            if column.kind is CellKind.text:
+                continue
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=col, max_col=col):
+                if isinstance(cell.value, int | float):
+                    cell.number_format = column.kind.excel_format
+        sheet.freeze_panes = "A2"
+        if table.rows:
+            sheet.auto_filter.ref = sheet.dimensions
+        if table.note:
+            cover.append([f"表「{sheet.title}」：{table.note}"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

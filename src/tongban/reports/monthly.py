@@ -1,0 +1,284 @@
+"""月考评: one cohort's month — league table, points lost, adjustments, poor grades, reviews."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tongban.assessment import analysis
+from tongban.assessment import service as assessment
+from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.models import ScoreLine, ScoreSheet
+from tongban.assessment.rules import ItemResult
+from tongban.core.config import get_settings
+from tongban.core.security import Actor
+from tongban.core.workdays import local_today
+from tongban.reports import charts, sources
+from tongban.reports.document import Cell, CellKind, Chart, Column, Document, Section, Span, Table
+from tongban.reports.enums import ReportKind
+from tongban.reports.narrative import arrow, count, day, listing, pct, pts, rank_move
+from tongban.reviews import service as reviews
+
+LOST_CHART_SIZE = 10
+LOST_TABLE_SIZE = 30
+
+
+def scope_word(sheet: ScoreSheet) -> str:
+    """``全省`` for the province's ranking of cities, else the cohort's name."""
+    return "全省" if sheet.cohort.is_reference else sheet.cohort.name
+
+
+def ranked_lines(db: Session, actor: Actor, sheet: ScoreSheet) -> list[ScoreLine]:
+    return sorted(assessment.visible_lines(db, actor=actor, sheet=sheet),
+                  key=lambda ln: (ln.rank, ln.org.code))
+
+
+@dataclass(frozen=True)
+class IndicatorLoss:
+    """One indicator's points lost across a cohort's orgs in one month."""
+
+    code: str
+    name: str
+    category: str
+    max_points: float
+    orgs: int
+    total: float
+    mean: float
+    worst: ScoreLine
+    worst_lost: float
+
+
+def lost_by_indicator(sheet: ScoreSheet, lines: list[ScoreLine]) -> list[IndicatorLoss]:
+    """Per indicator with points lost: orgs losing, total and mean lost, the largest loser."""
+    definition = assessment.scheme_definition(sheet.scheme)
+    out = []
+    for category, indicator in definition.indicators():
+        losses = []
+        for line in lines:
+            stored = line.items.get(indicator.code)
+            if stored is None:
+                continue
+            lost = ItemResult.from_dict(stored, indicator.max_points).lost
+            if lost > 0:
+                losses.append((lost, line))
+        if not losses:
+            continue
+        worst_lost, worst = max(losses, key=lambda p: (p[0], -p[1].rank))
+        total = round(sum(p[0] for p in losses), 4)
+        out.append(IndicatorLoss(indicator.code, indicator.name, category.name,
+                                 indicator.max_points, len(losses), total,
+                                 round(total / len(lines), 4), worst, worst_lost))
+    return sorted(out, key=lambda r: (-r.total, r.code))
+
+
+def league_table(db: Session, actor: Actor, sheet: ScoreSheet, lines: list[ScoreLine]) -> Table:
+    before = assessment.previous_ranks(db, sheet=sheet)
+    table = Table(f"{sheet.cohort.name}{assessment.period_label(sheet.period)}考评排名", "排名",
+                  [Column("名次", CellKind.rank, 6), Column("单位", width=22),
+                   Column("指标得分", CellKind.points, 10), Column("加扣分", CellKind.signed, 9),
+                   Column("总分", CellKind.points, 9), Column("名次变化", width=9),
+                   Column("等次", width=6)])
+    for line in lines:
+        link = sources.org_sheet(sheet.cohort.code, sheet.period, line.org.code)
+        change = before[line.org_id] - line.rank if line.org_id in before else None
+        table.add(Cell(line.rank, link), Cell(line.org.name, link), line.indicator_total,
+                  line.adjustment_total, Cell(line.total, link), arrow(change),
+                  Grade(line.grade).label)
+    table.note = (f"名次并列时取较高名次；分数按{assessment.scheme_definition(sheet.scheme).decimals}"
+                  f"位小数比较。来源：{sheet.cohort.name}{assessment.period_label(sheet.period)}"
+                  f"成绩单第{sheet.revision}版（{SheetStatus(sheet.status).label}）。")
+    return table
+
+
+def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Document:
+    sheet = assessment.require_sheet(db, cohort_code=cohort_code, period=period)
+    cohort, label = sheet.cohort, assessment.period_label(period)
+    lines = ranked_lines(db, actor, sheet)
+    settings = get_settings()
+    doc = Document(kind=ReportKind.monthly.value, title=f"{label}{cohort.name}考评情况通报",
+                   subtitle=f"（依据《{sheet.scheme.name}》{sheet.scheme.version}版）",
+                   issuer=settings.report_issuer,
+                   date_line=day(local_today()), scope=cohort.code, period_key=period,
+                   file_stem=f"monthly-{cohort.code}-{period}", source_sheet_id=sheet.id)
+    _overview(db, actor, doc.section("总体情况"), sheet, lines)
+    ranking = doc.section("排名情况")
+    ranking.blocks.append(league_table(db, actor, sheet, lines))
+    _points_lost(doc.section("失分情况"), sheet, lines)
+    _adjustments(doc.section("加扣分情况"), sheet, lines)
+    _poor(db, actor, doc.section("等次为“差”的单位"), sheet, lines)
+    _reviews(db, actor, doc.section("好差评指标"), sheet, lines)
+    return doc
+
+
+def _overview(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
+              lines: list[ScoreLine]) -> None:
+    label = assessment.period_label(sheet.period)
+    league = sources.league(sheet.cohort.code, sheet.period)
+    if not lines:
+        section.say(f"{label}{sheet.cohort.name}成绩单中没有可查看的单位。")
+        return
+    totals = [ln.total for ln in lines]
+    grades: dict[str, list[str]] = defaultdict(list)
+    for line in lines:
+        grades[line.grade].append(line.org.name)
+    top, bottom = lines[0], lines[-1]
+    section.say(
+        f"{label}，{sheet.cohort.name}共", Span(f"{len(lines)}个", league), "单位参评，平均分",
+        Span(pts(statistics.fmean(totals)), league), "分。", top.org.name, "以",
+        Span(f"{pts(top.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+                                                    top.org.code)),
+        "排第1名，", bottom.org.name, "以",
+        Span(f"{pts(bottom.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+                                                       bottom.org.code)),
+        f"排第{bottom.rank}名。", "评为“好”", Span(f"{len(grades[Grade.good.value])}个", league),
+        "、“中”", Span(f"{len(grades[Grade.fair.value])}个", league), "、“差”",
+        Span(f"{len(grades[Grade.poor.value])}个", league), "。",
+    )
+    before = assessment.previous_ranks(db, sheet=sheet)
+    moves = [(before[ln.org_id] - ln.rank, ln) for ln in lines if ln.org_id in before]
+    risers = sorted((m for m in moves if m[0] > 0), key=lambda m: (-m[0], m[1].rank))[:3]
+    fallers = sorted((m for m in moves if m[0] < 0), key=lambda m: (m[0], m[1].rank))[:3]
+    if risers:
+        section.say("名次上升较多的有：", "；".join(
+            f"{ln.org.name}{rank_move(change)}（第{ln.rank}名）" for change, ln in risers), "。")
+    if fallers:
+        section.say("名次下降较多的有：", "；".join(
+            f"{ln.org.name}{rank_move(change)}（第{ln.rank}名）" for change, ln in fallers), "。")
+    home = next((ln for ln in lines if ln.org.code == get_settings().city_code), None)
+    if home is not None:
+        change = before[home.org_id] - home.rank if home.org_id in before else None
+        section.say(
+            f"{home.org.name}{label}得", Span(f"{pts(home.total)}分", sources.org_sheet(
+                sheet.cohort.code, sheet.period, home.org.code)),
+            f"，在{scope_word(sheet)}排", Span(f"第{home.rank}名", league),
+            "，较上月" + rank_move(change) if change is not None else "",
+            f"，等次为“{Grade(home.grade).label}”。")
+
+
+def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) -> None:
+    rows = lost_by_indicator(sheet, lines)
+    if not rows:
+        section.say("本月各单位各项指标均得满分。")
+        return
+    total = sum(r.total for r in rows)
+    first = rows[0]
+    section.say(f"本月各单位合计失分{pts(total)}分，涉及{len(rows)}项指标。失分最多的是“",
+                first.name, "”，", Span(f"{first.orgs}个", sources.league(
+                    sheet.cohort.code, sheet.period)),
+                f"单位共失{pts(first.total)}分。")
+    table = Table("各指标失分情况", "指标失分",
+                  [Column("指标代码", width=9), Column("指标", width=26), Column("大类", width=14),
+                   Column("分值", CellKind.points, 7), Column("失分单位数", CellKind.integer, 9),
+                   Column("合计失分", CellKind.points, 9), Column("平均失分", CellKind.points, 9),
+                   Column("失分最多单位", width=18), Column("该单位失分", CellKind.points, 9)])
+    if len(rows) > LOST_TABLE_SIZE:
+        table.note = (f"共{len(rows)}项指标有失分，表中列合计失分最多的{LOST_TABLE_SIZE}项；"
+                      f"各单位逐项得分见排名页。")
+    for r in rows[:LOST_TABLE_SIZE]:
+        link = sources.org_sheet(sheet.cohort.code, sheet.period, r.worst.org.code)
+        table.add(r.code, r.name, r.category, r.max_points, r.orgs, r.total, r.mean,
+                  Cell(r.worst.org.name, link), r.worst_lost)
+    section.blocks.append(lost_chart(sheet, rows))
+    section.blocks.append(table)
+
+
+def lost_chart(sheet: ScoreSheet, rows: list[IndicatorLoss]) -> Chart:
+    top = rows[:LOST_CHART_SIZE]
+    title = f"{assessment.period_label(sheet.period)}失分最多的指标（合计失分）"
+    png = charts.points_lost(title, [(f"{r.code} {r.name}", r.total) for r in top])
+    return Chart(title, png, caption=f"图：{title}，前{len(top)}项")
+
+
+def _adjustments(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) -> None:
+    table = Table("加扣分明细", "加扣分",
+                  [Column("单位", width=20), Column("分值", CellKind.signed, 8),
+                   Column("原因", width=50), Column("来源", width=24)])
+    deductions = bonuses = 0.0
+    for line in lines:
+        for adj in line.adjustments:
+            points = float(adj["points"])
+            if points < 0:
+                deductions += points
+            else:
+                bonuses += points
+            source = adj.get("source_ref") or adj.get("source") or ""
+            table.add(Cell(line.org.name, sources.org_sheet(sheet.cohort.code, sheet.period,
+                                                            line.org.code)),
+                      points, adj["reason"], Cell(str(source), adj.get("source_url") or ""))
+    if not table.rows:
+        section.say("本月没有加扣分。")
+        return
+    section.say(f"本月共{len(table.rows)}条加扣分，合计扣",
+                Span(f"{pts(-deductions)}分", sources.adjustments()), "、加",
+                Span(f"{pts(bonuses)}分", sources.adjustments()), "。")
+    section.blocks.append(table)
+
+
+def _poor(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
+          lines: list[ScoreLine]) -> None:
+    poor = [ln for ln in lines if ln.grade == Grade.poor.value]
+    twice = {a.org_code for a in analysis.alerts(db, actor=actor, cohort_code=sheet.cohort.code,
+                                                  period=sheet.period) if a.kind == "poor_twice"}
+    if not poor:
+        section.say("本月没有等次为“差”的单位。")
+        return
+    section.say("本月等次为“差”的单位：", listing([ln.org.name for ln in poor], limit=20), "。")
+    repeat = [ln for ln in poor if ln.org.code in twice]
+    if repeat:
+        section.say("其中连续两个月为“差”的：",
+                    *[Span(ln.org.name + ("、" if i < len(repeat) - 1 else ""),
+                           sources.org_sheet(sheet.cohort.code, sheet.period, ln.org.code))
+                      for i, ln in enumerate(repeat)],
+                    "，须在下月考评前书面说明整改措施和成效。")
+    else:
+        section.say("没有连续两个月为“差”的单位。")
+
+
+def review_rows(db: Session, actor: Actor, sheet: ScoreSheet,
+                lines: list[ScoreLine]) -> list[tuple[ScoreLine, dict[str, Any]]]:
+    found = []
+    for line in lines:
+        m = reviews.metrics(db, actor=actor, org=line.org, period=sheet.period)
+        if m["reviews"]:
+            found.append((line, m))
+    return found
+
+
+def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
+             lines: list[ScoreLine]) -> None:
+    rows = review_rows(db, actor, sheet, lines)
+    if not rows:
+        section.say(f"{assessment.period_label(sheet.period)}本组单位没有好差评数据。")
+        return
+    table = Table("好差评指标（分子/分母）", "好差评",
+                  [Column("单位", width=20), Column("评价数", CellKind.integer, 8),
+                   Column("好评数", CellKind.integer, 8), Column("好评率", CellKind.rate, 8),
+                   Column("差评数", CellKind.integer, 8), Column("差评率", CellKind.rate, 8),
+                   Column("满意度", CellKind.rate, 8), Column("办件量", CellKind.integer, 9),
+                   Column("主动评价率", CellKind.rate, 10),
+                   Column("应整改差评", CellKind.integer, 10), Column("按期整改", CellKind.integer, 9),
+                   Column("按期整改率", CellKind.rate, 10),
+                   Column("实名差评", CellKind.integer, 9), Column("按时回访", CellKind.integer, 9),
+                   Column("实名回访率", CellKind.rate, 10)])
+    total_reviews = total_bad = due = ontime = 0.0
+    for line, m in rows:
+        good, bad = m["good_rate"], m["bad_rate"]
+        rect, named = m["ontime_rectification_rate"], m["named_callback_rate"]
+        rate = m["review_rate"]
+        table.add(Cell(line.org.name, sources.cases()), m["reviews"],
+                  good["numerator"], good["value"], bad["numerator"], bad["value"],
+                  m["satisfaction"]["value"], rate["denominator"], rate["value"],
+                  rect["denominator"], rect["numerator"], rect["value"],
+                  named["denominator"], named["numerator"], named["value"])
+        total_reviews += float(m["reviews"])
+        total_bad += float(bad["numerator"])
+        due += float(rect["denominator"])
+        ontime += float(rect["numerator"])
+    section.say("本月本组单位共收到评价", Span(f"{count(total_reviews)}条", sources.review_dashboard()),
+                "，差评率", Span(pct(total_bad, total_reviews), sources.review_dashboard()),
+                "；到期应整改的差评按期整改率", Span(pct(ontime, due), sources.cases()), "。")
+    section.blocks.append(table)

@@ -1,0 +1,86 @@
+"""Chinese phrases the reports are written with: numbers, dates, rank moves, streaks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tongban.core.templating import points as _points
+
+
+def pts(value: float | None) -> str:
+    """A score as written in the text: at most two decimals, no trailing zeros (2.6, 96.35)."""
+    return _points(value, 2)
+
+
+def pct(numerator: float, denominator: float) -> str:
+    """A rate with its parts, ``98.2%（1234/1256）``; ``—（0/0）`` when there is nothing."""
+    if not denominator:
+        return f"—（{count(numerator)}/0）"
+    return f"{numerator / denominator * 100:.1f}%（{count(numerator)}/{count(denominator)}）"
+
+
+def count(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else pts(value)
+
+
+def day(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def month_day(value: date) -> str:
+    return f"{value.month}月{value.day}日"
+
+
+def day_range(start: date, end: date) -> str:
+    """``11月16日至22日``, ``11月30日至12月6日``; the year is named when it changes."""
+    if start.year != end.year:
+        return f"{day(start)}至{day(end)}"
+    if start.month != end.month:
+        return f"{month_day(start)}至{month_day(end)}"
+    return f"{month_day(start)}至{end.day}日"
+
+
+def month(period: str) -> str:
+    """``2026-02`` → ``2月``."""
+    return f"{int(period[5:])}月"
+
+
+def rank_move(change: int | None) -> str:
+    """A place change as written: 上升3位, 下降13位, 持平; empty when unknown."""
+    if change is None:
+        return ""
+    if change > 0:
+        return f"上升{change}位"
+    if change < 0:
+        return f"下降{-change}位"
+    return "持平"
+
+
+def arrow(change: int | None) -> str:
+    """Short form for tables: ↑3, ↓13, —, 新."""
+    if change is None:
+        return "新"
+    if change > 0:
+        return f"↑{change}"
+    if change < 0:
+        return f"↓{-change}"
+    return "—"
+
+
+def listing(names: list[str], limit: int = 5) -> str:
+    """``甲、乙、丙``; a long list ends ``等N个``."""
+    if len(names) <= limit:
+        return "、".join(names)
+    return "、".join(names[:limit]) + f"等{len(names)}个"
+
+
+def streak(grades: list[str]) -> tuple[str, int]:
+    """The grade at the end of ``grades`` and how many months it has run."""
+    if not grades:
+        return "", 0
+    last, n = grades[-1], 0
+    for grade in reversed(grades):
+        if grade != last:
+            break
+        n += 1
+    return last, n

@@ -1,0 +1,157 @@
+"""Reports: build 周通报 / 月考评 / 季调度 from the domains' services, render, archive.
+
+Every generated report is archived: its DOCX, XLSX and HTML stored outside the web root under
+generated names, each with its SHA-256. Generating the same report again from unchanged data
+returns the archived one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.core import audit
+from tongban.core.config import get_settings
+from tongban.core.errors import DomainError, NotFound
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.reports import excel, monthly, quarterly, webpage, weekly, word
+from tongban.reports.document import Document
+from tongban.reports.enums import ReportFormat, ReportKind, ReportTrigger
+from tongban.reports.models import Report, ReportFile
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to write: a kind and its scope (a day for the bulletin, a cohort and a period)."""
+
+    kind: ReportKind
+    as_of: date | None = None
+    cohort: str = ""
+    period: str = ""  # YYYY-MM for monthly, YYYYQn for quarterly
+
+    def check(self) -> ReportRequest:
+        if self.kind is ReportKind.weekly and self.as_of is None:
+            raise DomainError("周通报须指定日期（--as-of）")
+        if self.kind is not ReportKind.weekly and not self.cohort:
+            raise DomainError(f"{self.kind.label}须指定考核分组")
+        if self.kind is not ReportKind.weekly and not self.period:
+            raise DomainError("月考评须指定月份（如 2026-03）" if self.kind is ReportKind.monthly
+                              else "季调度须指定季度（如 2026Q1）")
+        return self
+
+
+def build(db: Session, *, actor: Actor, request: ReportRequest) -> Document:
+    """The report as data, read through the domains' services with the actor's rights."""
+    org_service.require_citywide(actor, "生成通报")
+    request.check()
+    if request.kind is ReportKind.weekly:
+        assert request.as_of is not None
+        return weekly.build(db, actor=actor, as_of=request.as_of)
+    if request.kind is ReportKind.monthly:
+        return monthly.build(db, actor=actor, cohort_code=request.cohort, period=request.period)
+    return quarterly.build(db, actor=actor, cohort_code=request.cohort, quarter=request.period)
+
+
+def render(document: Document) -> dict[ReportFormat, bytes]:
+    settings = get_settings()
+    return {
+        ReportFormat.docx: word.render(document),
+        ReportFormat.xlsx: excel.render(document),
+        ReportFormat.html: webpage.render(document, link_base=settings.public_url).encode(),
+    }
+
+
+def _archive_dir() -> Path:
+    folder = get_settings().report_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def generate(db: Session, *, actor: Actor, request: ReportRequest,
+             trigger: ReportTrigger = ReportTrigger.manual) -> tuple[Report, bool]:
+    """Build, render and archive a report; ``(archived, created)``.
+
+    The same content already archived for the same kind and scope is returned as is.
+    """
+    document = build(db, actor=actor, request=request)
+    key = document.content_key()
+    existing = db.scalar(select(Report).where(
+        Report.kind == document.kind, Report.scope == document.scope,
+        Report.period_key == document.period_key, Report.content_key == key))
+    if existing is not None and all(path_of(f).is_file() for f in existing.files):
+        return existing, False
+    report = Report(kind=document.kind, scope=document.scope, period_key=document.period_key,
+                    title=document.title, content_key=key,
+                    source_sheet_id=document.source_sheet_id, trigger=trigger.value,
+                    generated_by=actor.username)
+    folder = _archive_dir()
+    for fmt, content in render(document).items():
+        stored = f"{document.file_stem}-{secrets.token_hex(6)}.{fmt.value}"
+        (folder / stored).write_bytes(content)
+        report.files.append(ReportFile(format=fmt.value, stored_name=stored, size=len(content),
+                                       sha256=hashlib.sha256(content).hexdigest()))
+    db.add(report)
+    db.flush()
+    audit.record(db, actor=actor, action="report.generated", object_type="report",
+                 object_id=report.id,
+                 changes={"kind": report.kind, "scope": report.scope, "period": report.period_key,
+                          "trigger": report.trigger,
+                          "sha256": {f.format: f.sha256 for f in report.files}})
+    return report, True
+
+
+def path_of(file: ReportFile) -> Path:
+    return get_settings().report_dir / file.stored_name
+
+
+def list_reports(db: Session, *, actor: Actor, kind: ReportKind | None = None,
+                 limit: int = 200) -> list[Report]:
+    org_service.require_citywide(actor, "查看通报")
+    stmt = select(Report).order_by(Report.generated_at.desc(), Report.id.desc()).limit(limit)
+    if kind is not None:
+        stmt = stmt.where(Report.kind == kind.value)
+    return list(db.scalars(stmt))
+
+
+def get_report(db: Session, *, actor: Actor, report_id: int) -> Report:
+    org_service.require_citywide(actor, "查看通报")
+    report = db.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"未找到通报 #{report_id}")
+    return report
+
+
+def report_file(db: Session, *, actor: Actor, report_id: int,
+                fmt: ReportFormat) -> tuple[ReportFile, Path, str]:
+    """The archived file, its path, and the file name to download it as; the stored bytes
+    must still match their hash."""
+    report = get_report(db, actor=actor, report_id=report_id)
+    file = next((f for f in report.files if f.format == fmt.value), None)
+    if file is None:
+        raise NotFound(f"通报 #{report_id} 没有 {fmt.label} 版")
+    path = path_of(file)
+    if not path.is_file():
+        raise NotFound(f"通报 #{report_id} 的 {fmt.label} 文件已不在归档目录中")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != file.sha256:
+        raise DomainError(f"通报 #{report_id} 的 {fmt.label} 文件与归档时的哈希不一致，可能已被改动")
+    name = report.title
+    if report.kind == ReportKind.weekly.value:
+        name += f"（{report.period_key}）"
+    return file, path, f"{name}.{fmt.value}"
+
+
+def verify(report: Report) -> dict[str, bool]:
+    """Per format: whether the stored file still has the hash it was archived with."""
+    out = {}
+    for file in report.files:
+        path = path_of(file)
+        out[file.format] = path.is_file() and \
+            hashlib.sha256(path.read_bytes()).hexdigest() == file.sha256
+    return out
