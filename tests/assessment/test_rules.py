@@ -11,8 +11,11 @@ from tongban.assessment.rules import (
     FormulaError,
     ItemResult,
     SafeFormula,
+    compile_indicator,
     describe,
+    score_compiled,
     score_indicator,
+    score_many,
 )
 from tongban.assessment.scheme import IndicatorDef
 
@@ -113,7 +116,7 @@ def test_formula_evaluates_arithmetic_over_metrics() -> None:
 
 @pytest.mark.parametrize("expression", [
     "__import__('os').system('true')", "a.__class__", "open('x')", "[a for a in b]",
-    "lambda: 1", "a ** 100", "'text'",
+    "lambda: 1", "a ** 100", "'text'", "min(a)", "abs(a, b)", "round(a, b)", "round(a, 1.5)",
 ])
 def test_formula_refuses_anything_but_arithmetic(expression: str) -> None:
     with pytest.raises(FormulaError):
@@ -184,3 +187,46 @@ def test_more_events_never_score_more(x: int, y: int) -> None:
     fewer, more = sorted((x, y))
     ind = indicator({"type": "per_event_deduction", "metric": "e", "points_each": 0.3})
     assert points(ind, {"e": more}) <= points(ind, {"e": fewer})
+
+
+ARRAY_RULES: list[dict[str, object]] = [
+    {"type": "given", "metric": "a"},
+    {"type": "ratio", "numerator": ["a", "b"], "denominator": "c", "floor": 0.2, "target": 0.9},
+    {"type": "ratio", "numerator": "a", "denominator": "c", "zero_denominator": "exclude"},
+    {"type": "threshold", "metric": "a", "target": 10, "below": "linear", "floor": -5},
+    {"type": "threshold", "metric": "a", "target": 10, "direction": "lower"},
+    {"type": "threshold", "metric": "a", "target": 10, "below": "steps",
+     "steps": [{"at": 5, "points": 4}, {"at": 0, "points": 1}]},
+    {"type": "per_event_deduction", "metric": "a", "points_each": 0.3, "cap": 6},
+    {"type": "rank_based", "metric": "a", "min_points": 2},
+    {"type": "rank_based", "metric": "b", "table": [10, 8, 6], "rest": 1},
+    {"type": "formula", "expression": "min(1, a / c) * 10 - (2 if b > 3 else 0)"},
+    {"type": "formula",
+     "expression": "round(abs(a - b) / (c + 1), 2) + max(a, b, 0) / 100 + (a > 1 and b < 5)"},
+    {"type": "formula", "expression": "(1 < a <= b or c == 0) * 4 + -a / 10 + round(b)"},
+]
+small = st.one_of(st.none(), st.sampled_from([0.0, 1.0, 3.0, 10.0, -2.0]),
+                  st.floats(min_value=-50, max_value=50, allow_nan=False))
+
+
+@given(rows=st.lists(st.fixed_dictionaries({"a": small, "b": small, "c": small}),
+                     min_size=1, max_size=8),
+       missing=st.sampled_from(["zero", "as_zero", "exclude"]))
+def test_scoring_all_orgs_at_once_matches_scoring_each_org(
+        rows: list[dict[str, float | None]], missing: str) -> None:
+    values = {org: {k: v for k, v in row.items() if v is not None}
+              for org, row in enumerate(rows, start=1)}
+    orgs = list(values)
+    for rule in ARRAY_RULES:
+        ci = compile_indicator(indicator(rule, missing=missing))
+        together = score_many(ci, orgs, CohortValues(values))
+        one_by_one = [score_compiled(ci, org, CohortValues(values)) for org in orgs]
+        assert [r.as_dict() for r in together] == [r.as_dict() for r in one_by_one], rule
+
+
+def test_a_division_by_zero_in_one_org_is_reported_for_that_org_only() -> None:
+    ci = compile_indicator(indicator({"type": "formula", "expression": "a / b"}))
+    cohort = CohortValues({1: {"a": 4, "b": 2}, 2: {"a": 4, "b": 0}})
+    first, second = score_many(ci, [1, 2], cohort)
+    assert first.points == 2 and second.flag == "formula_error"
+    assert describe(ci.indicator, second.as_dict()) == "公式 a / b：除数为0，得0分"

@@ -7,12 +7,16 @@ A missing metric is handled by the indicator's policy (see ``enums.MissingPolicy
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from tongban.assessment.enums import MissingPolicy
 from tongban.assessment.ranking import competition_rank
@@ -109,6 +113,9 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "abs": abs,
     "round": round,
 }
+#: (fewest, most) arguments of each function.
+_ARITY: dict[str, tuple[int, int]] = {"min": (2, 99), "max": (2, 99), "abs": (1, 1),
+                                      "round": (1, 2)}
 
 
 class SafeFormula:
@@ -127,6 +134,10 @@ class SafeFormula:
         self._check(tree.body)
         self._tree = tree.body
         self._compiled: Evaluator | None = None
+        try:
+            self._vector: VectorEvaluator | None = _vector_closure(self._tree)
+        except _NoArrayForm:
+            self._vector = None
 
     def _check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Constant):
@@ -160,6 +171,13 @@ class SafeFormula:
                 raise FormulaError(
                     f"公式中只能调用 min、max、abs、round：{ast.unparse(node)}"
                 )
+            low, high = _ARITY[node.func.id]
+            if not low <= len(node.args) <= high or any(
+                    isinstance(a, ast.Starred) for a in node.args):
+                raise FormulaError(f"{node.func.id} 的参数个数不对：{ast.unparse(node)}")
+            if node.func.id == "round" and len(node.args) == 2 and not (
+                    isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is int):
+                raise FormulaError(f"round 的小数位数必须是整数常量：{ast.unparse(node)}")
             for arg in node.args:
                 self._check(arg)
         else:
@@ -176,8 +194,25 @@ class SafeFormula:
             self._compiled = _closure(self._tree)
         return float(self._compiled(values))
 
+    def vector(self) -> VectorEvaluator | None:
+        """The formula over arrays (one element per org), or None if it has no array form.
+
+        The evaluator marks in ``faults`` every element where a division by zero happened;
+        those orgs are scored one by one, which reports the error as :meth:`evaluate` does.
+        """
+        return self._vector
+
 
 Evaluator = Callable[[Mapping[str, float]], Any]
+Array = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+VectorEvaluator = Callable[[Mapping[str, Array], Mask], Any]
+
+
+class _NoArrayForm(Exception):
+    """A formula part that is evaluated one org at a time."""
+
+
 
 
 def _closure(node: ast.AST) -> Evaluator:
@@ -232,6 +267,84 @@ def _closure(node: ast.AST) -> Evaluator:
         args = [_closure(a) for a in node.args]
         return lambda values: function(*(a(values) for a in args))
     raise FormulaError("公式无法计算")  # unreachable: _check admits nothing else
+
+
+def _elementwise_round(args: list[Any]) -> Any:
+    """Python's ``round`` on every element (NumPy's rounding differs in the last digit)."""
+    digits = args[1] if len(args) > 1 else None
+    values = np.broadcast_to(np.asarray(args[0], dtype=np.float64), np.shape(args[0])).ravel()
+    out = [float(round(v, digits)) if math.isfinite(v) else v for v in values.tolist()]
+    return np.array(out, dtype=np.float64).reshape(np.shape(args[0]))
+
+
+_VECTOR_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "min": lambda args: functools.reduce(np.minimum, args),
+    "max": lambda args: functools.reduce(np.maximum, args),
+    "abs": lambda args: np.abs(args[0]),
+    "round": _elementwise_round,
+}
+
+
+def _truth(value: Any) -> Any:
+    return np.asarray(value) != 0
+
+
+def _vector_closure(node: ast.AST) -> VectorEvaluator:
+    """The array twin of :func:`_closure`: the same arithmetic, element by element."""
+    if isinstance(node, ast.Constant):
+        constant = node.value
+        return lambda values, faults: constant
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda values, faults: values[name]
+    if isinstance(node, ast.BinOp):
+        left, right = _vector_closure(node.left), _vector_closure(node.right)
+        if isinstance(node.op, ast.Div):
+            def divide(values: Mapping[str, Array], faults: Mask) -> Any:
+                denominator = right(values, faults)
+                faults |= np.broadcast_to(np.asarray(denominator) == 0, faults.shape)
+                return np.divide(left(values, faults), denominator)
+            return divide
+        op = _BINARY[type(node.op)]
+        return lambda values, faults: op(left(values, faults), right(values, faults))
+    if isinstance(node, ast.UnaryOp):
+        operand = _vector_closure(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda values, faults: np.negative(operand(values, faults))
+        return operand
+    if isinstance(node, ast.Compare):
+        first = _vector_closure(node.left)
+        pairs = [(_COMPARE[type(op)], _vector_closure(c))
+                 for op, c in zip(node.ops, node.comparators, strict=True)]
+
+        def compare(values: Mapping[str, Array], faults: Mask) -> Any:
+            left = first(values, faults)
+            result: Any = True
+            for op, right_fn in pairs:
+                right = right_fn(values, faults)
+                result = np.logical_and(result, op(left, right))
+                left = right
+            return np.asarray(result, dtype=np.float64)
+        return compare
+    if isinstance(node, ast.BoolOp):
+        parts = [_vector_closure(v) for v in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+
+        def boolean(values: Mapping[str, Array], faults: Mask) -> Any:
+            truths = [_truth(p(values, faults)) for p in parts]
+            return np.asarray(functools.reduce(combine, truths), dtype=np.float64)
+        return boolean
+    if isinstance(node, ast.IfExp):
+        test = _vector_closure(node.test)
+        body, orelse = _vector_closure(node.body), _vector_closure(node.orelse)
+        return lambda values, faults: np.where(_truth(test(values, faults)), body(values, faults),
+                                               orelse(values, faults))
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        function = _VECTOR_FUNCTIONS[node.func.id]
+        args = [_vector_closure(a) for a in node.args]
+        return lambda values, faults: function([a(values, faults) for a in args])
+    raise _NoArrayForm
 
 
 # ---------------------------------------------------------------- scorers
@@ -298,6 +411,124 @@ def score_compiled(ci: CompiledIndicator, org_id: int, cohort: CohortValues) -> 
     return ItemResult(points, ci.max_points, inputs, flag)
 
 
+#: Array form of a rule: (indicator, inputs k × orgs, orgs, cohort) → (points, mask of the orgs
+#: it could score, extra input rows such as rank and cohort size).
+VectorScorer = Callable[["CompiledIndicator", Array, Sequence[int], CohortValues],
+                        tuple[Array, Mask, dict[str, Array]]]
+
+
+def score_many(ci: CompiledIndicator, org_ids: Sequence[int],
+               cohort: CohortValues) -> list[ItemResult]:
+    """Every org's points on one indicator, in ``org_ids`` order.
+
+    The rule runs on arrays for the orgs whose inputs are all present; the rest (missing data,
+    a zero denominator, a formula that cannot be computed) take :func:`score_compiled`, and so
+    does a rule with no array form. Both give the same result, point for point.
+    """
+    vector = _vector_scorer(ci)
+    if vector is None:
+        return [score_compiled(ci, org_id, cohort) for org_id in org_ids]
+    names = ci.names
+    rows = [cohort.values.get(org_id, _EMPTY) for org_id in org_ids]
+    table = np.array([[row.get(n, math.nan) for row in rows] for n in names],
+                     dtype=np.float64).reshape(len(names), len(org_ids))
+    with np.errstate(all="ignore"):
+        points, fits, extra = vector(ci, table, org_ids, cohort)
+    fits &= ~np.isnan(table).any(axis=0) & np.isfinite(points)
+    keys = (*names, *extra)
+    columns = np.vstack([table, *extra.values()]) if extra else table
+    mx = ci.max_points
+    out: list[ItemResult] = []
+    for org_id, column, raw, ok in zip(org_ids, columns.T.tolist(), points.tolist(),
+                                       fits.tolist(), strict=True):
+        if ok:
+            out.append(ItemResult(min(max(round(raw, 4), 0.0), mx), mx,
+                                  dict(zip(keys, column, strict=True))))
+        else:
+            out.append(score_compiled(ci, org_id, cohort))
+    return out
+
+
+def _vector_scorer(ci: CompiledIndicator) -> VectorScorer | None:
+    rule = ci.indicator.rule
+    if isinstance(rule, ThresholdRule) and rule.below == "steps":
+        return None
+    if isinstance(rule, FormulaRule) and SafeFormula.compiled(rule.expression).vector() is None:
+        return None
+    return _VECTOR_SCORERS[type(rule)]
+
+
+def _all(table: Array) -> Mask:
+    return np.ones(table.shape[1], dtype=np.bool_)
+
+
+def _given_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+                cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    return table[0], _all(table), {}
+
+
+def _ratio_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+                cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rule: RatioRule = _rule(ci)
+    den = table[-1]
+    ratio = table[:-1].sum(axis=0) / den
+    points = np.where(ratio < rule.floor, 0.0, ci.max_points * np.minimum(1.0, ratio / rule.target))
+    return points, den != 0, {}
+
+
+def _threshold_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+                    cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rule: ThresholdRule = _rule(ci)
+    value, mx = table[0], ci.max_points
+    higher = rule.direction == "higher"
+    full = value >= rule.target if higher else value <= rule.target
+    if rule.below == "linear":
+        floor = rule.floor if rule.floor is not None else 0.0
+        span = (rule.target - floor) if higher else (floor - rule.target)
+        progress = (value - floor) if higher else (floor - value)
+        below = mx * progress / span
+    else:
+        below = np.zeros_like(value)
+    return np.where(full, mx, below), _all(table), {}
+
+
+def _per_event_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+                    cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rule: PerEventDeductionRule = _rule(ci)
+    cap = rule.cap if rule.cap is not None else ci.max_points
+    deduction = np.minimum(cap, np.maximum(table[0], 0.0) * rule.points_each)
+    return ci.max_points - deduction, _all(table), {}
+
+
+def _rank_based_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+                     cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    ranks = cohort_ranks(ci, cohort)
+    n = len(ranks)
+    rank = np.array([ranks.get(org_id, math.nan) for org_id in org_ids], dtype=np.float64)
+    points = np.array([_rank_points(ci, int(r), n) if r == r else math.nan
+                       for r in rank.tolist()], dtype=np.float64)
+    return points, ~np.isnan(rank), {"rank": rank, "of": np.full(len(org_ids), float(n))}
+
+
+def _formula_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+                  cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rule: FormulaRule = _rule(ci)
+    evaluate = SafeFormula.compiled(rule.expression).vector()
+    assert evaluate is not None  # _vector_scorer chose this scorer only when there is one
+    faults = np.zeros(table.shape[1], dtype=np.bool_)
+    raw = np.broadcast_to(
+        np.asarray(evaluate(dict(zip(ci.names, table, strict=True)), faults), dtype=np.float64),
+        (table.shape[1],))
+    return raw, ~faults, {}
+
+
+_VECTOR_SCORERS: dict[type, VectorScorer] = {
+    GivenRule: _given_many, RatioRule: _ratio_many, ThresholdRule: _threshold_many,
+    PerEventDeductionRule: _per_event_many, RankBasedRule: _rank_based_many,
+    FormulaRule: _formula_many,
+}
+
+
 def score_indicator(indicator: IndicatorDef, org_id: int, cohort: CohortValues) -> ItemResult:
     """Points of ``org_id`` on ``indicator`` from the cohort's metric values."""
     return score_compiled(compile_indicator(indicator), org_id, cohort)
@@ -355,11 +586,11 @@ def _per_event(ci: CompiledIndicator, values: Values, org_id: int,
     return clamp(ci.max_points - deduction, ci.max_points), None, None
 
 
-def _rank_based(ci: CompiledIndicator, values: Values, org_id: int,
-                cohort: CohortValues) -> tuple[float, str | None, dict[str, float]]:
-    rule: RankBasedRule = _rule(ci)
+def cohort_ranks(ci: CompiledIndicator, cohort: CohortValues) -> dict[int, int]:
+    """Every participating org's rank on a rank-based indicator's metric (computed once)."""
     ranks = cohort._rank_cache.get(ci.code)
     if ranks is None:
+        rule: RankBasedRule = _rule(ci)
         as_zero = ci.policy is MissingPolicy.as_zero
         participants = {
             oid: vals.get(rule.metric, 0.0 if as_zero else math.nan)
@@ -369,15 +600,25 @@ def _rank_based(ci: CompiledIndicator, values: Values, org_id: int,
         ranks = competition_rank(participants, decimals=6,
                                  higher_is_better=rule.direction == "higher")
         cohort._rank_cache[ci.code] = ranks
-    rank = ranks[org_id]
-    n = len(ranks)
+    return ranks
+
+
+def _rank_points(ci: CompiledIndicator, rank: int, n: int) -> float:
+    rule: RankBasedRule = _rule(ci)
     mx = ci.max_points
     if rule.table:
         points = rule.table[rank - 1] if rank <= len(rule.table) else rule.rest
     else:
         low = rule.min_points or 0.0
         points = mx if n <= 1 else mx - (rank - 1) * (mx - low) / (n - 1)
-    return clamp(points, mx), None, {"rank": float(rank), "of": float(n)}
+    return clamp(points, mx)
+
+
+def _rank_based(ci: CompiledIndicator, values: Values, org_id: int,
+                cohort: CohortValues) -> tuple[float, str | None, dict[str, float]]:
+    ranks = cohort_ranks(ci, cohort)
+    rank, n = ranks[org_id], len(ranks)
+    return _rank_points(ci, rank, n), None, {"rank": float(rank), "of": float(n)}
 
 
 def _formula(ci: CompiledIndicator, values: Values, org_id: int,

@@ -18,7 +18,7 @@ from tongban.assessment.rules import (
     ItemResult,
     compile_indicator,
     fmt,
-    score_compiled,
+    score_many,
 )
 from tongban.assessment.scheme import SchemeDef
 
@@ -88,22 +88,9 @@ def compile_scheme(scheme: SchemeDef) -> list[CompiledIndicator]:
     return [compile_indicator(indicator) for _category, indicator in scheme.indicators()]
 
 
-def score_org(
-    scheme: SchemeDef,
-    org_id: int,
-    cohort: CohortValues,
-    adjustments: list[AppliedAdjustment],
-    *,
-    compiled: list[CompiledIndicator] | None = None,
-    set_points: Mapping[str, float] | None = None,
-) -> OrgScore:
-    """Every indicator's points for one org, plus its adjustments."""
-    items: dict[str, ItemResult] = {}
-    for ci in compiled if compiled is not None else compile_scheme(scheme):
-        item = score_compiled(ci, org_id, cohort)
-        if set_points and ci.code in set_points:
-            item = set_item_points(item, set_points[ci.code])
-        items[ci.code] = item
+def org_score(scheme: SchemeDef, org_id: int, items: dict[str, ItemResult],
+              adjustments: list[AppliedAdjustment]) -> OrgScore:
+    """One org's total from its items and adjustments."""
     subtotal, scale_note = indicator_total(scheme, items)
     adjustment_total = round(sum(a.points for a in adjustments), 4)
     score = OrgScore(
@@ -144,9 +131,10 @@ def score_cohort(
     values: Mapping[int, Mapping[str, float]],
     adjustments: Mapping[int, list[AppliedAdjustment]],
 ) -> list[OrgScore]:
-    """The whole cohort, ranked."""
+    """The whole cohort, ranked; each indicator is scored for all orgs at once."""
     cohort = CohortValues({org_id: values.get(org_id, {}) for org_id in org_ids})
-    compiled = compile_scheme(scheme)
-    scores = [score_org(scheme, org_id, cohort, adjustments.get(org_id, []), compiled=compiled)
-              for org_id in org_ids]
+    columns = [(ci.code, score_many(ci, org_ids, cohort)) for ci in compile_scheme(scheme)]
+    scores = [org_score(scheme, org_id, {code: results[j] for code, results in columns},
+                        adjustments.get(org_id, []))
+              for j, org_id in enumerate(org_ids)]
     return rank_and_grade(scheme, scores)

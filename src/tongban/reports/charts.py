@@ -21,16 +21,38 @@ PALETTE = ["#c0392b", "#1f6fb2", "#2e8b57", "#d98c1f", "#7d4fa0", "#2b9fa3", "#8
            "#e0609a", "#5d6d7e", "#9aab3a"]
 
 
-@lru_cache
-def chart_font_path() -> str:
-    """The file of the first configured CJK font that is installed."""
-    wanted = get_settings().report_chart_font_list
-    for family in wanted:
+def _find_font(families: list[str]) -> str | None:
+    for family in families:
         try:
             return str(font_manager.findfont(font_manager.FontProperties(family=family),
                                              fallback_to_default=False))
         except ValueError:
             continue
+    return None
+
+
+def _add_fonts_installed_since_cache() -> None:
+    """Register system fonts that matplotlib's cached font list predates (an apt install
+    after the first run), so that they are found without deleting the cache by hand."""
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue  # a font file matplotlib cannot read is simply not offered
+
+
+@lru_cache
+def chart_font_path() -> str:
+    """The file of the first configured CJK font that is installed."""
+    wanted = get_settings().report_chart_font_list
+    found = _find_font(wanted)
+    if found is None:
+        _add_fonts_installed_since_cache()
+        found = _find_font(wanted)
+    if found is not None:
+        return found
     raise DomainError(f"未找到中文字体（{'、'.join(wanted)}），图表中的中文会显示为方框；"
                       f"请安装 fonts-noto-cjk（apt install fonts-noto-cjk）")
 
