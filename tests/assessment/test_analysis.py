@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from tests.factories import actor_of
 from tongban.assessment import analysis, service
+from tongban.assessment.models import ScoreLine
 from tongban.assessment.ranking import competition_rank
 from tongban.cli import app as cli
 from tongban.core.errors import NotFound
@@ -23,6 +25,14 @@ def cli_json(*args: str) -> object:
     result = runner.invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def explained_item(db: Session, line: ScoreLine, code: str) -> dict[str, Any]:
+    """One indicator of a stored line as the explanation gives it."""
+    explained = service.explanation(db, actor=SYSTEM_ACTOR,
+                                    cohort_code=line.sheet.cohort.code, period=line.sheet.period,
+                                    org_ref=line.org.code)
+    return next(i for i in explained["indicators"] if i["code"] == code)
 
 
 def test_demo_story_january_first_february_fifteenth(db: Session) -> None:
@@ -61,7 +71,7 @@ def test_whatif_without_the_deduction_would_have_kept_first_place(db: Session) -
 def test_whatif_matches_a_recomputation_by_hand(db: Session) -> None:
     sheet = service.require_sheet(db, cohort_code=PROVINCE, period="2026-03")
     line = next(ln for ln in sheet.lines if ln.org.code == "511900")
-    e01 = line.items["E01"]["points"]
+    e01 = explained_item(db, line, "E01")["points"]
     result = analysis.whatif(db, actor=SYSTEM_ACTOR, cohort_code=PROVINCE, period="2026-03",
                              org_ref="巴中", set_points={"E01": 3})
     by_hand = round(line.total - e01 + 3, 4)
@@ -77,11 +87,12 @@ def test_whatif_matches_a_recomputation_by_hand(db: Session) -> None:
 def test_whatif_on_a_metric_recomputes_the_indicators_that_read_it(db: Session) -> None:
     sheet = service.require_sheet(db, cohort_code="bz-dept-b", period="2026-04")
     weak = next(ln for ln in sheet.lines if ln.org.name == "市统计局")
-    accurate = weak.items["S02"]["inputs"]
+    s02 = explained_item(db, weak, "S02")
+    accurate = s02["inputs"]
     result = analysis.whatif(db, actor=SYSTEM_ACTOR, cohort_code="bz-dept-b", period="2026-04",
                              org_ref="市统计局",
                              set_metrics={"accurate_items": accurate["list_items"]})
-    gained = 10 - weak.items["S02"]["points"]
+    gained = 10 - s02["points"]
     assert result.after_total == pytest.approx(weak.total + gained * 100 / 95, abs=1e-3)
 
 

@@ -219,14 +219,18 @@ def test_scoring_all_orgs_at_once_matches_scoring_each_org(
     orgs = list(values)
     for rule in ARRAY_RULES:
         ci = compile_indicator(indicator(rule, missing=missing))
-        together = score_many(ci, orgs, CohortValues(values))
+        column = score_many(ci, orgs, CohortValues(values))
+        together = [column.special[j].as_dict() if j in column.special
+                    else {"points": column.points[j], "inputs": {n: values[org].get(n) for n in ci.names}}
+                    for j, org in enumerate(orgs)]
         one_by_one = [score_compiled(ci, org, CohortValues(values)) for org in orgs]
-        assert [r.as_dict() for r in together] == [r.as_dict() for r in one_by_one], rule
+        assert together == [r.as_dict() for r in one_by_one], rule
+        assert column.points == [r.points for r in one_by_one]
 
 
 def test_a_division_by_zero_in_one_org_is_reported_for_that_org_only() -> None:
     ci = compile_indicator(indicator({"type": "formula", "expression": "a / b"}))
     cohort = CohortValues({1: {"a": 4, "b": 2}, 2: {"a": 4, "b": 0}})
-    first, second = score_many(ci, [1, 2], cohort)
-    assert first.points == 2 and second.flag == "formula_error"
-    assert describe(ci.indicator, second.as_dict()) == "公式 a / b：除数为0，得0分"
+    column = score_many(ci, [1, 2], cohort)
+    assert column.points == [2, 0] and list(column.special) == [1]
+    assert describe(ci.indicator, column.special[1].as_dict()) == "公式 a / b：除数为0，得0分"

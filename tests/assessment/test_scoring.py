@@ -69,6 +69,22 @@ def test_every_point_is_explained(db: Session, cohort: str) -> None:
     assert x2["points"] == 2 and "扣 2 分" in x2["note"]
 
 
+def test_lines_stored_whole_before_the_compact_form_read_the_same(db: Session, cohort: str) -> None:
+    fill(db)
+    sheet = service.compute_sheet(db, actor=SYSTEM_ACTOR, cohort_code=cohort, period="2026-02")
+    before = service.explanation(db, actor=SYSTEM_ACTOR, cohort_code=cohort, period="2026-02",
+                                 org_ref="广安")
+    line = next(ln for ln in sheet.lines if ln.org.short_name == "广安")
+    assert isinstance(line.items["X1"], float) and "_inputs" in line.items
+    definition = service.scheme_definition(sheet.scheme)
+    line.items = {i.code: service.line_item(line, i).as_dict()  # type: ignore[union-attr]
+                  for _, i in definition.indicators()}
+    db.flush()
+    after = service.explanation(db, actor=SYSTEM_ACTOR, cohort_code=cohort, period="2026-02",
+                                org_ref="广安")
+    assert "_inputs" not in line.items and after == before
+
+
 def test_adjustments_count_and_are_listed_with_their_reason(db: Session, cohort: str) -> None:
     fill(db)
     bazhong = org_service.resolve_org(db, ref="巴中")

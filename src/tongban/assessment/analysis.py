@@ -16,7 +16,14 @@ from tongban.assessment import service
 from tongban.assessment.enums import Grade
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.assessment.ranking import competition_rank
-from tongban.assessment.rules import CohortValues, ItemResult, describe, fmt, score_indicator
+from tongban.assessment.rules import (
+    CohortValues,
+    ItemResult,
+    describe,
+    fmt,
+    score_indicator,
+    stored_points,
+)
 from tongban.assessment.scheme import SchemeDef
 from tongban.assessment.scoring import indicator_total, set_item_points
 from tongban.core.config import get_settings
@@ -84,14 +91,12 @@ def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) ->
     gaps = []
     for category, indicator in definition.indicators():
         cohort_points = {
-            other.org_id: float(other.items[indicator.code]["points"])
-            for other in sheet.lines
-            if indicator.code in other.items and not other.items[indicator.code].get("excluded")
+            other.org_id: points for other in sheet.lines
+            if (points := stored_points(other.items, indicator.code)) is not None
         }
-        item = line.items.get(indicator.code, {})
-        stored = ItemResult.from_dict(item or {"points": 0.0}, indicator.max_points)
+        stored = service.line_item(line, indicator) or ItemResult(0.0, indicator.max_points, {})
         own = stored.points
-        compared = bool(cohort_points) and not item.get("excluded")
+        compared = bool(cohort_points) and not stored.excluded
         leader = max(cohort_points.values(), default=0.0)
         median = statistics.median(cohort_points.values()) if cohort_points else 0.0
         places = competition_rank(cohort_points, decimals=4)
@@ -109,7 +114,7 @@ def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) ->
             gap_to_leader=max(0.0, round(leader - own, 4)) if compared else 0.0,
             gap_to_median=round(median - own, 4) if compared else 0.0,
             place=places.get(line.org_id, len(cohort_points)), at_bottom=at_bottom,
-            note=describe(indicator, item), excluded=stored.excluded,
+            note=describe(indicator, stored.as_dict()), excluded=stored.excluded,
         ))
     return gaps
 
@@ -150,9 +155,9 @@ def _stored_values(sheet: ScoreSheet) -> dict[int, dict[str, float]]:
     """The metric values each line was scored on, from the inputs kept in its items."""
     values: dict[int, dict[str, float]] = {}
     for line in sheet.lines:
-        merged: dict[str, float] = {}
+        merged: dict[str, float] = dict(line.items.get("_inputs", {}))
         for code, item in line.items.items():
-            if code.startswith("_"):
+            if code.startswith("_") or not isinstance(item, dict):
                 continue
             for name, value in item.get("inputs", {}).items():
                 if value is not None and name not in ("rank", "of"):
@@ -193,8 +198,8 @@ def whatif(
             raise NotFound(f"考核方案中没有用到数据项「{name}」")
 
     items: dict[str, ItemResult] = {
-        i.code: ItemResult.from_dict(line.items[i.code], i.max_points)
-        for _, i in definition.indicators() if i.code in line.items
+        i.code: item for _, i in definition.indicators()
+        if (item := service.line_item(line, i)) is not None
     }
     changes: list[str] = []
     if set_metrics:

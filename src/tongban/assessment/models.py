@@ -125,8 +125,11 @@ class ScoreSheet(Base):
 class ScoreLine(Base):
     """One org's result on a sheet: total, rank, grade and every indicator's explained points.
 
-    ``items`` maps indicator code → {points, max, lost, inputs, note}; ``adjustments`` lists
-    the adjustments applied, as they were when the sheet was computed.
+    ``items`` maps indicator code → its points, either a bare number (the rule ran on inputs
+    that were all present; they are the org's metric values, kept once under ``_inputs``) or
+    the whole result {points, inputs, flag, detail, excluded, error}; ``_notes`` holds notes
+    on the total. Read an item through ``service.line_item``. ``adjustments`` lists the
+    adjustments applied, as they were when the sheet was computed.
     """
 
     __tablename__ = "score_line"

@@ -79,8 +79,19 @@ class ItemResult:
 
 
 def clamp(points: float, max_points: float) -> float:
-    """Points rounded to 4 places and held within [0, max] (rounding never exceeds max)."""
-    return min(max(round(points, 4), 0.0), max_points)
+    """Points rounded to 4 places and held within [0, max] (rounding never exceeds max).
+
+    Rounds as NumPy does (half to even at the 4th place of ``points × 10⁴``), so that scoring
+    one org and scoring a cohort's arrays (:func:`clamp_many`) agree to the last bit.
+    """
+    if math.isfinite(points):
+        points = round(points * 10000.0) / 10000.0
+    return min(max(points, 0.0), max_points)
+
+
+def clamp_many(points: Array, max_points: float) -> Array:
+    """:func:`clamp` for every element of ``points`` (finite ones)."""
+    return np.minimum(np.maximum(np.rint(points * 10000.0) / 10000.0, 0.0), max_points)
 
 
 def fmt(value: float | None) -> str:
@@ -417,8 +428,23 @@ VectorScorer = Callable[["CompiledIndicator", Array, Sequence[int], CohortValues
                         tuple[Array, Mask, dict[str, Array]]]
 
 
+@dataclass(slots=True)
+class IndicatorColumn:
+    """One indicator scored for a whole cohort.
+
+    ``points`` holds every org's points in cohort order. Where the rule ran normally on inputs
+    that are all present, that number is the whole story: the inputs are the org's metric
+    values. Every other org (a missing metric, a zero denominator, a formula error, a rank
+    with its cohort size) also has its full :class:`ItemResult` in ``special``, by position.
+    """
+
+    code: str
+    points: list[float]
+    special: dict[int, ItemResult]
+
+
 def score_many(ci: CompiledIndicator, org_ids: Sequence[int],
-               cohort: CohortValues) -> list[ItemResult]:
+               cohort: CohortValues) -> IndicatorColumn:
     """Every org's points on one indicator, in ``org_ids`` order.
 
     The rule runs on arrays for the orgs whose inputs are all present; the rest (missing data,
@@ -427,26 +453,57 @@ def score_many(ci: CompiledIndicator, org_ids: Sequence[int],
     """
     vector = _vector_scorer(ci)
     if vector is None:
-        return [score_compiled(ci, org_id, cohort) for org_id in org_ids]
+        return _column(ci, [score_compiled(ci, org_id, cohort) for org_id in org_ids])
     names = ci.names
     rows = [cohort.values.get(org_id, _EMPTY) for org_id in org_ids]
     table = np.array([[row.get(n, math.nan) for row in rows] for n in names],
                      dtype=np.float64).reshape(len(names), len(org_ids))
     with np.errstate(all="ignore"):
-        points, fits, extra = vector(ci, table, org_ids, cohort)
-    fits &= ~np.isnan(table).any(axis=0) & np.isfinite(points)
-    keys = (*names, *extra)
-    columns = np.vstack([table, *extra.values()]) if extra else table
+        raw, fits, extra = vector(ci, table, org_ids, cohort)
+    fits &= ~np.isnan(table).any(axis=0) & np.isfinite(raw)
     mx = ci.max_points
-    out: list[ItemResult] = []
-    for org_id, column, raw, ok in zip(org_ids, columns.T.tolist(), points.tolist(),
-                                       fits.tolist(), strict=True):
-        if ok:
-            out.append(ItemResult(min(max(round(raw, 4), 0.0), mx), mx,
-                                  dict(zip(keys, column, strict=True))))
-        else:
-            out.append(score_compiled(ci, org_id, cohort))
-    return out
+    points = np.where(fits, clamp_many(np.where(fits, raw, 0.0), mx), 0.0).tolist()
+    special: dict[int, ItemResult] = {}
+    if extra:
+        keys = (*names, *extra)
+        columns = np.vstack([table, *extra.values()]).T.tolist()
+        special = {j: ItemResult(points[j], mx, dict(zip(keys, columns[j], strict=True)))
+                   for j, ok in enumerate(fits.tolist()) if ok}
+    for j, ok in enumerate(fits.tolist()):
+        if not ok:
+            special[j] = score_compiled(ci, org_ids[j], cohort)
+            points[j] = special[j].points
+    return IndicatorColumn(ci.code, points, special)
+
+
+def _column(ci: CompiledIndicator, results: list[ItemResult]) -> IndicatorColumn:
+    """Results scored one by one, as a column: plain results keep only their points."""
+    names = set(ci.names)
+    special = {j: r for j, r in enumerate(results)
+               if r.flag or r.excluded or r.error or r.inputs.keys() != names}
+    return IndicatorColumn(ci.code, [r.points for r in results], special)
+
+
+def stored_points(items: Mapping[str, Any], code: str) -> float | None:
+    """One indicator's points on a stored line; None when it was not scored or was excluded."""
+    raw = items.get(code)
+    if isinstance(raw, dict):
+        return None if raw.get("excluded") else float(raw["points"])
+    return None if raw is None else float(raw)
+
+
+def stored_item(items: Mapping[str, Any], indicator: IndicatorDef) -> dict[str, Any] | None:
+    """One indicator's stored result on a score line, with its inputs.
+
+    A line keeps the org's metric values once under ``_inputs``; an item stored as a bare
+    number takes its inputs from there. Items stored whole (and every item of lines written
+    before this form) are returned as they are.
+    """
+    raw = items.get(indicator.code)
+    if raw is None or isinstance(raw, dict):
+        return raw
+    known: Mapping[str, float] = items.get("_inputs", {})
+    return {"points": float(raw), "inputs": {n: known.get(n) for n in indicator.metrics()}}
 
 
 def _vector_scorer(ci: CompiledIndicator) -> VectorScorer | None:
@@ -502,12 +559,20 @@ def _per_event_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
 
 def _rank_based_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
                      cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rule: RankBasedRule = _rule(ci)
     ranks = cohort_ranks(ci, cohort)
     n = len(ranks)
-    rank = np.array([ranks.get(org_id, math.nan) for org_id in org_ids], dtype=np.float64)
-    points = np.array([_rank_points(ci, int(r), n) if r == r else math.nan
-                       for r in rank.tolist()], dtype=np.float64)
-    return points, ~np.isnan(rank), {"rank": rank, "of": np.full(len(org_ids), float(n))}
+    rank = np.array([ranks.get(org_id, 0) for org_id in org_ids], dtype=np.float64)
+    mx = ci.max_points
+    if rule.table:
+        by_place = np.array([*rule.table, rule.rest], dtype=np.float64)
+        points = by_place[np.clip(rank - 1, 0, len(rule.table)).astype(np.intp)]
+    elif n <= 1:
+        points = np.full(len(org_ids), mx)
+    else:
+        low = rule.min_points or 0.0
+        points = mx - (rank - 1) * (mx - low) / (n - 1)
+    return points, rank > 0, {"rank": rank, "of": np.full(len(org_ids), float(n))}
 
 
 def _formula_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],

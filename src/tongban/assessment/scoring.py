@@ -50,10 +50,16 @@ class AppliedAdjustment:
 
 @dataclass
 class OrgScore:
-    """One org's result before it is stored as a ``ScoreLine``."""
+    """One org's result before it is stored as a ``ScoreLine``.
+
+    ``points`` has every indicator's points; ``special`` the full result of the items that are
+    more than a number (see :class:`rules.IndicatorColumn`); ``inputs`` the org's metric values.
+    """
 
     org_id: int
-    items: dict[str, ItemResult]
+    points: dict[str, float]
+    special: dict[str, ItemResult]
+    inputs: Mapping[str, float]
     adjustments: list[AppliedAdjustment]
     indicator_total: float
     adjustment_total: float
@@ -65,15 +71,21 @@ class OrgScore:
 
     @property
     def errors(self) -> list[str]:
-        return [f"{code}：{item.error}" for code, item in self.items.items() if item.error]
+        return [f"{code}：{item.error}" for code, item in self.special.items() if item.error]
+
+    def stored_items(self) -> dict[str, Any]:
+        """The line's ``items`` column: bare points, whole special items, the inputs once."""
+        items: dict[str, Any] = dict(self.points)
+        for code, item in self.special.items():
+            items[code] = item.as_dict()
+        items["_inputs"] = dict(self.inputs)
+        if self.notes:
+            items["_notes"] = {"notes": self.notes}
+        return items
 
 
-def indicator_total(scheme: SchemeDef, items: Mapping[str, ItemResult]) -> tuple[float, str]:
-    """Sum of points; when indicators are excluded, the rest is rescaled to the full total."""
-    counted = [item for item in items.values() if not item.excluded]
-    raw = sum(item.points for item in counted)
-    excluded_max = sum(item.max_points for item in items.values() if item.excluded)
-    full = sum(item.max_points for item in items.values())
+def _rescaled(raw: float, excluded_max: float, full: float) -> tuple[float, str]:
+    """The points of the counted indicators, rescaled to the full total when some are excluded."""
     if excluded_max and full > excluded_max:
         scaled = raw * full / (full - excluded_max)
         return round(scaled, 4), (
@@ -83,27 +95,16 @@ def indicator_total(scheme: SchemeDef, items: Mapping[str, ItemResult]) -> tuple
     return round(raw, 4), ""
 
 
+def indicator_total(scheme: SchemeDef, items: Mapping[str, ItemResult]) -> tuple[float, str]:
+    """Sum of points; when indicators are excluded, the rest is rescaled to the full total."""
+    raw = sum(item.points for item in items.values() if not item.excluded)
+    excluded_max = sum(item.max_points for item in items.values() if item.excluded)
+    return _rescaled(raw, excluded_max, sum(item.max_points for item in items.values()))
+
+
 def compile_scheme(scheme: SchemeDef) -> list[CompiledIndicator]:
     """Every indicator with its metric names and scorer resolved once."""
     return [compile_indicator(indicator) for _category, indicator in scheme.indicators()]
-
-
-def org_score(scheme: SchemeDef, org_id: int, items: dict[str, ItemResult],
-              adjustments: list[AppliedAdjustment]) -> OrgScore:
-    """One org's total from its items and adjustments."""
-    subtotal, scale_note = indicator_total(scheme, items)
-    adjustment_total = round(sum(a.points for a in adjustments), 4)
-    score = OrgScore(
-        org_id=org_id,
-        items=items,
-        adjustments=adjustments,
-        indicator_total=subtotal,
-        adjustment_total=adjustment_total,
-        total=round(subtotal + adjustment_total, 4),
-    )
-    if scale_note:
-        score.notes.append(scale_note)
-    return score
 
 
 def set_item_points(item: ItemResult, points: float) -> ItemResult:
@@ -133,8 +134,25 @@ def score_cohort(
 ) -> list[OrgScore]:
     """The whole cohort, ranked; each indicator is scored for all orgs at once."""
     cohort = CohortValues({org_id: values.get(org_id, {}) for org_id in org_ids})
-    columns = [(ci.code, score_many(ci, org_ids, cohort)) for ci in compile_scheme(scheme)]
-    scores = [org_score(scheme, org_id, {code: results[j] for code, results in columns},
-                        adjustments.get(org_id, []))
-              for j, org_id in enumerate(org_ids)]
+    compiled = compile_scheme(scheme)
+    columns = [score_many(ci, org_ids, cohort) for ci in compiled]
+    codes = [ci.code for ci in compiled]
+    full = sum(ci.max_points for ci in compiled)
+    special: dict[int, dict[str, ItemResult]] = {j: {} for j in range(len(org_ids))}
+    for column in columns:
+        for j, item in column.special.items():
+            special[j][column.code] = item
+    scores = []
+    for j, row in enumerate(zip(*(column.points for column in columns), strict=True)):
+        org_id = org_ids[j]
+        own = special[j]
+        excluded = [item for item in own.values() if item.excluded]
+        subtotal, scale_note = _rescaled(sum(row), sum(i.max_points for i in excluded), full)
+        applied = adjustments.get(org_id, [])
+        adjustment_total = round(sum(a.points for a in applied), 4)
+        scores.append(OrgScore(
+            org_id=org_id, points=dict(zip(codes, row, strict=True)), special=own,
+            inputs=cohort.values[org_id], adjustments=applied, indicator_total=subtotal,
+            adjustment_total=adjustment_total, total=round(subtotal + adjustment_total, 4),
+            notes=[scale_note] if scale_note else []))
     return rank_and_grade(scheme, scores)

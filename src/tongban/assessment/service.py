@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
-from tongban.assessment.rules import ItemResult, describe
+from tongban.assessment.rules import ItemResult, describe, stored_item
 from tongban.assessment.scheme import (
     PERIOD_RE,
     IndicatorChange,
+    IndicatorDef,
     SchemeDef,
     canonical_json,
     content_hash,
@@ -223,15 +224,18 @@ def record_metric_values(
 def metric_values(
     db: Session, *, period: str, org_ids: Iterable[int], metrics: Iterable[str] | None = None
 ) -> dict[int, dict[str, float]]:
-    """{org_id: {metric: value}} for one period."""
+    """{org_id: {metric: value}} for one period (only ``metrics`` when given)."""
     stmt = select(MetricValue.org_id, MetricValue.metric, MetricValue.value).where(
         MetricValue.period == period, MetricValue.org_id.in_(list(org_ids))
     )
-    if metrics is not None:
-        stmt = stmt.where(MetricValue.metric.in_(list(metrics)))
+    wanted = set(metrics) if metrics is not None else None
     out: dict[int, dict[str, float]] = defaultdict(dict)
-    for org_id, metric, value in db.execute(stmt):
-        out[org_id][metric] = value
+    db.flush()  # plain rows on the session's connection: scoring reads ~16k per period
+    # The metric filter runs here, not in SQL: a scheme reads most of an org's metrics, and a
+    # long IN list costs SQLite more than the few rows it would leave out.
+    for org_id, metric, value in db.connection().execute(stmt).all():
+        if wanted is None or metric in wanted:
+            out[org_id][metric] = value
     return dict(out)
 
 
@@ -382,8 +386,7 @@ def _write_lines(db: Session, sheet: ScoreSheet, scores: list[OrgScore]) -> None
             "sheet_id": sheet.id, "org_id": s.org_id, "position": i,
             "indicator_total": s.indicator_total, "adjustment_total": s.adjustment_total,
             "total": s.total, "rank": s.rank, "grade": s.grade.value, "leading": s.leading,
-            "items": {code: item.as_dict() for code, item in s.items.items()}
-            | ({"_notes": {"notes": s.notes}} if s.notes else {}),
+            "items": s.stored_items(),
             "adjustments": [a.as_dict() for a in s.adjustments],
         }
         for i, s in enumerate(scores)
@@ -561,6 +564,12 @@ def sheets_of(db: Session, *, cohort: Cohort) -> list[ScoreSheet]:
     return out
 
 
+def line_item(line: ScoreLine, indicator: IndicatorDef) -> ItemResult | None:
+    """One indicator's result on a stored line (None when the line does not score it)."""
+    stored = stored_item(line.items, indicator)
+    return None if stored is None else ItemResult.from_dict(stored, indicator.max_points)
+
+
 def explanation(
     db: Session, *, actor: Actor, cohort_code: str, period: str, org_ref: str
 ) -> dict[str, Any]:
@@ -570,13 +579,13 @@ def explanation(
     definition = scheme_definition(sheet.scheme)
     indicators = []
     for category, indicator in definition.indicators():
-        item = ItemResult.from_dict(line.items.get(indicator.code, {"points": 0.0}),
-                                    indicator.max_points)
+        stored = stored_item(line.items, indicator) or {"points": 0.0}
+        item = ItemResult.from_dict(stored, indicator.max_points)
         indicators.append({
             "code": indicator.code, "name": indicator.name, "category": category.name,
             "rule": indicator.rule.type, "missing_policy": indicator.missing_policy.value,
             "points": item.points, "max_points": indicator.max_points, "lost": item.lost,
-            "inputs": item.inputs, "note": describe(indicator, line.items.get(indicator.code, {})),
+            "inputs": item.inputs, "note": describe(indicator, stored),
             "excluded": item.excluded,
         })
     notes = line.items.get("_notes", {}).get("notes", [])

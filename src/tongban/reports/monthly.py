@@ -13,7 +13,6 @@ from tongban.assessment import analysis
 from tongban.assessment import service as assessment
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
-from tongban.assessment.rules import ItemResult
 from tongban.core.config import get_settings
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
@@ -59,10 +58,10 @@ def lost_by_indicator(sheet: ScoreSheet, lines: list[ScoreLine]) -> list[Indicat
     for category, indicator in definition.indicators():
         losses = []
         for line in lines:
-            stored = line.items.get(indicator.code)
-            if stored is None:
+            item = assessment.line_item(line, indicator)
+            if item is None:
                 continue
-            lost = ItemResult.from_dict(stored, indicator.max_points).lost
+            lost = item.lost
             if lost > 0:
                 losses.append((lost, line))
         if not losses:
