@@ -97,7 +97,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def db(backend_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
     """A session inside a transaction rolled back after the test; app and CLI share it."""
     connection = backend_engine.connect()
+    deferred = core_db.may_write.set(False)  # SQLite: lock only once the test writes
     outer = connection.begin()
+    core_db.may_write.reset(deferred)
     factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -18,6 +18,7 @@ from tongban.assessment import pages as assessment_pages
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.middleware import RequestGate, SecurityHeaders
 from tongban.core.templating import render
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
@@ -100,16 +101,6 @@ async def _request_validation_error(request: Request, exc: Exception) -> Respons
     )
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
 def create_app() -> FastAPI:
     """The whole web application."""
     settings = get_settings()
@@ -130,7 +121,8 @@ def create_app() -> FastAPI:
         same_site="lax",
         https_only=settings.is_production,
     )
-    app.middleware("http")(_security_headers)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestGate, limit=settings.max_concurrent_requests)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
 

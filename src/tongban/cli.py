@@ -713,7 +713,7 @@ def jobs_run(
         console.print(f"{day} 整改督办：提醒 {report.reminders} 人次，督办 {report.escalations} 人次，"
                       f"逾期扣分 {len(report.penalties)} 条，指标变更 {report.metrics_changed} 项")
         console.print(f"{day} 好差评：提醒 {reviews.reminders} 人次，督办 {reviews.escalations} 人次，"
-                      f"指标变更 {reviews.metrics_changed} 项")
+                      f"默认评价 {reviews.default_ratings} 条，指标变更 {reviews.metrics_changed} 项")
         console.print(f"{day} 通报：生成 {len(reports.generated)} 份"
                       + (f"（编号 {'、'.join(map(str, reports.generated))}）" if reports.generated else ""))
         for problem in report.problems + reviews.problems + reports.problems:
@@ -726,7 +726,8 @@ def jobs_run(
 
 
 @reviews_app.command(
-    "import", help="导入省平台好差评数据（或 period,org,cases_handled 办件量）。默认全部通过才导入。"
+    "import", help="导入省平台好差评数据（或 period,org,cases_handled 办件量；"
+                   "或 org,case_no,completed_at 办件明细）。默认全部通过才导入。"
 )
 def reviews_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
@@ -739,7 +740,21 @@ def reviews_import(
     from tongban.core.tabular import open_table
     from tongban.reviews import service as reviews
 
-    head = open_table(file, aliases=reviews.ALIASES)
+    head = open_table(file, aliases={**reviews.ALIASES, **reviews.HANDLED_ALIASES})
+    if "completed_at" in head.header:
+        with _service_call() as db:
+            try:
+                handled = reviews.import_handled_cases(db, actor=SYSTEM_ACTOR, rows=head.rows,
+                                                       filename=file.name)
+            except ValidationFailed as exc:
+                if as_json:
+                    _emit(True, {"imported": 0, "skipped": 0,
+                                 "errors": [e.as_dict() for e in exc.errors]}, lambda: None)
+                    raise typer.Exit(1) from exc
+                raise
+        _emit(as_json, handled.as_dict(), lambda: console.print(
+            f"已导入办件明细 {handled.imported} 件，跳过已有 {handled.skipped} 件"))
+        return
     if "cases_handled" in head.header:
         with _service_call() as db:
             changed = reviews.record_cases_handled(db, actor=SYSTEM_ACTOR, rows=head.rows,

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Requests working inside the app at once; keep well below the 40 worker threads.
+    max_concurrent_requests: int = Field(default=8, ge=1, le=32)
 
     session_max_age_hours: int = 8
     login_max_failures: int = 5
@@ -53,6 +55,8 @@ class Settings(BaseSettings):
     review_rectify_workdays: int = 15
     review_tags: str = "服务态度,办事效率,政策咨询,材料繁琐,系统故障,多次跑动,等待时间长,环境设施,其他"
     review_comment_max: int = 500
+    #: Days after which a finished case nobody rated counts as 非常满意 (0: never, the default).
+    review_default_rating_days: int = Field(default=0, ge=0, le=90)
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

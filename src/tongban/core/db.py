@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -52,6 +53,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+#: Whether the transactions begun in this context may write (SQLite then begins IMMEDIATE).
+#: True by default (CLI, jobs, tests); the web app sets False for GET and HEAD requests.
+may_write: ContextVar[bool] = ContextVar("may_write", default=True)
+
+
 def utcnow() -> datetime:
     """Now, in UTC, timezone-aware."""
     return datetime.now(UTC)
@@ -87,7 +93,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A transaction that may write takes the write lock at its start (IMMEDIATE) and so
+            # queues on the busy timeout; a deferred one that reads first and writes later fails
+            # at once with "database is locked" when another connection wrote in between.
+            # Reading requests stay deferred: under WAL they never wait for a writer.
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write.get() else "BEGIN")
 
     return engine
 

@@ -242,7 +242,7 @@ def review_rows(db: Session, actor: Actor, sheet: ScoreSheet,
     found = []
     for line in lines:
         m = reviews.metrics(db, actor=actor, org=line.org, period=sheet.period)
-        if m["reviews"]:
+        if m["reviews"] or m["default_ratings"]:
             found.append((line, m))
     return found
 
@@ -263,7 +263,7 @@ def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
                    Column("按期整改率", CellKind.rate, 10),
                    Column("实名差评", CellKind.integer, 9), Column("按时回访", CellKind.integer, 9),
                    Column("实名回访率", CellKind.rate, 10)])
-    total_reviews = total_bad = due = ontime = 0.0
+    total_reviews = total_bad = due = ontime = defaults = 0.0
     for line, m in rows:
         good, bad = m["good_rate"], m["bad_rate"]
         rect, named = m["ontime_rectification_rate"], m["named_callback_rate"]
@@ -277,7 +277,12 @@ def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
         total_bad += float(bad["numerator"])
         due += float(rect["denominator"])
         ontime += float(rect["numerator"])
+        defaults += float(m["default_ratings"])
     section.say("本月本组单位共收到评价", Span(f"{count(total_reviews)}条", sources.review_dashboard()),
                 "，差评率", Span(pct(total_bad, total_reviews), sources.review_dashboard()),
                 "；到期应整改的差评按期整改率", Span(pct(ontime, due), sources.cases()), "。")
+    if defaults:
+        days = get_settings().review_default_rating_days
+        section.say("另有默认评价", Span(f"{count(defaults)}条", sources.review_dashboard()),
+                    f"（办结后{days}日内未评价，按“非常满意”计），单独列示，未计入以上评价数和各项比率。")
     section.blocks.append(table)

@@ -1,5 +1,6 @@
 """Periodic 好差评 jobs, idempotent: reminders before the callback and reply deadlines,
-escalation of overdue cases, and the month's review metrics written to the assessment."""
+escalation of overdue cases, default ratings when that policy is on, and the month's review
+metrics written to the assessment."""
 
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from tongban.reviews.models import NegativeCase
 class ReviewJobReport:
     reminders: int = 0
     escalations: int = 0
+    default_ratings: int = 0
     metrics_changed: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {"reminders": self.reminders, "escalations": self.escalations,
+                "default_ratings": self.default_ratings,
                 "metrics_changed": self.metrics_changed, "problems": self.problems}
 
 
@@ -59,6 +62,7 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
                 message=notify.Message("escalation", f"督办：差评工单 #{case_.id} {stage}已逾期",
                                        f"{case_.org.name}的差评{stage}已超过{due:%m月%d日}的期限。",
                                        link))
+    report.default_ratings = service.apply_default_ratings(db, as_of=as_of)
     this_month = f"{as_of:%Y-%m}"
     for period in (previous_period(this_month), this_month):
         report.metrics_changed += service.record_metrics(db, period=period, as_of=as_of)

@@ -75,3 +75,28 @@ class NegativeCase(Base):
 
     review: Mapped[Review] = relationship(lazy="joined")
     org: Mapped[Org] = relationship(lazy="joined")
+
+
+class HandledCase(Base):
+    """One case a department finished (办件), from the provincial system's case export.
+
+    It lets the optional default-rating policy find cases nobody rated: after the configured
+    number of days such a case gets a level-5 rating marked ``is_default``, which the metrics
+    count apart from real ratings. ``default_review_id`` records that it was given one.
+    """
+
+    __tablename__ = "handled_case"
+    __table_args__ = (UniqueConstraint("org_id", "case_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    case_no: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(String(100), default="")
+    channel: Mapped[str] = mapped_column(String(16))
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    default_review_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("review.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    org: Mapped[Org] = relationship(lazy="joined")
