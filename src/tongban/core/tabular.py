@@ -137,6 +137,8 @@ def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
 
 def cell_text(value: Cell) -> str:
     """A cell as text (numbers without a trailing .0, dates as YYYY-MM-DD)."""
+    if type(value) is str:  # every CSV cell: the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
-from sqlalchemy import Table, and_, case, func, insert, select, text
+import psycopg
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, case, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
@@ -54,6 +56,9 @@ REPLY_TEMPLATES = {
 
 _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
 _CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
+_TAG_SPLIT = re.compile(r"[;；、,，]")
+_SPACES = re.compile(r"\s")
+_PHONE = re.compile(r"\+?\d{7,15}")
 _TRUE = {"是", "true", "1", "yes", "y", "实名"}
 _FALSE = {"否", "false", "0", "no", "n", "匿名", ""}
 
@@ -88,7 +93,8 @@ def _rated_at(value: Cell) -> datetime | None:
         text = cell_text(value).replace("/", "-").replace("T", " ")
         if not text:
             return None
-        text = re.sub(r"Z$", "+00:00", text)
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -117,7 +123,8 @@ def parse_row(ctx: _Context, values: dict[str, Cell], row: int) -> tuple[dict[st
     level = _LEVEL_WORDS.get(level_text) or (int(level_text) if level_text.isdigit() else 0)
     if level not in (1, 2, 3, 4, 5):
         errors.append(RowError(row, "level", f"评价等级「{level_text}」应为1–5或其中文名称"))
-    tags = [t.strip() for t in re.split(r"[;；、,，]", cell_text(values.get("tags"))) if t.strip()]
+    tags_text = cell_text(values.get("tags"))
+    tags = [t.strip() for t in _TAG_SPLIT.split(tags_text) if t.strip()] if tags_text else []
     unknown = [t for t in tags if t not in ctx.tags]
     if unknown:
         errors.append(RowError(row, "tags", f"未知的问题标签「{'、'.join(unknown)}」"))
@@ -127,8 +134,10 @@ def parse_row(ctx: _Context, values: dict[str, Cell], row: int) -> tuple[dict[st
     named_text = cell_text(values.get("named")).lower()
     if named_text not in _TRUE | _FALSE:
         errors.append(RowError(row, "named", f"是否实名「{named_text}」应为 是/否、true/false 或 1/0"))
-    phone = re.sub(r"\s", "", cell_text(values.get("phone")))
-    if phone and not re.fullmatch(r"\+?\d{7,15}", phone):
+    phone = cell_text(values.get("phone"))
+    if phone:
+        phone = _SPACES.sub("", phone)
+    if phone and not _PHONE.fullmatch(phone):
         errors.append(RowError(row, "phone", "电话号码格式不正确"))
     rated_at = _rated_at(values.get("rated_at"))
     if rated_at is None:
@@ -150,7 +159,8 @@ def parse_row(ctx: _Context, values: dict[str, Cell], row: int) -> tuple[dict[st
         "source": source, "source_id": source_id, "channel": channel.value, "org_id": org.id,
         "item_code": cell_text(values.get("item_code")), "case_no": case_no, "level": level,
         "tags": "、".join(tags), "comment": comment, "named": named_text in _TRUE,
-        "phone_cipher": privacy.protect(phone), "phone_masked": privacy.mask_phone(phone),
+        "phone_cipher": privacy.protect(phone) if phone else "",
+        "phone_masked": privacy.mask_phone(phone) if phone else "",
         "rated_at": rated_at, "period": f"{local_day:%Y-%m}", "dedup_key": dedup,
         "is_default": False, "voided": False, "created_at": ctx.now,
     }, []
@@ -173,6 +183,14 @@ class IntakeResult:
                 "cases_opened": self.cases_opened}
 
 
+def _one_of(db: Session, column: Any, values: list[str]) -> Any:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter instead of
+    thousands (which psycopg would otherwise split and quote one by one)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
 def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
                  result: IntakeResult) -> list[tuple[int, list[RowError]]]:
     """Insert a chunk; returns the rows refused by the dedup rules (with their errors)."""
@@ -182,10 +200,10 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
     present: set[tuple[str, str]] = set()
     for source, ids in by_source.items():
         present |= {(source, sid) for sid in db.scalars(select(Review.source_id).where(
-            Review.source == source, Review.source_id.in_(ids)))}
+            Review.source == source, _one_of(db, Review.source_id, ids)))}
     keys = [v["dedup_key"] for _, v in chunk if v["dedup_key"]]
-    taken = set(db.scalars(select(Review.dedup_key).where(Review.dedup_key.in_(keys)))) \
-        if keys else set()
+    taken = set(db.scalars(select(Review.dedup_key).where(
+        _one_of(db, Review.dedup_key, keys)))) if keys else set()
     refused: list[tuple[int, list[RowError]]] = []
     fresh: list[dict[str, Any]] = []
     seen_ids: set[tuple[str, str]] = set()
@@ -205,13 +223,37 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
         seen_ids.add(ident)
         fresh.append(values)
     if fresh:
-        table = cast(Table, Review.__table__)
-        inserted = db.execute(insert(table).returning(  # Core: no ORM bookkeeping per row
-            table.c.id, table.c.level, table.c.org_id, table.c.rated_at, table.c.tags),
-            fresh).all()
-        result.imported += len(inserted)
+        inserted = _insert_reviews(db, fresh)
+        result.imported += len(fresh)
         result.cases_opened += _open_cases(db, [r for r in inserted if r.level <= 2])
     return refused
+
+
+def _insert_reviews(db: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert the rows; returns (id, level, org_id, rated_at, tags) of the negative ones.
+
+    PostgreSQL takes them through COPY (a multi-row INSERT is parsed and split client-side,
+    which dominated a large import), then the few negative ones are looked up for their ids.
+    """
+    table = cast(Table, Review.__table__)
+    wanted = (table.c.id, table.c.level, table.c.org_id, table.c.rated_at, table.c.tags)
+    if db.get_bind().dialect.name != "postgresql":
+        return list(db.execute(insert(table).returning(*wanted), rows).all())  # Core, no ORM
+    columns = list(rows[0])
+    raw = cast(psycopg.Connection[Any], db.connection().connection.dbapi_connection)
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY review ({', '.join(columns)}) FROM STDIN") as copy:
+        for values in rows:
+            copy.write_row([values[c] for c in columns])
+    negative: dict[str, list[str]] = defaultdict(list)
+    for values in rows:
+        if values["level"] <= 2:
+            negative[values["source"]].append(values["source_id"])
+    found: list[Any] = []
+    for source, ids in negative.items():
+        found += db.execute(select(*wanted).where(table.c.source == source,
+                                                  table.c.source_id.in_(ids))).all()
+    return found
 
 
 def _open_cases(db: Session, rows: list[Any]) -> int:
@@ -472,43 +514,75 @@ def _rate(numerator: float, denominator: float) -> dict[str, float | None]:
 
 def metrics(db: Session, *, actor: Actor, org: Org, period: str,
             as_of: date | None = None) -> dict[str, Any]:
-    """The month's review metrics of an org (and its subtree), each rate with its parts."""
+    """The month's review metrics of an org, each rate with its parts."""
     org_service.ensure_visible(db, actor=actor, org=org)
     assessment.check_period(period)
-    return _metrics_for(db, org_ids=[org.id], period=period,
-                        as_of=as_of or local_today(),
-                        cases_handled=_cases_handled(db, org_ids=[org.id], period=period))
+    return metrics_by_org(db, period=period, as_of=as_of or local_today(),
+                          org_ids=[org.id]).get(org.id) or _metrics_of(period, _Counts())
 
 
-def _cases_handled(db: Session, *, org_ids: list[int], period: str) -> float:
-    values = assessment.metric_values(db, period=period, org_ids=org_ids,
-                                      metrics=["cases_handled"])
-    return sum(v.get("cases_handled", 0.0) for v in values.values())
+@dataclass
+class _Counts:
+    """What one org's metrics are computed from."""
+
+    by_level: dict[int, int] = field(default_factory=dict)
+    defaults: int = 0
+    due: int = 0
+    ontime: int = 0
+    named_due: int = 0
+    named_called: int = 0
+    upheld: int = 0
+    cases_handled: float = 0.0
 
 
-def _metrics_for(db: Session, *, org_ids: Iterable[int], period: str, as_of: date,
-                 cases_handled: float) -> dict[str, Any]:
-    ids = list(org_ids)
-    counted = and_(Review.period == period, Review.org_id.in_(ids), Review.voided.is_(False))
-    by_level = dict(db.execute(select(Review.level, func.count()).where(
-        counted, Review.is_default.is_(False)).group_by(Review.level)).all())
-    defaults = db.scalar(select(func.count()).select_from(Review).where(
-        counted, Review.is_default.is_(True))) or 0
+def metrics_by_org(db: Session, *, period: str, as_of: date,
+                   org_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Every org's metrics for ``period`` (or only ``org_ids``') from a few grouped queries:
+    ratings by org and level in the database, the month's 差评 cases as plain rows."""
+    counts: dict[int, _Counts] = defaultdict(_Counts)
+    scope = [Review.period == period, Review.voided.is_(False)]
+    if org_ids is not None:
+        scope.append(Review.org_id.in_(org_ids))
+    for org_id, level, is_default, n in db.execute(
+            select(Review.org_id, Review.level, Review.is_default, func.count())
+            .where(*scope).group_by(Review.org_id, Review.level, Review.is_default)):
+        if is_default:
+            counts[org_id].defaults += n
+        else:
+            counts[org_id].by_level[level] = counts[org_id].by_level.get(level, 0) + n
+    cases = db.execute(
+        select(NegativeCase.org_id, NegativeCase.rectify_due, NegativeCase.replied_at,
+               NegativeCase.callback_due, NegativeCase.called_back_at, Review.named)
+        .join(Review, Review.id == NegativeCase.review_id).where(*scope))
+    for org_id, rectify_due, replied_at, callback_due, called_back_at, named in cases:
+        c = counts[org_id]
+        if rectify_due < as_of or replied_at is not None:
+            c.due += 1
+            c.ontime += replied_at is not None and local_date(replied_at) <= rectify_due
+        if named and (callback_due < as_of or called_back_at is not None):
+            c.named_due += 1
+            c.named_called += (called_back_at is not None
+                               and local_date(called_back_at) <= callback_due)
+    upheld_scope = [Review.period == period, NegativeCase.appeal_upheld.is_(True)]
+    if org_ids is not None:
+        upheld_scope.append(Review.org_id.in_(org_ids))
+    for org_id, n in db.execute(select(Review.org_id, func.count()).select_from(NegativeCase)
+                                .join(Review, Review.id == NegativeCase.review_id)
+                                .where(*upheld_scope).group_by(Review.org_id)):
+        counts[org_id].upheld = n
+    for org_id, values in assessment.metric_values(db, period=period, org_ids=list(counts),
+                                                   metrics=["cases_handled"]).items():
+        counts[org_id].cases_handled = values.get("cases_handled", 0.0)
+    return {org_id: _metrics_of(period, c) for org_id, c in counts.items()}
+
+
+def _metrics_of(period: str, c: _Counts) -> dict[str, Any]:
+    by_level = c.by_level
     total = sum(by_level.values())
     good = by_level.get(4, 0) + by_level.get(5, 0)
     bad = by_level.get(1, 0) + by_level.get(2, 0)
     level_sum = sum(level * n for level, n in by_level.items())
     score_sum = sum(Level(level).score * n for level, n in by_level.items())
-    cases = list(db.scalars(select(NegativeCase).join(Review).where(counted)))
-    due = [c for c in cases if c.rectify_due < as_of or c.replied_at is not None]
-    ontime = [c for c in due if c.replied_at is not None
-              and local_date(c.replied_at) <= c.rectify_due]
-    named = [c for c in cases if c.review.named
-             and (c.callback_due < as_of or c.called_back_at is not None)]
-    called = [c for c in named if c.called_back_at is not None
-              and local_date(c.called_back_at) <= c.callback_due]
-    upheld = db.scalar(select(func.count()).select_from(NegativeCase).join(Review).where(
-        Review.period == period, Review.org_id.in_(ids), NegativeCase.appeal_upheld.is_(True)))
     return {
         "period": period,
         "reviews": total,
@@ -520,22 +594,18 @@ def _metrics_for(db: Session, *, org_ids: Iterable[int], period: str, as_of: dat
                          "denominator": 4, "reviews": total},
         "score": {"value": round(score_sum / total, 2) if total else None,
                   "numerator": score_sum, "denominator": total},
-        "review_rate": _rate(total, cases_handled),
-        "ontime_rectification_rate": _rate(len(ontime), len(due)),
-        "named_callback_rate": _rate(len(called), len(named)),
-        "appeals_upheld": upheld or 0,
-        "default_ratings": defaults,
+        "review_rate": _rate(total, c.cases_handled),
+        "ontime_rectification_rate": _rate(c.ontime, c.due),
+        "named_callback_rate": _rate(c.named_called, c.named_due),
+        "appeals_upheld": c.upheld,
+        "default_ratings": c.defaults,
     }
 
 
 def record_metrics(db: Session, *, period: str, as_of: date) -> int:
     """Write every org's review metrics for ``period`` as assessment metric values."""
-    org_ids = list(db.scalars(select(Review.org_id).where(Review.period == period).distinct()))
     values: list[MetricInput] = []
-    for org_id in org_ids:
-        handled = _cases_handled(db, org_ids=[org_id], period=period)
-        m = _metrics_for(db, org_ids=[org_id], period=period, as_of=as_of,
-                         cases_handled=handled)
+    for org_id, m in metrics_by_org(db, period=period, as_of=as_of).items():
         numbers = {
             "reviews": m["reviews"], "good_reviews": m["good_rate"]["numerator"],
             "bad_reviews": m["bad_rate"]["numerator"],
