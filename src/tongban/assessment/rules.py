@@ -145,10 +145,7 @@ class SafeFormula:
         self._check(tree.body)
         self._tree = tree.body
         self._compiled: Evaluator | None = None
-        try:
-            self._vector: VectorEvaluator | None = _vector_closure(self._tree)
-        except _NoArrayForm:
-            self._vector = None
+        self._vector: VectorEvaluator = _vector_closure(self._tree)
 
     def _check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Constant):
@@ -205,8 +202,8 @@ class SafeFormula:
             self._compiled = _closure(self._tree)
         return float(self._compiled(values))
 
-    def vector(self) -> VectorEvaluator | None:
-        """The formula over arrays (one element per org), or None if it has no array form.
+    def vector(self) -> VectorEvaluator:
+        """The formula over arrays, one element per org: the same arithmetic as :meth:`evaluate`.
 
         The evaluator marks in ``faults`` every element where a division by zero happened;
         those orgs are scored one by one, which reports the error as :meth:`evaluate` does.
@@ -218,10 +215,6 @@ Evaluator = Callable[[Mapping[str, float]], Any]
 Array = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 VectorEvaluator = Callable[[Mapping[str, Array], Mask], Any]
-
-
-class _NoArrayForm(Exception):
-    """A formula part that is evaluated one org at a time."""
 
 
 
@@ -355,7 +348,7 @@ def _vector_closure(node: ast.AST) -> VectorEvaluator:
         function = _VECTOR_FUNCTIONS[node.func.id]
         args = [_vector_closure(a) for a in node.args]
         return lambda values, faults: function([a(values, faults) for a in args])
-    raise _NoArrayForm
+    raise FormulaError("公式无法计算")  # unreachable: _check admits nothing else
 
 
 # ---------------------------------------------------------------- scorers
@@ -510,8 +503,6 @@ def _vector_scorer(ci: CompiledIndicator) -> VectorScorer | None:
     rule = ci.indicator.rule
     if isinstance(rule, ThresholdRule) and rule.below == "steps":
         return None
-    if isinstance(rule, FormulaRule) and SafeFormula.compiled(rule.expression).vector() is None:
-        return None
     return _VECTOR_SCORERS[type(rule)]
 
 
@@ -579,7 +570,6 @@ def _formula_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
                   cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
     rule: FormulaRule = _rule(ci)
     evaluate = SafeFormula.compiled(rule.expression).vector()
-    assert evaluate is not None  # _vector_scorer chose this scorer only when there is one
     faults = np.zeros(table.shape[1], dtype=np.bool_)
     raw = np.broadcast_to(
         np.asarray(evaluate(dict(zip(ci.names, table, strict=True)), faults), dtype=np.float64),
