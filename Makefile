@@ -33,5 +33,11 @@ $(JS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+bench: setup ## the SQLite runs of the benchmarks in bench/ (figures and the PostgreSQL commands: bench/README.md)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/assessment/bench_scoring.py
+	$(BIN)/python bench/reviews/bench_import.py --rows 100000
+	$(BIN)/python bench/reviews/bench_api.py --requests 1500 --interval 1.0
+
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
