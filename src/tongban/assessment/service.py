@@ -11,11 +11,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
@@ -60,14 +59,15 @@ def period_label(period: str) -> str:
 # ---------------------------------------------------------------- schemes
 
 
-@lru_cache(maxsize=64)
-def _definition(hash_: str, content: str) -> SchemeDef:
-    return SchemeDef.model_validate_json(content)
+_DEFINITIONS: dict[str, SchemeDef] = {}  # content hash → definition (versions never change)
 
 
 def scheme_definition(scheme: Scheme) -> SchemeDef:
     """The validated definition of a stored scheme (parsed once per content hash)."""
-    return _definition(scheme.content_hash, json.dumps(scheme.content, ensure_ascii=False))
+    definition = _DEFINITIONS.get(scheme.content_hash)
+    if definition is None:
+        definition = _DEFINITIONS[scheme.content_hash] = SchemeDef.model_validate(scheme.content)
+    return definition
 
 
 def load_scheme(db: Session, *, actor: Actor, text: str, filename: str = "") -> tuple[Scheme, bool]:
@@ -231,9 +231,13 @@ def metric_values(
     wanted = set(metrics) if metrics is not None else None
     out: dict[int, dict[str, float]] = defaultdict(dict)
     db.flush()  # plain rows on the session's connection: scoring reads ~16k per period
-    # The metric filter runs here, not in SQL: a scheme reads most of an org's metrics, and a
-    # long IN list costs SQLite more than the few rows it would leave out.
-    for org_id, metric, value in db.connection().execute(stmt).all():
+    result = db.connection().execute(stmt)
+    # The DBAPI's own tuples (three plain columns need no result processing; building a Row
+    # for each doubled the time), and the metric filter here, not in SQL: a scheme reads most
+    # of an org's metrics, and a long IN list costs SQLite more than the rows it leaves out.
+    rows = result.cursor.fetchall()
+    result.close()
+    for org_id, metric, value in rows:
         if wanted is None or metric in wanted:
             out[org_id][metric] = value
     return dict(out)
@@ -343,7 +347,9 @@ def _applied_adjustments(
 
 
 def get_cohort(db: Session, *, code: str) -> Cohort:
-    cohort = db.scalar(select(Cohort).where(Cohort.code == code))
+    # Members (with their orgs) load only when asked for: scoring needs just their ids.
+    cohort = db.scalar(select(Cohort).where(Cohort.code == code)
+                       .options(lazyload(Cohort.members)))
     if cohort is None:
         raise NotFound(f"未找到考核分组「{code}」")
     return cohort
@@ -354,7 +360,7 @@ def compute_scores(
 ) -> tuple[SchemeDef, list[OrgScore]]:
     """Score the cohort from the stored metric values and adjustments (nothing is written)."""
     definition = scheme_definition(scheme)
-    org_ids = [m.org_id for m in cohort.members]
+    org_ids = org_service.member_ids(db, cohort=cohort)
     values = metric_values(db, period=period, org_ids=org_ids, metrics=definition.metrics())
     adjustments = _applied_adjustments(db, period=period, org_ids=org_ids,
                                        scheme_code=scheme.code)

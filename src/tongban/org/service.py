@@ -483,6 +483,13 @@ def create_cohort(
     return cohort
 
 
+def member_ids(db: Session, *, cohort: Cohort) -> list[int]:
+    """The ids of a cohort's evaluated orgs (without loading the orgs)."""
+    return list(db.scalars(select(CohortMember.org_id)
+                           .where(CohortMember.cohort_id == cohort.id)
+                           .order_by(CohortMember.org_id)))
+
+
 def set_cohort_members(
     db: Session, *, actor: Actor, cohort: Cohort, members: list[Org], reason: str = ""
 ) -> Cohort:
