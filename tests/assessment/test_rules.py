@@ -15,6 +15,7 @@ from tongban.assessment.rules import (
     describe,
     score_compiled,
     score_indicator,
+    score_indicators,
     score_many,
 )
 from tongban.assessment.scheme import IndicatorDef
@@ -226,6 +227,22 @@ def test_scoring_all_orgs_at_once_matches_scoring_each_org(
         one_by_one = [score_compiled(ci, org, CohortValues(values)) for org in orgs]
         assert together == [r.as_dict() for r in one_by_one], rule
         assert column.points == [r.points for r in one_by_one]
+
+
+@given(rows=st.lists(st.fixed_dictionaries({"a": small, "b": small, "c": small}),
+                     min_size=1, max_size=6))
+def test_indicators_scored_in_groups_match_each_scored_alone(
+        rows: list[dict[str, float | None]]) -> None:
+    values = {org: {k: v for k, v in row.items() if v is not None}
+              for org, row in enumerate(rows, start=1)}
+    orgs = list(values)
+    compiled = [compile_indicator(IndicatorDef.model_validate(
+        {"code": f"G{n}", "name": "测试", "max_points": 3 + n % 4, "rule": rule}))
+        for n, rule in enumerate(ARRAY_RULES * 2)]
+    together = score_indicators(compiled, orgs, CohortValues(values))
+    alone = [score_many(ci, orgs, CohortValues(values)) for ci in compiled]
+    assert [(c.code, c.points, {j: r.as_dict() for j, r in c.special.items()}) for c in together] \
+        == [(c.code, c.points, {j: r.as_dict() for j, r in c.special.items()}) for c in alone]
 
 
 def test_a_division_by_zero_in_one_org_is_reported_for_that_org_only() -> None:

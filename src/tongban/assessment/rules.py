@@ -89,7 +89,7 @@ def clamp(points: float, max_points: float) -> float:
     return min(max(points, 0.0), max_points)
 
 
-def clamp_many(points: Array, max_points: float) -> Array:
+def clamp_many(points: Array, max_points: float | Array) -> Array:
     """:func:`clamp` for every element of ``points`` (finite ones)."""
     return np.minimum(np.maximum(np.rint(points * 10000.0) / 10000.0, 0.0), max_points)
 
@@ -415,10 +415,10 @@ def score_compiled(ci: CompiledIndicator, org_id: int, cohort: CohortValues) -> 
     return ItemResult(points, ci.max_points, inputs, flag)
 
 
-#: Array form of a rule: (indicator, inputs k × orgs, orgs, cohort) → (points, mask of the orgs
-#: it could score, extra input rows such as rank and cohort size).
-VectorScorer = Callable[["CompiledIndicator", Array, Sequence[int], CohortValues],
-                        tuple[Array, Mask, dict[str, Array]]]
+#: Array form of a rule for a group of its indicators: (indicators, inputs n × k × orgs, orgs,
+#: cohort) → (points n × orgs, mask of what it could score, extra inputs such as rank, n × orgs).
+GroupScorer = Callable[[list["CompiledIndicator"], Array, Sequence[int], CohortValues],
+                       tuple[Array, Mask, dict[str, Array]]]
 
 
 @dataclass(slots=True)
@@ -436,33 +436,77 @@ class IndicatorColumn:
     special: dict[int, ItemResult]
 
 
+def score_indicators(compiled: Sequence[CompiledIndicator], org_ids: Sequence[int],
+                     cohort: CohortValues) -> list[IndicatorColumn]:
+    """Every indicator's points for every org, in the order given.
+
+    Indicators of one rule type with the same number of inputs are scored together as one
+    array (formulas each on their own); every org whose inputs are all present is scored there,
+    the rest (missing data, a zero denominator, a formula that cannot be computed) and rules
+    with no array form one org at a time by :func:`score_compiled`. Both agree point for point.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for position, ci in enumerate(compiled):
+        groups.setdefault(_group_key(ci), []).append(position)
+    matrix, row_of = _input_matrix(compiled, org_ids, cohort)
+    out: list[IndicatorColumn | None] = [None] * len(compiled)
+    for key, positions in groups.items():
+        members = [compiled[p] for p in positions]
+        scorer = _GROUP_SCORERS.get(key[0])
+        if scorer is None:
+            for p, ci in zip(positions, members, strict=True):
+                out[p] = _column(ci, [score_compiled(ci, org_id, cohort) for org_id in org_ids])
+            continue
+        table = matrix[np.array([[row_of[n] for n in ci.names] for ci in members],
+                                dtype=np.intp)]
+        with np.errstate(all="ignore"):
+            raw, fits, extra = scorer(members, table, org_ids, cohort)
+        fits &= ~np.isnan(table).any(axis=1) & np.isfinite(raw)
+        mx = np.array([[ci.max_points] for ci in members])
+        points = np.where(fits, clamp_many(np.where(fits, raw, 0.0), mx), 0.0).tolist()
+        fit_rows = fits.tolist()
+        for i, (p, ci) in enumerate(zip(positions, members, strict=True)):
+            out[p] = _finish(ci, org_ids, cohort, points[i], fit_rows[i], table[i],
+                             {name: values[i] for name, values in extra.items()})
+    return [column for column in out if column is not None]
+
+
 def score_many(ci: CompiledIndicator, org_ids: Sequence[int],
                cohort: CohortValues) -> IndicatorColumn:
-    """Every org's points on one indicator, in ``org_ids`` order.
+    """One indicator's points for every org (see :func:`score_indicators`)."""
+    return score_indicators([ci], org_ids, cohort)[0]
 
-    The rule runs on arrays for the orgs whose inputs are all present; the rest (missing data,
-    a zero denominator, a formula that cannot be computed) take :func:`score_compiled`, and so
-    does a rule with no array form. Both give the same result, point for point.
-    """
-    vector = _vector_scorer(ci)
-    if vector is None:
-        return _column(ci, [score_compiled(ci, org_id, cohort) for org_id in org_ids])
-    names = ci.names
+
+def _group_key(ci: CompiledIndicator) -> tuple[Any, ...]:
+    rule = ci.indicator.rule
+    if isinstance(rule, ThresholdRule) and rule.below == "steps":
+        return (None, ci.code)
+    if isinstance(rule, FormulaRule):
+        return (FormulaRule, ci.code)
+    return (type(rule), len(ci.names))
+
+
+def _input_matrix(compiled: Sequence[CompiledIndicator], org_ids: Sequence[int],
+                  cohort: CohortValues) -> tuple[Array, dict[str, int]]:
+    """Every metric the indicators read × every org (NaN where missing)."""
+    names = sorted({n for ci in compiled for n in ci.names})
     rows = [cohort.values.get(org_id, _EMPTY) for org_id in org_ids]
-    table = np.array([[row.get(n, math.nan) for row in rows] for n in names],
-                     dtype=np.float64).reshape(len(names), len(org_ids))
-    with np.errstate(all="ignore"):
-        raw, fits, extra = vector(ci, table, org_ids, cohort)
-    fits &= ~np.isnan(table).any(axis=0) & np.isfinite(raw)
-    mx = ci.max_points
-    points = np.where(fits, clamp_many(np.where(fits, raw, 0.0), mx), 0.0).tolist()
+    matrix = np.array([[row.get(n, math.nan) for row in rows] for n in names],
+                      dtype=np.float64).reshape(len(names), len(org_ids))
+    return matrix, {n: i for i, n in enumerate(names)}
+
+
+def _finish(ci: CompiledIndicator, org_ids: Sequence[int], cohort: CohortValues,
+            points: list[float], fits: list[bool], table: Array,
+            extra: dict[str, Array]) -> IndicatorColumn:
+    """One indicator's column from its array results; the orgs it could not score, one by one."""
     special: dict[int, ItemResult] = {}
     if extra:
-        keys = (*names, *extra)
+        keys = (*ci.names, *extra)
         columns = np.vstack([table, *extra.values()]).T.tolist()
-        special = {j: ItemResult(points[j], mx, dict(zip(keys, columns[j], strict=True)))
-                   for j, ok in enumerate(fits.tolist()) if ok}
-    for j, ok in enumerate(fits.tolist()):
+        special = {j: ItemResult(points[j], ci.max_points, dict(zip(keys, columns[j], strict=True)))
+                   for j, ok in enumerate(fits) if ok}
+    for j, ok in enumerate(fits):
         if not ok:
             special[j] = score_compiled(ci, org_ids[j], cohort)
             points[j] = special[j].points
@@ -499,57 +543,64 @@ def stored_item(items: Mapping[str, Any], indicator: IndicatorDef) -> dict[str, 
     return {"points": float(raw), "inputs": {n: known.get(n) for n in indicator.metrics()}}
 
 
-def _vector_scorer(ci: CompiledIndicator) -> VectorScorer | None:
-    rule = ci.indicator.rule
-    if isinstance(rule, ThresholdRule) and rule.below == "steps":
-        return None
-    return _VECTOR_SCORERS[type(rule)]
+def _column_of(values: Sequence[float]) -> Array:
+    """Per-indicator parameters as a column, to broadcast over the orgs."""
+    return np.array(values, dtype=np.float64)[:, None]
 
 
-def _all(table: Array) -> Mask:
-    return np.ones(table.shape[1], dtype=np.bool_)
+def _everyone(table: Array) -> Mask:
+    return np.ones((table.shape[0], table.shape[2]), dtype=np.bool_)
 
 
-def _given_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
-                cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
-    return table[0], _all(table), {}
+def _given_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
+                 cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    return table[:, 0, :], _everyone(table), {}
 
 
-def _ratio_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
-                cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
-    rule: RatioRule = _rule(ci)
-    den = table[-1]
-    ratio = table[:-1].sum(axis=0) / den
-    points = np.where(ratio < rule.floor, 0.0, ci.max_points * np.minimum(1.0, ratio / rule.target))
-    return points, den != 0, {}
+def _ratio_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
+                 cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rules: list[RatioRule] = [_rule(ci) for ci in cis]
+    den = table[:, -1, :]
+    ratio = table[:, :-1, :].sum(axis=1) / den
+    mx = _column_of([ci.max_points for ci in cis])
+    floor, target = _column_of([r.floor for r in rules]), _column_of([r.target for r in rules])
+    return np.where(ratio < floor, 0.0, mx * np.minimum(1.0, ratio / target)), den != 0, {}
 
 
-def _threshold_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
-                    cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
-    rule: ThresholdRule = _rule(ci)
-    value, mx = table[0], ci.max_points
-    higher = rule.direction == "higher"
-    full = value >= rule.target if higher else value <= rule.target
-    if rule.below == "linear":
-        floor = rule.floor if rule.floor is not None else 0.0
-        span = (rule.target - floor) if higher else (floor - rule.target)
-        progress = (value - floor) if higher else (floor - value)
-        below = mx * progress / span
-    else:
-        below = np.zeros_like(value)
-    return np.where(full, mx, below), _all(table), {}
-
-
-def _per_event_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
-                    cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
-    rule: PerEventDeductionRule = _rule(ci)
-    cap = rule.cap if rule.cap is not None else ci.max_points
-    deduction = np.minimum(cap, np.maximum(table[0], 0.0) * rule.points_each)
-    return ci.max_points - deduction, _all(table), {}
-
-
-def _rank_based_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
+def _threshold_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
                      cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rules: list[ThresholdRule] = [_rule(ci) for ci in cis]
+    value, mx = table[:, 0, :], _column_of([ci.max_points for ci in cis])
+    target = _column_of([r.target for r in rules])
+    floor = _column_of([r.floor if r.floor is not None else 0.0 for r in rules])
+    higher = np.array([[r.direction == "higher"] for r in rules])
+    linear = np.array([[r.below == "linear"] for r in rules])
+    full = np.where(higher, value >= target, value <= target)
+    span = np.where(higher, target - floor, floor - target)
+    progress = np.where(higher, value - floor, floor - value)
+    below = np.where(linear, mx * progress / span, 0.0)
+    return np.where(full, mx, below), _everyone(table), {}
+
+
+def _per_event_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
+                     cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rules: list[PerEventDeductionRule] = [_rule(ci) for ci in cis]
+    mx = _column_of([ci.max_points for ci in cis])
+    cap = _column_of([r.cap if r.cap is not None else ci.max_points
+                      for r, ci in zip(rules, cis, strict=True)])
+    each = _column_of([r.points_each for r in rules])
+    return mx - np.minimum(cap, np.maximum(table[:, 0, :], 0.0) * each), _everyone(table), {}
+
+
+def _rank_based_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
+                      cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    rows = [_rank_based_row(ci, org_ids, cohort) for ci in cis]
+    rank, of = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+    return np.array([r[0] for r in rows]), rank > 0, {"rank": rank, "of": of}
+
+
+def _rank_based_row(ci: CompiledIndicator, org_ids: Sequence[int],
+                    cohort: CohortValues) -> tuple[Array, Array, Array]:
     rule: RankBasedRule = _rule(ci)
     ranks = cohort_ranks(ci, cohort)
     n = len(ranks)
@@ -563,24 +614,24 @@ def _rank_based_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int]
     else:
         low = rule.min_points or 0.0
         points = mx - (rank - 1) * (mx - low) / (n - 1)
-    return points, rank > 0, {"rank": rank, "of": np.full(len(org_ids), float(n))}
+    return points, rank, np.full(len(org_ids), float(n))
 
 
-def _formula_many(ci: CompiledIndicator, table: Array, org_ids: Sequence[int],
-                  cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+def _formula_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
+                   cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
+    [ci] = cis  # formulas differ: each is a group of its own
     rule: FormulaRule = _rule(ci)
-    evaluate = SafeFormula.compiled(rule.expression).vector()
-    faults = np.zeros(table.shape[1], dtype=np.bool_)
-    raw = np.broadcast_to(
-        np.asarray(evaluate(dict(zip(ci.names, table, strict=True)), faults), dtype=np.float64),
-        (table.shape[1],))
-    return raw, ~faults, {}
+    faults = np.zeros(len(org_ids), dtype=np.bool_)
+    raw = SafeFormula.compiled(rule.expression).vector()(dict(zip(ci.names, table[0], strict=True)),
+                                                         faults)
+    points = np.broadcast_to(np.asarray(raw, dtype=np.float64), (len(org_ids),))
+    return points[None, :], ~faults[None, :], {}
 
 
-_VECTOR_SCORERS: dict[type, VectorScorer] = {
-    GivenRule: _given_many, RatioRule: _ratio_many, ThresholdRule: _threshold_many,
-    PerEventDeductionRule: _per_event_many, RankBasedRule: _rank_based_many,
-    FormulaRule: _formula_many,
+_GROUP_SCORERS: dict[Any, GroupScorer] = {
+    GivenRule: _given_group, RatioRule: _ratio_group, ThresholdRule: _threshold_group,
+    PerEventDeductionRule: _per_event_group, RankBasedRule: _rank_based_group,
+    FormulaRule: _formula_group,
 }
 
 

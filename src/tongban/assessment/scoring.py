@@ -18,7 +18,7 @@ from tongban.assessment.rules import (
     ItemResult,
     compile_indicator,
     fmt,
-    score_many,
+    score_indicators,
 )
 from tongban.assessment.scheme import SchemeDef
 
@@ -135,7 +135,7 @@ def score_cohort(
     """The whole cohort, ranked; each indicator is scored for all orgs at once."""
     cohort = CohortValues({org_id: values.get(org_id, {}) for org_id in org_ids})
     compiled = compile_scheme(scheme)
-    columns = [score_many(ci, org_ids, cohort) for ci in compiled]
+    columns = score_indicators(compiled, org_ids, cohort)
     codes = [ci.code for ci in compiled]
     full = sum(ci.max_points for ci in compiled)
     special: dict[int, dict[str, ItemResult]] = {j: {} for j in range(len(org_ids))}
