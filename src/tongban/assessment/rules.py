@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -490,9 +491,10 @@ def _input_matrix(compiled: Sequence[CompiledIndicator], org_ids: Sequence[int],
                   cohort: CohortValues) -> tuple[Array, dict[str, int]]:
     """Every metric the indicators read × every org (NaN where missing)."""
     names = sorted({n for ci in compiled for n in ci.names})
-    rows = [cohort.values.get(org_id, _EMPTY) for org_id in org_ids]
-    matrix = np.array([[row.get(n, math.nan) for row in rows] for n in names],
-                      dtype=np.float64).reshape(len(names), len(org_ids))
+    missing = itertools.repeat(math.nan)  # endless: map stops with the names
+    by_org = [list(map(cohort.values.get(org_id, _EMPTY).get, names, missing))
+              for org_id in org_ids]
+    matrix = np.array(by_org, dtype=np.float64).reshape(len(org_ids), len(names)).T
     return matrix, {n: i for i, n in enumerate(names)}
 
 
