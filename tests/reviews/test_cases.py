@@ -129,6 +129,21 @@ def test_metrics_carry_numerators_and_denominators(db: Session) -> None:
                       "ontime_rectification_rate", "named_callback_rate", "by_level"}
 
 
+def test_review_rate_divides_by_the_cases_handled_even_without_reviews(db: Session) -> None:
+    service.record_cases_handled(db, actor=SYSTEM_ACTOR, filename="办件量.csv", rows=iter([
+        (2, {"period": "2026-02", "org": "巴州区", "cases_handled": "8"}),
+        (3, {"period": "2026-02", "org": "恩阳区", "cases_handled": "500"})]))
+    text = HEADER + row("1", case="A1", level="5") + row("2", case="A2", level="4")
+    service.import_reviews(db, actor=SYSTEM_ACTOR, source=io.BytesIO(text.encode()),
+                           filename="r.csv")
+    bazhou, enyang = (org_service.resolve_org(db, ref=name) for name in ("巴州区", "恩阳区"))
+    rated = service.metrics(db, actor=SYSTEM_ACTOR, org=bazhou, period="2026-02")
+    assert rated["review_rate"] == {"value": 0.25, "numerator": 2, "denominator": 8.0}
+    unrated = service.metrics(db, actor=SYSTEM_ACTOR, org=enyang, period="2026-02")
+    assert unrated["reviews"] == 0
+    assert unrated["review_rate"] == {"value": 0.0, "numerator": 0, "denominator": 500.0}
+
+
 def test_cli_metrics_and_cases_json(db: Session) -> None:
     make_case(db)
     runner = CliRunner()

@@ -518,7 +518,7 @@ def metrics(db: Session, *, actor: Actor, org: Org, period: str,
     org_service.ensure_visible(db, actor=actor, org=org)
     assessment.check_period(period)
     return metrics_by_org(db, period=period, as_of=as_of or local_today(),
-                          org_ids=[org.id]).get(org.id) or _metrics_of(period, _Counts())
+                          org_ids=[org.id])[org.id]
 
 
 @dataclass
@@ -543,6 +543,7 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
     scope = [Review.period == period, Review.voided.is_(False)]
     if org_ids is not None:
         scope.append(Review.org_id.in_(org_ids))
+        counts.update({org_id: _Counts() for org_id in org_ids})  # asked for: even with none
     for org_id, level, is_default, n in db.execute(
             select(Review.org_id, Review.level, Review.is_default, func.count())
             .where(*scope).group_by(Review.org_id, Review.level, Review.is_default)):
