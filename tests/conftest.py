@@ -10,13 +10,11 @@ Missing PostgreSQL skips those tests with a reason, or fails with ``TONGBAN_REQU
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ["TONGBAN_ENV"] = "test"
@@ -74,18 +72,14 @@ def backend_engine(
         if _flag("TONGBAN_REQUIRE_POSTGRES"):
             pytest.fail(message + "；TONGBAN_REQUIRE_POSTGRES=1 要求必须运行")
         pytest.skip(message)
-    name = f"tongban_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = core_db.make_engine(make_url(admin_url).set(database=name).render_as_string(False))
-    try:
-        _prepare(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    admin.dispose()
+    with core_db.scratch_database(admin_url) as url:
+        engine = core_db.make_engine(url)
+        try:
+            _prepare(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

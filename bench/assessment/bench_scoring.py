@@ -19,13 +19,10 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
@@ -144,21 +141,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server")
     args = parser.parse_args()
-    if args.postgres:
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"tongban_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            result = run(make_url(args.postgres).set(database=name).render_as_string(False))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        backend = "PostgreSQL"
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run(f"sqlite:///{tmp}/bench.db")
-        backend = "SQLite"
+    with core_db.scratch_database(args.postgres) as url:
+        result = run(url)
+    backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}: {int(result['rows']):,} metric rows, {ORGS} orgs × {INDICATORS} "
           f"indicators × {MONTHS} months")
     print(f"  load metric rows     {result['load'] * 1000:8.0f} ms")

@@ -29,14 +29,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx2
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
@@ -139,22 +136,9 @@ def main() -> int:
                         help="seconds between one client's requests in the bounded run")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server")
     args = parser.parse_args()
-    if args.postgres:
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"tongban_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            result = run(make_url(args.postgres).set(database=name).render_as_string(False),
-                         args.requests, args.interval)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        backend = "PostgreSQL"
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run(f"sqlite:///{tmp}/bench.db", args.requests, args.interval)
-        backend = "SQLite"
+    with core_db.scratch_database(args.postgres) as url:
+        result = run(url, args.requests, args.interval)
+    backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}: single-review POSTs from {CLIENTS} concurrent clients")
     for name, r in result.items():
         print(f"  {name:9} {int(r['n']):6,} requests, {r['rps']:5.0f}/s: latency "

@@ -19,12 +19,10 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
@@ -115,22 +113,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server")
     args = parser.parse_args()
-    if args.postgres:
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"tongban_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            result = run(make_url(args.postgres).set(database=name).render_as_string(False),
-                         args.rows)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        backend = "PostgreSQL"
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run(f"sqlite:///{tmp}/bench.db", args.rows)
-        backend = "SQLite"
+    with core_db.scratch_database(args.postgres) as url:
+        result = run(url, args.rows)
+    backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}: imported {int(result['imported']):,} reviews "
           f"({int(result['cases']):,} 差评 cases) in {result['seconds']:.1f} s = "
           f"{result['rows_per_s']:,.0f} rows/s; peak RSS {result['peak_mb']:.0f} MB")

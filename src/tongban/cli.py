@@ -87,6 +87,18 @@ def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
         human()
 
 
+@contextmanager
+def _json_row_errors(as_json: bool, empty: dict[str, int]) -> Iterator[None]:
+    """With ``--json``, a refused file prints ``empty`` plus its row errors and exits 1."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        if not as_json:
+            raise
+        _emit(True, {**empty, "errors": [e.as_dict() for e in exc.errors]}, lambda: None)
+        raise typer.Exit(1) from exc
+
+
 # ---------------------------------------------------------------- serve
 
 
@@ -607,18 +619,11 @@ def rectify_import(
 ) -> None:
     from tongban.rectification import service as rectification
 
-    with _service_call() as db:
-        try:
-            result = rectification.import_feedback(
-                db, actor=SYSTEM_ACTOR, source=file, category=category,
-                issued_on=_date_option(issued, "下发日期"), penalty_indicator=penalty_indicator,
-                points_each=points_each, cap=cap)
-        except ValidationFailed as exc:
-            if not as_json:
-                raise
-            _emit(True, {"tasks": 0, "lines": 0, "errors": [e.as_dict() for e in exc.errors]},
-                  lambda: None)
-            raise typer.Exit(1) from exc
+    with _service_call() as db, _json_row_errors(as_json, {"tasks": 0, "lines": 0}):
+        result = rectification.import_feedback(
+            db, actor=SYSTEM_ACTOR, source=file, category=category,
+            issued_on=_date_option(issued, "下发日期"), penalty_indicator=penalty_indicator,
+            points_each=points_each, cap=cap)
     _emit(as_json, result.as_dict(), lambda: console.print(
         f"已导入：新建任务 {result.tasks} 个，新增整改项 {result.lines} 项"))
 
@@ -742,16 +747,9 @@ def reviews_import(
 
     head = open_table(file, aliases={**reviews.ALIASES, **reviews.HANDLED_ALIASES})
     if "completed_at" in head.header:
-        with _service_call() as db:
-            try:
-                handled = reviews.import_handled_cases(db, actor=SYSTEM_ACTOR, rows=head.rows,
-                                                       filename=file.name)
-            except ValidationFailed as exc:
-                if as_json:
-                    _emit(True, {"imported": 0, "skipped": 0,
-                                 "errors": [e.as_dict() for e in exc.errors]}, lambda: None)
-                    raise typer.Exit(1) from exc
-                raise
+        with _service_call() as db, _json_row_errors(as_json, {"imported": 0, "skipped": 0}):
+            handled = reviews.import_handled_cases(db, actor=SYSTEM_ACTOR, rows=head.rows,
+                                                   filename=file.name)
         _emit(as_json, handled.as_dict(), lambda: console.print(
             f"已导入办件明细 {handled.imported} 件，跳过已有 {handled.skipped} 件"))
         return
@@ -767,16 +765,10 @@ def reviews_import(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
                       disable=as_json) as bar, _service_call() as db:
             task = bar.add_task("导入中…", total=None)
-            try:
+            with _json_row_errors(as_json, {"imported": 0, "skipped": 0}):
                 result = reviews.import_reviews(
                     db, actor=SYSTEM_ACTOR, source=file, rejects=rejects,
                     progress=lambda n: bar.update(task, description=f"已处理 {n:,} 行"))
-            except ValidationFailed as exc:
-                if as_json:
-                    _emit(True, {"imported": 0, "skipped": 0,
-                                 "errors": [e.as_dict() for e in exc.errors]}, lambda: None)
-                    raise typer.Exit(1) from exc
-                raise
     finally:
         if rejects is not None:
             rejects.close()

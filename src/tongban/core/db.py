@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,7 +13,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -136,6 +138,26 @@ def get_db() -> Iterator[Session]:
     """FastAPI dependency: one session per request, committed when the route succeeds."""
     with session_scope() as session:
         yield session
+
+
+@contextmanager
+def scratch_database(postgres_admin_url: str | None = None) -> Iterator[str]:
+    """The URL of a new, empty database, removed afterwards (benchmarks and test runs): a
+    database created beside ``postgres_admin_url``, or without one a SQLite file."""
+    if postgres_admin_url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/scratch.db"
+        return
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    name = f"tongban_scratch_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def alembic_config(connection: Any | None = None) -> Any:
