@@ -138,3 +138,21 @@ def test_the_monthly_evaluation_lists_defaults_apart(db: Session, policy: None) 
     text = " ".join(html.split())
     assert "另有默认评价" in text and "3条" in text.split("另有默认评价", 1)[1][:200]
     assert "办结后7日内未评价" in text
+
+
+def test_dashboard_and_bulletin_counts_leave_defaults_out(db: Session, policy: None) -> None:
+    from tests.factories import logged_in_client, make_user
+    from tongban.core.security import Role
+
+    load_cases(db)
+    rate(db, "H2", 2)
+    service.apply_default_ratings(db, as_of=date(2026, 3, 31))
+    data = service.dashboard(db, actor=SYSTEM_ACTOR)
+    assert [(p, lv, n) for p, lv, n in data["per_month"] if p == "2026-03"] == [("2026-03", 2, 1)]
+    assert data["defaults"] == [("2026-03", 2)]
+    org = org_service.resolve_org(db, ref="巴州区")
+    week = service.counts_between(db, actor=SYSTEM_ACTOR, start=date(2026, 3, 1),
+                                  end=date(2026, 3, 31))
+    assert week[org.id] == (1, 1)
+    page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/reviews/dashboard")
+    assert "另有默认评价（办结后7日内未评价" in page.text and "2026-03 2条" in page.text

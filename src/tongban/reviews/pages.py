@@ -158,5 +158,6 @@ def dashboard(request: Request, db: Session = Depends(get_db),
     return render(request, "reviews/dashboard.html", {
         "levels_chart": levels_chart, "heat": heat,
         "tags": sorted(tag_counts.items(), key=lambda kv: -kv[1]), "worst": worst,
-        "codes": codes,
+        "codes": codes, "defaults": data["defaults"],
+        "default_days": get_settings().review_default_rating_days,
         "chart_height": max(320, 26 * len(names) + 90)})

@@ -749,27 +749,31 @@ def visible_reviews(db: Session, *, actor: Actor, org: Org | None = None,
 def counts_between(db: Session, *, actor: Actor, start: date,
                    end: date) -> dict[int, tuple[int, int]]:
     """Per org the actor sees: reviews rated on local days ``start``…``end`` and how many were
-    差评 (voided ones left out)."""
+    差评 (voided ones and default ratings left out)."""
     rows = db.execute(select(Review.org_id, func.count(),
                              func.sum(case((Review.level <= 2, 1), else_=0))).where(
         Review.org_id.in_(org_service.visible_org_ids(db, actor=actor)),
-        Review.voided.is_(False),
+        Review.voided.is_(False), Review.is_default.is_(False),
         Review.rated_at > end_of_day(start - timedelta(days=1)),
         Review.rated_at <= end_of_day(end)).group_by(Review.org_id)).all()
     return {org_id: (int(n), int(bad or 0)) for org_id, n, bad in rows}
 
 
 def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:
-    """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags."""
+    """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags; default
+    ratings only as their own count per month."""
     org_service.require_citywide(actor, "查看全市好差评分析")
-    per_month = db.execute(select(Review.period, Review.level, func.count()).where(
-        Review.voided.is_(False)).group_by(Review.period, Review.level)
-        .order_by(Review.period)).all()
+    real = (Review.voided.is_(False), Review.is_default.is_(False))
+    per_month = db.execute(select(Review.period, Review.level, func.count()).where(*real)
+                           .group_by(Review.period, Review.level).order_by(Review.period)).all()
     per_org = db.execute(select(Review.org_id, Review.period, func.count(),
-                                func.sum(case((Review.level <= 2, 1), else_=0))).where(
-        Review.voided.is_(False)).group_by(Review.org_id, Review.period)).all()
+                                func.sum(case((Review.level <= 2, 1), else_=0))).where(*real)
+                         .group_by(Review.org_id, Review.period)).all()
     tags = db.execute(select(Review.tags, func.count()).where(
-        Review.voided.is_(False), Review.level <= 2, Review.tags != "").group_by(Review.tags)).all()
-    return {"per_month": per_month, "per_org": per_org, "tags": tags}
+        *real, Review.level <= 2, Review.tags != "").group_by(Review.tags)).all()
+    defaults = db.execute(select(Review.period, func.count()).where(
+        Review.voided.is_(False), Review.is_default.is_(True))
+        .group_by(Review.period).order_by(Review.period)).all()
+    return {"per_month": per_month, "per_org": per_org, "tags": tags, "defaults": defaults}
 
 
