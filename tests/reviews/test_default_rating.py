@@ -154,5 +154,9 @@ def test_dashboard_and_bulletin_counts_leave_defaults_out(db: Session, policy: N
     week = service.counts_between(db, actor=SYSTEM_ACTOR, start=date(2026, 3, 1),
                                   end=date(2026, 3, 31))
     assert week[org.id] == (1, 1)
-    page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/reviews/dashboard")
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    page = analyst.get("/reviews/dashboard")
     assert "另有默认评价（办结后7日内未评价" in page.text and "2026-03 2条" in page.text
+    listed = analyst.get("/api/v1/reviews", params={"org": "巴州区", "period": "2026-03"}).json()
+    assert sorted((r["source"], r["is_default"]) for r in listed) == [
+        ("default", True), ("default", True), ("t", False)]

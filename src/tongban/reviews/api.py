@@ -66,7 +66,8 @@ def list_reviews(org: str | None = None, period: str | None = None,
     return [ReviewRead(id=r.id, source=r.source, source_id=r.source_id, channel=r.channel,
                        org_code=r.org.code, level=r.level, tags=r.tags,
                        comment=privacy.mask_text(r.comment), named=r.named,
-                       phone=r.phone_masked, rated_at=r.rated_at, voided=r.voided)
+                       phone=r.phone_masked, rated_at=r.rated_at, voided=r.voided,
+                       is_default=r.is_default)
             for r in service.visible_reviews(db, actor=actor, org=target, period=period)]
 
 

@@ -55,6 +55,7 @@ class ReviewRead(BaseModel):
     phone: str
     rated_at: datetime
     voided: bool
+    is_default: bool = Field(description="默认评价（办结后未评价按非常满意计），不计入任何比率")
 
 
 class CaseRead(BaseModel):
