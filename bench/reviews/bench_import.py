@@ -5,8 +5,8 @@ metrics for every org.
     .venv/bin/python bench/reviews/bench_import.py --rows 200000 --postgres URL
 
 Prints rows/s, the peak resident memory of the process, the time of ``record_metrics`` for a
-month and, as its baseline, a bare GROUP BY over the same rows in the same database (and in
-DuckDB when it is installed: ``pip install duckdb``).
+month and, as its baseline, a bare GROUP BY over the same rows in the same database and in
+DuckDB (installed by ``pip install -e '.[bench]'``; without it that figure prints as nan).
 """
 
 from __future__ import annotations

@@ -218,8 +218,6 @@ Mask = npt.NDArray[np.bool_]
 VectorEvaluator = Callable[[Mapping[str, Array], Mask], Any]
 
 
-
-
 def _closure(node: ast.AST) -> Evaluator:
     """Turn a checked expression tree into nested closures (evaluated without ``eval``)."""
     if isinstance(node, ast.Constant):
@@ -277,9 +275,9 @@ def _closure(node: ast.AST) -> Evaluator:
 def _elementwise_round(args: list[Any]) -> Any:
     """Python's ``round`` on every element (NumPy's rounding differs in the last digit)."""
     digits = args[1] if len(args) > 1 else None
-    values = np.broadcast_to(np.asarray(args[0], dtype=np.float64), np.shape(args[0])).ravel()
-    out = [float(round(v, digits)) if math.isfinite(v) else v for v in values.tolist()]
-    return np.array(out, dtype=np.float64).reshape(np.shape(args[0]))
+    values = np.asarray(args[0], dtype=np.float64)
+    out = [float(round(v, digits)) if math.isfinite(v) else v for v in values.ravel().tolist()]
+    return np.array(out, dtype=np.float64).reshape(values.shape)
 
 
 _VECTOR_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
@@ -450,7 +448,7 @@ def score_indicators(compiled: Sequence[CompiledIndicator], org_ids: Sequence[in
     for position, ci in enumerate(compiled):
         groups.setdefault(_group_key(ci), []).append(position)
     matrix, row_of = _input_matrix(compiled, org_ids, cohort)
-    out: list[IndicatorColumn | None] = [None] * len(compiled)
+    out: dict[int, IndicatorColumn] = {}
     for key, positions in groups.items():
         members = [compiled[p] for p in positions]
         scorer = _GROUP_SCORERS.get(key[0])
@@ -469,7 +467,7 @@ def score_indicators(compiled: Sequence[CompiledIndicator], org_ids: Sequence[in
         for i, (p, ci) in enumerate(zip(positions, members, strict=True)):
             out[p] = _finish(ci, org_ids, cohort, points[i], fit_rows[i], table[i],
                              {name: values[i] for name, values in extra.items()})
-    return [column for column in out if column is not None]
+    return [out[p] for p in range(len(compiled))]
 
 
 def score_many(ci: CompiledIndicator, org_ids: Sequence[int],
@@ -604,7 +602,7 @@ def _rank_based_group(cis: list[CompiledIndicator], table: Array, org_ids: Seque
 def _rank_based_row(ci: CompiledIndicator, org_ids: Sequence[int],
                     cohort: CohortValues) -> tuple[Array, Array, Array]:
     rule: RankBasedRule = _rule(ci)
-    ranks = cohort_ranks(ci, cohort)
+    ranks = _cohort_ranks(ci, cohort)
     n = len(ranks)
     rank = np.array([ranks.get(org_id, 0) for org_id in org_ids], dtype=np.float64)
     mx = ci.max_points
@@ -694,7 +692,7 @@ def _per_event(ci: CompiledIndicator, values: Values, org_id: int,
     return clamp(ci.max_points - deduction, ci.max_points), None, None
 
 
-def cohort_ranks(ci: CompiledIndicator, cohort: CohortValues) -> dict[int, int]:
+def _cohort_ranks(ci: CompiledIndicator, cohort: CohortValues) -> dict[int, int]:
     """Every participating org's rank on a rank-based indicator's metric (computed once)."""
     ranks = cohort._rank_cache.get(ci.code)
     if ranks is None:
@@ -724,7 +722,7 @@ def _rank_points(ci: CompiledIndicator, rank: int, n: int) -> float:
 
 def _rank_based(ci: CompiledIndicator, values: Values, org_id: int,
                 cohort: CohortValues) -> tuple[float, str | None, dict[str, float]]:
-    ranks = cohort_ranks(ci, cohort)
+    ranks = _cohort_ranks(ci, cohort)
     rank, n = ranks[org_id], len(ranks)
     return _rank_points(ci, rank, n), None, {"rank": float(rank), "of": float(n)}
 

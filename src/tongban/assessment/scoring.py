@@ -16,6 +16,7 @@ from tongban.assessment.rules import (
     CohortValues,
     CompiledIndicator,
     ItemResult,
+    clamp,
     compile_indicator,
     fmt,
     score_indicators,
@@ -109,8 +110,8 @@ def compile_scheme(scheme: SchemeDef) -> list[CompiledIndicator]:
 
 def set_item_points(item: ItemResult, points: float) -> ItemResult:
     """The item as if it had scored ``points`` (clamped), for what-if analysis."""
-    forced = min(max(round(points, 4), 0.0), item.max_points)
-    return ItemResult(forced, item.max_points, item.inputs, "set", fmt(item.points))
+    return ItemResult(clamp(points, item.max_points), item.max_points, item.inputs, "set",
+                      fmt(item.points))
 
 
 def rank_and_grade(scheme: SchemeDef, scores: list[OrgScore]) -> list[OrgScore]:

@@ -585,13 +585,12 @@ def explanation(
     definition = scheme_definition(sheet.scheme)
     indicators = []
     for category, indicator in definition.indicators():
-        stored = stored_item(line.items, indicator) or {"points": 0.0}
-        item = ItemResult.from_dict(stored, indicator.max_points)
+        item = line_item(line, indicator) or ItemResult(0.0, indicator.max_points, {})
         indicators.append({
             "code": indicator.code, "name": indicator.name, "category": category.name,
             "rule": indicator.rule.type, "missing_policy": indicator.missing_policy.value,
             "points": item.points, "max_points": indicator.max_points, "lost": item.lost,
-            "inputs": item.inputs, "note": describe(indicator, stored),
+            "inputs": item.inputs, "note": describe(indicator, item.as_dict()),
             "excluded": item.excluded,
         })
     notes = line.items.get("_notes", {}).get("notes", [])

@@ -56,7 +56,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 #: Whether the transactions begun in this context may write (SQLite then begins IMMEDIATE).
-#: True by default (CLI, jobs, tests); the web app sets False for GET and HEAD requests.
+#: True by default (CLI, jobs, tests); the web app sets False for reading requests.
 may_write: ContextVar[bool] = ContextVar("may_write", default=True)
 
 

@@ -8,8 +8,8 @@ database lock or a pooled connection, the commit that would free them has no wor
 the requests stall until their timeouts. The gate admits at most ``limit`` requests into the
 app at once (the rest wait, cheaply, on the event loop), well below the worker count.
 
-It also tells the database layer whether a request may write: GET and HEAD begin their SQLite
-transactions deferred (readers never wait under WAL), everything else begins IMMEDIATE.
+It also tells the database layer whether a request may write: GET, HEAD and OPTIONS begin
+their SQLite transactions deferred (readers never wait under WAL), everything else IMMEDIATE.
 """
 
 from __future__ import annotations

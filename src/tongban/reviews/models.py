@@ -98,5 +98,3 @@ class HandledCase(Base):
     default_review_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("review.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    org: Mapped[Org] = relationship(lazy="joined")

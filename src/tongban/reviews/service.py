@@ -637,7 +637,6 @@ def record_cases_handled(db: Session, *, actor: Actor, rows: Iterator[tuple[int,
 
 # ---------------------------------------------------------------- handled cases, default rating
 
-HANDLED_COLUMNS = ("org", "case_no", "completed_at")
 HANDLED_ALIASES = {"单位": "org", "办理单位": "org", "办件编号": "case_no", "事项编码": "item_code",
                    "办结时间": "completed_at", "渠道": "channel", "申办渠道": "channel"}
 
@@ -689,7 +688,7 @@ def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
         raise ValidationFailed(errors=errors, summary=f"{filename} 有 {len(errors)} 处错误，未导入任何办件")
     known = {(org_id, case_no) for org_id, case_no in db.execute(
         select(HandledCase.org_id, HandledCase.case_no).where(
-            HandledCase.case_no.in_([k[1] for k in parsed])))}
+            _one_of(db, HandledCase.case_no, [k[1] for k in parsed])))} if parsed else set()
     fresh = [v for k, v in parsed.items() if k not in known]
     if fresh:
         db.execute(insert(cast(Table, HandledCase.__table__)), fresh)
@@ -717,18 +716,20 @@ def apply_default_ratings(db: Session, *, as_of: date) -> int:
         HandledCase.default_review_id.is_(None), HandledCase.completed_at <= deadline,
         ~rated.exists())))
     now = utcnow()
+    given = []
     for handled in unrated:
         local_day = local_date(handled.completed_at) + timedelta(days=days)
-        review = Review(
+        given.append(Review(
             source="default", source_id=f"handled:{handled.id}", channel=handled.channel,
             org_id=handled.org_id, item_code=handled.item_code, case_no=handled.case_no, level=5,
             tags="", comment=f"办结后{days}日内未评价，按非常满意计（默认评价）", named=False,
             phone_cipher="", phone_masked="",
             rated_at=end_of_day(local_day) - timedelta(seconds=1),  # the last second of that day
             period=f"{local_day:%Y-%m}", dedup_key=None, is_default=True, voided=False,
-            created_at=now)
-        db.add(review)
-        db.flush()
+            created_at=now))
+    db.add_all(given)
+    db.flush()  # one flush for all: the ids link each case to its default
+    for handled, review in zip(unrated, given, strict=True):
         handled.default_review_id = review.id
     if unrated:
         audit.record(db, actor=SYSTEM_ACTOR, action="reviews.defaulted", object_type="review",
