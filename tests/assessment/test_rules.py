@@ -221,9 +221,7 @@ def test_scoring_all_orgs_at_once_matches_scoring_each_org(
     for rule in ARRAY_RULES:
         ci = compile_indicator(indicator(rule, missing=missing))
         column = score_many(ci, orgs, CohortValues(values))
-        together = [column.special[j].as_dict() if j in column.special
-                    else {"points": column.points[j], "inputs": {n: values[org].get(n) for n in ci.names}}
-                    for j, org in enumerate(orgs)]
+        together = [column.item(j, values[org]).as_dict() for j, org in enumerate(orgs)]
         one_by_one = [score_compiled(ci, org, CohortValues(values)) for org in orgs]
         assert together == [r.as_dict() for r in one_by_one], rule
         assert column.points == [r.points for r in one_by_one]
@@ -241,8 +239,10 @@ def test_indicators_scored_in_groups_match_each_scored_alone(
         for n, rule in enumerate(ARRAY_RULES * 2)]
     together = score_indicators(compiled, orgs, CohortValues(values))
     alone = [score_many(ci, orgs, CohortValues(values)) for ci in compiled]
-    assert [(c.code, c.points, {j: r.as_dict() for j, r in c.special.items()}) for c in together] \
-        == [(c.code, c.points, {j: r.as_dict() for j, r in c.special.items()}) for c in alone]
+    assert [(c.code, c.points, {j: r.as_dict() for j, r in c.special.items()}, c.extra)
+            for c in together] \
+        == [(c.code, c.points, {j: r.as_dict() for j, r in c.special.items()}, c.extra)
+            for c in alone]
 
 
 def test_a_division_by_zero_in_one_org_is_reported_for_that_org_only() -> None:

@@ -85,6 +85,32 @@ def test_lines_stored_whole_before_the_compact_form_read_the_same(db: Session, c
     assert "_inputs" not in line.items and after == before
 
 
+def test_a_rank_based_item_on_a_stored_line_is_explained_by_its_rank_and_cohort_size(
+        db: Session) -> None:
+    make_cohort(db, code="t-cohort", members=MEMBERS)
+    service.load_scheme(db, actor=SYSTEM_ACTOR, text=scheme_yaml(total=10, indicators="""
+      - {code: R1, name: 认领名次, max_points: 10,
+         rule: {type: rank_based, metric: claimed, min_points: 4}}
+"""))
+    fill(db)
+    sheet = service.compute_sheet(db, actor=SYSTEM_ACTOR, cohort_code="t-cohort",
+                                  period="2026-02")
+    explained = service.explanation(db, actor=SYSTEM_ACTOR, cohort_code="t-cohort",
+                                    period="2026-02", org_ref="南充")
+    [r1] = explained["indicators"]
+    # 南充 claimed 85: behind 巴中 (90), ahead of 达州 (80) and 广安 (50); 10 − 1 × (10 − 4) / 3
+    assert r1["inputs"] == {"claimed": 85, "rank": 2, "of": 4} and r1["points"] == 8
+    assert "排第 2 名" in r1["note"]
+    line = next(ln for ln in sheet.lines if ln.org.short_name == "南充")
+    assert line.items["R1"] == [8, 2, 4]  # compact: points, rank, of
+    definition = service.scheme_definition(sheet.scheme)
+    line.items = {i.code: service.line_item(line, i).as_dict()  # type: ignore[union-attr]
+                  for _, i in definition.indicators()}
+    db.flush()
+    assert service.explanation(db, actor=SYSTEM_ACTOR, cohort_code="t-cohort",
+                               period="2026-02", org_ref="南充") == explained
+
+
 def test_adjustments_count_and_are_listed_with_their_reason(db: Session, cohort: str) -> None:
     fill(db)
     bazhong = org_service.resolve_org(db, ref="巴中")
@@ -182,7 +208,7 @@ def test_a_correction_is_a_new_revision_with_a_reason(db: Session, cohort: str) 
     assert first.status == SheetStatus.superseded and second.status == SheetStatus.published
     assert service.require_sheet(db, cohort_code=cohort, period="2026-02").id == second.id
     actions = db.scalars(select(AuditEntry.action).where(
-        AuditEntry.object_id.like(f"{cohort}/2026-02/%"))).all()
+        AuditEntry.object_id.like(f"{cohort}/2026-02/%")).order_by(AuditEntry.id)).all()
     assert actions == ["sheet.computed", "sheet.published", "sheet.correction_started",
                        "sheet.published"]
 

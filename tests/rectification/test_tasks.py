@@ -53,7 +53,7 @@ def test_full_workflow_to_close_out(db: Session) -> None:
     assert task.state == TaskState.closed and task.closed_at is not None
     actions = db.scalars(select(AuditEntry.action).where(
         AuditEntry.object_type == "rectification_task", AuditEntry.object_id == str(task.id))
-    ).all()
+        .order_by(AuditEntry.id)).all()
     assert actions == ["rectification.issued", "rectification.acknowledge", "rectification.start",
                        "rectification.submit", "rectification.accept"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -47,6 +47,15 @@ def test_db_upgrade_twice_changes_nothing(db: Session) -> None:
     payload = json.loads(result.stdout)
     assert payload["created"] == 0 and payload["updated"] == 0
     assert payload["revision"] == head_revision()
+
+
+def test_score_explanations_are_compressed_with_lz4_on_postgresql(db: Session) -> None:
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage setting")
+    method = db.scalar(text(
+        "SELECT attcompression FROM pg_attribute "
+        "WHERE attrelid = 'score_line'::regclass AND attname = 'items'"))
+    assert method == "l"  # lz4: pglz, the default, took four times as long to store a sheet
 
 
 def test_demo_load_is_idempotent(db: Session) -> None:

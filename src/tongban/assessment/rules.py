@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from tongban.assessment.enums import MissingPolicy
-from tongban.assessment.ranking import competition_rank
 from tongban.assessment.scheme import (
     FormulaRule,
     GivenRule,
@@ -420,19 +419,40 @@ GroupScorer = Callable[[list["CompiledIndicator"], Array, Sequence[int], CohortV
                        tuple[Array, Mask, dict[str, Array]]]
 
 
+#: Inputs a rule adds to the org's metric values to explain its points, in stored order.
+EXPLAINED_BY: dict[type, tuple[str, ...]] = {RankBasedRule: ("rank", "of")}
+
+
 @dataclass(slots=True)
 class IndicatorColumn:
     """One indicator scored for a whole cohort.
 
     ``points`` holds every org's points in cohort order. Where the rule ran normally on inputs
-    that are all present, that number is the whole story: the inputs are the org's metric
-    values. Every other org (a missing metric, a zero denominator, a formula error, a rank
-    with its cohort size) also has its full :class:`ItemResult` in ``special``, by position.
+    that are all present, that number and the org's metric values are the whole story, plus,
+    for rules that explain themselves by more (a rank and the cohort size, see
+    :data:`EXPLAINED_BY`), ``extra`` — those values per org, in that order. Every other org (a
+    missing metric, a zero denominator, a formula error) has its full :class:`ItemResult` in
+    ``special``, by position.
     """
 
-    code: str
+    ci: CompiledIndicator
     points: list[float]
     special: dict[int, ItemResult]
+    extra: list[list[float]] | None = None
+
+    @property
+    def code(self) -> str:
+        return self.ci.code
+
+    def item(self, j: int, values: Values) -> ItemResult:
+        """The org at position ``j`` as one result, its inputs taken from its ``values``."""
+        if j in self.special:
+            return self.special[j]
+        inputs: dict[str, float | None] = {n: values.get(n) for n in self.ci.names}
+        if self.extra is not None:
+            inputs.update(zip(EXPLAINED_BY[type(self.ci.indicator.rule)], self.extra[j],
+                              strict=True))
+        return ItemResult(self.points[j], self.ci.max_points, inputs)
 
 
 def score_indicators(compiled: Sequence[CompiledIndicator], org_ids: Sequence[int],
@@ -464,9 +484,11 @@ def score_indicators(compiled: Sequence[CompiledIndicator], org_ids: Sequence[in
         mx = np.array([[ci.max_points] for ci in members])
         points = np.where(fits, clamp_many(np.where(fits, raw, 0.0), mx), 0.0).tolist()
         fit_rows = fits.tolist()
+        # Per indicator, per org: the explaining values (rank, of) in EXPLAINED_BY's order.
+        explained = np.stack(list(extra.values()), axis=-1).tolist() if extra else None
         for i, (p, ci) in enumerate(zip(positions, members, strict=True)):
-            out[p] = _finish(ci, org_ids, cohort, points[i], fit_rows[i], table[i],
-                             {name: values[i] for name, values in extra.items()})
+            out[p] = _finish(ci, org_ids, cohort, points[i], fit_rows[i],
+                             explained[i] if explained is not None else None)
     return [out[p] for p in range(len(compiled))]
 
 
@@ -497,20 +519,15 @@ def _input_matrix(compiled: Sequence[CompiledIndicator], org_ids: Sequence[int],
 
 
 def _finish(ci: CompiledIndicator, org_ids: Sequence[int], cohort: CohortValues,
-            points: list[float], fits: list[bool], table: Array,
-            extra: dict[str, Array]) -> IndicatorColumn:
+            points: list[float], fits: list[bool], extra: list[list[float]] | None,
+            ) -> IndicatorColumn:
     """One indicator's column from its array results; the orgs it could not score, one by one."""
     special: dict[int, ItemResult] = {}
-    if extra:
-        keys = (*ci.names, *extra)
-        columns = np.vstack([table, *extra.values()]).T.tolist()
-        special = {j: ItemResult(points[j], ci.max_points, dict(zip(keys, columns[j], strict=True)))
-                   for j, ok in enumerate(fits) if ok}
     for j, ok in enumerate(fits):
         if not ok:
             special[j] = score_compiled(ci, org_ids[j], cohort)
             points[j] = special[j].points
-    return IndicatorColumn(ci.code, points, special)
+    return IndicatorColumn(ci, points, special, extra)
 
 
 def _column(ci: CompiledIndicator, results: list[ItemResult]) -> IndicatorColumn:
@@ -518,7 +535,7 @@ def _column(ci: CompiledIndicator, results: list[ItemResult]) -> IndicatorColumn
     names = set(ci.names)
     special = {j: r for j, r in enumerate(results)
                if r.flag or r.excluded or r.error or r.inputs.keys() != names}
-    return IndicatorColumn(ci.code, [r.points for r in results], special)
+    return IndicatorColumn(ci, [r.points for r in results], special)
 
 
 def stored_points(items: Mapping[str, Any], code: str) -> float | None:
@@ -526,6 +543,8 @@ def stored_points(items: Mapping[str, Any], code: str) -> float | None:
     raw = items.get(code)
     if isinstance(raw, dict):
         return None if raw.get("excluded") else float(raw["points"])
+    if isinstance(raw, list):
+        return float(raw[0])
     return None if raw is None else float(raw)
 
 
@@ -533,14 +552,19 @@ def stored_item(items: Mapping[str, Any], indicator: IndicatorDef) -> dict[str, 
     """One indicator's stored result on a score line, with its inputs.
 
     A line keeps the org's metric values once under ``_inputs``; an item stored as a bare
-    number takes its inputs from there. Items stored whole (and every item of lines written
-    before this form) are returned as they are.
+    number takes its inputs from there, and one stored as a list ``[points, rank, of]`` adds
+    the values its rule is explained by (:data:`EXPLAINED_BY`). Items stored whole (and every
+    item of lines written before these forms) are returned as they are.
     """
     raw = items.get(indicator.code)
     if raw is None or isinstance(raw, dict):
         return raw
     known: Mapping[str, float] = items.get("_inputs", {})
-    return {"points": float(raw), "inputs": {n: known.get(n) for n in indicator.metrics()}}
+    inputs: dict[str, float | None] = {n: known.get(n) for n in indicator.metrics()}
+    if isinstance(raw, list):
+        inputs.update(zip(EXPLAINED_BY[type(indicator.rule)], raw[1:], strict=True))
+        raw = raw[0]
+    return {"points": float(raw), "inputs": inputs}
 
 
 def _column_of(values: Sequence[float]) -> Array:
@@ -594,27 +618,33 @@ def _per_event_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequen
 
 def _rank_based_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
                       cohort: CohortValues) -> tuple[Array, Mask, dict[str, Array]]:
-    rows = [_rank_based_row(ci, org_ids, cohort) for ci in cis]
-    rank, of = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
-    return np.array([r[0] for r in rows]), rank > 0, {"rank": rank, "of": of}
-
-
-def _rank_based_row(ci: CompiledIndicator, org_ids: Sequence[int],
-                    cohort: CohortValues) -> tuple[Array, Array, Array]:
-    rule: RankBasedRule = _rule(ci)
-    ranks = _cohort_ranks(ci, cohort)
-    n = len(ranks)
-    rank = np.array([ranks.get(org_id, 0) for org_id in org_ids], dtype=np.float64)
-    mx = ci.max_points
-    if rule.table:
-        by_place = np.array([*rule.table, rule.rest], dtype=np.float64)
-        points = by_place[np.clip(rank - 1, 0, len(rule.table)).astype(np.intp)]
-    elif n <= 1:
-        points = np.full(len(org_ids), mx)
-    else:
-        low = rule.min_points or 0.0
-        points = mx - (rank - 1) * (mx - low) / (n - 1)
-    return points, rank, np.full(len(org_ids), float(n))
+    whole_cohort = len(org_ids) == len(cohort.values) and all(o in cohort.values for o in org_ids)
+    points, ranks, sizes = [], [], []
+    for ci, row in zip(cis, table[:, 0, :], strict=True):
+        rule: RankBasedRule = _rule(ci)
+        if whole_cohort:  # the table holds every participant's value: rank it as it is
+            if ci.policy is MissingPolicy.as_zero:
+                row = np.nan_to_num(row, nan=0.0)
+            rank = _places(row, higher=rule.direction == "higher").astype(np.float64)
+            n = int(np.count_nonzero(rank))
+        else:
+            by_org = _cohort_ranks(ci, cohort)
+            rank = np.array([by_org.get(org_id, 0) for org_id in org_ids], dtype=np.float64)
+            n = len(by_org)
+        mx = ci.max_points
+        if rule.table:
+            by_place = np.array([*rule.table, rule.rest], dtype=np.float64)
+            points.append(by_place[np.clip(rank - 1, 0, len(rule.table)).astype(np.intp)])
+        elif n <= 1:
+            points.append(np.full(len(org_ids), mx))
+        else:
+            low = rule.min_points or 0.0
+            points.append(mx - (rank - 1) * (mx - low) / (n - 1))
+        ranks.append(rank)
+        sizes.append(np.full(len(org_ids), float(n)))
+    rank_table = np.array(ranks)
+    return (np.array(points), rank_table > 0,
+            dict(zip(EXPLAINED_BY[RankBasedRule], (rank_table, np.array(sizes)), strict=True)))
 
 
 def _formula_group(cis: list[CompiledIndicator], table: Array, org_ids: Sequence[int],
@@ -692,20 +722,34 @@ def _per_event(ci: CompiledIndicator, values: Values, org_id: int,
     return clamp(ci.max_points - deduction, ci.max_points), None, None
 
 
+def _places(values: Array, *, higher: bool) -> Array:
+    """Competition places (ties share the higher place) at 6 decimals; 0 where a value is NaN.
+
+    An org's place is one more than the number of orgs strictly better than it, as in
+    :func:`ranking.competition_rank`.
+    """
+    rounded = np.round(values, 6)
+    absent = np.isnan(rounded)
+    ordered = np.sort(rounded[~absent])
+    if higher:
+        places = len(ordered) + 1 - np.searchsorted(ordered, rounded, side="right")
+    else:
+        places = np.searchsorted(ordered, rounded, side="left") + 1
+    return np.where(absent, 0, places)
+
+
 def _cohort_ranks(ci: CompiledIndicator, cohort: CohortValues) -> dict[int, int]:
     """Every participating org's rank on a rank-based indicator's metric (computed once)."""
     ranks = cohort._rank_cache.get(ci.code)
     if ranks is None:
         rule: RankBasedRule = _rule(ci)
-        as_zero = ci.policy is MissingPolicy.as_zero
-        participants = {
-            oid: vals.get(rule.metric, 0.0 if as_zero else math.nan)
-            for oid, vals in cohort.values.items()
-        }
-        participants = {k: v for k, v in participants.items() if not math.isnan(v)}
-        ranks = competition_rank(participants, decimals=6,
-                                 higher_is_better=rule.direction == "higher")
-        cohort._rank_cache[ci.code] = ranks
+        missing = 0.0 if ci.policy is MissingPolicy.as_zero else math.nan
+        org_ids = list(cohort.values)
+        values = np.array([cohort.values[o].get(rule.metric, missing) for o in org_ids],
+                          dtype=np.float64)
+        places = _places(values, higher=rule.direction == "higher").tolist()
+        ranks = cohort._rank_cache[ci.code] = {
+            org_id: place for org_id, place in zip(org_ids, places, strict=True) if place}
     return ranks
 
 

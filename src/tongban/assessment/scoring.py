@@ -54,12 +54,14 @@ class OrgScore:
     """One org's result before it is stored as a ``ScoreLine``.
 
     ``points`` has every indicator's points; ``special`` the full result of the items that are
-    more than a number (see :class:`rules.IndicatorColumn`); ``inputs`` the org's metric values.
+    more than a number, and ``explained`` the rank and cohort size of rank-based items (see
+    :class:`rules.IndicatorColumn`); ``inputs`` the org's metric values.
     """
 
     org_id: int
     points: dict[str, float]
     special: dict[str, ItemResult]
+    explained: dict[str, list[float]]
     inputs: Mapping[str, float]
     adjustments: list[AppliedAdjustment]
     indicator_total: float
@@ -75,8 +77,11 @@ class OrgScore:
         return [f"{code}：{item.error}" for code, item in self.special.items() if item.error]
 
     def stored_items(self) -> dict[str, Any]:
-        """The line's ``items`` column: bare points, whole special items, the inputs once."""
+        """The line's ``items`` column: bare points, ``[points, rank, of]`` for rank-based
+        items, whole special items, and the inputs once (read back by ``rules.stored_item``)."""
         items: dict[str, Any] = dict(self.points)
+        for code, extra in self.explained.items():
+            items[code] = [items[code], *extra]
         for code, item in self.special.items():
             items[code] = item.as_dict()
         items["_inputs"] = dict(self.inputs)
@@ -103,9 +108,23 @@ def indicator_total(scheme: SchemeDef, items: Mapping[str, ItemResult]) -> tuple
     return _rescaled(raw, excluded_max, sum(item.max_points for item in items.values()))
 
 
+_COMPILED: dict[int, tuple[SchemeDef, list[CompiledIndicator]]] = {}
+
+
 def compile_scheme(scheme: SchemeDef) -> list[CompiledIndicator]:
-    """Every indicator with its metric names and scorer resolved once."""
-    return [compile_indicator(indicator) for _category, indicator in scheme.indicators()]
+    """Every indicator with its metric names and scorer resolved once per scheme object.
+
+    A scheme definition is immutable and kept by ``service.scheme_definition`` for its content
+    hash, so a year of sheets compiles it once; the cache holds the last few.
+    """
+    cached = _COMPILED.get(id(scheme))
+    if cached is not None and cached[0] is scheme:
+        return cached[1]
+    compiled = [compile_indicator(indicator) for _category, indicator in scheme.indicators()]
+    if len(_COMPILED) >= 16:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[id(scheme)] = (scheme, compiled)
+    return compiled
 
 
 def set_item_points(item: ItemResult, points: float) -> ItemResult:
@@ -140,9 +159,14 @@ def score_cohort(
     codes = [ci.code for ci in compiled]
     full = sum(ci.max_points for ci in compiled)
     special: dict[int, dict[str, ItemResult]] = {j: {} for j in range(len(org_ids))}
+    explained: dict[int, dict[str, list[float]]] = {j: {} for j in range(len(org_ids))}
     for column in columns:
         for j, item in column.special.items():
             special[j][column.code] = item
+        if column.extra is not None:
+            for j, extra in enumerate(column.extra):
+                if j not in column.special:
+                    explained[j][column.code] = extra
     scores = []
     for j, row in enumerate(zip(*(column.points for column in columns), strict=True)):
         org_id = org_ids[j]
@@ -153,6 +177,7 @@ def score_cohort(
         adjustment_total = round(sum(a.points for a in applied), 4)
         scores.append(OrgScore(
             org_id=org_id, points=dict(zip(codes, row, strict=True)), special=own,
+            explained=explained[j],
             inputs=cohort.values[org_id], adjustments=applied, indicator_total=subtotal,
             adjustment_total=adjustment_total, total=round(subtotal + adjustment_total, 4),
             notes=[scale_note] if scale_note else []))

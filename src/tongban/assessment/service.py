@@ -11,10 +11,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import Table, delete, insert, or_, select
+from sqlalchemy.orm import Session, lazyload, load_only
 
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
@@ -143,8 +143,11 @@ def get_scheme(db: Session, *, ref: str) -> Scheme:
 def scheme_for(db: Session, *, cohort: Cohort, period: str) -> Scheme:
     """The scheme in force for ``cohort`` in ``period`` (the newest version that covers it)."""
     check_period(period)
+    # Only what choosing needs: a scheme's content is loaded for the one chosen, when read.
     candidates = [
-        s for s in db.scalars(select(Scheme).order_by(Scheme.effective_from, Scheme.id))
+        s for s in db.scalars(select(Scheme).order_by(Scheme.effective_from, Scheme.id).options(
+            load_only(Scheme.code, Scheme.version, Scheme.cohorts, Scheme.effective_from,
+                      Scheme.effective_to, Scheme.content_hash)))
         if cohort.code in s.cohorts and s.effective_from <= period
         and (s.effective_to is None or period <= s.effective_to)
     ]
@@ -327,8 +330,10 @@ def list_adjustments(
 def _applied_adjustments(
     db: Session, *, period: str, org_ids: list[int], scheme_code: str
 ) -> dict[int, list[AppliedAdjustment]]:
-    rows = db.scalars(
-        select(Adjustment).where(
+    rows = db.execute(
+        select(Adjustment.org_id, Adjustment.id, Adjustment.points, Adjustment.reason,
+               Adjustment.indicator_code, Adjustment.source, Adjustment.source_ref,
+               Adjustment.source_url).where(
             Adjustment.period == period,
             Adjustment.org_id.in_(org_ids),
             Adjustment.voided_at.is_(None),
@@ -336,10 +341,10 @@ def _applied_adjustments(
         ).order_by(Adjustment.id)
     )
     out: dict[int, list[AppliedAdjustment]] = defaultdict(list)
-    for a in rows:
-        out[a.org_id].append(AppliedAdjustment(
-            id=a.id, points=a.points, reason=a.reason, indicator_code=a.indicator_code,
-            source=a.source, source_ref=a.source_ref, source_url=a.source_url))
+    for org_id, id_, points, reason, indicator, source, source_ref, source_url in rows:
+        out[org_id].append(AppliedAdjustment(
+            id=id_, points=points, reason=reason, indicator_code=indicator, source=source,
+            source_ref=source_ref, source_url=source_url))
     return dict(out)
 
 
@@ -368,9 +373,12 @@ def compute_scores(
 
 
 def _sheets(db: Session, *, cohort: Cohort, period: str) -> list[ScoreSheet]:
+    # The cohort is at hand and the scheme usually in the session already: neither is joined
+    # (a joined cohort would also reload its members with their orgs).
     return list(db.scalars(
         select(ScoreSheet).where(ScoreSheet.cohort_id == cohort.id, ScoreSheet.period == period)
         .order_by(ScoreSheet.revision)
+        .options(lazyload(ScoreSheet.cohort), lazyload(ScoreSheet.scheme))
     ))
 
 
@@ -387,7 +395,8 @@ def current_sheet(db: Session, *, cohort: Cohort, period: str) -> ScoreSheet | N
 def _write_lines(db: Session, sheet: ScoreSheet, scores: list[OrgScore]) -> None:
     """Store the scores as the sheet's lines in one multi-row INSERT."""
     db.flush()
-    db.execute(insert(ScoreLine), [
+    # Core, not ORM, bulk insert: the ORM's per-row bookkeeping cost more than the INSERT itself.
+    db.execute(insert(cast(Table, ScoreLine.__table__)), [
         {
             "sheet_id": sheet.id, "org_id": s.org_id, "position": i,
             "indicator_total": s.indicator_total, "adjustment_total": s.adjustment_total,

@@ -71,13 +71,14 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {
         "future": True,
         # JSON columns hold score explanations: orjson is several times faster than json.
-        "json_serializer": lambda value: orjson.dumps(value).decode(),
         "json_deserializer": orjson.loads,
     }
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
+        kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["json_serializer"] = orjson.dumps  # psycopg sends the bytes as they are
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         busy_ms = settings.sqlite_busy_timeout_ms
