@@ -31,6 +31,7 @@ from tongban.core import db as core_db
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.org import service as org_service
 from tongban.org.models import Org
+from tongban.reviews import intake
 from tongban.reviews import service as reviews
 
 CHANNELS = ["窗口", "网站", "APP", "小程序", "自助终端", "12345", "短信"]
@@ -41,7 +42,7 @@ def write_csv(path: Path, rows: int, org_codes: list[str]) -> None:
     start = datetime(2026, 3, 1, 8, 0)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(reviews.COLUMNS)
+        writer.writerow(intake.COLUMNS)
         for n in range(rows):
             level = rng.choices([5, 4, 3, 2, 1], weights=[80, 12, 5, 2, 1])[0]
             rated = start + timedelta(seconds=n * 12)

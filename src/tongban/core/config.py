@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     review_comment_max: int = 500
     #: Days after which a finished case nobody rated counts as 非常满意 (0: never, the default).
     review_default_rating_days: int = Field(default=0, ge=0, le=90)
+    #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/bulk.py);
+    #: false checks it row by row, as on SQLite and for XLSX. Both give the same result.
+    review_bulk_sql: bool = True
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

@@ -28,6 +28,16 @@ class Table:
     filename: str
     header: list[str]
     rows: Iterator[tuple[int, dict[str, Cell]]]
+    encoding: str | None = None  # a CSV's (utf-8-sig or gb18030)
+    _text: io.TextIOWrapper | None = None
+    _aliases: Mapping[str, str] | None = None
+
+    def rewind(self, stream: IO[bytes]) -> Table:
+        """The same CSV read afresh from its start (after its stream was read elsewhere)."""
+        if self._text is not None:
+            self._text.detach()  # else closing the old reader would close the stream
+        stream.seek(0)
+        return _csv_rows(stream, self.filename, self._aliases or {})
 
 
 def _canonical(header: list[str], aliases: Mapping[str, str]) -> list[str]:
@@ -35,7 +45,8 @@ def _canonical(header: list[str], aliases: Mapping[str, str]) -> list[str]:
     return [lowered.get(h.strip().lower(), h.strip()) for h in header]
 
 
-def _csv_text(stream: IO[bytes]) -> io.TextIOBase:
+def csv_encoding(stream: IO[bytes]) -> str:
+    """``utf-8-sig`` or ``gb18030``, judged from the first 64 KiB (the stream is rewound)."""
     head = stream.read(64 * 1024)
     stream.seek(0)
     for encoding in ("utf-8-sig", "gb18030"):
@@ -43,17 +54,15 @@ def _csv_text(stream: IO[bytes]) -> io.TextIOBase:
             codecs.decode(head, encoding)
         except UnicodeDecodeError as exc:
             if exc.start >= len(head) - 4:  # a multi-byte character cut by the sample
-                break
+                return encoding
             continue
-        else:
-            break
-    else:
-        encoding = "utf-8-sig"
-    return io.TextIOWrapper(stream, encoding=encoding, newline="")
+        return encoding
+    return "utf-8-sig"
 
 
 def _csv_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
-    text = _csv_text(stream)
+    encoding = csv_encoding(stream)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = csv.reader(text)
     try:
         header = next(reader)
@@ -73,7 +82,7 @@ def _csv_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> T
                 values["__extra__"] = "、".join(c for c in raw[len(columns):] if c.strip())
             yield lineno, values
 
-    return Table(filename, columns, rows())
+    return Table(filename, columns, rows(), encoding, text, aliases)
 
 
 def _xlsx_cell(cell: object) -> Cell:

@@ -8,39 +8,44 @@ file: by default any bad row rolls the whole import back and every bad row is re
 from __future__ import annotations
 
 import csv
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
 import psycopg
 from sqlalchemy import ARRAY, String, Table, any_, bindparam, case, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
-from tongban.core import audit, privacy, workdays
+from tongban.core import audit, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.tabular import Cell, cell_text, open_table
-from tongban.core.workdays import end_of_day, local_date, local_today, local_zone
+from tongban.core.workdays import end_of_day, local_date, local_today
 from tongban.org import service as org_service
 from tongban.org.models import Org
-from tongban.reviews.enums import CASE_TRANSITIONS, CHANNEL_LABELS, CaseAction, CaseState, Channel, Level
+from tongban.reviews import bulk
+from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState, Channel, Level
+from tongban.reviews.intake import (
+    ALIASES,
+    CLOCK_SLACK,
+    COLUMNS,
+    ON_SITE_TWICE,
+    ONLINE_TWICE,
+    OPTIONAL_COLUMNS,
+    Checker,
+    case_deadlines,
+    parse_row,
+    rated_at,
+)
 from tongban.reviews.models import HandledCase, NegativeCase, Review
 
-COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
-           "comment", "named", "phone", "rated_at")
-ALIASES = {"来源": "source", "来源编号": "source_id", "渠道": "channel", "评价渠道": "channel",
-           "单位": "org", "评价对象": "org", "事项编码": "item_code", "办件编号": "case_no",
-           "评价等级": "level", "等级": "level", "标签": "tags", "问题标签": "tags",
-           "评价内容": "comment", "实名": "named", "是否实名": "named", "电话": "phone",
-           "联系电话": "phone", "评价时间": "rated_at"}
 CHUNK = 2000
 REPLY_TEMPLATES = {
     "服务态度": "您好，关于您反映的{org}工作人员服务态度问题，我们已核实并对当事人进行了批评教育，"
@@ -53,117 +58,6 @@ REPLY_TEMPLATES = {
     "多次跑动": "您好，关于您反映的多次跑动问题，我们已实行一次性告知并开通帮办代办服务。",
     "其他": "您好，关于您反映的问题，我们已核实并整改，具体情况如下：",
 }
-
-_LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
-_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
-_TAG_SPLIT = re.compile(r"[;；、,，]")
-_SPACES = re.compile(r"\s")
-_PHONE = re.compile(r"\+?\d{7,15}")
-_TRUE = {"是", "true", "1", "yes", "y", "实名"}
-_FALSE = {"否", "false", "0", "no", "n", "匿名", ""}
-
-
-# ---------------------------------------------------------------- validation
-
-
-class _Context:
-    """Caches what validating many rows needs: orgs by name, tags, the calendar, now."""
-
-    def __init__(self, db: Session) -> None:
-        self.db = db
-        self.orgs: dict[str, Org | str] = {}
-        settings = get_settings()
-        self.tags = set(settings.review_tag_list)
-        self.comment_max = settings.review_comment_max
-        self.now = utcnow()
-
-    def org(self, ref: str) -> Org | str:
-        if ref not in self.orgs:
-            try:
-                self.orgs[ref] = org_service.resolve_org(self.db, ref=ref)
-            except DomainError as exc:
-                self.orgs[ref] = exc.message
-        return self.orgs[ref]
-
-
-def _rated_at(value: Cell) -> datetime | None:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = cell_text(value).replace("/", "-").replace("T", " ")
-        if not text:
-            return None
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=local_zone())
-
-
-def parse_row(ctx: _Context, values: dict[str, Cell], row: int) -> tuple[dict[str, Any] | None,
-                                                                          list[RowError]]:
-    """One review as insertable values, or the reasons it is refused."""
-    errors: list[RowError] = []
-    source, source_id = cell_text(values.get("source")), cell_text(values.get("source_id"))
-    if not source:
-        errors.append(RowError(row, "source", "缺少来源"))
-    if not source_id:
-        errors.append(RowError(row, "source_id", "缺少来源编号"))
-    channel = _CHANNEL_WORDS.get(cell_text(values.get("channel")).lower())
-    if channel is None:
-        errors.append(RowError(row, "channel", f"未知的评价渠道「{cell_text(values.get('channel'))}」，"
-                                                f"可用：{'、'.join(CHANNEL_LABELS.values())}"))
-    org_ref = cell_text(values.get("org"))
-    org = ctx.org(org_ref) if org_ref else "缺少评价对象"
-    if isinstance(org, str):
-        errors.append(RowError(row, "org", org))
-    level_text = cell_text(values.get("level"))
-    level = _LEVEL_WORDS.get(level_text) or (int(level_text) if level_text.isdigit() else 0)
-    if level not in (1, 2, 3, 4, 5):
-        errors.append(RowError(row, "level", f"评价等级「{level_text}」应为1–5或其中文名称"))
-    tags_text = cell_text(values.get("tags"))
-    tags = [t.strip() for t in _TAG_SPLIT.split(tags_text) if t.strip()] if tags_text else []
-    unknown = [t for t in tags if t not in ctx.tags]
-    if unknown:
-        errors.append(RowError(row, "tags", f"未知的问题标签「{'、'.join(unknown)}」"))
-    comment = cell_text(values.get("comment"))
-    if len(comment) > ctx.comment_max:
-        errors.append(RowError(row, "comment", f"评价内容超过{ctx.comment_max}字"))
-    named_text = cell_text(values.get("named")).lower()
-    if named_text not in _TRUE | _FALSE:
-        errors.append(RowError(row, "named", f"是否实名「{named_text}」应为 是/否、true/false 或 1/0"))
-    phone = cell_text(values.get("phone"))
-    if phone:
-        phone = _SPACES.sub("", phone)
-    if phone and not _PHONE.fullmatch(phone):
-        errors.append(RowError(row, "phone", "电话号码格式不正确"))
-    rated_at = _rated_at(values.get("rated_at"))
-    if rated_at is None:
-        errors.append(RowError(row, "rated_at", f"评价时间「{cell_text(values.get('rated_at'))}」"
-                                                "应为 YYYY-MM-DD HH:MM[:SS]"))
-    elif rated_at > ctx.now + timedelta(minutes=5):
-        errors.append(RowError(row, "rated_at", "评价时间晚于当前时间"))
-    if errors or channel is None or isinstance(org, str) or rated_at is None:
-        return None, errors
-    case_no = cell_text(values.get("case_no"))
-    local_day = local_date(rated_at)
-    if not case_no:
-        dedup = None
-    elif channel.on_site:
-        dedup = f"{case_no}|{channel.value}|{local_day.isoformat()}"
-    else:
-        dedup = f"{case_no}|{channel.value}"
-    return {
-        "source": source, "source_id": source_id, "channel": channel.value, "org_id": org.id,
-        "item_code": cell_text(values.get("item_code")), "case_no": case_no, "level": level,
-        "tags": "、".join(tags), "comment": comment, "named": named_text in _TRUE,
-        "phone_cipher": privacy.protect(phone) if phone else "",
-        "phone_masked": privacy.mask_phone(phone) if phone else "",
-        "rated_at": rated_at, "period": f"{local_day:%Y-%m}", "dedup_key": dedup,
-        "is_default": False, "voided": False, "created_at": ctx.now,
-    }, []
 
 
 # ---------------------------------------------------------------- storing
@@ -214,8 +108,7 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
             continue
         key = values["dedup_key"]
         if key and key in taken:
-            rule = "一次一评：该次办理已在此渠道评价" if Channel(values["channel"]).on_site \
-                else "一事一评：该办件已在此渠道评价"
+            rule = ON_SITE_TWICE if Channel(values["channel"]).on_site else ONLINE_TWICE
             refused.append((row, [RowError(row, "case_no", rule)]))
             continue
         if key:
@@ -260,24 +153,17 @@ def _open_cases(db: Session, rows: list[Any]) -> int:
     """Open a 差评 case for each new level-1/2 review, with its working-day deadlines."""
     if not rows:
         return 0
-    settings = get_settings()
-    calendar = workdays.load_calendar(db)
-    dues: dict[date, tuple[date, date]] = {}
-    values = []
-    for row in rows:
-        received = local_date(row.rated_at)
-        if received not in dues:
-            dues[received] = (calendar.add_workdays(received, settings.review_callback_workdays),
-                              calendar.add_workdays(received, settings.review_rectify_workdays))
-        callback_due, rectify_due = dues[received]
-        values.append({"review_id": row.id, "org_id": row.org_id,
-                       "state": CaseState.received.value,
-                       "category": (row.tags.split("、")[0] if row.tags else "其他"),
-                       "received_on": received, "callback_due": callback_due,
-                       "rectify_due": rectify_due, "reopen_count": 0, "follow_up": "",
-                       "reply_text": "", "appeal_reason": "", "created_at": utcnow()})
-    db.execute(insert(cast(Table, NegativeCase.__table__)), values)
-    return len(values)
+    received = {row.id: local_date(row.rated_at) for row in rows}
+    dues = case_deadlines(db, received.values())
+    now = utcnow()
+    db.execute(insert(cast(Table, NegativeCase.__table__)), [
+        {"review_id": row.id, "org_id": row.org_id, "state": CaseState.received.value,
+         "category": (row.tags.split("、")[0] if row.tags else "其他"),
+         "received_on": received[row.id], "callback_due": dues[received[row.id]][0],
+         "rectify_due": dues[received[row.id]][1], "reopen_count": 0, "follow_up": "",
+         "reply_text": "", "appeal_reason": "", "created_at": now}
+        for row in rows])
+    return len(rows)
 
 
 def submit_review(db: Session, *, values: dict[str, Cell]) -> IntakeResult:
@@ -287,7 +173,7 @@ def submit_review(db: Session, *, values: dict[str, Cell]) -> IntakeResult:
 
 def submit_batch(db: Session, *, rows: list[dict[str, Cell]]) -> IntakeResult:
     """Ratings sent together: all are stored, or none and every problem is listed."""
-    ctx = _Context(db)
+    ctx = Checker(db)
     result = IntakeResult()
     parsed: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
@@ -322,17 +208,14 @@ def import_reviews(
     stream = source.open("rb") if isinstance(source, Path) else source
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
     table = open_table(stream, filename=name, aliases=ALIASES)
-    missing = [c for c in COLUMNS if c not in table.header and c not in ("tags", "comment",
-                                                                         "phone", "named",
-                                                                         "item_code",
-                                                                         "case_no")]
+    missing = [c for c in COLUMNS if c not in table.header and c not in OPTIONAL_COLUMNS]
     if missing:
         raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
                                summary=f"{name} 格式不正确")
     writer = csv.writer(rejects) if rejects is not None else None
     if writer is not None:
         writer.writerow([*COLUMNS, "row", "reason"])
-    ctx = _Context(db)
+    ctx = Checker(db)
     result = IntakeResult()
     raw_of: dict[int, dict[str, Cell]] = {}
 
@@ -347,6 +230,15 @@ def import_reviews(
 
     savepoint = db.begin_nested()
     postgres = db.get_bind().dialect.name == "postgresql"
+    if postgres and table.encoding and stream.seekable() and get_settings().review_bulk_sql:
+        counts = bulk.import_csv(db, checker=ctx, stream=stream, encoding=table.encoding,
+                                 header=table.header, reject=reject, progress=progress)
+        if counts is not None:
+            result.imported, result.skipped = counts.imported, counts.skipped
+            result.cases_opened = counts.cases_opened
+            return _finish_import(db, actor=actor, savepoint=savepoint, result=result,
+                                  name=name, listing_only=writer is None)
+        table = table.rewind(stream)  # COPY could not read it: row by row, from the start
     chunk: list[tuple[int, dict[str, Any]]] = []
     processed = 0
     for row, values in table.rows:
@@ -371,7 +263,14 @@ def import_reviews(
         reject(refused_row, raw_of[refused_row], refused)
     if progress:
         progress(processed)
-    if result.error_count and writer is None:
+    return _finish_import(db, actor=actor, savepoint=savepoint, result=result, name=name,
+                          listing_only=writer is None)
+
+
+def _finish_import(db: Session, *, actor: Actor, savepoint: SessionTransaction,
+                   result: IntakeResult, name: str, listing_only: bool) -> IntakeResult:
+    """All or nothing: any error rolls the import back unless the rejects are written out."""
+    if result.error_count and listing_only:
         savepoint.rollback()
         more = result.error_count - len(result.errors)
         raise ValidationFailed(
@@ -655,7 +554,7 @@ def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
     """Case records ``org,case_no,completed_at[,item_code,channel]``, all or nothing; a case
     already recorded for the org is skipped, so importing the same export twice adds nothing."""
     org_service.require_manager(actor, "导入办件明细")
-    ctx = _Context(db)
+    ctx = Checker(db)
     errors: list[RowError] = []
     parsed: dict[tuple[int, str], dict[str, Any]] = {}
     for row, values in rows:
@@ -666,14 +565,14 @@ def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
         if not case_no:
             errors.append(RowError(row, "case_no", "缺少办件编号", filename))
         channel_text = cell_text(values.get("channel")) or "网站"
-        channel = _CHANNEL_WORDS.get(channel_text.lower())
+        channel, _ = ctx.channel(channel_text)
         if channel is None:
             errors.append(RowError(row, "channel", f"未知的申办渠道「{channel_text}」", filename))
-        completed = _rated_at(values.get("completed_at"))
+        completed = rated_at(values.get("completed_at"))
         if completed is None:
             errors.append(RowError(row, "completed_at", f"办结时间「{cell_text(values.get('completed_at'))}」"
                                                         "应为 YYYY-MM-DD HH:MM[:SS]", filename))
-        elif completed > ctx.now + timedelta(minutes=5):
+        elif completed > ctx.now + CLOCK_SLACK:
             errors.append(RowError(row, "completed_at", "办结时间晚于当前时间", filename))
         if isinstance(org, str) or not case_no or channel is None or completed is None:
             continue
