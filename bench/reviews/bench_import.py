@@ -19,6 +19,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -71,10 +72,11 @@ def run(url: str, rows: int) -> dict[str, float]:
         with Session(engine) as db:
             periods = list(db.scalars(select(text("DISTINCT period")).select_from(
                 text("review"))))
-            t0 = time.perf_counter()
-            for period in periods:
-                reviews.record_metrics(db, period=period, as_of=date(2026, 12, 31))
-            t_metrics = time.perf_counter() - t0
+            as_of = date(2026, 12, 31)
+            t_metrics = min(timed(lambda: [reviews.metrics_by_org(db, period=p, as_of=as_of)
+                                           for p in periods]) for _ in range(3))
+            t_record = timed(lambda: [reviews.record_metrics(db, period=p, as_of=as_of)
+                                      for p in periods])
             t0 = time.perf_counter()
             db.execute(text("SELECT period, org_id, level, count(*) FROM review "
                             "WHERE voided = false GROUP BY period, org_id, level")).all()
@@ -83,8 +85,15 @@ def run(url: str, rows: int) -> dict[str, float]:
     engine.dispose()
     return {"imported": result.imported, "cases": result.cases_opened, "seconds": elapsed,
             "rows_per_s": result.imported / elapsed, "peak_mb": peak_mb,
-            "metrics_s": t_metrics, "group_by_s": t_group, "duckdb_s": duck,
+            "metrics_s": t_metrics, "record_s": t_record, "group_by_s": t_group,
+            "duckdb_s": duck,
             "periods": len(periods)}
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def _duckdb_group_by(db: Session) -> float:
@@ -93,7 +102,8 @@ def _duckdb_group_by(db: Session) -> float:
         import duckdb
     except ImportError:
         return float("nan")
-    rows = db.execute(text("SELECT period, org_id, level, voided FROM review")).all()
+    rows = db.execute(text("SELECT period, org_id, level, voided FROM review"),
+                      execution_options={"stream_results": True, "yield_per": 100_000})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "review.csv"
         with path.open("w", newline="") as handle:
@@ -120,9 +130,12 @@ def main() -> int:
     print(f"{backend}: imported {int(result['imported']):,} reviews "
           f"({int(result['cases']):,} 差评 cases) in {result['seconds']:.1f} s = "
           f"{result['rows_per_s']:,.0f} rows/s; peak RSS {result['peak_mb']:.0f} MB")
-    print(f"  record_metrics for {int(result['periods'])} months: {result['metrics_s'] * 1000:.0f} ms;"
-          f" bare GROUP BY in the database {result['group_by_s'] * 1000:.0f} ms;"
-          f" DuckDB {result['duckdb_s'] * 1000:.0f} ms")
+    print(f"  metrics of every org for {int(result['periods'])} months: "
+          f"{result['metrics_s'] * 1000:.0f} ms ({result['metrics_s'] / result['duckdb_s']:.1f} × "
+          f"DuckDB); bare GROUP BY in the database {result['group_by_s'] * 1000:.0f} ms; "
+          f"DuckDB {result['duckdb_s'] * 1000:.0f} ms")
+    print(f"  record_metrics (computed and written as metric values): "
+          f"{result['record_s'] * 1000:.0f} ms")
     return 0
 
 

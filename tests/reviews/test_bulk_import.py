@@ -21,7 +21,7 @@ from tongban.core.config import get_settings
 from tongban.core.errors import ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.reviews import bulk, service
-from tongban.reviews.models import NegativeCase, Review
+from tongban.reviews.models import NegativeCase, Review, ReviewCount
 
 HEADER = ["来源", "来源编号", "评价渠道", "评价对象", "事项编码", "办件编号", "评价等级", "问题标签",
           "评价内容", "是否实名", "联系电话", "评价时间", "备注"]
@@ -113,13 +113,16 @@ def outcome(db: Session, data: bytes, *, with_rejects: bool) -> dict[str, Any]:
             for c, review in db.execute(select(NegativeCase, Review).join(Review)
                                         .where(Review.source == "p")
                                         .order_by(Review.source_id))]
+        counts = sorted(db.execute(select(ReviewCount.period, ReviewCount.org_id,
+                                          ReviewCount.level, ReviewCount.reviews)
+                                   .where(ReviewCount.reviews != 0)).all())
     finally:
         savepoint.rollback()
     if "errors" in result:
         result["errors"] = sorted(result["errors"], key=lambda e: e["row"])
     lines = rejects.getvalue().splitlines() if rejects else []
     return {"result": result, "rejects": lines[:1] + sorted(lines[1:]), "reviews": reviews,
-            "cases": cases}
+            "cases": cases, "counts": counts}
 
 
 @pytest.fixture

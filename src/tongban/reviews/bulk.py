@@ -36,6 +36,7 @@ from tongban.reviews.intake import (
     ONLINE_TWICE,
     Checker,
     case_deadlines,
+    count_reviews,
 )
 
 #: A rejected row: its number, its cells (stripped, by canonical name) and what is wrong.
@@ -62,8 +63,10 @@ def import_csv(db: Session, *, checker: Checker, stream: IO[bytes], encoding: st
                progress: Callable[[int], None] | None = None) -> BulkCounts | None:
     """Import the CSV in ``stream`` (header already read as ``header``); None when COPY
     cannot read the file as it is. Rejected rows go to ``reject`` in row order."""
-    # Compiling these one-off statements (JIT, on for costly plans) took longer than running them.
+    # Compiling these one-off statements (JIT, on for costly plans) took longer than running
+    # them; sorts and hashes over a whole file fit in memory instead of spilling to disk.
     db.execute(text("SET LOCAL jit = off"))
+    db.execute(text("SET LOCAL work_mem = '64MB'"))
     _drop_temporaries(db)
     staged = len(header)
     db.execute(text(
@@ -354,7 +357,7 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
             for day, (callback, rectify) in case_deadlines(db, list(days)).items()]
     if dues:
         db.execute(text("INSERT INTO review_due VALUES (:received, :callback, :rectify)"), dues)
-    imported, cases = db.execute(text("""
+    counted = db.execute(text("""
         WITH fresh AS (
             INSERT INTO review (source, source_id, channel, org_id, item_code, case_no, level,
                                 tags, comment, named, phone_cipher, phone_masked, rated_at,
@@ -363,8 +366,8 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
                    c.tags, c.comment, c.named, c.phone_cipher, c.phone_masked, c.ts,
                    to_char(c.local_day, 'YYYY-MM'), c.dedup_key, false, false, :now
             FROM review_checked c JOIN review_fate f USING (row_no)
-            WHERE f.fate = 'accepted' ORDER BY c.row_no
-            RETURNING id, level, org_id, rated_at, tags),
+            WHERE f.fate = 'accepted'
+            RETURNING id, level, org_id, rated_at, tags, period),
         opened AS (
             INSERT INTO negative_case (review_id, org_id, state, category, received_on,
                                        callback_due, rectify_due, reopen_count, follow_up,
@@ -375,7 +378,12 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
             FROM fresh JOIN review_due d ON d.received = (fresh.rated_at AT TIME ZONE :zone)::date
             WHERE fresh.level <= 2
             RETURNING 1)
-        SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM opened)
-    """), {"now": checker.now, "zone": zone}).one()
+        SELECT period, org_id, level, count(*), (SELECT count(*) FROM opened) FROM fresh
+        GROUP BY period, org_id, level
+    """), {"now": checker.now, "zone": zone}).all()
+    imported = sum(row[3] for row in counted)
+    cases = counted[0][4] if counted else 0
+    count_reviews(db, {(period, org_id, level, False): n
+                       for period, org_id, level, n, _ in counted})
     skipped = db.scalar(text("SELECT count(*) FROM review_fate WHERE fate = 'skipped'")) or 0
     return BulkCounts(imported=imported, skipped=skipped, cases_opened=cases)

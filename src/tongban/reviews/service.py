@@ -8,7 +8,7 @@ file: by default any bad row rolls the whole import back and every bad row is re
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -41,10 +41,11 @@ from tongban.reviews.intake import (
     OPTIONAL_COLUMNS,
     Checker,
     case_deadlines,
+    count_reviews,
     parse_row,
     rated_at,
 )
-from tongban.reviews.models import HandledCase, NegativeCase, Review
+from tongban.reviews.models import HandledCase, NegativeCase, Review, ReviewCount
 
 CHUNK = 2000
 REPLY_TEMPLATES = {
@@ -117,6 +118,7 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
         fresh.append(values)
     if fresh:
         inserted = _insert_reviews(db, fresh)
+        count_reviews(db, Counter((v["period"], v["org_id"], v["level"], False) for v in fresh))
         result.imported += len(fresh)
         result.cases_opened += _open_cases(db, [r for r in inserted if r.level <= 2])
     return refused
@@ -379,7 +381,9 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
             case_.replied_at = None
     elif action is CaseAction.uphold:
         case_.appeal_upheld, case_.closed_at = True, now
-        case_.review.voided = True
+        review = case_.review
+        review.voided = True
+        count_reviews(db, {(review.period, review.org_id, review.level, review.is_default): -1})
     elif action is CaseAction.reject_appeal:
         case_.appeal_upheld = False
     case_.state = target.value
@@ -436,26 +440,40 @@ class _Counts:
 
 def metrics_by_org(db: Session, *, period: str, as_of: date,
                    org_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
-    """Every org's metrics for ``period`` (or only ``org_ids``') from a few grouped queries:
-    ratings by org and level in the database, the month's 差评 cases as plain rows."""
+    """Every org's metrics for ``period`` (or only ``org_ids``'): ratings by org and level
+    from the monthly counts (``ReviewCount``), the month's 差评 cases as plain rows."""
     counts: dict[int, _Counts] = defaultdict(_Counts)
-    scope = [Review.period == period, Review.voided.is_(False)]
     if org_ids is not None:
-        scope.append(Review.org_id.in_(org_ids))
         counts.update({org_id: _Counts() for org_id in org_ids})  # asked for: even with none
+    counted = [ReviewCount.period == period]
+    if org_ids is not None:
+        counted.append(ReviewCount.org_id.in_(org_ids))
     for org_id, level, is_default, n in db.execute(
-            select(Review.org_id, Review.level, Review.is_default, func.count())
-            .where(*scope).group_by(Review.org_id, Review.level, Review.is_default)):
+            select(ReviewCount.org_id, ReviewCount.level, ReviewCount.is_default,
+                   ReviewCount.reviews).where(*counted)):
         if is_default:
             counts[org_id].defaults += n
         else:
             counts[org_id].by_level[level] = counts[org_id].by_level.get(level, 0) + n
+    # The month's cases by the day they were received (the local day of their rating, so the
+    # review's period): the month's few thousand, not a join over its millions of reviews.
+    first = date.fromisoformat(f"{period}-01")
+    month = [NegativeCase.received_on >= first,
+             NegativeCase.received_on < date(first.year + first.month // 12,
+                                             first.month % 12 + 1, 1)]
+    if org_ids is not None:
+        month.append(NegativeCase.org_id.in_(org_ids))
     cases = db.execute(
         select(NegativeCase.org_id, NegativeCase.rectify_due, NegativeCase.replied_at,
-               NegativeCase.callback_due, NegativeCase.called_back_at, Review.named)
-        .join(Review, Review.id == NegativeCase.review_id).where(*scope))
-    for org_id, rectify_due, replied_at, callback_due, called_back_at, named in cases:
+               NegativeCase.callback_due, NegativeCase.called_back_at,
+               NegativeCase.appeal_upheld, Review.named, Review.voided)
+        .join(Review, Review.id == NegativeCase.review_id).where(*month))
+    for (org_id, rectify_due, replied_at, callback_due, called_back_at, upheld, named,
+         voided) in cases:
         c = counts[org_id]
+        c.upheld += upheld is True
+        if voided:
+            continue
         if rectify_due < as_of or replied_at is not None:
             c.due += 1
             c.ontime += replied_at is not None and local_date(replied_at) <= rectify_due
@@ -463,13 +481,6 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
             c.named_due += 1
             c.named_called += (called_back_at is not None
                                and local_date(called_back_at) <= callback_due)
-    upheld_scope = [Review.period == period, NegativeCase.appeal_upheld.is_(True)]
-    if org_ids is not None:
-        upheld_scope.append(Review.org_id.in_(org_ids))
-    for org_id, n in db.execute(select(Review.org_id, func.count()).select_from(NegativeCase)
-                                .join(Review, Review.id == NegativeCase.review_id)
-                                .where(*upheld_scope).group_by(Review.org_id)):
-        counts[org_id].upheld = n
     for org_id, values in assessment.metric_values(db, period=period, org_ids=list(counts),
                                                    metrics=["cases_handled"]).items():
         counts[org_id].cases_handled = values.get("cases_handled", 0.0)
@@ -628,6 +639,7 @@ def apply_default_ratings(db: Session, *, as_of: date) -> int:
             created_at=now))
     db.add_all(given)
     db.flush()  # one flush for all: the ids link each case to its default
+    count_reviews(db, Counter((r.period, r.org_id, r.level, True) for r in given))
     for handled, review in zip(unrated, given, strict=True):
         handled.default_review_id = review.id
     if unrated:
