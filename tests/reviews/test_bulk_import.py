@@ -109,7 +109,7 @@ def outcome(db: Session, data: bytes, *, with_rejects: bool) -> dict[str, Any]:
                                 .order_by(Review.source_id, Review.id))]
         cases = [
             (review.source_id, c.org_id, c.state, c.category, c.received_on, c.callback_due,
-             c.rectify_due)
+             c.rectify_due, c.named)
             for c, review in db.execute(select(NegativeCase, Review).join(Review)
                                         .where(Review.source == "p")
                                         .order_by(Review.source_id))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from tests.reviews.test_intake import HEADER, row
 from tongban.cli import app as cli
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.workdays import local_zone
 from tongban.org import service as org_service
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction, CaseState
@@ -127,6 +128,32 @@ def test_metrics_carry_numerators_and_denominators(db: Session) -> None:
     assert m["ontime_rectification_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
     assert set(m) >= {"good_rate", "bad_rate", "satisfaction", "review_rate",
                       "ontime_rectification_rate", "named_callback_rate", "by_level"}
+
+
+def test_callbacks_and_replies_count_when_made_by_their_due_day(db: Session) -> None:
+    now = datetime.now(local_zone()).replace(microsecond=0)
+    rated = (now - timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
+    service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv", source=io.BytesIO((
+        HEADER + row("n1", case="N1", level="1", named="是", rated=rated)
+        + row("n2", case="N2", level="2", named="是", rated=rated)
+        + row("n3", case="N3", level="1", named="是", rated="2026-02-03 10:00:00")).encode()))
+    on_time, _, late = (db.scalars(select(NegativeCase).join(Review).where(
+        Review.source == "t", Review.source_id == sid)).one() for sid in ("n1", "n2", "n3"))
+    org = org_service.resolve_org(db, ref="巴州区")
+
+    def rates(period: str) -> list[tuple[float, float]]:
+        m = service.metrics(db, actor=SYSTEM_ACTOR, org=org, period=period, as_of=now.date())
+        return [(m[k]["numerator"], m[k]["denominator"])
+                for k in ("named_callback_rate", "ontime_rectification_rate")]
+
+    this_month, february = rates(f"{now:%Y-%m}"), rates("2026-02")
+    steps = (CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply)
+    walk(db, on_time, *steps)
+    walk(db, late, *steps)
+    # n1, not due yet, now counts as done in time (n2 still is not due)
+    assert rates(f"{now:%Y-%m}") == [(n + 1, d + 1) for n, d in this_month]
+    # n3 was due in February and counted: done months late, it still does not count as in time
+    assert rates("2026-02") == february and all(d >= 1 for _, d in february)
 
 
 def test_review_rate_divides_by_the_cases_handled_even_without_reviews(db: Session) -> None:

@@ -17,7 +17,7 @@ from tongban.core import db as core_db
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction
-from tongban.reviews.models import Review, ReviewCount
+from tongban.reviews.models import NegativeCase, Review, ReviewCount
 
 
 def kept(db: Session) -> dict[tuple[str, int, int, bool], int]:
@@ -66,7 +66,16 @@ def test_upgrading_an_existing_database_counts_the_reviews_it_holds(tmp_path: Pa
                 "is_default, voided, created_at) VALUES ('old', :sid, 'website', 1, '', '', "
                 ":level, '', '', 0, '', '', '2026-03-01 00:00:00', '2026-03', 0, :voided, "
                 "'2026-03-01 00:00:00')"), {"sid": str(n), "level": level, "voided": voided})
+        connection.execute(text(  # review 3 (level 1): called back on its due day
+            "INSERT INTO negative_case (review_id, org_id, state, category, received_on, "
+            "callback_due, rectify_due, called_back_at, reopen_count, follow_up, reply_text, "
+            "appeal_reason, created_at) VALUES (3, 1, 'called_back', '其他', '2026-03-01', "
+            "'2026-03-02', '2026-03-20', '2026-03-02 15:00:00', 0, '', '', '', "
+            "'2026-03-01 00:00:00')"))
     core_db.upgrade_schema(engine)
     with Session(engine) as db:
         assert kept(db) == {("2026-03", 1, 5, False): 2, ("2026-03", 1, 1, False): 1}
+        case_ = db.scalars(select(NegativeCase)).one()  # 23:00 local time, still 03-02
+        assert (case_.called_back_on_time, case_.replied_on_time, case_.named) == (
+            True, False, False)
     engine.dispose()

@@ -367,14 +367,14 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
                    to_char(c.local_day, 'YYYY-MM'), c.dedup_key, false, false, :now
             FROM review_checked c JOIN review_fate f USING (row_no)
             WHERE f.fate = 'accepted'
-            RETURNING id, level, org_id, rated_at, tags, period),
+            RETURNING id, level, org_id, rated_at, tags, named, period),
         opened AS (
             INSERT INTO negative_case (review_id, org_id, state, category, received_on,
                                        callback_due, rectify_due, reopen_count, follow_up,
-                                       reply_text, appeal_reason, created_at)
+                                       reply_text, appeal_reason, named, created_at)
             SELECT fresh.id, fresh.org_id, 'received',
                    CASE WHEN fresh.tags = '' THEN '其他' ELSE split_part(fresh.tags, '、', 1) END,
-                   d.received, d.callback_due, d.rectify_due, 0, '', '', '', :now
+                   d.received, d.callback_due, d.rectify_due, 0, '', '', '', fresh.named, :now
             FROM fresh JOIN review_due d ON d.received = (fresh.rated_at AT TIME ZONE :zone)::date
             WHERE fresh.level <= 2
             RETURNING 1)

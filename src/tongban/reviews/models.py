@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
@@ -68,6 +79,12 @@ class NegativeCase(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     follow_up: Mapped[str] = mapped_column(String(16), default="")
+    #: Copied when the case opens and stamped when it is called back or replied to, so the
+    #: monthly metrics count them in SQL (named: the review was 实名).
+    named: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    called_back_on_time: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
+    replied_on_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reply_text: Mapped[str] = mapped_column(Text, default="")
     appeal_reason: Mapped[str] = mapped_column(Text, default="")
     appeal_upheld: Mapped[bool | None] = mapped_column(Boolean)

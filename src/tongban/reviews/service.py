@@ -125,13 +125,14 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
 
 
 def _insert_reviews(db: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert the rows; returns (id, level, org_id, rated_at, tags) of the negative ones.
+    """Insert the rows; returns (id, level, org_id, rated_at, tags, named) of the negative ones.
 
     PostgreSQL takes them through COPY (a multi-row INSERT is parsed and split client-side,
     which dominated a large import), then the few negative ones are looked up for their ids.
     """
     table = cast(Table, Review.__table__)
-    wanted = (table.c.id, table.c.level, table.c.org_id, table.c.rated_at, table.c.tags)
+    wanted = (table.c.id, table.c.level, table.c.org_id, table.c.rated_at, table.c.tags,
+              table.c.named)
     if db.get_bind().dialect.name != "postgresql":
         return list(db.execute(insert(table).returning(*wanted), rows).all())  # Core, no ORM
     columns = list(rows[0])
@@ -163,7 +164,7 @@ def _open_cases(db: Session, rows: list[Any]) -> int:
          "category": (row.tags.split("、")[0] if row.tags else "其他"),
          "received_on": received[row.id], "callback_due": dues[received[row.id]][0],
          "rectify_due": dues[received[row.id]][1], "reopen_count": 0, "follow_up": "",
-         "reply_text": "", "appeal_reason": "", "created_at": now}
+         "reply_text": "", "appeal_reason": "", "named": row.named, "created_at": now}
         for row in rows])
     return len(rows)
 
@@ -387,6 +388,10 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
     elif action is CaseAction.reject_appeal:
         case_.appeal_upheld = False
     case_.state = target.value
+    case_.called_back_on_time = (case_.called_back_at is not None
+                                 and local_date(case_.called_back_at) <= case_.callback_due)
+    case_.replied_on_time = (case_.replied_at is not None
+                             and local_date(case_.replied_at) <= case_.rectify_due)
     db.flush()
     audit.record(db, actor=actor, action=f"review_case.{action.value}",
                  object_type="negative_case", object_id=case_.id,
@@ -463,24 +468,22 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
                                              first.month % 12 + 1, 1)]
     if org_ids is not None:
         month.append(NegativeCase.org_id.in_(org_ids))
-    cases = db.execute(
-        select(NegativeCase.org_id, NegativeCase.rectify_due, NegativeCase.replied_at,
-               NegativeCase.callback_due, NegativeCase.called_back_at,
-               NegativeCase.appeal_upheld, Review.named, Review.voided)
-        .join(Review, Review.id == NegativeCase.review_id).where(*month))
-    for (org_id, rectify_due, replied_at, callback_due, called_back_at, upheld, named,
-         voided) in cases:
+    counted_case = NegativeCase.appeal_upheld.is_not(True)  # an upheld appeal voids the review
+    named = counted_case & NegativeCase.named
+    for org_id, upheld, due, ontime, named_due, named_called in db.execute(
+            select(NegativeCase.org_id,
+                   func.count().filter(NegativeCase.appeal_upheld.is_(True)),
+                   func.count().filter(counted_case & (
+                       (NegativeCase.rectify_due < as_of) | NegativeCase.replied_at.is_not(None))),
+                   func.count().filter(counted_case & NegativeCase.replied_on_time),
+                   func.count().filter(named & (
+                       (NegativeCase.callback_due < as_of)
+                       | NegativeCase.called_back_at.is_not(None))),
+                   func.count().filter(named & NegativeCase.called_back_on_time))
+            .where(*month).group_by(NegativeCase.org_id)):
         c = counts[org_id]
-        c.upheld += upheld is True
-        if voided:
-            continue
-        if rectify_due < as_of or replied_at is not None:
-            c.due += 1
-            c.ontime += replied_at is not None and local_date(replied_at) <= rectify_due
-        if named and (callback_due < as_of or called_back_at is not None):
-            c.named_due += 1
-            c.named_called += (called_back_at is not None
-                               and local_date(called_back_at) <= callback_due)
+        c.upheld, c.due, c.ontime, c.named_due, c.named_called = (
+            upheld, due, ontime, named_due, named_called)
     for org_id, values in assessment.metric_values(db, period=period, org_ids=list(counts),
                                                    metrics=["cases_handled"]).items():
         counts[org_id].cases_handled = values.get("cases_handled", 0.0)
