@@ -42,7 +42,7 @@ class Review(Base):
     source_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
     org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
-    item_code: Mapped[str] = mapped_column(String(100), default="", index=True)
+    item_code: Mapped[str] = mapped_column(String(100), default="")
     case_no: Mapped[str] = mapped_column(String(64), default="")
     level: Mapped[int] = mapped_column(Integer)
     tags: Mapped[str] = mapped_column(String(300), default="")

@@ -678,17 +678,23 @@ def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:
     """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags; default
     ratings only as their own count per month."""
     org_service.require_citywide(actor, "查看全市好差评分析")
-    real = (Review.voided.is_(False), Review.is_default.is_(False))
-    per_month = db.execute(select(Review.period, Review.level, func.count()).where(*real)
-                           .group_by(Review.period, Review.level).order_by(Review.period)).all()
-    per_org = db.execute(select(Review.org_id, Review.period, func.count(),
-                                func.sum(case((Review.level <= 2, 1), else_=0))).where(*real)
-                         .group_by(Review.org_id, Review.period)).all()
+    # Counts from the monthly counts (a few rows per org and month), tags from the 差评 only.
+    real = ReviewCount.is_default.is_(False)
+    per_month = db.execute(select(ReviewCount.period, ReviewCount.level,
+                                  func.sum(ReviewCount.reviews)).where(real)
+                           .group_by(ReviewCount.period, ReviewCount.level)
+                           .order_by(ReviewCount.period)).all()
+    per_org = db.execute(select(ReviewCount.org_id, ReviewCount.period,
+                                func.sum(ReviewCount.reviews),
+                                func.sum(case((ReviewCount.level <= 2, ReviewCount.reviews),
+                                              else_=0))).where(real)
+                         .group_by(ReviewCount.org_id, ReviewCount.period)).all()
     tags = db.execute(select(Review.tags, func.count()).where(
-        *real, Review.level <= 2, Review.tags != "").group_by(Review.tags)).all()
-    defaults = db.execute(select(Review.period, func.count()).where(
-        Review.voided.is_(False), Review.is_default.is_(True))
-        .group_by(Review.period).order_by(Review.period)).all()
+        Review.voided.is_(False), Review.is_default.is_(False), Review.level <= 2,
+        Review.tags != "").group_by(Review.tags)).all()
+    defaults = db.execute(select(ReviewCount.period, func.sum(ReviewCount.reviews))
+                          .where(ReviewCount.is_default.is_(True))
+                          .group_by(ReviewCount.period).order_by(ReviewCount.period)).all()
     return {"per_month": per_month, "per_org": per_org, "tags": tags, "defaults": defaults}
 
 

@@ -1,4 +1,5 @@
-"""review counts: reviews per month, org, level and kind, kept by every change to review;
+"""review counts: reviews per month, org, level and kind, kept by every change to review (the
+unused index on review.item_code goes);
 negative cases found by the day they were received, with whether the review was 实名 and
 whether the callback and the reply came on time
 
@@ -34,6 +35,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['org_id'], ['org.id'], name=op.f('fk_review_count_org_id_org')),
     sa.PrimaryKeyConstraint('period', 'org_id', 'level', 'is_default', name=op.f('pk_review_count'))
     )
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        # No query looks reviews up by item; the index only slowed every insert.
+        batch_op.drop_index('ix_review_item_code')
     with op.batch_alter_table('negative_case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_negative_case_received_on'), ['received_on'],
                               unique=False)
@@ -74,5 +78,7 @@ def downgrade() -> None:
         for name in ('replied_on_time', 'called_back_on_time', 'named'):
             batch_op.drop_column(name)
         batch_op.drop_index(batch_op.f('ix_negative_case_received_on'))
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.create_index('ix_review_item_code', ['item_code'], unique=False)
     op.drop_table('review_count')
     # ### end Alembic commands ###
