@@ -65,6 +65,8 @@ ROWS = [
     ok("15", channel="12345", named="TRUE"),
     ok("16", channel="短信", named="匿名", case=""),
     ok("17", case=""),
+    ok("x" * 65, source="s" * 33, item="i" * 101, case="k" * 65),   # longer than stored
+    ok("26", case="k" * 64, item="i" * 100),                           # as long as stored
     ["", "", "", "", "", "", "", "", "", "", "", "", ""],          # blank: skipped silently
     [" ", "\u3000", "", "", "", "", "", "", "", "", "", "", "\t"],  # blank too
     ok("1"),                                   # the same source id again: skipped
@@ -168,7 +170,7 @@ def test_set_based_import_matches_row_by_row_import(
         assert fast["result"]["imported"] >= 15 and fast["result"]["skipped"] == 3
         assert {e["column"] for e in fast["result"]["errors"]} == {
             "source", "source_id", "channel", "org", "level", "tags", "comment", "named",
-            "phone", "rated_at", "case_no"}
+            "phone", "rated_at", "case_no", "item_code"}
         assert fast["cases"]
 
 

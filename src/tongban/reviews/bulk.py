@@ -32,11 +32,14 @@ from tongban.core.workdays import local_zone
 from tongban.reviews.intake import (
     CLOCK_SLACK,
     COLUMNS,
+    LIMITS,
     ON_SITE_TWICE,
     ONLINE_TWICE,
+    STORED_AS_IS,
     Checker,
     case_deadlines,
     count_reviews,
+    too_long,
 )
 
 #: A rejected row: its number, its cells (stripped, by canonical name) and what is wrong.
@@ -214,7 +217,9 @@ def _check(db: Session, checker: Checker) -> None:
     # review_norm has no statistics (gathering them cost more than this): without them the
     # planner would join the maps in nested loops.
     db.execute(text("SET LOCAL enable_nestloop = off"))
-    db.execute(text("""
+    lengths = ", ".join(f"CASE WHEN char_length(n.{c}) > {LIMITS[c]} THEN :{c}_long END "
+                        f"AS {c}_long" for c in STORED_AS_IS)
+    db.execute(text(f"""
         CREATE TEMP TABLE review_checked AS
         SELECT *, CASE WHEN NOT bad THEN (ts AT TIME ZONE :zone)::date END AS local_day,
                CASE WHEN bad OR case_no = '' THEN NULL
@@ -222,13 +227,16 @@ def _check(db: Session, checker: Checker) -> None:
                                       || to_char(ts AT TIME ZONE :zone, 'YYYY-MM-DD')
                     ELSE case_no || '|' || channel END AS dedup_key
         FROM (
-            SELECT *, source = '' OR source_id = '' OR channel_error IS NOT NULL
+            SELECT *, source = '' OR source_id = '' OR source_long IS NOT NULL
+                      OR source_id_long IS NOT NULL OR item_code_long IS NOT NULL
+                      OR case_no_long IS NOT NULL OR channel_error IS NOT NULL
                       OR org_error IS NOT NULL OR level_error IS NOT NULL
                       OR tags_error IS NOT NULL OR comment_error IS NOT NULL
                       OR named_error IS NOT NULL OR phone_error IS NOT NULL
                       OR time_error IS NOT NULL OR ts IS NULL AS bad
             FROM (
                 SELECT n.row_no, n.source, n.source_id, n.item_code, n.case_no, n.comment,
+                       {lengths},
                        ch.channel, ch.on_site, ch.error AS channel_error,
                        o.org_id, o.error AS org_error, lv.level, lv.error AS level_error,
                        tg.tags, tg.error AS tags_error, nm.named, nm.error AS named_error,
@@ -252,7 +260,8 @@ def _check(db: Session, checker: Checker) -> None:
     """), {"latest": checker.now + CLOCK_SLACK, "future": "评价时间晚于当前时间",
            "comment_max": checker.comment_max,
            "too_long": checker.comment_error("x" * (checker.comment_max + 1)),
-           "zone": local_zone().key})
+           "zone": local_zone().key,
+           **{f"{c}_long": too_long(c, "x" * (LIMITS[c] + 1)) for c in STORED_AS_IS}})
     db.execute(text("SET LOCAL enable_nestloop = on"))
     db.execute(text("ANALYZE review_checked (row_no, bad)"))
 
@@ -321,14 +330,16 @@ def _report(db: Session, reject: Reject) -> None:
                 CROSS JOIN LATERAL (VALUES
                     (1, 'source', CASE WHEN c.source = '' THEN '缺少来源' END),
                     (2, 'source_id', CASE WHEN c.source_id = '' THEN '缺少来源编号' END),
-                    (3, 'channel', c.channel_error), (4, 'org', c.org_error),
-                    (5, 'level', c.level_error), (6, 'tags', c.tags_error),
-                    (7, 'comment', c.comment_error), (8, 'named', c.named_error),
-                    (9, 'phone', c.phone_error), (10, 'rated_at', c.time_error)
+                    (3, 'source', c.source_long), (4, 'source_id', c.source_id_long),
+                    (5, 'item_code', c.item_code_long), (6, 'case_no', c.case_no_long),
+                    (7, 'channel', c.channel_error), (8, 'org', c.org_error),
+                    (9, 'level', c.level_error), (10, 'tags', c.tags_error),
+                    (11, 'comment', c.comment_error), (12, 'named', c.named_error),
+                    (13, 'phone', c.phone_error), (14, 'rated_at', c.time_error)
                 ) AS x(ord, col, reason)
                 WHERE c.bad AND x.reason IS NOT NULL
                 UNION ALL
-                SELECT row_no, 11, 'case_no',
+                SELECT row_no, 15, 'case_no',
                        CASE WHEN on_site THEN %(on_site)s ELSE %(online)s END
                 FROM review_fate WHERE fate = 'refused'
             ) e JOIN review_norm n ON n.row_no = e.row_no

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import String
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from tongban.core.workdays import local_date, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CHANNEL_LABELS, Channel, Level
-from tongban.reviews.models import ReviewCount
+from tongban.reviews.models import Review, ReviewCount
 
 COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
            "comment", "named", "phone", "rated_at")
@@ -39,6 +40,9 @@ CLOCK_SLACK = timedelta(minutes=5)
 ON_SITE_TWICE = "一次一评：该次办理已在此渠道评价"
 ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 
+#: Cells stored as they are: what each is called and the most characters the database keeps.
+STORED_AS_IS = {"source": "来源", "source_id": "来源编号", "item_code": "事项编码", "case_no": "办件编号"}
+LIMITS = {name: cast(String, Review.__table__.c[name].type).length or 0 for name in STORED_AS_IS}
 _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
 _CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
 _TAG_SPLIT = re.compile(r"[;；、,，]")
@@ -117,6 +121,12 @@ class Checker:
         return moment, None
 
 
+def too_long(column: str, text: str) -> str | None:
+    """Why a cell stored as it is cannot be (see :data:`STORED_AS_IS`), if it cannot."""
+    limit = LIMITS[column]
+    return f"{STORED_AS_IS[column]}超过{limit}个字符" if len(text) > limit else None
+
+
 def rated_at(value: Cell) -> datetime | None:
     """A rating time; one without a zone is local (Asia/Shanghai) time."""
     if isinstance(value, datetime):
@@ -176,6 +186,10 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         errors.append(RowError(row, "source", "缺少来源"))
     if not source_id:
         errors.append(RowError(row, "source_id", "缺少来源编号"))
+    item_code, case_no = cell_text(values.get("item_code")), cell_text(values.get("case_no"))
+    for column, text in zip(STORED_AS_IS, (source, source_id, item_code, case_no), strict=True):
+        if problem := too_long(column, text):
+            errors.append(RowError(row, column, problem))
     channel, problem = ctx.channel(cell_text(values.get("channel")))
     if problem:
         errors.append(RowError(row, "channel", problem))
@@ -202,10 +216,9 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         errors.append(RowError(row, "rated_at", problem))
     if errors or channel is None or isinstance(org, str) or moment is None:
         return None, errors
-    case_no = cell_text(values.get("case_no"))
     return {
         "source": source, "source_id": source_id, "channel": channel.value, "org_id": org.id,
-        "item_code": cell_text(values.get("item_code")), "case_no": case_no, "level": level,
+        "item_code": item_code, "case_no": case_no, "level": level,
         "tags": tags, "comment": comment, "named": named,
         "phone_cipher": phone_cipher, "phone_masked": phone_masked,
         "rated_at": moment, "period": f"{local_date(moment):%Y-%m}",
