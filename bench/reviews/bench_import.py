@@ -38,16 +38,17 @@ from tongban.reviews import service as reviews
 CHANNELS = ["窗口", "网站", "APP", "小程序", "自助终端", "12345", "短信"]
 
 
-def write_csv(path: Path, rows: int, org_codes: list[str]) -> None:
-    rng = random.Random(3)
+def write_csv(path: Path, rows: range, total: int, org_codes: list[str]) -> None:
+    """Ratings number ``rows`` of an export of ``total`` (the same ratings however split)."""
+    rng = random.Random(3 + rows.start)
     start = datetime(2026, 3, 1, 8, 0)
     # One rating every 12 s (100,000 fill a month); more are packed closer so that all of
     # them fall before 2026-11 (rated in the future, they would be refused).
-    step = min(12.0, (datetime(2026, 11, 1) - start).total_seconds() / max(rows, 1))
+    step = min(12.0, (datetime(2026, 11, 1) - start).total_seconds() / max(total, 1))
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(intake.COLUMNS)
-        for n in range(rows):
+        for n in rows:
             level = rng.choices([5, 4, 3, 2, 1], weights=[80, 12, 5, 2, 1])[0]
             rated = start + timedelta(seconds=n * step)
             writer.writerow(["bench", f"b{n:09d}", rng.choice(CHANNELS), rng.choice(org_codes),
@@ -56,21 +57,26 @@ def write_csv(path: Path, rows: int, org_codes: list[str]) -> None:
                              rated.strftime("%Y-%m-%d %H:%M:%S")])
 
 
-def run(url: str, rows: int) -> dict[str, float]:
+def run(url: str, rows: int, files: int) -> dict[str, float]:
     engine = core_db.make_engine(url)
     core_db.upgrade_schema(engine)
     with Session(engine) as db:
         org_service.load_reference_divisions(db)
         db.commit()
         codes = list(db.scalars(select(Org.code).where(Org.level == "county").limit(60)))
+    imported = cases = 0
+    elapsed = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "reviews.csv"
-        write_csv(path, rows, codes)
-        with Session(engine) as db:
-            start = time.perf_counter()
-            result = reviews.import_reviews(db, actor=SYSTEM_ACTOR, source=path)
-            db.commit()
-            elapsed = time.perf_counter() - start
+        for k in range(files):  # one file after another, as monthly exports arrive
+            path = Path(tmp) / f"reviews-{k}.csv"
+            write_csv(path, range(k * rows // files, (k + 1) * rows // files), rows, codes)
+            with Session(engine) as db:
+                start = time.perf_counter()
+                result = reviews.import_reviews(db, actor=SYSTEM_ACTOR, source=path)
+                db.commit()
+                elapsed += time.perf_counter() - start
+            imported, cases = imported + result.imported, cases + result.cases_opened
+            path.unlink()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with Session(engine) as db:
             periods = list(db.scalars(select(text("DISTINCT period")).select_from(
@@ -86,8 +92,8 @@ def run(url: str, rows: int) -> dict[str, float]:
             t_group = time.perf_counter() - t0
             duck = _duckdb_group_by(db)
     engine.dispose()
-    return {"imported": result.imported, "cases": result.cases_opened, "seconds": elapsed,
-            "rows_per_s": result.imported / elapsed, "peak_mb": peak_mb,
+    return {"imported": imported, "cases": cases, "seconds": elapsed,
+            "rows_per_s": imported / elapsed, "peak_mb": peak_mb,
             "metrics_s": t_metrics, "record_s": t_record, "group_by_s": t_group,
             "duckdb_s": duck,
             "periods": len(periods)}
@@ -125,12 +131,14 @@ def _duckdb_group_by(db: Session) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--files", type=int, default=1,
+                        help="split the rows into this many files, imported one after another")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server")
     args = parser.parse_args()
     with core_db.scratch_database(args.postgres) as url:
-        result = run(url, args.rows)
+        result = run(url, args.rows, args.files)
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{backend}: imported {int(result['imported']):,} reviews "
+    print(f"{backend}: imported {int(result['imported']):,} reviews from {args.files} file(s) "
           f"({int(result['cases']):,} 差评 cases) in {result['seconds']:.1f} s = "
           f"{result['rows_per_s']:,.0f} rows/s; peak RSS {result['peak_mb']:.0f} MB")
     print(f"  metrics of every org for {int(result['periods'])} months: "
