@@ -1,8 +1,9 @@
 """好差评 operations: intake (API, rating page, bulk files), 差评 cases, metrics.
 
-A bulk import runs in one transaction and in chunks, so memory stays flat however long the
-file: by default any bad row rolls the whole import back and every bad row is reported; with
-``rejects`` the valid rows go in and each rejected row is written out with its reason.
+A bulk import runs in one transaction, so memory stays flat however long the file: by default
+any bad row rolls the whole import back and every bad row is reported; with ``rejects`` the
+valid rows go in and each rejected row is written out with its reason. On PostgreSQL a CSV file
+is checked set-based (``reviews.bulk``), otherwise row by row in chunks; both agree.
 """
 
 from __future__ import annotations
