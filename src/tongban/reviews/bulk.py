@@ -266,12 +266,17 @@ def _check(db: Session, checker: Checker) -> None:
     db.execute(text("ANALYZE review_checked (row_no, bad)"))
 
 
+#: A row of ``review_checked`` that goes in: valid, and neither skipped nor refused.
+_ACCEPTED = "NOT c.bad AND NOT EXISTS (SELECT 1 FROM review_fate f WHERE f.row_no = c.row_no)"
+
+
 def _decide_duplicates(db: Session) -> None:
-    """Each valid row's fate: accepted, skipped (its source id is known) or refused (its case
-    was rated on that channel). Rows sharing a source id or a dedup key with another row of
-    the file are decided in file order, as the row-by-row path does."""
+    """The valid rows that do not go in (``review_fate``): skipped (the source id is known) or
+    refused (the case was rated on that channel). Rows sharing a source id or a dedup key with
+    another row of the file are decided in file order, as the row-by-row path does. Only those
+    rows are kept, so that the few of them, not the many accepted, are what the insert joins."""
     db.execute(text("""
-        CREATE TEMP TABLE review_fate AS
+        CREATE TEMP TABLE review_fate AS SELECT * FROM (
         WITH valid AS MATERIALIZED (
             SELECT c.row_no, c.source, c.source_id, c.dedup_key, c.on_site,
                    EXISTS (SELECT 1 FROM review r WHERE r.source = c.source
@@ -288,7 +293,7 @@ def _decide_duplicates(db: Session) -> None:
                     WHEN (source, source_id) IN (SELECT * FROM same_id)
                          OR dedup_key IN (SELECT * FROM same_key) THEN NULL
                     WHEN taken THEN 'refused' ELSE 'accepted' END AS fate
-        FROM valid
+        FROM valid) judged WHERE fate IS DISTINCT FROM 'accepted'
     """))
     raw = _raw(db)
     seen: set[tuple[str, str]] = set()
@@ -315,6 +320,7 @@ def _decide_duplicates(db: Session) -> None:
         db.execute(text("UPDATE review_fate f SET fate = d.fate FROM review_decided d "
                         "WHERE d.row_no = f.row_no"))
         db.execute(text("DROP TABLE review_decided"))
+        db.execute(text("DELETE FROM review_fate WHERE fate = 'accepted'"))
     db.execute(text("CREATE INDEX ON review_fate (row_no)"))
     db.execute(text("ANALYZE review_fate (row_no, fate)"))
 
@@ -360,15 +366,14 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
     """The accepted rows into ``review`` and a 差评 case for each negative one, in one go."""
     zone = local_zone().key
     days = db.scalars(text(
-        "SELECT DISTINCT c.local_day FROM review_checked c JOIN review_fate f USING (row_no) "
-        "WHERE f.fate = 'accepted' AND c.level <= 2"))
+        f"SELECT DISTINCT c.local_day FROM review_checked c WHERE {_ACCEPTED} AND c.level <= 2"))
     db.execute(text("CREATE TEMP TABLE review_due (received date PRIMARY KEY, "
                     "callback_due date, rectify_due date)"))
     dues = [{"received": day, "callback": callback, "rectify": rectify}
             for day, (callback, rectify) in case_deadlines(db, list(days)).items()]
     if dues:
         db.execute(text("INSERT INTO review_due VALUES (:received, :callback, :rectify)"), dues)
-    counted = db.execute(text("""
+    counted = db.execute(text(f"""
         WITH fresh AS (
             INSERT INTO review (source, source_id, channel, org_id, item_code, case_no, level,
                                 tags, comment, named, phone_cipher, phone_masked, rated_at,
@@ -376,8 +381,7 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
             SELECT c.source, c.source_id, c.channel, c.org_id, c.item_code, c.case_no, c.level,
                    c.tags, c.comment, c.named, c.phone_cipher, c.phone_masked, c.ts,
                    to_char(c.local_day, 'YYYY-MM'), c.dedup_key, false, false, :now
-            FROM review_checked c JOIN review_fate f USING (row_no)
-            WHERE f.fate = 'accepted'
+            FROM review_checked c WHERE {_ACCEPTED}
             RETURNING id, level, org_id, rated_at, tags, named, period),
         opened AS (
             INSERT INTO negative_case (review_id, org_id, state, category, received_on,
