@@ -679,23 +679,24 @@ def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:
     """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags; default
     ratings only as their own count per month."""
     org_service.require_citywide(actor, "查看全市好差评分析")
-    # Counts from the monthly counts (a few rows per org and month), tags from the 差评 only.
+    # Counts from the monthly counts (a few rows per org and month; a count an upheld appeal
+    # took to 0 stays as a row, and is left out here), tags from the 差评 only.
     real = ReviewCount.is_default.is_(False)
-    per_month = db.execute(select(ReviewCount.period, ReviewCount.level,
-                                  func.sum(ReviewCount.reviews)).where(real)
-                           .group_by(ReviewCount.period, ReviewCount.level)
+    reviews = func.sum(ReviewCount.reviews)
+    per_month = db.execute(select(ReviewCount.period, ReviewCount.level, reviews).where(real)
+                           .group_by(ReviewCount.period, ReviewCount.level).having(reviews > 0)
                            .order_by(ReviewCount.period)).all()
-    per_org = db.execute(select(ReviewCount.org_id, ReviewCount.period,
-                                func.sum(ReviewCount.reviews),
+    per_org = db.execute(select(ReviewCount.org_id, ReviewCount.period, reviews,
                                 func.sum(case((ReviewCount.level <= 2, ReviewCount.reviews),
                                               else_=0))).where(real)
-                         .group_by(ReviewCount.org_id, ReviewCount.period)).all()
+                         .group_by(ReviewCount.org_id, ReviewCount.period)
+                         .having(reviews > 0)).all()
     tags = db.execute(select(Review.tags, func.count()).where(
         Review.voided.is_(False), Review.is_default.is_(False), Review.level <= 2,
         Review.tags != "").group_by(Review.tags)).all()
-    defaults = db.execute(select(ReviewCount.period, func.sum(ReviewCount.reviews))
-                          .where(ReviewCount.is_default.is_(True))
-                          .group_by(ReviewCount.period).order_by(ReviewCount.period)).all()
+    defaults = db.execute(select(ReviewCount.period, reviews)
+                          .where(ReviewCount.is_default.is_(True)).group_by(ReviewCount.period)
+                          .having(reviews > 0).order_by(ReviewCount.period)).all()
     return {"per_month": per_month, "per_org": per_org, "tags": tags, "defaults": defaults}
 
 
