@@ -835,6 +835,40 @@ def reviews_cases(
     _emit(as_json, rows, human)
 
 
+
+@reviews_app.command("code", help="生成评价链接和二维码（张贴于窗口、印在回执上或随短信发送）。")
+def reviews_code(
+    org: OrgOption,
+    item: Annotated[str, typer.Option(help="事项编码（选填）")] = "",
+    case: Annotated[str, typer.Option(help="办件编号（选填）")] = "",
+    channel: Annotated[str, typer.Option(
+        help="渠道：window、kiosk、website、app、miniprogram、sms")] = "window",
+    out: Annotated[Path | None, typer.Option(help="把二维码写入此文件（.svg 或 .png）")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.org import service as org_service
+    from tongban.reviews import service as reviews
+    from tongban.reviews.enums import Channel
+
+    if channel not in Channel.__members__:
+        err_console.print(f"[red]错误：未知渠道「{channel}」[/red]")
+        raise typer.Exit(2)
+    if out is not None and out.suffix.lower() not in (".svg", ".png"):
+        err_console.print("[red]错误：二维码文件须为 .svg 或 .png[/red]")
+        raise typer.Exit(2)
+    with _service_call() as db:
+        code = reviews.rating_code(db, actor=SYSTEM_ACTOR, org=org_service.resolve_org(db, ref=org),
+                                   item_code=item, case_no=case, channel=Channel(channel))
+    if out is not None:
+        if out.suffix.lower() == ".svg":
+            out.write_text(code.svg(), encoding="utf-8")
+        else:
+            out.write_bytes(code.png())
+    _emit(as_json, {"org_code": code.org.code, "org_name": code.org.name, "link": code.link,
+                    "file": str(out) if out else None},
+          lambda: console.print(f"{code.org.name} 评价链接：{code.link}"
+                                + (f"\n二维码已写入 {out}" if out else ""), soft_wrap=True))
+
 if __name__ == "__main__":
     app()
 

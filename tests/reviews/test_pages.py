@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from sqlalchemy.orm import Session
 
 from tests.factories import csrf_of, logged_in_client, make_user
-from tests.reviews.test_cases import make_case
-from tongban.core.security import Role
+from tests.reviews.test_cases import make_case, walk
+from tests.reviews.test_intake import HEADER, row
+from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.reviews import service
+from tongban.reviews.enums import CaseAction
 
 
 def test_liaison_inbox_lists_only_own_cases_overdue_first(db: Session) -> None:
@@ -45,7 +49,6 @@ def test_dashboard_charts_for_citywide_roles_only(db: Session) -> None:
     assert liaison.get("/reviews/dashboard").status_code == 403
 
 
-
 def test_heatmap_cells_drill_down_to_that_org_and_month(db: Session) -> None:
     february = make_case(db, "p4", rated="2026-02-02 10:00:00")
     march = make_case(db, "p5", rated="2026-03-03 10:00:00")
@@ -60,3 +63,29 @@ def test_heatmap_cells_drill_down_to_that_org_and_month(db: Session) -> None:
     assert f'/reviews/cases/{february.id}"' in rows
     assert f'/reviews/cases/{march.id}"' not in rows
     assert "2026年2月的评价" in drilled.text
+
+
+def test_dashboard_ranks_items_by_negative_reviews_and_drills_down_to_their_cases(
+        db: Session) -> None:
+    passport, residence = "T-PASSPORT", "T-RESIDENCE"
+    lines = [row(f"i{n}", case=f"I{n}", level=level).replace("511A0138000000", item)
+             for n, (item, level) in enumerate([(passport, "1"), (passport, "2"), (passport, "2"),
+                                                (passport, "5"), (residence, "1"),
+                                                (residence, "4")])]
+    service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv",
+                           source=io.BytesIO((HEADER + "".join(lines)).encode()))
+    voided = service.list_cases(db, actor=SYSTEM_ACTOR, item_code=passport)[0]
+    walk(db, voided, CaseAction.callback, CaseAction.appeal, CaseAction.uphold)
+    ranked = service.dashboard(db, actor=SYSTEM_ACTOR, items=1000)["items"]
+    mine = [tuple(r) for r in ranked if r[0] in (passport, residence)]
+    assert mine == [(passport, 2, 3), (residence, 1, 2)]  # the upheld appeal left out
+    assert [r[1] for r in ranked] == sorted((r[1] for r in ranked), reverse=True)
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    table = analyst.get("/reviews/dashboard").text.split('data-testid="worst-items"')[1]
+    table = table.split("</table>")[0]
+    assert table.count("<tr>") == 1 + min(10, len(ranked))
+    for code, bad, total in ranked[:10]:
+        assert f'href="/reviews?item={code}">{code}</a></td><td class="num">{bad}/{total}' in table
+    drilled = analyst.get(f"/reviews?item={residence}")
+    rows = drilled.text.split('data-testid="case-list"')[1].split("</tbody>")[0]
+    assert rows.count("/reviews/cases/") == 1 and f"事项 {residence}" in drilled.text

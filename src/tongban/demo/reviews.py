@@ -29,6 +29,11 @@ COMMENTS = {
     1: ["窗口工作人员态度不好，电话13812345678一直打不通", "材料要求反复变化，跑了三趟"],
 }
 BAD_TAGS = {2: "多次跑动；办事效率", 1: "服务态度；材料繁琐"}
+#: Base codes of real Sichuan service items (shared by every city); the first two draw most 差评:
+#: 户口迁移审批, 居住证办理, 教师资格认定, 旅馆业特种行业许可证核发, 居民身份证办理,
+#: 延缓入学或者休学审批, 随迁子女义务教育入学, 普通护照签发.
+ITEMS = ["511A0147300000", "512B0011200070", "511A0138600000", "511A0146000000",
+         "513A0011200068", "511A0138000000", "512B0156000000", "511A0116400001"]
 
 
 @dataclass
@@ -54,8 +59,9 @@ def demo_csv(org_codes: list[str], *, days: int = 21, seed: int = 7) -> str:
                 channel = rng.choice(channels)
                 named = level <= 2 and rng.random() < 0.7
                 rated = datetime.combine(day, time(rng.randint(9, 17), rng.randint(0, 59)))
+                item = ITEMS[number % (2 if level <= 2 and number % 3 else len(ITEMS))]
                 writer.writerow([
-                    "sczwfw", f"demo-{number:06d}", channel.label, code, "511A0138000000",
+                    "sczwfw", f"demo-{number:06d}", channel.label, code, item,
                     f"BZ{day:%Y%m%d}{number:05d}", level, BAD_TAGS.get(level, ""),
                     rng.choice(COMMENTS[level]), "是" if named else "否",
                     f"139{rng.randint(10000000, 99999999)}" if named else "",

@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from tongban.core import audit, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import get_db
-from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.errors import DomainError, NotFound, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
@@ -30,12 +31,17 @@ router = APIRouter(include_in_schema=False)
 @router.get("/rate", response_class=HTMLResponse)
 def rate_form(request: Request, org: str = "", item: str = "", case: str = "",
               channel: str = "window", db: Session = Depends(get_db)) -> Response:
-    target = _org_or_none(db, org)
+    return _rate_page(db, request, {"org_ref": org, "item": item, "case": case,
+                                    "channel": channel})
+
+
+def _rate_page(db: Session, request: Request, form: dict[str, Any],
+               status_code: int = 200) -> Response:
+    channel = form["channel"] if form["channel"] in Channel.__members__ else Channel.window.value
     return render(request, "reviews/rate.html", {
-        "org": target, "org_ref": org, "item": item, "case": case,
-        "channel": channel if channel in Channel.__members__ else "window",
+        **form, "org": _org_or_none(db, form["org_ref"]), "channel": channel,
         "levels": list(reversed(Level)), "tags": get_settings().review_tag_list,
-        "channels": CHANNEL_LABELS})
+        "callback_workdays": get_settings().review_callback_workdays}, status_code=status_code)
 
 
 def _org_or_none(db: Session, ref: str) -> Org | None:
@@ -60,26 +66,77 @@ async def rate_submit(request: Request, db: Session = Depends(get_db)) -> Respon
     try:
         result = service.submit_review(db, values=values)
     except ValidationFailed as exc:
-        target = _org_or_none(db, str(values["org"]))
-        return render(request, "reviews/rate.html", {
-            "org": target, "org_ref": values["org"], "item": values["item_code"],
-            "case": values["case_no"], "channel": values["channel"],
-            "levels": list(reversed(Level)), "tags": get_settings().review_tag_list,
-            "channels": CHANNEL_LABELS, "errors": [e.reason for e in exc.errors],
+        return _rate_page(db, request, {
+            "org_ref": values["org"], "item": values["item_code"], "case": values["case_no"],
+            "channel": values["channel"], "errors": [e.reason for e in exc.errors],
             "comment": values["comment"]}, status_code=422)
-    return render(request, "reviews/thanks.html", {"opened": result.cases_opened})
+    return render(request, "reviews/thanks.html", {
+        "opened": result.cases_opened,
+        "callback_workdays": get_settings().review_callback_workdays})
+
+
+@router.get("/reviews/codes", response_class=HTMLResponse)
+def rating_codes(request: Request, org: str = "", item: str = "", case: str = "",
+                 channel: str = Channel.window.value, db: Session = Depends(get_db),
+                 actor: Actor = Depends(require_actor)) -> Response:
+    """Make the rating link and QR code of a hall, window, item or case, to print or send."""
+    context: dict[str, Any] = {"org_ref": org, "item": item, "case": case, "channel": channel,
+                               "channels": service.LINK_CHANNELS,
+                               "callback_workdays": get_settings().review_callback_workdays}
+    if org or actor.org_id is not None:
+        try:
+            code = _rating_code(db, actor, org, item, case, channel)
+            context.update(code=code, svg=code.svg(), org_ref=code.org.name)
+        except DomainError as exc:
+            context["error"] = exc.message
+    return render(request, "reviews/codes.html", context,
+                  status_code=422 if "error" in context else 200)
+
+
+@router.get("/reviews/codes/qr.{kind}")
+def rating_code_file(kind: str, org: str = "", item: str = "", case: str = "",
+                     channel: str = Channel.window.value, db: Session = Depends(get_db),
+                     actor: Actor = Depends(require_actor)) -> Response:
+    """The QR code as a file: SVG for print shops, PNG for documents and messages."""
+    if kind not in ("svg", "png"):
+        raise NotFound("只提供 SVG 和 PNG 格式的评价码")
+    code = _rating_code(db, actor, org, item, case, channel)
+    name = "-".join(part for part in ("好差评评价码", code.org.code, code.item_code, code.case_no)
+                    if part)
+    body, media = ((code.svg().encode(), "image/svg+xml") if kind == "svg"
+                   else (code.png(), "image/png"))
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.{kind}"})
+
+
+def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
+                 channel: str) -> service.RatingCode:
+    if org:
+        target = org_service.resolve_org(db, ref=org, actor=actor)
+    elif actor.org_id is not None:
+        target = db.get_one(Org, actor.org_id)
+    else:
+        raise DomainError("请填写评价对象（单位名称或代码）")
+    if channel not in Channel.__members__:
+        raise DomainError(f"未知渠道「{channel}」")
+    return service.rating_code(db, actor=actor, org=target, item_code=item, case_no=case,
+                               channel=Channel(channel))
 
 
 @router.get("/reviews", response_class=HTMLResponse)
 def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
-               db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> Response:
+               item: str = "", db: Session = Depends(get_db),
+               actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    cases = service.list_cases(db, actor=actor, org=target, state=wanted, period=period or None)
+    cases = service.list_cases(db, actor=actor, org=target, state=wanted, period=period or None,
+                               item_code=item or None)
     today = local_today()
     return render(request, "reviews/cases.html", {
         "cases": cases, "today": today, "service": service, "states": CaseState,
-        "state": state, "mask": privacy.mask_text, "org": target, "period": period})
+        "state": state, "mask": privacy.mask_text, "org": target, "period": period, "item": item,
+        "callback_workdays": get_settings().review_callback_workdays,
+        "rectify_workdays": get_settings().review_rectify_workdays})
 
 
 @router.get("/reviews/cases/{case_id}", response_class=HTMLResponse)
@@ -158,6 +215,7 @@ def dashboard(request: Request, db: Session = Depends(get_db),
     return render(request, "reviews/dashboard.html", {
         "levels_chart": levels_chart, "heat": heat,
         "tags": sorted(tag_counts.items(), key=lambda kv: -kv[1]), "worst": worst,
+        "items": data["items"],
         "codes": codes, "defaults": data["defaults"],
         "default_days": get_settings().review_default_rating_days,
         "chart_height": max(320, 26 * len(names) + 90)})

@@ -9,14 +9,17 @@ is checked set-based (``reviews.bulk``), otherwise row by row in chunks; both ag
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
+from urllib.parse import urlencode
 
 import psycopg
+import segno
 from sqlalchemy import ARRAY, String, Table, any_, bindparam, case, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -37,9 +40,11 @@ from tongban.reviews.intake import (
     ALIASES,
     CLOCK_SLACK,
     COLUMNS,
+    LIMITS,
     ON_SITE_TWICE,
     ONLINE_TWICE,
     OPTIONAL_COLUMNS,
+    STORED_AS_IS,
     Checker,
     case_deadlines,
     count_reviews,
@@ -289,6 +294,54 @@ def _finish_import(db: Session, *, actor: Actor, savepoint: SessionTransaction,
     return result
 
 
+# ---------------------------------------------------------------- rating codes
+
+#: Channels a printed or sent link can rate through (a 12345 call has no link to follow).
+LINK_CHANNELS = tuple(c for c in Channel if c is not Channel.hotline)
+
+
+@dataclass(frozen=True)
+class RatingCode:
+    """The link to the rating page that a QR code on a window, a self-service terminal, a
+    receipt or a text message carries: the org, and optionally the service item and the case."""
+
+    org: Org
+    item_code: str
+    case_no: str
+    channel: Channel
+    link: str
+
+    def svg(self, *, scale: int = 6) -> str:
+        """The QR code as an SVG document (quiet zone included), for pages and printing."""
+        out = io.BytesIO()
+        segno.make_qr(self.link, error="m").save(out, kind="svg", scale=scale, xmldecl=False,
+                                                  title=f"{self.org.name} 好差评评价码")
+        return out.getvalue().decode()
+
+    def png(self, *, scale: int = 10) -> bytes:
+        out = io.BytesIO()
+        segno.make_qr(self.link, error="m").save(out, kind="png", scale=scale)
+        return out.getvalue()
+
+
+def rating_code(db: Session, *, actor: Actor, org: Org, item_code: str = "", case_no: str = "",
+                channel: Channel = Channel.window) -> RatingCode:
+    """The rating link (and QR code) of one of the actor's orgs; a liaison makes its own."""
+    org_service.ensure_visible(db, actor=actor, org=org)
+    item_code, case_no = item_code.strip(), case_no.strip()
+    problems = [f"{STORED_AS_IS[name]}超过{LIMITS[name]}个字符"
+                for name, value in (("item_code", item_code), ("case_no", case_no))
+                if len(value) > LIMITS[name]]
+    if channel not in LINK_CHANNELS:
+        problems.append(f"渠道「{channel.label}」不通过链接评价")
+    if problems:
+        raise DomainError("；".join(problems))
+    query = {"org": org.code, "item": item_code, "case": case_no, "channel": channel.value}
+    link = f"{get_settings().public_url.rstrip('/')}/rate?" + urlencode(
+        {k: v for k, v in query.items() if v})
+    return RatingCode(org=org, item_code=item_code, case_no=case_no, channel=channel, link=link)
+
+
 # ---------------------------------------------------------------- cases
 
 
@@ -329,9 +382,9 @@ def next_due(case_: NegativeCase) -> date:
 
 def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
                state: CaseState | None = None, as_of: date | None = None,
-               period: str | None = None) -> list[NegativeCase]:
-    """Cases the actor may see (of reviews rated in ``period`` if given): overdue first, then by
-    the next due day."""
+               period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
+    """Cases the actor may see (of reviews rated in ``period``, of the service item
+    ``item_code``, if given): overdue first, then by the next due day."""
     as_of = as_of or local_today()
     stmt = select(NegativeCase).where(
         NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
@@ -340,9 +393,12 @@ def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
         stmt = stmt.join(Org, Org.id == NegativeCase.org_id).where(Org.path.startswith(org.path))
     if state is not None:
         stmt = stmt.where(NegativeCase.state == state.value)
+    if period or item_code:
+        stmt = stmt.join(Review, Review.id == NegativeCase.review_id)
     if period:
-        stmt = stmt.join(Review, Review.id == NegativeCase.review_id).where(
-            Review.period == assessment.check_period(period))
+        stmt = stmt.where(Review.period == assessment.check_period(period))
+    if item_code:
+        stmt = stmt.where(Review.item_code == item_code)
     cases = list(db.scalars(stmt))
     return sorted(cases, key=lambda c: (c.state == CaseState.closed.value,
                                         not is_overdue(c, as_of=as_of), next_due(c), c.id))
@@ -675,9 +731,10 @@ def counts_between(db: Session, *, actor: Actor, start: date,
     return {org_id: (int(n), int(bad or 0)) for org_id, n, bad in rows}
 
 
-def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:
-    """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags; default
-    ratings only as their own count per month."""
+def dashboard(db: Session, *, actor: Actor, items: int = 10) -> dict[str, Any]:
+    """Counts for the analyst dashboard: levels per month, 差评率 per org × month, tags, the
+    ``items`` service items with the most 差评; default ratings only as their own count per
+    month."""
     org_service.require_citywide(actor, "查看全市好差评分析")
     # Counts from the monthly counts (a few rows per org and month; a count an upheld appeal
     # took to 0 stays as a row, and is left out here), tags from the 差评 only.
@@ -694,9 +751,15 @@ def dashboard(db: Session, *, actor: Actor) -> dict[str, Any]:
     tags = db.execute(select(Review.tags, func.count()).where(
         Review.voided.is_(False), Review.is_default.is_(False), Review.level <= 2,
         Review.tags != "").group_by(Review.tags)).all()
+    bad = func.sum(case((Review.level <= 2, 1), else_=0))
+    worst_items = db.execute(select(Review.item_code, bad, func.count()).where(
+        Review.voided.is_(False), Review.is_default.is_(False), Review.item_code != "")
+        .group_by(Review.item_code).having(bad > 0)
+        .order_by(bad.desc(), func.count(), Review.item_code).limit(items)).all()
     defaults = db.execute(select(ReviewCount.period, reviews)
                           .where(ReviewCount.is_default.is_(True)).group_by(ReviewCount.period)
                           .having(reviews > 0).order_by(ReviewCount.period)).all()
-    return {"per_month": per_month, "per_org": per_org, "tags": tags, "defaults": defaults}
+    return {"per_month": per_month, "per_org": per_org, "tags": tags, "items": worst_items,
+            "defaults": defaults}
 
 
