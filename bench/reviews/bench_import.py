@@ -20,22 +20,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
 
 from tongban.core import db as core_db
+from tongban.core.config import get_settings
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews import intake
 from tongban.reviews import service as reviews
+from tongban.reviews.models import HandledCase, Review
 
 CHANNELS = ["窗口", "网站", "APP", "小程序", "自助终端", "12345", "短信"]
+ITEMS = [f"511A{k:04d}000000" for k in range(400)]  # a county's catalog of rated items
 
 
 def write_csv(path: Path, rows: range, total: int, org_codes: list[str]) -> None:
@@ -52,12 +55,12 @@ def write_csv(path: Path, rows: range, total: int, org_codes: list[str]) -> None
             level = rng.choices([5, 4, 3, 2, 1], weights=[80, 12, 5, 2, 1])[0]
             rated = start + timedelta(seconds=n * step)
             writer.writerow(["bench", f"b{n:09d}", rng.choice(CHANNELS), rng.choice(org_codes),
-                             "511A0138000000", f"CASE{n:09d}", level,
+                             ITEMS[n * 7919 % len(ITEMS)], f"CASE{n:09d}", level,
                              "办事效率" if level <= 2 else "", "", "否", "",
                              rated.strftime("%Y-%m-%d %H:%M:%S")])
 
 
-def run(url: str, rows: int, files: int) -> dict[str, float]:
+def run(url: str, rows: int, files: int, handled: int = 0) -> dict[str, float]:
     engine = core_db.make_engine(url)
     core_db.upgrade_schema(engine)
     with Session(engine) as db:
@@ -91,11 +94,14 @@ def run(url: str, rows: int, files: int) -> dict[str, float]:
                             "WHERE voided = false GROUP BY period, org_id, level")).all()
             t_group = time.perf_counter() - t0
             duck = _duckdb_group_by(db)
+            t_dashboard = min(timed(lambda: reviews.dashboard(db, actor=SYSTEM_ACTOR))
+                              for _ in range(2))
+            t_defaults = _default_ratings(db, handled) if handled else float("nan")
     engine.dispose()
     return {"imported": imported, "cases": cases, "seconds": elapsed,
             "rows_per_s": imported / elapsed, "peak_mb": peak_mb,
             "metrics_s": t_metrics, "record_s": t_record, "group_by_s": t_group,
-            "duckdb_s": duck,
+            "duckdb_s": duck, "dashboard_s": t_dashboard, "defaults_s": t_defaults,
             "periods": len(periods)}
 
 
@@ -103,6 +109,25 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def _default_ratings(db: Session, handled: int) -> float:
+    """``jobs run``'s default ratings over ``handled`` finished cases, half of them rated."""
+    os.environ["TONGBAN_REVIEW_DEFAULT_RATING_DAYS"] = "7"
+    get_settings.cache_clear()
+    rated = db.execute(select(Review.org_id, Review.case_no).limit(handled // 2)).all()
+    done = datetime(2026, 10, 1, tzinfo=UTC)
+    db.execute(insert(HandledCase), [
+        {"org_id": org_id, "case_no": case_no, "completed_at": done, "channel": "website",
+         "item_code": "", "source": "bench", "created_at": done}
+        for org_id, case_no in [*rated, *((rated[k % len(rated)][0], f"NEW{k:09d}")
+                                          for k in range(handled - len(rated)))]])
+    db.commit()
+    if db.bind is not None and db.bind.dialect.name == "postgresql":
+        db.execute(text("ANALYZE handled_case"))
+    elapsed = timed(lambda: reviews.apply_default_ratings(db, as_of=date(2026, 11, 30)))
+    db.rollback()
+    return elapsed
 
 
 def _duckdb_group_by(db: Session) -> float:
@@ -134,9 +159,11 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1,
                         help="split the rows into this many files, imported one after another")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server")
+    parser.add_argument("--handled", type=int, default=0,
+                        help="also time the default ratings over this many finished cases")
     args = parser.parse_args()
     with core_db.scratch_database(args.postgres) as url:
-        result = run(url, args.rows, args.files)
+        result = run(url, args.rows, args.files, args.handled)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}: imported {int(result['imported']):,} reviews from {args.files} file(s) "
           f"({int(result['cases']):,} 差评 cases) in {result['seconds']:.1f} s = "
@@ -147,6 +174,11 @@ def main() -> int:
           f"DuckDB {result['duckdb_s'] * 1000:.0f} ms")
     print(f"  record_metrics (computed and written as metric values): "
           f"{result['record_s'] * 1000:.0f} ms")
+    print(f"  analyst dashboard (levels, 差评率 per org and month, tags, worst items): "
+          f"{result['dashboard_s'] * 1000:.0f} ms")
+    if args.handled:
+        print(f"  default ratings over {args.handled:,} finished cases (half rated): "
+              f"{result['defaults_s'] * 1000:.0f} ms")
     return 0
 
 

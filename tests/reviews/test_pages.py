@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 
 from sqlalchemy.orm import Session
 
@@ -65,21 +66,27 @@ def test_heatmap_cells_drill_down_to_that_org_and_month(db: Session) -> None:
     assert "2026年2月的评价" in drilled.text
 
 
-def test_dashboard_ranks_items_by_negative_reviews_and_drills_down_to_their_cases(
+def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_their_cases(
         db: Session) -> None:
     passport, residence = "T-PASSPORT", "T-RESIDENCE"
-    lines = [row(f"i{n}", case=f"I{n}", level=level).replace("511A0138000000", item)
-             for n, (item, level) in enumerate([(passport, "1"), (passport, "2"), (passport, "2"),
-                                                (passport, "5"), (residence, "1"),
-                                                (residence, "4")])]
+    before = Counter(dict(service.dashboard(db, actor=SYSTEM_ACTOR)["tags"]))
+    lines = [row(f"i{n}", case=f"I{n}", level=level, tags=tags).replace("511A0138000000", item)
+             for n, (item, level, tags) in enumerate([
+                 (passport, "1", "服务态度"), (passport, "2", "多次跑动;办事效率"),
+                 (passport, "2", "多次跑动"), (passport, "5", "办事效率"),
+                 (residence, "1", "服务态度"), (residence, "4", "")])]
     service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv",
                            source=io.BytesIO((HEADER + "".join(lines)).encode()))
-    voided = service.list_cases(db, actor=SYSTEM_ACTOR, item_code=passport)[0]
+    voided = next(c for c in service.list_cases(db, actor=SYSTEM_ACTOR, item_code=passport)
+                  if c.review.source_id == "i0")
     walk(db, voided, CaseAction.callback, CaseAction.appeal, CaseAction.uphold)
-    ranked = service.dashboard(db, actor=SYSTEM_ACTOR, items=1000)["items"]
+    data = service.dashboard(db, actor=SYSTEM_ACTOR, items=1000)
+    ranked = data["items"]
     mine = [tuple(r) for r in ranked if r[0] in (passport, residence)]
     assert mine == [(passport, 2, 3), (residence, 1, 2)]  # the upheld appeal left out
     assert [r[1] for r in ranked] == sorted((r[1] for r in ranked), reverse=True)
+    # Tags of 差评 only: not the good review's, not the voided one's.
+    assert Counter(dict(data["tags"])) - before == Counter({"多次跑动": 2, "办事效率": 1, "服务态度": 1})
     analyst = logged_in_client(db, make_user(db, role=Role.analyst))
     table = analyst.get("/reviews/dashboard").text.split('data-testid="worst-items"')[1]
     table = table.split("</table>")[0]

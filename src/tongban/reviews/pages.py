@@ -207,14 +207,10 @@ def dashboard(request: Request, db: Session = Depends(get_db),
                               "url": f"/reviews?org={codes[n]}&period={p}"}
                              for (n, p), v in rate.items()]}],
     }
-    tag_counts: dict[str, int] = defaultdict(int)
-    for tags, n in data["tags"]:
-        for tag in tags.split("、"):
-            tag_counts[tag] += n
     worst = sorted(totals.items(), key=lambda kv: -(kv[1][0] / max(1, kv[1][1])))[:10]
     return render(request, "reviews/dashboard.html", {
         "levels_chart": levels_chart, "heat": heat,
-        "tags": sorted(tag_counts.items(), key=lambda kv: -kv[1]), "worst": worst,
+        "tags": data["tags"], "worst": worst,
         "items": data["items"],
         "codes": codes, "defaults": data["defaults"],
         "default_days": get_settings().review_default_rating_days,

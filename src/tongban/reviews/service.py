@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import psycopg
 import segno
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, case, func, insert, select, text
+from sqlalchemy import ARRAY, String, Table, and_, any_, bindparam, case, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tongban.assessment import service as assessment
@@ -679,12 +679,14 @@ def apply_default_ratings(db: Session, *, as_of: date) -> int:
     if days <= 0:
         return 0
     deadline = end_of_day(as_of - timedelta(days=days))
-    rated = select(Review.id).where(Review.org_id == HandledCase.org_id,
-                                    Review.case_no == HandledCase.case_no,
-                                    Review.is_default.is_(False))
-    unrated = list(db.scalars(select(HandledCase).where(
+    # An anti-join, not NOT EXISTS: review has no index on the case number (every import
+    # would pay for one), and in this form SQLite builds one for the query where NOT EXISTS
+    # scanned every review once per case; PostgreSQL hashes either form.
+    rating = and_(Review.org_id == HandledCase.org_id, Review.case_no == HandledCase.case_no,
+                  Review.is_default.is_(False))
+    unrated = list(db.scalars(select(HandledCase).outerjoin(Review, rating).where(
         HandledCase.default_review_id.is_(None), HandledCase.completed_at <= deadline,
-        ~rated.exists())))
+        Review.id.is_(None))))
     now = utcnow()
     given = []
     for handled in unrated:
@@ -737,7 +739,7 @@ def dashboard(db: Session, *, actor: Actor, items: int = 10) -> dict[str, Any]:
     month."""
     org_service.require_citywide(actor, "查看全市好差评分析")
     # Counts from the monthly counts (a few rows per org and month; a count an upheld appeal
-    # took to 0 stays as a row, and is left out here), tags from the 差评 only.
+    # took to 0 stays as a row, and is left out here).
     real = ReviewCount.is_default.is_(False)
     reviews = func.sum(ReviewCount.reviews)
     per_month = db.execute(select(ReviewCount.period, ReviewCount.level, reviews).where(real)
@@ -748,18 +750,25 @@ def dashboard(db: Session, *, actor: Actor, items: int = 10) -> dict[str, Any]:
                                               else_=0))).where(real)
                          .group_by(ReviewCount.org_id, ReviewCount.period)
                          .having(reviews > 0)).all()
-    tags = db.execute(select(Review.tags, func.count()).where(
-        Review.voided.is_(False), Review.is_default.is_(False), Review.level <= 2,
-        Review.tags != "").group_by(Review.tags)).all()
+    # Tags (of the 差评) and items (差评 and all ratings) from one pass over the ratings.
     bad = func.sum(case((Review.level <= 2, 1), else_=0))
-    worst_items = db.execute(select(Review.item_code, bad, func.count()).where(
-        Review.voided.is_(False), Review.is_default.is_(False), Review.item_code != "")
-        .group_by(Review.item_code).having(bad > 0)
-        .order_by(bad.desc(), func.count(), Review.item_code).limit(items)).all()
+    tags: Counter[str] = Counter()
+    by_item: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item_code, tag_text, n_bad, n in db.execute(
+            select(Review.item_code, Review.tags, bad, func.count())
+            .where(Review.voided.is_(False), Review.is_default.is_(False))
+            .group_by(Review.item_code, Review.tags)):
+        for tag in filter(None, tag_text.split("、")) if n_bad else ():
+            tags[tag] += n_bad
+        if item_code:
+            by_item[item_code][0] += n_bad
+            by_item[item_code][1] += n
+    worst_items = sorted(((code, b, n) for code, (b, n) in by_item.items() if b),
+                         key=lambda row: (-row[1], row[2], row[0]))[:items]
     defaults = db.execute(select(ReviewCount.period, reviews)
                           .where(ReviewCount.is_default.is_(True)).group_by(ReviewCount.period)
                           .having(reviews > 0).order_by(ReviewCount.period)).all()
-    return {"per_month": per_month, "per_org": per_org, "tags": tags, "items": worst_items,
-            "defaults": defaults}
+    return {"per_month": per_month, "per_org": per_org, "tags": tags.most_common(),
+            "items": worst_items, "defaults": defaults}
 
 
