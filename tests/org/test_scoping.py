@@ -165,6 +165,8 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             f"/api/v1/reviews/metrics?org={VICTIM_ORG}&period=2026-11"),
         ("GET", "/api/v1/reviews/cases"): Probe("/api/v1/reviews/cases",
                                                 expect="no_victim_data"),
+        ("GET", "/api/v1/reviews/rating-code"): Probe(
+            f"/api/v1/reviews/rating-code?org={VICTIM_ORG}"),
         ("GET", "/api/v1/reviews/cases/{case_id}"): Probe(
             f"/api/v1/reviews/cases/{victim_case_id}"),
         ("POST", "/api/v1/reviews/cases/{case_id}/actions/{action}"): Probe(

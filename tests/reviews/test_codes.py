@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.factories import logged_in_client, make_user
+from tests.factories import api_client, logged_in_client, make_user
 from tongban.app import create_app
 from tongban.cli import app as cli
 from tongban.core.config import get_settings
@@ -128,3 +128,15 @@ def test_pages_state_the_configured_callback_deadline(
     assert "将在2个工作日内回访" in thanks.text
     inbox = logged_in_client(db, make_user(db, role=Role.analyst)).get("/reviews")
     assert "回访期限 2 个工作日、整改反馈期限 10 个工作日" in inbox.text
+
+
+def test_api_gives_a_systems_receipt_the_rating_link_of_its_case(db: Session) -> None:
+    client = api_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    answer = client.get("/api/v1/reviews/rating-code",
+                        params={"org": "巴州区", "case": "BJ-7", "channel": "sms"})
+    assert answer.status_code == 200
+    assert answer.json()["link"].endswith("/rate?org=511902&case=BJ-7&channel=sms")
+    assert answer.json()["org_name"] == "巴州区"
+    hotline = client.get("/api/v1/reviews/rating-code", params={"org": "巴州区",
+                                                                  "channel": "hotline"})
+    assert hotline.status_code == 400 and "12345" in hotline.json()["detail"]

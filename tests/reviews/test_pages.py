@@ -8,7 +8,7 @@ from collections import Counter
 
 from sqlalchemy.orm import Session
 
-from tests.factories import csrf_of, logged_in_client, make_user
+from tests.factories import api_client, csrf_of, logged_in_client, make_user
 from tests.reviews.test_cases import make_case, walk
 from tests.reviews.test_intake import HEADER, row
 from tongban.core.security import SYSTEM_ACTOR, Role
@@ -96,3 +96,6 @@ def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_t
     drilled = analyst.get(f"/reviews?item={residence}")
     rows = drilled.text.split('data-testid="case-list"')[1].split("</tbody>")[0]
     assert rows.count("/reviews/cases/") == 1 and f"事项 {residence}" in drilled.text
+    api = api_client(db, make_user(db, role=Role.analyst))
+    listed = api.get("/api/v1/reviews/cases", params={"item": passport, "period": "2026-02"})
+    assert sorted(c["review_source_id"] for c in listed.json()) == ["i0", "i1", "i2"]

@@ -14,12 +14,13 @@ from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.reviews import service
-from tongban.reviews.enums import CaseAction, CaseState
+from tongban.reviews.enums import CaseAction, CaseState, Channel
 from tongban.reviews.models import NegativeCase
 from tongban.reviews.schemas import (
     CaseActionRequest,
     CaseRead,
     IntakeRead,
+    RatingCodeRead,
     ReviewBatch,
     ReviewCreate,
     ReviewRead,
@@ -78,13 +79,27 @@ def metrics(org: str, period: str, db: Session = Depends(get_db),
     return service.metrics(db, actor=actor, org=target, period=period)
 
 
+@router.get("/reviews/rating-code", response_model=RatingCodeRead,
+            summary="评价链接（大厅、窗口、事项或办件的评价码）")
+def rating_code(org: str, item: str = "", case: str = "", channel: Channel = Channel.window,
+                db: Session = Depends(get_db),
+                actor: Actor = Depends(require_actor)) -> RatingCodeRead:
+    code = service.rating_code(db, actor=actor,
+                               org=org_service.resolve_org(db, ref=org, actor=actor),
+                               item_code=item, case_no=case, channel=channel)
+    return RatingCodeRead(org_code=code.org.code, org_name=code.org.name,
+                          channel=code.channel.value, link=code.link)
+
+
 @router.get("/reviews/cases", response_model=list[CaseRead], summary="差评工单（逾期在前）")
 def list_cases(org: str | None = None, state: CaseState | None = None,
+               period: str | None = None, item: str | None = None,
                db: Session = Depends(get_db),
                actor: Actor = Depends(require_actor)) -> list[CaseRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     return [case_read(db, actor, c)
-            for c in service.list_cases(db, actor=actor, org=target, state=state)]
+            for c in service.list_cases(db, actor=actor, org=target, state=state,
+                                        period=period, item_code=item)]
 
 
 @router.get("/reviews/cases/{case_id}", response_model=CaseRead, summary="差评工单详情")

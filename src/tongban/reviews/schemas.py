@@ -42,6 +42,13 @@ class IntakeRead(BaseModel):
     cases_opened: int
 
 
+class RatingCodeRead(BaseModel):
+    org_code: str
+    org_name: str
+    channel: str
+    link: str = Field(description="评价页链接，可做成二维码印在回执上或随短信发送")
+
+
 class ReviewRead(BaseModel):
     id: int
     source: str
