@@ -185,3 +185,23 @@ def test_cli_metrics_and_cases_json(db: Session) -> None:
     assert {"id", "review_source_id", "state", "callback_due", "rectify_due",
             "overdue"} == set(rows[0])
     assert all(r["state"] == "received" for r in rows)
+
+
+def test_pages_of_cases_follow_the_inbox_order_to_the_last_closed_one(db: Session) -> None:
+    closed = make_case(db, "pg1")
+    walk(db, closed, CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply,
+         CaseAction.satisfied)
+    make_case(db, "pg2")
+    everything = service.list_cases(db, actor=SYSTEM_ACTOR)
+    assert {c.state for c in everything} >= {CaseState.closed, CaseState.received}
+    first = service.page_cases(db, actor=SYSTEM_ACTOR, page_size=7)
+    assert first.total == len(everything) and first.pages == -(-len(everything) // 7)
+    paged = [c.id for n in range(1, first.pages + 1)
+             for c in service.page_cases(db, actor=SYSTEM_ACTOR, page=n, page_size=7).cases]
+    assert paged == [c.id for c in everything]
+    beyond = service.page_cases(db, actor=SYSTEM_ACTOR, page=first.pages + 5, page_size=7)
+    assert beyond.page == first.pages and beyond.cases
+    only_closed = service.page_cases(db, actor=SYSTEM_ACTOR, state=CaseState.closed,
+                                     page_size=1000)
+    assert [c.id for c in only_closed.cases] == [
+        c.id for c in everything if c.state == CaseState.closed]

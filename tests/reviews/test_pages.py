@@ -99,3 +99,15 @@ def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_t
     api = api_client(db, make_user(db, role=Role.analyst))
     listed = api.get("/api/v1/reviews/cases", params={"item": passport, "period": "2026-02"})
     assert sorted(c["review_source_id"] for c in listed.json()) == ["i0", "i1", "i2"]
+
+
+def test_inbox_pages_through_the_cases(db: Session) -> None:
+    expected = service.page_cases(db, actor=SYSTEM_ACTOR, page=2)
+    assert expected.pages > 1  # the demo city's cases fill more than one page
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    second = analyst.get("/reviews", params={"page": 2})
+    rows = second.text.split('data-testid="case-list"')[1].split("</tbody>")[0]
+    assert [f'/reviews/cases/{c.id}"' in rows for c in expected.cases] == [True] * len(
+        expected.cases)
+    assert rows.count("/reviews/cases/") == len(expected.cases)
+    assert f"第 2 / {expected.pages} 页" in second.text and 'href="/reviews?page=1"' in second.text

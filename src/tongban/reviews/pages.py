@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -125,15 +125,20 @@ def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
 
 @router.get("/reviews", response_class=HTMLResponse)
 def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
-               item: str = "", db: Session = Depends(get_db),
+               item: str = "", page: int = 1, db: Session = Depends(get_db),
                actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    cases = service.list_cases(db, actor=actor, org=target, state=wanted, period=period or None,
-                               item_code=item or None)
     today = local_today()
+    result = service.page_cases(db, actor=actor, org=target, state=wanted, as_of=today,
+                                period=period or None, item_code=item or None, page=page)
+    filters = urlencode({k: v for k, v in {"org": target.code if target else "",
+                                           "period": period, "item": item,
+                                           "state": state}.items() if v})
     return render(request, "reviews/cases.html", {
-        "cases": cases, "today": today, "service": service, "states": CaseState,
+        "result": result, "cases": result.cases, "today": today, "service": service,
+        "base": f"/reviews?{filters}&" if filters else "/reviews?",
+        "states": CaseState,
         "state": state, "mask": privacy.mask_text, "org": target, "period": period, "item": item,
         "callback_workdays": get_settings().review_callback_workdays,
         "rectify_workdays": get_settings().review_rectify_workdays})

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import psycopg
 import segno
-from sqlalchemy import ARRAY, String, Table, and_, any_, bindparam, case, func, insert, select, text
+from sqlalchemy import ARRAY, Select, String, Table, and_, any_, bindparam, case, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tongban.assessment import service as assessment
@@ -380,12 +380,8 @@ def next_due(case_: NegativeCase) -> date:
     return case_.callback_due if case_.state == CaseState.received.value else case_.rectify_due
 
 
-def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
-               state: CaseState | None = None, as_of: date | None = None,
-               period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
-    """Cases the actor may see (of reviews rated in ``period``, of the service item
-    ``item_code``, if given): overdue first, then by the next due day."""
-    as_of = as_of or local_today()
+def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState | None,
+                 period: str | None, item_code: str | None) -> Select[NegativeCase]:
     stmt = select(NegativeCase).where(
         NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
@@ -399,9 +395,52 @@ def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
         stmt = stmt.where(Review.period == assessment.check_period(period))
     if item_code:
         stmt = stmt.where(Review.item_code == item_code)
-    cases = list(db.scalars(stmt))
+    return stmt
+
+
+def _inbox_order(cases: list[NegativeCase], as_of: date) -> list[NegativeCase]:
     return sorted(cases, key=lambda c: (c.state == CaseState.closed.value,
                                         not is_overdue(c, as_of=as_of), next_due(c), c.id))
+
+
+def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
+               state: CaseState | None = None, as_of: date | None = None,
+               period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
+    """Cases the actor may see (of reviews rated in ``period``, of the service item
+    ``item_code``, if given): overdue first, then by the next due day, closed ones last."""
+    stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
+    return _inbox_order(list(db.scalars(stmt)), as_of or local_today())
+
+
+@dataclass(frozen=True)
+class CasePage:
+    cases: list[NegativeCase]
+    total: int
+    page: int
+    pages: int
+
+
+def page_cases(db: Session, *, actor: Actor, org: Org | None = None,
+               state: CaseState | None = None, as_of: date | None = None,
+               period: str | None = None, item_code: str | None = None, page: int = 1,
+               page_size: int = 50) -> CasePage:
+    """One page of ``list_cases``' order. Open cases (a few weeks' worth) are ordered here;
+    closed ones, which pile up, come last by their reply due day, paged by the database."""
+    stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
+    closed = NegativeCase.state == CaseState.closed.value
+    open_cases = _inbox_order(list(db.scalars(stmt.where(~closed))), as_of or local_today())
+    closed_total = db.scalar(select(func.count()).select_from(
+        stmt.where(closed).with_only_columns(NegativeCase.id).subquery())) or 0
+    total = len(open_cases) + closed_total
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    start = (page - 1) * page_size
+    shown = open_cases[start:start + page_size]
+    if len(shown) < page_size and closed_total:
+        shown += db.scalars(stmt.where(closed).order_by(NegativeCase.rectify_due, NegativeCase.id)
+                            .offset(max(0, start - len(open_cases)))
+                            .limit(page_size - len(shown)))
+    return CasePage(cases=shown, total=total, page=page, pages=pages)
 
 
 def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
