@@ -111,3 +111,8 @@ def test_inbox_pages_through_the_cases(db: Session) -> None:
         expected.cases)
     assert rows.count("/reviews/cases/") == len(expected.cases)
     assert f"第 2 / {expected.pages} 页" in second.text and 'href="/reviews?page=1"' in second.text
+
+    api = api_client(db, make_user(db, role=Role.analyst))
+    listed = api.get("/api/v1/reviews/cases", params={"page": 2, "page_size": 50})
+    assert [c["id"] for c in listed.json()] == [c.id for c in expected.cases]
+    assert listed.headers["X-Total-Count"] == str(expected.total)

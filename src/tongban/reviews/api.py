@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
@@ -91,15 +91,25 @@ def rating_code(org: str, item: str = "", case: str = "", channel: Channel = Cha
                           channel=code.channel.value, link=code.link)
 
 
-@router.get("/reviews/cases", response_model=list[CaseRead], summary="差评工单（逾期在前）")
-def list_cases(org: str | None = None, state: CaseState | None = None,
+@router.get("/reviews/cases", response_model=list[CaseRead],
+            summary="差评工单（逾期在前；给出 page 时分页，总数见 X-Total-Count）")
+def list_cases(response: Response, org: str | None = None, state: CaseState | None = None,
                period: str | None = None, item: str | None = None,
+               page: int | None = Query(default=None, ge=1),
+               page_size: int = Query(default=100, ge=1, le=1000),
                db: Session = Depends(get_db),
                actor: Actor = Depends(require_actor)) -> list[CaseRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    return [case_read(db, actor, c)
-            for c in service.list_cases(db, actor=actor, org=target, state=state,
-                                        period=period, item_code=item)]
+    if page is None:
+        cases = service.list_cases(db, actor=actor, org=target, state=state, period=period,
+                                   item_code=item)
+        response.headers["X-Total-Count"] = str(len(cases))
+    else:
+        found = service.page_cases(db, actor=actor, org=target, state=state, period=period,
+                                   item_code=item, page=page, page_size=page_size)
+        cases = found.cases
+        response.headers["X-Total-Count"] = str(found.total)
+    return [case_read(db, actor, c) for c in cases]
 
 
 @router.get("/reviews/cases/{case_id}", response_model=CaseRead, summary="差评工单详情")
