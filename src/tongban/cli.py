@@ -835,7 +835,6 @@ def reviews_cases(
     _emit(as_json, rows, human)
 
 
-
 @reviews_app.command("code", help="生成评价链接和二维码（张贴于窗口、印在回执上或随短信发送）。")
 def reviews_code(
     org: OrgOption,
@@ -868,6 +867,7 @@ def reviews_code(
                     "file": str(out) if out else None},
           lambda: console.print(f"{code.org.name} 评价链接：{code.link}"
                                 + (f"\n二维码已写入 {out}" if out else ""), soft_wrap=True))
+
 
 if __name__ == "__main__":
     app()

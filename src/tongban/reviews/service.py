@@ -40,16 +40,15 @@ from tongban.reviews.intake import (
     ALIASES,
     CLOCK_SLACK,
     COLUMNS,
-    LIMITS,
     ON_SITE_TWICE,
     ONLINE_TWICE,
     OPTIONAL_COLUMNS,
-    STORED_AS_IS,
     Checker,
     case_deadlines,
     count_reviews,
     parse_row,
     rated_at,
+    too_long,
 )
 from tongban.reviews.models import HandledCase, NegativeCase, Review, ReviewCount
 
@@ -329,9 +328,8 @@ def rating_code(db: Session, *, actor: Actor, org: Org, item_code: str = "", cas
     """The rating link (and QR code) of one of the actor's orgs; a liaison makes its own."""
     org_service.ensure_visible(db, actor=actor, org=org)
     item_code, case_no = item_code.strip(), case_no.strip()
-    problems = [f"{STORED_AS_IS[name]}超过{LIMITS[name]}个字符"
-                for name, value in (("item_code", item_code), ("case_no", case_no))
-                if len(value) > LIMITS[name]]
+    problems = [problem for name, value in (("item_code", item_code), ("case_no", case_no))
+                if (problem := too_long(name, value))]
     if channel not in LINK_CHANNELS:
         problems.append(f"渠道「{channel.label}」不通过链接评价")
     if problems:
@@ -414,6 +412,8 @@ def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
 
 @dataclass(frozen=True)
 class CasePage:
+    """One page of the case inbox and where it sits among all pages."""
+
     cases: list[NegativeCase]
     total: int
     page: int
