@@ -115,6 +115,15 @@ def test_audit_page_filters_by_action(db: Session) -> None:
     assert "bz-counties" in page.text and "user.created" not in page.text.split("<tbody>")[1]
 
 
+def test_audit_pager_links_keep_the_filters(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.admin))
+    assert 'href="/admin/audit?page=2"' in client.get("/admin/audit").text
+    for n in range(55):
+        make_user(db, role=Role.analyst, username=f"pager-{n}")
+    filtered = client.get("/admin/audit", params={"action": "user.created"}).text
+    assert 'href="/admin/audit?action=user.created&amp;page=2"' in filtered
+
+
 def test_calendar_page_shows_an_unknown_year_warning_and_imports(db: Session) -> None:
     client = logged_in_client(db, make_user(db, role=Role.admin))
     page = client.get("/admin/calendar?year=2027")

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -40,6 +41,13 @@ def points(value: float | None, decimals: int = 2) -> str:
         return "—"
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def pager_base(path: str, filters: dict[str, str]) -> str:
+    """The start of a pager's links: ``path`` with the filters that are set, ready for
+    ``page=N`` (see the ``pager`` macro)."""
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return f"{path}?{query}&" if query else f"{path}?"
 
 
 templates.env.filters["local_time"] = local_time

@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,7 +17,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import get_db
 from tongban.core.errors import DomainError, NotFound, ValidationFailed
 from tongban.core.security import Actor
-from tongban.core.templating import flash, render, see_other
+from tongban.core.templating import flash, pager_base, render, see_other
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
@@ -86,7 +86,7 @@ def rating_codes(request: Request, org: str = "", item: str = "", case: str = ""
     if org or actor.org_id is not None:
         try:
             code = _rating_code(db, actor, org, item, case, channel)
-            context.update(code=code, svg=code.svg(), org_ref=code.org.name)
+            context.update(code=code, org_ref=code.org.name)
         except DomainError as exc:
             context["error"] = exc.message
     return render(request, "reviews/codes.html", context,
@@ -132,12 +132,10 @@ def case_inbox(request: Request, state: str = "", org: str = "", period: str = "
     today = local_today()
     result = service.page_cases(db, actor=actor, org=target, state=wanted, as_of=today,
                                 period=period or None, item_code=item or None, page=page)
-    filters = urlencode({k: v for k, v in {"org": target.code if target else "",
-                                           "period": period, "item": item,
-                                           "state": state}.items() if v})
     return render(request, "reviews/cases.html", {
         "result": result, "cases": result.cases, "today": today, "service": service,
-        "base": f"/reviews?{filters}&" if filters else "/reviews?",
+        "base": pager_base("/reviews", {"org": target.code if target else "", "period": period,
+                                        "item": item, "state": state}),
         "states": CaseState,
         "state": state, "mask": privacy.mask_text, "org": target, "period": period, "item": item,
         "callback_workdays": get_settings().review_callback_workdays,

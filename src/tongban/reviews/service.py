@@ -308,7 +308,17 @@ class RatingCode:
     item_code: str
     case_no: str
     channel: Channel
-    link: str
+
+    @property
+    def query(self) -> str:
+        """The query string naming the org, item, case and channel (as ``/rate`` reads it)."""
+        return urlencode({k: v for k, v in {"org": self.org.code, "item": self.item_code,
+                                            "case": self.case_no,
+                                            "channel": self.channel.value}.items() if v})
+
+    @property
+    def link(self) -> str:
+        return f"{get_settings().public_url.rstrip('/')}/rate?{self.query}"
 
     def svg(self, *, scale: int = 6) -> str:
         """The QR code as an SVG document (quiet zone included), for pages and printing."""
@@ -334,10 +344,7 @@ def rating_code(db: Session, *, actor: Actor, org: Org, item_code: str = "", cas
         problems.append(f"渠道「{channel.label}」不通过链接评价")
     if problems:
         raise DomainError("；".join(problems))
-    query = {"org": org.code, "item": item_code, "case": case_no, "channel": channel.value}
-    link = f"{get_settings().public_url.rstrip('/')}/rate?" + urlencode(
-        {k: v for k, v in query.items() if v})
-    return RatingCode(org=org, item_code=item_code, case_no=case_no, channel=channel, link=link)
+    return RatingCode(org=org, item_code=item_code, case_no=case_no, channel=channel)
 
 
 # ---------------------------------------------------------------- cases

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar as month_calendar
 from datetime import date, datetime, timedelta
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -16,7 +15,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import get_db
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor, Role
-from tongban.core.templating import flash, render, see_other
+from tongban.core.templating import flash, pager_base, render, see_other
 from tongban.core.workdays import DayKind
 from tongban.org.access import require_actor, require_roles
 
@@ -149,7 +148,7 @@ def audit_page(
             "filters": filters,
             "actions": audit.distinct_values(db, "action"),
             "object_types": audit.distinct_values(db, "object_type"),
-            "base": "/admin/audit?" + urlencode({k: v for k, v in filters.items() if v}) + "&",
+            "base": pager_base("/admin/audit", filters),
         },
     )
 
