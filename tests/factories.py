@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -98,3 +100,9 @@ categories:
   - code: X
     name: 测试大类
     indicators:{body}"""
+
+
+def chart_option(html: str, chart_id: str) -> Any:
+    """The ECharts option a page hands to its chart ``chart_id`` (its JSON block)."""
+    block = html.split(f'<script type="application/json" id="{chart_id}-data">')[1]
+    return json.loads(block.split("</script>")[0])

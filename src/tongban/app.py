@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.middleware.sessions import SessionMiddleware
 
 from tongban.assessment import api as assessment_api
@@ -18,27 +20,37 @@ from tongban.assessment import pages as assessment_pages
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.errors import DomainError, ValidationFailed
-from tongban.core.middleware import RequestGate, SecurityHeaders
+from tongban.core.middleware import BodyCaps, BodyGuard, RequestGate, SecurityHeaders
+from tongban.core.ratelimit import RateLimited
 from tongban.core.templating import render
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.org import service as org_service
-from tongban.org.access import LoginRequired
+from tongban.org.access import LoginRequired, has_live_credentials
 from tongban.rectification import api as rectification_api
 from tongban.rectification import pages as rectification_pages
 from tongban.reports import api as reports_api
 from tongban.reports import pages as reports_pages
 from tongban.reviews import api as reviews_api
 from tongban.reviews import pages as reviews_pages
+from tongban.reviews import service as reviews_service
 from tongban.system import api as system_api
 from tongban.system import pages as system_pages
 from tongban.web import pages as web_pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
+
+#: The only routes that take a body from someone not logged in (capped tighter: BodyGuard).
+PUBLIC_WRITES = frozenset({
+    ("POST", "/login"), ("POST", "/rate"), ("POST", f"{API_PREFIX}/reviews"),
+    ("POST", f"{API_PREFIX}/auth/token"),
+})
 
 #: npm packages served under /static/vendor/<name> (from node_modules, never committed).
-VENDOR_ASSETS = {"echarts": "echarts/dist", "htmx": "htmx.org/dist"}
+VENDOR_ASSETS = {"echarts": "echarts/dist", "htmx": "htmx.org/dist",
+                 "swagger-ui": "swagger-ui-dist"}
 
 
 class ProductionNotReady(RuntimeError):
@@ -46,11 +58,15 @@ class ProductionNotReady(RuntimeError):
 
 
 def check_production_ready() -> None:
-    """Refuse to serve in production with the default secret key or active demo users."""
-    if not get_settings().is_production:
-        return
+    """Refuse to serve with data keys that cannot open the stored personal data, and in
+    production with the default secret key, no data keys or active demo users."""
     with session_scope() as db:
-        problems = org_service.production_problems(db)
+        unreadable = reviews_service.unreadable_personal_data(db)
+        problems = org_service.production_problems(db) if get_settings().is_production else []
+    if unreadable:
+        raise ProductionNotReady(
+            f"拒绝启动：最新的 {unreadable} 个电话号码无法用 TONGBAN_DATA_KEYS 解密（密钥被更换或遗漏）；"
+            "请恢复原密钥，或先运行 tongban keys check")
     if problems:
         raise ProductionNotReady("生产模式拒绝启动：" + "；".join(problems))
 
@@ -74,16 +90,43 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         body: dict[str, object] = {"detail": exc.message}
         if isinstance(exc, ValidationFailed):
             body["errors"] = [e.as_dict() for e in exc.errors]
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        return JSONResponse(body, status_code=exc.status_code, headers=_error_headers(exc))
     titles = {403: "无权访问", 404: "未找到", 409: "操作冲突", 422: "输入有误", 429: "请稍后再试"}
     errors = [str(e) for e in exc.errors] if isinstance(exc, ValidationFailed) else []
-    return render(
+    page = render(
         request, "error.html",
         {"title": titles.get(exc.status_code, "操作未完成"), "message": exc.message,
          "errors": errors},
         status_code=exc.status_code,
     )
+    page.headers.update(_error_headers(exc) or {})
+    return page
+
+
+def _error_headers(exc: DomainError) -> dict[str, str] | None:
+    if exc.status_code == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
+
+
+#: Seconds a client is asked to wait when the database is busy.
+BUSY_RETRY_AFTER = 5
+
+
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    """A database that is locked, timed out or unreachable answers 503 with Retry-After, never
+    a 500: the request changed nothing (its transaction was rolled back) and may be repeated."""
+    logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    message = "系统繁忙，请稍后重试（本次操作未保存）"
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
+    page = render(request, "error.html", {"title": "系统繁忙", "message": message, "errors": []},
+                  status_code=503)
+    page.headers.update(headers)
+    return page
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> Response:
@@ -108,10 +151,16 @@ def create_app() -> FastAPI:
         title="通办 Tongban API",
         description="政务服务能力提升平台的 JSON 接口。除注明公开者外均需登录或 Bearer 令牌。",
         version="1",
-        docs_url="/api/docs",
+        docs_url=None,  # served by web.pages with self-hosted assets
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+    )
+    app.add_middleware(
+        BodyGuard,
+        caps=BodyCaps(public=settings.public_body_max_bytes,
+                      upload=settings.upload_body_max_bytes, other=settings.body_max_bytes),
+        public=PUBLIC_WRITES, authenticated=has_live_credentials,
     )
     app.add_middleware(
         SessionMiddleware,
@@ -125,6 +174,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestGate, limit=settings.max_concurrent_requests)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(OperationalError, _database_busy)
 
     app.include_router(system_api.health_router)
     app.include_router(org_api.public_router, prefix=API_PREFIX, tags=["auth"])

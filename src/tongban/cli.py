@@ -45,6 +45,7 @@ scheme_app = typer.Typer(help="考核方案（YAML，版本不可修改）。", 
 rectify_app = typer.Typer(help="整改督办：任务、期限、风险分值。", no_args_is_help=True)
 jobs_app = typer.Typer(help="定时任务：提醒、督办、逾期扣分、指标汇总。", no_args_is_help=True)
 reviews_app = typer.Typer(help="好差评：评价导入、差评工单、评价指标。", no_args_is_help=True)
+keys_app = typer.Typer(help="数据密钥：加密个人信息（电话号码）的密钥，生成与更换。", no_args_is_help=True)
 report_app = typer.Typer(help="通报：周通报、月考评、季调度（Word、Excel、网页），生成即归档。",
                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -60,6 +61,7 @@ app.add_typer(rectify_app, name="rectify")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(reviews_app, name="reviews")
 app.add_typer(report_app, name="report")
+app.add_typer(keys_app, name="keys")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出，便于脚本处理")]
 
@@ -300,6 +302,40 @@ def audit_verify(as_json: JsonOption = False) -> None:
         ),
     )
     if brk is not None:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- data keys
+
+
+@keys_app.command("generate", help="生成一个新的数据密钥（放在 TONGBAN_DATA_KEYS 最前，旧密钥保留在后）。")
+def keys_generate() -> None:
+    from tongban.core import privacy
+
+    sys.stdout.write(privacy.new_data_key() + "\n")
+
+
+@keys_app.command("rotate", help="用最新的数据密钥重新加密全部已存的个人信息；之后可删去旧密钥。")
+def keys_rotate(as_json: JsonOption = False) -> None:
+    from tongban.reviews import service as reviews
+
+    with _service_call() as db:
+        rotated = reviews.rotate_personal_data(db, actor=SYSTEM_ACTOR)
+    _emit(as_json, {"rotated": rotated},
+          lambda: console.print(f"已用最新密钥重新加密 {rotated} 个电话号码；"
+                                "旧密钥现可从 TONGBAN_DATA_KEYS 删去"))
+
+
+@keys_app.command("check", help="检查现有密钥能否解密已存的个人信息（抽查最新的记录）。")
+def keys_check(as_json: JsonOption = False) -> None:
+    from tongban.reviews import service as reviews
+
+    with _service_call() as db:
+        unreadable = reviews.unreadable_personal_data(db, sample=1000)
+    _emit(as_json, {"unreadable": unreadable},
+          lambda: console.print("[green]数据密钥正常[/green]" if not unreadable else
+                                f"[red]{unreadable} 条个人信息无法用现有密钥解密[/red]"))
+    if unreadable:
         raise typer.Exit(1)
 
 

@@ -7,6 +7,7 @@ def import_all_models() -> None:
     import tongban.assessment.models
     import tongban.core.audit
     import tongban.core.notify
+    import tongban.core.ratelimit
     import tongban.core.workdays
     import tongban.org.models
     import tongban.rectification.models

@@ -211,9 +211,9 @@ def intruder_and_victim(db: Session, tmp_path: Path,
     rectification.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
     attachment = rectification.add_attachment(db, actor=SYSTEM_ACTOR, task=task,
                                               filename="a.png", content=b"\x89PNG0000")
-    reviews.submit_review(db, values={
+    reviews.submit_batch(db, rows=[{
         "source": "probe", "source_id": "victim-1", "channel": "APP", "org": VICTIM_ORG,
-        "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()})
+        "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()}])
     case_id = db.scalars(select(NegativeCase.id).join(Review).where(
         Review.source == "probe")).one()
     intruder = make_user(db, role=Role.liaison, org="511903")

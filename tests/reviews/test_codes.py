@@ -110,7 +110,7 @@ def test_rating_page_without_a_known_org_asks_for_it(db: Session) -> None:
     thanks = client.post("/rate", data={"csrf_token": token, "org": "巴州区", "channel": "window",
                                         "level": "5"})
     assert thanks.status_code == 200 and "感谢您的评价" in thanks.text
-    stored = db.scalars(select(Review).where(Review.source == "rate-page")).one()
+    stored = db.scalars(select(Review).where(Review.source == "public")).one()
     assert stored.org.name == "巴州区"
 
 

@@ -142,7 +142,7 @@ def test_rating_page_submits_a_review(db: Session) -> None:
                                         "item": "511A0138000000", "channel": "window",
                                         "level": "2", "tags": ["多次跑动"], "comment": "跑了两趟"})
     assert thanks.status_code == 200 and "1个工作日内回访" in thanks.text
-    stored = db.scalars(select(Review).where(Review.source == "rate-page")).one()
+    stored = db.scalars(select(Review).where(Review.source == "public")).one()
     assert (stored.level, stored.channel, stored.case_no) == (2, "window", "Q1")
     assert stored.rated_at <= datetime.now().astimezone()
 

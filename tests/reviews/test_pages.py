@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 
 from sqlalchemy.orm import Session
 
-from tests.factories import api_client, csrf_of, logged_in_client, make_user
+from tests.factories import api_client, chart_option, csrf_of, logged_in_client, make_user
 from tests.reviews.test_cases import make_case, walk
 from tests.reviews.test_intake import HEADER, row
 from tongban.core.security import SYSTEM_ACTOR, Role
@@ -55,7 +54,7 @@ def test_heatmap_cells_drill_down_to_that_org_and_month(db: Session) -> None:
     march = make_case(db, "p5", rated="2026-03-03 10:00:00")
     analyst = logged_in_client(db, make_user(db, role=Role.analyst))
     page = analyst.get("/reviews/dashboard")
-    option = json.loads(page.text.split('id="chart-heat"')[1].split("data-chart='")[1].split("'>")[0])
+    option = chart_option(page.text, "chart-heat")
     urls = {item["url"] for item in option["series"][0]["data"]}
     target = f"/reviews?org={february.org.code}&period=2026-02"
     assert target in urls

@@ -29,7 +29,7 @@ from tongban.assessment.schemas import (
     WhatIfRead,
     WhatIfRequest,
 )
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
@@ -65,14 +65,14 @@ def adjustment_read(a: Adjustment) -> AdjustmentRead:
 
 
 @router.get("/schemes", response_model=list[SchemeRead], summary="考核方案列表")
-def list_schemes(db: Session = Depends(get_db),
+def list_schemes(db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> list[SchemeRead]:
     return [scheme_read(s) for s in service.list_schemes(db, actor=actor)]
 
 
 @router.post("/schemes", response_model=SchemeLoaded, status_code=status.HTTP_201_CREATED,
              summary="加载考核方案 YAML")
-def load_scheme(body: SchemeLoad, db: Session = Depends(get_db),
+def load_scheme(body: SchemeLoad, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> SchemeLoaded:
     scheme, created = service.load_scheme(db, actor=actor, text=body.yaml,
                                           filename=body.filename)
@@ -80,7 +80,7 @@ def load_scheme(body: SchemeLoad, db: Session = Depends(get_db),
 
 
 @router.get("/schemes/{code}/{version}", response_model=SchemeDetail, summary="考核方案内容")
-def read_scheme(code: str, version: str, db: Session = Depends(get_db),
+def read_scheme(code: str, version: str, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> SchemeDetail:
     org_service.require_citywide(actor, "查看考核方案")
     scheme = service.get_scheme(db, ref=f"{code}@{version}")
@@ -88,7 +88,7 @@ def read_scheme(code: str, version: str, db: Session = Depends(get_db),
 
 
 @router.get("/scheme-diff", response_model=list[IndicatorChangeRead], summary="方案版本对比")
-def scheme_diff(old: str, new: str, db: Session = Depends(get_db),
+def scheme_diff(old: str, new: str, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> list[IndicatorChangeRead]:
     org_service.require_citywide(actor, "查看考核方案")
     return [IndicatorChangeRead(code=c.code, name=c.name, change=c.change, label=c.label,
@@ -103,7 +103,7 @@ async def import_file(
     file: UploadFile = File(...),
     cohort: str | None = Form(None),
     period: str | None = Form(None),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> ImportReportRead:
     org_service.require_manager(actor, "导入考核数据")
@@ -113,7 +113,7 @@ async def import_file(
 
 
 @router.post("/metrics", response_model=MetricBatchResult, summary="写入数据项")
-def write_metrics(body: MetricBatch, db: Session = Depends(get_db),
+def write_metrics(body: MetricBatch, db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> MetricBatchResult:
     rows = [v.model_dump() for v in body.values]
     changed = importers.record_metric_rows(db, actor=actor, rows=rows, source=body.source)
@@ -122,14 +122,14 @@ def write_metrics(body: MetricBatch, db: Session = Depends(get_db),
 
 @router.post("/sheets/{cohort}/{period}/compute", response_model=SheetRead,
              summary="计算成绩单草稿")
-def compute_sheet(cohort: str, period: str, db: Session = Depends(get_db),
+def compute_sheet(cohort: str, period: str, db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> SheetRead:
     return sheet_read(service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period))
 
 
 @router.post("/sheets/{cohort}/{period}/publish", response_model=SheetRead,
              summary="发布成绩单")
-def publish_sheet(cohort: str, period: str, db: Session = Depends(get_db),
+def publish_sheet(cohort: str, period: str, db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> SheetRead:
     return sheet_read(service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period))
 
@@ -137,14 +137,14 @@ def publish_sheet(cohort: str, period: str, db: Session = Depends(get_db),
 @router.post("/sheets/{cohort}/{period}/corrections", response_model=SheetRead,
              status_code=status.HTTP_201_CREATED, summary="更正已发布的成绩单")
 def correct_sheet(cohort: str, period: str, body: CorrectionCreate,
-                  db: Session = Depends(get_db),
+                  db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> SheetRead:
     return sheet_read(service.correct_sheet(db, actor=actor, cohort_code=cohort, period=period,
                                             reason=body.reason))
 
 
 @router.get("/sheets/{cohort}/{period}/rank", response_model=list[RankRow], summary="排名表")
-def rank(cohort: str, period: str, db: Session = Depends(get_db),
+def rank(cohort: str, period: str, db: Session = REQUEST_DB,
          actor: Actor = Depends(require_actor)) -> list[RankRow]:
     sheet = service.require_sheet(db, cohort_code=cohort, period=period)
     before = service.previous_ranks(db, sheet=sheet)
@@ -155,7 +155,7 @@ def rank(cohort: str, period: str, db: Session = Depends(get_db),
 
 
 @router.get("/sheets/{cohort}/{period}/orgs/{org}/explain", summary="得分解释")
-def explain(cohort: str, period: str, org: str, db: Session = Depends(get_db),
+def explain(cohort: str, period: str, org: str, db: Session = REQUEST_DB,
             actor: Actor = Depends(require_actor)) -> dict[str, object]:
     return service.explanation(db, actor=actor, cohort_code=cohort, period=period, org_ref=org)
 
@@ -163,7 +163,7 @@ def explain(cohort: str, period: str, org: str, db: Session = Depends(get_db),
 @router.post("/sheets/{cohort}/{period}/orgs/{org}/whatif", response_model=WhatIfRead,
              summary="假设分析")
 def whatif(cohort: str, period: str, org: str, body: WhatIfRequest,
-           db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> WhatIfRead:
+           db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> WhatIfRead:
     result = analysis.whatif(db, actor=actor, cohort_code=cohort, period=period, org_ref=org,
                              drop_adjustments=body.drop_adjustments, set_points=body.set_points,
                              set_metrics=body.set_metrics)
@@ -175,7 +175,7 @@ def whatif(cohort: str, period: str, org: str, body: WhatIfRequest,
 
 
 @router.get("/sheets/{cohort}/{period}/alerts", response_model=list[AlertRead], summary="预警")
-def alerts(cohort: str, period: str, db: Session = Depends(get_db),
+def alerts(cohort: str, period: str, db: Session = REQUEST_DB,
            actor: Actor = Depends(require_actor)) -> list[AlertRead]:
     return [AlertRead(kind=a.kind, label=a.label, org_code=a.org_code, org_name=a.org_name,
                       message=a.message)
@@ -183,7 +183,7 @@ def alerts(cohort: str, period: str, db: Session = Depends(get_db),
 
 
 @router.get("/trend/{cohort}/{org}", response_model=list[TrendRead], summary="排名走势")
-def trend(cohort: str, org: str, db: Session = Depends(get_db),
+def trend(cohort: str, org: str, db: Session = REQUEST_DB,
           actor: Actor = Depends(require_actor)) -> list[TrendRead]:
     return [TrendRead(period=p.period, total=p.total, rank=p.rank, of=p.of, grade=p.grade,
                       rank_change=p.rank_change, status=p.status)
@@ -192,7 +192,7 @@ def trend(cohort: str, org: str, db: Session = Depends(get_db),
 
 @router.get("/adjustments", response_model=list[AdjustmentRead], summary="加扣分记录")
 def list_adjustments(period: str | None = None, org: str | None = None,
-                     db: Session = Depends(get_db),
+                     db: Session = REQUEST_DB,
                      actor: Actor = Depends(require_actor)) -> list[AdjustmentRead]:
     org_obj = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     return [adjustment_read(a)
@@ -201,7 +201,7 @@ def list_adjustments(period: str | None = None, org: str | None = None,
 
 @router.post("/adjustments", response_model=AdjustmentRead,
              status_code=status.HTTP_201_CREATED, summary="录入加扣分")
-def create_adjustment(body: AdjustmentCreate, db: Session = Depends(get_db),
+def create_adjustment(body: AdjustmentCreate, db: Session = REQUEST_DB,
                       actor: Actor = Depends(require_actor)) -> AdjustmentRead:
     org_service.require_manager(actor, "录入加扣分")
     org = org_service.resolve_org(db, ref=body.org, actor=actor)
@@ -214,7 +214,7 @@ def create_adjustment(body: AdjustmentCreate, db: Session = Depends(get_db),
 
 @router.post("/adjustments/{adjustment_id}/void", response_model=AdjustmentRead,
              summary="撤销加扣分")
-def void_adjustment(adjustment_id: int, body: VoidRequest, db: Session = Depends(get_db),
+def void_adjustment(adjustment_id: int, body: VoidRequest, db: Session = REQUEST_DB,
                     actor: Actor = Depends(require_actor)) -> AdjustmentRead:
     return adjustment_read(service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id,
                                                    reason=body.reason))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tongban.assessment import analysis, importers, service
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -39,7 +39,7 @@ def league_table(
     request: Request,
     cohort: str | None = None,
     period: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     cohort, period, choices = _pick(db, cohort, period)
@@ -67,7 +67,7 @@ def sheet_action(
     period: str,
     action: str,
     reason: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     back = f"/assessment?cohort={cohort}&period={period}"
@@ -161,7 +161,7 @@ def _org_context(db: Session, actor: Actor, sheet: ScoreSheet, line: ScoreLine) 
 
 @router.get("/{cohort}/{period}/orgs/{code}", response_class=HTMLResponse)
 def org_page(
-    request: Request, cohort: str, period: str, code: str, db: Session = Depends(get_db),
+    request: Request, cohort: str, period: str, code: str, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     sheet = service.require_sheet(db, cohort_code=cohort, period=period)
@@ -171,7 +171,7 @@ def org_page(
 
 @router.post("/{cohort}/{period}/orgs/{code}/whatif", response_class=HTMLResponse)
 async def org_whatif(
-    request: Request, cohort: str, period: str, code: str, db: Session = Depends(get_db),
+    request: Request, cohort: str, period: str, code: str, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     form = await request.form()
@@ -198,14 +198,14 @@ async def org_whatif(
 
 
 @router.get("/schemes", response_class=HTMLResponse)
-def scheme_list(request: Request, db: Session = Depends(get_db),
+def scheme_list(request: Request, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     schemes = service.list_schemes(db, actor=actor)
     return render(request, "assessment/schemes.html", {"schemes": schemes})
 
 
 @router.get("/schemes/diff", response_class=HTMLResponse)
-def scheme_diff(request: Request, old: str, new: str, db: Session = Depends(get_db),
+def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     org_service.require_citywide(actor, "查看考核方案")
     changes = service.diff(db, old_ref=old, new_ref=new)
@@ -215,7 +215,7 @@ def scheme_diff(request: Request, old: str, new: str, db: Session = Depends(get_
 
 
 @router.get("/schemes/{code}/{version}", response_class=HTMLResponse)
-def scheme_detail(request: Request, code: str, version: str, db: Session = Depends(get_db),
+def scheme_detail(request: Request, code: str, version: str, db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> Response:
     org_service.require_citywide(actor, "查看考核方案")
     scheme = service.get_scheme(db, ref=f"{code}@{version}")
@@ -225,7 +225,7 @@ def scheme_detail(request: Request, code: str, version: str, db: Session = Depen
 
 @router.post("/schemes", response_class=HTMLResponse)
 async def scheme_upload(request: Request, file: UploadFile = File(...),
-                        db: Session = Depends(get_db),
+                        db: Session = REQUEST_DB,
                         actor: Actor = Depends(require_actor)) -> Response:
     text = (await file.read()).decode("utf-8-sig", errors="replace")
     try:
@@ -240,7 +240,7 @@ async def scheme_upload(request: Request, file: UploadFile = File(...),
 
 
 @router.get("/import", response_class=HTMLResponse)
-def import_form(request: Request, db: Session = Depends(get_db),
+def import_form(request: Request, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     return render(request, "assessment/import.html", {
         "recent": importers.recent_imports(db, actor=actor),
@@ -253,7 +253,7 @@ async def import_upload(
     file: UploadFile = File(...),
     cohort: str = Form(""),
     period: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     context: dict[str, Any] = {"cohorts": org_service.list_cohorts(db, actor=actor),
@@ -273,7 +273,7 @@ async def import_upload(
 
 
 @router.get("/adjustments", response_class=HTMLResponse)
-def adjustment_list(request: Request, period: str = "", db: Session = Depends(get_db),
+def adjustment_list(request: Request, period: str = "", db: Session = REQUEST_DB,
                     actor: Actor = Depends(require_actor)) -> Response:
     rows = service.list_adjustments(db, actor=actor, period=period or None, include_voided=True)
     return render(request, "assessment/adjustments.html",
@@ -289,7 +289,7 @@ def adjustment_create(
     reason: str = Form(...),
     indicator_code: str = Form(""),
     source_url: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     try:
@@ -306,7 +306,7 @@ def adjustment_create(
 
 @router.post("/adjustments/{adjustment_id}/void")
 def adjustment_void(request: Request, adjustment_id: int, reason: str = Form(""),
-                    db: Session = Depends(get_db),
+                    db: Session = REQUEST_DB,
                     actor: Actor = Depends(require_actor)) -> Response:
     try:
         service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id, reason=reason)

@@ -26,13 +26,27 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'var' / 'tongban.db'}"
     )
     secret_key: str = DEFAULT_SECRET_KEY
+    #: Keys that encrypt personal data (phone numbers), apart from the session secret: Fernet
+    #: keys, comma separated, newest first (`tongban keys generate`, then `tongban keys rotate`).
+    #: Empty: one derived from secret_key (development only; production refuses to start).
+    data_keys: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     #: Requests working inside the app at once; keep well below the 40 worker threads.
     max_concurrent_requests: int = Field(default=8, ge=1, le=32)
 
+    #: Request body caps in bytes, enforced before and while a body is read: the public routes
+    #: (rating, login), uploads (multipart: imports and evidence) and everything else (JSON).
+    public_body_max_bytes: int = 16 * 1024
+    upload_body_max_bytes: int = 64 * 1024 * 1024
+    body_max_bytes: int = 4 * 1024 * 1024
+
     session_max_age_hours: int = 8
+    #: Failed logins allowed per window: one name from one client, all names from one client,
+    #: one name from everywhere (distributed guessing); the window is login_lockout_minutes.
     login_max_failures: int = 5
+    login_max_failures_per_client: int = 20
+    login_max_failures_per_user: int = 50
     login_lockout_minutes: int = 15
 
     timezone: str = "Asia/Shanghai"
@@ -55,6 +69,11 @@ class Settings(BaseSettings):
     review_rectify_workdays: int = 15
     review_tags: str = "服务态度,办事效率,政策咨询,材料繁琐,系统故障,多次跑动,等待时间长,环境设施,其他"
     review_comment_max: int = 500
+    #: Public ratings (API and rating page) a minute: per client address, per org.
+    review_rate_per_client: int = Field(default=10, ge=1)
+    review_rate_per_org: int = Field(default=300, ge=1)
+    #: A public rating identical to one the same client sent this many minutes before is held.
+    review_repeat_minutes: int = Field(default=10, ge=0)
     #: Days after which a finished case nobody rated counts as 非常满意 (0: never, the default).
     review_default_rating_days: int = Field(default=0, ge=0, le=90)
     #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/bulk.py);

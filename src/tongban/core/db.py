@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -136,9 +137,20 @@ def session_scope() -> Iterator[Session]:
 
 
 def get_db() -> Iterator[Session]:
-    """FastAPI dependency: one session per request, committed when the route succeeds."""
+    """FastAPI dependency: one session per request, committed when the route succeeds.
+
+    Routes use it as :data:`REQUEST_DB` (function scope): the commit then happens once the
+    route has returned and its response is rendered, but before a byte of the response is
+    sent, so a client never sees a 2xx for a write that did not commit (the default "request"
+    scope commits after the response has gone)."""
     with session_scope() as session:
         yield session
+
+
+#: The request's session as a route parameter default (``db: Session = REQUEST_DB``): see
+#: :func:`get_db` for why it is function-scoped. Every route and dependency uses this one, so a
+#: request has exactly one session.
+REQUEST_DB: Any = Depends(get_db, scope="function")
 
 
 @contextmanager

@@ -1,5 +1,8 @@
 """Pure ASGI middleware of the web app (no per-request task or body streaming of their own).
 
+BodyGuard: a size cap on every request body, and no body read at all for a stranger on a route
+that needs a login (FastAPI reads a body before the route's dependencies authenticate).
+
 RequestGate: how many requests work on the database at once, and which of them may write.
 
 Sync routes and their session dependency run on a pool of worker threads, and the session is
@@ -15,8 +18,13 @@ their SQLite transactions deferred (readers never wait under WAL), everything el
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from starlette.datastructures import MutableHeaders
+from anyio import to_thread
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tongban.core.db import may_write
@@ -46,8 +54,23 @@ class RequestGate:
             may_write.reset(token)
 
 
+#: The Content-Security-Policy of every page: scripts, styles, fonts and data from this site
+#: only, no inline script or style and no eval, so that text a user typed can never run even
+#: where escaping failed. Charts read their data from JSON blocks (core.templating.json_script).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+#: A report's standalone HTML carries its own stylesheet and no script at all.
+REPORT_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                    "Referrer-Policy": "same-origin"}
+                    "Referrer-Policy": "same-origin",
+                    "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 class SecurityHeaders:
@@ -69,3 +92,90 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+@dataclass(frozen=True)
+class BodyCaps:
+    """Body sizes in bytes: public routes, uploads (multipart) and everything else."""
+
+    public: int
+    upload: int
+    other: int
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over its cap (413); raised while the app reads it."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(413, f"请求内容过大（上限 {_size_text(cap)}）")
+
+
+def _size_text(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
+class BodyGuard:
+    """ASGI middleware: every body is capped, and a body is read only for a caller whose
+    credentials are live, except on the routes in ``public`` (method, path).
+
+    The cap holds whatever the client claims: a Content-Length over the cap is refused before
+    reading, and a body that streams past it is cut off as the app reads. ``authenticated``
+    checks the bearer token or the session (it queries the database, so it runs on a worker
+    thread). Runs inside the session middleware, which has decoded the cookie by then.
+    """
+
+    def __init__(self, app: ASGIApp, *, caps: BodyCaps, public: frozenset[tuple[str, str]],
+                 authenticated: Callable[[Headers, dict[str, object]], bool]) -> None:
+        self.app = app
+        self.caps = caps
+        self.public = public
+        self.authenticated = authenticated
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        is_public = (scope["method"], scope["path"]) in self.public
+        if is_public:
+            cap = self.caps.public
+        elif headers.get("content-type", "").startswith("multipart/"):
+            cap = self.caps.upload
+        else:
+            cap = self.caps.other
+        declared = headers.get("content-length")
+        has_body = bool(headers.get("transfer-encoding")) or (declared not in (None, "", "0"))
+        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+            await _refuse(scope, receive, send, JSONResponse(
+                {"detail": BodyTooLarge(cap).detail}, status_code=413))
+            return
+        if has_body and not is_public and scope["method"] not in READING:
+            session = scope.get("session") or {}
+            if not await to_thread.run_sync(self.authenticated, headers, dict(session)):
+                await _refuse(scope, receive, send, _login_required(scope))
+                return
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    raise BodyTooLarge(cap)
+            return message
+
+        await self.app(scope, capped_receive, send)
+
+
+def _login_required(scope: Scope) -> Response:
+    if scope["path"].startswith("/api/"):
+        return JSONResponse({"detail": "请先登录或提供有效的 API 令牌"}, status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+    return RedirectResponse("/login", status_code=303)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
+    """Answer without reading the body; the server closes the connection afterwards."""
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)

@@ -6,32 +6,77 @@ import base64
 import hashlib
 import re
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from tongban.core.config import get_settings
+from tongban.core.errors import DomainError
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _ID_CARD = re.compile(r"(?<![0-9Xx])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9Xx])")
 
 
-def _fernet() -> Fernet:
-    key = hashlib.sha256(("tongban-pii:" + get_settings().secret_key).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+class UndecryptableData(DomainError):
+    """Stored personal data that none of the configured data keys opens."""
+
+    status_code = 500
+
+
+def data_keys() -> list[bytes]:
+    """The data-encryption keys, newest first: ``TONGBAN_DATA_KEYS`` (Fernet keys, comma
+    separated). Without it (development) one key derived from the secret key, as before keys
+    were set apart; it is also kept last for reading so that ``tongban keys rotate`` can move
+    data written before ``TONGBAN_DATA_KEYS`` was set."""
+    settings = get_settings()
+    legacy = base64.urlsafe_b64encode(
+        hashlib.sha256(("tongban-pii:" + settings.secret_key).encode()).digest())
+    configured = [k.strip().encode() for k in settings.data_keys.split(",") if k.strip()]
+    return [*configured, legacy] if configured else [legacy]
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in data_keys()])
+
+
+def new_data_key() -> str:
+    """A fresh data-encryption key to put first in ``TONGBAN_DATA_KEYS``."""
+    return Fernet.generate_key().decode()
 
 
 def protect(value: str) -> str:
-    """Encrypt a phone number (or other identifier) for storage."""
+    """Encrypt a phone number (or other identifier) for storage, with the newest key."""
     return _fernet().encrypt(value.encode()).decode() if value else ""
 
 
 def reveal(token: str) -> str:
-    """Decrypt a protected value; empty when it cannot be read (e.g. the key changed)."""
+    """Decrypt a protected value; raises :class:`UndecryptableData` when no key opens it (a
+    wrong or missing ``TONGBAN_DATA_KEYS``): personal data never silently turns empty."""
     if not token:
         return ""
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
+        raise UndecryptableData(
+            "已存的个人信息无法解密：TONGBAN_DATA_KEYS 中没有加密它的密钥（密钥被更换或遗漏）。"
+            "请恢复原密钥（新密钥放在最前，旧密钥保留在后），再运行 tongban keys rotate") from None
+
+
+def rotate(token: str) -> str:
+    """The same value encrypted again with the newest key (raises like :func:`reveal`)."""
+    if not token:
         return ""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise UndecryptableData("已存的个人信息无法解密，无法换用新密钥") from None
+
+
+def readable(token: str) -> bool:
+    """Whether a configured key opens ``token``."""
+    try:
+        reveal(token)
+    except UndecryptableData:
+        return False
+    return True
 
 
 def mask_phone(phone: str) -> str:

@@ -91,8 +91,13 @@ def new_api_token() -> str:
     return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def new_session_key() -> str:
+    """A fresh browser-session key; the cookie carries it, the database only its hash."""
+    return secrets.token_urlsafe(32)
+
+
 def hash_api_token(token: str) -> str:
-    """The stored form of a bearer token (SHA-256: tokens are long and random)."""
+    """The stored form of a bearer token or session key (SHA-256: both are long and random)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

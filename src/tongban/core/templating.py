@@ -29,10 +29,21 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
 
 
-def to_json(value: Any) -> Markup:
-    """JSON safe to embed in a <script> block."""
+def json_script(value: Any, element_id: str) -> Markup:
+    """``value`` as JSON inside ``<script type="application/json" id=…>``: the only way pages
+    hand data to scripts (never JSON in an attribute). ``<``, ``>`` and ``&`` are escaped so the
+    text can neither close the block nor open a comment; the browser never runs the block."""
     text = json.dumps(value, ensure_ascii=False, default=str)
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return Markup('<script type="application/json" id="{}">{}</script>').format(
+        element_id, Markup(text))
+
+
+def json_text(value: Any) -> str:
+    """JSON shown as text on a page (autoescaped like any other text)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def points(value: float | None, decimals: int = 2) -> str:
@@ -52,7 +63,8 @@ def pager_base(path: str, filters: dict[str, str]) -> str:
 
 templates.env.filters["local_time"] = local_time
 templates.env.filters["pts"] = points
-templates.env.filters["tojson_safe"] = to_json
+templates.env.filters["json_text"] = json_text
+templates.env.globals["json_script"] = json_script
 
 
 def flash(request: Request, message: str, kind: str = "success") -> None:

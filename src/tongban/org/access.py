@@ -12,9 +12,10 @@ from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
 
 from tongban.core import notify
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB, may_write, session_scope
 from tongban.core.errors import AuthenticationFailed, PermissionDenied
 from tongban.core.security import Actor, Role, csrf_tokens_match
 from tongban.org import service
@@ -22,6 +23,8 @@ from tongban.org import service
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+#: The cookie session's field that holds the server-side session key (org.models.UserSession).
+SESSION_KEY = "sid"
 
 
 class LoginRequired(AuthenticationFailed):
@@ -43,24 +46,41 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
-async def get_actor_optional(request: Request, db: Session = Depends(get_db)) -> Actor | None:
-    """The actor from a bearer token or the session cookie, or None."""
+def get_actor_optional(request: Request, db: Session = REQUEST_DB) -> Actor | None:
+    """The actor from a bearer token or the session cookie, or None (a plain function: FastAPI
+    runs it on a worker thread, so its queries never block the event loop)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         actor = service.actor_for_api_token(db, plain=header[7:].strip())
         if actor is None:
             raise AuthenticationFailed("API 令牌无效或已撤销")
         request.state.auth_method = "token"
+        service.record_token_use()
         return actor
-    user_id = request.session.get("uid")
-    if isinstance(user_id, int):
-        actor = service.actor_for_session(db, user_id=user_id)
-        if actor is not None:
+    key = request.session.get(SESSION_KEY)
+    if isinstance(key, str):
+        actor = service.actor_for_session(db, key=key)
+        if actor is not None and actor.user_id is not None:
             request.state.auth_method = "session"
-            request.state.unread = notify.unread_count(db, user_id=user_id)
+            request.state.unread = notify.unread_count(db, user_id=actor.user_id)
             return actor
-        request.session.pop("uid", None)
+        request.session.clear()  # ended on the server: the cookie is worthless
     return None
+
+
+def has_live_credentials(headers: Headers, session: dict[str, object]) -> bool:
+    """Whether a request carries a live bearer token or session (core.middleware.BodyGuard
+    asks before any body is read)."""
+    writing = may_write.set(False)
+    try:
+        with session_scope() as db:
+            header = headers.get("authorization", "")
+            if header.lower().startswith("bearer "):
+                return service.actor_for_api_token(db, plain=header[7:].strip()) is not None
+            key = session.get(SESSION_KEY)
+            return isinstance(key, str) and service.actor_for_session(db, key=key) is not None
+    finally:
+        may_write.reset(writing)
 
 
 async def require_actor(

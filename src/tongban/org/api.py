@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor, Role
 from tongban.org import service
 from tongban.org.access import require_actor, require_roles
@@ -86,7 +86,7 @@ def list_orgs(
     parent: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> OrgPage:
     parent_org = service.get_org(db, actor=actor, code=parent) if parent else None
@@ -98,14 +98,14 @@ def list_orgs(
 
 @router.get("/orgs/{code}", response_model=OrgRead, summary="组织详情")
 def read_org(
-    code: str, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    code: str, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> OrgRead:
     return org_read(service.get_org(db, actor=actor, code=code))
 
 
 @router.get("/orgs/{code}/children", response_model=list[OrgRead], summary="下级组织")
 def read_org_children(
-    code: str, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    code: str, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> list[OrgRead]:
     org = service.get_org(db, actor=actor, code=code)
     return [org_read(o) for o in service.children(db, actor=actor, org=org)]
@@ -116,7 +116,7 @@ def read_org_children(
     summary="新增功能区或市级部门",
 )
 def create_org(
-    body: OrgCreate, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    body: OrgCreate, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> OrgRead:
     parent = service.resolve_org(db, ref=body.parent, actor=actor)
     org = service.create_org(
@@ -137,14 +137,14 @@ def create_org(
 
 @router.get("/cohorts", response_model=list[CohortRead], summary="考核分组")
 def list_cohorts(
-    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> list[CohortRead]:
     return [cohort_read(c) for c in service.list_cohorts(db, actor=actor)]
 
 
 @router.get("/cohorts/{code}", response_model=CohortRead, summary="考核分组详情")
 def read_cohort(
-    code: str, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    code: str, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> CohortRead:
     return cohort_read(service.get_cohort(db, actor=actor, code=code))
 
@@ -154,7 +154,7 @@ def read_cohort(
     summary="新建考核分组",
 )
 def create_cohort(
-    body: CohortCreate, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    body: CohortCreate, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> CohortRead:
     service.require_manager(actor, "新建考核分组")
     members = [service.resolve_org(db, ref=m, actor=actor) for m in body.members]
@@ -169,7 +169,7 @@ def create_cohort(
 def set_cohort_members(
     code: str,
     body: CohortMembersUpdate,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> CohortRead:
     cohort = service.get_cohort(db, actor=actor, code=code)
@@ -184,7 +184,7 @@ def set_cohort_members(
 
 @router.get("/users", response_model=list[UserRead], summary="用户列表(管理员)")
 def list_users(
-    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> list[UserRead]:
     return [user_read(u) for u in service.list_users(db, actor=actor)]
 
@@ -195,7 +195,7 @@ def list_users(
 )
 def create_user(
     body: UserCreate,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> UserRead:
     org = service.resolve_org(db, ref=body.org) if body.org else None
@@ -208,7 +208,7 @@ def create_user(
 
 @router.get("/users/{user_id}", response_model=UserRead, summary="用户详情")
 def read_user(
-    user_id: int, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    user_id: int, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> UserRead:
     return user_read(service.get_user(db, actor=actor, user_id=user_id))
 
@@ -217,7 +217,7 @@ def read_user(
 def update_user(
     user_id: int,
     body: UserUpdate,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> UserRead:
     user = service.get_user(db, actor=actor, user_id=user_id)
@@ -233,13 +233,13 @@ def update_user(
 
 
 @router.get("/me", response_model=UserRead, summary="当前用户")
-def read_me(db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> UserRead:
+def read_me(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> UserRead:
     return user_read(service.get_user(db, actor=actor, user_id=actor.user_id or 0))
 
 
 @router.get("/me/tokens", response_model=list[TokenRead], summary="我的 API 令牌")
 def list_tokens(
-    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> list[TokenRead]:
     return [token_read(t) for t in service.list_api_tokens(db, actor=actor)]
 
@@ -249,7 +249,7 @@ def list_tokens(
     summary="申请 API 令牌",
 )
 def create_token(
-    body: TokenCreate, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    body: TokenCreate, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> TokenIssued:
     token, plain = service.create_api_token(db, actor=actor, name=body.name)
     return TokenIssued(**token_read(token).model_dump(), token=plain)
@@ -257,7 +257,7 @@ def create_token(
 
 @router.delete("/me/tokens/{token_id}", response_model=TokenRead, summary="撤销 API 令牌")
 def revoke_token(
-    token_id: int, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    token_id: int, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> TokenRead:
     return token_read(service.revoke_api_token(db, actor=actor, token_id=token_id))
 
@@ -272,7 +272,7 @@ class TokenRequest(BaseModel):
     "/auth/token", response_model=TokenIssued, status_code=status.HTTP_201_CREATED,
     summary="用用户名和密码换取 API 令牌",
 )
-def issue_token(body: TokenRequest, request: Request, db: Session = Depends(get_db)) -> TokenIssued:
+def issue_token(body: TokenRequest, request: Request, db: Session = REQUEST_DB) -> TokenIssued:
     ip = request.client.host if request.client else ""
     user = service.authenticate(db, username=body.username, password=body.password, ip=ip)
     token, plain = service.create_api_token(db, actor=service.actor_for(user), name=body.name)

@@ -110,6 +110,23 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class UserSession(Base):
+    """A browser's login: the cookie holds only ``key``, whose SHA-256 is stored here, so that
+    logout, a password or role change and deactivation end it on the server at once."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class LoginAttempt(Base):
     """One login try, kept to throttle guessing (per user name, across processes)."""
 
@@ -123,4 +140,4 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-__all__ = ["ApiToken", "Cohort", "CohortMember", "LoginAttempt", "Org", "User"]
+__all__ = ["ApiToken", "Cohort", "CohortMember", "LoginAttempt", "Org", "User", "UserSession"]

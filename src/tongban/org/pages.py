@@ -6,12 +6,18 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, render, see_other
 from tongban.org import service
-from tongban.org.access import check_csrf, get_actor_optional, require_actor, require_roles
+from tongban.org.access import (
+    SESSION_KEY,
+    check_csrf,
+    get_actor_optional,
+    require_actor,
+    require_roles,
+)
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
 
@@ -50,7 +56,7 @@ def login(
     username: str = Form(...),
     password: str = Form(...),
     next: str = Form("/"),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
 ) -> Response:
     ip = request.client.host if request.client else ""
     try:
@@ -62,12 +68,16 @@ def login(
             status_code=exc.status_code,
         )
     request.session.clear()
-    request.session["uid"] = user.id
+    request.session[SESSION_KEY] = service.start_session(db, user=user, ip=ip)
     return see_other(_safe_next(next))
 
 
 @router.post("/logout")
-def logout(request: Request, actor: Actor = Depends(require_actor)) -> Response:
+def logout(request: Request, db: Session = REQUEST_DB,
+           actor: Actor = Depends(require_actor)) -> Response:
+    key = request.session.get(SESSION_KEY)
+    if isinstance(key, str):
+        service.end_session(db, key=key)
     request.session.clear()
     return see_other("/login")
 
@@ -79,7 +89,7 @@ def logout(request: Request, actor: Actor = Depends(require_actor)) -> Response:
 def org_browser(
     request: Request,
     q: str = "",
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     roots = service.root_orgs(db, actor=actor)
@@ -100,7 +110,7 @@ def org_browser(
 def org_search_fragment(
     request: Request,
     q: str = "",
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     results, total = service.search_orgs(db, actor=actor, q=q, limit=50) if q else ([], 0)
@@ -109,7 +119,7 @@ def org_search_fragment(
 
 @router.get("/orgs/{code}/tree", response_class=HTMLResponse)
 def org_tree_fragment(
-    request: Request, code: str, db: Session = Depends(get_db),
+    request: Request, code: str, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     org = service.get_org(db, actor=actor, code=code)
@@ -122,7 +132,7 @@ def org_tree_fragment(
 
 @router.get("/orgs/{code}", response_class=HTMLResponse)
 def org_detail(
-    request: Request, code: str, db: Session = Depends(get_db),
+    request: Request, code: str, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     org = service.get_org(db, actor=actor, code=code)
@@ -143,7 +153,7 @@ def org_detail(
 
 @router.get("/cohorts", response_class=HTMLResponse)
 def cohort_list(
-    request: Request, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> Response:
     return render(request, "cohorts.html", {"cohorts": service.list_cohorts(db, actor=actor)})
 
@@ -155,7 +165,7 @@ def cohort_create(
     name: str = Form(...),
     description: str = Form(""),
     members: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     try:
@@ -177,7 +187,7 @@ def cohort_create(
 
 @router.get("/cohorts/{code}", response_class=HTMLResponse)
 def cohort_detail(
-    request: Request, code: str, db: Session = Depends(get_db),
+    request: Request, code: str, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     cohort = service.get_cohort(db, actor=actor, code=code)
@@ -193,7 +203,7 @@ def cohort_members(
     code: str,
     members: str = Form(""),
     reason: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     cohort = service.get_cohort(db, actor=actor, code=code)
@@ -218,7 +228,7 @@ def cohort_members(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def user_list(
-    request: Request, db: Session = Depends(get_db),
+    request: Request, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     return render(
@@ -234,7 +244,7 @@ def user_create(
     password: str = Form(...),
     role: Role = Form(...),
     org: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     try:
@@ -257,7 +267,7 @@ def user_create(
 
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def user_edit_form(
-    request: Request, user_id: int, db: Session = Depends(get_db),
+    request: Request, user_id: int, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     user = service.get_user(db, actor=actor, user_id=user_id)
@@ -274,7 +284,7 @@ def user_edit(
     is_active: bool = Form(False),
     password: str = Form(""),
     reason: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     user = service.get_user(db, actor=actor, user_id=user_id)
@@ -301,7 +311,7 @@ def user_edit(
 
 @router.get("/account", response_class=HTMLResponse)
 def account(
-    request: Request, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> Response:
     return render(request, "account.html", {"tokens": service.list_api_tokens(db, actor=actor)})
 
@@ -312,14 +322,16 @@ def account_password(
     old: str = Form(...),
     new: str = Form(...),
     confirm: str = Form(...),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     if new != confirm:
         flash(request, "两次输入的新密码不一致", "error")
         return see_other("/account")
     try:
-        service.change_own_password(db, actor=actor, old=old, new=new)
+        key = request.session.get(SESSION_KEY)
+        service.change_own_password(db, actor=actor, old=old, new=new,
+                                    keep_session=key if isinstance(key, str) else None)
     except DomainError as exc:
         flash(request, exc.message, "error")
         return see_other("/account")
@@ -331,7 +343,7 @@ def account_password(
 def account_token_create(
     request: Request,
     name: str = Form(...),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     _, plain = service.create_api_token(db, actor=actor, name=name.strip() or "未命名")
@@ -343,7 +355,7 @@ def account_token_create(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def account_token_revoke(
-    request: Request, token_id: int, db: Session = Depends(get_db),
+    request: Request, token_id: int, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     service.revoke_api_token(db, actor=actor, token_id=token_id)

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, notify
+from tongban.core import audit, notify, ratelimit
 from tongban.core.config import DEFAULT_SECRET_KEY, get_settings
-from tongban.core.db import utcnow
+from tongban.core.db import may_write, session_scope, utcnow
 from tongban.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -36,10 +38,19 @@ from tongban.core.security import (
     hash_api_token,
     hash_password,
     new_api_token,
+    new_session_key,
     verify_password,
 )
 from tongban.org.enums import DeptClass, OrgLevel
-from tongban.org.models import ApiToken, Cohort, CohortMember, LoginAttempt, Org, User
+from tongban.org.models import (
+    ApiToken,
+    Cohort,
+    CohortMember,
+    LoginAttempt,
+    Org,
+    User,
+    UserSession,
+)
 
 PROVINCE_CODE = "510000"
 SICHUAN_CITIES_COHORT = "sichuan-cities"
@@ -646,6 +657,8 @@ def update_user(
         changes["password"] = "reset"
     if changes:
         db.flush()
+        if {"role", "org", "is_active", "password"} & changes.keys():
+            changes["sessions_ended"] = end_user_sessions(db, user_id=user.id)
         audit.record(
             db,
             actor=actor,
@@ -658,7 +671,10 @@ def update_user(
     return user
 
 
-def change_own_password(db: Session, *, actor: Actor, old: str, new: str) -> None:
+def change_own_password(db: Session, *, actor: Actor, old: str, new: str,
+                        keep_session: str | None = None) -> None:
+    """Change one's own password; every other session of the user ends (``keep_session``, the
+    browser that changed it, stays)."""
     user = db.get(User, actor.user_id) if actor.user_id else None
     if user is None or not verify_password(user.password_hash, old):
         raise AuthenticationFailed("原密码不正确")
@@ -666,53 +682,50 @@ def change_own_password(db: Session, *, actor: Actor, old: str, new: str) -> Non
         raise DomainError("新密码至少 8 位")
     user.password_hash = hash_password(new)
     db.flush()
+    ended = end_user_sessions(db, user_id=user.id, keep=keep_session)
     audit.record(
         db, actor=actor, action="user.password_changed", object_type="user",
-        object_id=user.username,
+        object_id=user.username, changes={"sessions_ended": ended},
     )
 
 
 def authenticate(db: Session, *, username: str, password: str, ip: str = "") -> User:
-    """The user for these credentials, throttled after repeated failures.
+    """The user for these credentials, throttled against guessing.
 
-    After ``login_max_failures`` failures within ``login_lockout_minutes`` (and since the last
-    success) the name is locked for the rest of that window, even with the right password.
+    Every attempt is counted before the password is checked, by an atomic upsert whose row lock
+    serialises concurrent attempts, so parallel guesses cannot slip past the limit. Three
+    limits per ``login_lockout_minutes`` window: ``login_max_failures`` for one name from one
+    client (so a stranger elsewhere cannot lock the admin out), ``login_max_failures_per_client``
+    over all names from one client, and ``login_max_failures_per_user`` for one name from
+    everywhere (distributed guessing). A success clears the name's count from that client.
     """
     settings = get_settings()
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    client = ratelimit.client_key(ip or "-")
+    limits = [
+        ratelimit.Limit(f"login:{username}:{client}", settings.login_max_failures, window),
+        ratelimit.Limit(f"login-client:{client}", settings.login_max_failures_per_client, window),
+        ratelimit.Limit(f"login-user:{username}", settings.login_max_failures_per_user, window),
+    ]
+    hits = [ratelimit.count_hit(db, key=lim.key, window=window) for lim in limits]
     now = utcnow()
-    window_start = now - timedelta(minutes=settings.login_lockout_minutes)
-    last_success = db.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
-        )
-    )
-    since = max(window_start, last_success) if last_success else window_start
-    failures = list(
-        db.scalars(
-            select(LoginAttempt.at)
-            .where(
-                LoginAttempt.username == username,
-                LoginAttempt.succeeded.is_(False),
-                LoginAttempt.at > since,
-            )
-            .order_by(LoginAttempt.at)
-        )
-    )
-    if len(failures) >= settings.login_max_failures:
-        unlock = failures[-settings.login_max_failures] + timedelta(
-            minutes=settings.login_lockout_minutes
-        )
-        minutes = max(1, int((unlock - now).total_seconds() // 60) + 1)
+    over = [hit for hit, lim in zip(hits, limits, strict=True) if hit.over(lim.limit)]
+    if over:
+        db.commit()  # the refused attempt counts too
+        minutes = max(1, int((max(h.resets_at for h in over) - now).total_seconds() // 60) + 1)
         raise TooManyRequests(f"登录失败次数过多，请{minutes}分钟后再试")
     user = get_user_by_username(db, username=username)
     ok = user is not None and user.is_active and verify_password(user.password_hash, password)
-    db.add(LoginAttempt(username=username, ip=ip, succeeded=ok, at=now))
+    db.add(LoginAttempt(username=username[:64], ip=ip[:64], succeeded=ok, at=now))
     if not ok or user is None:
         # The failure must outlive the refusal, or throttling would never see it.
         db.commit()
-        left = settings.login_max_failures - len(failures) - 1
+        left = settings.login_max_failures - hits[0].hits
         suffix = f"，再错{left}次将锁定{settings.login_lockout_minutes}分钟" if left <= 2 else ""
         raise AuthenticationFailed(f"用户名或密码错误{suffix}")
+    ratelimit.forget(db, key=limits[0].key)
+    for lim in limits[1:]:
+        ratelimit.count_hit(db, key=lim.key, window=window, amount=-1)
     user.last_login_at = now
     db.flush()
     return user
@@ -724,6 +737,8 @@ def production_problems(db: Session) -> list[str]:
     problems = []
     if settings.secret_key == DEFAULT_SECRET_KEY or len(settings.secret_key) < 32:
         problems.append("TONGBAN_SECRET_KEY 仍是默认值或少于32个字符")
+    if not settings.data_keys.strip():
+        problems.append("未设置 TONGBAN_DATA_KEYS（加密个人信息的密钥，用 tongban keys generate 生成）")
     demo_users = db.scalars(
         select(User.username).where(User.is_demo.is_(True), User.is_active.is_(True))
     ).all()
@@ -808,15 +823,113 @@ def revoke_api_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
 
 
 def actor_for_api_token(db: Session, *, plain: str) -> Actor | None:
+    """The actor of a live token. Reading writes nothing: the use is noted in memory and
+    stamped by :func:`record_token_use` at most once a minute, in a transaction of its own."""
     token = db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_api_token(plain)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
-    token.last_used_at = utcnow()
+    _token_use.note(token.id, stamped=token.last_used_at)
     return actor_for(token.user)
 
 
-def actor_for_session(db: Session, *, user_id: int) -> Actor | None:
-    user = db.get(User, user_id)
-    if user is None or not user.is_active:
+class _TokenUse:
+    """Uses of API tokens not yet stamped in the database, per process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[int, datetime] = {}
+        self.flushed_at: datetime | None = None
+
+    def note(self, token_id: int, *, stamped: datetime | None) -> None:
+        now = utcnow()
+        if stamped is not None and now - stamped < TOKEN_USE_INTERVAL:
+            return
+        with self.lock:
+            self.pending[token_id] = now
+
+    def due(self) -> dict[int, datetime]:
+        """What to stamp now: everything pending, once a minute at the most."""
+        now = utcnow()
+        with self.lock:
+            if not self.pending or (self.flushed_at and now - self.flushed_at < TOKEN_USE_INTERVAL):
+                return {}
+            taken, self.pending, self.flushed_at = self.pending, {}, now
+            return taken
+
+    def give_back(self, taken: dict[int, datetime]) -> None:
+        with self.lock:
+            for token_id, at in taken.items():
+                self.pending.setdefault(token_id, at)
+
+
+_token_use = _TokenUse()
+#: How often a token's last use is written.
+TOKEN_USE_INTERVAL = timedelta(minutes=1)
+
+
+def record_token_use() -> int:
+    """Stamp the pending token uses in one short transaction of their own; on a busy database
+    they stay pending for the next call. How many were stamped."""
+    taken = _token_use.due()
+    if not taken:
+        return 0
+    writing = may_write.set(True)
+    try:
+        with session_scope() as session:
+            for token_id, at in taken.items():
+                session.execute(update(ApiToken).where(
+                    ApiToken.id == token_id,
+                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < at),
+                ).values(last_used_at=at))
+    except OperationalError:
+        _token_use.give_back(taken)
+        return 0
+    finally:
+        may_write.reset(writing)
+    return len(taken)
+
+
+# ---------------------------------------------------------------- browser sessions
+
+
+def start_session(db: Session, *, user: User, ip: str = "") -> str:
+    """A new server-side session for ``user``; the returned key goes into the cookie."""
+    key = new_session_key()
+    now = utcnow()
+    db.add(UserSession(key_hash=hash_api_token(key), user_id=user.id, created_at=now,
+                       expires_at=now + timedelta(hours=get_settings().session_max_age_hours),
+                       ip=ip[:64]))
+    db.flush()
+    return key
+
+
+def end_session(db: Session, *, key: str) -> None:
+    """Logout: the session with ``key`` stops working everywhere at once."""
+    found = db.scalar(select(UserSession).where(UserSession.key_hash == hash_api_token(key)))
+    if found is not None and found.revoked_at is None:
+        found.revoked_at = utcnow()
+        db.flush()
+
+
+def end_user_sessions(db: Session, *, user_id: int, keep: str | None = None) -> int:
+    """End every live session of a user (password, role or org change, deactivation), but the
+    one with key ``keep``; how many ended."""
+    stmt = select(UserSession).where(UserSession.user_id == user_id,
+                                     UserSession.revoked_at.is_(None))
+    if keep:
+        stmt = stmt.where(UserSession.key_hash != hash_api_token(keep))
+    now = utcnow()
+    ended = list(db.scalars(stmt))
+    for found in ended:
+        found.revoked_at = now
+    db.flush()
+    return len(ended)
+
+
+def actor_for_session(db: Session, *, key: str) -> Actor | None:
+    """The actor of a live session, or None when it ended, expired or its user is inactive."""
+    found = db.scalar(select(UserSession).where(UserSession.key_hash == hash_api_token(key)))
+    if (found is None or found.revoked_at is not None or found.expires_at <= utcnow()
+            or not found.user.is_active):
         return None
-    return actor_for(user)
+    return actor_for(found.user)

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -56,7 +56,7 @@ def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
 
 @router.get("/tasks", response_model=list[TaskRead], summary="整改任务（逾期在前）")
 def list_tasks(org: str | None = None, state: TaskState | None = None,
-               as_of: date | None = None, db: Session = Depends(get_db),
+               as_of: date | None = None, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> list[TaskRead]:
     scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     return [task_read(t, as_of) for t in service.list_tasks(db, actor=actor, org=scope,
@@ -65,7 +65,7 @@ def list_tasks(org: str | None = None, state: TaskState | None = None,
 
 @router.post("/tasks", response_model=TaskRead, status_code=status.HTTP_201_CREATED,
              summary="下发整改任务")
-def create_task(body: TaskCreate, db: Session = Depends(get_db),
+def create_task(body: TaskCreate, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> TaskRead:
     org_service.require_manager(actor, "下发整改任务")
     org = org_service.resolve_org(db, ref=body.org, actor=actor)
@@ -84,14 +84,14 @@ def create_task(body: TaskCreate, db: Session = Depends(get_db),
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="整改任务详情")
-def read_task(task_id: int, db: Session = Depends(get_db),
+def read_task(task_id: int, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> TaskRead:
     return task_read(service.get_task(db, actor=actor, task_id=task_id))
 
 
 @router.post("/tasks/{task_id}/actions/{action}", response_model=TaskRead,
              summary="办理：签收、开始整改、提交、核验通过/不通过、撤销")
-def act(task_id: int, action: TaskAction, body: ActionRequest, db: Session = Depends(get_db),
+def act(task_id: int, action: TaskAction, body: ActionRequest, db: Session = REQUEST_DB,
         actor: Actor = Depends(require_actor)) -> TaskRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
     service.transition(db, actor=actor, task=task, action=action, note=body.note,
@@ -101,7 +101,7 @@ def act(task_id: int, action: TaskAction, body: ActionRequest, db: Session = Dep
 
 @router.post("/tasks/{task_id}/lines/{line_id}/resolve", response_model=TaskRead,
              summary="登记一项整改完成（或退回）")
-def resolve(task_id: int, line_id: int, body: ResolveRequest, db: Session = Depends(get_db),
+def resolve(task_id: int, line_id: int, body: ResolveRequest, db: Session = REQUEST_DB,
             actor: Actor = Depends(require_actor)) -> TaskRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
     service.resolve_line(db, actor=actor, task=task, line_id=line_id,
@@ -111,7 +111,7 @@ def resolve(task_id: int, line_id: int, body: ResolveRequest, db: Session = Depe
 
 @router.post("/tasks/{task_id}/attachments", response_model=AttachmentRead,
              status_code=status.HTTP_201_CREATED, summary="上传佐证材料")
-async def upload(task_id: int, file: UploadFile = File(...), db: Session = Depends(get_db),
+async def upload(task_id: int, file: UploadFile = File(...), db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> AttachmentRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
     content = await file.read(get_settings().upload_max_bytes + 1)
@@ -124,7 +124,7 @@ async def upload(task_id: int, file: UploadFile = File(...), db: Session = Depen
 
 
 @router.get("/attachments/{attachment_id}", summary="下载佐证材料")
-def download(attachment_id: int, db: Session = Depends(get_db),
+def download(attachment_id: int, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     attachment, path = service.get_attachment(db, actor=actor, attachment_id=attachment_id)
     return FileResponse(
@@ -142,7 +142,7 @@ async def import_feedback(
     penalty_indicator: str | None = Form(None),
     points_each: float | None = Form(None),
     cap: float | None = Form(None),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> ImportResult:
     org_service.require_manager(actor, "导入省级反馈")
@@ -154,7 +154,7 @@ async def import_feedback(
 
 
 @router.get("/risk", response_model=list[RiskRead], summary="扣分风险与预计名次")
-def risk(org: str | None = None, as_of: date | None = None, db: Session = Depends(get_db),
+def risk(org: str | None = None, as_of: date | None = None, db: Session = REQUEST_DB,
          actor: Actor = Depends(require_actor)) -> list[RiskRead]:
     scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     return [RiskRead(**r.as_dict())

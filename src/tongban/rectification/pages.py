@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit
 from tongban.core.config import get_settings
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -68,7 +68,7 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
 
 
 @router.get("", response_class=HTMLResponse)
-def board(request: Request, db: Session = Depends(get_db),
+def board(request: Request, db: Session = REQUEST_DB,
           actor: Actor = Depends(require_actor)) -> Response:
     as_of = local_today()
     tasks = service.list_tasks(db, actor=actor, as_of=as_of)
@@ -81,7 +81,7 @@ def board(request: Request, db: Session = Depends(get_db),
 
 
 @router.get("/risk", response_class=HTMLResponse)
-def risk_board(request: Request, db: Session = Depends(get_db),
+def risk_board(request: Request, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     as_of = local_today()
     rows = service.risk(db, actor=actor, as_of=as_of)
@@ -94,7 +94,7 @@ def risk_board(request: Request, db: Session = Depends(get_db),
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, db: Session = Depends(get_db),
+def task_page(request: Request, task_id: int, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
     as_of = local_today()
@@ -111,7 +111,7 @@ def task_page(request: Request, task_id: int, db: Session = Depends(get_db),
 
 @router.post("/tasks/{task_id}/actions/{action}")
 def task_action(request: Request, task_id: int, action: TaskAction, note: str = Form(""),
-                evidence: str = Form(""), db: Session = Depends(get_db),
+                evidence: str = Form(""), db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
     try:
@@ -125,7 +125,7 @@ def task_action(request: Request, task_id: int, action: TaskAction, note: str = 
 
 @router.post("/tasks/{task_id}/lines/{line_id}")
 def task_line(request: Request, task_id: int, line_id: int, resolution: str = Form(""),
-              reopen: bool = Form(False), db: Session = Depends(get_db),
+              reopen: bool = Form(False), db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
     try:
@@ -138,7 +138,7 @@ def task_line(request: Request, task_id: int, line_id: int, resolution: str = Fo
 
 @router.post("/tasks/{task_id}/attachments")
 async def task_upload(request: Request, task_id: int, file: UploadFile = File(...),
-                      db: Session = Depends(get_db),
+                      db: Session = REQUEST_DB,
                       actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
     content = await file.read(get_settings().upload_max_bytes + 1)
@@ -176,7 +176,7 @@ def new_task(
     points_each: str = Form(""),
     cap: str = Form(""),
     penalty_org: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     try:
@@ -230,7 +230,7 @@ async def import_upload(
     penalty_indicator: str = Form(""),
     points_each: str = Form(""),
     cap: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     context: dict[str, Any] = {"categories": get_settings().rectification_category_list}

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
+from tongban.core.middleware import REPORT_CONTENT_SECURITY_POLICY
 from tongban.core.security import Actor
 from tongban.org.access import require_actor
 from tongban.reports import service
@@ -32,14 +33,14 @@ def report_read(report: Report, created: bool = False) -> ReportRead:
 
 
 @router.get("", response_model=list[ReportRead], summary="已归档的通报（新的在前）")
-def list_reports(kind: ReportKind | None = None, db: Session = Depends(get_db),
+def list_reports(kind: ReportKind | None = None, db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> list[ReportRead]:
     return [report_read(r) for r in service.list_reports(db, actor=actor, kind=kind)]
 
 
 @router.post("", response_model=ReportRead, status_code=status.HTTP_201_CREATED,
              summary="生成并归档通报（内容未变时返回已归档的那份）")
-def generate(body: ReportCreate, response: Response, db: Session = Depends(get_db),
+def generate(body: ReportCreate, response: Response, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> ReportRead:
     report, created = service.generate(db, actor=actor, request=service.ReportRequest(
         body.kind, as_of=body.as_of, cohort=body.cohort, period=body.period))
@@ -49,13 +50,13 @@ def generate(body: ReportCreate, response: Response, db: Session = Depends(get_d
 
 
 @router.get("/{report_id}", response_model=ReportRead, summary="一份通报及其文件哈希")
-def get_report(report_id: int, db: Session = Depends(get_db),
+def get_report(report_id: int, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> ReportRead:
     return report_read(service.get_report(db, actor=actor, report_id=report_id))
 
 
 @router.get("/{report_id}/files/{fmt}", summary="下载通报文件（docx / xlsx / html）")
-def download(report_id: int, fmt: ReportFormat, db: Session = Depends(get_db),
+def download(report_id: int, fmt: ReportFormat, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     return file_response(db, actor, report_id, fmt)
 
@@ -65,4 +66,5 @@ def file_response(db: Session, actor: Actor, report_id: int, fmt: ReportFormat) 
     _, path, name = service.report_file(db, actor=actor, report_id=report_id, fmt=fmt)
     disposition = "inline" if fmt is ReportFormat.html else "attachment"
     return FileResponse(path, media_type=fmt.media_type, headers={
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}"})
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}",
+        "Content-Security-Policy": REPORT_CONTENT_SECURITY_POLICY})

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -45,7 +45,7 @@ def _picker(db: Session, actor: Actor) -> dict[str, Any]:
 
 
 @router.get("", response_class=HTMLResponse)
-def reports_page(request: Request, db: Session = Depends(get_db),
+def reports_page(request: Request, db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> Response:
     reports = service.list_reports(db, actor=actor)
     return render(request, "reports/index.html", {
@@ -55,7 +55,7 @@ def reports_page(request: Request, db: Session = Depends(get_db),
 
 @router.get("/preview", response_class=HTMLResponse)
 def preview(request: Request, kind: ReportKind, as_of: str = "", cohort: str = "",
-            period: str = "", db: Session = Depends(get_db),
+            period: str = "", db: Session = REQUEST_DB,
             actor: Actor = Depends(require_actor)) -> Response:
     report_request = _request(kind, as_of, cohort, period)
     document = service.build(db, actor=actor, request=report_request)
@@ -66,7 +66,7 @@ def preview(request: Request, kind: ReportKind, as_of: str = "", cohort: str = "
 
 @router.post("", response_class=HTMLResponse)
 def generate(request: Request, kind: ReportKind = Form(...), as_of: str = Form(""),
-             cohort: str = Form(""), period: str = Form(""), db: Session = Depends(get_db),
+             cohort: str = Form(""), period: str = Form(""), db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> Response:
     report, created = service.generate(db, actor=actor,
                                        request=_request(kind, as_of, cohort, period))
@@ -76,7 +76,7 @@ def generate(request: Request, kind: ReportKind = Form(...), as_of: str = Form("
 
 
 @router.get("/{report_id}", response_class=HTMLResponse)
-def report_page(request: Request, report_id: int, db: Session = Depends(get_db),
+def report_page(request: Request, report_id: int, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     report = service.get_report(db, actor=actor, report_id=report_id)
     return render(request, "reports/report.html", {
@@ -85,6 +85,6 @@ def report_page(request: Request, report_id: int, db: Session = Depends(get_db),
 
 
 @router.get("/{report_id}/{fmt}")
-def download(report_id: int, fmt: ReportFormat, db: Session = Depends(get_db),
+def download(report_id: int, fmt: ReportFormat, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     return file_response(db, actor, report_id, fmt)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -20,9 +20,9 @@ from tongban.reviews.schemas import (
     CaseActionRequest,
     CaseRead,
     IntakeRead,
+    PublicReviewCreate,
     RatingCodeRead,
     ReviewBatch,
-    ReviewCreate,
     ReviewRead,
 )
 
@@ -43,15 +43,17 @@ def case_read(db: Session, actor: Actor, case_: NegativeCase) -> CaseRead:
 
 @public_router.post("/reviews", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,
                     summary="提交一条评价（公开）")
-def submit(body: ReviewCreate, db: Session = Depends(get_db)) -> IntakeRead:
-    result = service.submit_review(db, values=body.as_row())  # type: ignore[arg-type]
+def submit(body: PublicReviewCreate, request: Request, db: Session = REQUEST_DB) -> IntakeRead:
+    client = request.client.host if request.client else ""
+    service.admit_public_rating(client=client)
+    result = service.submit_review(db, values=body.as_row(), client=client)  # type: ignore[arg-type]
     return IntakeRead(imported=result.imported, skipped=result.skipped,
-                      cases_opened=result.cases_opened)
+                      cases_opened=result.cases_opened, held=result.held)
 
 
 @router.post("/reviews:batch", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,
              summary="批量提交评价（系统对接，须令牌）")
-def submit_batch(body: ReviewBatch, db: Session = Depends(get_db),
+def submit_batch(body: ReviewBatch, db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> IntakeRead:
     org_service.require_manager(actor, "批量提交评价")
     result = service.submit_batch(db, rows=[r.as_row() for r in body.reviews])  # type: ignore[misc]
@@ -61,7 +63,7 @@ def submit_batch(body: ReviewBatch, db: Session = Depends(get_db),
 
 @router.get("/reviews", response_model=list[ReviewRead], summary="评价（按可见范围）")
 def list_reviews(org: str | None = None, period: str | None = None,
-                 db: Session = Depends(get_db),
+                 db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> list[ReviewRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     return [ReviewRead(id=r.id, source=r.source, source_id=r.source_id, channel=r.channel,
@@ -73,7 +75,7 @@ def list_reviews(org: str | None = None, period: str | None = None,
 
 
 @router.get("/reviews/metrics", summary="评价指标（带分子分母）")
-def metrics(org: str, period: str, db: Session = Depends(get_db),
+def metrics(org: str, period: str, db: Session = REQUEST_DB,
             actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     target = org_service.resolve_org(db, ref=org, actor=actor)
     return service.metrics(db, actor=actor, org=target, period=period)
@@ -82,7 +84,7 @@ def metrics(org: str, period: str, db: Session = Depends(get_db),
 @router.get("/reviews/rating-code", response_model=RatingCodeRead,
             summary="评价链接（大厅、窗口、事项或办件的评价码）")
 def rating_code(org: str, item: str = "", case: str = "", channel: Channel = Channel.window,
-                db: Session = Depends(get_db),
+                db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> RatingCodeRead:
     code = service.rating_code(db, actor=actor,
                                org=org_service.resolve_org(db, ref=org, actor=actor),
@@ -97,7 +99,7 @@ def list_cases(response: Response, org: str | None = None, state: CaseState | No
                period: str | None = None, item: str | None = None,
                page: int | None = Query(default=None, ge=1),
                page_size: int = Query(default=100, ge=1, le=1000),
-               db: Session = Depends(get_db),
+               db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> list[CaseRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     if page is None:
@@ -113,7 +115,7 @@ def list_cases(response: Response, org: str | None = None, state: CaseState | No
 
 
 @router.get("/reviews/cases/{case_id}", response_model=CaseRead, summary="差评工单详情")
-def read_case(case_id: int, db: Session = Depends(get_db),
+def read_case(case_id: int, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> CaseRead:
     return case_read(db, actor, service.get_case(db, actor=actor, case_id=case_id))
 
@@ -121,7 +123,7 @@ def read_case(case_id: int, db: Session = Depends(get_db),
 @router.post("/reviews/cases/{case_id}/actions/{action}", response_model=CaseRead,
              summary="办理差评工单")
 def act(case_id: int, action: CaseAction, body: CaseActionRequest,
-        db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> CaseRead:
+        db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> CaseRead:
     found = service.get_case(db, actor=actor, case_id=case_id)
     service.act(db, actor=actor, case_=found, action=action, note=body.note)
     return case_read(db, actor, found)

@@ -38,6 +38,10 @@ ALIASES = {"来源": "source", "来源编号": "source_id", "渠道": "channel",
 #: Ahead of the server's clock by more than this, a rating time is refused as in the future.
 CLOCK_SLACK = timedelta(minutes=5)
 ON_SITE_TWICE = "一次一评：该次办理已在此渠道评价"
+#: Sources of ratings made in public (the API and the rating page): their ids are made by the
+#: server, and no import or system feed may use these names, so none can claim their ids.
+PUBLIC_SOURCE = "public"
+PUBLIC_SOURCES = frozenset({PUBLIC_SOURCE, "rate-page"})
 ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 
 #: Cells stored as they are: what each is called and the most characters the database keeps.
@@ -55,8 +59,9 @@ _FALSE = {"否", "false", "0", "no", "n", "匿名", ""}
 class Checker:
     """What checking many rows needs once: orgs by name, tags, the comment limit, now."""
 
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, *, public: bool = False) -> None:
         self.db = db
+        self.public = public
         self.orgs: dict[str, Org | str] = {}
         settings = get_settings()
         self.known_tags = set(settings.review_tag_list)
@@ -184,6 +189,8 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
     source, source_id = cell_text(values.get("source")), cell_text(values.get("source_id"))
     if not source:
         errors.append(RowError(row, "source", "缺少来源"))
+    elif source in PUBLIC_SOURCES and not ctx.public:
+        errors.append(RowError(row, "source", f"来源「{source}」留给公开评价，导入和对接不能使用"))
     if not source_id:
         errors.append(RowError(row, "source_id", "缺少来源编号"))
     item_code, case_no = cell_text(values.get("item_code")), cell_text(values.get("case_no"))
@@ -223,5 +230,6 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         "phone_cipher": phone_cipher, "phone_masked": phone_masked,
         "rated_at": moment, "period": f"{local_date(moment):%Y-%m}",
         "dedup_key": dedup_key(case_no, channel, moment),
-        "is_default": False, "voided": False, "created_at": ctx.now,
+        "is_default": False, "voided": False, "created_at": ctx.now, "hold": "",
+        "client_key": "",
     }, []

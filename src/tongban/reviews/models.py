@@ -27,7 +27,8 @@ class Review(Base):
 
     ``(source, source_id)`` makes re-imports idempotent; ``dedup_key`` enforces 一事一评
     (one per case and channel online) and 一次一评 (one per visit on site). The phone number is
-    stored encrypted; ``voided`` marks a review an upheld appeal removed from the metrics.
+    stored encrypted; ``voided`` marks a review left out of every count: one an upheld appeal
+    removed, or a held duplicate (``hold``).
     """
 
     __tablename__ = "review"
@@ -55,6 +56,11 @@ class Review(Base):
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A public rating identical to one the same client sent within the window is ``held``
+    #: (and voided: in no count) until an analyst marks it ``counted`` or ``discarded``.
+    hold: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: Who sent a public rating, as a keyed hash of the client address (never the address).
+    client_key: Mapped[str] = mapped_column(String(32), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     org: Mapped[Org] = relationship(lazy="joined")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, privacy
 from tongban.core.config import get_settings
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError, NotFound, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, pager_base, render, see_other
@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/rate", response_class=HTMLResponse)
 def rate_form(request: Request, org: str = "", item: str = "", case: str = "",
-              channel: str = "window", db: Session = Depends(get_db)) -> Response:
+              channel: str = "window", db: Session = REQUEST_DB) -> Response:
     return _rate_page(db, request, {"org_ref": org, "item": item, "case": case,
                                     "channel": channel})
 
@@ -52,10 +52,12 @@ def _org_or_none(db: Session, ref: str) -> Org | None:
 
 
 @router.post("/rate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-async def rate_submit(request: Request, db: Session = Depends(get_db)) -> Response:
+async def rate_submit(request: Request, db: Session = REQUEST_DB) -> Response:
+    client = request.client.host if request.client else ""
+    await run_in_threadpool(service.admit_public_rating, client=client)
     form = await request.form()
     values: dict[str, Any] = {
-        "source": "rate-page", "source_id": uuid.uuid4().hex, "channel": form.get("channel", ""),
+        "channel": form.get("channel", ""),
         "org": form.get("org", ""), "item_code": form.get("item", ""),
         "case_no": form.get("case", ""), "level": form.get("level", ""),
         "tags": "；".join(str(t) for t in form.getlist("tags")),
@@ -64,7 +66,7 @@ async def rate_submit(request: Request, db: Session = Depends(get_db)) -> Respon
         "rated_at": datetime.now().astimezone(),
     }
     try:
-        result = service.submit_review(db, values=values)
+        result = await run_in_threadpool(service.submit_review, db, values=values, client=client)
     except ValidationFailed as exc:
         return _rate_page(db, request, {
             "org_ref": values["org"], "item": values["item_code"], "case": values["case_no"],
@@ -77,7 +79,7 @@ async def rate_submit(request: Request, db: Session = Depends(get_db)) -> Respon
 
 @router.get("/reviews/codes", response_class=HTMLResponse)
 def rating_codes(request: Request, org: str = "", item: str = "", case: str = "",
-                 channel: str = Channel.window.value, db: Session = Depends(get_db),
+                 channel: str = Channel.window.value, db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> Response:
     """Make the rating link and QR code of a hall, window, item or case, to print or send."""
     context: dict[str, Any] = {"org_ref": org, "item": item, "case": case, "channel": channel,
@@ -95,7 +97,7 @@ def rating_codes(request: Request, org: str = "", item: str = "", case: str = ""
 
 @router.get("/reviews/codes/qr.{kind}")
 def rating_code_file(kind: str, org: str = "", item: str = "", case: str = "",
-                     channel: str = Channel.window.value, db: Session = Depends(get_db),
+                     channel: str = Channel.window.value, db: Session = REQUEST_DB,
                      actor: Actor = Depends(require_actor)) -> Response:
     """The QR code as a file: SVG for print shops, PNG for documents and messages."""
     if kind not in ("svg", "png"):
@@ -125,7 +127,7 @@ def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
 
 @router.get("/reviews", response_class=HTMLResponse)
 def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
-               item: str = "", page: int = 1, db: Session = Depends(get_db),
+               item: str = "", page: int = 1, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
@@ -143,7 +145,7 @@ def case_inbox(request: Request, state: str = "", org: str = "", period: str = "
 
 
 @router.get("/reviews/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, db: Session = Depends(get_db),
+def case_page(request: Request, case_id: int, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     found = service.get_case(db, actor=actor, case_id=case_id)
     state = CaseState(found.state)
@@ -160,7 +162,7 @@ def case_page(request: Request, case_id: int, db: Session = Depends(get_db),
 
 @router.post("/reviews/cases/{case_id}/actions/{action}")
 def case_action(request: Request, case_id: int, action: CaseAction, note: str = Form(""),
-                db: Session = Depends(get_db), actor: Actor = Depends(require_actor)) -> Response:
+                db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     found = service.get_case(db, actor=actor, case_id=case_id)
     try:
         service.act(db, actor=actor, case_=found, action=action, note=note)
@@ -171,7 +173,7 @@ def case_action(request: Request, case_id: int, action: CaseAction, note: str = 
 
 
 @router.get("/reviews/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, db: Session = Depends(get_db),
+def dashboard(request: Request, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     data = service.dashboard(db, actor=actor)
     months = sorted({p for p, _, _ in data["per_month"]})

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from tongban.reviews.enums import CaseState
 
 
-class ReviewCreate(BaseModel):
-    source: str = "api"
-    source_id: str = Field(min_length=1, max_length=64)
+class PublicReviewCreate(BaseModel):
+    """A rating from the public: its id is made by the server (source ``public``)."""
+
     channel: str = Field(description="渠道代码或中文名：窗口、网站、APP、小程序、自助终端、12345、短信")
     org: str = Field(description="评价对象（代码或名称）")
     item_code: str = ""
     case_no: str = ""
-    level: int | str = Field(description="1–5 或 非常满意/满意/基本满意/不满意/非常不满意")
+    level: StrictInt | StrictStr = Field(description="1–5 或 非常满意/满意/基本满意/不满意/非常不满意")
     tags: list[str] | str = Field(default_factory=list)
     comment: str = ""
-    named: bool | str = False
+    named: StrictBool | StrictStr = False
     phone: str = ""
     rated_at: datetime | None = Field(default=None, description="无时区视为北京时间；默认现在")
 
@@ -32,6 +32,13 @@ class ReviewCreate(BaseModel):
         return data
 
 
+class ReviewCreate(PublicReviewCreate):
+    """A rating a connected system sends with its own id (``source``, ``source_id``)."""
+
+    source: str = Field(default="api", min_length=1, max_length=32)
+    source_id: str = Field(min_length=1, max_length=64)
+
+
 class ReviewBatch(BaseModel):
     reviews: list[ReviewCreate] = Field(min_length=1, max_length=5000)
 
@@ -40,6 +47,7 @@ class IntakeRead(BaseModel):
     imported: int
     skipped: int
     cases_opened: int
+    held: int = Field(default=0, description="与同一来源10分钟内相同的评价：保留但暂不计入，待管理员确认")
 
 
 class RatingCodeRead(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,12 +21,26 @@ from urllib.parse import urlencode
 
 import psycopg
 import segno
-from sqlalchemy import ARRAY, Select, String, Table, and_, any_, bindparam, case, func, insert, select, text
+from sqlalchemy import (
+    ARRAY,
+    Select,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
-from tongban.core import audit, privacy
+from tongban.core import audit, privacy, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
@@ -43,6 +58,7 @@ from tongban.reviews.intake import (
     ON_SITE_TWICE,
     ONLINE_TWICE,
     OPTIONAL_COLUMNS,
+    PUBLIC_SOURCE,
     Checker,
     case_deadlines,
     count_reviews,
@@ -76,9 +92,10 @@ class IntakeResult:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     cases_opened: int = 0
+    held: int = 0  # public repeats kept out of the counts (see submit_review)
 
     def as_dict(self) -> dict[str, object]:
-        return {"imported": self.imported, "skipped": self.skipped,
+        return {"imported": self.imported, "skipped": self.skipped, "held": self.held,
                 "errors": [e.as_dict() for e in self.errors], "error_count": self.error_count,
                 "cases_opened": self.cases_opened}
 
@@ -97,10 +114,12 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
     by_source: dict[str, list[str]] = {}
     for _, values in chunk:
         by_source.setdefault(values["source"], []).append(values["source_id"])
-    present: set[tuple[str, str]] = set()
+    present: dict[tuple[str, str], tuple[Any, ...]] = {}
     for source, ids in by_source.items():
-        present |= {(source, sid) for sid in db.scalars(select(Review.source_id).where(
-            Review.source == source, _one_of(db, Review.source_id, ids)))}
+        for sid, *kept in db.execute(select(
+                Review.source_id, Review.org_id, Review.level, Review.channel, Review.rated_at)
+                .where(Review.source == source, _one_of(db, Review.source_id, ids))):
+            present[(source, sid)] = tuple(kept)
     keys = [v["dedup_key"] for _, v in chunk if v["dedup_key"]]
     taken = set(db.scalars(select(Review.dedup_key).where(
         _one_of(db, Review.dedup_key, keys)))) if keys else set()
@@ -109,6 +128,9 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
     seen_ids: set[tuple[str, str]] = set()
     for row, values in chunk:
         ident = (values["source"], values["source_id"])
+        if ident in present and present[ident] != _identity(values):
+            refused.append((row, [RowError(row, "source_id", _taken_id(*ident))]))
+            continue
         if ident in present or ident in seen_ids:
             result.skipped += 1
             continue
@@ -123,21 +145,35 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
         fresh.append(values)
     if fresh:
         inserted = _insert_reviews(db, fresh)
-        count_reviews(db, Counter((v["period"], v["org_id"], v["level"], False) for v in fresh))
+        count_reviews(db, Counter((v["period"], v["org_id"], v["level"], False) for v in fresh
+                                  if not v["voided"]))
         result.imported += len(fresh)
-        result.cases_opened += _open_cases(db, [r for r in inserted if r.level <= 2])
+        result.held += sum(1 for v in fresh if v["hold"])
+        result.cases_opened += _open_cases(db, [r for r in inserted
+                                                if r.level <= 2 and not r.voided])
     return refused
 
 
+def _identity(values: dict[str, Any]) -> tuple[Any, ...]:
+    """What must agree for a row to be the same review as the stored one with its id."""
+    return values["org_id"], values["level"], values["channel"], values["rated_at"]
+
+
+def _taken_id(source: str, source_id: str) -> str:
+    return (f"来源「{source}」的编号「{source_id}」已被另一条评价使用（单位、等级、渠道或时间不同），"
+            "本行未导入；请核对编号")
+
+
 def _insert_reviews(db: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert the rows; returns (id, level, org_id, rated_at, tags, named) of the negative ones.
+    """Insert the rows; returns (id, level, org_id, rated_at, tags, named, voided) of the
+    negative ones.
 
     PostgreSQL takes them through COPY (a multi-row INSERT is parsed and split client-side,
     which dominated a large import), then the few negative ones are looked up for their ids.
     """
     table = cast(Table, Review.__table__)
     wanted = (table.c.id, table.c.level, table.c.org_id, table.c.rated_at, table.c.tags,
-              table.c.named)
+              table.c.named, table.c.voided)
     if db.get_bind().dialect.name != "postgresql":
         return list(db.execute(insert(table).returning(*wanted), rows).all())  # Core, no ORM
     columns = list(rows[0])
@@ -174,9 +210,110 @@ def _open_cases(db: Session, rows: list[Any]) -> int:
     return len(rows)
 
 
-def submit_review(db: Session, *, values: dict[str, Cell]) -> IntakeResult:
-    """One rating from the public API or the rating page."""
-    return submit_batch(db, rows=[values])
+def admit_public_rating(*, client: str) -> None:
+    """Count a public rating against its client's limit, committed on its own; 429 when over.
+    Routes call it first, before their own session has touched the database."""
+    settings = get_settings()
+    ratelimit.enforce(ratelimit.Limit(f"rate-client:{ratelimit.client_key(client)}",
+                                      settings.review_rate_per_client, timedelta(minutes=1),
+                                      "评价提交"))
+
+
+def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> IntakeResult:
+    """One rating from the public API or the rating page (after :func:`admit_public_rating`).
+
+    Its id is made here, in the public source no import may use, so nobody can claim an id the
+    province's export will bring. An org takes at most ``review_rate_per_org`` a minute. A
+    rating identical to one the same client sent within ``review_repeat_minutes`` (same org,
+    level and text) is kept but held: in no count until an analyst counts or discards it.
+    """
+    settings = get_settings()
+    row, errors = parse_row(Checker(db, public=True),
+                            {**values, "source": PUBLIC_SOURCE, "source_id": uuid.uuid4().hex}, 1)
+    if row is None:
+        raise ValidationFailed(errors=errors, summary=f"有 {len(errors)} 处错误，评价未保存")
+    hit = ratelimit.count_hit(db, key=f"rate-org:{row['org_id']}", window=timedelta(minutes=1))
+    if hit.over(settings.review_rate_per_org):
+        seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
+        raise ratelimit.RateLimited("该单位的评价提交过于频繁，请稍后再试", retry_after=seconds)
+    row["client_key"] = ratelimit.client_key(client)
+    if _repeats(db, row, window=timedelta(minutes=settings.review_repeat_minutes)):
+        row["hold"], row["voided"] = HOLD_HELD, True
+    result = IntakeResult()
+    refused = _store_chunk(db, [(1, row)], result)
+    if refused:
+        raise ValidationFailed(errors=refused[0][1], summary="评价未保存")
+    return result
+
+
+#: ``Review.hold`` of a held repeat, and of one an analyst counted or discarded.
+HOLD_HELD, HOLD_COUNTED, HOLD_DISCARDED = "held", "counted", "discarded"
+
+
+def _repeats(db: Session, row: dict[str, Any], *, window: timedelta) -> bool:
+    """Whether the same client sent the same org the same level and text within ``window``."""
+    return db.scalar(select(Review.id).where(
+        Review.period == row["period"], Review.org_id == row["org_id"],
+        Review.client_key == row["client_key"], Review.level == row["level"],
+        Review.comment == row["comment"], Review.source == PUBLIC_SOURCE,
+        Review.created_at >= utcnow() - window).limit(1)) is not None
+
+
+def rotate_personal_data(db: Session, *, actor: Actor, batch: int = 5000,
+                         progress: Callable[[int], None] | None = None) -> int:
+    """Encrypt every stored phone number again with the newest data key (``tongban keys
+    rotate``), in batches; refuses, changing nothing, when any cannot be decrypted."""
+    org_service.require_manager(actor, "更换数据密钥")
+    done, last_id = 0, 0
+    while True:
+        rows = db.execute(select(Review.id, Review.phone_cipher).where(
+            Review.id > last_id, Review.phone_cipher != "").order_by(Review.id).limit(batch)).all()
+        if not rows:
+            break
+        db.execute(update(Review), [{"id": rid, "phone_cipher": privacy.rotate(cipher)}
+                                    for rid, cipher in rows])
+        done += len(rows)
+        last_id = rows[-1][0]
+        if progress:
+            progress(len(rows))
+    audit.record(db, actor=actor, action="keys.rotated", object_type="review",
+                 object_id="phone_cipher", changes={"rotated": done})
+    return done
+
+
+def unreadable_personal_data(db: Session, *, sample: int = 50) -> int:
+    """How many of the newest stored phone numbers no configured key opens (checked at start:
+    a server with the wrong keys refuses to start rather than show blanks)."""
+    ciphers = db.scalars(select(Review.phone_cipher).where(Review.phone_cipher != "")
+                         .order_by(Review.id.desc()).limit(sample)).all()
+    return sum(1 for c in ciphers if not privacy.readable(c))
+
+
+def held_reviews(db: Session, *, actor: Actor, limit: int = 200) -> list[Review]:
+    """Public ratings held as repeats, oldest first, for an analyst to count or discard."""
+    org_service.require_manager(actor, "处理重复评价")
+    return list(db.scalars(select(Review).where(Review.hold == HOLD_HELD)
+                           .order_by(Review.id).limit(limit)))
+
+
+def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: bool) -> Review:
+    """Count a held rating (it enters every count, a 差评 opens its case) or discard it."""
+    org_service.require_manager(actor, "处理重复评价")
+    review = db.get(Review, review_id)
+    if review is None or review.hold != HOLD_HELD:
+        raise NotFound("未找到待确认的重复评价")
+    review.hold = HOLD_COUNTED if count else HOLD_DISCARDED
+    if count:
+        review.voided = False
+        count_reviews(db, {(review.period, review.org_id, review.level, False): 1})
+        db.flush()
+        if review.level <= 2:
+            _open_cases(db, [review])
+    db.flush()
+    audit.record(db, actor=actor, action="review.counted" if count else "review.discarded",
+                 object_type="review", object_id=review.id,
+                 changes={"org": review.org.code, "level": review.level})
+    return review
 
 
 def submit_batch(db: Session, *, rows: list[dict[str, Cell]]) -> IntakeResult:

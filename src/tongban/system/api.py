@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, workdays
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import PermissionDenied
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import DayKind
@@ -32,7 +32,7 @@ health_router = APIRouter()
 
 
 @health_router.get("/healthz", response_model=HealthRead, summary="健康检查", tags=["system"])
-def healthz(db: Session = Depends(get_db)) -> JSONResponse:
+def healthz(db: Session = REQUEST_DB) -> JSONResponse:
     health = service.check_health(db)
     body = HealthRead(
         status="ok" if health.ok else "error",
@@ -48,7 +48,7 @@ def healthz(db: Session = Depends(get_db)) -> JSONResponse:
 def add_workdays(
     start: date,
     n: int = Query(ge=0, le=3650),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> WorkdayAnswer:
     return WorkdayAnswer(start=start, workdays=n, result=workdays.add_workdays(start, n, db=db))
@@ -56,7 +56,7 @@ def add_workdays(
 
 @router.get("/calendar/days/{day}", response_model=WorkdayCheck, summary="是否工作日")
 def check_day(
-    day: date, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    day: date, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> WorkdayCheck:
     return WorkdayCheck(day=day, is_workday=workdays.is_workday(day, db=db))
 
@@ -64,7 +64,7 @@ def check_day(
 @router.get("/calendar/overrides", response_model=list[OverrideRead], summary="工作日历调整")
 def list_overrides(
     year: int | None = None,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> list[OverrideRead]:
     return [
@@ -77,7 +77,7 @@ def list_overrides(
 def set_override(
     day: date,
     body: OverrideWrite,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> OverrideRead:
     row = workdays.set_override(db, actor=actor, day=day, kind=body.kind, note=body.note)
@@ -87,7 +87,7 @@ def set_override(
 
 @router.delete("/calendar/overrides/{day}", status_code=204, summary="删除某日设定(管理员)")
 def delete_override(
-    day: date, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    day: date, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> None:
     workdays.delete_override(db, actor=actor, day=day)
 
@@ -101,7 +101,7 @@ def list_audit(
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = Query(1, ge=1),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> AuditPageRead:
     result = audit.search_entries(
@@ -124,7 +124,7 @@ def list_audit(
 
 @router.get("/audit/verify", response_model=AuditVerifyRead, summary="校验审计日志哈希链")
 def verify_audit(
-    db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> AuditVerifyRead:
     if actor.role is not Role.admin:
         raise PermissionDenied("只有系统管理员可以校验审计日志")
@@ -137,7 +137,7 @@ def verify_audit(
 
 
 @router.get("/me/notifications", response_model=list[NotificationRead], summary="我的消息")
-def my_notifications(unread_only: bool = False, db: Session = Depends(get_db),
+def my_notifications(unread_only: bool = False, db: Session = REQUEST_DB,
                      actor: Actor = Depends(require_actor)) -> list[NotificationRead]:
     return [NotificationRead(id=n.id, kind=n.kind, title=n.title, body=n.body, link=n.link,
                              created_at=n.created_at, read=n.read_at is not None)

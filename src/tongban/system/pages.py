@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, pager_base, render, see_other
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 def calendar_page(
     request: Request,
     year: int | None = None,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     today = datetime.now(ZoneInfo(get_settings().timezone)).date()
@@ -65,7 +65,7 @@ def calendar_override(
     day: date = Form(...),
     kind: DayKind = Form(...),
     note: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     workdays.set_override(db, actor=actor, day=day, kind=kind, note=note)
@@ -77,7 +77,7 @@ def calendar_override(
 def calendar_override_delete(
     request: Request,
     day: date,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     workdays.delete_override(db, actor=actor, day=day)
@@ -89,7 +89,7 @@ def calendar_override_delete(
 async def calendar_import(
     request: Request,
     file: UploadFile = File(...),
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     raw = await file.read()
@@ -122,7 +122,7 @@ def audit_page(
     since: date | None = None,
     until: date | None = None,
     page: int = 1,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     zone = ZoneInfo(get_settings().timezone)
@@ -156,7 +156,7 @@ def audit_page(
 @router.post("/admin/audit/verify", response_class=HTMLResponse)
 def audit_verify(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     report = audit.verify(db)
@@ -170,14 +170,14 @@ def audit_verify(
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request, db: Session = Depends(get_db),
+def inbox_page(request: Request, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     messages = notify.inbox(db, user_id=actor.user_id or 0)
     return render(request, "inbox.html", {"messages": messages})
 
 
 @router.post("/inbox/{notification_id}/open")
-def inbox_open(request: Request, notification_id: int, db: Session = Depends(get_db),
+def inbox_open(request: Request, notification_id: int, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     notify.mark_read(db, user_id=actor.user_id or 0, notification_id=notification_id)
     target = next((m.link for m in notify.inbox(db, user_id=actor.user_id or 0)
@@ -186,7 +186,7 @@ def inbox_open(request: Request, notification_id: int, db: Session = Depends(get
 
 
 @router.post("/inbox/read-all")
-def inbox_read_all(request: Request, db: Session = Depends(get_db),
+def inbox_read_all(request: Request, db: Session = REQUEST_DB,
                    actor: Actor = Depends(require_actor)) -> Response:
     count = notify.mark_read(db, user_id=actor.user_id or 0)
     flash(request, f"已将 {count} 条消息标为已读")

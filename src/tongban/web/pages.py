@@ -1,4 +1,4 @@
-"""The home page: a short overview for the logged-in user with one real chart."""
+"""The home page: a short overview for the logged-in user with one real chart; the API docs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
-from tongban.core.db import get_db
+from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor
 from tongban.core.templating import render
 from tongban.org import service as org_service
@@ -30,7 +30,7 @@ SHORT_LABELS = {
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, db: Session = Depends(get_db), actor: Actor = Depends(require_actor)
+    request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> Response:
     counts = org_service.org_level_counts(db, actor=actor)
     shown = {level: n for level, n in counts.items() if n}
@@ -60,3 +60,9 @@ def home(
          "cohort_count": cohort_count, "today": today},
     )
 
+
+
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> Response:
+    """Swagger UI from the npm package, started by a script file (no inline script)."""
+    return render(request, "api_docs.html", {"openapi_url": "/api/openapi.json"})

@@ -1,4 +1,5 @@
-// Tongban page behaviour: mobile navigation, ECharts containers, confirmation prompts.
+// Tongban page behaviour: mobile navigation, ECharts containers, confirmation prompts, and the
+// small behaviours that would otherwise be inline handlers (the CSP allows no inline script).
 (function () {
   "use strict";
 
@@ -10,12 +11,16 @@
     }
   }
 
-  // A container with data-chart holds an ECharts option object as JSON.
+  // A container's data-chart names the <script type="application/json"> block that holds its
+  // ECharts option (data never travels in an attribute).
   function initCharts(root) {
     if (typeof window.echarts === "undefined") { return; }
     (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
       if (el.dataset.chartReady) { return; }
-      var option = JSON.parse(el.dataset.chart);
+      var source = document.getElementById(el.dataset.chart);
+      if (!source) { return; }
+      var option = JSON.parse(source.textContent);
+      if (el.dataset.height) { el.style.height = parseInt(el.dataset.height, 10) + "px"; }
       option.textStyle = option.textStyle || {
         fontFamily: "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"
       };
@@ -57,8 +62,32 @@
     });
   }
 
+  // Every htmx request carries the session's CSRF token from the page's meta tag.
+  function initCsrf() {
+    document.addEventListener("htmx:configRequest", function (event) {
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
+    });
+  }
+
+  // data-autosubmit on a select submits its form; data-print prints; data-back goes back.
+  function initActions() {
+    document.addEventListener("change", function (event) {
+      var el = event.target;
+      if (el.matches && el.matches("[data-autosubmit]") && el.form) { el.form.submit(); }
+    });
+    document.addEventListener("click", function (event) {
+      var el = event.target.closest ? event.target.closest("[data-print], [data-back]") : null;
+      if (!el) { return; }
+      event.preventDefault();
+      if (el.hasAttribute("data-print")) { window.print(); } else { window.history.back(); }
+    });
+  }
+
+  initCsrf();
   document.addEventListener("DOMContentLoaded", function () {
     initNav();
+    initActions();
     initTree();
     initCharts(document);
     initConfirm();

@@ -1,0 +1,119 @@
+"""Rate limits shared by every server process: fixed-window counters in the database.
+
+A hit increments its window's counter with one atomic upsert (``INSERT … ON CONFLICT DO UPDATE
+… RETURNING``) and compares the new count with the limit, so that concurrent requests in other
+processes can never all pass a check they together exceed. Each hit commits in a transaction of
+its own: a refused request still counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, String, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tongban.core.config import get_settings
+from tongban.core.db import Base, UTCDateTime, may_write, session_scope, utcnow
+from tongban.core.errors import TooManyRequests
+
+
+class RateCounter(Base):
+    """How many hits one key (a client, an org, a user name) made in one time window."""
+
+    __tablename__ = "rate_counter"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``limit`` hits per ``window`` for one key; ``what`` names it for the user."""
+
+    key: str
+    limit: int
+    window: timedelta
+    what: str = "请求"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A counted hit: the window's count so far and when the window ends."""
+
+    hits: int
+    resets_at: datetime
+
+    def over(self, limit: int) -> bool:
+        return self.hits > limit
+
+
+def client_key(client: str) -> str:
+    """A client address as a key that does not keep the address in clear (keyed hash)."""
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, b"client:" + client.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = int(window.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+def count_hit(db: Session, *, key: str, window: timedelta, amount: int = 1) -> Hit:
+    """Add ``amount`` to ``key``'s current window in ``db``'s transaction; the new count."""
+    now = utcnow()
+    start = _window_start(now, window)
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(RateCounter).values(key=key[:200], window_start=start, hits=amount)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_start],
+        set_={"hits": RateCounter.hits + amount},
+    ).returning(RateCounter.hits)
+    hits = int(db.execute(upsert).scalar_one())
+    return Hit(hits=hits, resets_at=start + window)
+
+
+def forget(db: Session, *, key: str) -> None:
+    """Drop every window of ``key`` (e.g. a user's failed logins after a success)."""
+    db.execute(delete(RateCounter).where(RateCounter.key == key[:200]))
+
+
+def enforce(*limits: Limit) -> None:
+    """Count one hit on each limit, committed at once on its own; refuse (429) when any of them
+    is over. Call it before the request's own session has written anything."""
+    writing = may_write.set(True)
+    try:
+        with session_scope() as db:
+            over = [(lim, hit) for lim in limits
+                    if (hit := count_hit(db, key=lim.key, window=lim.window)).over(lim.limit)]
+    finally:
+        may_write.reset(writing)
+    if over:
+        lim, hit = over[0]
+        seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
+        raise RateLimited(f"{lim.what}过于频繁，请{_wait_text(seconds)}后再试", retry_after=seconds)
+
+
+def purge(db: Session, *, older_than: timedelta = timedelta(days=1)) -> int:
+    """Remove windows that ended long ago (``jobs run``)."""
+    result = db.execute(delete(RateCounter).where(RateCounter.window_start < utcnow() - older_than))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{seconds}秒" if seconds < 60 else f"{(seconds + 59) // 60}分钟"
+
+
+class RateLimited(TooManyRequests):
+    """Over a rate limit; ``retry_after`` seconds until the window ends."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
