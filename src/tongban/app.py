@@ -64,11 +64,10 @@ def check_production_ready() -> None:
         unreadable = reviews_service.unreadable_personal_data(db)
         problems = org_service.production_problems(db) if get_settings().is_production else []
     if unreadable:
-        raise ProductionNotReady(
-            f"拒绝启动：最新的 {unreadable} 个电话号码无法用 TONGBAN_DATA_KEYS 解密（密钥被更换或遗漏）；"
-            "请恢复原密钥，或先运行 tongban keys check")
+        problems.append(f"最新的 {unreadable} 个电话号码无法用 TONGBAN_DATA_KEYS 解密（密钥被更换或遗漏："
+                        "请恢复原密钥，或运行 tongban keys check）")
     if problems:
-        raise ProductionNotReady("生产模式拒绝启动：" + "；".join(problems))
+        raise ProductionNotReady("拒绝启动：" + "；".join(problems))
 
 
 @asynccontextmanager
