@@ -797,14 +797,14 @@ def reviews_import(
         _emit(as_json, {"imported": changed, "skipped": 0, "errors": []},
               lambda: console.print(f"已导入办件量：{changed} 项有变更"))
         return
-    rejects = skip_invalid.open("w", encoding="utf-8-sig", newline="") if skip_invalid else None
+    rejects = reviews.open_rejects(skip_invalid) if skip_invalid else None
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
                       disable=as_json) as bar, _service_call() as db:
             task = bar.add_task("导入中…", total=None)
             with _json_row_errors(as_json, {"imported": 0, "skipped": 0}):
                 result = reviews.import_reviews(
-                    db, actor=SYSTEM_ACTOR, source=file, rejects=rejects,
+                    db, actor=SYSTEM_ACTOR, source=file, rejects=rejects, rejects_file=skip_invalid,
                     progress=lambda n: bar.update(task, description=f"已处理 {n:,} 行"))
     finally:
         if rejects is not None:

@@ -29,6 +29,7 @@ from tongban.assessment.schemas import (
     WhatIfRead,
     WhatIfRequest,
 )
+from tongban.core import privacy
 from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor
 from tongban.org import service as org_service
@@ -58,7 +59,7 @@ def sheet_read(sheet: ScoreSheet) -> SheetRead:
 def adjustment_read(a: Adjustment) -> AdjustmentRead:
     return AdjustmentRead(
         id=a.id, period=a.period, org_code=a.org.code, org_name=a.org.name, points=a.points,
-        reason=a.reason, indicator_code=a.indicator_code, scheme_code=a.scheme_code,
+        reason=privacy.mask_text(a.reason), indicator_code=a.indicator_code, scheme_code=a.scheme_code,
         source=a.source, source_ref=a.source_ref, source_url=a.source_url,
         voided=a.voided_at is not None,
     )

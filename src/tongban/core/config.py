@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     review_rate_per_org: int = Field(default=300, ge=1)
     #: A public rating identical to one the same client sent this many minutes before is held.
     review_repeat_minutes: int = Field(default=10, ge=0)
+    #: Days a reviews import's rejects file (rows as they came, 0600) is kept before jobs run
+    #: removes it.
+    review_rejects_retention_days: int = Field(default=30, ge=1)
     #: Days after which a finished case nobody rated counts as 非常满意 (0: never, the default).
     review_default_rating_days: int = Field(default=0, ge=0, le=90)
     #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/bulk.py);

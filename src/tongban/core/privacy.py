@@ -11,8 +11,21 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9Xx])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9Xx])")
+#: A digit as people type it: ASCII or full width (０–９).
+_D = "[0-9\uff10-\uff19]"
+#: What may stand between groups of digits: a space, a hyphen or a dash, half or full width.
+_SEP = "[ \u3000\\-\uff0d\u2010-\u2015]?"
+_NOT_DIGIT_BEFORE = "(?<![0-9\uff10-\uff19])"
+_NOT_DIGIT_AFTER = "(?![0-9\uff10-\uff19Xx\uff38\uff58])"
+#: A mobile number: 138 0000 2222, 138-0000-2222, +86 13800002222, in full-width digits too.
+_PHONE = re.compile(
+    f"{_NOT_DIGIT_BEFORE}((?:\\+?86{_SEP})?[1\uff11][3-9\uff13-\uff19]{_D}){_SEP}({_D}{{4}}){_SEP}({_D}{{4}})"
+    f"{_NOT_DIGIT_AFTER}")
+#: A resident ID: 18 characters (6 + 8 + 3 + check digit or X) or the old 15 digits, grouped or not.
+_ID_CARD = re.compile(
+    f"{_NOT_DIGIT_BEFORE}({_D}{{6}}){_SEP}({_D}{{8}}){_SEP}({_D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58])"
+    f"{_NOT_DIGIT_AFTER}"
+    f"|{_NOT_DIGIT_BEFORE}({_D}{{6}}){_SEP}({_D}{{6}}){_SEP}({_D}{{3}}){_NOT_DIGIT_AFTER}")
 
 
 class UndecryptableData(DomainError):
@@ -88,6 +101,17 @@ def mask_phone(phone: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask phone and ID-card numbers inside free text (comments shown on pages)."""
-    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
+    """Mask mobile and ID-card numbers inside free text, however they are written (grouped,
+    hyphenated, full-width). The one function every output of free text goes through: pages
+    (the ``pii`` filter), the API, reports and exports. Only the contact-number field itself is
+    shown in full, and only to whoever needs it (see ``reviews.service.phone_for``)."""
+    if not text:
+        return text
+
+    def id_card(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return f"{m.group(1)}********{m.group(3)[-4:]}"
+        return f"{m.group(4)}******{m.group(6)}"
+
+    text = _ID_CARD.sub(id_card, text)
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

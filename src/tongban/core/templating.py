@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from tongban.core.config import get_settings
+from tongban.core.privacy import mask_text
 from tongban.core.security import session_csrf_token
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "web" / "templates"
@@ -64,6 +65,7 @@ def pager_base(path: str, filters: dict[str, str]) -> str:
 templates.env.filters["local_time"] = local_time
 templates.env.filters["pts"] = points
 templates.env.filters["json_text"] = json_text
+templates.env.filters["pii"] = mask_text
 templates.env.globals["json_script"] = json_script
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB
 from tongban.core.security import Actor
@@ -36,7 +37,8 @@ def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
     day = as_of or local_today()
     return TaskRead(
         id=task.id, source=task.source, category=task.category,
-        title=task.title, detail=task.detail, org_code=task.org.code, org_name=task.org.name,
+        title=task.title, detail=privacy.mask_text(task.detail), org_code=task.org.code,
+        org_name=task.org.name,
         responsible_person=task.responsible_person, issued_on=task.issued_on,
         due_on=task.due_on, state=TaskState(task.state),
         overdue=service.is_overdue(task, as_of=day),
@@ -47,7 +49,7 @@ def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
         penalty_adjustment_id=task.penalty_adjustment_id, evidence=task.evidence,
         lines=[LineRead(id=ln.id, item_code=ln.item_code, item_name=ln.item_name,
                         problem=ln.problem, resolved_at=ln.resolved_at,
-                        resolution=ln.resolution) for ln in task.lines],
+                        resolution=privacy.mask_text(ln.resolution)) for ln in task.lines],
         attachments=[AttachmentRead(id=a.id, name=a.original_name, size=a.size,
                                     content_type=a.content_type, uploaded_by=a.uploaded_by,
                                     uploaded_at=a.uploaded_at) for a in task.attachments],

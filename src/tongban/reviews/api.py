@@ -37,8 +37,9 @@ def case_read(db: Session, actor: Actor, case_: NegativeCase) -> CaseRead:
         level=case_.review.level, comment=privacy.mask_text(case_.review.comment),
         phone=service.phone_for(db, actor=actor, case_=case_), received_on=case_.received_on,
         callback_due=case_.callback_due, rectify_due=case_.rectify_due,
-        overdue=service.is_overdue(case_, as_of=local_today()), reply_text=case_.reply_text,
-        appeal_reason=case_.appeal_reason, appeal_upheld=case_.appeal_upheld)
+        overdue=service.is_overdue(case_, as_of=local_today()),
+        reply_text=privacy.mask_text(case_.reply_text),
+        appeal_reason=privacy.mask_text(case_.appeal_reason), appeal_upheld=case_.appeal_upheld)
 
 
 @public_router.post("/reviews", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,

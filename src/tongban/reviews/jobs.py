@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.assessment.service import previous_period
-from tongban.core import notify, workdays
+from tongban.core import notify, privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.security import Role
 from tongban.org import service as org_service
@@ -26,12 +26,14 @@ class ReviewJobReport:
     escalations: int = 0
     default_ratings: int = 0
     metrics_changed: int = 0
+    rejects_removed: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {"reminders": self.reminders, "escalations": self.escalations,
                 "default_ratings": self.default_ratings,
-                "metrics_changed": self.metrics_changed, "problems": self.problems}
+                "metrics_changed": self.metrics_changed,
+                "rejects_removed": self.rejects_removed, "problems": self.problems}
 
 
 def run(db: Session, *, as_of: date) -> ReviewJobReport:
@@ -51,10 +53,11 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
             report.problems.append(f"差评工单 #{case_.id}：{exc.message}")
             continue
         if 0 <= left <= lead and case_.state != CaseState.appealed.value:
+            gist = privacy.mask_text(case_.review.comment)[:60]  # masked before it is cut
             report.reminders += notify.notify(
                 db, recipients=liaisons, key=f"review_case:{case_.id}:{stage}:remind",
                 message=notify.Message("reminder", f"差评工单 #{case_.id} 的{stage}将于{due:%m月%d日}到期",
-                                       f"{case_.org.name}：{case_.review.comment[:60]}", link))
+                                       f"{case_.org.name}：{gist}", link))
         if service.is_overdue(case_, as_of=as_of):
             chain = org_service.recipients(org_service.escalation_chain(db, org=case_.org))
             report.escalations += notify.notify(
@@ -63,6 +66,7 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
                                        f"{case_.org.name}的差评{stage}已超过{due:%m月%d日}的期限。",
                                        link))
     report.default_ratings = service.apply_default_ratings(db, as_of=as_of)
+    report.rejects_removed = service.remove_old_rejects(db, as_of=as_of)
     this_month = f"{as_of:%Y-%m}"
     for period in (previous_period(this_month), this_month):
         report.metrics_changed += service.record_metrics(db, period=period, as_of=as_of)

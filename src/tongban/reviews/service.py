@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -345,6 +346,7 @@ def import_reviews(
     source: Path | IO[bytes],
     filename: str | None = None,
     rejects: IO[str] | None = None,
+    rejects_file: Path | None = None,
     progress: Callable[[int], None] | None = None,
     max_errors_listed: int = 1000,
 ) -> IntakeResult:
@@ -382,7 +384,8 @@ def import_reviews(
             result.imported, result.skipped = counts.imported, counts.skipped
             result.cases_opened = counts.cases_opened
             return _finish_import(db, actor=actor, savepoint=savepoint, result=result,
-                                  name=name, listing_only=writer is None)
+                                  name=name, listing_only=writer is None,
+                                  rejects_file=rejects_file)
         table = table.rewind(stream)  # COPY could not read it: row by row, from the start
     chunk: list[tuple[int, dict[str, Any]]] = []
     processed = 0
@@ -409,11 +412,12 @@ def import_reviews(
     if progress:
         progress(processed)
     return _finish_import(db, actor=actor, savepoint=savepoint, result=result, name=name,
-                          listing_only=writer is None)
+                          listing_only=writer is None, rejects_file=rejects_file)
 
 
 def _finish_import(db: Session, *, actor: Actor, savepoint: SessionTransaction,
-                   result: IntakeResult, name: str, listing_only: bool) -> IntakeResult:
+                   result: IntakeResult, name: str, listing_only: bool,
+                   rejects_file: Path | None = None) -> IntakeResult:
     """All or nothing: any error rolls the import back unless the rejects are written out."""
     if result.error_count and listing_only:
         savepoint.rollback()
@@ -426,8 +430,36 @@ def _finish_import(db: Session, *, actor: Actor, savepoint: SessionTransaction,
     audit.record(db, actor=actor, action="reviews.imported", object_type="review_import",
                  object_id=name[:128],
                  changes={"imported": result.imported, "skipped": result.skipped,
-                          "rejected": result.error_count, "cases": result.cases_opened})
+                          "rejected": result.error_count, "cases": result.cases_opened,
+                          "rejects_file": str(rejects_file.resolve()) if rejects_file else None})
     return result
+
+
+def open_rejects(path: Path) -> IO[str]:
+    """The rejects file of an import, readable by its owner only (0600): it keeps the rows as
+    they came, phone numbers and all, so that they can be fixed and imported again. ``jobs
+    run`` removes it after ``review_rejects_retention_days``."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    return os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+
+
+def remove_old_rejects(db: Session, *, as_of: date) -> int:
+    """Delete the rejects files of imports older than the retention period; how many."""
+    days = get_settings().review_rejects_retention_days
+    cutoff = end_of_day(as_of - timedelta(days=days))
+    removed = 0
+    for changes in db.scalars(select(audit.AuditEntry.changes).where(
+            audit.AuditEntry.action == "reviews.imported", audit.AuditEntry.at <= cutoff,
+            audit.AuditEntry.at > cutoff - timedelta(days=365))):
+        name = (changes or {}).get("rejects_file")
+        if not name:
+            continue
+        path = Path(name)
+        if path.is_file() and path.stat().st_mtime <= cutoff.timestamp():
+            path.unlink()
+            removed += 1
+    return removed
 
 
 # ---------------------------------------------------------------- rating codes

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, notify, workdays
+from tongban.core import audit, notify, privacy, workdays
 from tongban.core.db import REQUEST_DB
 from tongban.core.errors import PermissionDenied
 from tongban.core.security import Actor, Role
@@ -112,7 +112,7 @@ def list_audit(
         items=[
             AuditEntryRead(
                 id=e.id, at=e.at, actor=e.actor, action=e.action, object_type=e.object_type,
-                object_id=e.object_id, changes=e.changes, reason=e.reason, hash=e.hash,
+                object_id=e.object_id, changes=e.changes, reason=privacy.mask_text(e.reason), hash=e.hash,
             )
             for e in result.entries
         ],
