@@ -30,7 +30,7 @@ from tongban.assessment.schemas import (
     WhatIfRequest,
 )
 from tongban.core import privacy
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
@@ -215,7 +215,7 @@ def create_adjustment(body: AdjustmentCreate, db: Session = REQUEST_DB,
 
 @router.post("/adjustments/{adjustment_id}/void", response_model=AdjustmentRead,
              summary="撤销加扣分")
-def void_adjustment(adjustment_id: int, body: VoidRequest, db: Session = REQUEST_DB,
+def void_adjustment(adjustment_id: RowId, body: VoidRequest, db: Session = REQUEST_DB,
                     actor: Actor = Depends(require_actor)) -> AdjustmentRead:
     return adjustment_read(service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id,
                                                    reason=body.reason))

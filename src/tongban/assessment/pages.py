@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tongban.assessment import analysis, importers, service
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -305,7 +305,7 @@ def adjustment_create(
 
 
 @router.post("/adjustments/{adjustment_id}/void")
-def adjustment_void(request: Request, adjustment_id: int, reason: str = Form(""),
+def adjustment_void(request: Request, adjustment_id: RowId, reason: str = Form(""),
                     db: Session = REQUEST_DB,
                     actor: Actor = Depends(require_actor)) -> Response:
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -9,10 +10,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends
+from fastapi import Depends, Path
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -111,9 +112,7 @@ def get_engine() -> Engine:
     """The process-wide engine for the configured database."""
     url = get_settings().database_url
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return make_engine(url)
 
 
@@ -151,6 +150,12 @@ def get_db() -> Iterator[Session]:
 #: :func:`get_db` for why it is function-scoped. Every route and dependency uses this one, so a
 #: request has exactly one session.
 REQUEST_DB: Any = Depends(get_db, scope="function")
+
+
+#: A row id in a URL: a positive integer the database can hold (a larger one is a 422, not a
+#: 500 from the driver).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @contextmanager

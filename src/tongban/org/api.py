@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.security import Actor, Role
 from tongban.org import service
 from tongban.org.access import require_actor, require_roles
@@ -208,14 +208,14 @@ def create_user(
 
 @router.get("/users/{user_id}", response_model=UserRead, summary="用户详情")
 def read_user(
-    user_id: int, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
+    user_id: RowId, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> UserRead:
     return user_read(service.get_user(db, actor=actor, user_id=user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserRead, summary="修改用户(管理员)")
 def update_user(
-    user_id: int,
+    user_id: RowId,
     body: UserUpdate,
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
@@ -257,7 +257,7 @@ def create_token(
 
 @router.delete("/me/tokens/{token_id}", response_model=TokenRead, summary="撤销 API 令牌")
 def revoke_token(
-    token_id: int, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
+    token_id: RowId, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> TokenRead:
     return token_read(service.revoke_api_token(db, actor=actor, token_id=token_id))
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, render, see_other
@@ -267,7 +267,7 @@ def user_create(
 
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def user_edit_form(
-    request: Request, user_id: int, db: Session = REQUEST_DB,
+    request: Request, user_id: RowId, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     user = service.get_user(db, actor=actor, user_id=user_id)
@@ -277,7 +277,7 @@ def user_edit_form(
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
 def user_edit(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     display_name: str = Form(""),
     role: Role = Form(...),
     org: str = Form(""),
@@ -355,7 +355,7 @@ def account_token_create(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def account_token_revoke(
-    request: Request, token_id: int, db: Session = REQUEST_DB,
+    request: Request, token_id: RowId, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     service.revoke_api_token(db, actor=actor, token_id=token_id)

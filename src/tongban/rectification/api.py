@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import privacy
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -86,14 +86,14 @@ def create_task(body: TaskCreate, db: Session = REQUEST_DB,
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="整改任务详情")
-def read_task(task_id: int, db: Session = REQUEST_DB,
+def read_task(task_id: RowId, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> TaskRead:
     return task_read(service.get_task(db, actor=actor, task_id=task_id))
 
 
 @router.post("/tasks/{task_id}/actions/{action}", response_model=TaskRead,
              summary="办理：签收、开始整改、提交、核验通过/不通过、撤销")
-def act(task_id: int, action: TaskAction, body: ActionRequest, db: Session = REQUEST_DB,
+def act(task_id: RowId, action: TaskAction, body: ActionRequest, db: Session = REQUEST_DB,
         actor: Actor = Depends(require_actor)) -> TaskRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
     service.transition(db, actor=actor, task=task, action=action, note=body.note,
@@ -103,7 +103,7 @@ def act(task_id: int, action: TaskAction, body: ActionRequest, db: Session = REQ
 
 @router.post("/tasks/{task_id}/lines/{line_id}/resolve", response_model=TaskRead,
              summary="登记一项整改完成（或退回）")
-def resolve(task_id: int, line_id: int, body: ResolveRequest, db: Session = REQUEST_DB,
+def resolve(task_id: RowId, line_id: RowId, body: ResolveRequest, db: Session = REQUEST_DB,
             actor: Actor = Depends(require_actor)) -> TaskRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
     service.resolve_line(db, actor=actor, task=task, line_id=line_id,
@@ -113,7 +113,7 @@ def resolve(task_id: int, line_id: int, body: ResolveRequest, db: Session = REQU
 
 @router.post("/tasks/{task_id}/attachments", response_model=AttachmentRead,
              status_code=status.HTTP_201_CREATED, summary="上传佐证材料")
-async def upload(task_id: int, file: UploadFile = File(...), db: Session = REQUEST_DB,
+async def upload(task_id: RowId, file: UploadFile = File(...), db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> AttachmentRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
     content = await file.read(get_settings().upload_max_bytes + 1)
@@ -126,7 +126,7 @@ async def upload(task_id: int, file: UploadFile = File(...), db: Session = REQUE
 
 
 @router.get("/attachments/{attachment_id}", summary="下载佐证材料")
-def download(attachment_id: int, db: Session = REQUEST_DB,
+def download(attachment_id: RowId, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     attachment, path = service.get_attachment(db, actor=actor, attachment_id=attachment_id)
     return FileResponse(

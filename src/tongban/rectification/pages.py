@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -94,7 +94,7 @@ def risk_board(request: Request, db: Session = REQUEST_DB,
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, db: Session = REQUEST_DB,
+def task_page(request: Request, task_id: RowId, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
     as_of = local_today()
@@ -110,7 +110,7 @@ def task_page(request: Request, task_id: int, db: Session = REQUEST_DB,
 
 
 @router.post("/tasks/{task_id}/actions/{action}")
-def task_action(request: Request, task_id: int, action: TaskAction, note: str = Form(""),
+def task_action(request: Request, task_id: RowId, action: TaskAction, note: str = Form(""),
                 evidence: str = Form(""), db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
@@ -124,7 +124,7 @@ def task_action(request: Request, task_id: int, action: TaskAction, note: str = 
 
 
 @router.post("/tasks/{task_id}/lines/{line_id}")
-def task_line(request: Request, task_id: int, line_id: int, resolution: str = Form(""),
+def task_line(request: Request, task_id: RowId, line_id: RowId, resolution: str = Form(""),
               reopen: bool = Form(False), db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
@@ -137,7 +137,7 @@ def task_line(request: Request, task_id: int, line_id: int, resolution: str = Fo
 
 
 @router.post("/tasks/{task_id}/attachments")
-async def task_upload(request: Request, task_id: int, file: UploadFile = File(...),
+async def task_upload(request: Request, task_id: RowId, file: UploadFile = File(...),
                       db: Session = REQUEST_DB,
                       actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.middleware import REPORT_CONTENT_SECURITY_POLICY
 from tongban.core.security import Actor
 from tongban.org.access import require_actor
@@ -50,13 +50,13 @@ def generate(body: ReportCreate, response: Response, db: Session = REQUEST_DB,
 
 
 @router.get("/{report_id}", response_model=ReportRead, summary="一份通报及其文件哈希")
-def get_report(report_id: int, db: Session = REQUEST_DB,
+def get_report(report_id: RowId, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> ReportRead:
     return report_read(service.get_report(db, actor=actor, report_id=report_id))
 
 
 @router.get("/{report_id}/files/{fmt}", summary="下载通报文件（docx / xlsx / html）")
-def download(report_id: int, fmt: ReportFormat, db: Session = REQUEST_DB,
+def download(report_id: RowId, fmt: ReportFormat, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     return file_response(db, actor, report_id, fmt)
 

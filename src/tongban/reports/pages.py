@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -76,7 +76,7 @@ def generate(request: Request, kind: ReportKind = Form(...), as_of: str = Form("
 
 
 @router.get("/{report_id}", response_class=HTMLResponse)
-def report_page(request: Request, report_id: int, db: Session = REQUEST_DB,
+def report_page(request: Request, report_id: RowId, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     report = service.get_report(db, actor=actor, report_id=report_id)
     return render(request, "reports/report.html", {
@@ -85,6 +85,6 @@ def report_page(request: Request, report_id: int, db: Session = REQUEST_DB,
 
 
 @router.get("/{report_id}/{fmt}")
-def download(report_id: int, fmt: ReportFormat, db: Session = REQUEST_DB,
+def download(report_id: RowId, fmt: ReportFormat, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     return file_response(db, actor, report_id, fmt)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -116,14 +116,14 @@ def list_cases(response: Response, org: str | None = None, state: CaseState | No
 
 
 @router.get("/reviews/cases/{case_id}", response_model=CaseRead, summary="差评工单详情")
-def read_case(case_id: int, db: Session = REQUEST_DB,
+def read_case(case_id: RowId, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> CaseRead:
     return case_read(db, actor, service.get_case(db, actor=actor, case_id=case_id))
 
 
 @router.post("/reviews/cases/{case_id}/actions/{action}", response_model=CaseRead,
              summary="办理差评工单")
-def act(case_id: int, action: CaseAction, body: CaseActionRequest,
+def act(case_id: RowId, action: CaseAction, body: CaseActionRequest,
         db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> CaseRead:
     found = service.get_case(db, actor=actor, case_id=case_id)
     service.act(db, actor=actor, case_=found, action=action, note=body.note)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, privacy
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, pager_base, render, see_other
@@ -145,7 +145,7 @@ def case_inbox(request: Request, state: str = "", org: str = "", period: str = "
 
 
 @router.get("/reviews/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, db: Session = REQUEST_DB,
+def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     found = service.get_case(db, actor=actor, case_id=case_id)
     state = CaseState(found.state)
@@ -161,7 +161,7 @@ def case_page(request: Request, case_id: int, db: Session = REQUEST_DB,
 
 
 @router.post("/reviews/cases/{case_id}/actions/{action}")
-def case_action(request: Request, case_id: int, action: CaseAction, note: str = Form(""),
+def case_action(request: Request, case_id: RowId, action: CaseAction, note: str = Form(""),
                 db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     found = service.get_case(db, actor=actor, case_id=case_id)
     try:

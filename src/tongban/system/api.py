@@ -19,6 +19,7 @@ from tongban.system.schemas import (
     AuditEntryRead,
     AuditPageRead,
     AuditVerifyRead,
+    CalendarYear,
     HealthRead,
     NotificationRead,
     OverrideRead,
@@ -63,7 +64,7 @@ def check_day(
 
 @router.get("/calendar/overrides", response_model=list[OverrideRead], summary="工作日历调整")
 def list_overrides(
-    year: int | None = None,
+    year: CalendarYear | None = None,
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> list[OverrideRead]:

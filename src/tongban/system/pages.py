@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, pager_base, render, see_other
 from tongban.core.workdays import DayKind
 from tongban.org.access import require_actor, require_roles
+from tongban.system.schemas import CalendarYear
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/admin/calendar", response_class=HTMLResponse)
 def calendar_page(
     request: Request,
-    year: int | None = None,
+    year: CalendarYear | None = None,
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
@@ -177,7 +178,7 @@ def inbox_page(request: Request, db: Session = REQUEST_DB,
 
 
 @router.post("/inbox/{notification_id}/open")
-def inbox_open(request: Request, notification_id: int, db: Session = REQUEST_DB,
+def inbox_open(request: Request, notification_id: RowId, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     notify.mark_read(db, user_id=actor.user_id or 0, notification_id=notification_id)
     target = next((m.link for m in notify.inbox(db, user_id=actor.user_id or 0)

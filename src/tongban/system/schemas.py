@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from tongban.core.workdays import DayKind
@@ -75,3 +76,7 @@ class NotificationRead(BaseModel):
     link: str
     created_at: datetime
     read: bool
+
+
+#: A year the calendar can be asked about (a date holds 1–9999; nobody plans beyond these).
+CalendarYear = Annotated[int, Query(ge=1900, le=2999, description="年份")]
