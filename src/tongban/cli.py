@@ -920,6 +920,7 @@ def _write_report(request: Any, out: Path, as_json: bool) -> None:
 
     with _service_call() as db:
         report, created = reports.generate(db, actor=SYSTEM_ACTOR, request=request)
+    with _service_call() as db:  # the files take their archive names once the report commits
         out.mkdir(parents=True, exist_ok=True)
         paths: dict[str, str] = {}
         for fmt in ReportFormat:

@@ -29,6 +29,7 @@ MONTHLY = ReportRequest(ReportKind.monthly, cohort="bz-counties", period="2026-0
 
 def test_generated_report_is_archived_with_the_hash_of_each_file(db: Session) -> None:
     report, created = service.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    db.commit()  # the files take their archive names at the commit
     assert created and report.title == "2026年3月巴中市县区类考评情况通报"
     assert sorted(f.format for f in report.files) == ["docx", "html", "xlsx"]
     for file in report.files:
@@ -44,7 +45,9 @@ def test_generated_report_is_archived_with_the_hash_of_each_file(db: Session) ->
 
 def test_same_data_returns_the_archived_report_changed_data_a_new_one(db: Session) -> None:
     first, _ = service.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    db.commit()  # the files take their archive names at the commit
     again, created = service.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    db.commit()  # the files take their archive names at the commit
     assert again.id == first.id and not created
     assessment.record_adjustment(db, actor=SYSTEM_ACTOR, period="2026-03",
                                  org=org_service.resolve_org(db, ref="通江县"), points=-0.5,
@@ -53,11 +56,13 @@ def test_same_data_returns_the_archived_report_changed_data_a_new_one(db: Sessio
                              period="2026-03", reason="补录扣分")
     assessment.publish_sheet(db, actor=SYSTEM_ACTOR, cohort_code="bz-counties", period="2026-03")
     changed, created = service.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    db.commit()  # the files take their archive names at the commit
     assert created and changed.id != first.id
 
 
 def test_a_tampered_archive_file_is_refused(db: Session) -> None:
     report, _ = service.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    db.commit()  # the files take their archive names at the commit
     docx = next(f for f in report.files if f.format == "docx")
     service.path_of(docx).write_bytes(b"changed")
     assert service.verify(report)["docx"] is False

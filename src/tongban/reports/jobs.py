@@ -25,10 +25,12 @@ from tongban.reports.weekly import Week
 @dataclass
 class ReportJobReport:
     generated: list[int] = field(default_factory=list)
+    orphans_removed: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"generated": self.generated, "problems": self.problems}
+        return {"generated": self.generated, "orphans_removed": self.orphans_removed,
+                "problems": self.problems}
 
 
 def newest_published(db: Session) -> list[ScoreSheet]:
@@ -59,6 +61,7 @@ def _generate(db: Session, report: ReportJobReport, request: service.ReportReque
 
 def run(db: Session, *, as_of: date) -> ReportJobReport:
     report = ReportJobReport()
+    report.orphans_removed = service.remove_orphan_files(db)
     if as_of.isoweekday() == get_settings().report_weekly_weekday:
         week = Week(as_of)
         done = db.scalar(select(Report.id).where(Report.kind == ReportKind.weekly.value,

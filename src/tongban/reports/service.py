@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
 
 from tongban.core import audit
 from tongban.core.config import get_settings
+from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, NotFound
 from tongban.core.security import Actor
 from tongban.org import service as org_service
@@ -78,8 +79,10 @@ def generate(db: Session, *, actor: Actor, request: ReportRequest,
              trigger: ReportTrigger = ReportTrigger.manual) -> tuple[Report, bool]:
     """Build, render and archive a report; ``(archived, created)``.
 
-    The same content already archived for the same kind and scope is returned as is.
+    The same content already archived for the same kind and scope is returned as is. Only
+    administrators and analysts archive reports (a leader reads and previews them).
     """
+    org_service.require_manager(actor, "生成并归档通报")
     document = build(db, actor=actor, request=request)
     key = document.content_key()
     existing = db.scalar(select(Report).where(
@@ -92,19 +95,60 @@ def generate(db: Session, *, actor: Actor, request: ReportRequest,
                     source_sheet_id=document.source_sheet_id, trigger=trigger.value,
                     generated_by=actor.username)
     folder = _archive_dir()
+    written: list[tuple[Path, Path]] = []
     for fmt, content in render(document).items():
         stored = f"{document.file_stem}-{secrets.token_hex(6)}.{fmt.value}"
-        (folder / stored).write_bytes(content)
+        partial = folder / (stored + PARTIAL_SUFFIX)
+        partial.write_bytes(content)
+        written.append((partial, folder / stored))
         report.files.append(ReportFile(format=fmt.value, stored_name=stored, size=len(content),
                                        sha256=hashlib.sha256(content).hexdigest()))
     db.add(report)
     db.flush()
+    _publish_on_commit(db, report, written)
     audit.record(db, actor=actor, action="report.generated", object_type="report",
                  object_id=report.id,
                  changes={"kind": report.kind, "scope": report.scope, "period": report.period_key,
                           "trigger": report.trigger,
                           "sha256": {f.format: f.sha256 for f in report.files}})
     return report, True
+
+
+#: A report file being written: it takes its archive name only once its row has committed.
+PARTIAL_SUFFIX = ".part"
+
+
+def _publish_on_commit(db: Session, report: Report, written: list[tuple[Path, Path]]) -> None:
+    """Give the written files their archive names once the transaction that stores ``report``
+    commits (a savepoint that dropped the report drops its files), so that no archived row
+    lacks its file; a run killed before the commit leaves only ``.part`` files, which
+    :func:`remove_orphan_files` clears."""
+
+    def publish(session: Session) -> None:
+        kept = object_session(report) is session
+        for partial, final in written:
+            if kept:
+                partial.replace(final)
+            else:
+                partial.unlink(missing_ok=True)
+
+    event.listen(db, "after_commit", publish, once=True)
+
+
+def remove_orphan_files(db: Session, *, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete files in the archive folder that no archived report names (left by a run that
+    was killed), once they are ``older_than`` old; how many."""
+    folder = get_settings().report_dir
+    if not folder.is_dir():
+        return 0
+    known = set(db.scalars(select(ReportFile.stored_name)))
+    cutoff = (utcnow() - older_than).timestamp()
+    removed = 0
+    for path in folder.iterdir():
+        if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def path_of(file: ReportFile) -> Path:
@@ -148,10 +192,13 @@ def report_file(db: Session, *, actor: Actor, report_id: int,
 
 
 def verify(report: Report) -> dict[str, bool]:
-    """Per format: whether the stored file still has the hash it was archived with."""
+    """Per format: whether the stored file still has the hash it was archived with (a report
+    being archived right now is checked in its ``.part`` file)."""
     out = {}
     for file in report.files:
         path = path_of(file)
+        if not path.is_file():
+            path = path.with_name(path.name + PARTIAL_SUFFIX)
         out[file.format] = path.is_file() and \
             hashlib.sha256(path.read_bytes()).hexdigest() == file.sha256
     return out
