@@ -6,12 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -51,6 +53,23 @@ PUBLIC_WRITES = frozenset({
 #: npm packages served under /static/vendor/<name> (from node_modules, never committed).
 VENDOR_ASSETS = {"echarts": "echarts/dist", "htmx": "htmx.org/dist",
                  "swagger-ui": "swagger-ui-dist"}
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: a Chinese message, and for refused input where and why."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+#: The errors any API route may answer, documented once for all of them (the 422 replaces
+#: FastAPI's own schema, which our bodies do not follow).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text} for code, text in (
+        (400, "请求无法办理"), (401, "未登录或令牌无效"), (403, "无权操作"), (404, "未找到"),
+        (409, "与当前状态冲突"), (413, "请求内容过大"), (422, "输入有误"), (429, "请求过于频繁"),
+        (503, "系统繁忙，请稍后重试"))
+}
 
 
 class ProductionNotReady(RuntimeError):
@@ -176,14 +195,12 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, _database_busy)
 
     app.include_router(system_api.health_router)
-    app.include_router(org_api.public_router, prefix=API_PREFIX, tags=["auth"])
-    app.include_router(org_api.router, prefix=API_PREFIX, tags=["org"])
-    app.include_router(system_api.router, prefix=API_PREFIX, tags=["system"])
-    app.include_router(assessment_api.router, prefix=API_PREFIX, tags=["assessment"])
-    app.include_router(rectification_api.router, prefix=API_PREFIX, tags=["rectification"])
-    app.include_router(reviews_api.public_router, prefix=API_PREFIX, tags=["reviews"])
-    app.include_router(reviews_api.router, prefix=API_PREFIX, tags=["reviews"])
-    app.include_router(reports_api.router, prefix=API_PREFIX, tags=["reports"])
+    for router, tag in ((org_api.public_router, "auth"), (org_api.router, "org"),
+                        (system_api.router, "system"), (assessment_api.router, "assessment"),
+                        (rectification_api.router, "rectification"),
+                        (reviews_api.public_router, "reviews"), (reviews_api.router, "reviews"),
+                        (reports_api.router, "reports")):
+        app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)

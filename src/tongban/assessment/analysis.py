@@ -51,7 +51,7 @@ def trend(db: Session, *, actor: Actor, cohort_code: str, org_ref: str) -> list[
     org = org_service.resolve_org(db, ref=org_ref, actor=actor)
     points: list[TrendPoint] = []
     previous_rank: int | None = None
-    for sheet in service.sheets_of(db, cohort=cohort):
+    for sheet in service.sheets_of(db, cohort=cohort, actor=actor):
         line = next((ln for ln in sheet.lines if ln.org_id == org.id), None)
         if line is None:
             previous_rank = None
@@ -181,7 +181,7 @@ def whatif(
     """The org's total and rank if an adjustment were dropped, an indicator's points set, a
     metric value set, or ``extra_points`` added (a deduction when negative); every other org
     keeps its total."""
-    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period)
+    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
     line = service.line_of(db, actor=actor, sheet=sheet, org_ref=org_ref)
     definition = service.scheme_definition(sheet.scheme)
     drop = set(drop_adjustments or [])
@@ -260,7 +260,7 @@ class Alert:
 
 def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[Alert]:
     """Early warnings: a fall of N places, an indicator at the cohort's bottom, 差 twice running."""
-    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period)
+    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
     definition = service.scheme_definition(sheet.scheme)
     previous = service.current_sheet(db, cohort=sheet.cohort,
                                      period=service.previous_period(period))

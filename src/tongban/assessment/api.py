@@ -147,7 +147,7 @@ def correct_sheet(cohort: str, period: str, body: CorrectionCreate,
 @router.get("/sheets/{cohort}/{period}/rank", response_model=list[RankRow], summary="排名表")
 def rank(cohort: str, period: str, db: Session = REQUEST_DB,
          actor: Actor = Depends(require_actor)) -> list[RankRow]:
-    sheet = service.require_sheet(db, cohort_code=cohort, period=period)
+    sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
     before = service.previous_ranks(db, sheet=sheet)
     return [RankRow(org_code=ln.org.code, org_name=ln.org.name, total=round(ln.total, 4),
                     rank=ln.rank, grade=Grade(ln.grade), leading=ln.leading,

@@ -21,9 +21,9 @@ from tongban.org.access import require_actor
 router = APIRouter(include_in_schema=False, prefix="/assessment")
 
 
-def _pick(db: Session, cohort: str | None, period: str | None) -> tuple[str | None, str | None,
-                                                                         dict[str, list[str]]]:
-    choices = service.cohort_periods(db)
+def _pick(db: Session, actor: Actor, cohort: str | None,
+          period: str | None) -> tuple[str | None, str | None, dict[str, list[str]]]:
+    choices = service.cohort_periods(db, actor=actor)
     if not choices:
         return None, None, choices
     if cohort not in choices:
@@ -42,10 +42,10 @@ def league_table(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    cohort, period, choices = _pick(db, cohort, period)
+    cohort, period, choices = _pick(db, actor, cohort, period)
     if cohort is None or period is None:
         return render(request, "assessment/league.html", {"sheet": None, "choices": choices})
-    sheet = service.require_sheet(db, cohort_code=cohort, period=period)
+    sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
     lines = service.visible_lines(db, actor=actor, sheet=sheet)
     before = service.previous_ranks(db, sheet=sheet)
     rows = [{"line": ln, "change": before[ln.org_id] - ln.rank if ln.org_id in before else None,
@@ -164,7 +164,7 @@ def org_page(
     request: Request, cohort: str, period: str, code: str, db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    sheet = service.require_sheet(db, cohort_code=cohort, period=period)
+    sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
     line = service.line_of(db, actor=actor, sheet=sheet, org_ref=code)
     return render(request, "assessment/org.html", _org_context(db, actor, sheet, line))
 

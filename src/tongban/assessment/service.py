@@ -382,12 +382,16 @@ def _sheets(db: Session, *, cohort: Cohort, period: str) -> list[ScoreSheet]:
     ))
 
 
-def current_sheet(db: Session, *, cohort: Cohort, period: str) -> ScoreSheet | None:
-    """The sheet readers see: the newest published revision, else the draft."""
+def current_sheet(db: Session, *, cohort: Cohort, period: str,
+                  actor: Actor | None = None) -> ScoreSheet | None:
+    """The sheet readers see: the newest published revision, else the draft, which only the
+    city-wide roles may read (a liaison sees a month once it is published)."""
     sheets = _sheets(db, cohort=cohort, period=period)
     published = [s for s in sheets if s.status == SheetStatus.published.value]
     if published:
         return published[-1]
+    if actor is not None and not actor.is_citywide:
+        return None
     drafts = [s for s in sheets if s.status == SheetStatus.draft.value]
     return drafts[-1] if drafts else None
 
@@ -527,21 +531,25 @@ def sheet_periods(db: Session, *, cohort: Cohort) -> list[str]:
     ))
 
 
-def cohort_periods(db: Session) -> dict[str, list[str]]:
-    """For every cohort code that has sheets, its periods (for pickers)."""
-    rows = db.execute(
-        select(Cohort.code, ScoreSheet.period).join(ScoreSheet, ScoreSheet.cohort_id == Cohort.id)
-        .distinct().order_by(Cohort.code, ScoreSheet.period)
-    ).all()
+def cohort_periods(db: Session, *, actor: Actor | None = None) -> dict[str, list[str]]:
+    """For every cohort code that has sheets ``actor`` may read, their periods (for pickers)."""
+    stmt = (select(Cohort.code, ScoreSheet.period)
+            .join(ScoreSheet, ScoreSheet.cohort_id == Cohort.id)
+            .distinct().order_by(Cohort.code, ScoreSheet.period))
+    if actor is not None and not actor.is_citywide:
+        stmt = stmt.where(ScoreSheet.status == SheetStatus.published.value)
+    rows = db.execute(stmt).all()
     out: dict[str, list[str]] = defaultdict(list)
     for code, period in rows:
         out[code].append(period)
     return dict(out)
 
 
-def require_sheet(db: Session, *, cohort_code: str, period: str) -> ScoreSheet:
+def require_sheet(db: Session, *, cohort_code: str, period: str,
+                  actor: Actor | None = None) -> ScoreSheet:
+    """The sheet of a cohort and month as ``actor`` may read it (see :func:`current_sheet`)."""
     cohort = get_cohort(db, code=cohort_code)
-    sheet = current_sheet(db, cohort=cohort, period=check_period(period))
+    sheet = current_sheet(db, cohort=cohort, period=check_period(period), actor=actor)
     if sheet is None:
         raise NotFound(f"{cohort.name}{period_label(period)}尚无成绩单；请先计算"
                        f"（tongban assess score --cohort {cohort.code} --period {period}）")
@@ -569,11 +577,11 @@ def previous_ranks(db: Session, *, sheet: ScoreSheet) -> dict[int, int]:
     return {line.org_id: line.rank for line in before.lines} if before else {}
 
 
-def sheets_of(db: Session, *, cohort: Cohort) -> list[ScoreSheet]:
-    """The current sheet of every period of a cohort, oldest first."""
+def sheets_of(db: Session, *, cohort: Cohort, actor: Actor | None = None) -> list[ScoreSheet]:
+    """The current sheet of every period of a cohort ``actor`` may read, oldest first."""
     out = []
     for period in sheet_periods(db, cohort=cohort):
-        sheet = current_sheet(db, cohort=cohort, period=period)
+        sheet = current_sheet(db, cohort=cohort, period=period, actor=actor)
         if sheet is not None:
             out.append(sheet)
     return out
@@ -589,7 +597,7 @@ def explanation(
     db: Session, *, actor: Actor, cohort_code: str, period: str, org_ref: str
 ) -> dict[str, Any]:
     """Where every point of one org came from: rule, inputs, points, points lost, adjustments."""
-    sheet = require_sheet(db, cohort_code=cohort_code, period=period)
+    sheet = require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
     line = line_of(db, actor=actor, sheet=sheet, org_ref=org_ref)
     definition = scheme_definition(sheet.scheme)
     indicators = []

@@ -7,6 +7,7 @@ previous one, so altering or removing a row breaks the chain, and :func:`verify`
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +16,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
-from tongban.core.errors import PermissionDenied
+from tongban.core.errors import DomainError, PermissionDenied
 from tongban.core.security import Actor, Role
 
 GENESIS_HASH = "0" * 64
@@ -189,6 +191,72 @@ def verify(db: Session, *, batch_size: int = 5000) -> ChainReport:
             prev_hash = row.hash
             checked += 1
             last_id = row.id
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head of the chain at one moment, signed: an operator keeps it outside the database,
+    so that entries deleted from the end of the chain (which leave a valid shorter chain) are
+    noticed by :func:`check_checkpoint`."""
+
+    count: int
+    last_id: int
+    last_hash: str
+    at: str
+    signature: str = ""
+
+    def payload(self) -> bytes:
+        return f"{self.count}|{self.last_id}|{self.last_hash}|{self.at}".encode()
+
+    def signed(self) -> Checkpoint:
+        return Checkpoint(self.count, self.last_id, self.last_hash, self.at, _sign(self.payload()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "last_id": self.last_id, "last_hash": self.last_hash,
+                "at": self.at, "signature": self.signature}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
+        try:
+            return cls(int(data["count"]), int(data["last_id"]), str(data["last_hash"]),
+                       str(data["at"]), str(data["signature"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DomainError("检查点文件格式不正确") from exc
+
+
+def _sign(payload: bytes) -> str:
+    key = hashlib.sha256(b"tongban-audit-checkpoint:" + get_settings().secret_key.encode()).digest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def checkpoint(db: Session) -> Checkpoint:
+    """The signed head of the chain now (``tongban audit checkpoint``)."""
+    count = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    last = db.execute(select(AuditEntry.id, AuditEntry.hash)
+                      .order_by(AuditEntry.id.desc()).limit(1)).first()
+    return Checkpoint(count, last.id if last else 0, last.hash if last else GENESIS_HASH,
+                      utcnow().isoformat()).signed()
+
+
+def check_checkpoint(db: Session, *, saved: Checkpoint) -> str | None:
+    """Why the chain no longer reaches a saved checkpoint (None when it does): its signature is
+    wrong, its last entry is gone or changed, or entries up to it were removed."""
+    if not hmac.compare_digest(_sign(saved.payload()), saved.signature):
+        return "检查点签名不符：文件被改动，或由其他密钥生成"
+    if saved.count == 0:
+        return None
+    head = db.scalar(select(AuditEntry.hash).where(AuditEntry.id == saved.last_id))
+    if head is None:
+        after = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        return (f"检查点时的最后一条记录（第 {saved.last_id} 号）已不存在：链尾被删除"
+                f"（检查点时共 {saved.count} 条，现存 {after} 条）")
+    if head != saved.last_hash:
+        return f"第 {saved.last_id} 号记录的哈希与检查点不符：记录被改动"
+    upto = db.scalar(select(func.count()).select_from(AuditEntry)
+                     .where(AuditEntry.id <= saved.last_id)) or 0
+    if upto != saved.count:
+        return f"检查点之前的记录数不符：检查点时 {saved.count} 条，现存 {upto} 条"
+    return None
 
 
 @dataclass(frozen=True)
