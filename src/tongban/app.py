@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.middleware.sessions import SessionMiddleware
 
 from tongban.assessment import api as assessment_api
@@ -129,6 +129,16 @@ def _error_headers(exc: DomainError) -> dict[str, str] | None:
     return None
 
 
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    """A number the database cannot hold (a last line of defence: bounds belong on the
+    parameters) is the caller's error, never a 500."""
+    message = "参数超出范围"
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=422)
+    return render(request, "error.html", {"title": "输入有误", "message": message, "errors": []},
+                  status_code=422)
+
+
 #: Seconds a client is asked to wait when the database is busy.
 BUSY_RETRY_AFTER = 5
 
@@ -193,6 +203,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
 
     app.include_router(system_api.health_router)
     for router, tag in ((org_api.public_router, "auth"), (org_api.router, "org"),

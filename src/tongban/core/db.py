@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Query
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -156,6 +156,8 @@ REQUEST_DB: Any = Depends(get_db, scope="function")
 #: 500 from the driver).
 MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+#: A page number in a query string (a page far past the end is simply empty).
+PageNumber = Annotated[int, Query(ge=1, le=MAX_ROW_ID // 1000)]
 
 
 @contextmanager

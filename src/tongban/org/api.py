@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.db import MAX_ROW_ID, REQUEST_DB, RowId
 from tongban.core.security import Actor, Role
 from tongban.org import service
 from tongban.org.access import require_actor, require_roles
@@ -85,7 +85,7 @@ def list_orgs(
     level: OrgLevel | None = None,
     parent: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ROW_ID),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> OrgPage:

@@ -39,7 +39,8 @@ def list_reports(kind: ReportKind | None = None, db: Session = REQUEST_DB,
 
 
 @router.post("", response_model=ReportRead, status_code=status.HTTP_201_CREATED,
-             summary="生成并归档通报（内容未变时返回已归档的那份）")
+             summary="生成并归档通报（内容未变时返回已归档的那份）",
+             responses={200: {"model": ReportRead, "description": "内容未变：已归档的那份"}})
 def generate(body: ReportCreate, response: Response, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> ReportRead:
     report, created = service.generate(db, actor=actor, request=service.ReportRequest(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
-from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.db import MAX_ROW_ID, REQUEST_DB, RowId
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -98,7 +98,7 @@ def rating_code(org: str, item: str = "", case: str = "", channel: Channel = Cha
             summary="差评工单（逾期在前；给出 page 时分页，总数见 X-Total-Count）")
 def list_cases(response: Response, org: str | None = None, state: CaseState | None = None,
                period: str | None = None, item: str | None = None,
-               page: int | None = Query(default=None, ge=1),
+               page: int | None = Query(default=None, ge=1, le=MAX_ROW_ID // 1000),
                page_size: int = Query(default=100, ge=1, le=1000),
                db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> list[CaseRead]:

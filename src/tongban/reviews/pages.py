@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, privacy
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.db import REQUEST_DB, PageNumber, RowId
 from tongban.core.errors import DomainError, NotFound, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, pager_base, render, see_other
@@ -127,7 +127,7 @@ def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
 
 @router.get("/reviews", response_class=HTMLResponse)
 def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
-               item: str = "", page: int = 1, db: Session = REQUEST_DB,
+               item: str = "", page: PageNumber = 1, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, privacy, workdays
-from tongban.core.db import REQUEST_DB
+from tongban.core.db import MAX_ROW_ID, REQUEST_DB
 from tongban.core.errors import PermissionDenied
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import DayKind
@@ -101,7 +101,7 @@ def list_audit(
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_ROW_ID // 1000),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> AuditPageRead:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.db import REQUEST_DB, PageNumber, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, pager_base, render, see_other
@@ -122,7 +122,7 @@ def audit_page(
     object_id: str = "",
     since: date | None = None,
     until: date | None = None,
-    page: int = 1,
+    page: PageNumber = 1,
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
