@@ -54,13 +54,15 @@ class RequestGate:
             may_write.reset(token)
 
 
-#: The Content-Security-Policy of every page: scripts, styles, fonts and data from this site
-#: only, no inline script or style and no eval, so that text a user typed can never run even
-#: where escaping failed. Charts read their data from JSON blocks (core.templating.json_script).
+#: The Content-Security-Policy of every page: scripts, fonts, images and data from this site
+#: only, no inline script and no eval, so that text a user typed can never run even where
+#: escaping failed; charts read their data from JSON blocks (core.templating.json_script).
+#: Styles allow 'unsafe-inline' for one reason: ECharts and Swagger UI position their
+#: elements through style attributes; our own templates carry none (tests/security).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 #: A report's standalone HTML carries its own stylesheet and no script at all.
 REPORT_CONTENT_SECURITY_POLICY = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 
@@ -46,7 +46,8 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
-def get_actor_optional(request: Request, db: Session = REQUEST_DB) -> Actor | None:
+def get_actor_optional(request: Request, background: BackgroundTasks,
+                       db: Session = REQUEST_DB) -> Actor | None:
     """The actor from a bearer token or the session cookie, or None (a plain function: FastAPI
     runs it on a worker thread, so its queries never block the event loop)."""
     header = request.headers.get("authorization", "")
@@ -55,7 +56,9 @@ def get_actor_optional(request: Request, db: Session = REQUEST_DB) -> Actor | No
         if actor is None:
             raise AuthenticationFailed("API 令牌无效或已撤销")
         request.state.auth_method = "token"
-        service.record_token_use()
+        # After the response, when this request's transaction is over: on SQLite a stamp
+        # written now would wait for the write lock this very request may hold.
+        background.add_task(service.record_token_use)
         return actor
     key = request.session.get(SESSION_KEY)
     if isinstance(key, str):
