@@ -40,6 +40,7 @@ class Probe:
 
 
 SHEETS = "/api/v1/assessment/sheets/bz-counties/2026-04"
+PUBLISHED = "/api/v1/assessment/sheets/bz-counties/2026-03"  # a liaison reads no draft
 
 
 def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int = 0,
@@ -117,13 +118,13 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("POST", "/api/v1/assessment/sheets/{cohort}/{period}/corrections"): Probe(
             "/api/v1/assessment/sheets/bz-counties/2026-03/corrections", {"reason": "x"}),
         ("GET", "/api/v1/assessment/sheets/{cohort}/{period}/rank"): Probe(
-            f"{SHEETS}/rank", expect="no_victim_data"),
+            f"{PUBLISHED}/rank", expect="no_victim_data"),
         ("GET", "/api/v1/assessment/sheets/{cohort}/{period}/orgs/{org}/explain"): Probe(
             f"{SHEETS}/orgs/{VICTIM_ORG}/explain"),
         ("POST", "/api/v1/assessment/sheets/{cohort}/{period}/orgs/{org}/whatif"): Probe(
             f"{SHEETS}/orgs/{VICTIM_ORG}/whatif", {"set_points": {"S01": 5}}),
         ("GET", "/api/v1/assessment/sheets/{cohort}/{period}/alerts"): Probe(
-            f"{SHEETS}/alerts", expect="no_victim_data"),
+            f"{PUBLISHED}/alerts", expect="no_victim_data"),
         ("GET", "/api/v1/assessment/trend/{cohort}/{org}"): Probe(
             f"/api/v1/assessment/trend/bz-counties/{VICTIM_ORG}"),
         ("GET", "/api/v1/assessment/adjustments"): Probe(
@@ -161,6 +162,9 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             "/api/v1/reviews:batch", {"reviews": [{"source_id": "p2", "channel": "APP",
                                                    "org": VICTIM_ORG, "level": 1}]}),
         ("GET", "/api/v1/reviews"): Probe("/api/v1/reviews", expect="no_victim_data"),
+        ("GET", "/api/v1/reviews/held"): Probe("/api/v1/reviews/held"),
+        ("POST", "/api/v1/reviews/held/{review_id}/{decision}"): Probe(
+            "/api/v1/reviews/held/1/count"),
         ("GET", "/api/v1/reviews/metrics"): Probe(
             f"/api/v1/reviews/metrics?org={VICTIM_ORG}&period=2026-11"),
         ("GET", "/api/v1/reviews/cases"): Probe("/api/v1/reviews/cases",

@@ -72,7 +72,8 @@ ROWS = [
     ok("1"),                                   # the same source id again: skipped
     ok("18", case="K-1"),                      # 一事一评: case K-1 rated online on 网站
     ok("19", case="K-1", channel="APP"),       # another channel: fine
-    ok("old-1"),                               # known source id: skipped
+    ok("old-1", case="K-old", rated="2026-02-01 09:00"),   # a stored review again: skipped
+    ok("old-2", case="K-o2"),                  # a stored review's id on another: refused
     ok("20", case="K-old"),                    # its case is rated already: refused
     ok("21", channel="窗口", case="K-site", rated="2026-02-02 15:00"),   # 一次一评: same visit
     ok("22", channel="窗口", case="K-site", rated="2026-02-03 15:00"),   # a later visit

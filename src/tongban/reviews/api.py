@@ -14,8 +14,8 @@ from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.reviews import service
-from tongban.reviews.enums import CaseAction, CaseState, Channel
-from tongban.reviews.models import NegativeCase
+from tongban.reviews.enums import CaseAction, CaseState, Channel, HeldDecision
+from tongban.reviews.models import NegativeCase, Review
 from tongban.reviews.schemas import (
     CaseActionRequest,
     CaseRead,
@@ -62,17 +62,35 @@ def submit_batch(body: ReviewBatch, db: Session = REQUEST_DB,
                       cases_opened=result.cases_opened)
 
 
+def review_read(r: Review) -> ReviewRead:
+    return ReviewRead(id=r.id, source=r.source, source_id=r.source_id, channel=r.channel,
+                      org_code=r.org.code, level=r.level, tags=r.tags,
+                      comment=privacy.mask_text(r.comment), named=r.named,
+                      phone=r.phone_masked, rated_at=r.rated_at, voided=r.voided,
+                      is_default=r.is_default, hold=r.hold)
+
+
 @router.get("/reviews", response_model=list[ReviewRead], summary="评价（按可见范围）")
 def list_reviews(org: str | None = None, period: str | None = None,
                  db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> list[ReviewRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    return [ReviewRead(id=r.id, source=r.source, source_id=r.source_id, channel=r.channel,
-                       org_code=r.org.code, level=r.level, tags=r.tags,
-                       comment=privacy.mask_text(r.comment), named=r.named,
-                       phone=r.phone_masked, rated_at=r.rated_at, voided=r.voided,
-                       is_default=r.is_default)
+    return [review_read(r)
             for r in service.visible_reviews(db, actor=actor, org=target, period=period)]
+
+
+@router.get("/reviews/held", response_model=list[ReviewRead],
+            summary="待确认的重复评价（同一来源短时间内相同的公开评价，暂不计入）")
+def held(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> list[ReviewRead]:
+    return [review_read(r) for r in service.held_reviews(db, actor=actor)]
+
+
+@router.post("/reviews/held/{review_id}/{decision}", response_model=ReviewRead,
+             summary="确认重复评价：count 计入，discard 舍弃")
+def resolve_held(review_id: RowId, decision: HeldDecision, db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> ReviewRead:
+    return review_read(service.resolve_held_review(
+        db, actor=actor, review_id=review_id, count=decision is HeldDecision.count_in))
 
 
 @router.get("/reviews/metrics", summary="评价指标（带分子分母）")

@@ -5,7 +5,8 @@ through COPY as it is, and the checks of ``intake.parse_row`` run over all rows 
 SQL where SQL decides exactly as Python would (blank cells, lengths, the common timestamp
 form), and otherwise by the ``intake.Checker`` functions themselves, once per distinct value
 of a column (channels, orgs, levels, tags, 实名, phone numbers, unusual timestamps). The
-duplicate rules (the same source id is skipped; 一事一评 / 一次一评 are refused) are decided
+duplicate rules (the same review again is skipped, its id on another review is refused;
+一事一评 / 一次一评 are refused) are decided
 in SQL for rows that share neither with another row of the file, and in file order in Python
 for the few that do. ``tests/reviews/test_bulk_import.py`` holds both paths equal.
 
@@ -35,7 +36,10 @@ from tongban.reviews.intake import (
     LIMITS,
     ON_SITE_TWICE,
     ONLINE_TWICE,
+    PUBLIC_SOURCES,
+    RESERVED_SOURCE,
     STORED_AS_IS,
+    TAKEN_ID,
     Checker,
     case_deadlines,
     count_reviews,
@@ -228,6 +232,7 @@ def _check(db: Session, checker: Checker) -> None:
                     ELSE case_no || '|' || channel END AS dedup_key
         FROM (
             SELECT *, source = '' OR source_id = '' OR source_long IS NOT NULL
+                      OR source_reserved IS NOT NULL
                       OR source_id_long IS NOT NULL OR item_code_long IS NOT NULL
                       OR case_no_long IS NOT NULL OR channel_error IS NOT NULL
                       OR org_error IS NOT NULL OR level_error IS NOT NULL
@@ -237,6 +242,8 @@ def _check(db: Session, checker: Checker) -> None:
             FROM (
                 SELECT n.row_no, n.source, n.source_id, n.item_code, n.case_no, n.comment,
                        {lengths},
+                       CASE WHEN n.source = ANY(:public) THEN
+                           replace(:reserved, '{{source}}', n.source) END AS source_reserved,
                        ch.channel, ch.on_site, ch.error AS channel_error,
                        o.org_id, o.error AS org_error, lv.level, lv.error AS level_error,
                        tg.tags, tg.error AS tags_error, nm.named, nm.error AS named_error,
@@ -258,6 +265,7 @@ def _check(db: Session, checker: Checker) -> None:
             ) joined
         ) judged
     """), {"latest": checker.now + CLOCK_SLACK, "future": "评价时间晚于当前时间",
+           "public": sorted(PUBLIC_SOURCES), "reserved": RESERVED_SOURCE,
            "comment_max": checker.comment_max,
            "too_long": checker.comment_error("x" * (checker.comment_max + 1)),
            "zone": local_zone().key,
@@ -281,6 +289,10 @@ def _decide_duplicates(db: Session) -> None:
             SELECT c.row_no, c.source, c.source_id, c.dedup_key, c.on_site,
                    EXISTS (SELECT 1 FROM review r WHERE r.source = c.source
                            AND r.source_id = c.source_id) AS known,
+                   EXISTS (SELECT 1 FROM review r WHERE r.source = c.source
+                           AND r.source_id = c.source_id
+                           AND (r.org_id, r.level, r.channel, r.rated_at)
+                               IS DISTINCT FROM (c.org_id, c.level, c.channel, c.ts)) AS clash,
                    c.dedup_key IS NOT NULL AND EXISTS (
                        SELECT 1 FROM review r WHERE r.dedup_key = c.dedup_key) AS taken
             FROM review_checked c WHERE NOT c.bad),
@@ -289,7 +301,7 @@ def _decide_duplicates(db: Session) -> None:
         same_key AS (SELECT dedup_key FROM valid WHERE NOT known AND dedup_key IS NOT NULL
                      GROUP BY dedup_key HAVING count(*) > 1)
         SELECT row_no, on_site, source, source_id, dedup_key, taken,
-               CASE WHEN known THEN 'skipped'
+               CASE WHEN clash THEN 'clash' WHEN known THEN 'skipped'
                     WHEN (source, source_id) IN (SELECT * FROM same_id)
                          OR dedup_key IN (SELECT * FROM same_key) THEN NULL
                     WHEN taken THEN 'refused' ELSE 'accepted' END AS fate
@@ -334,7 +346,8 @@ def _report(db: Session, reject: Reject) -> None:
             FROM (
                 SELECT c.row_no, x.ord, x.col, x.reason FROM review_checked c
                 CROSS JOIN LATERAL (VALUES
-                    (1, 'source', CASE WHEN c.source = '' THEN '缺少来源' END),
+                    (1, 'source', CASE WHEN c.source = '' THEN '缺少来源'
+                                       ELSE c.source_reserved END),
                     (2, 'source_id', CASE WHEN c.source_id = '' THEN '缺少来源编号' END),
                     (3, 'source', c.source_long), (4, 'source_id', c.source_id_long),
                     (5, 'item_code', c.item_code_long), (6, 'case_no', c.case_no_long),
@@ -348,9 +361,14 @@ def _report(db: Session, reject: Reject) -> None:
                 SELECT row_no, 15, 'case_no',
                        CASE WHEN on_site THEN %(on_site)s ELSE %(online)s END
                 FROM review_fate WHERE fate = 'refused'
+                UNION ALL
+                SELECT row_no, 16, 'source_id',
+                       replace(replace(%(taken)s, '{{source}}', source), '{{source_id}}',
+                               source_id)
+                FROM review_fate WHERE fate = 'clash'
             ) e JOIN review_norm n ON n.row_no = e.row_no
             ORDER BY e.row_no, e.ord
-        """, {"on_site": ON_SITE_TWICE, "online": ONLINE_TWICE})
+        """, {"on_site": ON_SITE_TWICE, "online": ONLINE_TWICE, "taken": TAKEN_ID})
         for row_no, found in itertools.groupby(_batched(errors), key=lambda r: r[0]):
             rows = list(found)
             reject(row_no, dict(zip(COLUMNS, rows[0][3:], strict=True)),

@@ -95,3 +95,10 @@ CASE_TRANSITIONS: dict[CaseAction, tuple[frozenset[CaseState], CaseState, str]] 
     CaseAction.uphold: (frozenset({CaseState.appealed}), CaseState.closed, "manager"),
     CaseAction.reject_appeal: (frozenset({CaseState.appealed}), CaseState.rectifying, "manager"),
 }
+
+
+class HeldDecision(StrEnum):
+    """What an analyst does with a held repeat rating."""
+
+    count_in = "count"  # (``count`` is a method of str)
+    discard = "discard"

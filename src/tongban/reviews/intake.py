@@ -42,6 +42,10 @@ ON_SITE_TWICE = "一次一评：该次办理已在此渠道评价"
 #: server, and no import or system feed may use these names, so none can claim their ids.
 PUBLIC_SOURCE = "public"
 PUBLIC_SOURCES = frozenset({PUBLIC_SOURCE, "rate-page"})
+RESERVED_SOURCE = "来源「{source}」留给公开评价，导入和对接不能使用"
+#: A source id already stored for a different review: reported, never silently skipped.
+TAKEN_ID = ("来源「{source}」的编号「{source_id}」已被另一条评价使用（单位、等级、渠道或时间不同），"
+            "本行未导入；请核对编号")
 ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 
 #: Cells stored as they are: what each is called and the most characters the database keeps.
@@ -190,7 +194,7 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
     if not source:
         errors.append(RowError(row, "source", "缺少来源"))
     elif source in PUBLIC_SOURCES and not ctx.public:
-        errors.append(RowError(row, "source", f"来源「{source}」留给公开评价，导入和对接不能使用"))
+        errors.append(RowError(row, "source", RESERVED_SOURCE.format(source=source)))
     if not source_id:
         errors.append(RowError(row, "source_id", "缺少来源编号"))
     item_code, case_no = cell_text(values.get("item_code")), cell_text(values.get("case_no"))

@@ -23,7 +23,15 @@ from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
 from tongban.org.models import Org
 from tongban.reviews import service
-from tongban.reviews.enums import CASE_TRANSITIONS, CHANNEL_LABELS, CaseAction, CaseState, Channel, Level
+from tongban.reviews.enums import (
+    CASE_TRANSITIONS,
+    CHANNEL_LABELS,
+    CaseAction,
+    CaseState,
+    Channel,
+    HeldDecision,
+    Level,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -172,6 +180,23 @@ def case_action(request: Request, case_id: RowId, action: CaseAction, note: str 
     return see_other(f"/reviews/cases/{case_id}")
 
 
+@router.get("/reviews/held", response_class=HTMLResponse)
+def held_page(request: Request, db: Session = REQUEST_DB,
+              actor: Actor = Depends(require_actor)) -> Response:
+    return render(request, "reviews/held.html", {
+        "reviews": service.held_reviews(db, actor=actor),
+        "minutes": get_settings().review_repeat_minutes, "levels": Level})
+
+
+@router.post("/reviews/held/{review_id}/{decision}")
+def held_decide(request: Request, review_id: RowId, decision: HeldDecision,
+                db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    service.resolve_held_review(db, actor=actor, review_id=review_id,
+                                count=decision is HeldDecision.count_in)
+    flash(request, "已计入" if decision is HeldDecision.count_in else "已舍弃")
+    return see_other("/reviews/held")
+
+
 @router.get("/reviews/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
@@ -214,6 +239,7 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
     }
     worst = sorted(totals.items(), key=lambda kv: -(kv[1][0] / max(1, kv[1][1])))[:10]
     return render(request, "reviews/dashboard.html", {
+        "held": service.held_count(db, actor=actor),
         "levels_chart": levels_chart, "heat": heat,
         "tags": data["tags"], "worst": worst,
         "items": data["items"],

@@ -71,6 +71,8 @@ class ReviewRead(BaseModel):
     rated_at: datetime
     voided: bool
     is_default: bool = Field(description="默认评价（办结后未评价按非常满意计），不计入任何比率")
+    hold: str = Field(default="", description="held：与同一来源10分钟内相同、待确认；counted 已计入；"
+                                              "discarded 已舍弃")
 
 
 class CaseRead(BaseModel):

@@ -60,6 +60,7 @@ from tongban.reviews.intake import (
     ONLINE_TWICE,
     OPTIONAL_COLUMNS,
     PUBLIC_SOURCE,
+    TAKEN_ID,
     Checker,
     case_deadlines,
     count_reviews,
@@ -130,7 +131,8 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
     for row, values in chunk:
         ident = (values["source"], values["source_id"])
         if ident in present and present[ident] != _identity(values):
-            refused.append((row, [RowError(row, "source_id", _taken_id(*ident))]))
+            refused.append((row, [RowError(row, "source_id", TAKEN_ID.format(
+                source=ident[0], source_id=ident[1]))]))
             continue
         if ident in present or ident in seen_ids:
             result.skipped += 1
@@ -159,10 +161,6 @@ def _identity(values: dict[str, Any]) -> tuple[Any, ...]:
     """What must agree for a row to be the same review as the stored one with its id."""
     return values["org_id"], values["level"], values["channel"], values["rated_at"]
 
-
-def _taken_id(source: str, source_id: str) -> str:
-    return (f"来源「{source}」的编号「{source_id}」已被另一条评价使用（单位、等级、渠道或时间不同），"
-            "本行未导入；请核对编号")
 
 
 def _insert_reviews(db: Session, rows: list[dict[str, Any]]) -> list[Any]:
@@ -295,6 +293,14 @@ def held_reviews(db: Session, *, actor: Actor, limit: int = 200) -> list[Review]
     org_service.require_manager(actor, "处理重复评价")
     return list(db.scalars(select(Review).where(Review.hold == HOLD_HELD)
                            .order_by(Review.id).limit(limit)))
+
+
+def held_count(db: Session, *, actor: Actor) -> int:
+    """How many public ratings wait for an analyst (0 for those who cannot decide)."""
+    if not actor.can_manage:
+        return 0
+    return db.scalar(select(func.count()).select_from(Review)
+                     .where(Review.hold == HOLD_HELD)) or 0
 
 
 def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: bool) -> Review:
