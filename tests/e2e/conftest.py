@@ -44,9 +44,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[str]:
+def live_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the live server keeps its SQLite database."""
+    return tmp_path_factory.mktemp("live") / "live.db"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: Path, chromium_path: str) -> Iterator[str]:
     """``tongban serve`` on a free port over a fresh demo database; yields its base URL."""
-    db_path = tmp_path_factory.mktemp("live") / "live.db"
+    db_path = live_database
     env = {**os.environ, "TONGBAN_DATABASE_URL": f"sqlite:///{db_path}",
            "TONGBAN_ENV": "development", "TONGBAN_STATIC_VENDOR_DIR": str(ROOT / "node_modules"),
            "TONGBAN_REPORT_DIR": str(db_path.parent / "reports"),

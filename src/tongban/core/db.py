@@ -135,6 +135,17 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """A session that only reads: rolled back at the end, so a failing commit cannot fail it."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def get_db() -> Iterator[Session]:
     """FastAPI dependency: one session per request, committed when the route succeeds.
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from anyio import to_thread
+from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -153,7 +154,14 @@ class BodyGuard:
             return
         if has_body and not is_public and scope["method"] not in READING:
             session = scope.get("session") or {}
-            if not await to_thread.run_sync(self.authenticated, headers, dict(session)):
+            try:
+                known = await to_thread.run_sync(self.authenticated, headers, dict(session))
+            except OperationalError:
+                await _refuse(scope, receive, send, JSONResponse(
+                    {"detail": "系统繁忙，请稍后重试（本次操作未保存）"}, status_code=503,
+                    headers={"Retry-After": "5"}))
+                return
+            if not known:
                 await _refuse(scope, receive, send, _login_required(scope))
                 return
         received = 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 
 from tongban.core import notify
-from tongban.core.db import REQUEST_DB, may_write, session_scope
+from tongban.core.db import REQUEST_DB, may_write, read_scope
 from tongban.core.errors import AuthenticationFailed, PermissionDenied
 from tongban.core.security import Actor, Role, csrf_tokens_match
 from tongban.org import service
@@ -73,10 +73,10 @@ def get_actor_optional(request: Request, background: BackgroundTasks,
 
 def has_live_credentials(headers: Headers, session: dict[str, object]) -> bool:
     """Whether a request carries a live bearer token or session (core.middleware.BodyGuard
-    asks before any body is read)."""
+    asks before any body is read). It only reads, in a session it rolls back."""
     writing = may_write.set(False)
     try:
-        with session_scope() as db:
+        with read_scope() as db:
             header = headers.get("authorization", "")
             if header.lower().startswith("bearer "):
                 return service.actor_for_api_token(db, plain=header[7:].strip()) is not None
