@@ -7,6 +7,7 @@ import itertools
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tongban.core.errors import ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.org import service as org_service
 from tongban.org.models import User
@@ -98,3 +99,14 @@ categories:
   - code: X
     name: 测试大类
     indicators:{body}"""
+
+
+def located(failure: ValidationFailed) -> list[tuple[int | None, str | None, str]]:
+    """Every (row, column, reason) a refusal's grouped errors list, in row order."""
+    found: list[tuple[int | None, str | None, str]] = []
+    for group in failure.errors:
+        rows: list[int | None] = []
+        for item in group.rows or [None]:
+            rows += list(range(item[0], item[1] + 1)) if isinstance(item, list) else [item]
+        found += [(row, group.column, group.reason) for row in rows]
+    return sorted(found, key=lambda error: -1 if error[0] is None else error[0])
