@@ -184,21 +184,6 @@ def _xlsx_cell(cell: object) -> Cell:
     return str(cell).strip()
 
 
-def _xlsx_text_problem(raw: tuple[Any, ...]) -> str | None:
-    """Why a row's text cannot be stored: a NUL, or half a UTF-16 pair (from ``_xD800_``)."""
-    for cell in raw:
-        if not isinstance(cell, str):
-            continue
-        if "\x00" in cell:
-            return "含有空字符（NUL）"
-        if not cell.isascii():
-            try:
-                cell.encode("utf-8")
-            except UnicodeEncodeError:
-                return "含有无效的字符，文件可能已损坏"
-    return None
-
-
 def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
     from openpyxl import load_workbook
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
@@ -231,10 +216,8 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> 
                 except StopIteration:
                     return
                 except Exception as exc:  # a damaged sheet fails part-way in many ways
-                    raise _refused(filename, lineno, "之后的内容无法读取，XLSX 文件可能已损坏") \
-                        from exc
-                if problem := _xlsx_text_problem(raw):
-                    raise _refused(filename, lineno, problem)
+                    raise _refused(filename, lineno,
+                                   "XLSX 文件已损坏，无法读取此行及以后的内容") from exc
                 yield lineno, raw
         finally:
             workbook.close()
