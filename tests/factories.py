@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tongban.core.errors import ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.org import service as org_service
 from tongban.org.models import User
@@ -106,3 +107,14 @@ def chart_option(html: str, chart_id: str) -> Any:
     """The ECharts option a page hands to its chart ``chart_id`` (its JSON block)."""
     block = html.split(f'<script type="application/json" id="{chart_id}-data">')[1]
     return json.loads(block.split("</script>")[0])
+
+
+def located(failure: ValidationFailed) -> list[tuple[int | None, str | None, str]]:
+    """Every (row, column, reason) a refusal's grouped errors list, in row order."""
+    found: list[tuple[int | None, str | None, str]] = []
+    for group in failure.errors:
+        rows: list[int | None] = []
+        for item in group.rows or [None]:
+            rows += list(range(item[0], item[1] + 1)) if isinstance(item, list) else [item]
+        found += [(row, group.column, group.reason) for row in rows]
+    return sorted(found, key=lambda error: -1 if error[0] is None else error[0])

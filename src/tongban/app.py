@@ -107,10 +107,10 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if _wants_json(request):
         body: dict[str, object] = {"detail": exc.message}
         if isinstance(exc, ValidationFailed):
-            body["errors"] = [e.as_dict() for e in exc.errors]
+            body.update(exc.errors.as_dict())
         return JSONResponse(body, status_code=exc.status_code, headers=_error_headers(exc))
     titles = {403: "无权访问", 404: "未找到", 409: "操作冲突", 422: "输入有误", 429: "请稍后再试"}
-    errors = [str(e) for e in exc.errors] if isinstance(exc, ValidationFailed) else []
+    errors = exc.errors.lines() if isinstance(exc, ValidationFailed) else []
     page = render(
         request, "error.html",
         {"title": titles.get(exc.status_code, "操作未完成"), "message": exc.message,

@@ -69,13 +69,19 @@ JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出，便�
 @contextmanager
 def _service_call() -> Iterator[Session]:
     """A committed session; domain errors become a Chinese message and exit code 1."""
+    with _refusals(), session_scope() as db:
+        yield db
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Domain errors as a Chinese message (a refused file's errors grouped) and exit code 1."""
     try:
-        with session_scope() as db:
-            yield db
+        yield
     except ValidationFailed as exc:
         err_console.print(f"[red]错误：{exc.summary}[/red]")
-        for error in exc.errors:
-            err_console.print(f"  - {error}")
+        for line in exc.errors.lines():
+            err_console.print(f"  - {line}", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     except DomainError as exc:
         err_console.print(f"[red]错误：{exc.message}[/red]")
@@ -91,13 +97,14 @@ def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
 
 @contextmanager
 def _json_row_errors(as_json: bool, empty: dict[str, int]) -> Iterator[None]:
-    """With ``--json``, a refused file prints ``empty`` plus its row errors and exits 1."""
+    """With ``--json``, a refused file prints ``empty``, the summary (``detail``) and its
+    errors grouped by kind (``errors``, ``error_count``, ``more_errors``), and exits 1."""
     try:
         yield
     except ValidationFailed as exc:
         if not as_json:
             raise
-        _emit(True, {**empty, "errors": [e.as_dict() for e in exc.errors]}, lambda: None)
+        _emit(True, {**empty, "detail": exc.summary, **exc.errors.as_dict()}, lambda: None)
         raise typer.Exit(1) from exc
 
 
@@ -255,16 +262,13 @@ def cohort_create(
 
 @calendar_app.command(
     "import",
-    help="导入一年的放假通知：CSV 两列 date,kind（holiday/workday）。全部通过才导入。",
+    help="导入一年的放假通知：CSV 或 XLSX，两列 date,kind（holiday/workday）。全部通过才导入。",
 )
 def calendar_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 文件")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
 ) -> None:
     with _service_call() as db:
-        changed, unchanged = workdays.import_overrides(
-            db, actor=SYSTEM_ACTOR, content=file.read_text(encoding="utf-8-sig"),
-            filename=file.name,
-        )
+        changed, unchanged = workdays.import_overrides(db, actor=SYSTEM_ACTOR, source=file)
     console.print(f"导入完成：{changed} 天有变更，{unchanged} 天与已有设定相同")
 
 
@@ -810,36 +814,42 @@ def reviews_import(
     from tongban.reviews import intake
     from tongban.reviews import service as reviews
 
-    head = open_table(file, aliases={**intake.ALIASES, **reviews.HANDLED_ALIASES})
+    empty = {"imported": 0, "skipped": 0}
+    with _refusals(), _json_row_errors(as_json, empty):
+        head = open_table(file, aliases={**intake.ALIASES, **reviews.HANDLED_ALIASES})
     if "completed_at" in head.header:
-        with _service_call() as db, _json_row_errors(as_json, {"imported": 0, "skipped": 0}):
+        with _service_call() as db, _json_row_errors(as_json, empty):
             handled = reviews.import_handled_cases(db, actor=SYSTEM_ACTOR, rows=head.rows,
                                                    filename=file.name)
         _emit(as_json, handled.as_dict(), lambda: console.print(
             f"已导入办件明细 {handled.imported} 件，跳过已有 {handled.skipped} 件"))
         return
     if "cases_handled" in head.header:
-        with _service_call() as db:
+        with _service_call() as db, _json_row_errors(as_json, empty):
             changed = reviews.record_cases_handled(db, actor=SYSTEM_ACTOR, rows=head.rows,
                                                    filename=file.name)
         _emit(as_json, {"imported": changed, "skipped": 0, "errors": []},
               lambda: console.print(f"已导入办件量：{changed} 项有变更"))
         return
     rejects = reviews.open_rejects(skip_invalid) if skip_invalid else None
+    imported = False
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
                       disable=as_json) as bar, _service_call() as db:
             task = bar.add_task("导入中…", total=None)
-            with _json_row_errors(as_json, {"imported": 0, "skipped": 0}):
+            with _json_row_errors(as_json, empty):
                 result = reviews.import_reviews(
                     db, actor=SYSTEM_ACTOR, source=file, rejects=rejects, rejects_file=skip_invalid,
                     progress=lambda n: bar.update(task, description=f"已处理 {n:,} 行"))
+        imported = True
     finally:
-        if rejects is not None:
+        if rejects is not None and skip_invalid is not None:
             rejects.close()
+            if not imported:  # nothing went in: no half-written rejects file to mislead
+                skip_invalid.unlink(missing_ok=True)
     rejected = f"；{result.error_count} 处错误的行已写入 {skip_invalid}" if result.error_count else ""
     _emit(as_json, {"imported": result.imported, "skipped": result.skipped,
-                    "errors": [e.as_dict() for e in result.errors]},
+                    **result.errors.as_dict()},
           lambda: console.print(
               f"已导入 {result.imported} 条评价，跳过已有 {result.skipped} 条，新开差评工单 "
               f"{result.cases_opened} 件{rejected}"))

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.factories import make_cohort, scheme_yaml
+from tests.factories import located, make_cohort, scheme_yaml
 from tongban.assessment import importers, service
 from tongban.assessment.models import Adjustment, MetricValue
 from tongban.cli import app as cli
@@ -42,7 +42,7 @@ def run(db: Session, text: str, *, cohort: str | None = "t-prov", period: str | 
 def errors(db: Session, text: str, **kwargs: object) -> list[tuple[int | None, str | None, str]]:
     with pytest.raises(ValidationFailed) as excinfo:
         run(db, text, **kwargs)  # type: ignore[arg-type]
-    return [(e.row, e.column, e.reason) for e in excinfo.value.errors]
+    return located(excinfo.value)
 
 
 LONG = """period,org,indicator,points,note
@@ -188,4 +188,5 @@ def test_cli_import_json_and_errors(db: Session, province: str, tmp_path: Path) 
     bad.write_text("period,org,indicator,points,note\n2026-02,巴中,G1,x,\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["assess", "import", str(bad), "--cohort", province])
     assert result.exit_code == 1
-    assert "bad.csv 第2行 「points」列：得分「x」不是数字" in result.output
+    assert "bad.csv 有 1 处错误" in result.output
+    assert "得分「x」不是数字：「points」列第2行" in result.output

@@ -54,7 +54,7 @@ def test_api_metric_batch_reports_row_errors(db: Session) -> None:
         {"period": "2026-04", "org": "巴中", "metric": "claimed", "value": 1},
         {"period": "2026-04", "org": "不存在", "metric": "claimed", "value": 1}]})
     assert response.status_code == 422
-    assert response.json()["errors"][0]["row"] == 2
+    assert response.json()["errors"][0]["rows"] == [2]
 
 
 def test_api_scheme_upload_validation_errors_are_listed(db: Session) -> None:

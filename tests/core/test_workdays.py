@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.factories import actor_of
+from tests.factories import actor_of, located
 from tongban.core import workdays
 from tongban.core.errors import PermissionDenied, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Role
@@ -59,7 +60,7 @@ def test_a_year_nobody_knows_is_an_error_naming_the_year(calendar: WorkCalendar)
 def test_override_table_makes_a_new_year_known(db: Session) -> None:
     csv_text = "date,kind,note\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-04,holiday,测试\n"
     changed, unchanged = workdays.import_overrides(
-        db, actor=SYSTEM_ACTOR, content=csv_text, filename="2027.csv"
+        db, actor=SYSTEM_ACTOR, source=io.BytesIO(csv_text.encode()), filename="2027.csv"
     )
     assert (changed, unchanged) == (3, 0)
     # Weekdays not in the notice work; weekends rest; listed dates follow the notice.
@@ -70,8 +71,12 @@ def test_override_table_makes_a_new_year_known(db: Session) -> None:
 
 def test_reimporting_the_same_notice_changes_nothing(db: Session) -> None:
     csv_text = "date,kind\n2027-02-06,workday\n"
-    workdays.import_overrides(db, actor=SYSTEM_ACTOR, content=csv_text)
-    assert workdays.import_overrides(db, actor=SYSTEM_ACTOR, content=csv_text) == (0, 1)
+    def notice() -> io.BytesIO:
+        return io.BytesIO(csv_text.encode())
+
+    workdays.import_overrides(db, actor=SYSTEM_ACTOR, source=notice(), filename="2027.csv")
+    assert workdays.import_overrides(db, actor=SYSTEM_ACTOR, source=notice(),
+                                     filename="2027.csv") == (0, 1)
 
 
 def test_override_corrects_a_known_year(db: Session) -> None:
@@ -83,16 +88,17 @@ def test_override_corrects_a_known_year(db: Session) -> None:
 def test_bad_calendar_file_names_rows_and_columns_and_imports_nothing(db: Session) -> None:
     csv_text = "date,kind\n2027-01-01,holiday\n2027-13-01,holiday\n2027-01-03,rest\n2027-01-01,workday\n"
     with pytest.raises(ValidationFailed) as excinfo:
-        workdays.import_overrides(db, actor=SYSTEM_ACTOR, content=csv_text, filename="bad.csv")
-    errors = excinfo.value.errors
-    assert [(e.row, e.column) for e in errors] == [(3, "date"), (4, "kind"), (5, "date")]
-    assert all(e.file == "bad.csv" for e in errors)
+        workdays.import_overrides(db, actor=SYSTEM_ACTOR, source=io.BytesIO(csv_text.encode()),
+                                  filename="bad.csv")
+    found = [(row, column) for row, column, _ in located(excinfo.value)]
+    assert found == [(3, "date"), (4, "kind"), (5, "date")]
+    assert all(group.file == "bad.csv" for group in excinfo.value.errors)
     assert workdays.list_overrides(db, year=2027) == []
 
 
 def test_missing_columns_are_reported(db: Session) -> None:
     with pytest.raises(ValidationFailed) as excinfo:
-        workdays.parse_override_csv("day,type\n2027-01-01,holiday\n")
+        workdays.parse_overrides(io.BytesIO(b"day,type\n2027-01-01,holiday\n"), filename="x.csv")
     assert {e.column for e in excinfo.value.errors} == {"date", "kind"}
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from tests.factories import located
 from tongban.cli import app as cli
 from tongban.core.errors import ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR
@@ -60,10 +61,10 @@ def test_every_bad_row_is_reported_and_nothing_imported(db: Session) -> None:
     with pytest.raises(ValidationFailed) as excinfo:
         run(db, text)
     assert len(service.list_tasks(db, actor=SYSTEM_ACTOR)) == before
-    found = [(e.row, e.column) for e in excinfo.value.errors]
+    found = [(row, column) for row, column, _ in located(excinfo.value)]
     assert found == [(2, "department"), (3, "item_code"), (4, "problem"), (5, "due"),
                      (6, "due"), (8, "item_code")]
-    assert "未找到组织「市不存在局」" in excinfo.value.errors[0].reason
+    assert "未找到组织「市不存在局」" in excinfo.value.errors.groups[0].reason
 
 
 def test_missing_columns_are_named(db: Session) -> None:
@@ -90,5 +91,5 @@ def test_cli_import_json_lists_row_errors(db: Session, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["rectify", "import", str(path), "--json"])
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
-    assert payload["tasks"] == 0 and payload["errors"][0]["row"] == 2
+    assert payload["tasks"] == 0 and payload["errors"][0]["rows"] == [2]
     assert payload["errors"][0]["column"] == "department"

@@ -103,7 +103,7 @@ def outcome(db: Session, data: bytes, *, with_rejects: bool) -> dict[str, Any]:
                 db, actor=SYSTEM_ACTOR, source=io.BytesIO(data), filename="评价.csv",
                 rejects=rejects).as_dict()
         except ValidationFailed as exc:
-            result = {"refused": exc.summary, "errors": [e.as_dict() for e in exc.errors]}
+            result = {"refused": exc.summary, **exc.errors.as_dict()}
         reviews = [
             (r.source, r.source_id, r.channel, r.org_id, r.item_code, r.case_no, r.level, r.tags,
              r.comment, r.named, privacy.reveal(r.phone_cipher), r.phone_masked,
@@ -121,8 +121,6 @@ def outcome(db: Session, data: bytes, *, with_rejects: bool) -> dict[str, Any]:
                                    .where(ReviewCount.reviews != 0)).all())
     finally:
         savepoint.rollback()
-    if "errors" in result:
-        result["errors"] = sorted(result["errors"], key=lambda e: e["row"])
     lines = rejects.getvalue().splitlines() if rejects else []
     return {"result": result, "rejects": lines[:1] + sorted(lines[1:]), "reviews": reviews,
             "cases": cases, "counts": counts}
@@ -183,7 +181,7 @@ def test_a_file_copy_cannot_read_goes_row_by_row_with_the_same_result(
     assert bulk_calls == [None]
     row_by_row(monkeypatch)
     assert outcome(postgres, data, with_rejects=True) == fast
-    assert fast["result"]["imported"] == 3001 and fast["result"]["errors"][0]["row"] == 3
+    assert fast["result"]["imported"] == 3001 and fast["result"]["errors"][0]["rows"] == [3]
 
 
 def test_gb18030_files_go_through_the_set_based_path(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from tests.factories import located
 from tongban.cli import app as cli
 from tongban.core.config import get_settings
 from tongban.core.errors import ValidationFailed
@@ -112,9 +113,9 @@ def test_case_records_import_is_all_or_nothing_and_idempotent(db: Session) -> No
            "巴州区,H9,2026-03-03 10:00,网站\n")
     with pytest.raises(ValidationFailed) as failed:
         load_cases(db, bad)
-    assert [(e.row, e.column) for e in failed.value.errors] == [
+    assert [(row, column) for row, column, _ in located(failed.value)] == [
         (3, "org"), (4, "case_no"), (5, "completed_at"), (6, "channel"), (7, "case_no")]
-    assert "重复" in failed.value.errors[-1].reason
+    assert "重复" in located(failed.value)[-1][2]
     assert load_cases(db, "org,case_no,completed_at\n巴州区,H9,2026-03-02 10:00\n").imported == 1
 
 

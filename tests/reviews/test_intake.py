@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from tests.factories import located
 from tongban.app import create_app
 from tongban.cli import app as cli
 from tongban.core import privacy
@@ -72,7 +73,7 @@ def test_reimport_is_idempotent(db: Session) -> None:
 def test_one_rating_per_case_per_channel_online(db: Session) -> None:
     with pytest.raises(ValidationFailed) as excinfo:
         run(db, HEADER + row("1", case="C9") + row("2", case="C9"))
-    assert "一事一评" in excinfo.value.errors[0].reason
+    assert "一事一评" in excinfo.value.errors.groups[0].reason
     assert count(db) == 0
     result = run(db, HEADER + row("1", case="C9") + row("2", case="C9", channel="APP"))
     assert result.imported == 2
@@ -92,10 +93,10 @@ def test_every_bad_row_is_reported_and_nothing_is_stored(db: Session) -> None:
         "7", rated="2099-01-01 00:00:00") + row("8", rated="昨天")
     with pytest.raises(ValidationFailed) as excinfo:
         run(db, text)
-    found = [(e.row, e.column) for e in excinfo.value.errors]
+    found = [(row, column) for row, column, _ in located(excinfo.value)]
     assert found == [(3, "level"), (4, "channel"), (5, "org"), (6, "tags"), (7, "named"),
                      (8, "rated_at"), (9, "rated_at")]
-    assert all(e.file == "评价.csv" for e in excinfo.value.errors)
+    assert all(group.file == "评价.csv" for group in excinfo.value.errors)
     assert count(db) == 0
 
 
@@ -152,13 +153,15 @@ def test_cli_import_json_contract(db: Session, tmp_path: Path) -> None:
     good.write_text(HEADER + row("1") + row("2", case="C2"), encoding="utf-8")
     result = CliRunner().invoke(cli, ["reviews", "import", str(good), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"imported": 2, "skipped": 0, "errors": []}
+    assert json.loads(result.stdout) == {"imported": 2, "skipped": 0, "errors": [],
+                                         "error_count": 0, "more_errors": 0}
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + row("9", level="x"), encoding="utf-8")
     failed = CliRunner().invoke(cli, ["reviews", "import", str(bad), "--json"])
     assert failed.exit_code == 1
     assert json.loads(failed.stdout)["errors"][0] == {
-        "row": 2, "column": "level", "reason": "评价等级「x」应为1–5或其中文名称"}
+        "file": "bad.csv", "rows": [2], "count": 1, "column": "level",
+        "reason": "评价等级「x」应为1–5或其中文名称"}
     rejects = tmp_path / "rejects.csv"
     skipped = CliRunner().invoke(cli, ["reviews", "import", str(bad), "--skip-invalid",
                                        str(rejects), "--json"])

@@ -93,7 +93,8 @@ def test_cli_calendar_import_reports_bad_rows(db: Session, tmp_path: Path) -> No
     notice.write_text("date,kind\n2027-01-01,vacation\n", encoding="utf-8")
     result = runner.invoke(cli, ["calendar", "import", str(notice)])
     assert result.exit_code == 1
-    assert "bad.csv 第2行 「kind」列" in result.output
+    assert "bad.csv 有 1 处错误" in result.output
+    assert "类型「vacation」无效，应为 holiday 或 workday：「kind」列第2行" in result.output
 
 
 def test_cli_audit_verify_finds_a_tampered_row(db: Session) -> None:

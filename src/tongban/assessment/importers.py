@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,7 +24,7 @@ from tongban.assessment.scheme import METRIC_RE, PERIOD_RE, SchemeDef
 from tongban.assessment.service import MetricInput
 from tongban.core import audit
 from tongban.core.db import utcnow
-from tongban.core.errors import DomainError, RowError, ValidationFailed
+from tongban.core.errors import DomainError, ErrorGroups, RowError, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_number, cell_period, cell_text, open_table
 from tongban.org import service as org_service
@@ -94,19 +95,21 @@ class _Check:
 @dataclass
 class _Parsed:
     kind: str
+    errors: ErrorGroups
     rows: int = 0
     metrics: list[MetricInput] = field(default_factory=list)
     adjustments: list[_Adj] = field(default_factory=list)
     checks: list[_Check] = field(default_factory=list)
     orgs_by_period: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    errors: list[RowError] = field(default_factory=list)
 
 
 class _Context:
     """Resolves orgs, periods and schemes once per value while a file is validated."""
 
-    def __init__(self, db: Session, actor: Actor, cohort: Cohort | None, period: str | None):
+    def __init__(self, db: Session, actor: Actor, cohort: Cohort | None, period: str | None,
+                 filename: str | None = None):
         self.db, self.actor, self.cohort, self.period = db, actor, cohort, period
+        self.filename = filename
         self.members = {m.org_id for m in cohort.members} if cohort else set()
         self._orgs: dict[str, Org | str] = {}
         self._schemes: dict[str, tuple[Scheme, SchemeDef] | str] = {}
@@ -135,8 +138,11 @@ class _Context:
                 self._schemes[period] = (scheme, service.scheme_definition(scheme))
         return self._schemes[period]
 
+    def parsed(self, kind: str) -> _Parsed:
+        return _Parsed(kind, ErrorGroups(file=self.filename))
+
     def period_and_org(self, values: dict[str, Cell], row: int,
-                       errors: list[RowError]) -> tuple[str | None, Org | str]:
+                       errors: ErrorGroups) -> tuple[str | None, Org | str]:
         """The row's period and org (or the reason the org is refused), errors recorded."""
         period = self.period_of(values.get("period"), row, errors)
         ref = cell_text(values.get("org"))
@@ -145,7 +151,7 @@ class _Context:
             errors.append(RowError(row, "org", org))
         return period, org
 
-    def period_of(self, raw: Cell, row: int, errors: list[RowError]) -> str | None:
+    def period_of(self, raw: Cell, row: int, errors: ErrorGroups) -> str | None:
         text = cell_period(raw) if cell_text(raw) else ""
         if not text:
             if self.period:
@@ -169,7 +175,7 @@ def _indicator(definition: SchemeDef, ref: str) -> str | None:
 
 
 def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
-    parsed = _Parsed("sheet-long")
+    parsed = ctx.parsed("sheet-long")
     seen: dict[tuple[str, int, str], int] = {}
     for row, values in rows:
         parsed.rows += 1
@@ -230,7 +236,7 @@ def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
 
 
 def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
-    parsed = _Parsed("sheet-wide")
+    parsed = ctx.parsed("sheet-wide")
     reserved = {"period", "org", DEDUCTION, BONUS, "扣分说明", "加分说明", "总分", "排名",
                 "note", "序号"}
     seen: dict[tuple[str, int], int] = {}
@@ -296,25 +302,31 @@ def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
     return parsed
 
 
-def _parse_metrics(ctx: _Context, rows: Any) -> _Parsed:
-    parsed = _Parsed("metrics")
+def _parse_metrics(ctx: _Context, rows: Iterable[tuple[int, dict[str, Cell]]], *,
+                   metric_column: str | None = None) -> _Parsed:
+    """``period, org, metric, value`` rows; or, with ``metric_column``, ``period, org`` and the
+    value of that metric in the column named after it."""
+    parsed = ctx.parsed("metrics")
+    value_column = metric_column or "value"
     seen: dict[tuple[str, int, str], int] = {}
     for row, values in rows:
         parsed.rows += 1
         errors = parsed.errors
         period, org = ctx.period_and_org(values, row, errors)
-        metric = cell_text(values.get("metric"))
+        metric = metric_column or cell_text(values.get("metric"))
         if not METRIC_RE.match(metric):
             errors.append(RowError(row, "metric",
                                    f"数据项「{metric}」只能由字母、数字和下划线组成，以字母开头"))
-        value = cell_number(values.get("value"))
+        value = cell_number(values.get(value_column))
         if value is None:
-            errors.append(RowError(row, "value", f"数值「{cell_text(values.get('value'))}」不是数字"))
+            errors.append(RowError(row, value_column,
+                                   f"数值「{cell_text(values.get(value_column))}」不是数字"))
         if period is None or isinstance(org, str) or value is None or not METRIC_RE.match(metric):
             continue
         key = (period, org.id, metric)
         if key in seen:
-            errors.append(RowError(row, "metric", f"与第{seen[key]}行重复"))
+            errors.append(RowError(row, value_column if metric_column else "metric",
+                                   f"与第{seen[key]}行重复"))
             continue
         seen[key] = row
         parsed.metrics.append(MetricInput(period, org.id, metric, value))
@@ -401,7 +413,7 @@ def import_file(
     table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES)
     columns = set(table.header)
     cohort = service.get_cohort(db, code=cohort_code) if cohort_code else None
-    ctx = _Context(db, actor, cohort, period)
+    ctx = _Context(db, actor, cohort, period, name)
     if {"metric", "value"} <= columns:
         parsed = _parse_metrics(ctx, table.rows)
     else:
@@ -418,10 +430,8 @@ def import_file(
                                           "或 period,org,metric,value（数据项）", name)],
                 summary=f"{name} 无法导入")
     if parsed.errors:
-        raise ValidationFailed(
-            errors=[RowError(e.row, e.column, e.reason, name) for e in parsed.errors],
-            summary=f"{name} 有 {len(parsed.errors)} 处错误，未导入任何数据",
-        )
+        raise ValidationFailed(errors=parsed.errors,
+                               summary=f"{name} 有 {parsed.errors.count} 处错误，未导入任何数据")
     if parsed.rows == 0:
         raise ValidationFailed(errors=[RowError(None, None, "文件中没有数据行", name)],
                                summary=f"{name} 无法导入")
@@ -462,5 +472,21 @@ def record_metric_rows(
     parsed = _parse_metrics(_Context(db, actor, None, None), enumerate(rows, start=1))
     if parsed.errors:
         raise ValidationFailed(errors=parsed.errors,
-                               summary=f"有 {len(parsed.errors)} 处错误，未写入任何数据")
+                               summary=f"有 {parsed.errors.count} 处错误，未写入任何数据")
     return service.record_metric_values(db, actor=actor, values=parsed.metrics, source=source)
+
+
+def import_metric_column(db: Session, *, actor: Actor, rows: Iterable[tuple[int, dict[str, Cell]]],
+                         metric: str, filename: str) -> int:
+    """A file's ``period, org, <metric>`` rows as values of ``metric``, all or nothing; errors
+    name the file's rows and the metric's column."""
+    org_service.require_manager(actor, "写入考核数据")
+    parsed = _parse_metrics(_Context(db, actor, None, None, filename), rows, metric_column=metric)
+    if parsed.errors:
+        raise ValidationFailed(errors=parsed.errors,
+                               summary=f"{filename} 有 {parsed.errors.count} 处错误，未导入任何数据")
+    if parsed.rows == 0:
+        raise ValidationFailed(errors=[RowError(None, None, "文件中没有数据行", filename)],
+                               summary=f"{filename} 无法导入")
+    return service.record_metric_values(db, actor=actor, values=parsed.metrics,
+                                        source=f"import:{filename}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -184,9 +185,13 @@ class MetricInput:
 def record_metric_values(
     db: Session, *, actor: Actor, values: Sequence[MetricInput], source: str
 ) -> int:
-    """Upsert metric values; returns how many were new or changed (the same value is a no-op)."""
+    """Upsert metric values; returns how many were new or changed (the same value is a no-op).
+
+    inf or NaN would score as infinitely good or bad: refused, whichever feeder sends it."""
     if not values:
         return 0
+    if not all(math.isfinite(v.value) for v in values):
+        raise DomainError("数据项的值须为有限的数字（不能是 inf 或 NaN）")
     periods = {v.period for v in values}
     org_ids = {v.org_id for v in values}
     metrics = {v.metric for v in values}
@@ -271,6 +276,8 @@ def record_adjustment(
         raise DomainError("加扣分必须写明原因")
     if points == 0:
         raise DomainError("加扣分分值不能为0")
+    if not math.isfinite(points):
+        raise DomainError("加扣分分值须为有限的数字（不能是 inf 或 NaN）")
     if key is not None:
         existing = db.scalar(select(Adjustment).where(Adjustment.key == key))
         if existing is not None:

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     wecom_webhook_url: str = ""
     dingtalk_webhook_url: str = ""
 
+    # Imports (CSV/XLSX): the kinds of error listed before 另有 N 处错误, and the most columns a
+    # file may have (PostgreSQL's bulk path stages one column per file column, at most 1600).
+    import_error_groups_max: int = Field(default=50, ge=1, le=1000)
+    import_columns_max: int = Field(default=1000, ge=20, le=1600)
+
     # 好差评 (reviews): deadlines in working days after receipt, tags, comment length.
     review_callback_workdays: int = 1
     review_rectify_workdays: int = 15

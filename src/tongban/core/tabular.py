@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import itertools
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from tongban.core.config import get_settings
 from tongban.core.errors import RowError, ValidationFailed
 
 Cell = str | float | int | datetime | date | None
@@ -23,26 +25,52 @@ Cell = str | float | int | datetime | date | None
 
 @dataclass
 class Table:
-    """A file's header (canonical names where an alias matched) and its rows."""
+    """A file's header (canonical names where an alias matched) and its rows.
+
+    Reading the rows may raise :class:`ValidationFailed` part-way: a line that does not decode
+    (the encoding changes after the sample it was judged from), a NUL byte, a cell over the CSV
+    field limit, too many columns, a damaged XLSX. Importers validate every row before they
+    write, so such a file imports nothing.
+    """
 
     filename: str
     header: list[str]
     rows: Iterator[tuple[int, dict[str, Cell]]]
     encoding: str | None = None  # a CSV's (utf-8-sig or gb18030)
-    _text: io.TextIOWrapper | None = None
     _aliases: Mapping[str, str] | None = None
 
     def rewind(self, stream: IO[bytes]) -> Table:
         """The same CSV read afresh from its start (after its stream was read elsewhere)."""
-        if self._text is not None:
-            self._text.detach()  # else closing the old reader would close the stream
         stream.seek(0)
         return _csv_rows(stream, self.filename, self._aliases or {})
+
+
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GB18030"}
+
+
+class _Unreadable(Exception):
+    """A line of a CSV file that cannot be read; ``reason`` says why, in Chinese."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _refused(filename: str, row: int | None, reason: str) -> ValidationFailed:
+    """A file that cannot be read whole: nothing of it is imported."""
+    return ValidationFailed(errors=[RowError(row, None, reason, filename)],
+                            summary=f"{filename} 无法完整读取，未导入任何数据")
 
 
 def _canonical(header: list[str], aliases: Mapping[str, str]) -> list[str]:
     lowered = {k.strip().lower(): v for k, v in aliases.items()}
     return [lowered.get(h.strip().lower(), h.strip()) for h in header]
+
+
+def _check_width(filename: str, row: int, width: int, limit: int) -> None:
+    """Refuse a row wider than the setting ``import_columns_max``."""
+    if width > limit:
+        raise _refused(filename, row, f"有 {width} 列，超过上限 {limit} 列")
 
 
 def csv_encoding(stream: IO[bytes]) -> str:
@@ -60,21 +88,86 @@ def csv_encoding(stream: IO[bytes]) -> str:
     return "utf-8-sig"
 
 
+def _csv_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
+    """The stream's lines, each decoded on its own (line ends kept, as ``csv`` wants them).
+
+    The encoding is judged from the file's start; a later line in another encoding, or one
+    holding a NUL byte, raises :class:`_Unreadable` while the reader is at that line's row.
+    Line ends are \\n, \\r\\n or \\r; no byte of a UTF-8 or GB18030 character is one of them.
+    """
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    first = True
+
+    def decode(line: bytes) -> str:
+        nonlocal first
+        if b"\x00" in line:
+            raise _Unreadable("含有空字符（NUL），不是文本格式的 CSV 文件，或文件已损坏")
+        try:
+            text = line.decode(codec)
+        except UnicodeDecodeError:
+            raise _Unreadable(f"编码与文件开头不同（文件开头按 {_ENCODING_NAMES[encoding]} 读取）："
+                              "请把整个文件另存为 UTF-8 或 GB18030 编码后再导入") from None
+        if first:
+            first = False
+            return text.removeprefix("\ufeff")
+        return text
+
+    pending: list[bytes] = []  # the start of a line that goes on in the next block
+    while block := stream.read(1 << 16):
+        if pending and pending[-1].endswith(b"\r"):  # a line ended by \r, or by \r\n split
+            if block.startswith(b"\n"):
+                pending.append(b"\n")
+                block = block[1:]
+            yield decode(b"".join(pending))
+            pending = []
+        lines = block.splitlines(keepends=True)
+        tail = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        if lines and pending:
+            lines[0] = b"".join((*pending, lines[0]))
+            pending = []
+        for line in lines:
+            yield decode(line)
+        if tail:
+            pending.append(tail)
+    if pending:
+        yield decode(b"".join(pending))
+
+
+def _next_record(reader: Iterator[list[str]], filename: str, row: int) -> list[str] | None:
+    """The next record of ``reader`` (the file's row ``row``), None at the end."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except _Unreadable as exc:
+        raise _refused(filename, row, exc.reason) from None
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            reason = f"有单元格超过 {csv.field_size_limit()} 个字符（128 KiB）的上限"
+        else:
+            reason = "不是有效的 CSV 格式"
+        raise _refused(filename, row, reason) from None
+
+
 def _csv_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
     encoding = csv_encoding(stream)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = csv.reader(text)
-    try:
-        header = next(reader)
-    except StopIteration:
+    reader = csv.reader(_csv_lines(stream, encoding))
+    header = _next_record(reader, filename, 1)
+    if header is None:
         raise ValidationFailed(errors=[RowError(1, None, "文件为空", filename)],
-                               summary=f"{filename} 无法导入") from None
+                               summary=f"{filename} 无法导入")
+    limit = get_settings().import_columns_max
+    _check_width(filename, 1, len(header), limit)
     columns = _canonical(header, aliases)
 
     def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
-        for lineno, raw in enumerate(reader, start=2):
+        for lineno in itertools.count(2):
+            raw = _next_record(reader, filename, lineno)
+            if raw is None:
+                return
             if not any(cell.strip() for cell in raw):
                 continue
+            _check_width(filename, lineno, len(raw), limit)
             values: dict[str, Cell] = {}
             for i, column in enumerate(columns):
                 values[column] = raw[i].strip() if i < len(raw) else ""
@@ -82,7 +175,7 @@ def _csv_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> T
                 values["__extra__"] = "、".join(c for c in raw[len(columns):] if c.strip())
             yield lineno, values
 
-    return Table(filename, columns, rows(), encoding, text, aliases)
+    return Table(filename, columns, rows(), encoding, aliases)
 
 
 def _xlsx_cell(cell: object) -> Cell:
@@ -93,28 +186,60 @@ def _xlsx_cell(cell: object) -> Cell:
 
 def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
     from openpyxl import load_workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ValidationFailed(errors=[RowError(None, None, f"不是有效的 XLSX 文件（{exc}）",
-                                                filename)],
-                               summary=f"{filename} 无法导入") from exc
+        raise ValidationFailed(
+            errors=[RowError(None, None, "不是有效的 XLSX 文件：请用 Excel 或 WPS 打开后另存为"
+                                         "“Excel 工作簿（.xlsx）”再导入", filename)],
+            summary=f"{filename} 无法导入") from exc
+    if not workbook.worksheets:
+        workbook.close()
+        raise ValidationFailed(errors=[RowError(None, None, "文件中没有工作表", filename)],
+                               summary=f"{filename} 无法导入")
     sheet = workbook.worksheets[0]
-    iterator = sheet.iter_rows(values_only=True)
+    assert isinstance(sheet, ReadOnlyWorksheet)
+    # Read-only mode stops at the size the file's <dimension> states, which writers may
+    # under-state: forget it, and read every row and cell the sheet holds.
+    sheet.reset_dimensions()
+
+    def records() -> Iterator[tuple[int, tuple[Any, ...]]]:
+        lineno = 0
+        iterator = sheet.iter_rows(values_only=True)
+        try:
+            while True:
+                lineno += 1
+                try:
+                    raw = next(iterator)
+                except StopIteration:
+                    return
+                except Exception as exc:  # a damaged sheet fails part-way in many ways
+                    raise _refused(filename, lineno,
+                                   "XLSX 文件已损坏，无法读取此行及以后的内容") from exc
+                yield lineno, raw
+        finally:
+            workbook.close()
+
+    found = records()
     header_row: tuple[Any, ...] | None = None
     header_line = 0
-    for header_line, candidate in enumerate(iterator, start=1):  # noqa: B007
+    for header_line, candidate in found:  # noqa: B007
         if candidate and any(c not in (None, "") for c in candidate):
             header_row = candidate
             break
     if header_row is None:
         raise ValidationFailed(errors=[RowError(1, None, "文件为空", filename)],
                                summary=f"{filename} 无法导入")
-    columns = _canonical(["" if c is None else str(c) for c in header_row], aliases)
+    header = ["" if c is None else str(c) for c in header_row]
+    while header and not header[-1].strip():  # empty cells a writer styled, not columns
+        header.pop()
+    _check_width(filename, header_line, len(header), get_settings().import_columns_max)
+    columns = _canonical(header, aliases)
 
     def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
-        for lineno, raw in enumerate(iterator, start=header_line + 1):
+        for lineno, raw in found:
             if not raw or all(c in (None, "") for c in raw):
                 continue
             values: dict[str, Cell] = {}
@@ -122,7 +247,6 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> 
                 cell = raw[i] if i < len(raw) else None
                 values[column] = _xlsx_cell(cell)
             yield lineno, values
-        workbook.close()
 
     return Table(filename, columns, rows())
 
@@ -160,21 +284,28 @@ def cell_text(value: Cell) -> str:
 
 
 def cell_number(value: Cell) -> float | None:
-    """A cell as a number, or None when it is not one ("1,234.5" and "95%" are numbers)."""
+    """A cell as a finite number, or None when it is not one ("1,234.5" and "95%" are numbers;
+    inf, NaN and 1e999, which would score as if infinitely good or bad, are not)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    text = cell_text(value).replace(",", "").replace("，", "")
-    if not text:
-        return None
-    scale = 1.0
-    if text.endswith("%"):
-        text, scale = text[:-1], 0.01
+        number: float | int = value
+    else:
+        text = cell_text(value).replace(",", "").replace("，", "")
+        if not text:
+            return None
+        scale = 1.0
+        if text.endswith("%"):
+            text, scale = text[:-1], 0.01
+        try:
+            number = float(text) * scale
+        except ValueError:
+            return None
     try:
-        return float(text) * scale
-    except ValueError:
+        result = float(number)
+    except OverflowError:  # an integer beyond any float
         return None
+    return result if math.isfinite(result) else None
 
 
 def cell_period(value: Cell) -> str:
@@ -183,8 +314,9 @@ def cell_period(value: Cell) -> str:
         return f"{value.year}-{value.month:02d}"
     text = cell_text(value).replace("年", "-").replace("月", "").replace("/", "-").replace(".", "-")
     parts = text.split("-")
-    if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and len(parts[0]) == 4:
+    if (len(parts) >= 2 and len(parts[0]) == 4 and 1 <= len(parts[1]) <= 2
+            and parts[0].isdecimal() and parts[1].isdecimal()):
         month = int(parts[1])
         if 1 <= month <= 12:
-            return f"{parts[0]}-{month:02d}"
+            return f"{int(parts[0]):04d}-{month:02d}"
     return text

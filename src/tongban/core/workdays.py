@@ -7,12 +7,12 @@ published each November. A date in a year neither knows is an error, never a gue
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -22,8 +22,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
-from tongban.core.errors import DomainError, PermissionDenied, RowError, ValidationFailed
+from tongban.core.errors import DomainError, ErrorGroups, PermissionDenied, RowError, ValidationFailed
 from tongban.core.security import Actor, Role
+from tongban.core.tabular import cell_text, open_table
 
 
 class DayKind(StrEnum):
@@ -218,57 +219,59 @@ _KIND_WORDS = {
 }
 
 
-def parse_override_csv(content: str, *, filename: str = "") -> list[tuple[date, DayKind, str]]:
-    """Rows of a ``date,kind[,note]`` CSV, validated as a whole (errors name row and column)."""
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    fields = [f.strip() for f in (reader.fieldnames or [])]
-    missing = [c for c in ("date", "kind") if c not in fields]
+_COLUMNS = {"date": "date", "kind": "kind", "note": "note", "日期": "date", "类型": "kind",
+            "说明": "note", "备注": "note"}
+
+
+def parse_overrides(source: Path | IO[bytes], *,
+                    filename: str | None = None) -> list[tuple[date, DayKind, str]]:
+    """Rows of a ``date,kind[,note]`` CSV or XLSX, validated as a whole (errors name row and
+    column)."""
+    table = open_table(source, filename=filename, aliases=_COLUMNS)
+    name = table.filename
+    missing = [c for c in ("date", "kind") if c not in table.header]
     if missing:
-        raise ValidationFailed(
-            errors=[RowError(1, c, "缺少必需的列", filename or None) for c in missing],
-            summary="工作日历文件格式不正确",
-        )
-    errors: list[RowError] = []
+        raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
+                               summary=f"{name} 不是工作日历文件（需要 date,kind 两列）")
+    errors = ErrorGroups(file=name)
     parsed: list[tuple[date, DayKind, str]] = []
     seen: dict[date, int] = {}
-    for lineno, raw in enumerate(reader, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+    for lineno, row in table.rows:
+        text = cell_text(row.get("date"))
         try:
-            day = date.fromisoformat(row["date"])
+            day = date.fromisoformat(text)
         except ValueError:
-            errors.append(RowError(lineno, "date", f"日期「{row['date']}」不是 YYYY-MM-DD 格式"))
+            errors.append(RowError(lineno, "date", f"日期「{text}」不是 YYYY-MM-DD 格式"))
             continue
-        kind = _KIND_WORDS.get(row["kind"].lower())
+        kind_text = cell_text(row.get("kind"))
+        kind = _KIND_WORDS.get(kind_text.lower())
         if kind is None:
-            errors.append(
-                RowError(lineno, "kind", f"类型「{row['kind']}」无效，应为 holiday 或 workday")
-            )
+            errors.append(RowError(lineno, "kind", f"类型「{kind_text}」无效，应为 holiday 或 workday"))
             continue
         if day in seen:
             errors.append(RowError(lineno, "date", f"日期与第{seen[day]}行重复"))
             continue
         seen[day] = lineno
-        parsed.append((day, kind, row.get("note", "")))
+        parsed.append((day, kind, cell_text(row.get("note"))))
     if errors:
-        raise ValidationFailed(
-            errors=[RowError(e.row, e.column, e.reason, filename or None) for e in errors],
-            summary="工作日历文件有误，未导入任何记录",
-        )
+        raise ValidationFailed(errors=errors,
+                               summary=f"{name} 有 {errors.count} 处错误，未导入任何记录")
     return parsed
 
 
 def import_overrides(
-    db: Session, *, actor: Actor, content: str, filename: str = ""
+    db: Session, *, actor: Actor, source: Path | IO[bytes], filename: str | None = None
 ) -> tuple[int, int]:
     """Apply a year's notice (all rows or none). Returns (changed, unchanged)."""
     _require_admin(actor)
-    rows = parse_override_csv(content, filename=filename)
+    rows = parse_overrides(source, filename=filename)
+    name = filename or (source.name if isinstance(source, Path) else "")
     existing = {o.day: o.kind for o in db.scalars(select(WorkdayOverride))}
     changed = 0
     for day, kind, note in rows:
         if existing.get(day) == kind.value:
             continue
-        set_override(db, actor=actor, day=day, kind=kind, note=note or f"导入 {filename}".strip())
+        set_override(db, actor=actor, day=day, kind=kind, note=note or f"导入 {name}".strip())
         changed += 1
     return changed, len(rows) - changed
 

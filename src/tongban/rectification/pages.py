@@ -15,6 +15,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
+from tongban.core.tabular import cell_number
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import end_of_day, local_today
 from tongban.org import service as org_service
@@ -215,6 +216,16 @@ def new_task(
     return see_other(f"/rectification/tasks/{task.id}")
 
 
+def _number(text: str, what: str) -> float | None:
+    """A number typed into the form; blank is none."""
+    if not text.strip():
+        return None
+    number = cell_number(text)
+    if number is None:
+        raise DomainError(f"{what}「{text.strip()}」不是数字")
+    return number
+
+
 @router.get("/import", response_class=HTMLResponse)
 def import_form(request: Request, actor: Actor = Depends(require_actor)) -> Response:
     org_service.require_manager(actor, "导入省级反馈")
@@ -238,8 +249,7 @@ async def import_upload(
         result = service.import_feedback(
             db, actor=actor, source=file.file, filename=file.filename, category=category,
             penalty_indicator=penalty_indicator.strip() or None,
-            points_each=float(points_each) if points_each.strip() else None,
-            cap=float(cap) if cap.strip() else None)
+            points_each=_number(points_each, "每项扣分"), cap=_number(cap, "扣分上限"))
     except ValidationFailed as exc:
         return render(request, "rectification/import.html", {**context, "failure": exc},
                       status_code=422)

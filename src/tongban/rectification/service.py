@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import uuid
 from collections import defaultdict
@@ -25,7 +26,15 @@ from tongban.assessment import service as assessment
 from tongban.assessment.rules import fmt
 from tongban.core import audit, workdays
 from tongban.core.config import get_settings
-from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorGroups,
+    NotFound,
+    PermissionDenied,
+    RowError,
+    ValidationFailed,
+)
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
@@ -110,9 +119,8 @@ def create_task(
     org_service.require_manager(actor, "下发整改任务")
     if not title.strip():
         raise DomainError("整改任务须有标题")
-    if penalty is not None and (penalty.points_each <= 0
-                                or (penalty.cap is not None and penalty.cap <= 0)):
-        raise DomainError("每项扣分和扣分上限须大于0")
+    if penalty is not None:
+        _check_penalty_numbers(penalty.points_each, penalty.cap)
     task = RectificationTask(
         source=source.value, category=_check_category(category), title=title.strip(),
         detail=detail, org_id=org.id, org=org, responsible_person=responsible_person,
@@ -447,6 +455,8 @@ def import_feedback(
     _check_category(category)
     if (penalty_indicator is None) != (points_each is None):
         raise DomainError("扣分指标（--penalty-indicator）与每项扣分（--points-each）须同时给出")
+    if points_each is not None:
+        _check_penalty_numbers(points_each, cap)
     issued_on = issued_on or local_today()
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
@@ -456,7 +466,7 @@ def import_feedback(
     if missing:
         raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
                                summary=f"{name} 格式不正确")
-    errors: list[RowError] = []
+    errors = ErrorGroups(file=name)
     groups: dict[int, tuple[Org, list[tuple[date, LineInput]]]] = {}
     calendar = workdays.load_calendar(db)
     seen: dict[tuple[int, str, str], int] = {}
@@ -488,7 +498,7 @@ def import_feedback(
         groups.setdefault(org.id, (org, []))[1].append((due, LineInput(code, item, problem)))
     if errors:
         raise ValidationFailed(errors=errors,
-                               summary=f"{name} 有 {len(errors)} 处错误，未导入任何任务")
+                               summary=f"{name} 有 {errors.count} 处错误，未导入任何任务")
     result = FeedbackImport()
     for org, rows in groups.values():
         due = min(d for d, _ in rows)
@@ -520,6 +530,12 @@ def import_feedback(
                          changes={"lines": len(added), "file": name})
             result.lines += len(added)
     return result
+
+
+def _check_penalty_numbers(points_each: float, cap: float | None) -> None:
+    """Points per line and the cap: finite and above 0 (inf or NaN would charge nonsense)."""
+    if not all(math.isfinite(n) and n > 0 for n in (points_each, cap) if n is not None):
+        raise DomainError("每项扣分和扣分上限须为大于0的数字")
 
 
 def _parse_due(value: object, issued_on: date, calendar: workdays.WorkCalendar) -> date | str:

@@ -1,4 +1,5 @@
-"""XLSX: one worksheet per table, header frozen, numbers as numbers with their formats."""
+"""XLSX: one worksheet per table, header frozen, numbers as numbers with their formats, and
+every text as a text cell (never a formula; see :func:`write_cell`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,44 @@ import io
 import re
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from tongban.reports.document import CellKind, Document
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+#: What makes Excel, WPS or LibreOffice take typed text for a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_cell(sheet: Worksheet, row: int, column: int, value: str | float | int | None) -> None:
+    """Write one value: a number as a number, any text as a text cell, exactly as it reads.
+
+    openpyxl stores a text starting with ``=`` as a live formula (and ``#N/A`` as an error);
+    an adjustment reason, a task title or an imported note must never run. So a text is
+    always a text cell (Excel and WPS show ``=HYPERLINK(...)`` as those characters, and
+    the value read back is unchanged). A text starting with = + - @, a tab or a CR also
+    gets the cell's quote prefix, which is what typing ``'=...`` in Excel does: the
+    apostrophe is not shown and not part of the value, and the text stays text when a user
+    edits the cell. Characters XML cannot hold (control characters) are dropped.
+    """
+    cell = sheet.cell(row=row, column=column)
+    if not isinstance(value, str):
+        cell.value = value
+        return
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell.value = text
+    cell.data_type = "s"
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+
+
+def _write_row(sheet: Worksheet, row: int, values: list[str | float | int | None]) -> None:
+    for column, value in enumerate(values, start=1):
+        write_cell(sheet, row, column, value)
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
@@ -32,23 +64,21 @@ def render(document: Document) -> bytes:
     cover = book.active
     assert cover is not None
     cover.title = "说明"
-    cover.append([document.title])
+    lines = [document.title,
+             *(line for line in (document.subtitle, f"{document.issuer}　{document.date_line}",
+                                 "各表数字与同期 Word 版一致；比率以小数存储、按百分比显示。") if line)]
     cover["A1"].font = Font(bold=True, size=14)
-    for line in (document.subtitle, f"{document.issuer}　{document.date_line}",
-                 "各表数字与同期 Word 版一致；比率以小数存储、按百分比显示。"):
-        if line:
-            cover.append([line])
     cover.column_dimensions["A"].width = 80
     taken = {"说明"}
     for table in document.tables():
         sheet = book.create_sheet(_sheet_name(table.sheet, taken))
-        sheet.append([c.label for c in table.columns])
+        _write_row(sheet, 1, [c.label for c in table.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             cell.fill = HEADER_FILL
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        for row in table.rows:
-            sheet.append([None if c.value == "" else c.value for c in row])
+        for number, row in enumerate(table.rows, start=2):
+            _write_row(sheet, number, [None if c.value == "" else c.value for c in row])
         for col, column in enumerate(table.columns, start=1):
             letter = get_column_letter(col)
             sheet.column_dimensions[letter].width = column.width
@@ -61,7 +91,9 @@ def render(document: Document) -> bytes:
         if table.rows:
             sheet.auto_filter.ref = sheet.dimensions
         if table.note:
-            cover.append([f"表「{sheet.title}」：{table.note}"])
+            lines.append(f"表「{sheet.title}」：{table.note}")
+    for number, line in enumerate(lines, start=1):
+        write_cell(cover, number, 1, line)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -12,11 +12,15 @@ for the few that do. ``tests/reviews/test_bulk_import.py`` holds both paths equa
 
 A file that COPY cannot read as it is (a short or long row, a blank line, a stray byte)
 makes :func:`import_csv` return None, and the caller takes the row-by-row path, which
-reports such rows one by one.
+reports such rows one by one. So does a file Python's reader refuses and COPY might take: a
+NUL byte, a line that does not decode as the file's start did, a cell over ``csv``'s field
+limit; the row path refuses the whole file, naming the row.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -52,6 +56,10 @@ BATCH = 5000
 _ENCODINGS = {"utf-8-sig": "UTF8", "gb18030": "GB18030"}
 
 
+class _NotAsIs(Exception):
+    """The file holds what the row-by-row reader refuses (see the module docstring)."""
+
+
 @dataclass
 class BulkCounts:
     imported: int
@@ -80,6 +88,7 @@ def import_csv(db: Session, *, checker: Checker, stream: IO[bytes], encoding: st
         "CREATE TEMP TABLE review_stage (row_no bigint GENERATED ALWAYS AS IDENTITY "
         f"(START WITH 2), {', '.join(f'c{i} text' for i in range(staged))})"))
     savepoint = db.begin_nested()
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         stream.seek(0)
         with _raw(db).cursor() as cursor, cursor.copy(
@@ -87,11 +96,16 @@ def import_csv(db: Session, *, checker: Checker, stream: IO[bytes], encoding: st
                 f"(FORMAT csv, HEADER true, ENCODING '{_ENCODINGS[encoding]}')") as copy:
             lines = 0
             while block := stream.read(1 << 20):
+                if b"\x00" in block:
+                    raise _NotAsIs
+                decoder.decode(block)  # as the row path decodes it (PostgreSQL's may differ)
                 copy.write(block)
                 lines += block.count(b"\n")
                 if progress and lines:
                     progress(lines)
-    except psycopg.Error:
+            decoder.decode(b"", final=True)
+        _check_field_sizes(db, staged)
+    except (psycopg.Error, UnicodeDecodeError, _NotAsIs):
         savepoint.rollback()
         _drop_temporaries(db)
         return None
@@ -104,6 +118,16 @@ def import_csv(db: Session, *, checker: Checker, stream: IO[bytes], encoding: st
     counts = _insert(db, checker)
     _drop_temporaries(db)
     return counts
+
+
+def _check_field_sizes(db: Session, staged: int) -> None:
+    """Raise :class:`_NotAsIs` when a cell is longer than ``csv`` reads."""
+    limit = csv.field_size_limit()
+    longer = " OR ".join(f"(octet_length(c{i}) > :limit AND char_length(c{i}) > :limit)"
+                         for i in range(staged))
+    if db.scalar(text(f"SELECT EXISTS (SELECT 1 FROM review_stage WHERE {longer})"),
+                 {"limit": limit}):
+        raise _NotAsIs
 
 
 def _raw(db: Session) -> psycopg.Connection[Any]:

@@ -90,7 +90,8 @@ class Checker:
         return channel, None
 
     def level(self, text: str) -> tuple[int, str | None]:
-        level = _LEVEL_WORDS.get(text) or (int(text) if text.isdigit() else 0)
+        # isdecimal, not isdigit: "²" and "①" are digits int() cannot read.
+        level = _LEVEL_WORDS.get(text) or (int(text) if text.isdecimal() and len(text) < 4 else 0)
         if level not in (1, 2, 3, 4, 5):
             return 0, f"评价等级「{text}」应为1–5或其中文名称"
         return level, None

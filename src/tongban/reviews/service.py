@@ -13,7 +13,7 @@ import io
 import os
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,7 +44,15 @@ from tongban.assessment.service import MetricInput
 from tongban.core import audit, privacy, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
-from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RowError, ValidationFailed
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorGroups,
+    NotFound,
+    PermissionDenied,
+    RowError,
+    ValidationFailed,
+)
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.tabular import Cell, cell_text, open_table
 from tongban.core.workdays import end_of_day, local_date, local_today
@@ -91,14 +99,17 @@ REPLY_TEMPLATES = {
 class IntakeResult:
     imported: int = 0
     skipped: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
+    errors: ErrorGroups = field(default_factory=ErrorGroups)
     cases_opened: int = 0
     held: int = 0  # public repeats kept out of the counts (see submit_review)
 
+    @property
+    def error_count(self) -> int:
+        return self.errors.count
+
     def as_dict(self) -> dict[str, object]:
         return {"imported": self.imported, "skipped": self.skipped, "held": self.held,
-                "errors": [e.as_dict() for e in self.errors], "error_count": self.error_count,
+                **self.errors.as_dict(),
                 "cases_opened": self.cases_opened}
 
 
@@ -354,9 +365,12 @@ def import_reviews(
     rejects: IO[str] | None = None,
     rejects_file: Path | None = None,
     progress: Callable[[int], None] | None = None,
-    max_errors_listed: int = 1000,
 ) -> IntakeResult:
-    """Stream a provincial export into the database in chunks (see the module docstring)."""
+    """Stream a provincial export into the database in chunks (see the module docstring).
+
+    Rejected rows reach ``reject`` in row order on both paths, so both list the same errors;
+    a file that cannot be read to its end rolls back whatever was stored, even with
+    ``rejects``."""
     org_service.require_manager(actor, "导入好差评数据")
     stream = source.open("rb") if isinstance(source, Path) else source
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
@@ -369,69 +383,86 @@ def import_reviews(
     if writer is not None:
         writer.writerow([*COLUMNS, "row", "reason"])
     ctx = Checker(db)
-    result = IntakeResult()
-    raw_of: dict[int, dict[str, Cell]] = {}
+    result = IntakeResult(errors=ErrorGroups(file=name))
 
     def reject(row: int, values: dict[str, Cell], errors: list[RowError]) -> None:
-        result.error_count += len(errors)
-        for error in errors:
-            if len(result.errors) < max_errors_listed:
-                result.errors.append(RowError(error.row, error.column, error.reason, name))
+        result.errors.extend(errors)
         if writer is not None:
             writer.writerow([cell_text(values.get(c)) for c in COLUMNS]
                             + [row, "；".join(f"{e.column}：{e.reason}" for e in errors)])
 
     savepoint = db.begin_nested()
-    postgres = db.get_bind().dialect.name == "postgresql"
-    if postgres and table.encoding and stream.seekable() and get_settings().review_bulk_sql:
-        counts = bulk.import_csv(db, checker=ctx, stream=stream, encoding=table.encoding,
-                                 header=table.header, reject=reject, progress=progress)
+    try:
+        set_based = (db.get_bind().dialect.name == "postgresql" and table.encoding is not None
+                     and stream.seekable() and get_settings().review_bulk_sql)
+        counts = bulk.import_csv(db, checker=ctx, stream=stream, encoding=table.encoding or "",
+                                 header=table.header, reject=reject,
+                                 progress=progress) if set_based else None
         if counts is not None:
             result.imported, result.skipped = counts.imported, counts.skipped
             result.cases_opened = counts.cases_opened
-            return _finish_import(db, actor=actor, savepoint=savepoint, result=result,
-                                  name=name, listing_only=writer is None,
-                                  rejects_file=rejects_file)
-        table = table.rewind(stream)  # COPY could not read it: row by row, from the start
+        else:
+            if set_based:
+                table = table.rewind(stream)  # COPY could not read it: row by row, afresh
+            _import_rows(db, ctx=ctx, rows=table.rows, result=result, reject=reject,
+                         progress=progress)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    return _finish_import(db, actor=actor, savepoint=savepoint, result=result, name=name,
+                          listing_only=writer is None, rejects_file=rejects_file)
+
+
+def _import_rows(db: Session, *, ctx: Checker, rows: Iterable[tuple[int, dict[str, Cell]]],
+                 result: IntakeResult,
+                 reject: Callable[[int, dict[str, Cell], list[RowError]], None],
+                 progress: Callable[[int], None] | None) -> None:
+    """The row-by-row path: every ``CHUNK`` rows, the valid ones are stored and the rejected
+    ones (invalid, or refused by the dedup rules) reported in row order."""
+    postgres = db.get_bind().dialect.name == "postgresql"
     chunk: list[tuple[int, dict[str, Any]]] = []
-    processed = 0
-    for row, values in table.rows:
+    raw_of: dict[int, dict[str, Cell]] = {}
+    bad: list[tuple[int, dict[str, Cell], list[RowError]]] = []
+    processed = chunks = 0
+
+    def flush() -> None:
+        refused = [(row, raw_of[row], errors) for row, errors in _store_chunk(db, chunk, result)]
+        for row, values, errors in sorted(bad + refused, key=lambda item: item[0]):
+            reject(row, values, errors)
+        chunk.clear()
+        raw_of.clear()
+        bad.clear()
+
+    for row, values in rows:
         parsed, errors = parse_row(ctx, values, row)
         if parsed is None:
-            reject(row, values, errors)
+            bad.append((row, values, errors))
         else:
             chunk.append((row, parsed))
             raw_of[row] = values
         processed += 1
-        if len(chunk) >= CHUNK:
-            for refused_row, refused in _store_chunk(db, chunk, result):
-                reject(refused_row, raw_of[refused_row], refused)
-            chunk, raw_of = [], {}
-            if postgres and processed % (CHUNK * 10) < CHUNK:
+        if len(chunk) + len(bad) >= CHUNK:
+            flush()
+            chunks += 1
+            if postgres and chunks % 10 == 0:
                 # The table grows inside one transaction; fresh statistics keep the planner on
                 # the unique indexes instead of scanning the whole table for every chunk.
                 db.execute(text("ANALYZE review"))
             if progress:
                 progress(processed)
-    for refused_row, refused in _store_chunk(db, chunk, result):
-        reject(refused_row, raw_of[refused_row], refused)
+    flush()
     if progress:
         progress(processed)
-    return _finish_import(db, actor=actor, savepoint=savepoint, result=result, name=name,
-                          listing_only=writer is None, rejects_file=rejects_file)
 
 
 def _finish_import(db: Session, *, actor: Actor, savepoint: SessionTransaction,
                    result: IntakeResult, name: str, listing_only: bool,
                    rejects_file: Path | None = None) -> IntakeResult:
     """All or nothing: any error rolls the import back unless the rejects are written out."""
-    if result.error_count and listing_only:
+    if result.errors and listing_only:
         savepoint.rollback()
-        more = result.error_count - len(result.errors)
-        raise ValidationFailed(
-            errors=result.errors,
-            summary=f"{name} 有 {result.error_count} 处错误，未导入任何评价"
-                    + (f"（仅列出前 {len(result.errors)} 处，另有 {more} 处）" if more else ""))
+        raise ValidationFailed(errors=result.errors,
+                               summary=f"{name} 有 {result.error_count} 处错误，未导入任何评价")
     savepoint.commit()
     audit.record(db, actor=actor, action="reviews.imported", object_type="review_import",
                  object_id=name[:128],
@@ -816,14 +847,13 @@ def record_metrics(db: Session, *, period: str, as_of: date) -> int:
                                            source="reviews")
 
 
-def record_cases_handled(db: Session, *, actor: Actor, rows: Iterator[tuple[int, dict[str, Cell]]],
+def record_cases_handled(db: Session, *, actor: Actor, rows: Iterable[tuple[int, dict[str, Cell]]],
                          filename: str) -> int:
     """``period,org,cases_handled`` rows (the denominator of 主动评价率) as metric values."""
     from tongban.assessment import importers
 
-    items = [{"period": v.get("period"), "org": v.get("org"), "metric": "cases_handled",
-              "value": v.get("cases_handled")} for _, v in rows]
-    return importers.record_metric_rows(db, actor=actor, rows=items, source=f"import:{filename}")
+    return importers.import_metric_column(db, actor=actor, rows=rows, metric="cases_handled",
+                                          filename=filename)
 
 
 # ---------------------------------------------------------------- handled cases, default rating
@@ -847,7 +877,7 @@ def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
     already recorded for the org is skipped, so importing the same export twice adds nothing."""
     org_service.require_manager(actor, "导入办件明细")
     ctx = Checker(db)
-    errors: list[RowError] = []
+    errors = ErrorGroups(file=filename)
     parsed: dict[tuple[int, str], dict[str, Any]] = {}
     for row, values in rows:
         org_ref, case_no = cell_text(values.get("org")), cell_text(values.get("case_no"))
@@ -876,7 +906,8 @@ def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
             "channel": channel.value, "completed_at": completed, "source": f"import:{filename}"[:200],
             "created_at": ctx.now}
     if errors:
-        raise ValidationFailed(errors=errors, summary=f"{filename} 有 {len(errors)} 处错误，未导入任何办件")
+        raise ValidationFailed(errors=errors,
+                               summary=f"{filename} 有 {errors.count} 处错误，未导入任何办件")
     known = {(org_id, case_no) for org_id, case_no in db.execute(
         select(HandledCase.org_id, HandledCase.case_no).where(
             _one_of(db, HandledCase.case_no, [k[1] for k in parsed])))} if parsed else set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar as month_calendar
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -31,6 +32,10 @@ def calendar_page(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
+    return render(request, "calendar.html", _calendar_context(db, year))
+
+
+def _calendar_context(db: Session, year: int | None) -> dict[str, Any]:
     today = datetime.now(ZoneInfo(get_settings().timezone)).date()
     year = year or today.year
     cal = workdays.load_calendar(db)
@@ -47,17 +52,14 @@ def calendar_page(
                     for d in week
                 ])
             months.append({"month": month, "weeks": weeks})
-    return render(
-        request, "calendar.html",
-        {
-            "year": year,
-            "known": known,
-            "months": months,
-            "overrides": workdays.list_overrides(db, year=year),
-            "years": workdays.years_known(db, around=range(today.year - 1, today.year + 3)),
-            "kinds": DayKind,
-        },
-    )
+    return {
+        "year": year,
+        "known": known,
+        "months": months,
+        "overrides": workdays.list_overrides(db, year=year),
+        "years": workdays.years_known(db, around=range(today.year - 1, today.year + 3)),
+        "kinds": DayKind,
+    }
 
 
 @router.post("/admin/calendar/override")
@@ -93,22 +95,20 @@ async def calendar_import(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
-    raw = await file.read()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        flash(request, f"{file.filename}：文件不是 UTF-8 编码的 CSV", "error")
-        return see_other("/admin/calendar")
+    """Import a notice; a refused file's errors are shown on the page (never put in the
+    session cookie, which has room for a few of them at most)."""
     try:
         changed, unchanged = workdays.import_overrides(
-            db, actor=actor, content=content, filename=file.filename or ""
+            db, actor=actor, source=file.file, filename=file.filename or "上传文件"
         )
     except ValidationFailed as exc:
-        flash(request, str(exc), "error")
-        return see_other("/admin/calendar")
+        return render(request, "calendar.html", {**_calendar_context(db, None), "failure": exc},
+                      status_code=422)
     except DomainError as exc:
-        flash(request, exc.message, "error")
-        return see_other("/admin/calendar")
+        return render(request, "calendar.html",
+                      {**_calendar_context(db, None),
+                       "failure": ValidationFailed(summary=exc.message)},
+                      status_code=exc.status_code)
     flash(request, f"导入完成：{changed} 天有变更，{unchanged} 天与已有设定相同")
     return see_other("/admin/calendar")
 
