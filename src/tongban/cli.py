@@ -384,10 +384,12 @@ def scheme_load(
     as_json: JsonOption = False,
 ) -> None:
     from tongban.assessment import service as assessment
+    from tongban.core.tabular import decode_text
 
     with _service_call() as db:
         scheme, created = assessment.load_scheme(
-            db, actor=SYSTEM_ACTOR, text=file.read_text(encoding="utf-8"), filename=file.name)
+            db, actor=SYSTEM_ACTOR, text=decode_text(file.read_bytes(), filename=file.name),
+            filename=file.name)
         payload = {"code": scheme.code, "version": scheme.version, "created": created,
                    "indicators": scheme.indicator_count, "hash": scheme.content_hash}
     _emit(as_json, payload, lambda: console.print(

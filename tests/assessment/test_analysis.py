@@ -147,4 +147,6 @@ def test_liaisons_cannot_analyse_another_org(db: Session) -> None:
         analysis.whatif(db, actor=liaison, cohort_code="bz-counties", period="2026-04",
                         org_ref="巴州区", set_points={"S01": 5})
     own = analysis.trend(db, actor=liaison, cohort_code="bz-counties", org_ref="恩阳区")
-    assert len(own) == 4
+    assert [p.period for p in own] == ["2026-01", "2026-02", "2026-03"]  # April: a draft
+    analyst = actor_of(db, role=Role.analyst)
+    assert len(analysis.trend(db, actor=analyst, cohort_code="bz-counties", org_ref="恩阳区")) == 4

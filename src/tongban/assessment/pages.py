@@ -14,6 +14,7 @@ from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
+from tongban.core.tabular import decode_text
 from tongban.core.templating import flash, render, see_other
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
@@ -175,7 +176,8 @@ async def org_whatif(
     actor: Actor = Depends(require_actor),
 ) -> Response:
     form = await request.form()
-    drop = [int(str(v)) for v in form.getlist("drop") if str(v).isdigit()]
+    drop = [int(v) for v in map(str, form.getlist("drop"))
+            if v.isascii() and v.isdecimal() and len(v) <= 18]
     set_points: dict[str, float] = {}
     set_metrics: dict[str, float] = {}
     errors = []
@@ -227,8 +229,9 @@ def scheme_detail(request: Request, code: str, version: str, db: Session = REQUE
 async def scheme_upload(request: Request, file: UploadFile = File(...),
                         db: Session = REQUEST_DB,
                         actor: Actor = Depends(require_actor)) -> Response:
-    text = (await file.read()).decode("utf-8-sig", errors="replace")
+    raw = await file.read()
     try:
+        text = decode_text(raw, filename=file.filename or "方案.yaml")
         scheme, created = service.load_scheme(db, actor=actor, text=text,
                                               filename=file.filename or "")
     except ValidationFailed as exc:

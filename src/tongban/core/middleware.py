@@ -148,7 +148,8 @@ class BodyGuard:
             cap = self.caps.other
         declared = headers.get("content-length")
         has_body = bool(headers.get("transfer-encoding")) or (declared not in (None, "", "0"))
-        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+        if declared is not None and (not (declared.isascii() and declared.isdecimal())
+                                     or int(declared) > cap):
             await _refuse(scope, receive, send, JSONResponse(
                 {"detail": BodyTooLarge(cap).detail}, status_code=413))
             return

@@ -11,6 +11,7 @@ import codecs
 import csv
 import itertools
 import math
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -184,10 +185,34 @@ def _xlsx_cell(cell: object) -> Cell:
     return str(cell).strip()
 
 
+#: An XLSX part may unpack to at most this many times its packed size (sheet XML packs 10–20
+#: times; a zip bomb thousands of times), and all parts together to at most this many bytes.
+XLSX_MAX_RATIO = 200
+XLSX_MAX_UNPACKED = 2 * 1024**3
+
+
+def _refuse_zip_bomb(stream: IO[bytes], filename: str) -> None:
+    """Refuse an XLSX whose parts would unpack to far more than it holds (before any is read).
+    Entity expansion inside the XML is refused by defusedxml, which openpyxl uses."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip at all: load_workbook says so in its own words below
+    finally:
+        stream.seek(0)
+    swollen = [p for p in parts if p.file_size > XLSX_MAX_RATIO * max(p.compress_size, 1024)]
+    if swollen or sum(p.file_size for p in parts) > XLSX_MAX_UNPACKED:
+        raise ValidationFailed(
+            errors=[RowError(None, None, "文件解压后异常庞大（疑似压缩炸弹），拒绝读取", filename)],
+            summary=f"{filename} 无法导入")
+
+
 def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
     from openpyxl import load_workbook
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+    _refuse_zip_bomb(stream, filename)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -266,6 +291,18 @@ def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
         return _csv_rows(stream, filename, aliases or {})
     raise ValidationFailed(errors=[RowError(None, None, "只支持 .csv 和 .xlsx 文件", filename)],
                            summary=f"{filename} 无法导入")
+
+
+def decode_text(raw: bytes, *, filename: str) -> str:
+    """A whole text file (a scheme's YAML) as UTF-8 or GB18030, as Chinese editors save it; a
+    file in neither is refused in plain words."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed(errors=[RowError(None, None, "文件编码无法识别，请另存为 UTF-8", filename)],
+                           summary=f"{filename} 无法读取")
 
 
 def cell_text(value: Cell) -> str:

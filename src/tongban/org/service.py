@@ -285,7 +285,8 @@ def org_level_counts(db: Session, *, actor: Actor) -> dict[OrgLevel, int]:
 def _next_code(db: Session, parent: Org, letter: str) -> str:
     prefix = f"{parent.code}-{letter}"
     existing = db.scalars(select(Org.code).where(Org.code.startswith(prefix))).all()
-    numbers = [int(c[len(prefix) :]) for c in existing if c[len(prefix) :].isdigit()]
+    numbers = [int(c[len(prefix):]) for c in existing
+               if c[len(prefix):].isascii() and c[len(prefix):].isdecimal()]
     return f"{prefix}{(max(numbers, default=0) + 1):02d}"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tongban.core import audit, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, PageNumber, RowId
-from tongban.core.errors import DomainError, NotFound, ValidationFailed
+from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.security import Actor
 from tongban.core.templating import flash, pager_base, render, see_other
 from tongban.core.workdays import local_today
@@ -97,6 +97,8 @@ def rating_codes(request: Request, org: str = "", item: str = "", case: str = ""
         try:
             code = _rating_code(db, actor, org, item, case, channel)
             context.update(code=code, org_ref=code.org.name)
+        except PermissionDenied:
+            raise
         except DomainError as exc:
             context["error"] = exc.message
     return render(request, "reviews/codes.html", context,

@@ -542,6 +542,7 @@ class RatingCode:
 def rating_code(db: Session, *, actor: Actor, org: Org, item_code: str = "", case_no: str = "",
                 channel: Channel = Channel.window) -> RatingCode:
     """The rating link (and QR code) of one of the actor's orgs; a liaison makes its own."""
+    _require_reviews_role(actor)
     org_service.ensure_visible(db, actor=actor, org=org)
     item_code, case_no = item_code.strip(), case_no.strip()
     problems = [problem for name, value in (("item_code", item_code), ("case_no", case_no))
@@ -560,7 +561,14 @@ def _visible_case(db: Session, actor: Actor, case_: NegativeCase) -> bool:
     return org_service.can_see(db, actor=actor, org=case_.org)
 
 
+def _require_reviews_role(actor: Actor) -> None:
+    """Runners run errands; 好差评 is the business of the other roles."""
+    if actor.role is Role.runner:
+        raise PermissionDenied("跑手不能使用好差评功能")
+
+
 def get_case(db: Session, *, actor: Actor, case_id: int) -> NegativeCase:
+    _require_reviews_role(actor)
     found = db.get(NegativeCase, case_id)
     if found is None or not _visible_case(db, actor, found):
         raise NotFound(f"未找到差评工单 #{case_id}")
@@ -593,6 +601,7 @@ def next_due(case_: NegativeCase) -> date:
 
 def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState | None,
                  period: str | None, item_code: str | None) -> Select[NegativeCase]:
+    _require_reviews_role(actor)
     stmt = select(NegativeCase).where(
         NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
@@ -732,6 +741,7 @@ def _rate(numerator: float, denominator: float) -> dict[str, float | None]:
 def metrics(db: Session, *, actor: Actor, org: Org, period: str,
             as_of: date | None = None) -> dict[str, Any]:
     """The month's review metrics of an org, each rate with its parts."""
+    _require_reviews_role(actor)
     org_service.ensure_visible(db, actor=actor, org=org)
     assessment.check_period(period)
     return metrics_by_org(db, period=period, as_of=as_of or local_today(),
@@ -964,6 +974,7 @@ def apply_default_ratings(db: Session, *, as_of: date) -> int:
 
 def visible_reviews(db: Session, *, actor: Actor, org: Org | None = None,
                     period: str | None = None, limit: int = 100) -> list[Review]:
+    _require_reviews_role(actor)
     stmt = select(Review).where(Review.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
         stmt = stmt.where(Review.org_id == org.id)

@@ -1,0 +1,153 @@
+"""The smaller holes: who may write what, numbers the database cannot hold, odd digits, the
+audit chain's tail, report files without rows, zip bombs."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tests.factories import api_client, csrf_of, logged_in_client, make_user, scheme_yaml
+from tests.security.test_transport import asgi_call
+from tongban.app import create_app
+from tongban.cli import app as cli
+from tongban.core import audit
+from tongban.core.audit import AuditEntry
+from tongban.core.errors import ValidationFailed
+from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.tabular import open_table
+from tongban.reports import service as reports
+from tongban.reports.enums import ReportKind
+
+runner = CliRunner()
+MONTHLY = reports.ReportRequest(ReportKind.monthly, cohort="bz-counties", period="2026-03")
+
+
+def test_a_leader_reads_reports_but_archives_none(db: Session) -> None:
+    leader = api_client(db, make_user(db, role=Role.leader))
+    refused = leader.post("/api/v1/reports", json={"kind": "monthly", "cohort": "bz-counties",
+                                                   "period": "2026-03"})
+    assert refused.status_code == 403
+    assert leader.get("/api/v1/reports").status_code == 200
+    page = logged_in_client(db, make_user(db, role=Role.leader))
+    preview = page.get("/reports/preview?kind=monthly&cohort=bz-counties&period=2026-03")
+    assert preview.status_code == 200
+
+
+def test_a_liaison_reads_no_draft_sheet(db: Session) -> None:
+    liaison = api_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    draft = "/api/v1/assessment/sheets/bz-counties/2026-04"
+    assert liaison.get(f"{draft}/rank").status_code == 404
+    assert liaison.get(f"{draft}/orgs/巴州区/explain").status_code == 404
+    assert liaison.get("/api/v1/assessment/sheets/bz-counties/2026-03/rank").status_code == 200
+    analyst = api_client(db, make_user(db, role=Role.analyst))
+    assert analyst.get(f"{draft}/rank").status_code == 200
+    page = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    league = page.get("/assessment?cohort=bz-counties")
+    assert league.status_code == 200 and "草稿" not in league.text
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/reviews/cases/9223372036854775808", "/api/v1/rectification/tasks/99999999999999999999",
+    "/api/v1/calendar/overrides?year=0", "/api/v1/calendar/overrides?year=10000",
+    "/api/v1/orgs?offset=9223372036854775808", "/api/v1/reviews/cases?page=99999999999999999999",
+    "/api/v1/assessment/sheets/bz-counties/２０２６-03/rank",
+])
+def test_numbers_out_of_range_are_the_callers_error(db: Session, path: str) -> None:
+    response = api_client(db, make_user(db, role=Role.admin)).get(path)
+    assert response.status_code in (400, 404, 422), response.text
+    body = response.json()
+    assert isinstance(body["detail"], str)  # the documented error body
+
+
+def test_the_422_body_is_the_documented_one(db: Session) -> None:
+    analyst = api_client(db, make_user(db, role=Role.analyst))
+    response = analyst.post("/api/v1/assessment/adjustments", json={"points": "x"})
+    assert response.status_code == 422
+    schema = create_app().openapi()
+    documented = schema["paths"]["/api/v1/assessment/adjustments"]["post"]["responses"]["422"]
+    assert documented["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert set(response.json()) <= {"detail", "errors"}
+
+
+def test_odd_digits_never_make_a_500(db: Session) -> None:
+    status, _ = asgi_call("/api/v1/reviews", headers={"content-length": "²",
+                                                      "content-type": "application/json"})
+    assert status == 413
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    fragment = analyst.post("/assessment/sichuan-cities/2026-02/orgs/511900/whatif",
+                            data={"drop": ["²", "①", "9" * 40]},
+                            headers={"X-CSRF-Token": csrf_of(analyst)})
+    assert fragment.status_code == 200
+
+
+def test_a_scheme_saved_in_gb18030_loads(db: Session, tmp_path: Path) -> None:
+    path = tmp_path / "方案.yaml"
+    path.write_bytes(scheme_yaml(code="gbk-scheme", cohort="bz-counties").encode("gb18030"))
+    result = runner.invoke(cli, ["assess", "scheme", "load", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["code"] == "gbk-scheme"
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked() -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (64 * 1024 * 1024))
+    packed.seek(0)
+    with pytest.raises(ValidationFailed) as refused:
+        open_table(packed, filename="炸弹.xlsx")
+    assert "压缩炸弹" in str(refused.value)
+
+
+def test_a_checkpoint_notices_the_last_entries_deleted(db: Session, tmp_path: Path) -> None:
+    audit.record(db, actor=SYSTEM_ACTOR, action="test.one", object_type="t", object_id=1)
+    saved = tmp_path / "head.json"
+    made = runner.invoke(cli, ["audit", "checkpoint", "--out", str(saved), "--json"])
+    assert made.exit_code == 0, made.output
+    clean = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(saved), "--json"])
+    assert clean.exit_code == 0 and json.loads(clean.stdout)["checkpoint"] is None
+    audit.record(db, actor=SYSTEM_ACTOR, action="test.two", object_type="t", object_id=2)
+    assert runner.invoke(cli, ["audit", "verify", "--checkpoint", str(saved)]).exit_code == 0
+    head = json.loads(saved.read_text())["last_id"]
+    db.execute(delete(AuditEntry).where(AuditEntry.id >= head))  # the tail, chain still valid
+    plain = runner.invoke(cli, ["audit", "verify", "--json"])
+    assert plain.exit_code == 0  # without a checkpoint the shorter chain looks whole
+    caught = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(saved), "--json"])
+    assert caught.exit_code == 1 and "链尾被删除" in json.loads(caught.stdout)["checkpoint"]
+    forged = json.loads(saved.read_text()) | {"count": 1}
+    saved.write_text(json.dumps(forged))
+    tampered = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(saved), "--json"])
+    assert tampered.exit_code == 1 and "签名不符" in json.loads(tampered.stdout)["checkpoint"]
+
+
+def test_report_files_appear_only_with_their_committed_row(db: Session) -> None:
+    folder = reports.get_settings().report_dir
+    savepoint = db.begin_nested()
+    reports.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    savepoint.rollback()  # a run killed before its commit
+    db.commit()
+    assert not [p for p in folder.iterdir() if not p.name.endswith(".part")]
+    leftovers = list(folder.iterdir())
+    assert reports.remove_orphan_files(db, older_than=reports.timedelta(0)) == len(leftovers)
+    report, _ = reports.generate(db, actor=SYSTEM_ACTOR, request=MONTHLY)
+    db.commit()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f.stored_name for f in report.files)
+    assert reports.remove_orphan_files(db, older_than=reports.timedelta(0)) == 0
+    assert db.scalars(select(reports.Report)).first() is not None
+
+
+def test_a_runner_reaches_no_review_page_or_api(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.runner, org="巴州区"))
+    for path in ("/reviews", "/reviews/dashboard", "/reviews/codes?org=巴州区", "/reports"):
+        assert client.get(path).status_code == 403, path
+    api = api_client(db, make_user(db, role=Role.runner, org="巴州区"))
+    for path in ("/api/v1/reviews", "/api/v1/reviews/cases",
+                 "/api/v1/reviews/metrics?org=巴州区&period=2026-11"):
+        assert api.get(path).status_code == 403, path
