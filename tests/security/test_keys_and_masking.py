@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -142,3 +143,30 @@ def test_the_rejects_file_is_private_and_removed_after_retention(
     later = local_today() + timedelta(days=get_settings().review_rejects_retention_days + 1)
     assert service.remove_old_rejects(db, as_of=later) == 1
     assert not rejects.exists()
+
+
+def test_reports_mask_numbers_in_every_format(db: Session) -> None:
+    from datetime import date
+
+    from tongban.rectification import service as rectification
+    from tongban.rectification.enums import TaskSource
+    from tongban.reports import service as reports
+    from tongban.reports.enums import ReportFormat, ReportKind
+
+    org = service.org_service.resolve_org(db, ref="巴州区")
+    rectification.create_task(
+        db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
+        title="回访群众138-0000-2222（身份证511902199001011234）", org=org,
+        issued_on=date(2026, 11, 2), due_on=date(2026, 11, 10),
+        lines=[rectification.LineInput("A", "B", "C")])
+    document = reports.build(db, actor=SYSTEM_ACTOR, request=reports.ReportRequest(
+        ReportKind.weekly, as_of=date(2026, 11, 23)))
+    files = reports.render(document)
+    html = files[ReportFormat.html].decode()
+    assert "138****2222" in html and "138-0000-2222" not in html
+    assert "199001011234" not in html
+    for fmt in (ReportFormat.docx, ReportFormat.xlsx):
+        with zipfile.ZipFile(io.BytesIO(files[fmt])) as archive:
+            text = "".join(archive.read(n).decode("utf-8", "ignore") for n in archive.namelist()
+                           if n.endswith(".xml"))
+        assert "138****2222" in text and "138-0000-2222" not in text, fmt

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tongban.core.privacy import mask_text
 from tongban.reports.narrative import count, pts
 
 
@@ -32,8 +33,14 @@ class CellKind(StrEnum):
 
 @dataclass(frozen=True)
 class Cell:
+    """A table cell; text is masked (phone and ID numbers) however it got here."""
+
     value: str | float | int | None
     link: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, str):
+            object.__setattr__(self, "value", mask_text(self.value))
 
     def shown(self, kind: CellKind) -> str:
         """The value as printed in the DOCX and HTML (the XLSX keeps the number)."""
@@ -80,6 +87,9 @@ class Span:
 
     text: str
     link: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", mask_text(self.text))
 
 
 @dataclass
