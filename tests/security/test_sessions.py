@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import PASSWORD, csrf_of, logged_in_client, make_user
 from tongban.app import create_app
+from tongban.core.config import get_settings
 from tongban.core.errors import AuthenticationFailed, TooManyRequests
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service
@@ -107,3 +108,50 @@ def test_parallel_guesses_never_pass_the_limit(backend_engine: Engine) -> None:
     with ThreadPoolExecutor(max_workers=12) as pool:
         outcomes = list(pool.map(guess, range(12)))
     assert outcomes.count("checked") == 5, outcomes
+
+
+@pytest.fixture
+def redis_counters(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Rate-limit counters in the local Redis (skipped without one, unless required)."""
+    import os
+
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    url = os.environ.get("TONGBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except RedisError as exc:
+        if os.environ.get("TONGBAN_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis 不可用（{url}）：{exc}")
+        pytest.skip(f"Redis 不可用（{url}）")
+    monkeypatch.setenv("TONGBAN_REDIS_URL", url)
+    get_settings.cache_clear()
+    return url
+
+
+def test_parallel_guesses_never_pass_the_limit_with_redis_counters(
+        backend_engine: Engine, redis_counters: str) -> None:
+    name = f"race-redis-{uuid.uuid4().hex[:10]}"
+    client = f"192.0.2.{uuid.uuid4().int % 250}"  # Redis keeps counts across runs
+
+    def guess(_: int) -> str:
+        with Session(backend_engine) as session:
+            outcome = _try(session, name, client)
+            session.commit()
+            return outcome
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(guess, range(12)))
+    assert outcomes.count("checked") == 5, outcomes
+    from redis import Redis
+
+    assert any(Redis.from_url(redis_counters).scan_iter(match=f"tongban:rate:login-user:{name}:*"))
+
+
+def test_a_success_clears_the_names_count_in_redis(db: Session, redis_counters: str) -> None:
+    user = make_user(db, role=Role.analyst)
+    ip = f"198.51.100.{uuid.uuid4().int % 250}"
+    assert [_try(db, user.username, ip) for _ in range(4)] == ["checked"] * 4
+    assert _try(db, user.username, ip, PASSWORD) == "ok"
+    assert [_try(db, user.username, ip) for _ in range(5)] == ["checked"] * 5

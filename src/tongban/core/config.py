@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     upload_body_max_bytes: int = 64 * 1024 * 1024
     body_max_bytes: int = 4 * 1024 * 1024
 
+    #: Redis for the rate-limit counters (e.g. redis://127.0.0.1:6379/0); empty: the database.
+    redis_url: str = ""
+
     session_max_age_hours: int = 8
     #: Failed logins allowed per window: one name from one client, all names from one client,
     #: one name from everywhere (distributed guessing); the window is login_lockout_minutes.

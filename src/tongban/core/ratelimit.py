@@ -1,9 +1,11 @@
-"""Rate limits shared by every server process: fixed-window counters in the database.
+"""Rate limits shared by every server process: fixed-window counters in the database, or in
+Redis when ``TONGBAN_REDIS_URL`` is set.
 
-A hit increments its window's counter with one atomic upsert (``INSERT … ON CONFLICT DO UPDATE
-… RETURNING``) and compares the new count with the limit, so that concurrent requests in other
-processes can never all pass a check they together exceed. Each hit commits in a transaction of
-its own: a refused request still counts.
+A hit increments its window's counter atomically and compares the new count with the limit, so
+that concurrent requests in other processes can never all pass a check they together exceed:
+in the database by one upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``), whose row lock
+also serialises the hits of one key; in Redis by ``INCRBY`` on a key that expires with its
+window. :func:`enforce` counts in a transaction of its own: a refused request still counts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
+from redis import Redis
 from sqlalchemy import Integer, String, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -65,10 +69,28 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
 
 
+@lru_cache
+def _redis(url: str) -> Redis:
+    return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _redis_key(key: str, start: datetime) -> str:
+    return f"tongban:rate:{key}:{int(start.timestamp())}"
+
+
 def count_hit(db: Session, *, key: str, window: timedelta, amount: int = 1) -> Hit:
-    """Add ``amount`` to ``key``'s current window in ``db``'s transaction; the new count."""
+    """Add ``amount`` to ``key``'s current window (in Redis when configured, else in ``db``'s
+    transaction); the new count."""
     now = utcnow()
     start = _window_start(now, window)
+    url = get_settings().redis_url
+    if url:
+        pipe = _redis(url).pipeline()
+        name = _redis_key(key, start)
+        pipe.incrby(name, amount)
+        pipe.expire(name, int(window.total_seconds()) + 60)
+        hits, _ = pipe.execute()
+        return Hit(hits=int(hits), resets_at=start + window)
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(RateCounter).values(key=key[:200], window_start=start, hits=amount)
@@ -82,6 +104,12 @@ def count_hit(db: Session, *, key: str, window: timedelta, amount: int = 1) -> H
 
 def forget(db: Session, *, key: str) -> None:
     """Drop every window of ``key`` (e.g. a user's failed logins after a success)."""
+    url = get_settings().redis_url
+    if url:
+        client = _redis(url)
+        for name in client.scan_iter(match=f"tongban:rate:{key}:*", count=100):
+            client.delete(name)
+        return
     db.execute(delete(RateCounter).where(RateCounter.key == key[:200]))
 
 
