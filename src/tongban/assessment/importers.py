@@ -393,6 +393,16 @@ def _compare(db: Session, ctx: _Context, parsed: _Parsed, report: ImportReport) 
                 })
 
 
+def _refuse_unless_clean(parsed: _Parsed, name: str) -> None:
+    """All or nothing: a file with any error, or with no data row, imports nothing."""
+    if parsed.errors:
+        raise ValidationFailed(errors=parsed.errors,
+                               summary=f"{name} 有 {parsed.errors.count} 处错误，未导入任何数据")
+    if parsed.rows == 0:
+        raise ValidationFailed(errors=[RowError(None, None, "文件中没有数据行", name)],
+                               summary=f"{name} 无法导入")
+
+
 def import_file(
     db: Session,
     *,
@@ -429,12 +439,7 @@ def import_file(
                                           "（长表）、每行一个单位且每列一个指标代码（宽表），"
                                           "或 period,org,metric,value（数据项）", name)],
                 summary=f"{name} 无法导入")
-    if parsed.errors:
-        raise ValidationFailed(errors=parsed.errors,
-                               summary=f"{name} 有 {parsed.errors.count} 处错误，未导入任何数据")
-    if parsed.rows == 0:
-        raise ValidationFailed(errors=[RowError(None, None, "文件中没有数据行", name)],
-                               summary=f"{name} 无法导入")
+    _refuse_unless_clean(parsed, name)
     digest = hashlib.sha256(raw).hexdigest()
     report = ImportReport(kind=parsed.kind, filename=name, rows=parsed.rows,
                           periods=sorted(parsed.orgs_by_period))
@@ -482,11 +487,6 @@ def import_metric_column(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
     name the file's rows and the metric's column."""
     org_service.require_manager(actor, "写入考核数据")
     parsed = _parse_metrics(_Context(db, actor, None, None, filename), rows, metric_column=metric)
-    if parsed.errors:
-        raise ValidationFailed(errors=parsed.errors,
-                               summary=f"{filename} 有 {parsed.errors.count} 处错误，未导入任何数据")
-    if parsed.rows == 0:
-        raise ValidationFailed(errors=[RowError(None, None, "文件中没有数据行", filename)],
-                               summary=f"{filename} 无法导入")
+    _refuse_unless_clean(parsed, filename)
     return service.record_metric_values(db, actor=actor, values=parsed.metrics,
                                         source=f"import:{filename}")
