@@ -370,10 +370,14 @@ def get_cohort(db: Session, *, code: str) -> Cohort:
 def compute_scores(
     db: Session, *, scheme: Scheme, cohort: Cohort, period: str
 ) -> tuple[SchemeDef, list[OrgScore]]:
-    """Score the cohort from the stored metric values and adjustments (nothing is written)."""
+    """Score the cohort from the stored metric values and adjustments (nothing is written).
+
+    Every metric value of the period goes into each line's inputs, not only the scheme's: the
+    figures a report shows beside the scores (满意度, 实名回访率, default ratings …) are then
+    frozen with the sheet and read back through :func:`line_values`, never from live tables."""
     definition = scheme_definition(scheme)
     org_ids = org_service.member_ids(db, cohort=cohort)
-    values = metric_values(db, period=period, org_ids=org_ids, metrics=definition.metrics())
+    values = metric_values(db, period=period, org_ids=org_ids)
     adjustments = _applied_adjustments(db, period=period, org_ids=org_ids,
                                        scheme_code=scheme.code)
     return definition, score_cohort(definition, org_ids, values, adjustments)
@@ -592,6 +596,12 @@ def sheets_of(db: Session, *, cohort: Cohort, actor: Actor | None = None) -> lis
         if sheet is not None:
             out.append(sheet)
     return out
+
+
+def line_values(line: ScoreLine) -> dict[str, float]:
+    """The org's metric values as the sheet scored them (all of the period's, since sheets
+    keep them all): what reports quote for a scored period."""
+    return dict(line.items.get("_inputs", {}))
 
 
 def line_item(line: ScoreLine, indicator: IndicatorDef) -> ItemResult | None:

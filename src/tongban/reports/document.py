@@ -128,6 +128,10 @@ class Section:
         return child
 
 
+#: What a draft report prints on every page.
+DRAFT_MARK = "草稿：成绩单尚未发布，数字可能变化"
+
+
 @dataclass
 class Document:
     """One report: a title, the issuer and date line, and numbered sections."""
@@ -142,6 +146,8 @@ class Document:
     file_stem: str
     sections: list[Section] = field(default_factory=list)
     source_sheet_id: int | None = None
+    #: Built on a score sheet not yet published: every page of every format says so.
+    draft: bool = False
 
     def section(self, heading: str) -> Section:
         found = Section(heading)

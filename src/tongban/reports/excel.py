@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tongban.reports.document import CellKind, Document
+from tongban.reports.document import DRAFT_MARK, CellKind, Document
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -64,7 +64,7 @@ def render(document: Document) -> bytes:
     cover = book.active
     assert cover is not None
     cover.title = "说明"
-    lines = [document.title,
+    lines = [*([DRAFT_MARK] if document.draft else []), document.title,
              *(line for line in (document.subtitle, f"{document.issuer}　{document.date_line}",
                                  "各表数字与同期 Word 版一致；比率以小数存储、按百分比显示。") if line)]
     cover["A1"].font = Font(bold=True, size=14)
@@ -72,6 +72,9 @@ def render(document: Document) -> bytes:
     taken = {"说明"}
     for table in document.tables():
         sheet = book.create_sheet(_sheet_name(table.sheet, taken))
+        if document.draft:  # printed at the top of every page of the sheet
+            sheet.oddHeader.center.text = DRAFT_MARK
+            sheet.oddHeader.center.color = "C00000"
         _write_row(sheet, 1, [c.label for c in table.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)

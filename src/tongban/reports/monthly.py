@@ -102,7 +102,8 @@ def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Docume
                    subtitle=f"（依据《{sheet.scheme.name}》{sheet.scheme.version}版）",
                    issuer=settings.report_issuer,
                    date_line=day(local_today()), scope=cohort.code, period_key=period,
-                   file_stem=f"monthly-{cohort.code}-{period}", source_sheet_id=sheet.id)
+                   file_stem=f"monthly-{cohort.code}-{period}", source_sheet_id=sheet.id,
+                   draft=sheet.status != SheetStatus.published.value)
     _overview(db, actor, doc.section("总体情况"), sheet, lines)
     ranking = doc.section("排名情况")
     ranking.blocks.append(league_table(db, actor, sheet, lines))
@@ -239,10 +240,11 @@ def _poor(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
 
 def review_rows(db: Session, actor: Actor, sheet: ScoreSheet,
                 lines: list[ScoreLine]) -> list[tuple[ScoreLine, dict[str, Any]]]:
+    """Each org's review metrics as the sheet froze them (never the live reviews)."""
     found = []
     for line in lines:
-        m = reviews.metrics(db, actor=actor, org=line.org, period=sheet.period)
-        if m["reviews"] or m["default_ratings"]:
+        m = reviews.metrics_as_scored(assessment.line_values(line))
+        if m is not None and (m["reviews"] or m["default_ratings"]):
             found.append((line, m))
     return found
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis
 from tongban.assessment import service as assessment
-from tongban.assessment.enums import Grade
+from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, NotFound
@@ -77,7 +77,8 @@ def build(db: Session, *, actor: Actor, cohort_code: str, quarter: str) -> Docum
                    subtitle=f"（{q.months}{'，截至' + month(q.last.period) if len(sheets) < 3 else ''}）",
                    issuer=get_settings().report_issuer, date_line=day(local_today()),
                    scope=cohort.code, period_key=quarter,
-                   file_stem=f"quarterly-{cohort.code}-{quarter}", source_sheet_id=q.last.id)
+                   file_stem=f"quarterly-{cohort.code}-{quarter}", source_sheet_id=q.last.id,
+                   draft=any(s.status != SheetStatus.published.value for s in sheets))
     _trajectory(db, actor, doc.section("排名走势"), q, lines)
     _strengths(doc.section("优势与短板"), q)
     _whatifs(db, actor, doc.section("假设分析"), q)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from tongban.core.templating import templates
-from tongban.reports.document import Chart, Document, Paragraph, Section, Table
+from tongban.reports.document import DRAFT_MARK, Chart, Document, Paragraph, Section, Table
 
 
 def block_kind(block: object) -> str:
@@ -25,6 +25,7 @@ def data_uri(png: bytes) -> str:
 
 templates.env.globals["report_block_kind"] = block_kind
 templates.env.filters["data_uri"] = data_uri
+templates.env.globals["draft_mark"] = DRAFT_MARK
 
 
 def render(document: Document, *, link_base: str) -> str:

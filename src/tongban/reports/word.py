@@ -16,13 +16,22 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
-from tongban.reports.document import Block, CellKind, Chart, Document, Paragraph, Section, Table
+from tongban.reports.document import (
+    DRAFT_MARK,
+    Block,
+    CellKind,
+    Chart,
+    Document,
+    Paragraph,
+    Section,
+    Table,
+)
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
@@ -79,6 +88,15 @@ def _setup(doc: Docx) -> None:
         style.paragraph_format.line_spacing = LINE
         style.paragraph_format.keep_with_next = True
     _page_numbers(doc)
+
+
+def _draft_header(doc: Docx) -> None:
+    """A draft's page header, on every page: 草稿 in red."""
+    paragraph = doc.sections[0].header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    run = paragraph.add_run(DRAFT_MARK)
+    _font(run, HEADING1_FONT, SI_HAO)
+    run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
 
 
 def _page_numbers(doc: Docx) -> None:
@@ -180,6 +198,8 @@ def render(document: Document) -> bytes:
     """The report as a DOCX file."""
     doc = new_docx()
     _setup(doc)
+    if document.draft:
+        _draft_header(doc)
     doc.core_properties.title = document.title
     doc.core_properties.author = document.issuer
     _centred(doc, document.title, TITLE_FONT, ER_HAO)

@@ -13,7 +13,7 @@ import io
 import os
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -832,6 +832,30 @@ def _metrics_of(period: str, c: _Counts) -> dict[str, Any]:
         "named_callback_rate": _rate(c.named_called, c.named_due),
         "appeals_upheld": c.upheld,
         "default_ratings": c.defaults,
+    }
+
+
+def metrics_as_scored(values: Mapping[str, float]) -> dict[str, Any] | None:
+    """The review metrics of an org as a score sheet froze them (its metric values: what
+    :func:`record_metrics` wrote, or what was imported), in the shape of :func:`metrics`;
+    None when the sheet holds none. Reports of a scored period read these, never the live
+    reviews, so a late import changes no published figure."""
+    if "reviews" not in values and "default_ratings" not in values:
+        return None
+    total = values.get("reviews", 0.0)
+    satisfaction = values.get("satisfaction_index")
+    return {
+        "reviews": total,
+        "good_rate": _rate(values.get("good_reviews", 0.0), total),
+        "bad_rate": _rate(values.get("bad_reviews", 0.0), total),
+        "satisfaction": {"value": satisfaction, "reviews": total},
+        "review_rate": _rate(total, values.get("cases_handled", 0.0)),
+        "ontime_rectification_rate": _rate(values.get("ontime_rectified", 0.0),
+                                           values.get("bad_cases_due", 0.0)),
+        "named_callback_rate": _rate(values.get("named_called_back", 0.0),
+                                     values.get("named_bad_due", 0.0)),
+        "appeals_upheld": values.get("appeals_upheld", 0.0),
+        "default_ratings": values.get("default_ratings", 0.0),
     }
 
 
