@@ -184,10 +184,14 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
+    # Outermost last: security headers → session cookie → body guard (auth, caps, whole body
+    # read) → request gate → app. A body is complete before the gate gives it a slot.
+    app.add_middleware(RequestGate, limit=settings.max_concurrent_requests)
     app.add_middleware(
         BodyGuard,
         caps=BodyCaps(public=settings.public_body_max_bytes,
-                      upload=settings.upload_body_max_bytes, other=settings.body_max_bytes),
+                      upload=settings.upload_body_max_bytes, other=settings.body_max_bytes,
+                      idle_seconds=settings.body_idle_seconds),
         public=PUBLIC_WRITES, authenticated=has_live_credentials,
     )
     app.add_middleware(
@@ -199,7 +203,6 @@ def create_app() -> FastAPI:
         https_only=settings.is_production,
     )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestGate, limit=settings.max_concurrent_requests)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(OperationalError, _database_busy)

@@ -190,3 +190,53 @@ def test_a_write_while_a_long_import_holds_sqlite_is_a_503_with_retry_after(
     assert again.status_code == 201
 
 
+
+
+def test_slow_bodies_never_hold_the_apps_slots(db: Session,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight strangers trickling bodies (the gate admits eight) while a ninth asks /healthz."""
+    from tongban.core.config import get_settings
+
+    monkeypatch.setenv("TONGBAN_BODY_IDLE_SECONDS", "1")
+    get_settings.cache_clear()
+    app = create_app()
+
+    def scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+        return {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
+                "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+                "server": ("testserver", 80), "client": ("192.0.2.7", 5000), "headers": headers}
+
+    async def call(method: str, path: str, headers: list[tuple[bytes, bytes]],
+                   first: bytes | None) -> int:
+        status = 0
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if first is not None and not sent:
+                sent = True
+                return {"type": "http.request", "body": first, "more_body": True}
+            await asyncio.sleep(3600)  # the rest never comes
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope(method, path, headers), receive, send)
+        return status
+
+    async def scenario() -> tuple[list[int], int, float]:
+        slow = [asyncio.create_task(call("POST", "/api/v1/reviews", [
+            (b"content-type", b"application/json"), (b"content-length", b"15000")], b"{"))
+            for _ in range(8)]
+        await asyncio.sleep(0.1)
+        started = asyncio.get_running_loop().time()
+        health = await asyncio.wait_for(call("GET", "/healthz", [], None), timeout=5)
+        waited = asyncio.get_running_loop().time() - started
+        return await asyncio.gather(*slow), health, waited
+
+    slow, health, waited = asyncio.run(scenario())
+    assert health == 200 and waited < 1  # answered at once, not after the slow ones
+    assert slow == [408] * 8

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     public_body_max_bytes: int = 16 * 1024
     upload_body_max_bytes: int = 64 * 1024 * 1024
     body_max_bytes: int = 4 * 1024 * 1024
+    #: Seconds a client may pause while sending a body before it gets 408.
+    body_idle_seconds: float = Field(default=10.0, gt=0)
 
     #: Redis for the rate-limit counters (e.g. redis://127.0.0.1:6379/0); empty: the database.
     redis_url: str = ""

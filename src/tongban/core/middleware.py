@@ -18,13 +18,14 @@ their SQLite transactions deferred (readers never wait under WAL), everything el
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
 from anyio import to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -99,32 +100,34 @@ class SecurityHeaders:
 
 @dataclass(frozen=True)
 class BodyCaps:
-    """Body sizes in bytes: public routes, uploads (multipart) and everything else."""
+    """Body sizes in bytes: public routes, uploads (multipart) and everything else; and how
+    long a client may pause while sending one."""
 
     public: int
     upload: int
     other: int
-
-
-class BodyTooLarge(HTTPException):
-    """A request body over its cap (413); raised while the app reads it."""
-
-    def __init__(self, cap: int) -> None:
-        super().__init__(413, f"请求内容过大（上限 {_size_text(cap)}）")
+    idle_seconds: float = 10.0
 
 
 def _size_text(size: int) -> str:
     return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
 
 
+#: Bodies up to this size stay in memory while they are read; larger ones go to a temp file.
+SPOOL_IN_MEMORY = 1024 * 1024
+
+
 class BodyGuard:
-    """ASGI middleware: every body is capped, and a body is read only for a caller whose
-    credentials are live, except on the routes in ``public`` (method, path).
+    """ASGI middleware: every body is capped, read whole before the app (and the request gate)
+    sees the request, and read only for a caller whose credentials are live, except on the
+    routes in ``public`` (method, path).
 
     The cap holds whatever the client claims: a Content-Length over the cap is refused before
-    reading, and a body that streams past it is cut off as the app reads. ``authenticated``
-    checks the bearer token or the session (it queries the database, so it runs on a worker
-    thread). Runs inside the session middleware, which has decoded the cookie by then.
+    reading, and a body that streams past it is cut off. A client that pauses longer than
+    ``idle_seconds`` gets 408: a slow body never holds one of the gate's few slots (eight slow
+    strangers would otherwise freeze the app). ``authenticated`` checks the bearer token or the
+    session (it queries the database, so it runs on a worker thread); this runs inside the
+    session middleware, which has decoded the cookie by then.
     """
 
     def __init__(self, app: ASGIApp, *, caps: BodyCaps, public: frozenset[tuple[str, str]],
@@ -150,10 +153,12 @@ class BodyGuard:
         has_body = bool(headers.get("transfer-encoding")) or (declared not in (None, "", "0"))
         if declared is not None and (not (declared.isascii() and declared.isdecimal())
                                      or int(declared) > cap):
-            await _refuse(scope, receive, send, JSONResponse(
-                {"detail": BodyTooLarge(cap).detail}, status_code=413))
+            await _refuse(scope, receive, send, _too_large(cap))
             return
-        if has_body and not is_public and scope["method"] not in READING:
+        if not has_body:
+            await self.app(scope, receive, send)
+            return
+        if not is_public and scope["method"] not in READING:
             session = scope.get("session") or {}
             try:
                 known = await to_thread.run_sync(self.authenticated, headers, dict(session))
@@ -165,18 +170,43 @@ class BodyGuard:
             if not known:
                 await _refuse(scope, receive, send, _login_required(scope))
                 return
-        received = 0
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as body:
+            refusal = await self._read(receive, body, cap)
+            if refusal is not None:
+                await _refuse(scope, receive, send, refusal)
+                return
+            size = body.tell()
+            body.seek(0)
+            done = False
 
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > cap:
-                    raise BodyTooLarge(cap)
-            return message
+            async def replay() -> Message:
+                nonlocal done
+                if done:
+                    return await receive()  # after the body: only a disconnect comes
+                chunk = body.read(64 * 1024)
+                done = body.tell() >= size
+                return {"type": "http.request", "body": chunk, "more_body": not done}
 
-        await self.app(scope, capped_receive, send)
+            await self.app(scope, replay, send)
+
+    async def _read(self, receive: Receive, body: IO[bytes], cap: int) -> Response | None:
+        """Read the whole body into ``body``; the response that refuses it, if any."""
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.caps.idle_seconds)
+            except TimeoutError:
+                return JSONResponse({"detail": "请求内容发送过慢，连接已关闭"}, status_code=408)
+            if message["type"] != "http.request":
+                return JSONResponse({"detail": "连接已断开"}, status_code=400)
+            body.write(message.get("body", b""))
+            if body.tell() > cap:
+                return _too_large(cap)
+            if not message.get("more_body", False):
+                return None
+
+
+def _too_large(cap: int) -> Response:
+    return JSONResponse({"detail": f"请求内容过大（上限 {_size_text(cap)}）"}, status_code=413)
 
 
 def _login_required(scope: Scope) -> Response:
