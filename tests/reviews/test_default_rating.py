@@ -131,12 +131,23 @@ def test_the_monthly_evaluation_lists_defaults_apart(db: Session, policy: None) 
     from tongban.reports import service as reports
     from tongban.reports.enums import ReportFormat, ReportKind
 
+    from tongban.assessment import service as assessment
+
     load_cases(db)
     service.apply_default_ratings(db, as_of=date(2026, 3, 31))
+    service.record_metrics(db, period="2026-03", as_of=date(2026, 3, 31))
     request = reports.ReportRequest(ReportKind.monthly, cohort="bz-counties", period="2026-03")
-    html = reports.render(reports.build(db, actor=SYSTEM_ACTOR, request=request))[
-        ReportFormat.html].decode()
-    text = " ".join(html.split())
+
+    def report_text() -> str:
+        html = reports.render(reports.build(db, actor=SYSTEM_ACTOR, request=request))[
+            ReportFormat.html].decode()
+        return " ".join(html.split())
+
+    assert "另有默认评价" not in report_text()  # the published sheet predates them
+    assessment.correct_sheet(db, actor=SYSTEM_ACTOR, cohort_code="bz-counties",
+                             period="2026-03", reason="补记默认评价")
+    assessment.publish_sheet(db, actor=SYSTEM_ACTOR, cohort_code="bz-counties", period="2026-03")
+    text = report_text()
     assert "另有默认评价" in text and "3条" in text.split("另有默认评价", 1)[1][:200]
     assert "办结后7日内未评价" in text
 

@@ -4,7 +4,7 @@ clients and orgs are rate-limited, and repeats are held out of every count."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,3 +140,36 @@ def test_a_discarded_repeat_stays_out_and_only_analysts_decide(db: Session) -> N
 def test_level_true_is_not_a_level(db: Session) -> None:
     client = TestClient(create_app())
     assert client.post("/api/v1/reviews", json=rating(level=True)).status_code == 422
+
+
+def test_a_stranger_rating_a_case_first_blocks_neither_the_citizen_nor_the_import(
+        db: Session) -> None:
+    client = TestClient(create_app())
+    squat = client.post("/api/v1/reviews", json=rating(level=5, case_no="BZ-000777"))
+    genuine = client.post("/api/v1/reviews", json=rating(level=1, case_no="BZ-000777",
+                                                          comment="办事太慢"))
+    assert squat.status_code == 201 and genuine.status_code == 201
+    assert genuine.json()["held"] == 1  # kept for an analyst, not refused
+    analyst = api_client(db, make_user(db, role=Role.analyst))
+    feed = analyst.post("/api/v1/reviews:batch", json={"reviews": [{
+        "source": "省平台", "source_id": "p-777", "channel": "网站", "org": "巴州区",
+        "level": 1, "case_no": "BZ-000777"}]})
+    assert feed.status_code == 201 and feed.json()["imported"] == 1
+
+
+def test_the_public_cannot_backdate_or_rate_another_city(db: Session) -> None:
+    client = TestClient(create_app())
+    sent = client.post("/api/v1/reviews", json=rating(rated_at="2026-01-05T10:00:00+08:00"))
+    assert sent.status_code == 201
+    stored = db.scalars(select(Review).order_by(Review.id.desc()).limit(1)).one()
+    assert abs((stored.rated_at - datetime.now().astimezone()).total_seconds()) < 60
+    case_ = db.scalars(select(NegativeCase).where(NegativeCase.review_id == stored.id)).one()
+    assert case_.received_on >= datetime.now().astimezone().date() - timedelta(days=1)
+    elsewhere = client.post("/api/v1/reviews", json=rating(org="成都市"))
+    assert elsewhere.status_code == 422 and "不是巴中市的单位" in elsewhere.text
+
+
+def test_invisible_characters_do_not_get_a_repeat_past_the_hold(db: Session) -> None:
+    first = service.submit_review(db, values=rating(comment="服务差"), client="203.0.113.77")
+    again = service.submit_review(db, values=rating(comment="服务\u200b差 "), client="203.0.113.77")
+    assert (first.held, again.held) == (0, 1)

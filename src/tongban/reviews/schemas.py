@@ -21,14 +21,12 @@ class PublicReviewCreate(BaseModel):
     comment: str = ""
     named: StrictBool | StrictStr = False
     phone: str = ""
-    rated_at: datetime | None = Field(default=None, description="无时区视为北京时间；默认现在")
 
     def as_row(self) -> dict[str, object]:
         data = self.model_dump()
         data["tags"] = "；".join(self.tags) if isinstance(self.tags, list) else self.tags
         data["named"] = str(self.named).lower() if isinstance(self.named, bool) else self.named
         data["level"] = str(self.level)
-        data["rated_at"] = self.rated_at or datetime.now().astimezone()
         return data
 
 
@@ -37,6 +35,12 @@ class ReviewCreate(PublicReviewCreate):
 
     source: str = Field(default="api", min_length=1, max_length=32)
     source_id: str = Field(min_length=1, max_length=64)
+    rated_at: datetime | None = Field(default=None, description="无时区视为北京时间；默认现在")
+
+    def as_row(self) -> dict[str, object]:
+        data = super().as_row()
+        data["rated_at"] = self.rated_at or datetime.now().astimezone()
+        return data
 
 
 class ReviewBatch(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import unicodedata
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -232,21 +233,35 @@ def admit_public_rating(*, client: str) -> None:
 def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> IntakeResult:
     """One rating from the public API or the rating page (after :func:`admit_public_rating`).
 
-    Its id is made here, in the public source no import may use, so nobody can claim an id the
-    province's export will bring. An org takes at most ``review_rate_per_org`` a minute. A
-    rating identical to one the same client sent within ``review_repeat_minutes`` (same org,
-    level and text) is kept but held: in no count until an analyst counts or discards it.
+    What the caller may not choose is set here: the id (in the public source no import may
+    use, so nobody can claim an id the province's export will bring), the time (now: a stranger
+    cannot backdate a 差评 into a month already scored or open a case already overdue) and the
+    place (an org of this city only). Its 一事一评 key lives in the public namespace, so a
+    stranger who rates a case number first blocks no import; a second public rating of the same
+    case is kept but held. An org takes at most ``review_rate_per_org`` a minute. A rating
+    identical to one the same client sent within ``review_repeat_minutes`` (same org, level and
+    text, invisible characters aside) is held too: in no count until an analyst decides.
     """
     settings = get_settings()
-    row, errors = parse_row(Checker(db, public=True),
-                            {**values, "source": PUBLIC_SOURCE, "source_id": uuid.uuid4().hex}, 1)
+    given = {**values, "source": PUBLIC_SOURCE, "source_id": uuid.uuid4().hex,
+             "comment": _plain(cell_text(values.get("comment"))), "rated_at": utcnow()}
+    row, errors = parse_row(Checker(db, public=True), given, 1)
     if row is None:
         raise ValidationFailed(errors=errors, summary=f"有 {len(errors)} 处错误，评价未保存")
+    city = db.scalar(select(Org).where(Org.code == settings.city_code))
+    org = db.get(Org, row["org_id"])
+    if city is not None and org is not None and not org.path.startswith(city.path):
+        raise ValidationFailed(errors=[RowError(1, "org", f"「{org.name}」不是{city.name}的单位")],
+                               summary="评价未保存")
     hit = ratelimit.count_hit(db, key=f"rate-org:{row['org_id']}", window=timedelta(minutes=1))
     if hit.over(settings.review_rate_per_org):
         seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
         raise ratelimit.RateLimited("该单位的评价提交过于频繁，请稍后再试", retry_after=seconds)
     row["client_key"] = ratelimit.client_key(client)
+    if row["dedup_key"]:
+        row["dedup_key"] = f"{PUBLIC_SOURCE}|{row['dedup_key']}"
+        if db.scalar(select(Review.id).where(Review.dedup_key == row["dedup_key"])) is not None:
+            row["dedup_key"], row["hold"], row["voided"] = None, HOLD_HELD, True
     if _repeats(db, row, window=timedelta(minutes=settings.review_repeat_minutes)):
         row["hold"], row["voided"] = HOLD_HELD, True
     result = IntakeResult()
@@ -254,6 +269,12 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
     if refused:
         raise ValidationFailed(errors=refused[0][1], summary="评价未保存")
     return result
+
+
+def _plain(text: str) -> str:
+    """Text without invisible characters (zero-width spaces, marks) and runs of white space."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
 
 
 #: ``Review.hold`` of a held repeat, and of one an analyst counted or discarded.
