@@ -151,3 +151,16 @@ def test_a_runner_reaches_no_review_page_or_api(db: Session) -> None:
     for path in ("/api/v1/reviews", "/api/v1/reviews/cases",
                  "/api/v1/reviews/metrics?org=巴州区&period=2026-11"):
         assert api.get(path).status_code == 403, path
+
+
+def test_an_xlsx_whose_text_would_flood_memory_is_refused() -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        # Varied text that packs only ~10:1, like a real file, past the shared-strings limit.
+        text = "".join(f"<si><t>评价{n}：{n * 7919 % 100003}</t></si>" for n in range(2_200_000))
+        archive.writestr("xl/sharedStrings.xml", text)
+    packed.seek(0)
+    with pytest.raises(ValidationFailed) as refused:
+        open_table(packed, filename="大文件.xlsx")
+    assert "另存为 CSV" in str(refused.value)

@@ -100,7 +100,7 @@ def scheme_diff(old: str, new: str, db: Session = REQUEST_DB,
 
 @router.post("/imports", response_model=ImportReportRead, status_code=status.HTTP_201_CREATED,
              summary="导入考核通报或数据项（CSV/XLSX）")
-async def import_file(
+def import_file(
     file: UploadFile = File(...),
     cohort: str | None = Form(None),
     period: str | None = Form(None),

@@ -14,7 +14,7 @@ from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.security import Actor
-from tongban.core.tabular import decode_text
+from tongban.core.tabular import cell_number, decode_text
 from tongban.core.templating import flash, render, see_other
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
@@ -171,28 +171,29 @@ def org_page(
 
 
 @router.post("/{cohort}/{period}/orgs/{code}/whatif", response_class=HTMLResponse)
-async def org_whatif(
-    request: Request, cohort: str, period: str, code: str, db: Session = REQUEST_DB,
+def org_whatif(
+    request: Request, cohort: str, period: str, code: str,
+    drop: list[str] = Form([]), indicator_code: str = Form(""), indicator_value: str = Form(""),
+    metric_code: str = Form(""), metric_value: str = Form(""), db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    form = await request.form()
-    drop = [int(v) for v in map(str, form.getlist("drop"))
-            if v.isascii() and v.isdecimal() and len(v) <= 18]
+    dropped = [int(v) for v in drop if v.isascii() and v.isdecimal() and len(v) <= 18]
     set_points: dict[str, float] = {}
     set_metrics: dict[str, float] = {}
     errors = []
-    for kind, target in (("indicator", set_points), ("metric", set_metrics)):
-        name, value = str(form.get(f"{kind}_code", "")), str(form.get(f"{kind}_value", ""))
+    for name, value, target in ((indicator_code, indicator_value, set_points),
+                                (metric_code, metric_value, set_metrics)):
         if name and value:
-            try:
-                target[name] = float(value)
-            except ValueError:
-                errors.append(f"「{value}」不是数字")
+            number = cell_number(value)
+            if number is None:
+                errors.append(f"「{value}」不是有限的数字")
+            else:
+                target[name] = number
     result = None
     if not errors:
         try:
             result = analysis.whatif(db, actor=actor, cohort_code=cohort, period=period,
-                                     org_ref=code, drop_adjustments=drop,
+                                     org_ref=code, drop_adjustments=dropped,
                                      set_points=set_points, set_metrics=set_metrics)
         except DomainError as exc:
             errors.append(exc.message)
@@ -226,10 +227,10 @@ def scheme_detail(request: Request, code: str, version: str, db: Session = REQUE
 
 
 @router.post("/schemes", response_class=HTMLResponse)
-async def scheme_upload(request: Request, file: UploadFile = File(...),
+def scheme_upload(request: Request, file: UploadFile = File(...),
                         db: Session = REQUEST_DB,
                         actor: Actor = Depends(require_actor)) -> Response:
-    raw = await file.read()
+    raw = file.file.read()
     try:
         text = decode_text(raw, filename=file.filename or "方案.yaml")
         scheme, created = service.load_scheme(db, actor=actor, text=text,
@@ -251,7 +252,7 @@ def import_form(request: Request, db: Session = REQUEST_DB,
 
 
 @router.post("/import", response_class=HTMLResponse)
-async def import_upload(
+def import_upload(
     request: Request,
     file: UploadFile = File(...),
     cohort: str = Form(""),

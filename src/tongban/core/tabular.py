@@ -189,6 +189,9 @@ def _xlsx_cell(cell: object) -> Cell:
 #: times; a zip bomb thousands of times), and all parts together to at most this many bytes.
 XLSX_MAX_RATIO = 200
 XLSX_MAX_UNPACKED = 2 * 1024**3
+#: The shared strings are held in memory whole (several times their size as Python text),
+#: unlike the rows, which stream: a larger file should come as CSV.
+XLSX_MAX_SHARED_STRINGS = 64 * 1024**2
 
 
 def _refuse_zip_bomb(stream: IO[bytes], filename: str) -> None:
@@ -201,6 +204,12 @@ def _refuse_zip_bomb(stream: IO[bytes], filename: str) -> None:
         return  # not a zip at all: load_workbook says so in its own words below
     finally:
         stream.seek(0)
+    if any(p.filename.endswith("sharedStrings.xml") and p.file_size > XLSX_MAX_SHARED_STRINGS
+           for p in parts):
+        raise ValidationFailed(
+            errors=[RowError(None, None, "文件中的文字过多（超过64 MB），请另存为 CSV（UTF-8）后导入",
+                             filename)],
+            summary=f"{filename} 无法导入")
     swollen = [p for p in parts if p.file_size > XLSX_MAX_RATIO * max(p.compress_size, 1024)]
     if swollen or sum(p.file_size for p in parts) > XLSX_MAX_UNPACKED:
         raise ValidationFailed(

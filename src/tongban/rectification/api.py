@@ -113,10 +113,10 @@ def resolve(task_id: RowId, line_id: RowId, body: ResolveRequest, db: Session = 
 
 @router.post("/tasks/{task_id}/attachments", response_model=AttachmentRead,
              status_code=status.HTTP_201_CREATED, summary="上传佐证材料")
-async def upload(task_id: RowId, file: UploadFile = File(...), db: Session = REQUEST_DB,
+def upload(task_id: RowId, file: UploadFile = File(...), db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> AttachmentRead:
     task = service.get_task(db, actor=actor, task_id=task_id)
-    content = await file.read(get_settings().upload_max_bytes + 1)
+    content = file.file.read(get_settings().upload_max_bytes + 1)
     attachment = service.add_attachment(db, actor=actor, task=task,
                                         filename=file.filename or "", content=content)
     return AttachmentRead(id=attachment.id, name=attachment.original_name,
@@ -137,7 +137,7 @@ def download(attachment_id: RowId, db: Session = REQUEST_DB,
 
 @router.post("/imports", response_model=ImportResult, status_code=status.HTTP_201_CREATED,
              summary="导入省级反馈清单")
-async def import_feedback(
+def import_feedback(
     file: UploadFile = File(...),
     category: str = Form("异常办事指南"),
     issued_on: date | None = Form(None),

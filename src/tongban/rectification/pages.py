@@ -138,11 +138,11 @@ def task_line(request: Request, task_id: RowId, line_id: RowId, resolution: str 
 
 
 @router.post("/tasks/{task_id}/attachments")
-async def task_upload(request: Request, task_id: RowId, file: UploadFile = File(...),
+def task_upload(request: Request, task_id: RowId, file: UploadFile = File(...),
                       db: Session = REQUEST_DB,
                       actor: Actor = Depends(require_actor)) -> Response:
     task = service.get_task(db, actor=actor, task_id=task_id)
-    content = await file.read(get_settings().upload_max_bytes + 1)
+    content = file.file.read(get_settings().upload_max_bytes + 1)
     try:
         attachment = service.add_attachment(db, actor=actor, task=task,
                                             filename=file.filename or "", content=content)
@@ -234,7 +234,7 @@ def import_form(request: Request, actor: Actor = Depends(require_actor)) -> Resp
 
 
 @router.post("/import", response_class=HTMLResponse)
-async def import_upload(
+def import_upload(
     request: Request,
     file: UploadFile = File(...),
     category: str = Form("异常办事指南"),

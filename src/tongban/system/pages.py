@@ -89,7 +89,7 @@ def calendar_override_delete(
 
 
 @router.post("/admin/calendar/import")
-async def calendar_import(
+def calendar_import(
     request: Request,
     file: UploadFile = File(...),
     db: Session = REQUEST_DB,
