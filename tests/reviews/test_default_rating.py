@@ -128,10 +128,9 @@ def test_cli_imports_case_records(db: Session, tmp_path: Path) -> None:
 
 
 def test_the_monthly_evaluation_lists_defaults_apart(db: Session, policy: None) -> None:
+    from tongban.assessment import service as assessment
     from tongban.reports import service as reports
     from tongban.reports.enums import ReportFormat, ReportKind
-
-    from tongban.assessment import service as assessment
 
     load_cases(db)
     service.apply_default_ratings(db, as_of=date(2026, 3, 31))

@@ -100,6 +100,17 @@ def test_production_needs_data_keys(db: Session, monkeypatch: pytest.MonkeyPatch
     ("51190219900101123x", "511902********123x"),
     ("老身份证 511902900101123", "老身份证 511902******123"),
     ("办件 511A0147300000 与订单 20261201123456789012", "办件 511A0147300000 与订单 20261201123456789012"),
+    ("138 - 0000 - 2222", "138****2222"),
+    ("139.0000.3333", "139****3333"),
+    ("511902 1990 0101 1234", "511902********1234"),
+    ("(138)0000-2222", "(138****2222"),
+    ("138/0000/2222", "138****2222"),
+    ("138\t0000\n2222", "138****2222"),
+    ("1 3 8 0 0 0 0 2 2 2 2", "138****2222"),
+    ("tel:13800002222x", "tel:138****2222x"),
+    ("1380000222213900003333", "138****2222 139****3333"),
+    ("时间 2026-03-02 09:00:00，金额 1,380,000 元", "时间 2026-03-02 09:00:00，金额 1,380,000 元"),
+    ("BZ20261201-000777", "BZ20261201-000777"),
 ])
 def test_numbers_are_masked_however_they_are_written(text: str, shown: str) -> None:
     assert privacy.mask_text(text) == shown
@@ -170,3 +181,34 @@ def test_reports_mask_numbers_in_every_format(db: Session) -> None:
             text = "".join(archive.read(n).decode("utf-8", "ignore") for n in archive.namelist()
                            if n.endswith(".xml"))
         assert "138****2222" in text and "138-0000-2222" not in text, fmt
+
+
+def test_task_fields_case_numbers_and_audit_changes_are_masked(db: Session) -> None:
+    from datetime import date
+
+    from tongban.rectification import service as rectification
+    from tongban.rectification.enums import TaskSource
+
+    pii = "回访 138-0000-2222 身份证 511902199001011234"
+    task = rectification.create_task(
+        db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
+        title=f"任务{pii}", detail=pii, responsible_person="张三13800002222",
+        org=service.org_service.resolve_org(db, ref="巴州区"), issued_on=date(2026, 11, 2),
+        due_on=date(2026, 11, 30), lines=[rectification.LineInput("A13800002222", pii, pii)])
+    analyst = api_client(db, make_user(db, role=Role.admin))
+    body = json.dumps(analyst.get(f"/api/v1/rectification/tasks/{task.id}").json(),
+                      ensure_ascii=False)
+    assert "138-0000-2222" not in body and "13800002222" not in body
+    assert "199001011234" not in body and "138****2222" in body
+    page = logged_in_client(db, make_user(db, role=Role.leader)).get(
+        f"/rectification/tasks/{task.id}").text
+    assert "138-0000-2222" not in page and "13800002222" not in page
+    audit_api = json.dumps(analyst.get("/api/v1/audit?page_size=200").json(), ensure_ascii=False)
+    assert "13800002222" not in audit_api and "138-0000-2222" not in audit_api
+    review = rated_with_phone(db, "pii-case")
+    db.execute(Review.__table__.update().where(Review.__table__.c.id == review.id)
+               .values(case_no="13700001111"))
+    case_ = db.scalars(select(NegativeCase).where(NegativeCase.review_id == review.id)).one()
+    case_page = logged_in_client(db, make_user(db, role=Role.analyst)).get(
+        f"/reviews/cases/{case_.id}").text
+    assert "13700001111" not in case_page and "137****1111" in case_page

@@ -5,27 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
 
-#: A digit as people type it: ASCII or full width (０–９).
-_D = "[0-9\uff10-\uff19]"
-#: What may stand between groups of digits: a space, a hyphen or a dash, half or full width.
-_SEP = "[ \u3000\\-\uff0d\u2010-\u2015]?"
-_NOT_DIGIT_BEFORE = "(?<![0-9\uff10-\uff19])"
-_NOT_DIGIT_AFTER = "(?![0-9\uff10-\uff19Xx\uff38\uff58])"
-#: A mobile number: 138 0000 2222, 138-0000-2222, +86 13800002222, in full-width digits too.
-_PHONE = re.compile(
-    f"{_NOT_DIGIT_BEFORE}((?:\\+?86{_SEP})?[1\uff11][3-9\uff13-\uff19]{_D}){_SEP}({_D}{{4}}){_SEP}({_D}{{4}})"
-    f"{_NOT_DIGIT_AFTER}")
-#: A resident ID: 18 characters (6 + 8 + 3 + check digit or X) or the old 15 digits, grouped or not.
-_ID_CARD = re.compile(
-    f"{_NOT_DIGIT_BEFORE}({_D}{{6}}){_SEP}({_D}{{8}}){_SEP}({_D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58])"
-    f"{_NOT_DIGIT_AFTER}"
-    f"|{_NOT_DIGIT_BEFORE}({_D}{{6}}){_SEP}({_D}{{6}}){_SEP}({_D}{{3}}){_NOT_DIGIT_AFTER}")
+_DIGITS = "0-9\uff10-\uff19"
+#: What people put between the digits of one number: white space, hyphens and dashes, dots,
+#: slashes and brackets (half or full width), up to three in a row.
+_SEPARATORS = " \t\r\n\u00a0\u3000\\-\u2010-\u2015\uff0d.\uff0e/\uff0f()\uff08\uff09"
+#: A run of digits with separators between them, and an ID card's final X.
+_NUMBER_RUN = re.compile(
+    f"(?<![{_DIGITS}])[{_DIGITS}](?:[{_SEPARATORS}]{{0,3}}[{_DIGITS}])*(?:[Xx\uff38\uff58])?")
+_ID_TAIL = "0123456789Xx\uff38\uff58"
 
 
 class UndecryptableData(DomainError):
@@ -100,18 +95,79 @@ def mask_phone(phone: str) -> str:
     return f"****{digits[-4:]}" if digits else ""
 
 
+def _digits(run: str) -> list[str]:
+    """The digit characters of a run, as typed (full width kept), and a final X."""
+    return [ch for ch in run if ch.isdecimal() or ch in "Xx\uff38\uff58"]
+
+
+def _value(chars: list[str]) -> str:
+    return "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else "X" for ch in chars)
+
+
+def _masked_piece(chars: list[str]) -> str | None:
+    """One personal number, masked, or None when these characters are not one: a mobile
+    number (11 digits, 1[3-9]…, optionally after 86) or an ID card (18 with a final digit or
+    X, or the old 15 digits)."""
+    value = _value(chars)
+    if len(value) == 13 and value.startswith("86") and re.fullmatch(r"1[3-9]\d{9}", value[2:]):
+        return "".join(chars[:2]) + " " + "".join(chars[2:5]) + "****" + "".join(chars[-4:])
+    if re.fullmatch(r"1[3-9]\d{9}", value):
+        return "".join(chars[:3]) + "****" + "".join(chars[-4:])
+    if re.fullmatch(r"\d{17}[\dX]", value) and _born(value[6:14]):
+        return "".join(chars[:6]) + "********" + "".join(chars[-4:])
+    if re.fullmatch(r"\d{15}", value) and _born("19" + value[6:12]):
+        return "".join(chars[:6]) + "******" + "".join(chars[-3:])
+    return None
+
+
+def _born(day: str) -> bool:
+    """Whether YYYYMMDD could be a birth date on an ID card (what tells an ID from an order
+    number of the same length)."""
+    year, month, date_ = int(day[:4]), int(day[4:6]), int(day[6:])
+    return 1900 <= year <= 2099 and 1 <= month <= 12 and 1 <= date_ <= 31
+
+
+def _mask_run(run: str) -> str:
+    """A run of digits masked when it is one personal number or several run together."""
+    chars = _digits(run)
+    whole = _masked_piece(chars)
+    if whole is not None:
+        return whole
+    pieces: list[str] = []
+    rest = chars
+    while rest:  # numbers written one after another: 13800002222 13900003333
+        for size in (18, 15, 13, 11):
+            piece = _masked_piece(rest[:size]) if len(rest) >= size else None
+            if piece is not None:
+                pieces.append(piece)
+                rest = rest[size:]
+                break
+        else:
+            if _value(rest) == "X":  # a phone number followed by a stray x
+                pieces[-1] += rest[0]
+                break
+            return run  # not (only) personal numbers: an order number, a date, an amount
+    return " ".join(pieces)
+
+
 def mask_text(text: str) -> str:
     """Mask mobile and ID-card numbers inside free text, however they are written (grouped,
-    hyphenated, full-width). The one function every output of free text goes through: pages
-    (the ``pii`` filter), the API, reports and exports. Only the contact-number field itself is
-    shown in full, and only to whoever needs it (see ``reviews.service.phone_for``)."""
+    hyphenated, dotted, bracketed, spaced out, full-width, run together). The one function
+    every output of free text goes through: pages (the ``pii`` filter), the API, reports and
+    exports. Only the contact-number field itself is shown in full, and only to whoever needs
+    it (see ``reviews.service.phone_for``)."""
     if not text:
         return text
+    return _NUMBER_RUN.sub(lambda m: _mask_run(m.group(0)), text)
 
-    def id_card(m: re.Match[str]) -> str:
-        if m.group(1) is not None:
-            return f"{m.group(1)}********{m.group(3)[-4:]}"
-        return f"{m.group(4)}******{m.group(6)}"
 
-    text = _ID_CARD.sub(id_card, text)
-    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+def mask_data(value: Any) -> Any:
+    """``value`` with :func:`mask_text` applied to every string inside it (JSON-like data,
+    such as an audit entry's changes)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(v) for v in value]
+    return value

@@ -113,7 +113,8 @@ def list_audit(
         items=[
             AuditEntryRead(
                 id=e.id, at=e.at, actor=e.actor, action=e.action, object_type=e.object_type,
-                object_id=e.object_id, changes=e.changes, reason=privacy.mask_text(e.reason), hash=e.hash,
+                object_id=e.object_id, changes=privacy.mask_data(e.changes),
+                reason=privacy.mask_text(e.reason), hash=e.hash,
             )
             for e in result.entries
         ],
