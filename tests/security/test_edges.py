@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -164,3 +165,92 @@ def test_an_xlsx_whose_text_would_flood_memory_is_refused() -> None:
     with pytest.raises(ValidationFailed) as refused:
         open_table(packed, filename="大文件.xlsx")
     assert "另存为 CSV" in str(refused.value)
+
+
+def test_a_password_reset_revokes_the_users_api_tokens(db: Session) -> None:
+    from tongban.org import service as org_service
+
+    user = make_user(db, role=Role.analyst)
+    client = api_client(db, user)
+    assert client.get("/api/v1/me").status_code == 200
+    org_service.update_user(db, actor=SYSTEM_ACTOR, user=user, password="Reset-passw0rd!")
+    assert client.get("/api/v1/me").status_code == 401
+    own = api_client(db, user)
+    org_service.change_own_password(db, actor=org_service.actor_for(user), old="Reset-passw0rd!",
+                                    new="Another-passw0rd!")
+    assert own.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize("path", [
+    "/rate?org=" + "%2F" * 1000,
+    "/api/v1/reviews/metrics?org=511902&period=9999-12",
+    "/api/v1/audit?since=2026-11-01",
+    "/api/v1/audit?until=2026-11-01T08:00:00",
+])
+def test_hostile_parameters_are_answered_not_crashed_on(db: Session, path: str) -> None:
+    response = api_client(db, make_user(db, role=Role.admin)).get(path)
+    assert response.status_code < 500, response.text
+
+
+def test_a_slash_bomb_org_and_a_formula_bomb_are_refused(db: Session) -> None:
+    client = TestClient(create_app())
+    rating = client.post("/api/v1/reviews", json={"channel": "网站", "org": "/" * 1000,
+                                                   "level": 5})
+    assert rating.status_code == 422
+    analyst = api_client(db, make_user(db, role=Role.analyst))
+    long = "+".join(["a"] * 1200)
+    indicators = f"""
+      - {{code: X1, name: 公式, max_points: 6, rule: {{type: formula, expression: "{long}"}}}}
+"""
+    refused = analyst.post("/api/v1/assessment/schemes", json={"yaml": scheme_yaml(
+        code="bomb", cohort="bz-counties", indicators=indicators)})
+    assert refused.status_code == 422 and "公式过长" in refused.text
+    deep = "-" * 900 + "a"
+    nested = indicators.replace(long, deep)
+    refused = analyst.post("/api/v1/assessment/schemes", json={"yaml": scheme_yaml(
+        code="bomb2", cohort="bz-counties", indicators=nested)})
+    assert refused.status_code == 422
+
+
+def test_org_codes_cannot_pose_as_names(db: Session) -> None:
+    analyst = api_client(db, make_user(db, role=Role.analyst))
+    posing = analyst.post("/api/v1/orgs", json={"name": "影子部门", "level": "department",
+                                                "parent": "511900", "code": "通江县"})
+    assert posing.status_code == 400 and "组织代码" in posing.json()["detail"]
+    assert analyst.post("/api/v1/orgs", json={"name": "斜杠部门", "level": "department",
+                                              "parent": "511900", "code": "a/b"}).status_code == 400
+
+
+def test_an_adjustments_source_link_is_a_page_or_a_web_address(db: Session) -> None:
+    from tongban.assessment import service as assessment
+    from tongban.core.errors import DomainError
+    from tongban.org import service as org_service
+
+    org = org_service.resolve_org(db, ref="巴州区")
+    for bad in ("javascript:alert(1)", "file://share/x", "//evil.example/x"):
+        with pytest.raises(DomainError):
+            assessment.record_adjustment(db, actor=SYSTEM_ACTOR, period="2026-04", org=org,
+                                         points=-1, reason="x", source_url=bad)
+    made, _ = assessment.record_adjustment(db, actor=SYSTEM_ACTOR, period="2026-04", org=org,
+                                           points=-1, reason="x", source_url="/rectification")
+    assert made.source_url == "/rectification"
+
+
+def test_a_liaisons_risk_board_uses_the_published_sheet(db: Session) -> None:
+    analyst = api_client(db, make_user(db, role=Role.analyst))
+    made = analyst.post("/api/v1/rectification/tasks", json={
+        "category": "其他", "title": "风险", "org": "巴州区", "due_workdays": 5,
+        "lines": [{"item_code": "A", "item_name": "B", "problem": "C"}],
+        "penalty": {"indicator": "D02", "points_each": 0.5, "org": "巴州区", "scheme": "bz-hcp"}})
+    assert made.status_code == 201, made.text
+    liaison = api_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    board = liaison.get("/api/v1/rectification/risk")
+    assert board.status_code == 200, board.text
+    page = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    assert page.get("/rectification/risk").status_code == 200
+
+
+def test_a_runner_reaches_no_rectification_task(db: Session) -> None:
+    api = api_client(db, make_user(db, role=Role.runner, org="巴州区"))
+    assert api.get("/api/v1/rectification/tasks").status_code == 403
+    assert api.get("/api/v1/rectification/tasks/1").status_code == 404

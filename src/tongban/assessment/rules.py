@@ -135,17 +135,24 @@ class SafeFormula:
     Parsed with ``ast`` and evaluated by walking a whitelist of nodes; never ``eval``.
     """
 
+    #: Longer formulas are refused (nesting that deep would exhaust the parser's stack).
+    MAX_LENGTH = 1000
+
     def __init__(self, expression: str) -> None:
+        if len(expression) > self.MAX_LENGTH:
+            raise FormulaError(f"公式过长（超过{self.MAX_LENGTH}个字符），请拆成几个数据项")
         try:
             tree = ast.parse(expression, mode="eval")
+            self.expression = expression
+            self.names: set[str] = set()
+            self._check(tree.body)
+            self._tree = tree.body
+            self._compiled: Evaluator | None = None
+            self._vector: VectorEvaluator = _vector_closure(self._tree)
         except SyntaxError as exc:
             raise FormulaError(f"公式语法错误：{expression}") from exc
-        self.expression = expression
-        self.names: set[str] = set()
-        self._check(tree.body)
-        self._tree = tree.body
-        self._compiled: Evaluator | None = None
-        self._vector: VectorEvaluator = _vector_closure(self._tree)
+        except (RecursionError, MemoryError) as exc:
+            raise FormulaError("公式嵌套过深，请简化") from exc
 
     def _check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Constant):

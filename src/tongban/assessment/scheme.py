@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tongban.assessment.enums import MissingPolicy
 from tongban.core.errors import RowError, ValidationFailed
 
-PERIOD_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+PERIOD_RE = re.compile(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")  # 1900-01 … 2999-12
 METRIC_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 

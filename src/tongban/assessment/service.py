@@ -278,6 +278,9 @@ def record_adjustment(
         raise DomainError("加扣分分值不能为0")
     if not math.isfinite(points):
         raise DomainError("加扣分分值须为有限的数字（不能是 inf 或 NaN）")
+    if source_url and not ((source_url.startswith("/") and not source_url.startswith("//"))
+                           or source_url.lower().startswith(("https://", "http://"))):
+        raise DomainError("来源链接只能是本站路径（/…）或 http(s) 网址")
     if key is not None:
         existing = db.scalar(select(Adjustment).where(Adjustment.key == key))
         if existing is not None:
@@ -639,11 +642,15 @@ def explanation(
     }
 
 
-def latest_sheet_of(db: Session, *, org: Org, scheme_code: str | None = None) -> ScoreSheet | None:
-    """The newest period's current sheet that scores ``org`` (under ``scheme_code`` if given)."""
+def latest_sheet_of(db: Session, *, org: Org, scheme_code: str | None = None,
+                    actor: Actor | None = None) -> ScoreSheet | None:
+    """The newest period's current sheet that scores ``org`` (under ``scheme_code`` if given)
+    and that ``actor`` may read (a liaison: published ones only)."""
+    readable = ([SheetStatus.published.value] if actor is not None and not actor.is_citywide
+                else [SheetStatus.published.value, SheetStatus.draft.value])
     stmt = (select(ScoreSheet.cohort_id, ScoreSheet.period)
             .join(ScoreLine, ScoreLine.sheet_id == ScoreSheet.id)
-            .where(ScoreLine.org_id == org.id, ScoreSheet.status != SheetStatus.superseded.value)
+            .where(ScoreLine.org_id == org.id, ScoreSheet.status.in_(readable))
             .order_by(ScoreSheet.period.desc()))
     if scheme_code:
         stmt = stmt.where(ScoreSheet.scheme_code == scheme_code)
@@ -652,4 +659,4 @@ def latest_sheet_of(db: Session, *, org: Org, scheme_code: str | None = None) ->
         return None
     cohort = db.get(Cohort, found.cohort_id)
     assert cohort is not None
-    return current_sheet(db, cohort=cohort, period=found.period)
+    return current_sheet(db, cohort=cohort, period=found.period, actor=actor)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -296,10 +297,11 @@ def search_entries(
         conditions.append(AuditEntry.object_type == object_type)
     if object_id:
         conditions.append(AuditEntry.object_id == object_id)
+    zone = ZoneInfo(get_settings().timezone)  # a time without a zone is local time
     if since:
-        conditions.append(AuditEntry.at >= since)
+        conditions.append(AuditEntry.at >= (since if since.tzinfo else since.replace(tzinfo=zone)))
     if until:
-        conditions.append(AuditEntry.at < until)
+        conditions.append(AuditEntry.at < (until if until.tzinfo else until.replace(tzinfo=zone)))
     total = db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
     page = max(1, page)
     entries = list(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ from tongban.org.models import (
 )
 
 PROVINCE_CODE = "510000"
+#: An org code: letters, digits and hyphens (it is looked up before names, so it must never
+#: look like one).
+ORG_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,31}")
 SICHUAN_CITIES_COHORT = "sichuan-cities"
 
 # ---------------------------------------------------------------- names and pinyin
@@ -154,6 +158,8 @@ def resolve_org(db: Session, *, ref: str, actor: Actor | None = None) -> Org:
     ref = ref.strip()
     if not ref:
         raise OrgNotResolved("组织名称或代码为空")
+    if len(ref) > 200 or ref.count("/") > 4:  # a tree is five levels deep
+        raise OrgNotResolved(f"未找到组织「{ref[:40]}…」")
     parent: Org | None = None
     if "/" in ref:
         parent_ref, _, ref = ref.rpartition("/")
@@ -309,6 +315,8 @@ def create_org(
         raise DomainError(f"「{name}」的上级应为市(州)，而「{parent.name}」不是")
     if dept_class is not None and level is not OrgLevel.department:
         raise DomainError("只有市级部门才有A类/B类之分")
+    if code is not None and not ORG_CODE.fullmatch(code):
+        raise DomainError(f"组织代码「{code[:40]}」只能由字母、数字和连字符组成（至多32个字符）")
     code = code or _next_code(db, parent, "D" if level is OrgLevel.department else "Z")
     if db.scalar(select(Org.id).where(Org.code == code)) is not None:
         raise Conflict(f"组织代码「{code}」已存在")
@@ -660,6 +668,7 @@ def update_user(
         db.flush()
         if {"role", "org", "is_active", "password"} & changes.keys():
             changes["sessions_ended"] = end_user_sessions(db, user_id=user.id)
+            changes["tokens_revoked"] = revoke_user_tokens(db, user_id=user.id)
         audit.record(
             db,
             actor=actor,
@@ -675,7 +684,7 @@ def update_user(
 def change_own_password(db: Session, *, actor: Actor, old: str, new: str,
                         keep_session: str | None = None) -> None:
     """Change one's own password; every other session of the user ends (``keep_session``, the
-    browser that changed it, stays)."""
+    browser that changed it, stays) and every API token is revoked."""
     user = db.get(User, actor.user_id) if actor.user_id else None
     if user is None or not verify_password(user.password_hash, old):
         raise AuthenticationFailed("原密码不正确")
@@ -684,9 +693,10 @@ def change_own_password(db: Session, *, actor: Actor, old: str, new: str,
     user.password_hash = hash_password(new)
     db.flush()
     ended = end_user_sessions(db, user_id=user.id, keep=keep_session)
+    revoked = revoke_user_tokens(db, user_id=user.id)
     audit.record(
         db, actor=actor, action="user.password_changed", object_type="user",
-        object_id=user.username, changes={"sessions_ended": ended},
+        object_id=user.username, changes={"sessions_ended": ended, "tokens_revoked": revoked},
     )
 
 
@@ -716,7 +726,10 @@ def authenticate(db: Session, *, username: str, password: str, ip: str = "") -> 
         minutes = max(1, int((max(h.resets_at for h in over) - now).total_seconds() // 60) + 1)
         raise TooManyRequests(f"登录失败次数过多，请{minutes}分钟后再试")
     user = get_user_by_username(db, username=username)
-    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
+    # The hash is checked whether or not the name exists, so that the time taken does not
+    # tell a stranger which names do.
+    matches = verify_password(user.password_hash if user is not None else _DUMMY_HASH, password)
+    ok = user is not None and user.is_active and matches
     db.add(LoginAttempt(username=username[:64], ip=ip[:64], succeeded=ok, at=now))
     if not ok or user is None:
         # The failure must outlive the refusal, or throttling would never see it.
@@ -730,6 +743,9 @@ def authenticate(db: Session, *, username: str, password: str, ip: str = "") -> 
     user.last_login_at = now
     db.flush()
     return user
+
+
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def production_problems(db: Session) -> list[str]:
@@ -910,6 +926,18 @@ def end_session(db: Session, *, key: str) -> None:
     if found is not None and found.revoked_at is None:
         found.revoked_at = utcnow()
         db.flush()
+
+
+def revoke_user_tokens(db: Session, *, user_id: int) -> int:
+    """Revoke every live API token of a user (whoever learnt the old password may have made
+    one); how many."""
+    now = utcnow()
+    live = list(db.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                  ApiToken.revoked_at.is_(None))))
+    for token in live:
+        token.revoked_at = now
+    db.flush()
+    return len(live)
 
 
 def end_user_sessions(db: Session, *, user_id: int, keep: str | None = None) -> int:

@@ -147,7 +147,13 @@ def create_task(
 
 
 def _visible(db: Session, actor: Actor, task: RectificationTask) -> bool:
-    return org_service.can_see(db, actor=actor, org=task.org)
+    return actor.role is not Role.runner and org_service.can_see(db, actor=actor, org=task.org)
+
+
+def _require_rectification_role(actor: Actor) -> None:
+    """Runners run errands; 整改督办 is the business of the other roles."""
+    if actor.role is Role.runner:
+        raise PermissionDenied("跑手不能使用整改督办功能")
 
 
 def get_task(db: Session, *, actor: Actor, task_id: int) -> RectificationTask:
@@ -162,6 +168,7 @@ def list_tasks(
     as_of: date | None = None, overdue_only: bool = False,
 ) -> list[RectificationTask]:
     """Tasks the actor may see, overdue first, then by due day."""
+    _require_rectification_role(actor)
     as_of = as_of or local_today()
     stmt = select(RectificationTask).where(
         RectificationTask.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
@@ -402,7 +409,7 @@ def _project(db: Session, actor: Actor, row: RiskRow) -> None:
     if not org_service.can_see(db, actor=actor, org=row.org):
         return
     scheme_code = next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None)
-    sheet = assessment.latest_sheet_of(db, org=row.org, scheme_code=scheme_code)
+    sheet = assessment.latest_sheet_of(db, org=row.org, scheme_code=scheme_code, actor=actor)
     if sheet is None:
         return
     result = analysis.whatif(db, actor=actor, cohort_code=sheet.cohort.code, period=sheet.period,
