@@ -80,8 +80,12 @@ def check_production_ready() -> None:
     """Refuse to serve with data keys that cannot open the stored personal data, and in
     production with the default secret key, no data keys or active demo users."""
     with session_scope() as db:
-        unreadable = reviews_service.unreadable_personal_data(db)
         problems = org_service.production_problems(db) if get_settings().is_production else []
+        try:
+            unreadable = reviews_service.unreadable_personal_data(db)
+        except DomainError as exc:  # keys that are no keys at all
+            problems.append(exc.message)
+            unreadable = 0
     if unreadable:
         problems.append(f"最新的 {unreadable} 个电话号码无法用 TONGBAN_DATA_KEYS 解密（密钥被更换或遗漏："
                         "请恢复原密钥，或运行 tongban keys check）")

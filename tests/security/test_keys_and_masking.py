@@ -212,3 +212,12 @@ def test_task_fields_case_numbers_and_audit_changes_are_masked(db: Session) -> N
     case_page = logged_in_client(db, make_user(db, role=Role.analyst)).get(
         f"/reviews/cases/{case_.id}").text
     assert "13700001111" not in case_page and "137****1111" in case_page
+
+
+def test_a_malformed_data_key_is_a_plain_refusal(db: Session,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rated_with_phone(db, "pii-bad-key")
+    use_keys(monkeypatch, "not-a-key")
+    with pytest.raises(ProductionNotReady) as refused:
+        check_production_ready()
+    assert "无效的密钥" in str(refused.value)

@@ -42,7 +42,10 @@ def data_keys() -> list[bytes]:
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in data_keys()])
+    try:
+        return MultiFernet([Fernet(key) for key in data_keys()])
+    except ValueError as exc:  # not a Fernet key (32 bytes, URL-safe base64)
+        raise UndecryptableData("TONGBAN_DATA_KEYS 中有无效的密钥（请用 tongban keys generate 生成）") from exc
 
 
 def new_data_key() -> str:
