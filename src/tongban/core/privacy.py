@@ -29,6 +29,12 @@ class UndecryptableData(DomainError):
     status_code = 500
 
 
+class InvalidDataKeys(DomainError):
+    """``TONGBAN_DATA_KEYS`` holds something that is not a key."""
+
+    status_code = 500
+
+
 def data_keys() -> list[bytes]:
     """The data-encryption keys, newest first: ``TONGBAN_DATA_KEYS`` (Fernet keys, comma
     separated). Without it (development) one key derived from the secret key, as before keys
@@ -45,7 +51,7 @@ def _fernet() -> MultiFernet:
     try:
         return MultiFernet([Fernet(key) for key in data_keys()])
     except ValueError as exc:  # not a Fernet key (32 bytes, URL-safe base64)
-        raise UndecryptableData("TONGBAN_DATA_KEYS 中有无效的密钥（请用 tongban keys generate 生成）") from exc
+        raise InvalidDataKeys("TONGBAN_DATA_KEYS 中有无效的密钥（请用 tongban keys generate 生成）") from exc
 
 
 def new_data_key() -> str:
