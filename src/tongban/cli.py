@@ -22,6 +22,7 @@ from tongban.core import audit, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope, upgrade_schema
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.periods import period_label
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_today
 
@@ -526,7 +527,7 @@ def assess_rank(cohort: CohortOption, period: PeriodOption, as_json: JsonOption 
         sheet = assessment.require_sheet(db, cohort_code=cohort, period=period)
         rows = [{"org_code": ln.org.code, "org_name": ln.org.name, "total": round(ln.total, 4),
                  "rank": ln.rank, "grade": ln.grade} for ln in sheet.lines]
-        title = f"{sheet.cohort.name} {assessment.period_label(period)}（{sheet.status}）"
+        title = f"{sheet.cohort.name} {period_label(period)}（{sheet.status}）"
 
     def human() -> None:
         table = Table(title=title)

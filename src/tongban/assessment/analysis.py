@@ -28,6 +28,7 @@ from tongban.assessment.scheme import SchemeDef
 from tongban.assessment.scoring import indicator_total, set_item_points
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, NotFound
+from tongban.core.periods import period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 
@@ -263,11 +264,11 @@ def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[
     sheet = service.require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
     definition = service.scheme_definition(sheet.scheme)
     previous = service.current_sheet(db, cohort=sheet.cohort,
-                                     period=service.previous_period(period))
+                                     period=previous_period(period))
     before = {ln.org_id: ln for ln in previous.lines} if previous else {}
     threshold = get_settings().alert_rank_drop
     out: list[Alert] = []
-    label = service.period_label(period)
+    label = period_label(period)
     for line in service.visible_lines(db, actor=actor, sheet=sheet):
         name, code = line.org.name, line.org.code
         earlier = before.get(line.org_id)

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tongban.assessment.enums import MissingPolicy
 from tongban.core.errors import RowError, ValidationFailed
+from tongban.core.periods import is_period
 
-PERIOD_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 METRIC_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -240,7 +240,7 @@ class SchemeDef(_Strict):
     @field_validator("effective_from", "effective_to")
     @classmethod
     def _period(cls, value: str | None) -> str | None:
-        if value is not None and not PERIOD_RE.match(value):
+        if value is not None and not is_period(value):
             raise ValueError(f"「{value}」不是 YYYY-MM 格式的月份")
         return value
 

@@ -1,4 +1,4 @@
-"""Jinja2 environment of the web pages: filters for Shanghai time and Chinese numbers."""
+"""Jinja2 environment of the web pages: filters for Shanghai time, periods and Chinese numbers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from tongban.core.config import get_settings
+from tongban.core.periods import period_label, quarter_label
 from tongban.core.privacy import mask_text
 from tongban.core.security import session_csrf_token
 
@@ -66,6 +67,8 @@ templates.env.filters["local_time"] = local_time
 templates.env.filters["pts"] = points
 templates.env.filters["json_text"] = json_text
 templates.env.filters["pii"] = mask_text
+templates.env.filters["period_label"] = period_label
+templates.env.filters["quarter_label"] = quarter_label
 templates.env.globals["json_script"] = json_script
 
 

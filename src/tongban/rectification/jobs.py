@@ -20,6 +20,7 @@ from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
 from tongban.core import notify, workdays
 from tongban.core.config import get_settings
+from tongban.core.periods import month_of
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
@@ -86,7 +87,7 @@ def _charge_penalty(db: Session, task: RectificationTask, report: JobReport) -> 
         return
     points = service.penalty_points(task, unresolved)
     adjustment, created = assessment.record_adjustment(
-        db, actor=SYSTEM_ACTOR, period=f"{task.due_on:%Y-%m}", org=task.penalty_org,
+        db, actor=SYSTEM_ACTOR, period=month_of(task.due_on), org=task.penalty_org,
         points=-points, indicator_code=task.penalty_indicator, scheme_code=task.penalty_scheme,
         reason=f"{unresolved}个{task.category}未在{task.due_on:%Y年%m月%d日}前整改，"
                f"扣{points:g}分（整改任务#{task.id}）",
@@ -104,7 +105,7 @@ def _record_metrics(db: Session, tasks: list[RectificationTask], as_of: date,
     for task in tasks:
         if task.state == TaskState.cancelled.value or task.due_on >= as_of:
             continue
-        bucket = counts[(f"{task.due_on:%Y-%m}", task.org_id)]
+        bucket = counts[(month_of(task.due_on), task.org_id)]
         bucket["rect_tasks_due"] += 1
         if task.closed_at is not None and task.closed_at <= end_of_day(task.due_on):
             bucket["rect_closed_ontime"] += 1

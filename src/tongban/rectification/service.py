@@ -35,6 +35,7 @@ from tongban.core.errors import (
     RowError,
     ValidationFailed,
 )
+from tongban.core.periods import period_label
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
@@ -409,7 +410,7 @@ def _project(db: Session, actor: Actor, row: RiskRow) -> None:
                              org_ref=row.org.code, extra_points=-row.points_at_risk)
     row.current_total, row.current_rank = result.before_total, result.before_rank
     row.projected_total, row.projected_rank = result.after_total, result.after_rank
-    row.basis = f"{sheet.cohort.name}{assessment.period_label(sheet.period)}成绩单"
+    row.basis = f"{sheet.cohort.name}{period_label(sheet.period)}成绩单"
     categories = "、".join(sorted({t.category for t in row.tasks}))
     due = row.next_due
     assert due is not None

@@ -14,6 +14,7 @@ from tongban.assessment import service as assessment
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.config import get_settings
+from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.reports import charts, sources
@@ -76,7 +77,7 @@ def lost_by_indicator(sheet: ScoreSheet, lines: list[ScoreLine]) -> list[Indicat
 
 def league_table(db: Session, actor: Actor, sheet: ScoreSheet, lines: list[ScoreLine]) -> Table:
     before = assessment.previous_ranks(db, sheet=sheet)
-    table = Table(f"{sheet.cohort.name}{assessment.period_label(sheet.period)}考评排名", "排名",
+    table = Table(f"{sheet.cohort.name}{period_label(sheet.period)}考评排名", "排名",
                   [Column("名次", CellKind.rank, 6), Column("单位", width=22),
                    Column("指标得分", CellKind.points, 10), Column("加扣分", CellKind.signed, 9),
                    Column("总分", CellKind.points, 9), Column("名次变化", width=9),
@@ -88,14 +89,14 @@ def league_table(db: Session, actor: Actor, sheet: ScoreSheet, lines: list[Score
                   line.adjustment_total, Cell(line.total, link), arrow(change),
                   Grade(line.grade).label)
     table.note = (f"名次并列时取较高名次；分数按{assessment.scheme_definition(sheet.scheme).decimals}"
-                  f"位小数比较。来源：{sheet.cohort.name}{assessment.period_label(sheet.period)}"
+                  f"位小数比较。来源：{sheet.cohort.name}{period_label(sheet.period)}"
                   f"成绩单第{sheet.revision}版（{SheetStatus(sheet.status).label}）。")
     return table
 
 
 def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Document:
     sheet = assessment.require_sheet(db, cohort_code=cohort_code, period=period)
-    cohort, label = sheet.cohort, assessment.period_label(period)
+    cohort, label = sheet.cohort, period_label(period)
     lines = ranked_lines(db, actor, sheet)
     settings = get_settings()
     doc = Document(kind=ReportKind.monthly.value, title=f"{label}{cohort.name}考评情况通报",
@@ -115,7 +116,7 @@ def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Docume
 
 def _overview(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
               lines: list[ScoreLine]) -> None:
-    label = assessment.period_label(sheet.period)
+    label = period_label(sheet.period)
     league = sources.league(sheet.cohort.code, sheet.period)
     if not lines:
         section.say(f"{label}{sheet.cohort.name}成绩单中没有可查看的单位。")
@@ -187,7 +188,7 @@ def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
 
 def lost_chart(sheet: ScoreSheet, rows: list[IndicatorLoss]) -> Chart:
     top = rows[:LOST_CHART_SIZE]
-    title = f"{assessment.period_label(sheet.period)}失分最多的指标（合计失分）"
+    title = f"{period_label(sheet.period)}失分最多的指标（合计失分）"
     png = charts.points_lost(title, [(f"{r.code} {r.name}", r.total) for r in top])
     return Chart(title, png, caption=f"图：{title}，前{len(top)}项")
 
@@ -251,7 +252,7 @@ def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
              lines: list[ScoreLine]) -> None:
     rows = review_rows(db, actor, sheet, lines)
     if not rows:
-        section.say(f"{assessment.period_label(sheet.period)}本组单位没有好差评数据。")
+        section.say(f"{period_label(sheet.period)}本组单位没有好差评数据。")
         return
     table = Table("好差评指标（分子/分母）", "好差评",
                   [Column("单位", width=20), Column("评价数", CellKind.integer, 8),

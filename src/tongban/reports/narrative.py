@@ -40,11 +40,6 @@ def day_range(start: date, end: date) -> str:
     return f"{month_day(start)}至{end.day}日"
 
 
-def month(period: str) -> str:
-    """``2026-02`` → ``2月``."""
-    return f"{int(period[5:])}月"
-
-
 def rank_move(change: int | None) -> str:
     """A place change as written: 上升3位, 下降13位, 持平; empty when unknown."""
     if change is None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,7 @@ from tongban.assessment import analysis
 from tongban.assessment import service as assessment
 from tongban.core.config import get_settings
 from tongban.core.errors import NotFound
+from tongban.core.periods import Week, period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_date
 from tongban.org import service as org_service
@@ -27,34 +27,6 @@ from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseState
 
 ALERTS_PER_COHORT = 8
-
-
-@dataclass(frozen=True)
-class Week:
-    """The seven days before ``as_of`` (Monday to Sunday when ``as_of`` is a Monday)."""
-
-    as_of: date
-
-    @property
-    def end(self) -> date:
-        return self.as_of - timedelta(days=1)
-
-    @property
-    def start(self) -> date:
-        return self.end - timedelta(days=6)
-
-    @property
-    def key(self) -> str:
-        year, week, _ = self.start.isocalendar()
-        return f"{year}-W{week:02d}"
-
-    @property
-    def label(self) -> str:
-        year, week, _ = self.start.isocalendar()
-        return f"{year}年第{week}周"
-
-    def holds(self, value: date) -> bool:
-        return self.start <= value <= self.end
 
 
 def _home_city(db: Session) -> Org | None:
@@ -112,7 +84,7 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
     before = assessment.previous_ranks(db, sheet=sheet)
     change = before[city.id] - line.rank if city.id in before else None
     section.say(
-        f"在最新一期（{assessment.period_label(sheet.period)}）{sheet.cohort.name}中，{city.name}得",
+        f"在最新一期（{period_label(sheet.period)}）{sheet.cohort.name}中，{city.name}得",
         Span(f"{pts(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period, city.code)),
         f"，{scope_word(sheet)}排", Span(f"第{line.rank}名", sources.league(sheet.cohort.code,
                                                                             sheet.period)),

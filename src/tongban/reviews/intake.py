@@ -20,6 +20,7 @@ from tongban.core import privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, RowError
+from tongban.core.periods import month_of
 from tongban.core.tabular import Cell, cell_text
 from tongban.core.workdays import local_date, local_zone
 from tongban.org import service as org_service
@@ -233,7 +234,7 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         "item_code": item_code, "case_no": case_no, "level": level,
         "tags": tags, "comment": comment, "named": named,
         "phone_cipher": phone_cipher, "phone_masked": phone_masked,
-        "rated_at": moment, "period": f"{local_date(moment):%Y-%m}",
+        "rated_at": moment, "period": month_of(local_date(moment)),
         "dedup_key": dedup_key(case_no, channel, moment),
         "is_default": False, "voided": False, "created_at": ctx.now, "hold": "",
         "client_key": "",
