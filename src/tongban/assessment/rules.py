@@ -30,6 +30,7 @@ from tongban.assessment.scheme import (
     ThresholdRule,
     _metric_list,
 )
+from tongban.core.numbers import percent, precise
 
 Values = Mapping[str, float]
 
@@ -92,14 +93,6 @@ def clamp(points: float, max_points: float) -> float:
 def clamp_many(points: Array, max_points: float | Array) -> Array:
     """:func:`clamp` for every element of ``points`` (finite ones)."""
     return np.minimum(np.maximum(np.rint(points * 10000.0) / 10000.0, 0.0), max_points)
-
-
-def fmt(value: float | None) -> str:
-    """A number as a person writes it, to 4 places at most: 2.6, 13, 0.9512."""
-    if value is None:
-        return "无"
-    text = repr(round(value, 4))
-    return text[:-2] if text.endswith(".0") else text
 
 
 # ---------------------------------------------------------------- safe formulas
@@ -792,7 +785,7 @@ def describe(indicator: IndicatorDef, item: Mapping[str, Any]) -> str:
     detail = str(item.get("detail", ""))
     mx = indicator.max_points
     if flag == "set":
-        return f"假设得分 {fmt(points)}（原 {detail}）"
+        return f"假设得分 {precise(points)}（原 {detail}）"
     if flag == "missing":
         if item.get("excluded"):
             return f"缺少数据项 {detail}，本指标不参与考核（按其余指标折算）"
@@ -803,45 +796,45 @@ def describe(indicator: IndicatorDef, item: Mapping[str, Any]) -> str:
     value = {k: (v if v is not None else 0.0) for k, v in inputs.items()}
     if isinstance(rule, GivenRule):
         raw = value.get(rule.metric or indicator.code, points)
-        note = f"考核通报得分 {fmt(raw)}"
-        return note if raw == points else note + f"，超出 [0, {fmt(mx)}] 按 {fmt(points)} 计"
+        note = f"考核通报得分 {precise(raw)}"
+        return note if raw == points else note + f"，超出 [0, {precise(mx)}] 按 {precise(points)} 计"
     if isinstance(rule, RatioRule):
         numerators = _metric_list(rule.numerator)
         den = value.get(rule.denominator, 0.0)
         if flag == "zero_denominator":
             if item.get("excluded"):
                 return f"{rule.denominator} 为0，本指标不参与考核"
-            return f"{rule.denominator} 为0，按{fmt(points)}分计"
+            return f"{rule.denominator} 为0，按{precise(points)}分计"
         num = sum(value.get(n, 0.0) for n in numerators)
-        expr = f"({' + '.join(fmt(value.get(n)) for n in numerators)})" \
-            if len(numerators) > 1 else fmt(num)
+        expr = f"({' + '.join(precise(value.get(n)) for n in numerators)})" \
+            if len(numerators) > 1 else precise(num)
         ratio = num / den if den else 0.0
         if ratio < rule.floor:
-            return f"{expr} ÷ {fmt(den)} = {ratio:.2%}，低于下限 {rule.floor:.0%}，得0分"
-        target = f"，目标 {rule.target:.0%}" if rule.target != 1 else ""
-        return f"{expr} ÷ {fmt(den)} = {ratio:.2%}{target}，得 {fmt(points)} 分"
+            return f"{expr} ÷ {precise(den)} = {percent(ratio, 2)}，低于下限 {percent(rule.floor, 0)}，得0分"
+        target = f"，目标 {percent(rule.target, 0)}" if rule.target != 1 else ""
+        return f"{expr} ÷ {precise(den)} = {percent(ratio, 2)}{target}，得 {precise(points)} 分"
     if isinstance(rule, ThresholdRule):
         v = value.get(rule.metric, 0.0)
         relation = "≥" if rule.direction == "higher" else "≤"
         if points == mx:
-            return f"{rule.metric} = {fmt(v)} {relation} 目标 {fmt(rule.target)}，得满分"
+            return f"{rule.metric} = {precise(v)} {relation} 目标 {precise(rule.target)}，得满分"
         if rule.below == "linear":
             floor = rule.floor if rule.floor is not None else 0.0
-            return (f"{rule.metric} = {fmt(v)}，未达目标 {fmt(rule.target)}，"
-                    f"按 {fmt(floor)}→{fmt(rule.target)} 线性计 {fmt(points)} 分")
+            return (f"{rule.metric} = {precise(v)}，未达目标 {precise(rule.target)}，"
+                    f"按 {precise(floor)}→{precise(rule.target)} 线性计 {precise(points)} 分")
         if rule.below == "steps" and points > 0:
-            return f"{rule.metric} = {fmt(v)}，按档得 {fmt(points)} 分"
-        return f"{rule.metric} = {fmt(v)}，未达目标 {fmt(rule.target)}，得0分"
+            return f"{rule.metric} = {precise(v)}，按档得 {precise(points)} 分"
+        return f"{rule.metric} = {precise(v)}，未达目标 {precise(rule.target)}，得0分"
     if isinstance(rule, PerEventDeductionRule):
         events = max(value.get(rule.metric, 0.0), 0.0)
         cap = rule.cap if rule.cap is not None else mx
         deduction = min(cap, events * rule.points_each)
         capped = "（已达扣分上限）" if events * rule.points_each > cap else ""
-        return (f"{rule.metric} = {fmt(events)} 项 × {fmt(rule.points_each)} 分，"
-                f"扣 {fmt(deduction)} 分{capped}")
+        return (f"{rule.metric} = {precise(events)} 项 × {precise(rule.points_each)} 分，"
+                f"扣 {precise(deduction)} 分{capped}")
     if isinstance(rule, RankBasedRule):
-        return (f"{rule.metric} = {fmt(inputs.get(rule.metric))}，在 {fmt(value.get('of'))} 个"
-                f"单位中排第 {fmt(value.get('rank'))} 名，得 {fmt(points)} 分")
+        return (f"{rule.metric} = {precise(inputs.get(rule.metric))}，在 {precise(value.get('of'))} 个"
+                f"单位中排第 {precise(value.get('rank'))} 名，得 {precise(points)} 分")
     if flag == "formula_error":
         return f"公式 {rule.expression}：{detail}，得0分"
-    return f"{rule.expression}，得 {fmt(points)} 分"
+    return f"{rule.expression}，得 {precise(points)} 分"

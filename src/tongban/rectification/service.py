@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis
 from tongban.assessment import service as assessment
-from tongban.assessment.rules import fmt
 from tongban.core import audit, workdays
 from tongban.core.config import get_settings
 from tongban.core.errors import (
@@ -35,6 +34,7 @@ from tongban.core.errors import (
     RowError,
     ValidationFailed,
 )
+from tongban.core.numbers import precise
 from tongban.core.periods import period_label
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
@@ -415,7 +415,7 @@ def _project(db: Session, actor: Actor, row: RiskRow) -> None:
     due = row.next_due
     assert due is not None
     row.statement = (f"若{due.month}月{due.day}日前未完成{row.open_lines}个{categories}整改，"
-                     f"将扣{fmt(row.points_at_risk)}分，预计排名第{row.projected_rank}位"
+                     f"将扣{precise(row.points_at_risk)}分，预计排名第{row.projected_rank}位"
                      f"（以{row.basis}为基础，现第{row.current_rank}位）")
 
 

@@ -18,6 +18,7 @@ from tongban.assessment.enums import Grade
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.config import get_settings
 from tongban.core.errors import NotFound
+from tongban.core.numbers import plain
 from tongban.core.periods import month_label, quarter_label, quarter_months
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
@@ -25,7 +26,7 @@ from tongban.reports import charts, sources
 from tongban.reports.document import Cell, CellKind, Chart, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
 from tongban.reports.monthly import lost_by_indicator, lost_chart, ranked_lines, scope_word
-from tongban.reports.narrative import day, pts, rank_move, streak
+from tongban.reports.narrative import day, rank_move, streak
 
 PRIORITY_SIZE = 12
 CHART_ORGS = 8
@@ -139,7 +140,7 @@ def _strengths(section: Section, q: Quarter) -> None:
             section.say(f"{month_label(sheet.period)}各单位各项指标均得满分。")
             return
         section.say(f"{month_label(sheet.period)}{sheet.cohort.name}失分集中在：",
-                    "、".join(f"“{r.name}”（{r.orgs}个单位共失{pts(r.total)}分）" for r in rows[:3]),
+                    "、".join(f"“{r.name}”（{r.orgs}个单位共失{plain(r.total)}分）" for r in rows[:3]),
                     "。")
         section.blocks.append(lost_chart(sheet, rows))
         return
@@ -153,10 +154,10 @@ def _strengths(section: Section, q: Quarter) -> None:
     link = sources.org_sheet(sheet.cohort.code, sheet.period, focus.org.code)
     if strong:
         section.say(f"{month_label(sheet.period)}{focus.org.name}领先的指标：", "、".join(
-            f"“{g.name}”（高于中位数{pts(-g.gap_to_median)}分）" for g in strong), "。")
+            f"“{g.name}”（高于中位数{plain(-g.gap_to_median)}分）" for g in strong), "。")
     if weak:
         section.say("差距最大的指标：", "、".join(
-            f"“{g.name}”（落后领先单位{pts(g.gap_to_leader)}分）" for g in weak), "。")
+            f"“{g.name}”（落后领先单位{plain(g.gap_to_leader)}分）" for g in weak), "。")
     table = Table(f"{focus.org.name}{month_label(sheet.period)}优势与短板指标", "优势与短板",
                   [Column("类别", width=6), Column("指标", width=28), Column("得分", CellKind.points, 8),
                    Column("分值", CellKind.points, 7), Column("领先单位得分", CellKind.points, 12),
@@ -193,7 +194,7 @@ def _whatifs(db: Session, actor: Actor, section: Section, q: Quarter) -> None:
                 keep = previous_rank.get(line.org_id) == result.after_rank < line.rank
                 section.say(
                     f"若{line.org.name if len(q.focus) > 1 else ''}未扣", Span(
-                        f"{pts(-points)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+                        f"{plain(-points)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
                                                              line.org.code)),
                     f"（{adj['reason']}），{month_label(sheet.period)}可{'保持' if keep else '排'}{word}",
                     Span(f"第{result.after_rank}名", league), f"（实际第{line.rank}名"
@@ -222,7 +223,7 @@ def _leading_group(section: Section, q: Quarter) -> None:
                         Span(f"{size}名", league), "）。")
         else:
             section.say(f"{month_label(sheet.period)}{focus.org.name}排第{focus.rank}名，距第一方阵（前",
-                        Span(f"{size}名", league), "）还差", Span(f"{pts(behind[0][1])}分", league),
+                        Span(f"{size}名", league), "）还差", Span(f"{plain(behind[0][1])}分", league),
                         "。")
         return
     section.say(f"{month_label(sheet.period)}第一方阵为前", Span(f"{size}名", league),
@@ -279,7 +280,7 @@ def _priorities(db: Session, actor: Actor, section: Section, q: Quarter) -> None
                   item.points, result.after_total, line.rank, result.after_rank)
     first = top[0]
     section.say(f"按{month_label(sheet.period)}成绩单，可挽回分值最大的是",
-                f"{first.line.org.name}的" if many else "", f"“{first.label}”（{pts(first.points)}分）。"
+                f"{first.line.org.name}的" if many else "", f"“{first.label}”（{plain(first.points)}分）。"
                 "下表每项单独测算，其他单位分数不变。")
     section.blocks.append(table)
 
@@ -298,16 +299,16 @@ def _per_org(db: Session, actor: Actor, section: Section, q: Quarter,
         grade, run = streak(grades)
         parts: list[str | Span] = [
             f"{line.org.name}：{q.months}分别排{ranks}；{month_label(sheet.period)}总分",
-            Span(f"{pts(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+            Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
                                                          line.org.code)),
         ]
         if move:
             parts.append(f"，较{month_label(q.sheets[0].period)}{move}")
         if lost:
-            parts.append(f"；失分最多的指标为“{lost[0].name}”（失{pts(lost[0].lost)}分）")
+            parts.append(f"；失分最多的指标为“{lost[0].name}”（失{plain(lost[0].lost)}分）")
         deductions = [a for a in line.adjustments if float(a["points"]) < 0]
         if deductions:
-            parts.append(f"；被扣{pts(-sum(float(a['points']) for a in deductions))}分")
+            parts.append(f"；被扣{plain(-sum(float(a['points']) for a in deductions))}分")
         if run >= 2:
             parts.append(f"；连续{run}个月等次为“{grade}”")
         section.say(*parts, "。")

@@ -11,6 +11,7 @@ from tongban.assessment import analysis
 from tongban.assessment import service as assessment
 from tongban.core.config import get_settings
 from tongban.core.errors import NotFound
+from tongban.core.numbers import plain
 from tongban.core.periods import Week, period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_date
@@ -22,7 +23,7 @@ from tongban.reports import sources
 from tongban.reports.document import Cell, CellKind, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
 from tongban.reports.monthly import scope_word
-from tongban.reports.narrative import day, day_range, pts, rank_move
+from tongban.reports.narrative import day, day_range, rank_move
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseState
 
@@ -71,7 +72,7 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
         Span(f"{cases['bad']}条", sources.cases()), "；未办结差评工单",
         Span(f"{cases['open']}件", sources.cases()), "，其中逾期",
         Span(f"{cases['overdue']}件", sources.cases()), "。",
-        *(["未按期整改将扣分的风险分值合计", Span(f"{pts(risk_total)}分", sources.risk()), "。"]
+        *(["未按期整改将扣分的风险分值合计", Span(f"{plain(risk_total)}分", sources.risk()), "。"]
           if risk_total else ["目前没有将因逾期整改扣分的任务。"]),
     )
     if city is None:
@@ -85,7 +86,7 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
     change = before[city.id] - line.rank if city.id in before else None
     section.say(
         f"在最新一期（{period_label(sheet.period)}）{sheet.cohort.name}中，{city.name}得",
-        Span(f"{pts(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period, city.code)),
+        Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period, city.code)),
         f"，{scope_word(sheet)}排", Span(f"第{line.rank}名", sources.league(sheet.cohort.code,
                                                                             sheet.period)),
         f"（共{len(sheet.lines)}个）" + (f"，较上月{rank_move(change)}" if change is not None else "") + "。",
