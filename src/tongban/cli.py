@@ -523,6 +523,7 @@ def assess_correct(
 @assess_app.command("rank", help="排名表：总分、名次、等次。")
 def assess_rank(cohort: CohortOption, period: PeriodOption, as_json: JsonOption = False) -> None:
     from tongban.assessment import service as assessment
+    from tongban.assessment.enums import Grade
 
     with _service_call() as db:
         sheet = assessment.require_sheet(db, cohort_code=cohort, period=period)
@@ -535,10 +536,9 @@ def assess_rank(cohort: CohortOption, period: PeriodOption, as_json: JsonOption 
         table = Table(title=title)
         for column in ("名次", "单位", "总分", "等次"):
             table.add_column(column)
-        labels = {"good": "好", "fair": "中", "poor": "差"}
         for r in rows:
             table.add_row(str(r["rank"]), str(r["org_name"]), fixed(r["total"]),
-                          labels[str(r["grade"])])
+                          Grade(r["grade"]).label)
         console.print(table)
 
     _emit(as_json, rows, human)

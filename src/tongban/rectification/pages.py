@@ -104,7 +104,8 @@ def task_page(request: Request, task_id: RowId, db: Session = REQUEST_DB,
     actions = [a for a, (sources, _, who) in TRANSITIONS.items()
                if state in sources and (who == "assignee" or actor.can_manage)]
     return render(request, "rectification/task.html", {
-        "task": task, "state": state, "actions": actions, "as_of": as_of, "service": service,
+        "task": task, "state": state, "source": TaskSource(task.source), "actions": actions,
+        "as_of": as_of, "service": service,
         "history": audit.history(db, object_type="rectification_task", object_id=task.id),
         "can_edit": state in (TaskState.acknowledged, TaskState.in_progress),
         "extensions": ", ".join(sorted(get_settings().upload_extension_set)),

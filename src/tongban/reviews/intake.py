@@ -25,7 +25,7 @@ from tongban.core.tabular import Cell, cell_text
 from tongban.core.workdays import local_date, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
-from tongban.reviews.enums import CHANNEL_LABELS, Channel, Level
+from tongban.reviews.enums import Channel, Level
 from tongban.reviews.models import Review, ReviewCount
 
 COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
@@ -53,7 +53,7 @@ ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 STORED_AS_IS = {"source": "来源", "source_id": "来源编号", "item_code": "事项编码", "case_no": "办件编号"}
 LIMITS = {name: cast(String, Review.__table__.c[name].type).length or 0 for name in STORED_AS_IS}
 _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
-_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
+_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{c.label.lower(): c for c in Channel}}
 _TAG_SPLIT = re.compile(r"[;；、,，]")
 _SPACES = re.compile(r"\s")
 _PHONE = re.compile(r"\+?\d{7,15}")
@@ -87,7 +87,7 @@ class Checker:
     def channel(self, text: str) -> tuple[Channel | None, str | None]:
         channel = _CHANNEL_WORDS.get(text.lower())
         if channel is None:
-            return None, f"未知的评价渠道「{text}」，可用：{'、'.join(CHANNEL_LABELS.values())}"
+            return None, f"未知的评价渠道「{text}」，可用：{'、'.join(c.label for c in Channel)}"
         return channel, None
 
     def level(self, text: str) -> tuple[int, str | None]:
