@@ -726,7 +726,7 @@ def rectify_list(
         rows = [{"id": t.id, "title": t.title, "org_code": t.org.code, "org_name": t.org.name,
                  "category": t.category, "state": t.state, "due": t.due_on.isoformat(),
                  "overdue": rectification.is_overdue(t, as_of=day),
-                 "open_lines": sum(1 for ln in t.lines if ln.resolved_at is None),
+                 "open_lines": t.open_lines,
                  "lines": len(t.lines), "points_at_risk": rectification.points_at_risk(t)}
                 for t in tasks]
 

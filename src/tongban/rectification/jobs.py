@@ -53,20 +53,19 @@ def _remind(db: Session, task: RectificationTask, as_of: date, calendar: workday
     left = calendar.workdays_until(as_of, task.due_on, at_most=lead) if as_of <= task.due_on \
         else -1
     liaisons = org_service.recipients(org_service.people_of(db, org=task.org, roles={Role.liaison}))
-    open_lines = sum(1 for ln in task.lines if ln.resolved_at is None)
     if 0 < left <= lead:
         report.reminders += notify.notify(
             db, recipients=liaisons, key=f"rectification:{task.id}:before-due",
             message=notify.Message(
                 "reminder", f"整改任务 #{task.id} 还有{left}个工作日到期",
-                f"「{task.title}」将于{task.due_on:%m月%d日}到期，尚有{open_lines}项未整改。",
+                f"「{task.title}」将于{task.due_on:%m月%d日}到期，尚有{task.open_lines}项未整改。",
                 _link(task)))
     if left == 0:
         report.reminders += notify.notify(
             db, recipients=liaisons, key=f"rectification:{task.id}:due-day",
             message=notify.Message(
                 "reminder", f"整改任务 #{task.id} 今天到期",
-                f"「{task.title}」今天到期，尚有{open_lines}项未整改；逾期将按规定扣分。",
+                f"「{task.title}」今天到期，尚有{task.open_lines}项未整改；逾期将按规定扣分。",
                 _link(task)))
     if as_of > task.due_on:
         chain = org_service.recipients(org_service.escalation_chain(db, org=task.org))
@@ -75,7 +74,7 @@ def _remind(db: Session, task: RectificationTask, as_of: date, calendar: workday
             message=notify.Message(
                 "escalation", f"督办：整改任务 #{task.id} 已逾期",
                 f"{task.org.name}「{task.title}」已于{task.due_on:%m月%d日}到期，"
-                f"尚有{open_lines}项未整改。", _link(task)))
+                f"尚有{task.open_lines}项未整改。", _link(task)))
 
 
 def _charge_penalty(db: Session, task: RectificationTask, report: JobReport) -> None:

@@ -205,9 +205,8 @@ def transition(
     if action in (TaskAction.reject, TaskAction.cancel) and not note.strip():
         raise DomainError(f"「{action.label}」须写明原因")
     if action is TaskAction.accept:
-        open_lines = [ln for ln in task.lines if ln.resolved_at is None]
-        if open_lines:
-            raise Conflict(f"还有 {len(open_lines)} 项未整改完成，不能销号")
+        if task.open_lines:
+            raise Conflict(f"还有 {task.open_lines} 项未整改完成，不能销号")
         task.closed_at = datetime.now(local_zone())
     if action is TaskAction.cancel:
         task.cancel_reason = note.strip()
@@ -347,7 +346,7 @@ def points_at_risk(task: RectificationTask) -> float:
     """What the task would cost if nothing more were fixed: open lines × points each, capped."""
     if not TaskState(task.state).is_open or task.penalty_adjustment_id is not None:
         return 0.0
-    return penalty_points(task, sum(1 for ln in task.lines if ln.resolved_at is None))
+    return penalty_points(task, task.open_lines)
 
 
 @dataclass
@@ -391,7 +390,7 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
             continue
         row = rows.setdefault(task.penalty_org.id, RiskRow(task.penalty_org, 0.0, 0, None))
         row.points_at_risk = round(row.points_at_risk + at_risk, 4)
-        row.open_lines += sum(1 for ln in task.lines if ln.resolved_at is None)
+        row.open_lines += task.open_lines
         row.next_due = min(filter(None, [row.next_due, task.due_on]))
         row.tasks.append(task)
     for row in rows.values():

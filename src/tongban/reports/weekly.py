@@ -139,7 +139,7 @@ def _rectification(db: Session, actor: Actor, section: Section, week: Week,
         link = sources.task(task.id)
         listing.add(Cell(task.id, link), Cell(task.title, link), task.org.name,
                     task.due_on.isoformat(), -rectification.days_left(task, as_of=week.as_of),
-                    sum(1 for ln in task.lines if ln.resolved_at is None))
+                    task.open_lines)
     section.blocks.append(listing)
     return totals
 
