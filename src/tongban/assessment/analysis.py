@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import service
 from tongban.assessment.enums import Grade
+from tongban.assessment.explain import describe
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.assessment.ranking import competition_rank
 from tongban.assessment.rules import (
     CohortValues,
     ItemResult,
-    describe,
     score_indicator,
     stored_points,
 )

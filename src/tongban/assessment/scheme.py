@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tongban.assessment.enums import MissingPolicy
+from tongban.assessment.formula import FormulaError, SafeFormula
 from tongban.core.errors import RowError, ValidationFailed
 from tongban.core.periods import is_period
 
@@ -114,7 +115,7 @@ class PerEventDeductionRule(_Strict):
 
 
 class FormulaRule(_Strict):
-    """Arithmetic over named metrics, evaluated safely (see ``rules.SafeFormula``)."""
+    """Arithmetic over named metrics, evaluated safely (see ``formula.SafeFormula``)."""
 
     type: Literal["formula"]
     expression: str = Field(min_length=1)
@@ -122,8 +123,6 @@ class FormulaRule(_Strict):
     @field_validator("expression")
     @classmethod
     def _safe(cls, value: str) -> str:
-        from tongban.assessment.rules import FormulaError, SafeFormula
-
         try:
             SafeFormula(value)
         except FormulaError as exc:
@@ -161,8 +160,6 @@ class IndicatorDef(_Strict):
         if isinstance(rule, RatioRule):
             return [*_metric_list(rule.numerator), rule.denominator]
         if isinstance(rule, FormulaRule):
-            from tongban.assessment.rules import SafeFormula
-
             return sorted(SafeFormula.compiled(rule.expression).names)
         return [rule.metric]
 

@@ -18,8 +18,9 @@ from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.orm import Session, lazyload, load_only
 
 from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.explain import describe
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
-from tongban.assessment.rules import ItemResult, describe, stored_item
+from tongban.assessment.rules import ItemResult, stored_item
 from tongban.assessment.scheme import (
     IndicatorChange,
     IndicatorDef,
