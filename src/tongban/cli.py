@@ -22,6 +22,8 @@ from tongban.core import audit, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope, upgrade_schema
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.numbers import fixed, percent
+from tongban.core.periods import period_label
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_today
 
@@ -521,21 +523,22 @@ def assess_correct(
 @assess_app.command("rank", help="排名表：总分、名次、等次。")
 def assess_rank(cohort: CohortOption, period: PeriodOption, as_json: JsonOption = False) -> None:
     from tongban.assessment import service as assessment
+    from tongban.assessment.enums import Grade
 
     with _service_call() as db:
         sheet = assessment.require_sheet(db, cohort_code=cohort, period=period)
-        rows = [{"org_code": ln.org.code, "org_name": ln.org.name, "total": round(ln.total, 4),
-                 "rank": ln.rank, "grade": ln.grade} for ln in sheet.lines]
-        title = f"{sheet.cohort.name} {assessment.period_label(period)}（{sheet.status}）"
+        rows: list[dict[str, Any]] = [
+            {"org_code": ln.org.code, "org_name": ln.org.name, "total": round(ln.total, 4),
+             "rank": ln.rank, "grade": ln.grade} for ln in sheet.lines]
+        title = f"{sheet.cohort.name} {period_label(period)}（{sheet.status}）"
 
     def human() -> None:
         table = Table(title=title)
         for column in ("名次", "单位", "总分", "等次"):
             table.add_column(column)
-        labels = {"good": "好", "fair": "中", "poor": "差"}
         for r in rows:
-            table.add_row(str(r["rank"]), str(r["org_name"]), f"{r['total']:.2f}",
-                          labels[str(r["grade"])])
+            table.add_row(str(r["rank"]), str(r["org_name"]), fixed(r["total"]),
+                          Grade(r["grade"]).label)
         console.print(table)
 
     _emit(as_json, rows, human)
@@ -551,7 +554,7 @@ def assess_explain(cohort: CohortOption, period: PeriodOption, org: OrgOption,
                                          period=period, org_ref=org)
 
     def human() -> None:
-        console.print(f"{payload['org_name']} {payload['period']}：总分 {payload['total']:.2f}，"
+        console.print(f"{payload['org_name']} {payload['period']}：总分 {fixed(payload['total'])}，"
                       f"第{payload['rank']}名，等次「{payload['grade_label']}」")
         for item in sorted(payload["indicators"], key=lambda i: -i["lost"]):
             if item["lost"] > 0:
@@ -601,8 +604,8 @@ def assess_whatif(
                "passes": result.passes, "falls_behind": result.falls_behind,
                "changes": result.changes}
     _emit(as_json, payload, lambda: console.print(
-        f"{result.org_name}：{result.before_total:.2f} 分第{result.before_rank}名 → "
-        f"{result.after_total:.2f} 分第{result.after_rank}名"
+        f"{result.org_name}：{fixed(result.before_total)} 分第{result.before_rank}名 → "
+        f"{fixed(result.after_total)} 分第{result.after_rank}名"
         + (f"；超过 {'、'.join(result.passes)}" if result.passes else "")
         + (f"；落后于 {'、'.join(result.falls_behind)}" if result.falls_behind else "")))
 
@@ -617,8 +620,8 @@ def assess_trend(cohort: CohortOption, org: OrgOption, as_json: JsonOption = Fal
              "grade": p.grade.value, "rank_change": p.rank_change, "status": p.status}
             for p in points]
     def human() -> None:
-        for r in rows:
-            console.print(f"{r['period']}：{r['total']:.2f} 分，第{r['rank']}/{r['of']}名")
+        for p in points:
+            console.print(f"{p.period}：{fixed(p.total)} 分，第{p.rank}/{p.of}名")
 
     _emit(as_json, rows, human)
 
@@ -723,7 +726,7 @@ def rectify_list(
         rows = [{"id": t.id, "title": t.title, "org_code": t.org.code, "org_name": t.org.name,
                  "category": t.category, "state": t.state, "due": t.due_on.isoformat(),
                  "overdue": rectification.is_overdue(t, as_of=day),
-                 "open_lines": sum(1 for ln in t.lines if ln.resolved_at is None),
+                 "open_lines": t.open_lines,
                  "lines": len(t.lines), "points_at_risk": rectification.points_at_risk(t)}
                 for t in tasks]
 
@@ -873,7 +876,7 @@ def reviews_metrics(org: OrgOption, period: PeriodOption, as_json: JsonOption = 
         console.print(f"{target.name} {period}：评价 {payload['reviews']} 条")
         for key, label in labels.items():
             rate = payload[key]
-            value = "—" if rate["value"] is None else f"{rate['value']:.2%}"
+            value = "—" if rate["value"] is None else percent(rate["value"], 2)
             console.print(f"  {label} {value}（{rate['numerator']:g}/{rate['denominator']:g}）")
 
     _emit(as_json, payload, human)

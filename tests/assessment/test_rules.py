@@ -6,13 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tongban.assessment.explain import describe
+from tongban.assessment.formula import FormulaError, SafeFormula
 from tongban.assessment.rules import (
     CohortValues,
-    FormulaError,
     ItemResult,
-    SafeFormula,
     compile_indicator,
-    describe,
     score_compiled,
     score_indicator,
     score_indicators,

@@ -97,6 +97,18 @@ def test_submit_needs_evidence_and_accept_needs_every_line(db: Session) -> None:
         service.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.accept)
 
 
+def test_open_lines_count_the_lines_not_resolved_and_a_reopened_one_again(db: Session) -> None:
+    task = make_task(db, lines=3)
+    who = liaison(db)
+    for action in (TaskAction.acknowledge, TaskAction.start):
+        service.transition(db, actor=who, task=task, action=action)
+    first = task.lines[0].id
+    service.resolve_line(db, actor=who, task=task, line_id=first, resolution="已修改")
+    assert task.open_lines == 2
+    service.resolve_line(db, actor=SYSTEM_ACTOR, task=task, line_id=first, reopen=True)
+    assert task.open_lines == 3
+
+
 def test_liaisons_cannot_verify_and_cannot_touch_other_orgs(db: Session) -> None:
     task = make_task(db, lines=0)
     own = liaison(db)

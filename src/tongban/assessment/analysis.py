@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import service
 from tongban.assessment.enums import Grade
+from tongban.assessment.explain import describe
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.assessment.ranking import competition_rank
 from tongban.assessment.rules import (
     CohortValues,
     ItemResult,
-    describe,
-    fmt,
     score_indicator,
     stored_points,
 )
@@ -28,6 +27,8 @@ from tongban.assessment.scheme import SchemeDef
 from tongban.assessment.scoring import indicator_total, set_item_points
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, NotFound
+from tongban.core.numbers import precise
+from tongban.core.periods import period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 
@@ -209,17 +210,17 @@ def whatif(
         for _category, indicator in definition.indicators():
             if set(indicator.metrics()) & set(set_metrics):
                 items[indicator.code] = score_indicator(indicator, line.org_id, cohort_values)
-        changes += [f"{name} 设为 {fmt(v)}" for name, v in set_metrics.items()]
+        changes += [f"{name} 设为 {precise(v)}" for name, v in set_metrics.items()]
     for code, points in (set_points or {}).items():
         target = definition.indicator(code)
         assert target is not None
         items[code] = set_item_points(items[code], points)
-        changes.append(f"{code} {target.name} 得分设为 {fmt(items[code].points)}")
+        changes.append(f"{code} {target.name} 得分设为 {precise(items[code].points)}")
     kept = [a for a in line.adjustments if int(a["id"]) not in drop]
-    changes += [f"去掉{'扣分' if a['points'] < 0 else '加分'} {fmt(abs(a['points']))}（{a['reason']}）"
+    changes += [f"去掉{'扣分' if a['points'] < 0 else '加分'} {precise(abs(a['points']))}（{a['reason']}）"
                 for a in line.adjustments if int(a["id"]) in drop]
     if extra_points:
-        changes.append(f"{'扣' if extra_points < 0 else '加'} {fmt(abs(extra_points))} 分")
+        changes.append(f"{'扣' if extra_points < 0 else '加'} {precise(abs(extra_points))} 分")
     subtotal, _ = indicator_total(definition, items)
     after_total = round(subtotal + sum(float(a["points"]) for a in kept) + extra_points, 4)
 
@@ -263,11 +264,11 @@ def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[
     sheet = service.require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
     definition = service.scheme_definition(sheet.scheme)
     previous = service.current_sheet(db, cohort=sheet.cohort,
-                                     period=service.previous_period(period))
+                                     period=previous_period(period))
     before = {ln.org_id: ln for ln in previous.lines} if previous else {}
     threshold = get_settings().alert_rank_drop
     out: list[Alert] = []
-    label = service.period_label(period)
+    label = period_label(period)
     for line in service.visible_lines(db, actor=actor, sheet=sheet):
         name, code = line.org.name, line.org.code
         earlier = before.get(line.org_id)
@@ -282,7 +283,7 @@ def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[
         for gap in indicator_gaps(definition, sheet, line):
             if gap.at_bottom:
                 out.append(Alert("indicator_bottom", code, name,
-                                 f"{name}「{gap.name}」得 {fmt(gap.points)} 分（满分 "
-                                 f"{fmt(gap.max_points)}），在{sheet.cohort.name}中垫底，"
-                                 f"比中位数低 {fmt(gap.gap_to_median)} 分", gap.gap_to_median))
+                                 f"{name}「{gap.name}」得 {precise(gap.points)} 分（满分 "
+                                 f"{precise(gap.max_points)}），在{sheet.cohort.name}中垫底，"
+                                 f"比中位数低 {precise(gap.gap_to_median)} 分", gap.gap_to_median))
     return sorted(out, key=lambda a: -a.severity)

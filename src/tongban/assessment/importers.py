@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import service
 from tongban.assessment.models import Adjustment, ImportBatch, Scheme
-from tongban.assessment.scheme import METRIC_RE, PERIOD_RE, SchemeDef
+from tongban.assessment.scheme import METRIC_RE, SchemeDef
 from tongban.assessment.service import MetricInput
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, ErrorGroups, RowError, ValidationFailed
+from tongban.core.periods import check_period, is_period
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_number, cell_period, cell_text, open_table
 from tongban.org import service as org_service
@@ -158,7 +159,7 @@ class _Context:
                 return self.period
             errors.append(RowError(row, "period", "缺少考核期（文件中无 period 列时请用 --period 指定）"))
             return None
-        if not PERIOD_RE.match(text):
+        if not is_period(text):
             errors.append(RowError(row, "period", f"考核期「{cell_text(raw)}」不是 YYYY-MM 格式"))
             return None
         if self.period and text != self.period:
@@ -415,7 +416,7 @@ def import_file(
     """Import a province score sheet (long or wide) or a metric-value file, all or nothing."""
     org_service.require_manager(actor, "导入考核数据")
     if period is not None:
-        service.check_period(period)
+        check_period(period)
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
 

@@ -13,6 +13,7 @@ from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number, decode_text
 from tongban.core.templating import flash, render, see_other
@@ -55,7 +56,7 @@ def league_table(
         if actor.is_citywide else {cohort: sheet.cohort.name}
     return render(request, "assessment/league.html", {
         "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
-        "cohorts": cohorts, "period_label": service.period_label(period),
+        "cohorts": cohorts, "period_label": period_label(period),
         "alerts": analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)[:12],
         "statuses": SheetStatus,
     })
@@ -75,7 +76,7 @@ def sheet_action(
     try:
         if action == "compute":
             service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period)
-            flash(request, f"已重新计算 {service.period_label(period)} 成绩单草稿")
+            flash(request, f"已重新计算 {period_label(period)} 成绩单草稿")
         elif action == "publish":
             sheet = service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period)
             flash(request, f"已发布第{sheet.revision}版，哈希 {sheet.content_hash[:12]}…")
@@ -97,7 +98,7 @@ def _trend_chart(points: list[analysis.TrendPoint], count: int) -> dict[str, Any
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 40, "right": 48, "top": 30, "bottom": 30},
         "legend": {"data": ["名次", "总分"], "top": 0},
-        "xAxis": {"type": "category", "data": [service.period_label(p.period) for p in points]},
+        "xAxis": {"type": "category", "data": [period_label(p.period) for p in points]},
         "yAxis": [
             {"type": "value", "name": "名次", "inverse": True, "min": 1, "max": count,
              "minInterval": 1},
@@ -145,7 +146,7 @@ def _org_context(db: Session, actor: Actor, sheet: ScoreSheet, line: ScoreLine) 
                            "lost": round(sum(g.lost for g in items), 4), "gaps": items})
     return {
         "sheet": sheet, "line": line, "grade": Grade(line.grade),
-        "period_label": service.period_label(sheet.period),
+        "period_label": period_label(sheet.period),
         "lost": analysis.points_lost(gaps)[:15],
         "categories": categories,
         "to_first": analysis.points_to_rank(sheet, line, 1, definition.decimals),

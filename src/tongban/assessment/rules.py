@@ -1,25 +1,22 @@
-"""Scorers: one function per rule type, turning metric values into points with an explanation.
+"""Scorers: one function per rule type, turning metric values into points.
 
-Every scorer returns points clamped to [0, max] and says in Chinese how it got there.
-A missing metric is handled by the indicator's policy (see ``enums.MissingPolicy``).
+Every scorer returns points clamped to [0, max], with the inputs and flags that
+``explain.describe`` turns into a sentence. A missing metric is handled by the indicator's
+policy (see ``enums.MissingPolicy``); formulas are evaluated by ``formula.SafeFormula``.
 """
 
 from __future__ import annotations
 
-import ast
-import functools
 import itertools
 import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from tongban.assessment.enums import MissingPolicy
+from tongban.assessment.formula import Array, FormulaError, Mask, SafeFormula
 from tongban.assessment.scheme import (
     FormulaRule,
     GivenRule,
@@ -28,14 +25,9 @@ from tongban.assessment.scheme import (
     RankBasedRule,
     RatioRule,
     ThresholdRule,
-    _metric_list,
 )
 
 Values = Mapping[str, float]
-
-
-class FormulaError(ValueError):
-    """An expression that is not allowed, or cannot be evaluated."""
 
 
 @dataclass(slots=True)
@@ -43,7 +35,7 @@ class ItemResult:
     """The points of one org on one indicator, and the inputs they came from.
 
     ``flag`` records why a rule did not run normally (a missing metric, a zero denominator, a
-    formula error, a what-if setting); :func:`describe` turns all of it into a sentence.
+    formula error, a what-if setting); :func:`explain.describe` turns all of it into a sentence.
     """
 
     points: float
@@ -92,268 +84,6 @@ def clamp(points: float, max_points: float) -> float:
 def clamp_many(points: Array, max_points: float | Array) -> Array:
     """:func:`clamp` for every element of ``points`` (finite ones)."""
     return np.minimum(np.maximum(np.rint(points * 10000.0) / 10000.0, 0.0), max_points)
-
-
-def fmt(value: float | None) -> str:
-    """A number as a person writes it, to 4 places at most: 2.6, 13, 0.9512."""
-    if value is None:
-        return "无"
-    text = repr(round(value, 4))
-    return text[:-2] if text.endswith(".0") else text
-
-
-# ---------------------------------------------------------------- safe formulas
-
-_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
-_COMPARE: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
-_FUNCTIONS: dict[str, Callable[..., float]] = {
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "round": round,
-}
-#: (fewest, most) arguments of each function.
-_ARITY: dict[str, tuple[int, int]] = {"min": (2, 99), "max": (2, 99), "abs": (1, 1),
-                                      "round": (1, 2)}
-
-
-class SafeFormula:
-    """Arithmetic over metric names: + − × ÷, comparisons, ``a if c else b``, min/max/abs/round.
-
-    Parsed with ``ast`` and evaluated by walking a whitelist of nodes; never ``eval``.
-    """
-
-    #: Longer formulas are refused (nesting that deep would exhaust the parser's stack).
-    MAX_LENGTH = 1000
-
-    def __init__(self, expression: str) -> None:
-        if len(expression) > self.MAX_LENGTH:
-            raise FormulaError(f"公式过长（超过{self.MAX_LENGTH}个字符），请拆成几个数据项")
-        try:
-            tree = ast.parse(expression, mode="eval")
-            self.expression = expression
-            self.names: set[str] = set()
-            self._check(tree.body)
-            self._tree = tree.body
-            self._compiled: Evaluator | None = None
-            self._vector: VectorEvaluator = _vector_closure(self._tree)
-        except SyntaxError as exc:
-            raise FormulaError(f"公式语法错误：{expression}") from exc
-        except (RecursionError, MemoryError) as exc:
-            raise FormulaError("公式嵌套过深，请简化") from exc
-
-    def _check(self, node: ast.AST) -> None:
-        if isinstance(node, ast.Constant):
-            if not isinstance(node.value, int | float) or isinstance(node.value, bool):
-                raise FormulaError(f"公式中只能用数字常量：{ast.unparse(node)}")
-        elif isinstance(node, ast.Name):
-            self.names.add(node.id)
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINARY:
-                raise FormulaError(f"公式中不允许的运算：{ast.unparse(node)}")
-            self._check(node.left)
-            self._check(node.right)
-        elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, ast.USub | ast.UAdd):
-                raise FormulaError(f"公式中不允许的运算：{ast.unparse(node)}")
-            self._check(node.operand)
-        elif isinstance(node, ast.Compare):
-            if any(type(op) not in _COMPARE for op in node.ops):
-                raise FormulaError(f"公式中不允许的比较：{ast.unparse(node)}")
-            for child in (node.left, *node.comparators):
-                self._check(child)
-        elif isinstance(node, ast.BoolOp):
-            for child in node.values:
-                self._check(child)
-        elif isinstance(node, ast.IfExp):
-            for child in (node.test, node.body, node.orelse):
-                self._check(child)
-        elif isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS \
-                    or node.keywords:
-                raise FormulaError(
-                    f"公式中只能调用 min、max、abs、round：{ast.unparse(node)}"
-                )
-            low, high = _ARITY[node.func.id]
-            if not low <= len(node.args) <= high or any(
-                    isinstance(a, ast.Starred) for a in node.args):
-                raise FormulaError(f"{node.func.id} 的参数个数不对：{ast.unparse(node)}")
-            if node.func.id == "round" and len(node.args) == 2 and not (
-                    isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is int):
-                raise FormulaError(f"round 的小数位数必须是整数常量：{ast.unparse(node)}")
-            for arg in node.args:
-                self._check(arg)
-        else:
-            raise FormulaError(f"公式中不允许的写法：{ast.unparse(node)}")
-
-    @staticmethod
-    @lru_cache(maxsize=4096)
-    def compiled(expression: str) -> SafeFormula:
-        """The parsed formula for ``expression`` (parsed once per process)."""
-        return SafeFormula(expression)
-
-    def evaluate(self, values: Mapping[str, float]) -> float:
-        if self._compiled is None:
-            self._compiled = _closure(self._tree)
-        return float(self._compiled(values))
-
-    def vector(self) -> VectorEvaluator:
-        """The formula over arrays, one element per org: the same arithmetic as :meth:`evaluate`.
-
-        The evaluator marks in ``faults`` every element where a division by zero happened;
-        those orgs are scored one by one, which reports the error as :meth:`evaluate` does.
-        """
-        return self._vector
-
-
-Evaluator = Callable[[Mapping[str, float]], Any]
-Array = npt.NDArray[np.float64]
-Mask = npt.NDArray[np.bool_]
-VectorEvaluator = Callable[[Mapping[str, Array], Mask], Any]
-
-
-def _closure(node: ast.AST) -> Evaluator:
-    """Turn a checked expression tree into nested closures (evaluated without ``eval``)."""
-    if isinstance(node, ast.Constant):
-        constant = node.value
-        return lambda values: constant
-    if isinstance(node, ast.Name):
-        name = node.id
-        return lambda values: values[name]
-    if isinstance(node, ast.BinOp):
-        left, right = _closure(node.left), _closure(node.right)
-        if isinstance(node.op, ast.Div):
-            def divide(values: Mapping[str, float]) -> Any:
-                denominator = right(values)
-                if denominator == 0:
-                    raise FormulaError("除数为0")
-                return left(values) / denominator
-            return divide
-        op = _BINARY[type(node.op)]
-        return lambda values: op(left(values), right(values))
-    if isinstance(node, ast.UnaryOp):
-        operand = _closure(node.operand)
-        if isinstance(node.op, ast.USub):
-            return lambda values: -operand(values)
-        return operand
-    if isinstance(node, ast.Compare):
-        first = _closure(node.left)
-        pairs = [(_COMPARE[type(op)], _closure(c)) for op, c in zip(node.ops, node.comparators,
-                                                                     strict=True)]
-
-        def compare(values: Mapping[str, float]) -> bool:
-            left = first(values)
-            for op, right_fn in pairs:
-                right = right_fn(values)
-                if not op(left, right):
-                    return False
-                left = right
-            return True
-        return compare
-    if isinstance(node, ast.BoolOp):
-        parts = [_closure(v) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return lambda values: all(p(values) for p in parts)
-        return lambda values: any(p(values) for p in parts)
-    if isinstance(node, ast.IfExp):
-        test, body, orelse = _closure(node.test), _closure(node.body), _closure(node.orelse)
-        return lambda values: body(values) if test(values) else orelse(values)
-    if isinstance(node, ast.Call):
-        assert isinstance(node.func, ast.Name)
-        function = _FUNCTIONS[node.func.id]
-        args = [_closure(a) for a in node.args]
-        return lambda values: function(*(a(values) for a in args))
-    raise FormulaError("公式无法计算")  # unreachable: _check admits nothing else
-
-
-def _elementwise_round(args: list[Any]) -> Any:
-    """Python's ``round`` on every element (NumPy's rounding differs in the last digit)."""
-    digits = args[1] if len(args) > 1 else None
-    values = np.asarray(args[0], dtype=np.float64)
-    out = [float(round(v, digits)) if math.isfinite(v) else v for v in values.ravel().tolist()]
-    return np.array(out, dtype=np.float64).reshape(values.shape)
-
-
-_VECTOR_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
-    "min": lambda args: functools.reduce(np.minimum, args),
-    "max": lambda args: functools.reduce(np.maximum, args),
-    "abs": lambda args: np.abs(args[0]),
-    "round": _elementwise_round,
-}
-
-
-def _truth(value: Any) -> Any:
-    return np.asarray(value) != 0
-
-
-def _vector_closure(node: ast.AST) -> VectorEvaluator:
-    """The array twin of :func:`_closure`: the same arithmetic, element by element."""
-    if isinstance(node, ast.Constant):
-        constant = node.value
-        return lambda values, faults: constant
-    if isinstance(node, ast.Name):
-        name = node.id
-        return lambda values, faults: values[name]
-    if isinstance(node, ast.BinOp):
-        left, right = _vector_closure(node.left), _vector_closure(node.right)
-        if isinstance(node.op, ast.Div):
-            def divide(values: Mapping[str, Array], faults: Mask) -> Any:
-                denominator = right(values, faults)
-                faults |= np.broadcast_to(np.asarray(denominator) == 0, faults.shape)
-                return np.divide(left(values, faults), denominator)
-            return divide
-        op = _BINARY[type(node.op)]
-        return lambda values, faults: op(left(values, faults), right(values, faults))
-    if isinstance(node, ast.UnaryOp):
-        operand = _vector_closure(node.operand)
-        if isinstance(node.op, ast.USub):
-            return lambda values, faults: np.negative(operand(values, faults))
-        return operand
-    if isinstance(node, ast.Compare):
-        first = _vector_closure(node.left)
-        pairs = [(_COMPARE[type(op)], _vector_closure(c))
-                 for op, c in zip(node.ops, node.comparators, strict=True)]
-
-        def compare(values: Mapping[str, Array], faults: Mask) -> Any:
-            left = first(values, faults)
-            result: Any = True
-            for op, right_fn in pairs:
-                right = right_fn(values, faults)
-                result = np.logical_and(result, op(left, right))
-                left = right
-            return np.asarray(result, dtype=np.float64)
-        return compare
-    if isinstance(node, ast.BoolOp):
-        parts = [_vector_closure(v) for v in node.values]
-        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-
-        def boolean(values: Mapping[str, Array], faults: Mask) -> Any:
-            truths = [_truth(p(values, faults)) for p in parts]
-            return np.asarray(functools.reduce(combine, truths), dtype=np.float64)
-        return boolean
-    if isinstance(node, ast.IfExp):
-        test = _vector_closure(node.test)
-        body, orelse = _vector_closure(node.body), _vector_closure(node.orelse)
-        return lambda values, faults: np.where(_truth(test(values, faults)), body(values, faults),
-                                               orelse(values, faults))
-    if isinstance(node, ast.Call):
-        assert isinstance(node.func, ast.Name)
-        function = _VECTOR_FUNCTIONS[node.func.id]
-        args = [_vector_closure(a) for a in node.args]
-        return lambda values, faults: function([a(values, faults) for a in args])
-    raise FormulaError("公式无法计算")  # unreachable: _check admits nothing else
 
 
 # ---------------------------------------------------------------- scorers
@@ -786,69 +516,3 @@ def _formula(ci: CompiledIndicator, values: Values, org_id: int,
     except FormulaError as exc:
         return 0.0, f"formula:{exc}", None
     return clamp(raw, ci.max_points), None, None
-
-
-# ---------------------------------------------------------------- explanations
-
-
-def describe(indicator: IndicatorDef, item: Mapping[str, Any]) -> str:
-    """The sentence that explains one stored item: rule, inputs and points."""
-    points = float(item.get("points", 0.0))
-    inputs: Mapping[str, float | None] = item.get("inputs", {})
-    flag = item.get("flag")
-    detail = str(item.get("detail", ""))
-    mx = indicator.max_points
-    if flag == "set":
-        return f"假设得分 {fmt(points)}（原 {detail}）"
-    if flag == "missing":
-        if item.get("excluded"):
-            return f"缺少数据项 {detail}，本指标不参与考核（按其余指标折算）"
-        if item.get("error"):
-            return f"缺少数据项 {detail}"
-        return f"缺少数据项 {detail}，按0分计"
-    rule = indicator.rule
-    value = {k: (v if v is not None else 0.0) for k, v in inputs.items()}
-    if isinstance(rule, GivenRule):
-        raw = value.get(rule.metric or indicator.code, points)
-        note = f"考核通报得分 {fmt(raw)}"
-        return note if raw == points else note + f"，超出 [0, {fmt(mx)}] 按 {fmt(points)} 计"
-    if isinstance(rule, RatioRule):
-        numerators = _metric_list(rule.numerator)
-        den = value.get(rule.denominator, 0.0)
-        if flag == "zero_denominator":
-            if item.get("excluded"):
-                return f"{rule.denominator} 为0，本指标不参与考核"
-            return f"{rule.denominator} 为0，按{fmt(points)}分计"
-        num = sum(value.get(n, 0.0) for n in numerators)
-        expr = f"({' + '.join(fmt(value.get(n)) for n in numerators)})" \
-            if len(numerators) > 1 else fmt(num)
-        ratio = num / den if den else 0.0
-        if ratio < rule.floor:
-            return f"{expr} ÷ {fmt(den)} = {ratio:.2%}，低于下限 {rule.floor:.0%}，得0分"
-        target = f"，目标 {rule.target:.0%}" if rule.target != 1 else ""
-        return f"{expr} ÷ {fmt(den)} = {ratio:.2%}{target}，得 {fmt(points)} 分"
-    if isinstance(rule, ThresholdRule):
-        v = value.get(rule.metric, 0.0)
-        relation = "≥" if rule.direction == "higher" else "≤"
-        if points == mx:
-            return f"{rule.metric} = {fmt(v)} {relation} 目标 {fmt(rule.target)}，得满分"
-        if rule.below == "linear":
-            floor = rule.floor if rule.floor is not None else 0.0
-            return (f"{rule.metric} = {fmt(v)}，未达目标 {fmt(rule.target)}，"
-                    f"按 {fmt(floor)}→{fmt(rule.target)} 线性计 {fmt(points)} 分")
-        if rule.below == "steps" and points > 0:
-            return f"{rule.metric} = {fmt(v)}，按档得 {fmt(points)} 分"
-        return f"{rule.metric} = {fmt(v)}，未达目标 {fmt(rule.target)}，得0分"
-    if isinstance(rule, PerEventDeductionRule):
-        events = max(value.get(rule.metric, 0.0), 0.0)
-        cap = rule.cap if rule.cap is not None else mx
-        deduction = min(cap, events * rule.points_each)
-        capped = "（已达扣分上限）" if events * rule.points_each > cap else ""
-        return (f"{rule.metric} = {fmt(events)} 项 × {fmt(rule.points_each)} 分，"
-                f"扣 {fmt(deduction)} 分{capped}")
-    if isinstance(rule, RankBasedRule):
-        return (f"{rule.metric} = {fmt(inputs.get(rule.metric))}，在 {fmt(value.get('of'))} 个"
-                f"单位中排第 {fmt(value.get('rank'))} 名，得 {fmt(points)} 分")
-    if flag == "formula_error":
-        return f"公式 {rule.expression}：{detail}，得0分"
-    return f"{rule.expression}，得 {fmt(points)} 分"

@@ -16,9 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tongban.assessment.enums import MissingPolicy
+from tongban.assessment.formula import FormulaError, SafeFormula
 from tongban.core.errors import RowError, ValidationFailed
+from tongban.core.periods import is_period
 
-PERIOD_RE = re.compile(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")  # 1900-01 … 2999-12
 METRIC_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -114,7 +115,7 @@ class PerEventDeductionRule(_Strict):
 
 
 class FormulaRule(_Strict):
-    """Arithmetic over named metrics, evaluated safely (see ``rules.SafeFormula``)."""
+    """Arithmetic over named metrics, evaluated safely (see ``formula.SafeFormula``)."""
 
     type: Literal["formula"]
     expression: str = Field(min_length=1)
@@ -122,8 +123,6 @@ class FormulaRule(_Strict):
     @field_validator("expression")
     @classmethod
     def _safe(cls, value: str) -> str:
-        from tongban.assessment.rules import FormulaError, SafeFormula
-
         try:
             SafeFormula(value)
         except FormulaError as exc:
@@ -161,8 +160,6 @@ class IndicatorDef(_Strict):
         if isinstance(rule, RatioRule):
             return [*_metric_list(rule.numerator), rule.denominator]
         if isinstance(rule, FormulaRule):
-            from tongban.assessment.rules import SafeFormula
-
             return sorted(SafeFormula.compiled(rule.expression).names)
         return [rule.metric]
 
@@ -240,7 +237,7 @@ class SchemeDef(_Strict):
     @field_validator("effective_from", "effective_to")
     @classmethod
     def _period(cls, value: str | None) -> str | None:
-        if value is not None and not PERIOD_RE.match(value):
+        if value is not None and not is_period(value):
             raise ValueError(f"「{value}」不是 YYYY-MM 格式的月份")
         return value
 

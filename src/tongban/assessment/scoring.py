@@ -18,10 +18,10 @@ from tongban.assessment.rules import (
     ItemResult,
     clamp,
     compile_indicator,
-    fmt,
     score_indicators,
 )
 from tongban.assessment.scheme import SchemeDef
+from tongban.core.numbers import precise
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ def _rescaled(raw: float, excluded_max: float, full: float) -> tuple[float, str]
     if excluded_max and full > excluded_max:
         scaled = raw * full / (full - excluded_max)
         return round(scaled, 4), (
-            f"{fmt(excluded_max)} 分的指标不参与考核，其余指标得分 {fmt(round(raw, 4))} "
-            f"按 {fmt(full)}/{fmt(full - excluded_max)} 折算为 {fmt(round(scaled, 4))}"
+            f"{precise(excluded_max)} 分的指标不参与考核，其余指标得分 {precise(round(raw, 4))} "
+            f"按 {precise(full)}/{precise(full - excluded_max)} 折算为 {precise(round(scaled, 4))}"
         )
     return round(raw, 4), ""
 
@@ -130,7 +130,7 @@ def compile_scheme(scheme: SchemeDef) -> list[CompiledIndicator]:
 def set_item_points(item: ItemResult, points: float) -> ItemResult:
     """The item as if it had scored ``points`` (clamped), for what-if analysis."""
     return ItemResult(clamp(points, item.max_points), item.max_points, item.inputs, "set",
-                      fmt(item.points))
+                      precise(item.points))
 
 
 def rank_and_grade(scheme: SchemeDef, scores: list[OrgScore]) -> list[OrgScore]:

@@ -18,10 +18,10 @@ from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.orm import Session, lazyload, load_only
 
 from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.explain import describe
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
-from tongban.assessment.rules import ItemResult, describe, stored_item
+from tongban.assessment.rules import ItemResult, stored_item
 from tongban.assessment.scheme import (
-    PERIOD_RE,
     IndicatorChange,
     IndicatorDef,
     SchemeDef,
@@ -34,28 +34,10 @@ from tongban.assessment.scoring import AppliedAdjustment, OrgScore, score_cohort
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, RowError, ValidationFailed
+from tongban.core.periods import check_period, period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.org.models import Cohort, Org
-
-# ---------------------------------------------------------------- periods
-
-
-def check_period(period: str) -> str:
-    """``period`` if it is a YYYY-MM month, else a clear error."""
-    if not PERIOD_RE.match(period or ""):
-        raise DomainError(f"考核期「{period}」不是 YYYY-MM 格式的月份，如 2026-02")
-    return period
-
-
-def previous_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-
-
-def period_label(period: str) -> str:
-    return f"{period[:4]}年{int(period[5:])}月"
-
 
 # ---------------------------------------------------------------- schemes
 

@@ -11,38 +11,27 @@ import hmac
 import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from tongban.core.choices import Choice
 
 _hasher = PasswordHasher()
 
 API_TOKEN_PREFIX = "tb_"
 
 
-class Role(StrEnum):
+class Role(Choice):
     """What a user may do; ``label`` is what the UI shows."""
 
-    admin = "admin"
-    analyst = "analyst"
-    leader = "leader"
-    liaison = "liaison"
-    runner = "runner"
+    admin = "admin", "系统管理员"
+    analyst = "analyst", "考核管理员"
+    leader = "leader", "领导"
+    liaison = "liaison", "联络员"
+    runner = "runner", "跑手"
 
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS: dict[Role, str] = {
-    Role.admin: "系统管理员",
-    Role.analyst: "考核管理员",
-    Role.leader: "领导",
-    Role.liaison: "联络员",
-    Role.runner: "跑手",
-}
 
 #: Roles that read every org's data; the others are scoped to their own org subtree.
 CITYWIDE_ROLES = frozenset({Role.admin, Role.analyst, Role.leader})

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from tongban.core.config import get_settings
 from tongban.core.errors import RowError, ValidationFailed
+from tongban.core.periods import month_of, period_of
 
 Cell = str | float | int | datetime | date | None
 
@@ -357,12 +358,12 @@ def cell_number(value: Cell) -> float | None:
 def cell_period(value: Cell) -> str:
     """A cell as a YYYY-MM period: 2026-02, 2026/2, 2026年2月, or an Excel date."""
     if isinstance(value, datetime | date):
-        return f"{value.year}-{value.month:02d}"
+        return month_of(value)
     text = cell_text(value).replace("年", "-").replace("月", "").replace("/", "-").replace(".", "-")
     parts = text.split("-")
     if (len(parts) >= 2 and len(parts[0]) == 4 and 1 <= len(parts[1]) <= 2
             and parts[0].isdecimal() and parts[1].isdecimal()):
         month = int(parts[1])
         if 1 <= month <= 12:
-            return f"{int(parts[0]):04d}-{month:02d}"
+            return period_of(int(parts[0]), month)
     return text

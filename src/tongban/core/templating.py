@@ -1,4 +1,4 @@
-"""Jinja2 environment of the web pages: filters for Shanghai time and Chinese numbers."""
+"""Jinja2 environment of the web pages: filters for Shanghai time, periods and Chinese numbers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from tongban.core.config import get_settings
+from tongban.core.numbers import fixed, plain, signed
+from tongban.core.periods import period_label, quarter_label
 from tongban.core.privacy import mask_text
 from tongban.core.security import session_csrf_token
 
@@ -47,14 +49,6 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def points(value: float | None, decimals: int = 2) -> str:
-    """A score as people write it: at most ``decimals`` places, no trailing zeros (9.5, 10)."""
-    if value is None:
-        return "—"
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def pager_base(path: str, filters: dict[str, str]) -> str:
     """The start of a pager's links: ``path`` with the filters that are set, ready for
     ``page=N`` (see the ``pager`` macro)."""
@@ -63,9 +57,13 @@ def pager_base(path: str, filters: dict[str, str]) -> str:
 
 
 templates.env.filters["local_time"] = local_time
-templates.env.filters["pts"] = points
+templates.env.filters["pts"] = plain
+templates.env.filters["fixed"] = fixed
+templates.env.filters["signed"] = signed
 templates.env.filters["json_text"] = json_text
 templates.env.filters["pii"] = mask_text
+templates.env.filters["period_label"] = period_label
+templates.env.filters["quarter_label"] = quarter_label
 templates.env.globals["json_script"] = json_script
 
 

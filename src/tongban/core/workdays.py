@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from sqlalchemy import Date, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tongban.core import audit
+from tongban.core.choices import Choice
 from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.errors import DomainError, ErrorGroups, PermissionDenied, RowError, ValidationFailed
@@ -27,13 +27,9 @@ from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_text, open_table
 
 
-class DayKind(StrEnum):
-    holiday = "holiday"
-    workday = "workday"
-
-    @property
-    def label(self) -> str:
-        return "休息日" if self is DayKind.holiday else "工作日(调休上班)"
+class DayKind(Choice):
+    holiday = "holiday", "休息日"
+    workday = "workday", "工作日(调休上班)"
 
 
 class WorkdayOverride(Base):

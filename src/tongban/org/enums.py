@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from tongban.core.choices import Choice
 
 
-class OrgLevel(StrEnum):
+class OrgLevel(Choice):
     """Administrative level of an org; the order is the tree's depth."""
 
-    province = "province"
-    city = "city"
-    county = "county"
-    department = "department"
-    township = "township"
-
-    @property
-    def label(self) -> str:
-        return ORG_LEVEL_LABELS[self]
+    province = "province", "省"
+    city = "city", "市(州)"
+    county = "county", "县(市、区)"
+    department = "department", "市级部门"
+    township = "township", "乡镇(街道)"
 
 
-ORG_LEVEL_LABELS: dict[OrgLevel, str] = {
-    OrgLevel.province: "省",
-    OrgLevel.city: "市(州)",
-    OrgLevel.county: "县(市、区)",
-    OrgLevel.department: "市级部门",
-    OrgLevel.township: "乡镇(街道)",
-}
-
-
-class DeptClass(StrEnum):
+class DeptClass(Choice):
     """Evaluation class of a municipal department (B: few items on the platform)."""
 
-    A = "A"
-    B = "B"
-
-    @property
-    def label(self) -> str:
-        return "市级A类" if self is DeptClass.A else "市级B类"
+    A = "A", "市级A类"
+    B = "B", "市级B类"

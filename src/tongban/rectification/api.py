@@ -42,7 +42,7 @@ def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
         responsible_person=privacy.mask_text(task.responsible_person), issued_on=task.issued_on,
         due_on=task.due_on, state=TaskState(task.state),
         overdue=service.is_overdue(task, as_of=day),
-        open_lines=sum(1 for ln in task.lines if ln.resolved_at is None),
+        open_lines=task.open_lines,
         points_at_risk=service.points_at_risk(task), penalty_indicator=task.penalty_indicator,
         penalty_points_each=task.penalty_points_each, penalty_cap=task.penalty_cap,
         penalty_org_code=task.penalty_org.code if task.penalty_org else None,

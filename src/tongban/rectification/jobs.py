@@ -20,6 +20,7 @@ from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
 from tongban.core import notify, workdays
 from tongban.core.config import get_settings
+from tongban.core.periods import month_of
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
@@ -52,20 +53,19 @@ def _remind(db: Session, task: RectificationTask, as_of: date, calendar: workday
     left = calendar.workdays_until(as_of, task.due_on, at_most=lead) if as_of <= task.due_on \
         else -1
     liaisons = org_service.recipients(org_service.people_of(db, org=task.org, roles={Role.liaison}))
-    open_lines = sum(1 for ln in task.lines if ln.resolved_at is None)
     if 0 < left <= lead:
         report.reminders += notify.notify(
             db, recipients=liaisons, key=f"rectification:{task.id}:before-due",
             message=notify.Message(
                 "reminder", f"整改任务 #{task.id} 还有{left}个工作日到期",
-                f"「{task.title}」将于{task.due_on:%m月%d日}到期，尚有{open_lines}项未整改。",
+                f"「{task.title}」将于{task.due_on:%m月%d日}到期，尚有{task.open_lines}项未整改。",
                 _link(task)))
     if left == 0:
         report.reminders += notify.notify(
             db, recipients=liaisons, key=f"rectification:{task.id}:due-day",
             message=notify.Message(
                 "reminder", f"整改任务 #{task.id} 今天到期",
-                f"「{task.title}」今天到期，尚有{open_lines}项未整改；逾期将按规定扣分。",
+                f"「{task.title}」今天到期，尚有{task.open_lines}项未整改；逾期将按规定扣分。",
                 _link(task)))
     if as_of > task.due_on:
         chain = org_service.recipients(org_service.escalation_chain(db, org=task.org))
@@ -74,7 +74,7 @@ def _remind(db: Session, task: RectificationTask, as_of: date, calendar: workday
             message=notify.Message(
                 "escalation", f"督办：整改任务 #{task.id} 已逾期",
                 f"{task.org.name}「{task.title}」已于{task.due_on:%m月%d日}到期，"
-                f"尚有{open_lines}项未整改。", _link(task)))
+                f"尚有{task.open_lines}项未整改。", _link(task)))
 
 
 def _charge_penalty(db: Session, task: RectificationTask, report: JobReport) -> None:
@@ -86,7 +86,7 @@ def _charge_penalty(db: Session, task: RectificationTask, report: JobReport) -> 
         return
     points = service.penalty_points(task, unresolved)
     adjustment, created = assessment.record_adjustment(
-        db, actor=SYSTEM_ACTOR, period=f"{task.due_on:%Y-%m}", org=task.penalty_org,
+        db, actor=SYSTEM_ACTOR, period=month_of(task.due_on), org=task.penalty_org,
         points=-points, indicator_code=task.penalty_indicator, scheme_code=task.penalty_scheme,
         reason=f"{unresolved}个{task.category}未在{task.due_on:%Y年%m月%d日}前整改，"
                f"扣{points:g}分（整改任务#{task.id}）",
@@ -104,7 +104,7 @@ def _record_metrics(db: Session, tasks: list[RectificationTask], as_of: date,
     for task in tasks:
         if task.state == TaskState.cancelled.value or task.due_on >= as_of:
             continue
-        bucket = counts[(f"{task.due_on:%Y-%m}", task.org_id)]
+        bucket = counts[(month_of(task.due_on), task.org_id)]
         bucket["rect_tasks_due"] += 1
         if task.closed_at is not None and task.closed_at <= end_of_day(task.due_on):
             bucket["rect_closed_ontime"] += 1

@@ -52,6 +52,11 @@ class RectificationTask(Base):
         back_populates="task", cascade="all, delete-orphan", order_by="TaskAttachment.id",
         lazy="selectin")
 
+    @property
+    def open_lines(self) -> int:
+        """How many lines are not resolved (销项) yet."""
+        return sum(1 for line in self.lines if line.resolved_at is None)
+
 
 class TaskLine(Base):
     """One item of a task (one flagged service guide): closes on its own."""

@@ -14,6 +14,7 @@ from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.periods import month_of
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number
 from tongban.core.templating import flash, render, see_other
@@ -38,7 +39,7 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
         if task.state == TaskState.cancelled.value or task.due_on >= as_of:
             continue
         ontime = task.closed_at is not None and task.closed_at <= end_of_day(task.due_on)
-        by_month[f"{task.due_on:%Y-%m}"][0 if ontime else 1] += 1
+        by_month[month_of(task.due_on)][0 if ontime else 1] += 1
         by_org[task.org.short_name][0 if ontime else 1] += 1
     months = sorted(by_month)
     orgs = sorted(by_org, key=lambda o: by_org[o][0] / max(1, sum(by_org[o])))
@@ -103,7 +104,8 @@ def task_page(request: Request, task_id: RowId, db: Session = REQUEST_DB,
     actions = [a for a, (sources, _, who) in TRANSITIONS.items()
                if state in sources and (who == "assignee" or actor.can_manage)]
     return render(request, "rectification/task.html", {
-        "task": task, "state": state, "actions": actions, "as_of": as_of, "service": service,
+        "task": task, "state": state, "source": TaskSource(task.source), "actions": actions,
+        "as_of": as_of, "service": service,
         "history": audit.history(db, object_type="rectification_task", object_id=task.id),
         "can_edit": state in (TaskState.acknowledged, TaskState.in_progress),
         "extensions": ", ".join(sorted(get_settings().upload_extension_set)),

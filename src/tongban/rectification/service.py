@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis
 from tongban.assessment import service as assessment
-from tongban.assessment.rules import fmt
 from tongban.core import audit, workdays
 from tongban.core.config import get_settings
 from tongban.core.errors import (
@@ -35,6 +34,8 @@ from tongban.core.errors import (
     RowError,
     ValidationFailed,
 )
+from tongban.core.numbers import precise
+from tongban.core.periods import period_label
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
@@ -211,9 +212,8 @@ def transition(
     if action in (TaskAction.reject, TaskAction.cancel) and not note.strip():
         raise DomainError(f"「{action.label}」须写明原因")
     if action is TaskAction.accept:
-        open_lines = [ln for ln in task.lines if ln.resolved_at is None]
-        if open_lines:
-            raise Conflict(f"还有 {len(open_lines)} 项未整改完成，不能销号")
+        if task.open_lines:
+            raise Conflict(f"还有 {task.open_lines} 项未整改完成，不能销号")
         task.closed_at = datetime.now(local_zone())
     if action is TaskAction.cancel:
         task.cancel_reason = note.strip()
@@ -353,7 +353,7 @@ def points_at_risk(task: RectificationTask) -> float:
     """What the task would cost if nothing more were fixed: open lines × points each, capped."""
     if not TaskState(task.state).is_open or task.penalty_adjustment_id is not None:
         return 0.0
-    return penalty_points(task, sum(1 for ln in task.lines if ln.resolved_at is None))
+    return penalty_points(task, task.open_lines)
 
 
 @dataclass
@@ -397,7 +397,7 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
             continue
         row = rows.setdefault(task.penalty_org.id, RiskRow(task.penalty_org, 0.0, 0, None))
         row.points_at_risk = round(row.points_at_risk + at_risk, 4)
-        row.open_lines += sum(1 for ln in task.lines if ln.resolved_at is None)
+        row.open_lines += task.open_lines
         row.next_due = min(filter(None, [row.next_due, task.due_on]))
         row.tasks.append(task)
     for row in rows.values():
@@ -416,12 +416,12 @@ def _project(db: Session, actor: Actor, row: RiskRow) -> None:
                              org_ref=row.org.code, extra_points=-row.points_at_risk)
     row.current_total, row.current_rank = result.before_total, result.before_rank
     row.projected_total, row.projected_rank = result.after_total, result.after_rank
-    row.basis = f"{sheet.cohort.name}{assessment.period_label(sheet.period)}成绩单"
+    row.basis = f"{sheet.cohort.name}{period_label(sheet.period)}成绩单"
     categories = "、".join(sorted({t.category for t in row.tasks}))
     due = row.next_due
     assert due is not None
     row.statement = (f"若{due.month}月{due.day}日前未完成{row.open_lines}个{categories}整改，"
-                     f"将扣{fmt(row.points_at_risk)}分，预计排名第{row.projected_rank}位"
+                     f"将扣{precise(row.points_at_risk)}分，预计排名第{row.projected_rank}位"
                      f"（以{row.basis}为基础，现第{row.current_rank}位）")
 
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
+from tongban.core.numbers import plain
 
 DPI = 150
 PALETTE = ["#c0392b", "#1f6fb2", "#2e8b57", "#d98c1f", "#7d4fa0", "#2b9fa3", "#8c6d46",
@@ -114,7 +115,7 @@ def points_lost(title: str, items: list[tuple[str, float]]) -> bytes:
     bars = axes.barh(range(len(items)), values, color="#c0392b", height=0.6)
     axes.set_yticks(range(len(items)), labels, fontproperties=font, fontsize=9)
     for bar, value in zip(bars, values, strict=True):
-        axes.annotate(f"{value:.2f}".rstrip("0").rstrip("."),
+        axes.annotate(plain(value),
                       (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                       textcoords="offset points", xytext=(4, 0), va="center", fontsize=8)
     axes.set_xlabel("失分", fontproperties=font)

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tongban.core.numbers import count, fixed, percent, plain, signed
 from tongban.core.privacy import mask_text
-from tongban.reports.narrative import count, pts
 
 
 class CellKind(StrEnum):
@@ -50,14 +50,14 @@ class Cell:
         if isinstance(value, str):
             return value
         if kind is CellKind.points:
-            return f"{value:.2f}"
+            return fixed(value)
         if kind is CellKind.signed:
-            return f"{value:+.2f}"
+            return signed(value)
         if kind is CellKind.rate:
-            return f"{value * 100:.1f}%"
+            return percent(value)
         if kind in (CellKind.integer, CellKind.rank):
             return count(value)
-        return pts(value)
+        return plain(value)
 
 
 @dataclass(frozen=True)

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from tongban.core.choices import Choice
 
 
-class ReportKind(StrEnum):
+class ReportKind(Choice):
     """The three rhythms of the programme."""
 
-    weekly = "weekly"
-    monthly = "monthly"
-    quarterly = "quarterly"
-
-    @property
-    def label(self) -> str:
-        return {"weekly": "周通报", "monthly": "月考评", "quarterly": "季调度"}[self.value]
+    weekly = "weekly", "周通报"
+    monthly = "monthly", "月考评"
+    quarterly = "quarterly", "季调度"
 
 
-class ReportFormat(StrEnum):
-    docx = "docx"
-    xlsx = "xlsx"
-    html = "html"
-
-    @property
-    def label(self) -> str:
-        return {"docx": "Word", "xlsx": "Excel", "html": "网页"}[self.value]
+class ReportFormat(Choice):
+    docx = "docx", "Word"
+    xlsx = "xlsx", "Excel"
+    html = "html", "网页"
 
     @property
     def media_type(self) -> str:
@@ -35,10 +27,6 @@ class ReportFormat(StrEnum):
         }[self.value]
 
 
-class ReportTrigger(StrEnum):
-    manual = "manual"
-    job = "job"
-
-    @property
-    def label(self) -> str:
-        return {"manual": "手动生成", "job": "定时生成"}[self.value]
+class ReportTrigger(Choice):
+    manual = "manual", "手动生成"
+    job = "job", "定时生成"

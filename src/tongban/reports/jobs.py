@@ -15,11 +15,11 @@ from tongban.assessment.enums import SheetStatus
 from tongban.assessment.models import ScoreSheet
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
+from tongban.core.periods import Week, period_label
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.reports import service
 from tongban.reports.enums import ReportKind, ReportTrigger
 from tongban.reports.models import Report
-from tongban.reports.weekly import Week
 
 
 @dataclass
@@ -75,5 +75,5 @@ def run(db: Session, *, as_of: date) -> ReportJobReport:
         if done is None:
             _generate(db, report, service.ReportRequest(
                 ReportKind.monthly, cohort=sheet.cohort.code, period=sheet.period),
-                f"{sheet.cohort.name}{assessment.period_label(sheet.period)}月考评")
+                f"{sheet.cohort.name}{period_label(sheet.period)}月考评")
     return report

@@ -14,12 +14,14 @@ from tongban.assessment import service as assessment
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.config import get_settings
+from tongban.core.numbers import count, plain, rate_of
+from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.reports import charts, sources
 from tongban.reports.document import Cell, CellKind, Chart, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
-from tongban.reports.narrative import arrow, count, day, listing, pct, pts, rank_move
+from tongban.reports.narrative import arrow, day, listing, rank_move
 from tongban.reviews import service as reviews
 
 LOST_CHART_SIZE = 10
@@ -76,7 +78,7 @@ def lost_by_indicator(sheet: ScoreSheet, lines: list[ScoreLine]) -> list[Indicat
 
 def league_table(db: Session, actor: Actor, sheet: ScoreSheet, lines: list[ScoreLine]) -> Table:
     before = assessment.previous_ranks(db, sheet=sheet)
-    table = Table(f"{sheet.cohort.name}{assessment.period_label(sheet.period)}考评排名", "排名",
+    table = Table(f"{sheet.cohort.name}{period_label(sheet.period)}考评排名", "排名",
                   [Column("名次", CellKind.rank, 6), Column("单位", width=22),
                    Column("指标得分", CellKind.points, 10), Column("加扣分", CellKind.signed, 9),
                    Column("总分", CellKind.points, 9), Column("名次变化", width=9),
@@ -88,14 +90,14 @@ def league_table(db: Session, actor: Actor, sheet: ScoreSheet, lines: list[Score
                   line.adjustment_total, Cell(line.total, link), arrow(change),
                   Grade(line.grade).label)
     table.note = (f"名次并列时取较高名次；分数按{assessment.scheme_definition(sheet.scheme).decimals}"
-                  f"位小数比较。来源：{sheet.cohort.name}{assessment.period_label(sheet.period)}"
+                  f"位小数比较。来源：{sheet.cohort.name}{period_label(sheet.period)}"
                   f"成绩单第{sheet.revision}版（{SheetStatus(sheet.status).label}）。")
     return table
 
 
 def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Document:
     sheet = assessment.require_sheet(db, cohort_code=cohort_code, period=period)
-    cohort, label = sheet.cohort, assessment.period_label(period)
+    cohort, label = sheet.cohort, period_label(period)
     lines = ranked_lines(db, actor, sheet)
     settings = get_settings()
     doc = Document(kind=ReportKind.monthly.value, title=f"{label}{cohort.name}考评情况通报",
@@ -116,7 +118,7 @@ def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Docume
 
 def _overview(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
               lines: list[ScoreLine]) -> None:
-    label = assessment.period_label(sheet.period)
+    label = period_label(sheet.period)
     league = sources.league(sheet.cohort.code, sheet.period)
     if not lines:
         section.say(f"{label}{sheet.cohort.name}成绩单中没有可查看的单位。")
@@ -128,11 +130,11 @@ def _overview(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
     top, bottom = lines[0], lines[-1]
     section.say(
         f"{label}，{sheet.cohort.name}共", Span(f"{len(lines)}个", league), "单位参评，平均分",
-        Span(pts(statistics.fmean(totals)), league), "分。", top.org.name, "以",
-        Span(f"{pts(top.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+        Span(plain(statistics.fmean(totals)), league), "分。", top.org.name, "以",
+        Span(f"{plain(top.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
                                                     top.org.code)),
         "排第1名，", bottom.org.name, "以",
-        Span(f"{pts(bottom.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+        Span(f"{plain(bottom.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
                                                        bottom.org.code)),
         f"排第{bottom.rank}名。", "评为“好”", Span(f"{len(grades[Grade.good.value])}个", league),
         "、“中”", Span(f"{len(grades[Grade.fair.value])}个", league), "、“差”",
@@ -152,7 +154,7 @@ def _overview(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
     if home is not None:
         change = before[home.org_id] - home.rank if home.org_id in before else None
         section.say(
-            f"{home.org.name}{label}得", Span(f"{pts(home.total)}分", sources.org_sheet(
+            f"{home.org.name}{label}得", Span(f"{plain(home.total)}分", sources.org_sheet(
                 sheet.cohort.code, sheet.period, home.org.code)),
             f"，在{scope_word(sheet)}排", Span(f"第{home.rank}名", league),
             "，较上月" + rank_move(change) if change is not None else "",
@@ -166,10 +168,10 @@ def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
         return
     total = sum(r.total for r in rows)
     first = rows[0]
-    section.say(f"本月各单位合计失分{pts(total)}分，涉及{len(rows)}项指标。失分最多的是“",
+    section.say(f"本月各单位合计失分{plain(total)}分，涉及{len(rows)}项指标。失分最多的是“",
                 first.name, "”，", Span(f"{first.orgs}个", sources.league(
                     sheet.cohort.code, sheet.period)),
-                f"单位共失{pts(first.total)}分。")
+                f"单位共失{plain(first.total)}分。")
     table = Table("各指标失分情况", "指标失分",
                   [Column("指标代码", width=9), Column("指标", width=26), Column("大类", width=14),
                    Column("分值", CellKind.points, 7), Column("失分单位数", CellKind.integer, 9),
@@ -188,7 +190,7 @@ def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
 
 def lost_chart(sheet: ScoreSheet, rows: list[IndicatorLoss]) -> Chart:
     top = rows[:LOST_CHART_SIZE]
-    title = f"{assessment.period_label(sheet.period)}失分最多的指标（合计失分）"
+    title = f"{period_label(sheet.period)}失分最多的指标（合计失分）"
     png = charts.points_lost(title, [(f"{r.code} {r.name}", r.total) for r in top])
     return Chart(title, png, caption=f"图：{title}，前{len(top)}项")
 
@@ -213,8 +215,8 @@ def _adjustments(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
         section.say("本月没有加扣分。")
         return
     section.say(f"本月共{len(table.rows)}条加扣分，合计扣",
-                Span(f"{pts(-deductions)}分", sources.adjustments()), "、加",
-                Span(f"{pts(bonuses)}分", sources.adjustments()), "。")
+                Span(f"{plain(-deductions)}分", sources.adjustments()), "、加",
+                Span(f"{plain(bonuses)}分", sources.adjustments()), "。")
     section.blocks.append(table)
 
 
@@ -253,7 +255,7 @@ def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
              lines: list[ScoreLine]) -> None:
     rows = review_rows(db, actor, sheet, lines)
     if not rows:
-        section.say(f"{assessment.period_label(sheet.period)}本组单位没有好差评数据。")
+        section.say(f"{period_label(sheet.period)}本组单位没有好差评数据。")
         return
     table = Table("好差评指标（分子/分母）", "好差评",
                   [Column("单位", width=20), Column("评价数", CellKind.integer, 8),
@@ -281,8 +283,8 @@ def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
         ontime += float(rect["numerator"])
         defaults += float(m["default_ratings"])
     section.say("本月本组单位共收到评价", Span(f"{count(total_reviews)}条", sources.review_dashboard()),
-                "，差评率", Span(pct(total_bad, total_reviews), sources.review_dashboard()),
-                "；到期应整改的差评按期整改率", Span(pct(ontime, due), sources.cases()), "。")
+                "，差评率", Span(rate_of(total_bad, total_reviews), sources.review_dashboard()),
+                "；到期应整改的差评按期整改率", Span(rate_of(ontime, due), sources.cases()), "。")
     if defaults:
         days = get_settings().review_default_rating_days
         section.say("另有默认评价", Span(f"{count(defaults)}条", sources.review_dashboard()),

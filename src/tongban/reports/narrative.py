@@ -1,26 +1,9 @@
-"""Chinese phrases the reports are written with: numbers, dates, rank moves, streaks."""
+"""Chinese phrases the reports are written with: dates, rank moves, lists, streaks (numbers are
+``core.numbers``)."""
 
 from __future__ import annotations
 
 from datetime import date
-
-from tongban.core.templating import points as _points
-
-
-def pts(value: float | None) -> str:
-    """A score as written in the text: at most two decimals, no trailing zeros (2.6, 96.35)."""
-    return _points(value, 2)
-
-
-def pct(numerator: float, denominator: float) -> str:
-    """A rate with its parts, ``98.2%（1234/1256）``; ``—（0/0）`` when there is nothing."""
-    if not denominator:
-        return f"—（{count(numerator)}/0）"
-    return f"{numerator / denominator * 100:.1f}%（{count(numerator)}/{count(denominator)}）"
-
-
-def count(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else pts(value)
 
 
 def day(value: date) -> str:
@@ -38,11 +21,6 @@ def day_range(start: date, end: date) -> str:
     if start.month != end.month:
         return f"{month_day(start)}至{month_day(end)}"
     return f"{month_day(start)}至{end.day}日"
-
-
-def month(period: str) -> str:
-    """``2026-02`` → ``2月``."""
-    return f"{int(period[5:])}月"
 
 
 def rank_move(change: int | None) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tongban.assessment import service as assessment
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
+from tongban.core.periods import quarter_of
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
@@ -36,7 +37,7 @@ def _request(kind: ReportKind, as_of: str, cohort: str, period: str) -> service.
 
 def _picker(db: Session, actor: Actor) -> dict[str, Any]:
     choices = assessment.cohort_periods(db)
-    quarters = {code: sorted({f"{p[:4]}Q{(int(p[5:]) - 1) // 3 + 1}" for p in periods})
+    quarters = {code: sorted({quarter_of(p) for p in periods})
                 for code, periods in choices.items()}
     return {"cohorts": {c.code: c.name for c in org_service.list_cohorts(db, actor=actor)
                         if c.code in choices},

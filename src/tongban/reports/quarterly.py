@@ -7,7 +7,6 @@ the assessment's what-if, so the statements agree with the org pages.
 
 from __future__ import annotations
 
-import re
 import statistics
 from dataclasses import dataclass
 
@@ -18,30 +17,19 @@ from tongban.assessment import service as assessment
 from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.config import get_settings
-from tongban.core.errors import DomainError, NotFound
+from tongban.core.errors import NotFound
+from tongban.core.numbers import plain
+from tongban.core.periods import month_label, quarter_label, quarter_months
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.reports import charts, sources
 from tongban.reports.document import Cell, CellKind, Chart, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
 from tongban.reports.monthly import lost_by_indicator, lost_chart, ranked_lines, scope_word
-from tongban.reports.narrative import day, month, pts, rank_move, streak
+from tongban.reports.narrative import day, rank_move, streak
 
-QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 PRIORITY_SIZE = 12
 CHART_ORGS = 8
-
-
-def quarter_months(quarter: str) -> list[str]:
-    found = QUARTER_RE.match(quarter or "")
-    if not found:
-        raise DomainError(f"季度「{quarter}」应写作 YYYYQn，如 2026Q1")
-    year, q = int(found[1]), int(found[2])
-    return [f"{year}-{m:02d}" for m in range(3 * q - 2, 3 * q + 1)]
-
-
-def quarter_label(quarter: str) -> str:
-    return f"{quarter[:4]}年第{'一二三四'[int(quarter[-1]) - 1]}季度"
 
 
 @dataclass
@@ -57,7 +45,7 @@ class Quarter:
 
     @property
     def months(self) -> str:
-        first, last = month(self.sheets[0].period), month(self.last.period)
+        first, last = month_label(self.sheets[0].period), month_label(self.last.period)
         return first if first == last else f"{first[:-1]}—{last}"
 
 
@@ -71,10 +59,10 @@ def build(db: Session, *, actor: Actor, cohort_code: str, quarter: str) -> Docum
     lines = ranked_lines(db, actor, sheets[-1])
     home = [ln for ln in lines if ln.org.code == get_settings().city_code]
     q = Quarter(sheets, home or lines)
-    label = quarter_label(quarter)
+    label, last_month = quarter_label(quarter), month_label(q.last.period)
     doc = Document(kind=ReportKind.quarterly.value,
                    title=f"{label}{cohort.name}考评调度情况",
-                   subtitle=f"（{q.months}{'，截至' + month(q.last.period) if len(sheets) < 3 else ''}）",
+                   subtitle=f"（{q.months}{'，截至' + last_month if len(sheets) < 3 else ''}）",
                    issuer=get_settings().report_issuer, date_line=day(local_today()),
                    scope=cohort.code, period_key=quarter,
                    file_stem=f"quarterly-{cohort.code}-{quarter}", source_sheet_id=q.last.id,
@@ -105,14 +93,15 @@ def _trajectory(db: Session, actor: Actor, section: Section, q: Quarter,
                                                                                   sheet.period))]
         first, last = ranks[0][1], ranks[-1][1]
         if first is not None and last is not None and len(ranks) > 1:
-            parts.append(f"，{month(q.last.period)}较{month(q.sheets[0].period)}"
+            parts.append(f"，{month_label(q.last.period)}较{month_label(q.sheets[0].period)}"
                          f"{rank_move(first.rank - last.rank)}")
         section.say(*parts, "。")
     table = Table(f"{cohort.name}各月名次", "各月名次",
                   [Column("单位", width=20),
-                   *[Column(f"{month(s.period)}名次", CellKind.rank, 8) for s in q.sheets],
-                   Column(f"{month(q.last.period)}总分", CellKind.points, 10),
-                   Column("季度平均分", CellKind.points, 10), Column(f"{month(q.last.period)}等次", width=8)])
+                   *[Column(f"{month_label(s.period)}名次", CellKind.rank, 8) for s in q.sheets],
+                   Column(f"{month_label(q.last.period)}总分", CellKind.points, 10),
+                   Column("季度平均分", CellKind.points, 10),
+                   Column(f"{month_label(q.last.period)}等次", width=8)])
     for line in lines:
         per_month = [_line(s, line.org_id) for s in q.sheets]
         totals = [ln.total for ln in per_month if ln is not None]
@@ -131,7 +120,7 @@ def _trend_chart(q: Quarter, lines: list[ScoreLine]) -> Chart:
         shown = lines
     else:
         shown = lines[:CHART_ORGS // 2] + lines[-(CHART_ORGS // 2):]
-    months = [month(s.period) for s in q.sheets]
+    months = [month_label(s.period) for s in q.sheets]
     series: dict[str, list[int | None]] = {}
     for line in shown:
         series[line.org.name] = [ln.rank if (ln := _line(s, line.org_id)) else None
@@ -149,10 +138,10 @@ def _strengths(section: Section, q: Quarter) -> None:
     if len(q.focus) != 1:
         rows = lost_by_indicator(sheet, list(sheet.lines))
         if not rows:
-            section.say(f"{month(sheet.period)}各单位各项指标均得满分。")
+            section.say(f"{month_label(sheet.period)}各单位各项指标均得满分。")
             return
-        section.say(f"{month(sheet.period)}{sheet.cohort.name}失分集中在：",
-                    "、".join(f"“{r.name}”（{r.orgs}个单位共失{pts(r.total)}分）" for r in rows[:3]),
+        section.say(f"{month_label(sheet.period)}{sheet.cohort.name}失分集中在：",
+                    "、".join(f"“{r.name}”（{r.orgs}个单位共失{plain(r.total)}分）" for r in rows[:3]),
                     "。")
         section.blocks.append(lost_chart(sheet, rows))
         return
@@ -165,12 +154,12 @@ def _strengths(section: Section, q: Quarter) -> None:
                   key=lambda g: (-g.gap_to_leader, g.code))[:5]
     link = sources.org_sheet(sheet.cohort.code, sheet.period, focus.org.code)
     if strong:
-        section.say(f"{month(sheet.period)}{focus.org.name}领先的指标：", "、".join(
-            f"“{g.name}”（高于中位数{pts(-g.gap_to_median)}分）" for g in strong), "。")
+        section.say(f"{month_label(sheet.period)}{focus.org.name}领先的指标：", "、".join(
+            f"“{g.name}”（高于中位数{plain(-g.gap_to_median)}分）" for g in strong), "。")
     if weak:
         section.say("差距最大的指标：", "、".join(
-            f"“{g.name}”（落后领先单位{pts(g.gap_to_leader)}分）" for g in weak), "。")
-    table = Table(f"{focus.org.name}{month(sheet.period)}优势与短板指标", "优势与短板",
+            f"“{g.name}”（落后领先单位{plain(g.gap_to_leader)}分）" for g in weak), "。")
+    table = Table(f"{focus.org.name}{month_label(sheet.period)}优势与短板指标", "优势与短板",
                   [Column("类别", width=6), Column("指标", width=28), Column("得分", CellKind.points, 8),
                    Column("分值", CellKind.points, 7), Column("领先单位得分", CellKind.points, 12),
                    Column("中位数", CellKind.points, 8), Column("与领先差距", CellKind.points, 10),
@@ -182,7 +171,7 @@ def _strengths(section: Section, q: Quarter) -> None:
     if table.rows:
         section.blocks.append(table)
     else:
-        section.say(f"{focus.org.name}{month(sheet.period)}各项指标与其他单位持平。")
+        section.say(f"{focus.org.name}{month_label(sheet.period)}各项指标与其他单位持平。")
 
 
 def _whatifs(db: Session, actor: Actor, section: Section, q: Quarter) -> None:
@@ -206,9 +195,9 @@ def _whatifs(db: Session, actor: Actor, section: Section, q: Quarter) -> None:
                 keep = previous_rank.get(line.org_id) == result.after_rank < line.rank
                 section.say(
                     f"若{line.org.name if len(q.focus) > 1 else ''}未扣", Span(
-                        f"{pts(-points)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+                        f"{plain(-points)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
                                                              line.org.code)),
-                    f"（{adj['reason']}），{month(sheet.period)}可{'保持' if keep else '排'}{word}",
+                    f"（{adj['reason']}），{month_label(sheet.period)}可{'保持' if keep else '排'}{word}",
                     Span(f"第{result.after_rank}名", league), f"（实际第{line.rank}名"
                     + (f"，将超过{'、'.join(result.passes[:3])}" if result.passes else "") + "）。",
                     bullet=True)
@@ -231,16 +220,16 @@ def _leading_group(section: Section, q: Quarter) -> None:
     if len(q.focus) == 1:
         focus = q.focus[0]
         if focus.leading:
-            section.say(f"{month(sheet.period)}{focus.org.name}排第{focus.rank}名，处于第一方阵（前",
+            section.say(f"{month_label(sheet.period)}{focus.org.name}排第{focus.rank}名，处于第一方阵（前",
                         Span(f"{size}名", league), "）。")
         else:
-            section.say(f"{month(sheet.period)}{focus.org.name}排第{focus.rank}名，距第一方阵（前",
-                        Span(f"{size}名", league), "）还差", Span(f"{pts(behind[0][1])}分", league),
+            section.say(f"{month_label(sheet.period)}{focus.org.name}排第{focus.rank}名，距第一方阵（前",
+                        Span(f"{size}名", league), "）还差", Span(f"{plain(behind[0][1])}分", league),
                         "。")
         return
-    section.say(f"{month(sheet.period)}第一方阵为前", Span(f"{size}名", league),
+    section.say(f"{month_label(sheet.period)}第一方阵为前", Span(f"{size}名", league),
                 f"；其余{len(behind)}个单位进入第一方阵所需分数如下。")
-    table = Table(f"{month(sheet.period)}距第一方阵的差距", "第一方阵差距",
+    table = Table(f"{month_label(sheet.period)}距第一方阵的差距", "第一方阵差距",
                   [Column("单位", width=20), Column("名次", CellKind.rank, 6),
                    Column("总分", CellKind.points, 8), Column("还差（分）", CellKind.points, 10)])
     for line, needed in behind:
@@ -272,10 +261,10 @@ def _priorities(db: Session, actor: Actor, section: Section, q: Quarter) -> None
                        for a in line.adjustments if float(a["points"]) < 0]
     top = sorted(candidates, key=lambda c: (-c.points, c.line.rank, c.label))[:PRIORITY_SIZE]
     if not top:
-        section.say(f"{month(sheet.period)}没有失分。")
+        section.say(f"{month_label(sheet.period)}没有失分。")
         return
     many = len(q.focus) > 1
-    table = Table(f"{month(sheet.period)}可挽回分值（按分值排序）", "优先清单",
+    table = Table(f"{month_label(sheet.period)}可挽回分值（按分值排序）", "优先清单",
                   [*([Column("单位", width=18)] if many else []), Column("事项", width=36),
                    Column("可挽回分值", CellKind.points, 10), Column("挽回后总分", CellKind.points, 10),
                    Column("现名次", CellKind.rank, 7), Column("挽回后名次", CellKind.rank, 10)])
@@ -291,8 +280,8 @@ def _priorities(db: Session, actor: Actor, section: Section, q: Quarter) -> None
         table.add(*([Cell(line.org.name, link)] if many else []), Cell(item.label, link),
                   item.points, result.after_total, line.rank, result.after_rank)
     first = top[0]
-    section.say(f"按{month(sheet.period)}成绩单，可挽回分值最大的是",
-                f"{first.line.org.name}的" if many else "", f"“{first.label}”（{pts(first.points)}分）。"
+    section.say(f"按{month_label(sheet.period)}成绩单，可挽回分值最大的是",
+                f"{first.line.org.name}的" if many else "", f"“{first.label}”（{plain(first.points)}分）。"
                 "下表每项单独测算，其他单位分数不变。")
     section.blocks.append(table)
 
@@ -310,17 +299,17 @@ def _per_org(db: Session, actor: Actor, section: Section, q: Quarter,
         grades = [Grade(ln.grade).label for ln in known]
         grade, run = streak(grades)
         parts: list[str | Span] = [
-            f"{line.org.name}：{q.months}分别排{ranks}；{month(sheet.period)}总分",
-            Span(f"{pts(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
+            f"{line.org.name}：{q.months}分别排{ranks}；{month_label(sheet.period)}总分",
+            Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
                                                          line.org.code)),
         ]
         if move:
-            parts.append(f"，较{month(q.sheets[0].period)}{move}")
+            parts.append(f"，较{month_label(q.sheets[0].period)}{move}")
         if lost:
-            parts.append(f"；失分最多的指标为“{lost[0].name}”（失{pts(lost[0].lost)}分）")
+            parts.append(f"；失分最多的指标为“{lost[0].name}”（失{plain(lost[0].lost)}分）")
         deductions = [a for a in line.adjustments if float(a["points"]) < 0]
         if deductions:
-            parts.append(f"；被扣{pts(-sum(float(a['points']) for a in deductions))}分")
+            parts.append(f"；被扣{plain(-sum(float(a['points']) for a in deductions))}分")
         if run >= 2:
             parts.append(f"；连续{run}个月等次为“{grade}”")
         section.say(*parts, "。")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,8 @@ from tongban.assessment import analysis
 from tongban.assessment import service as assessment
 from tongban.core.config import get_settings
 from tongban.core.errors import NotFound
+from tongban.core.numbers import plain
+from tongban.core.periods import Week, period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_date
 from tongban.org import service as org_service
@@ -22,39 +23,11 @@ from tongban.reports import sources
 from tongban.reports.document import Cell, CellKind, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
 from tongban.reports.monthly import scope_word
-from tongban.reports.narrative import day, day_range, pts, rank_move
+from tongban.reports.narrative import day, day_range, rank_move
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseState
 
 ALERTS_PER_COHORT = 8
-
-
-@dataclass(frozen=True)
-class Week:
-    """The seven days before ``as_of`` (Monday to Sunday when ``as_of`` is a Monday)."""
-
-    as_of: date
-
-    @property
-    def end(self) -> date:
-        return self.as_of - timedelta(days=1)
-
-    @property
-    def start(self) -> date:
-        return self.end - timedelta(days=6)
-
-    @property
-    def key(self) -> str:
-        year, week, _ = self.start.isocalendar()
-        return f"{year}-W{week:02d}"
-
-    @property
-    def label(self) -> str:
-        year, week, _ = self.start.isocalendar()
-        return f"{year}年第{week}周"
-
-    def holds(self, value: date) -> bool:
-        return self.start <= value <= self.end
 
 
 def _home_city(db: Session) -> Org | None:
@@ -99,7 +72,7 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
         Span(f"{cases['bad']}条", sources.cases()), "；未办结差评工单",
         Span(f"{cases['open']}件", sources.cases()), "，其中逾期",
         Span(f"{cases['overdue']}件", sources.cases()), "。",
-        *(["未按期整改将扣分的风险分值合计", Span(f"{pts(risk_total)}分", sources.risk()), "。"]
+        *(["未按期整改将扣分的风险分值合计", Span(f"{plain(risk_total)}分", sources.risk()), "。"]
           if risk_total else ["目前没有将因逾期整改扣分的任务。"]),
     )
     if city is None:
@@ -112,8 +85,8 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
     before = assessment.previous_ranks(db, sheet=sheet)
     change = before[city.id] - line.rank if city.id in before else None
     section.say(
-        f"在最新一期（{assessment.period_label(sheet.period)}）{sheet.cohort.name}中，{city.name}得",
-        Span(f"{pts(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period, city.code)),
+        f"在最新一期（{period_label(sheet.period)}）{sheet.cohort.name}中，{city.name}得",
+        Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period, city.code)),
         f"，{scope_word(sheet)}排", Span(f"第{line.rank}名", sources.league(sheet.cohort.code,
                                                                             sheet.period)),
         f"（共{len(sheet.lines)}个）" + (f"，较上月{rank_move(change)}" if change is not None else "") + "。",
@@ -166,7 +139,7 @@ def _rectification(db: Session, actor: Actor, section: Section, week: Week,
         link = sources.task(task.id)
         listing.add(Cell(task.id, link), Cell(task.title, link), task.org.name,
                     task.due_on.isoformat(), -rectification.days_left(task, as_of=week.as_of),
-                    sum(1 for ln in task.lines if ln.resolved_at is None))
+                    task.open_lines)
     section.blocks.append(listing)
     return totals
 

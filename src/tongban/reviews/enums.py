@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from tongban.core.choices import Choice, IntChoice
 
 
-class Channel(StrEnum):
-    window = "window"
-    website = "website"
-    app = "app"
-    miniprogram = "miniprogram"
-    kiosk = "kiosk"
-    hotline = "hotline"
-    sms = "sms"
-
-    @property
-    def label(self) -> str:
-        return CHANNEL_LABELS[self]
+class Channel(Choice):
+    window = "window", "窗口"
+    website = "website", "网站"
+    app = "app", "APP"
+    miniprogram = "miniprogram", "小程序"
+    kiosk = "kiosk", "自助终端"
+    hotline = "hotline", "12345"
+    sms = "sms", "短信"
 
     @property
     def on_site(self) -> bool:
@@ -24,23 +20,14 @@ class Channel(StrEnum):
         return self in (Channel.window, Channel.kiosk)
 
 
-CHANNEL_LABELS = {
-    Channel.window: "窗口", Channel.website: "网站", Channel.app: "APP",
-    Channel.miniprogram: "小程序", Channel.kiosk: "自助终端", Channel.hotline: "12345",
-    Channel.sms: "短信",
-}
+class Level(IntChoice):
+    """A rating, 1 to 5; the colour is its series in the dashboard's chart."""
 
-
-class Level(IntEnum):
-    very_dissatisfied = 1
-    dissatisfied = 2
-    fair = 3
-    satisfied = 4
-    very_satisfied = 5
-
-    @property
-    def label(self) -> str:
-        return {1: "非常不满意", 2: "不满意", 3: "基本满意", 4: "满意", 5: "非常满意"}[self.value]
+    very_dissatisfied = 1, "非常不满意", "#c0392b"
+    dissatisfied = 2, "不满意", "#e67e22"
+    fair = 3, "基本满意", "#95a5a6"
+    satisfied = 4, "满意", "#5dade2"
+    very_satisfied = 5, "非常满意", "#1e8449"
 
     @property
     def score(self) -> int:
@@ -48,39 +35,26 @@ class Level(IntEnum):
         return {5: 10, 4: 8, 3: 6, 2: 3, 1: 0}[self.value]
 
 
-class CaseState(StrEnum):
-    received = "received"
-    called_back = "called_back"
-    verified = "verified"
-    rectifying = "rectifying"
-    replied = "replied"
-    appealed = "appealed"
-    closed = "closed"
-
-    @property
-    def label(self) -> str:
-        return {"received": "待回访", "called_back": "已回访", "verified": "已核实",
-                "rectifying": "整改中", "replied": "已反馈", "appealed": "申诉中",
-                "closed": "已办结"}[self.value]
+class CaseState(Choice):
+    received = "received", "待回访"
+    called_back = "called_back", "已回访"
+    verified = "verified", "已核实"
+    rectifying = "rectifying", "整改中"
+    replied = "replied", "已反馈"
+    appealed = "appealed", "申诉中"
+    closed = "closed", "已办结"
 
 
-class CaseAction(StrEnum):
-    callback = "callback"
-    verify = "verify"
-    appeal = "appeal"
-    rectify = "rectify"
-    reply = "reply"
-    satisfied = "satisfied"
-    unsatisfied = "unsatisfied"
-    uphold = "uphold"
-    reject_appeal = "reject_appeal"
-
-    @property
-    def label(self) -> str:
-        return {"callback": "回访", "verify": "核实属实", "appeal": "申诉复核",
-                "rectify": "开始整改", "reply": "反馈整改结果", "satisfied": "群众满意",
-                "unsatisfied": "群众不满意", "uphold": "申诉成立", "reject_appeal": "申诉不成立"
-                }[self.value]
+class CaseAction(Choice):
+    callback = "callback", "回访"
+    verify = "verify", "核实属实"
+    appeal = "appeal", "申诉复核"
+    rectify = "rectify", "开始整改"
+    reply = "reply", "反馈整改结果"
+    satisfied = "satisfied", "群众满意"
+    unsatisfied = "unsatisfied", "群众不满意"
+    uphold = "uphold", "申诉成立"
+    reject_appeal = "reject_appeal", "申诉不成立"
 
 
 #: action → (states it may be taken from, resulting state, who: assignee or manager)
@@ -97,8 +71,8 @@ CASE_TRANSITIONS: dict[CaseAction, tuple[frozenset[CaseState], CaseState, str]] 
 }
 
 
-class HeldDecision(StrEnum):
+class HeldDecision(Choice):
     """What an analyst does with a held repeat rating."""
 
-    count_in = "count"  # (``count`` is a method of str)
-    discard = "discard"
+    count_in = "count", "计入"  # (``count`` is a method of str)
+    discard = "discard", "舍弃"

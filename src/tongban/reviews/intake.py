@@ -20,11 +20,12 @@ from tongban.core import privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, RowError
+from tongban.core.periods import month_of
 from tongban.core.tabular import Cell, cell_text
 from tongban.core.workdays import local_date, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
-from tongban.reviews.enums import CHANNEL_LABELS, Channel, Level
+from tongban.reviews.enums import Channel, Level
 from tongban.reviews.models import Review, ReviewCount
 
 COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
@@ -52,7 +53,7 @@ ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 STORED_AS_IS = {"source": "来源", "source_id": "来源编号", "item_code": "事项编码", "case_no": "办件编号"}
 LIMITS = {name: cast(String, Review.__table__.c[name].type).length or 0 for name in STORED_AS_IS}
 _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
-_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{v.lower(): k for k, v in CHANNEL_LABELS.items()}}
+_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{c.label.lower(): c for c in Channel}}
 _TAG_SPLIT = re.compile(r"[;；、,，]")
 _SPACES = re.compile(r"\s")
 _PHONE = re.compile(r"\+?\d{7,15}")
@@ -86,7 +87,7 @@ class Checker:
     def channel(self, text: str) -> tuple[Channel | None, str | None]:
         channel = _CHANNEL_WORDS.get(text.lower())
         if channel is None:
-            return None, f"未知的评价渠道「{text}」，可用：{'、'.join(CHANNEL_LABELS.values())}"
+            return None, f"未知的评价渠道「{text}」，可用：{'、'.join(c.label for c in Channel)}"
         return channel, None
 
     def level(self, text: str) -> tuple[int, str | None]:
@@ -233,7 +234,7 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         "item_code": item_code, "case_no": case_no, "level": level,
         "tags": tags, "comment": comment, "named": named,
         "phone_cipher": phone_cipher, "phone_masked": phone_masked,
-        "rated_at": moment, "period": f"{local_date(moment):%Y-%m}",
+        "rated_at": moment, "period": month_of(local_date(moment)),
         "dedup_key": dedup_key(case_no, channel, moment),
         "is_default": False, "voided": False, "created_at": ctx.now, "hold": "",
         "client_key": "",

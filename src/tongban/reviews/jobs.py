@@ -10,9 +10,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.assessment.service import previous_period
 from tongban.core import notify, privacy, workdays
 from tongban.core.config import get_settings
+from tongban.core.periods import month_of, previous_period
 from tongban.core.security import Role
 from tongban.org import service as org_service
 from tongban.reviews import service
@@ -67,7 +67,7 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
                                        link))
     report.default_ratings = service.apply_default_ratings(db, as_of=as_of)
     report.rejects_removed = service.remove_old_rejects(db, as_of=as_of)
-    this_month = f"{as_of:%Y-%m}"
+    this_month = month_of(as_of)
     for period in (previous_period(this_month), this_month):
         report.metrics_changed += service.record_metrics(db, period=period, as_of=as_of)
     return report

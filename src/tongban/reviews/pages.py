@@ -25,7 +25,6 @@ from tongban.org.models import Org
 from tongban.reviews import service
 from tongban.reviews.enums import (
     CASE_TRANSITIONS,
-    CHANNEL_LABELS,
     CaseAction,
     CaseState,
     Channel,
@@ -166,7 +165,7 @@ def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
         "service": service, "phone": service.phone_for(db, actor=actor, case_=found),
         "comment": privacy.mask_text(found.review.comment),
         "template": service.reply_template(found), "level": Level(found.review.level),
-        "channel": CHANNEL_LABELS[Channel(found.review.channel)],
+        "channel": Channel(found.review.channel).label,
         "history": audit.history(db, object_type="negative_case", object_id=found.id)})
 
 
@@ -195,7 +194,7 @@ def held_decide(request: Request, review_id: RowId, decision: HeldDecision,
                 db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     service.resolve_held_review(db, actor=actor, review_id=review_id,
                                 count=decision is HeldDecision.count_in)
-    flash(request, "已计入" if decision is HeldDecision.count_in else "已舍弃")
+    flash(request, f"已{decision.label}")
     return see_other("/reviews/held")
 
 
@@ -211,8 +210,7 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
         "xAxis": {"type": "category", "data": months}, "yAxis": {"type": "value"},
         "series": [{"name": Level(lv).label, "type": "bar", "stack": "l",
                     "data": [counts.get((m, lv), 0) for m in months],
-                    "itemStyle": {"color": ["#c0392b", "#e67e22", "#95a5a6", "#5dade2",
-                                            "#1e8449"][lv - 1]}} for lv in range(1, 6)],
+                    "itemStyle": {"color": Level(lv).colour}} for lv in range(1, 6)],
     }
     orgs = {o.id: o for o in db.query(Org).filter(
         Org.id.in_({row[0] for row in data["per_org"]}))}

@@ -54,6 +54,7 @@ from tongban.core.errors import (
     RowError,
     ValidationFailed,
 )
+from tongban.core.periods import check_period, first_day, month_of, next_period
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.tabular import Cell, cell_text, open_table
 from tongban.core.workdays import end_of_day, local_date, local_today
@@ -633,7 +634,7 @@ def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState
     if period or item_code:
         stmt = stmt.join(Review, Review.id == NegativeCase.review_id)
     if period:
-        stmt = stmt.where(Review.period == assessment.check_period(period))
+        stmt = stmt.where(Review.period == check_period(period))
     if item_code:
         stmt = stmt.where(Review.item_code == item_code)
     return stmt
@@ -764,7 +765,7 @@ def metrics(db: Session, *, actor: Actor, org: Org, period: str,
     """The month's review metrics of an org, each rate with its parts."""
     _require_reviews_role(actor)
     org_service.ensure_visible(db, actor=actor, org=org)
-    assessment.check_period(period)
+    check_period(period)
     return metrics_by_org(db, period=period, as_of=as_of or local_today(),
                           org_ids=[org.id])[org.id]
 
@@ -802,10 +803,8 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
             counts[org_id].by_level[level] = counts[org_id].by_level.get(level, 0) + n
     # The month's cases by the day they were received (the local day of their rating, so the
     # review's period): the month's few thousand, not a join over its millions of reviews.
-    first = date.fromisoformat(f"{period}-01")
-    month = [NegativeCase.received_on >= first,
-             NegativeCase.received_on < date(first.year + first.month // 12,
-                                             first.month % 12 + 1, 1)]
+    month = [NegativeCase.received_on >= first_day(period),
+             NegativeCase.received_on < first_day(next_period(period))]
     if org_ids is not None:
         month.append(NegativeCase.org_id.in_(org_ids))
     counted_case = NegativeCase.appeal_upheld.is_not(True)  # an upheld appeal voids the review
@@ -1004,7 +1003,7 @@ def apply_default_ratings(db: Session, *, as_of: date) -> int:
             tags="", comment=f"办结后{days}日内未评价，按非常满意计（默认评价）", named=False,
             phone_cipher="", phone_masked="",
             rated_at=end_of_day(local_day) - timedelta(seconds=1),  # the last second of that day
-            period=f"{local_day:%Y-%m}", dedup_key=None, is_default=True, voided=False,
+            period=month_of(local_day), dedup_key=None, is_default=True, voided=False,
             created_at=now))
     db.add_all(given)
     db.flush()  # one flush for all: the ids link each case to its default

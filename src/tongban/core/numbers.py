@@ -1,0 +1,48 @@
+"""Numbers as people read them: scores, counts and rates, written the same on every page, in
+every report and in every explanation."""
+
+from __future__ import annotations
+
+
+def plain(value: float | None, places: int = 2, *, missing: str = "—") -> str:
+    """A score as people write it: at most ``places`` decimals, no trailing zeros, never ``-0``
+    (9.5, 10, 96.35); ``missing`` for None."""
+    if value is None:
+        return missing
+    text = f"{value:.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def precise(value: float | None) -> str:
+    """A number in an explanation or a what-if, to 4 places at most (2.6, 13, 0.9512); ``无``
+    when there is none."""
+    return plain(value, 4, missing="无")
+
+
+def count(value: float) -> str:
+    """A count: a whole number as such (1234), anything else as a score."""
+    return str(int(value)) if float(value).is_integer() else plain(value)
+
+
+def fixed(value: float, places: int = 2) -> str:
+    """A score in a table column: always ``places`` decimals (96.30)."""
+    return f"{value:.{places}f}"
+
+
+def signed(value: float, places: int = 2) -> str:
+    """A change or an adjustment with its sign: +2.60, -1.25."""
+    return f"{value:+.{places}f}"
+
+
+def percent(fraction: float, places: int = 1) -> str:
+    """A fraction as a percentage: 0.982 → 98.2%."""
+    return f"{fraction:.{places}%}"
+
+
+def rate_of(numerator: float, denominator: float) -> str:
+    """A rate with its parts, ``98.2%（1234/1256）``; ``—（0/0）`` when there is nothing."""
+    if not denominator:
+        return f"—（{count(numerator)}/0）"
+    return f"{numerator / denominator * 100:.1f}%（{count(numerator)}/{count(denominator)}）"
