@@ -73,7 +73,7 @@ def test_an_id_taken_by_a_different_review_is_reported_not_skipped(db: Session) 
 
 
 def test_one_client_is_limited_per_minute_with_retry_after(
-        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Session, monkeypatch: pytest.MonkeyPatch, one_window: None) -> None:
     monkeypatch.setenv("TONGBAN_REVIEW_RATE_PER_CLIENT", "3")
     get_settings.cache_clear()
     client = TestClient(create_app())
@@ -89,7 +89,8 @@ def test_one_client_is_limited_per_minute_with_retry_after(
     assert blocked.status_code == 429
 
 
-def test_one_org_is_limited_per_minute(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_org_is_limited_per_minute(db: Session, monkeypatch: pytest.MonkeyPatch,
+                                       one_window: None) -> None:
     monkeypatch.setenv("TONGBAN_REVIEW_RATE_PER_ORG", "2")
     get_settings.cache_clear()
     codes = [service.submit_review(db, values=rating(comment=f"{n}"), client=f"10.0.0.{n}")

@@ -82,20 +82,20 @@ def _try(db: Session, name: str, ip: str, password: str = "wrong") -> str:
     return "ok"
 
 
-def test_a_stranger_cannot_lock_a_user_out_for_everyone(db: Session) -> None:
+def test_a_stranger_cannot_lock_a_user_out_for_everyone(db: Session, one_window: None) -> None:
     user = make_user(db, role=Role.admin)
     results = [_try(db, user.username, "203.0.113.9") for _ in range(7)]
     assert results == ["checked"] * 5 + ["locked"] * 2
     assert _try(db, user.username, "198.51.100.7", PASSWORD) == "ok"
 
 
-def test_one_client_guessing_many_names_is_throttled(db: Session) -> None:
+def test_one_client_guessing_many_names_is_throttled(db: Session, one_window: None) -> None:
     names = [f"nobody-{uuid.uuid4().hex[:8]}" for _ in range(25)]
     results = [_try(db, name, "192.0.2.44") for name in names]
     assert results.count("checked") == 20 and results[-1] == "locked"
 
 
-def test_parallel_guesses_never_pass_the_limit(backend_engine: Engine) -> None:
+def test_parallel_guesses_never_pass_the_limit(backend_engine: Engine, one_window: None) -> None:
     """Twelve guesses at once, each in its own connection and transaction: five are checked."""
     name = f"race-{uuid.uuid4().hex[:10]}"
 
@@ -131,7 +131,7 @@ def redis_counters(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_parallel_guesses_never_pass_the_limit_with_redis_counters(
-        backend_engine: Engine, redis_counters: str) -> None:
+        backend_engine: Engine, redis_counters: str, one_window: None) -> None:
     name = f"race-redis-{uuid.uuid4().hex[:10]}"
     client = f"192.0.2.{uuid.uuid4().int % 250}"  # Redis keeps counts across runs
 
@@ -149,7 +149,7 @@ def test_parallel_guesses_never_pass_the_limit_with_redis_counters(
     assert any(Redis.from_url(redis_counters).scan_iter(match=f"tongban:rate:login-user:{name}:*"))
 
 
-def test_a_success_clears_the_names_count_in_redis(db: Session, redis_counters: str) -> None:
+def test_a_success_clears_the_names_count_in_redis(db: Session, redis_counters: str, one_window: None) -> None:
     user = make_user(db, role=Role.analyst)
     ip = f"198.51.100.{uuid.uuid4().int % 250}"
     assert [_try(db, user.username, ip) for _ in range(4)] == ["checked"] * 4
