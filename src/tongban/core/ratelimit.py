@@ -5,7 +5,8 @@ A hit increments its window's counter atomically and compares the new count with
 that concurrent requests in other processes can never all pass a check they together exceed:
 in the database by one upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``), whose row lock
 also serialises the hits of one key; in Redis by ``INCRBY`` on a key that expires with its
-window. :func:`enforce` counts in a transaction of its own: a refused request still counts.
+window. A caller counts inside its own transaction and decides what a refusal rolls back
+(login keeps the failed attempt by committing it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tongban.core.config import get_settings
-from tongban.core.db import Base, UTCDateTime, may_write, session_scope, utcnow
+from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.errors import TooManyRequests
 
 
@@ -113,30 +114,10 @@ def forget(db: Session, *, key: str) -> None:
     db.execute(delete(RateCounter).where(RateCounter.key == key[:200]))
 
 
-def enforce(*limits: Limit) -> None:
-    """Count one hit on each limit, committed at once on its own; refuse (429) when any of them
-    is over. Call it before the request's own session has written anything."""
-    writing = may_write.set(True)
-    try:
-        with session_scope() as db:
-            over = [(lim, hit) for lim in limits
-                    if (hit := count_hit(db, key=lim.key, window=lim.window)).over(lim.limit)]
-    finally:
-        may_write.reset(writing)
-    if over:
-        lim, hit = over[0]
-        seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
-        raise RateLimited(f"{lim.what}过于频繁，请{_wait_text(seconds)}后再试", retry_after=seconds)
-
-
 def purge(db: Session, *, older_than: timedelta = timedelta(days=1)) -> int:
     """Remove windows that ended long ago (``jobs run``)."""
     result = db.execute(delete(RateCounter).where(RateCounter.window_start < utcnow() - older_than))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _wait_text(seconds: int) -> str:
-    return f"{seconds}秒" if seconds < 60 else f"{(seconds + 59) // 60}分钟"
 
 
 class RateLimited(TooManyRequests):

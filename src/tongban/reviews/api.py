@@ -46,7 +46,6 @@ def case_read(db: Session, actor: Actor, case_: NegativeCase) -> CaseRead:
                     summary="提交一条评价（公开）")
 def submit(body: PublicReviewCreate, request: Request, db: Session = REQUEST_DB) -> IntakeRead:
     client = request.client.host if request.client else ""
-    service.admit_public_rating(client=client)
     result = service.submit_review(db, values=body.as_row(), client=client)  # type: ignore[arg-type]
     return IntakeRead(imported=result.imported, skipped=result.skipped,
                       cases_opened=result.cases_opened, held=result.held)

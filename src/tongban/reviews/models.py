@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +36,10 @@ class Review(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_id"),
         Index("ix_review_period_org", "period", "org_id"),
+        # Public ratings only (imports leave client_key empty and pay nothing for it): finds a
+        # client's recent ratings for the repeat check.
+        Index("ix_review_client_key", "client_key", "created_at",
+              sqlite_where=text("client_key != ''"), postgresql_where=text("client_key != ''")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

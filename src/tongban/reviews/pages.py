@@ -61,7 +61,6 @@ def _org_or_none(db: Session, ref: str) -> Org | None:
 @router.post("/rate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 async def rate_submit(request: Request, db: Session = REQUEST_DB) -> Response:
     client = request.client.host if request.client else ""
-    await run_in_threadpool(service.admit_public_rating, client=client)
     form = await request.form()
     values: dict[str, Any] = {
         "channel": form.get("channel", ""),

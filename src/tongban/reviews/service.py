@@ -222,28 +222,23 @@ def _open_cases(db: Session, rows: list[Any]) -> int:
     return len(rows)
 
 
-def admit_public_rating(*, client: str) -> None:
-    """Count a public rating against its client's limit, committed on its own; 429 when over.
-    Routes call it first, before their own session has touched the database."""
-    settings = get_settings()
-    ratelimit.enforce(ratelimit.Limit(f"rate-client:{ratelimit.client_key(client)}",
-                                      settings.review_rate_per_client, timedelta(minutes=1),
-                                      "评价提交"))
-
-
 def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> IntakeResult:
-    """One rating from the public API or the rating page (after :func:`admit_public_rating`).
+    """One rating from the public API or the rating page.
 
     What the caller may not choose is set here: the id (in the public source no import may
     use, so nobody can claim an id the province's export will bring), the time (now: a stranger
     cannot backdate a 差评 into a month already scored or open a case already overdue) and the
     place (an org of this city only). Its 一事一评 key lives in the public namespace, so a
     stranger who rates a case number first blocks no import; a second public rating of the same
-    case is kept but held. An org takes at most ``review_rate_per_org`` a minute. A rating
+    case is kept but held. A client address sends at most ``review_rate_per_client`` a minute
+    and an org takes at most ``review_rate_per_org`` (counted in this transaction: what is
+    refused does not count, what is kept does). A rating
     identical to one the same client sent within ``review_repeat_minutes`` (same org, level and
     text, invisible characters aside) is held too: in no count until an analyst decides.
     """
     settings = get_settings()
+    _limit(db, key=f"rate-client:{ratelimit.client_key(client)}",
+           limit=settings.review_rate_per_client, what="评价提交")
     given = {**values, "source": PUBLIC_SOURCE, "source_id": uuid.uuid4().hex,
              "comment": _plain(cell_text(values.get("comment"))), "rated_at": utcnow()}
     row, errors = parse_row(Checker(db, public=True), given, 1)
@@ -254,10 +249,8 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
     if city is not None and org is not None and not org.path.startswith(city.path):
         raise ValidationFailed(errors=[RowError(1, "org", f"「{org.name}」不是{city.name}的单位")],
                                summary="评价未保存")
-    hit = ratelimit.count_hit(db, key=f"rate-org:{row['org_id']}", window=timedelta(minutes=1))
-    if hit.over(settings.review_rate_per_org):
-        seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
-        raise ratelimit.RateLimited("该单位的评价提交过于频繁，请稍后再试", retry_after=seconds)
+    _limit(db, key=f"rate-org:{row['org_id']}", limit=settings.review_rate_per_org,
+           what="该单位的评价提交")
     row["client_key"] = ratelimit.client_key(client)
     if row["dedup_key"]:
         row["dedup_key"] = f"{PUBLIC_SOURCE}|{row['dedup_key']}"
@@ -270,6 +263,14 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
     if refused:
         raise ValidationFailed(errors=refused[0][1], summary="评价未保存")
     return result
+
+
+def _limit(db: Session, *, key: str, limit: int, what: str) -> None:
+    """One hit on a per-minute limit; 429 with Retry-After when over it."""
+    hit = ratelimit.count_hit(db, key=key, window=timedelta(minutes=1))
+    if hit.over(limit):
+        seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
+        raise ratelimit.RateLimited(f"{what}过于频繁，请{seconds}秒后再试", retry_after=seconds)
 
 
 def _plain(text: str) -> str:
@@ -285,8 +286,8 @@ HOLD_HELD, HOLD_COUNTED, HOLD_DISCARDED = "held", "counted", "discarded"
 def _repeats(db: Session, row: dict[str, Any], *, window: timedelta) -> bool:
     """Whether the same client sent the same org the same level and text within ``window``."""
     return db.scalar(select(Review.id).where(
-        Review.period == row["period"], Review.org_id == row["org_id"],
-        Review.client_key == row["client_key"], Review.level == row["level"],
+        Review.client_key == row["client_key"], Review.client_key != "",
+        Review.org_id == row["org_id"], Review.level == row["level"],
         Review.comment == row["comment"], Review.source == PUBLIC_SOURCE,
         Review.created_at >= utcnow() - window).limit(1)) is not None
 
