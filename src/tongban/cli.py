@@ -775,6 +775,7 @@ def jobs_run(
     as_of: Annotated[str | None, typer.Option(help="按该日运行 YYYY-MM-DD（默认今天）")] = None,
     as_json: JsonOption = False,
 ) -> None:
+    from tongban.core import ratelimit
     from tongban.rectification import jobs as rectification_jobs
     from tongban.reports import jobs as report_jobs
     from tongban.reviews import jobs as review_jobs
@@ -784,8 +785,10 @@ def jobs_run(
         report = rectification_jobs.run(db, as_of=day)
         reviews = review_jobs.run(db, as_of=day)
         reports = report_jobs.run(db, as_of=day)
+        counters = ratelimit.purge(db)
     payload = {"as_of": day.isoformat(), "rectification": report.as_dict(),
-               "reviews": reviews.as_dict(), "reports": reports.as_dict()}
+               "reviews": reviews.as_dict(), "reports": reports.as_dict(),
+               "rate_counters_removed": counters}
 
     def human() -> None:
         console.print(f"{day} 整改督办：提醒 {report.reminders} 人次，督办 {report.escalations} 人次，"

@@ -254,3 +254,22 @@ def test_a_runner_reaches_no_rectification_task(db: Session) -> None:
     api = api_client(db, make_user(db, role=Role.runner, org="巴州区"))
     assert api.get("/api/v1/rectification/tasks").status_code == 403
     assert api.get("/api/v1/rectification/tasks/1").status_code == 404
+
+
+def test_jobs_run_removes_rate_counters_of_windows_long_past(db: Session,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from tongban.core import ratelimit
+    from tongban.core.db import utcnow
+
+    earlier = utcnow() - timedelta(days=3)
+    monkeypatch.setattr(ratelimit, "utcnow", lambda: earlier)
+    ratelimit.count_hit(db, key="old-window", window=timedelta(minutes=1))
+    monkeypatch.setattr(ratelimit, "utcnow", utcnow)
+    ratelimit.count_hit(db, key="this-window", window=timedelta(minutes=1))
+    result = runner.invoke(cli, ["jobs", "run", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rate_counters_removed"] >= 1
+    keys = set(db.scalars(select(ratelimit.RateCounter.key)))
+    assert "old-window" not in keys and "this-window" in keys
