@@ -39,12 +39,11 @@ class RateCounter(Base):
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``limit`` hits per ``window`` for one key; ``what`` names it for the user."""
+    """At most ``limit`` hits per ``window`` for one key."""
 
     key: str
     limit: int
     window: timedelta
-    what: str = "请求"
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,8 @@ def held_page(request: Request, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     return render(request, "reviews/held.html", {
         "reviews": service.held_reviews(db, actor=actor),
-        "minutes": get_settings().review_repeat_minutes, "levels": Level})
+        "minutes": get_settings().review_repeat_minutes, "levels": Level,
+        "decisions": HeldDecision})
 
 
 @router.post("/reviews/held/{review_id}/{decision}")
