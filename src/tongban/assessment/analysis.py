@@ -15,20 +15,18 @@ from sqlalchemy.orm import Session
 from tongban.assessment import service
 from tongban.assessment.enums import Grade
 from tongban.assessment.explain import describe
-from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.assessment.ranking import competition_rank
 from tongban.assessment.rules import (
     CohortValues,
     ItemResult,
     score_indicator,
-    stored_points,
 )
-from tongban.assessment.scheme import SchemeDef
 from tongban.assessment.scoring import indicator_total, set_item_points
+from tongban.assessment.service import SheetRow, SheetView
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, NotFound
 from tongban.core.numbers import precise
-from tongban.core.periods import period_label, previous_period
+from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 
@@ -87,15 +85,15 @@ class IndicatorGap:
     excluded: bool
 
 
-def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) -> list[IndicatorGap]:
+def indicator_gaps(view: SheetView, row: SheetRow) -> list[IndicatorGap]:
     """Per indicator: points, points lost, and the gap to the cohort's leader and median."""
     gaps = []
-    for category, indicator in definition.indicators():
+    for category, indicator in view.definition.indicators():
         cohort_points = {
-            other.org_id: points for other in sheet.lines
-            if (points := stored_points(other.items, indicator.code)) is not None
+            other.org_id: points for other in view.rows
+            if (points := other.points(indicator.code)) is not None
         }
-        stored = service.line_item(line, indicator) or ItemResult(0.0, indicator.max_points, {})
+        stored = row.item(indicator) or ItemResult(0.0, indicator.max_points, {})
         own = stored.points
         compared = bool(cohort_points) and not stored.excluded
         leader = max(cohort_points.values(), default=0.0)
@@ -103,7 +101,7 @@ def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) ->
         places = competition_rank(cohort_points, decimals=4)
         bottom = min(cohort_points.values(), default=0.0)
         at_bottom = (
-            line.org_id in cohort_points and round(own, 4) == round(bottom, 4)
+            row.org_id in cohort_points and round(own, 4) == round(bottom, 4)
             and round(bottom, 4) < round(leader, 4)
             and sum(1 for v in cohort_points.values() if round(v, 4) == round(bottom, 4))
             <= max(1, len(cohort_points) // 4)
@@ -114,7 +112,7 @@ def indicator_gaps(definition: SchemeDef, sheet: ScoreSheet, line: ScoreLine) ->
             leader_points=leader, median_points=round(median, 4),
             gap_to_leader=max(0.0, round(leader - own, 4)) if compared else 0.0,
             gap_to_median=round(median - own, 4) if compared else 0.0,
-            place=places.get(line.org_id, len(cohort_points)), at_bottom=at_bottom,
+            place=places.get(row.org_id, len(cohort_points)), at_bottom=at_bottom,
             note=describe(indicator, stored.as_dict()), excluded=stored.excluded,
         ))
     return gaps
@@ -125,14 +123,15 @@ def points_lost(gaps: list[IndicatorGap]) -> list[IndicatorGap]:
     return sorted((g for g in gaps if g.lost > 0), key=lambda g: (-g.lost, g.code))
 
 
-def points_to_rank(sheet: ScoreSheet, line: ScoreLine, target_rank: int, decimals: int) -> float:
+def points_to_rank(view: SheetView, row: SheetRow, target_rank: int) -> float:
     """Points the org needs to reach ``target_rank`` (ties share the higher place); 0 if there."""
     if target_rank < 1:
         raise DomainError("目标名次应不小于1")
-    others = sorted((ln.total for ln in sheet.lines if ln.org_id != line.org_id), reverse=True)
+    decimals = view.definition.decimals
+    others = sorted((r.total for r in view.rows if r.org_id != row.org_id), reverse=True)
     if target_rank > len(others):
         return 0.0
-    needed = round(others[target_rank - 1], decimals) - round(line.total, decimals)
+    needed = round(others[target_rank - 1], decimals) - round(row.total, decimals)
     return max(0.0, round(needed, decimals))
 
 
@@ -152,19 +151,28 @@ class WhatIfResult:
     changes: list[str] = field(default_factory=list)
 
 
-def _stored_values(sheet: ScoreSheet) -> dict[int, dict[str, float]]:
+def _stored_values(view: SheetView) -> dict[int, dict[str, float]]:
     """The metric values each line was scored on, from the inputs kept in its items."""
     values: dict[int, dict[str, float]] = {}
-    for line in sheet.lines:
-        merged: dict[str, float] = dict(line.items.get("_inputs", {}))
-        for code, item in line.items.items():
+    for row in view.rows:
+        merged: dict[str, float] = dict(row.values)
+        for code, item in row.stored.items():
             if code.startswith("_") or not isinstance(item, dict):
                 continue
             for name, value in item.get("inputs", {}).items():
                 if value is not None and name not in ("rank", "of"):
                     merged[name] = float(value)
-        values[line.org_id] = merged
+        values[row.org_id] = merged
     return values
+
+
+def row_of(db: Session, *, actor: Actor, view: SheetView, org_ref: str) -> SheetRow:
+    """The row of the org ``org_ref`` names (code, name or id) on a sheet ``actor`` reads."""
+    org = org_service.resolve_org(db, ref=org_ref, actor=actor)
+    row = view.row_of(org.id)
+    if row is None:
+        raise NotFound(f"「{org.name}」不在{view.cohort_name}中")
+    return row
 
 
 def whatif(
@@ -182,14 +190,27 @@ def whatif(
     """The org's total and rank if an adjustment were dropped, an indicator's points set, a
     metric value set, or ``extra_points`` added (a deduction when negative); every other org
     keeps its total."""
-    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
-    line = service.line_of(db, actor=actor, sheet=sheet, org_ref=org_ref)
-    definition = service.scheme_definition(sheet.scheme)
+    view = service.read_sheet(db, actor=actor, cohort_code=cohort_code, period=period)
+    return whatif_on(view, row_of(db, actor=actor, view=view, org_ref=org_ref),
+                     drop_adjustments=drop_adjustments, set_points=set_points,
+                     set_metrics=set_metrics, extra_points=extra_points)
+
+
+def whatif_on(
+    view: SheetView,
+    row: SheetRow,
+    *,
+    drop_adjustments: list[int] | None = None,
+    set_points: Mapping[str, float] | None = None,
+    set_metrics: Mapping[str, float] | None = None,
+    extra_points: float = 0.0,
+) -> WhatIfResult:
+    """:func:`whatif` on a sheet already read."""
+    definition = view.definition
     drop = set(drop_adjustments or [])
-    known_ids = {int(a["id"]) for a in line.adjustments}
-    unknown = drop - known_ids
+    unknown = drop - {a.id for a in row.adjustments}
     if unknown:
-        raise NotFound(f"「{line.org.name}」本期没有编号为 {'、'.join(map(str, sorted(unknown)))} 的加扣分")
+        raise NotFound(f"「{row.org_name}」本期没有编号为 {'、'.join(map(str, sorted(unknown)))} 的加扣分")
     for code in (set_points or {}):
         if definition.indicator(code) is None:
             raise NotFound(f"考核方案中没有指标「{code}」")
@@ -199,46 +220,43 @@ def whatif(
             raise NotFound(f"考核方案中没有用到数据项「{name}」")
 
     items: dict[str, ItemResult] = {
-        i.code: item for _, i in definition.indicators()
-        if (item := service.line_item(line, i)) is not None
+        i.code: item for _, i in definition.indicators() if (item := row.item(i)) is not None
     }
     changes: list[str] = []
     if set_metrics:
-        values = _stored_values(sheet)
-        values[line.org_id] = {**values.get(line.org_id, {}), **set_metrics}
+        values = _stored_values(view)
+        values[row.org_id] = {**values.get(row.org_id, {}), **set_metrics}
         cohort_values = CohortValues(values)
         for _category, indicator in definition.indicators():
             if set(indicator.metrics()) & set(set_metrics):
-                items[indicator.code] = score_indicator(indicator, line.org_id, cohort_values)
+                items[indicator.code] = score_indicator(indicator, row.org_id, cohort_values)
         changes += [f"{name} 设为 {precise(v)}" for name, v in set_metrics.items()]
     for code, points in (set_points or {}).items():
         target = definition.indicator(code)
         assert target is not None
         items[code] = set_item_points(items[code], points)
         changes.append(f"{code} {target.name} 得分设为 {precise(items[code].points)}")
-    kept = [a for a in line.adjustments if int(a["id"]) not in drop]
-    changes += [f"去掉{'扣分' if a['points'] < 0 else '加分'} {precise(abs(a['points']))}（{a['reason']}）"
-                for a in line.adjustments if int(a["id"]) in drop]
+    kept = [a for a in row.adjustments if a.id not in drop]
+    changes += [f"去掉{'扣分' if a.points < 0 else '加分'} {precise(abs(a.points))}（{a.reason}）"
+                for a in row.adjustments if a.id in drop]
     if extra_points:
         changes.append(f"{'扣' if extra_points < 0 else '加'} {precise(abs(extra_points))} 分")
     subtotal, _ = indicator_total(definition, items)
-    after_total = round(subtotal + sum(float(a["points"]) for a in kept) + extra_points, 4)
+    after_total = round(subtotal + sum(a.points for a in kept) + extra_points, 4)
 
-    totals = {ln.org_id: ln.total for ln in sheet.lines}
-    totals[line.org_id] = after_total
-    after_rank = competition_rank(totals, decimals=definition.decimals)[line.org_id]
+    after_rank = view.rank_with(row.org_id, after_total)
     d = definition.decimals
-    before, after = round(line.total, d), round(after_total, d)
-    result = WhatIfResult(line.org.code, line.org.name, line.total, line.rank, after_total,
+    before, after = round(row.total, d), round(after_total, d)
+    result = WhatIfResult(row.org_code, row.org_name, row.total, row.rank, after_total,
                           after_rank, changes=changes)
-    for other in sheet.lines:
-        if other.org_id == line.org_id:
+    for other in view.rows:
+        if other.org_id == row.org_id:
             continue
         theirs = round(other.total, d)
         if theirs >= before and theirs < after:
-            result.passes.append(other.org.name)
+            result.passes.append(other.org_name)
         elif theirs <= before and theirs > after:
-            result.falls_behind.append(other.org.name)
+            result.falls_behind.append(other.org_name)
     return result
 
 
@@ -261,29 +279,24 @@ class Alert:
 
 def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[Alert]:
     """Early warnings: a fall of N places, an indicator at the cohort's bottom, 差 twice running."""
-    sheet = service.require_sheet(db, cohort_code=cohort_code, period=period, actor=actor)
-    definition = service.scheme_definition(sheet.scheme)
-    previous = service.current_sheet(db, cohort=sheet.cohort,
-                                     period=previous_period(period))
-    before = {ln.org_id: ln for ln in previous.lines} if previous else {}
+    view = service.read_sheet(db, actor=actor, cohort_code=cohort_code, period=period)
     threshold = get_settings().alert_rank_drop
     out: list[Alert] = []
     label = period_label(period)
-    for line in service.visible_lines(db, actor=actor, sheet=sheet):
-        name, code = line.org.name, line.org.code
-        earlier = before.get(line.org_id)
-        if earlier is not None and line.rank - earlier.rank >= threshold:
+    for row in view.shown:
+        name, code = row.org_name, row.org_code
+        earlier = row.previous_rank
+        if earlier is not None and row.rank - earlier >= threshold:
             out.append(Alert("rank_drop", code, name,
-                             f"{name}{label}排第{line.rank}名，比上月（第{earlier.rank}名）"
-                             f"下降{line.rank - earlier.rank}位", float(line.rank - earlier.rank)))
-        if earlier is not None and line.grade == Grade.poor.value \
-                and earlier.grade == Grade.poor.value:
+                             f"{name}{label}排第{row.rank}名，比上月（第{earlier}名）"
+                             f"下降{row.rank - earlier}位", float(row.rank - earlier)))
+        if row.grade == Grade.poor and row.previous_grade == Grade.poor:
             out.append(Alert("poor_twice", code, name,
                              f"{name}连续两个月等次为「差」，须说明整改情况", 100.0))
-        for gap in indicator_gaps(definition, sheet, line):
+        for gap in indicator_gaps(view, row):
             if gap.at_bottom:
                 out.append(Alert("indicator_bottom", code, name,
                                  f"{name}「{gap.name}」得 {precise(gap.points)} 分（满分 "
-                                 f"{precise(gap.max_points)}），在{sheet.cohort.name}中垫底，"
+                                 f"{precise(gap.max_points)}），在{view.cohort_name}中垫底，"
                                  f"比中位数低 {precise(gap.gap_to_median)} 分", gap.gap_to_median))
     return sorted(out, key=lambda a: -a.severity)

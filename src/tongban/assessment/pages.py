@@ -134,7 +134,10 @@ def _gap_chart(gaps: list[analysis.IndicatorGap]) -> dict[str, Any]:
 
 def _org_context(db: Session, actor: Actor, sheet: ScoreSheet, line: ScoreLine) -> dict[str, Any]:
     definition = service.scheme_definition(sheet.scheme)
-    gaps = analysis.indicator_gaps(definition, sheet, line)
+    view = service.view_of(db, sheet=sheet, actor=actor)
+    row = view.row_of(line.org_id)
+    assert row is not None
+    gaps = analysis.indicator_gaps(view, row)
     trend = analysis.trend(db, actor=actor, cohort_code=sheet.cohort.code, org_ref=line.org.code)
     leading = sum(1 for ln in sheet.lines if ln.leading)
     categories = []
@@ -149,8 +152,8 @@ def _org_context(db: Session, actor: Actor, sheet: ScoreSheet, line: ScoreLine) 
         "period_label": period_label(sheet.period),
         "lost": analysis.points_lost(gaps)[:15],
         "categories": categories,
-        "to_first": analysis.points_to_rank(sheet, line, 1, definition.decimals),
-        "to_leading": analysis.points_to_rank(sheet, line, leading, definition.decimals),
+        "to_first": analysis.points_to_rank(view, row, 1),
+        "to_leading": analysis.points_to_rank(view, row, leading),
         "leading": leading,
         "trend_chart": _trend_chart(trend, len(sheet.lines)),
         "gap_chart": _gap_chart(gaps),

@@ -76,14 +76,16 @@ def clamp(points: float, max_points: float) -> float:
     Rounds as NumPy does (half to even at the 4th place of ``points × 10⁴``), so that scoring
     one org and scoring a cohort's arrays (:func:`clamp_many`) agree to the last bit.
     """
-    if math.isfinite(points):
-        points = round(points * 10000.0) / 10000.0
+    scaled = points * 10000.0  # beyond ±1.8e304 this overflows; the bounds then decide alone
+    if math.isfinite(scaled):
+        points = round(scaled) / 10000.0
     return min(max(points, 0.0), max_points)
 
 
 def clamp_many(points: Array, max_points: float | Array) -> Array:
     """:func:`clamp` for every element of ``points`` (finite ones)."""
-    return np.minimum(np.maximum(np.rint(points * 10000.0) / 10000.0, 0.0), max_points)
+    with np.errstate(over="ignore"):  # an overflow gives ±inf, which the bounds then clamp
+        return np.minimum(np.maximum(np.rint(points * 10000.0) / 10000.0, 0.0), max_points)
 
 
 # ---------------------------------------------------------------- scorers

@@ -21,7 +21,6 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.assessment import analysis
 from tongban.assessment import service as assessment
 from tongban.core import audit, workdays
 from tongban.core.config import get_settings
@@ -35,7 +34,6 @@ from tongban.core.errors import (
     ValidationFailed,
 )
 from tongban.core.numbers import precise
-from tongban.core.periods import period_label
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
@@ -406,17 +404,14 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
 
 
 def _project(db: Session, actor: Actor, row: RiskRow) -> None:
-    if not org_service.can_see(db, actor=actor, org=row.org):
-        return
     scheme_code = next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None)
-    sheet = assessment.latest_sheet_of(db, org=row.org, scheme_code=scheme_code, actor=actor)
-    if sheet is None:
+    projection = assessment.project_loss(db, actor=actor, org=row.org, points=row.points_at_risk,
+                                         scheme_code=scheme_code)
+    if projection is None:
         return
-    result = analysis.whatif(db, actor=actor, cohort_code=sheet.cohort.code, period=sheet.period,
-                             org_ref=row.org.code, extra_points=-row.points_at_risk)
-    row.current_total, row.current_rank = result.before_total, result.before_rank
-    row.projected_total, row.projected_rank = result.after_total, result.after_rank
-    row.basis = f"{sheet.cohort.name}{period_label(sheet.period)}成绩单"
+    row.current_total, row.current_rank = projection.current_total, projection.current_rank
+    row.projected_total, row.projected_rank = projection.projected_total, projection.projected_rank
+    row.basis = projection.basis
     categories = "、".join(sorted({t.category for t in row.tasks}))
     due = row.next_due
     assert due is not None

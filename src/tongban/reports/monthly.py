@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tongban.assessment import analysis
 from tongban.assessment import service as assessment
-from tongban.assessment.enums import Grade, SheetStatus
-from tongban.assessment.models import ScoreLine, ScoreSheet
+from tongban.assessment.enums import Grade
+from tongban.assessment.service import SheetRow, SheetView
 from tongban.core.config import get_settings
 from tongban.core.numbers import count, plain, rate_of
 from tongban.core.periods import period_label
@@ -28,14 +27,11 @@ LOST_CHART_SIZE = 10
 LOST_TABLE_SIZE = 30
 
 
-def scope_word(sheet: ScoreSheet) -> str:
+def scope_word(sheet: SheetView) -> str:
     """``全省`` for the province's ranking of cities, else the cohort's name."""
-    return "全省" if sheet.cohort.is_reference else sheet.cohort.name
+    return "全省" if sheet.is_reference else sheet.cohort_name
 
 
-def ranked_lines(db: Session, actor: Actor, sheet: ScoreSheet) -> list[ScoreLine]:
-    return sorted(assessment.visible_lines(db, actor=actor, sheet=sheet),
-                  key=lambda ln: (ln.rank, ln.org.code))
 
 
 @dataclass(frozen=True)
@@ -49,18 +45,18 @@ class IndicatorLoss:
     orgs: int
     total: float
     mean: float
-    worst: ScoreLine
+    worst: SheetRow
     worst_lost: float
 
 
-def lost_by_indicator(sheet: ScoreSheet, lines: list[ScoreLine]) -> list[IndicatorLoss]:
+def lost_by_indicator(sheet: SheetView, lines: list[SheetRow]) -> list[IndicatorLoss]:
     """Per indicator with points lost: orgs losing, total and mean lost, the largest loser."""
-    definition = assessment.scheme_definition(sheet.scheme)
+    definition = sheet.definition
     out = []
     for category, indicator in definition.indicators():
         losses = []
         for line in lines:
-            item = assessment.line_item(line, indicator)
+            item = line.item(indicator)
             if item is None:
                 continue
             lost = item.lost
@@ -76,92 +72,86 @@ def lost_by_indicator(sheet: ScoreSheet, lines: list[ScoreLine]) -> list[Indicat
     return sorted(out, key=lambda r: (-r.total, r.code))
 
 
-def league_table(db: Session, actor: Actor, sheet: ScoreSheet, lines: list[ScoreLine]) -> Table:
-    before = assessment.previous_ranks(db, sheet=sheet)
-    table = Table(f"{sheet.cohort.name}{period_label(sheet.period)}考评排名", "排名",
+def league_table(sheet: SheetView, lines: list[SheetRow]) -> Table:
+    table = Table(f"{sheet.cohort_name}{period_label(sheet.period)}考评排名", "排名",
                   [Column("名次", CellKind.rank, 6), Column("单位", width=22),
                    Column("指标得分", CellKind.points, 10), Column("加扣分", CellKind.signed, 9),
                    Column("总分", CellKind.points, 9), Column("名次变化", width=9),
                    Column("等次", width=6)])
     for line in lines:
-        link = sources.org_sheet(sheet.cohort.code, sheet.period, line.org.code)
-        change = before[line.org_id] - line.rank if line.org_id in before else None
-        table.add(Cell(line.rank, link), Cell(line.org.name, link), line.indicator_total,
-                  line.adjustment_total, Cell(line.total, link), arrow(change),
-                  Grade(line.grade).label)
-    table.note = (f"名次并列时取较高名次；分数按{assessment.scheme_definition(sheet.scheme).decimals}"
-                  f"位小数比较。来源：{sheet.cohort.name}{period_label(sheet.period)}"
-                  f"成绩单第{sheet.revision}版（{SheetStatus(sheet.status).label}）。")
+        link = sources.org_sheet(sheet.cohort_code, sheet.period, line.org_code)
+        table.add(Cell(line.rank, link), Cell(line.org_name, link), line.indicator_total,
+                  line.adjustment_total, Cell(line.total, link), arrow(line.rank_change),
+                  line.grade.label)
+    table.note = (f"名次并列时取较高名次；分数按{sheet.definition.decimals}"
+                  f"位小数比较。来源：{sheet.source_label}。")
     return table
 
 
 def build(db: Session, *, actor: Actor, cohort_code: str, period: str) -> Document:
-    sheet = assessment.require_sheet(db, cohort_code=cohort_code, period=period)
-    cohort, label = sheet.cohort, period_label(period)
-    lines = ranked_lines(db, actor, sheet)
+    sheet = assessment.read_sheet(db, actor=actor, cohort_code=cohort_code, period=period)
+    label, lines = period_label(period), list(sheet.shown)
     settings = get_settings()
-    doc = Document(kind=ReportKind.monthly.value, title=f"{label}{cohort.name}考评情况通报",
-                   subtitle=f"（依据《{sheet.scheme.name}》{sheet.scheme.version}版）",
+    doc = Document(kind=ReportKind.monthly.value, title=f"{label}{sheet.cohort_name}考评情况通报",
+                   subtitle=f"（依据《{sheet.scheme_name}》{sheet.scheme_version}版）",
                    issuer=settings.report_issuer,
-                   date_line=day(local_today()), scope=cohort.code, period_key=period,
-                   file_stem=f"monthly-{cohort.code}-{period}", source_sheet_id=sheet.id,
-                   draft=sheet.status != SheetStatus.published.value)
-    _overview(db, actor, doc.section("总体情况"), sheet, lines)
+                   date_line=day(local_today()), scope=sheet.cohort_code, period_key=period,
+                   file_stem=f"monthly-{sheet.cohort_code}-{period}", source_sheet_id=sheet.id,
+                   draft=sheet.draft)
+    _overview(doc.section("总体情况"), sheet, lines)
     ranking = doc.section("排名情况")
-    ranking.blocks.append(league_table(db, actor, sheet, lines))
+    ranking.blocks.append(league_table(sheet, lines))
     _points_lost(doc.section("失分情况"), sheet, lines)
     _adjustments(doc.section("加扣分情况"), sheet, lines)
-    _poor(db, actor, doc.section("等次为“差”的单位"), sheet, lines)
-    _reviews(db, actor, doc.section("好差评指标"), sheet, lines)
+    _poor(doc.section("等次为“差”的单位"), sheet, lines)
+    _reviews(doc.section("好差评指标"), sheet, lines)
     return doc
 
 
-def _overview(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
-              lines: list[ScoreLine]) -> None:
+def _overview(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
     label = period_label(sheet.period)
-    league = sources.league(sheet.cohort.code, sheet.period)
+    league = sources.league(sheet.cohort_code, sheet.period)
     if not lines:
-        section.say(f"{label}{sheet.cohort.name}成绩单中没有可查看的单位。")
+        section.say(f"{label}{sheet.cohort_name}成绩单中没有可查看的单位。")
         return
     totals = [ln.total for ln in lines]
-    grades: dict[str, list[str]] = defaultdict(list)
+    grades: dict[Grade, list[str]] = defaultdict(list)
     for line in lines:
-        grades[line.grade].append(line.org.name)
+        grades[line.grade].append(line.org_name)
     top, bottom = lines[0], lines[-1]
     section.say(
-        f"{label}，{sheet.cohort.name}共", Span(f"{len(lines)}个", league), "单位参评，平均分",
-        Span(plain(statistics.fmean(totals)), league), "分。", top.org.name, "以",
-        Span(f"{plain(top.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
-                                                    top.org.code)),
-        "排第1名，", bottom.org.name, "以",
-        Span(f"{plain(bottom.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period,
-                                                       bottom.org.code)),
-        f"排第{bottom.rank}名。", "评为“好”", Span(f"{len(grades[Grade.good.value])}个", league),
-        "、“中”", Span(f"{len(grades[Grade.fair.value])}个", league), "、“差”",
-        Span(f"{len(grades[Grade.poor.value])}个", league), "。",
+        f"{label}，{sheet.cohort_name}共", Span(f"{len(lines)}个", league), "单位参评，平均分",
+        Span(plain(statistics.fmean(totals)), league), "分。", top.org_name, "以",
+        Span(f"{plain(top.total)}分", sources.org_sheet(sheet.cohort_code, sheet.period,
+                                                    top.org_code)),
+        "排第1名，", bottom.org_name, "以",
+        Span(f"{plain(bottom.total)}分", sources.org_sheet(sheet.cohort_code, sheet.period,
+                                                       bottom.org_code)),
+        f"排第{bottom.rank}名。", "评为“好”", Span(f"{len(grades[Grade.good])}个", league),
+        "、“中”", Span(f"{len(grades[Grade.fair])}个", league), "、“差”",
+        Span(f"{len(grades[Grade.poor])}个", league), "。",
     )
-    before = assessment.previous_ranks(db, sheet=sheet)
-    moves = [(before[ln.org_id] - ln.rank, ln) for ln in lines if ln.org_id in before]
+    moves = [(ln.rank_change, ln) for ln in lines if ln.rank_change is not None]
     risers = sorted((m for m in moves if m[0] > 0), key=lambda m: (-m[0], m[1].rank))[:3]
     fallers = sorted((m for m in moves if m[0] < 0), key=lambda m: (m[0], m[1].rank))[:3]
     if risers:
         section.say("名次上升较多的有：", "；".join(
-            f"{ln.org.name}{rank_move(change)}（第{ln.rank}名）" for change, ln in risers), "。")
+            f"{ln.org_name}{rank_move(change)}（第{ln.rank}名）" for change, ln in risers), "。")
     if fallers:
         section.say("名次下降较多的有：", "；".join(
-            f"{ln.org.name}{rank_move(change)}（第{ln.rank}名）" for change, ln in fallers), "。")
-    home = next((ln for ln in lines if ln.org.code == get_settings().city_code), None)
+            f"{ln.org_name}{rank_move(change)}（第{ln.rank}名）" for change, ln in fallers), "。")
+    home = next((ln for ln in lines if ln.org_code == get_settings().city_code), None)
     if home is not None:
-        change = before[home.org_id] - home.rank if home.org_id in before else None
+        change = home.rank_change
         section.say(
-            f"{home.org.name}{label}得", Span(f"{plain(home.total)}分", sources.org_sheet(
-                sheet.cohort.code, sheet.period, home.org.code)),
+            f"{home.org_name}{label}得", Span(f"{plain(home.total)}分", sources.org_sheet(
+                sheet.cohort_code, sheet.period, home.org_code)),
             f"，在{scope_word(sheet)}排", Span(f"第{home.rank}名", league),
             "，较上月" + rank_move(change) if change is not None else "",
-            f"，等次为“{Grade(home.grade).label}”。")
+            f"，等次为“{home.grade.label}”。")
 
 
-def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) -> None:
+def _points_lost(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
     rows = lost_by_indicator(sheet, lines)
     if not rows:
         section.say("本月各单位各项指标均得满分。")
@@ -170,7 +160,7 @@ def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
     first = rows[0]
     section.say(f"本月各单位合计失分{plain(total)}分，涉及{len(rows)}项指标。失分最多的是“",
                 first.name, "”，", Span(f"{first.orgs}个", sources.league(
-                    sheet.cohort.code, sheet.period)),
+                    sheet.cohort_code, sheet.period)),
                 f"单位共失{plain(first.total)}分。")
     table = Table("各指标失分情况", "指标失分",
                   [Column("指标代码", width=9), Column("指标", width=26), Column("大类", width=14),
@@ -181,36 +171,35 @@ def _points_lost(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
         table.note = (f"共{len(rows)}项指标有失分，表中列合计失分最多的{LOST_TABLE_SIZE}项；"
                       f"各单位逐项得分见排名页。")
     for r in rows[:LOST_TABLE_SIZE]:
-        link = sources.org_sheet(sheet.cohort.code, sheet.period, r.worst.org.code)
+        link = sources.org_sheet(sheet.cohort_code, sheet.period, r.worst.org_code)
         table.add(r.code, r.name, r.category, r.max_points, r.orgs, r.total, r.mean,
-                  Cell(r.worst.org.name, link), r.worst_lost)
+                  Cell(r.worst.org_name, link), r.worst_lost)
     section.blocks.append(lost_chart(sheet, rows))
     section.blocks.append(table)
 
 
-def lost_chart(sheet: ScoreSheet, rows: list[IndicatorLoss]) -> Chart:
+def lost_chart(sheet: SheetView, rows: list[IndicatorLoss]) -> Chart:
     top = rows[:LOST_CHART_SIZE]
     title = f"{period_label(sheet.period)}失分最多的指标（合计失分）"
     png = charts.points_lost(title, [(f"{r.code} {r.name}", r.total) for r in top])
     return Chart(title, png, caption=f"图：{title}，前{len(top)}项")
 
 
-def _adjustments(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) -> None:
+def _adjustments(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
     table = Table("加扣分明细", "加扣分",
                   [Column("单位", width=20), Column("分值", CellKind.signed, 8),
                    Column("原因", width=50), Column("来源", width=24)])
     deductions = bonuses = 0.0
     for line in lines:
         for adj in line.adjustments:
-            points = float(adj["points"])
+            points = adj.points
             if points < 0:
                 deductions += points
             else:
                 bonuses += points
-            source = adj.get("source_ref") or adj.get("source") or ""
-            table.add(Cell(line.org.name, sources.org_sheet(sheet.cohort.code, sheet.period,
-                                                            line.org.code)),
-                      points, adj["reason"], Cell(str(source), adj.get("source_url") or ""))
+            table.add(Cell(line.org_name, sources.org_sheet(sheet.cohort_code, sheet.period,
+                                                            line.org_code)),
+                      points, adj.reason, Cell(adj.cited, adj.source_url))
     if not table.rows:
         section.say("本月没有加扣分。")
         return
@@ -220,40 +209,35 @@ def _adjustments(section: Section, sheet: ScoreSheet, lines: list[ScoreLine]) ->
     section.blocks.append(table)
 
 
-def _poor(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
-          lines: list[ScoreLine]) -> None:
-    poor = [ln for ln in lines if ln.grade == Grade.poor.value]
-    twice = {a.org_code for a in analysis.alerts(db, actor=actor, cohort_code=sheet.cohort.code,
-                                                  period=sheet.period) if a.kind == "poor_twice"}
+def _poor(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
+    poor = [ln for ln in lines if ln.grade == Grade.poor]
     if not poor:
         section.say("本月没有等次为“差”的单位。")
         return
-    section.say("本月等次为“差”的单位：", listing([ln.org.name for ln in poor], limit=20), "。")
-    repeat = [ln for ln in poor if ln.org.code in twice]
+    section.say("本月等次为“差”的单位：", listing([ln.org_name for ln in poor], limit=20), "。")
+    repeat = [ln for ln in poor if ln.previous_grade == Grade.poor]
     if repeat:
         section.say("其中连续两个月为“差”的：",
-                    *[Span(ln.org.name + ("、" if i < len(repeat) - 1 else ""),
-                           sources.org_sheet(sheet.cohort.code, sheet.period, ln.org.code))
+                    *[Span(ln.org_name + ("、" if i < len(repeat) - 1 else ""),
+                           sources.org_sheet(sheet.cohort_code, sheet.period, ln.org_code))
                       for i, ln in enumerate(repeat)],
                     "，须在下月考评前书面说明整改措施和成效。")
     else:
         section.say("没有连续两个月为“差”的单位。")
 
 
-def review_rows(db: Session, actor: Actor, sheet: ScoreSheet,
-                lines: list[ScoreLine]) -> list[tuple[ScoreLine, dict[str, Any]]]:
+def review_rows(lines: list[SheetRow]) -> list[tuple[SheetRow, dict[str, Any]]]:
     """Each org's review metrics as the sheet froze them (never the live reviews)."""
     found = []
     for line in lines:
-        m = reviews.metrics_as_scored(assessment.line_values(line))
+        m = reviews.metrics_as_scored(line.values)
         if m is not None and (m["reviews"] or m["default_ratings"]):
             found.append((line, m))
     return found
 
 
-def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
-             lines: list[ScoreLine]) -> None:
-    rows = review_rows(db, actor, sheet, lines)
+def _reviews(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
+    rows = review_rows(lines)
     if not rows:
         section.say(f"{period_label(sheet.period)}本组单位没有好差评数据。")
         return
@@ -272,7 +256,7 @@ def _reviews(db: Session, actor: Actor, section: Section, sheet: ScoreSheet,
         good, bad = m["good_rate"], m["bad_rate"]
         rect, named = m["ontime_rectification_rate"], m["named_callback_rate"]
         rate = m["review_rate"]
-        table.add(Cell(line.org.name, sources.cases()), m["reviews"],
+        table.add(Cell(line.org_name, sources.cases()), m["reviews"],
                   good["numerator"], good["value"], bad["numerator"], bad["value"],
                   m["satisfaction"]["value"], rate["denominator"], rate["value"],
                   rect["denominator"], rect["numerator"], rect["value"],

@@ -37,8 +37,9 @@ def _home_city(db: Session) -> Org | None:
         return None
 
 
-def _in_city(city: Org | None, org: Org) -> bool:
-    return city is None or org.path.startswith(city.path)
+def _in_city(city: Org | None, path: str) -> bool:
+    """Whether the org at ``path`` in the org tree lies in the city (always, without one)."""
+    return city is None or path.startswith(city.path)
 
 
 def build(db: Session, *, actor: Actor, as_of: date) -> Document:
@@ -77,26 +78,26 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
     )
     if city is None:
         return
-    sheet = assessment.latest_sheet_of(db, org=city)
-    if sheet is None:
+    sheet = assessment.latest_view_of(db, actor=actor, org=city)
+    line = None if sheet is None else sheet.row_of(city.id)
+    if sheet is None or line is None:
         section.say(f"尚无{city.name}的省级考核成绩单。")
         return
-    line = next(ln for ln in sheet.lines if ln.org_id == city.id)
-    before = assessment.previous_ranks(db, sheet=sheet)
-    change = before[city.id] - line.rank if city.id in before else None
+    change = line.rank_change
     section.say(
-        f"在最新一期（{period_label(sheet.period)}）{sheet.cohort.name}中，{city.name}得",
-        Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort.code, sheet.period, city.code)),
-        f"，{scope_word(sheet)}排", Span(f"第{line.rank}名", sources.league(sheet.cohort.code,
+        f"在最新一期（{period_label(sheet.period)}）{sheet.cohort_name}"
+        + ("成绩单草稿（尚未发布，以发布为准）" if sheet.draft else "") + f"中，{city.name}得",
+        Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort_code, sheet.period, city.code)),
+        f"，{scope_word(sheet)}排", Span(f"第{line.rank}名", sources.league(sheet.cohort_code,
                                                                             sheet.period)),
-        f"（共{len(sheet.lines)}个）" + (f"，较上月{rank_move(change)}" if change is not None else "") + "。",
+        f"（共{len(sheet.rows)}个）" + (f"，较上月{rank_move(change)}" if change is not None else "") + "。",
     )
 
 
 def _rectification(db: Session, actor: Actor, section: Section, week: Week,
                    city: Org | None) -> dict[str, int]:
     tasks = [t for t in rectification.list_tasks(db, actor=actor, as_of=week.as_of)
-             if _in_city(city, t.org) and t.issued_on <= week.end]
+             if _in_city(city, t.org.path) and t.issued_on <= week.end]
     per_org: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     orgs: dict[int, Org] = {}
     totals: dict[str, int] = defaultdict(int)
@@ -146,7 +147,7 @@ def _rectification(db: Session, actor: Actor, section: Section, week: Week,
 
 def _risk(db: Session, actor: Actor, section: Section, week: Week, city: Org | None) -> float:
     rows = [r for r in rectification.risk(db, actor=actor, as_of=week.as_of)
-            if _in_city(city, r.org)]
+            if _in_city(city, r.org.path)]
     if not rows:
         section.say("目前没有将因逾期整改扣分的任务。")
         return 0.0
@@ -170,7 +171,7 @@ def _reviews(db: Session, actor: Actor, section: Section, week: Week,
              city: Org | None) -> dict[str, int]:
     counts = reviews.counts_between(db, actor=actor, start=week.start, end=week.end)
     cases = [c for c in reviews.list_cases(db, actor=actor, as_of=week.as_of)
-             if _in_city(city, c.org) and c.received_on <= week.end]
+             if _in_city(city, c.org.path) and c.received_on <= week.end]
     open_cases = [c for c in cases if c.state != CaseState.closed.value]
     overdue = [c for c in open_cases if reviews.is_overdue(c, as_of=week.as_of)]
     orgs = {c.org_id: c.org for c in cases}
@@ -185,7 +186,7 @@ def _reviews(db: Session, actor: Actor, section: Section, week: Week,
     for org in (db.get(Org, oid) for oid in missing):
         if org is not None:
             orgs[org.id] = org
-    shown = {oid: v for oid, v in per_org.items() if oid in orgs and _in_city(city, orgs[oid])}
+    shown = {oid: v for oid, v in per_org.items() if oid in orgs and _in_city(city, orgs[oid].path)}
     totals = {"reviews": sum(v[0] for v in shown.values()), "bad": sum(v[1] for v in shown.values()),
               "open": len(open_cases), "overdue": len(overdue)}
     if not shown:
@@ -215,16 +216,18 @@ def _reviews(db: Session, actor: Actor, section: Section, week: Week,
 
 def _alerts(db: Session, actor: Actor, section: Section, city: Org | None) -> None:
     found = 0
-    for cohort_code, periods in assessment.cohort_periods(db).items():
+    for cohort_code, periods in assessment.cohort_periods(db, actor=actor).items():
         period = periods[-1]
-        sheet = assessment.require_sheet(db, cohort_code=cohort_code, period=period)
+        sheet = assessment.read_sheet(db, actor=actor, cohort_code=cohort_code, period=period)
+        ours = {row.org_code for row in sheet.rows if _in_city(city, row.org_path)}
         mine = [a for a in analysis.alerts(db, actor=actor, cohort_code=cohort_code, period=period)
-                if any(ln.org.code == a.org_code and _in_city(city, ln.org) for ln in sheet.lines)]
+                if a.org_code in ours]
+        draft = "（据成绩单草稿，尚未发布）" if sheet.draft else ""
         for alert in mine[:ALERTS_PER_COHORT]:
             section.say(f"【{alert.label}】", Span(alert.message, sources.org_sheet(
-                cohort_code, period, alert.org_code)), bullet=True)
+                cohort_code, period, alert.org_code)), draft, bullet=True)
         if len(mine) > ALERTS_PER_COHORT:
-            section.say(f"{sheet.cohort.name}另有{len(mine) - ALERTS_PER_COHORT}条预警，见",
+            section.say(f"{sheet.cohort_name}另有{len(mine) - ALERTS_PER_COHORT}条预警，见",
                         Span("排名页", sources.league(cohort_code, period)), "。", bullet=True)
         found += len(mine)
     if not found:
