@@ -4,17 +4,23 @@ changes no published figure, and a report built on a draft says 草稿 on every 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from datetime import date
 
+import pytest
 from docx import Document as open_docx
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from tests.reviews.test_intake import HEADER, row
 from tongban.assessment import service as assessment
+from tongban.core.numbers import plain
 from tongban.core.security import SYSTEM_ACTOR
+from tongban.org import service as org_service
 from tongban.reports import service
-from tongban.reports.document import DRAFT_MARK, Document
+from tongban.reports.document import DRAFT_MARK, Cell, CellKind, Document
 from tongban.reports.enums import ReportFormat, ReportKind
 from tongban.reports.service import ReportRequest
 from tongban.reviews import service as reviews
@@ -65,3 +71,141 @@ def test_a_report_on_a_draft_says_so_on_every_page_of_every_format(db: Session) 
         assert not any("草稿" in archive.read(n).decode("utf-8", "ignore")
                        for n in archive.namelist() if n.endswith(".xml"))
     assert DRAFT_MARK not in clean[ReportFormat.html].decode()
+
+
+# ---------------------------------------------------------------- every format quotes the sheet
+
+
+def format_tables(files: dict[ReportFormat, bytes]) -> dict[ReportFormat, dict[str, list[list[str]]]]:
+    """Every table of the three renderings by title, as text: header row first."""
+    from lxml import html as lxml_html
+
+    docx = open_docx(io.BytesIO(files[ReportFormat.docx]))
+    by_docx: dict[str, list[list[str]]] = {}
+    previous = None
+    for child in docx.element.body.iterchildren():
+        if child.tag == qn("w:tbl") and previous:
+            by_docx[previous] = [[c.xpath("string(.)") for c in r.iterchildren(qn("w:tc"))]
+                                 for r in child.iterchildren(qn("w:tr"))]
+        if child.tag == qn("w:p"):
+            previous = child.xpath("string(.)")
+    page = lxml_html.fromstring(files[ReportFormat.html])
+    by_html = {t.findtext("caption"): [[c.text_content() for c in r.xpath("./th|./td")]
+                                       for r in t.xpath(".//tr")]
+               for t in page.xpath("//table")}
+    return {ReportFormat.docx: by_docx, ReportFormat.html: by_html}
+
+
+def workbook_rows(files: dict[ReportFormat, bytes], sheet: str) -> list[dict[str, object]]:
+    book = load_workbook(io.BytesIO(files[ReportFormat.xlsx]))
+    rows = list(book[sheet].iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def shown(kind: CellKind, value: object) -> str:
+    return Cell(value).shown(kind)  # type: ignore[arg-type]
+
+
+def test_every_scored_figure_of_the_monthly_report_is_the_sheets_in_every_format(
+        db: Session) -> None:
+    sheet = assessment.read_sheet(db, actor=SYSTEM_ACTOR, cohort_code="bz-counties",
+                                  period="2026-03")
+    files = service.render(service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED))
+    league = workbook_rows(files, "排名")
+    assert [(r["名次"], r["单位"], r["指标得分"], r["加扣分"], r["总分"], r["等次"]) for r in league] \
+        == [(row.rank, row.org_name, row.indicator_total, row.adjustment_total, row.total,
+             row.grade.label) for row in sheet.rows]
+    title = "巴中市县区类2026年3月考评排名"
+    for fmt, tables in format_tables(files).items():
+        assert [r[:5] + r[6:] for r in tables[title][1:]] == [
+            [shown(CellKind.rank, row.rank), row.org_name,
+             shown(CellKind.points, row.indicator_total),
+             shown(CellKind.signed, row.adjustment_total), shown(CellKind.points, row.total),
+             row.grade.label] for row in sheet.rows], fmt
+    # each review figure in the column its header names, numerators over denominators
+    by_name = {row.org_name: row.values for row in sheet.rows}
+    review_rows = workbook_rows(files, "好差评")
+    assert review_rows
+    for r in review_rows:
+        values = by_name[str(r["单位"])]
+        total = values["reviews"]
+        assert (r["评价数"], r["好评数"], r["差评数"]) == (
+            total, values["good_reviews"], values["bad_reviews"])
+        assert r["好评率"] == pytest.approx(values["good_reviews"] / total, abs=5e-5)
+        assert r["差评率"] == pytest.approx(values["bad_reviews"] / total, abs=5e-5)
+        assert r["满意度"] == values.get("satisfaction_index")
+        assert r["办件量"] == values["cases_handled"]
+        assert r["按期整改"] == values.get("ontime_rectified", 0)
+        assert r["应整改差评"] == values.get("bad_cases_due", 0)
+
+
+def test_the_monthly_reports_adjustments_are_the_sheets_with_their_reasons(db: Session) -> None:
+    sheet = assessment.read_sheet(db, actor=SYSTEM_ACTOR, cohort_code="sichuan-cities",
+                                  period="2026-02")
+    request = ReportRequest(ReportKind.monthly, cohort="sichuan-cities", period="2026-02")
+    files = service.render(service.build(db, actor=SYSTEM_ACTOR, request=request))
+    adjustments = workbook_rows(files, "加扣分")
+    expected = sorted((row.org_name, a.points, a.reason, a.cited)
+                      for row in sheet.rows for a in row.adjustments)
+    assert any(points == -2.6 for _, points, _, _ in expected)
+    assert sorted((str(r["单位"]), r["分值"], r["原因"], r["来源"]) for r in adjustments) \
+        == expected
+
+
+def test_the_quarterly_report_quotes_each_months_sheet(db: Session) -> None:
+    request = ReportRequest(ReportKind.quarterly, cohort="sichuan-cities", period="2026Q1")
+    files = service.render(service.build(db, actor=SYSTEM_ACTOR, request=request))
+    months = assessment.read_sheets(db, actor=SYSTEM_ACTOR, cohort_code="sichuan-cities",
+                                    periods=["2026-01", "2026-02", "2026-03"])
+    assert len(months) == 3
+    rows = workbook_rows(files, "各月名次")
+    assert len(rows) == len(months[-1].rows)
+    for r in rows:
+        org = next(row for row in months[-1].rows if row.org_name == r["单位"])
+        assert [r[f"{m}名次"] for m in ("1月", "2月", "3月")] == [
+            sheet.row_of(org.org_id).rank for sheet in months]  # type: ignore[union-attr]
+        assert r["3月总分"] == org.total and r["3月等次"] == org.grade.label
+    for tables in format_tables(files).values():
+        [ranks] = [t for title, t in tables.items() if title.endswith("各月名次")]
+        assert [row[0] for row in ranks[1:]] == [r["单位"] for r in rows]
+        assert [row[4] for row in ranks[1:]] == [shown(CellKind.points, r["3月总分"]) for r in rows]
+
+
+def test_the_weekly_bulletin_quotes_the_latest_sheet_and_dates_its_live_figures(
+        db: Session) -> None:
+    document = service.build(db, actor=SYSTEM_ACTOR, request=ReportRequest(
+        ReportKind.weekly, as_of=date(2026, 4, 30)))
+    assert document.as_of.startswith("整改任务、差评工单和评价数截至")
+    files = service.render(document)
+    city = org_service.resolve_org(db, ref="511900")
+    latest = assessment.latest_view_of(db, actor=SYSTEM_ACTOR, org=city)
+    assert latest is not None
+    row = latest.row_of(city.id)
+    assert row is not None
+    said = f"{city.name}得{plain(row.total)}分，全省排第{row.rank}名（共{len(latest.rows)}个）"
+    text = "\n".join(p.text for p in open_docx(io.BytesIO(files[ReportFormat.docx])).paragraphs)
+    assert said in text and document.as_of in text
+    html = files[ReportFormat.html].decode()
+    assert said in re.sub(r"<[^>]+>", "", html) and document.as_of in html
+    book = load_workbook(io.BytesIO(files[ReportFormat.xlsx]))
+    assert document.as_of in [c.value for (c,) in book["说明"].iter_rows(max_col=1)]
+    # the time of reading is not what the bulletin says: read again, archived once
+    again = service.build(db, actor=SYSTEM_ACTOR, request=ReportRequest(
+        ReportKind.weekly, as_of=date(2026, 4, 30)))
+    assert again.content_key() == document.content_key()
+
+
+def test_no_report_of_a_published_period_changes_when_data_arrives_late(db: Session) -> None:
+    quarter = ReportRequest(ReportKind.quarterly, cohort="bz-counties", period="2026Q1")
+    before = [service.build(db, actor=SYSTEM_ACTOR, request=r).content_key()
+              for r in (PUBLISHED, quarter)]
+    assert not service.build(db, actor=SYSTEM_ACTOR, request=quarter).draft
+    late = "".join(row(f"late-q-{n}", level="1", case=f"Q{n}", rated="2026-02-10 10:00:00")
+                   for n in range(4))
+    reviews.import_reviews(db, actor=SYSTEM_ACTOR, filename="迟到.csv",
+                           source=io.BytesIO((HEADER + late).encode()))
+    for period in ("2026-01", "2026-02", "2026-03"):
+        reviews.record_metrics(db, period=period, as_of=reviews.local_today())
+    after = [service.build(db, actor=SYSTEM_ACTOR, request=r).content_key()
+             for r in (PUBLISHED, quarter)]
+    assert after == before

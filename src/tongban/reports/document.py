@@ -148,6 +148,10 @@ class Document:
     source_sheet_id: int | None = None
     #: Built on a score sheet not yet published: every page of every format says so.
     draft: bool = False
+    #: When the live figures (tasks, cases, reviews of a bulletin) were read, said under the
+    #: date line: ``数据截至2026年12月1日17:30``. Not part of :meth:`content_key`: the same
+    #: figures read later are the same report.
+    as_of: str = ""
 
     def section(self, heading: str) -> Section:
         found = Section(heading)

@@ -66,6 +66,7 @@ def render(document: Document) -> bytes:
     cover.title = "说明"
     lines = [*([DRAFT_MARK] if document.draft else []), document.title,
              *(line for line in (document.subtitle, f"{document.issuer}　{document.date_line}",
+                                 document.as_of,
                                  "各表数字与同期 Word 版一致；比率以小数存储、按百分比显示。") if line)]
     cover["A1"].font = Font(bold=True, size=14)
     cover.column_dimensions["A"].width = 80

@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+
+from tongban.core.workdays import local_zone
 
 
 def day(value: date) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def moment(value: datetime) -> str:
+    """A moment in Asia/Shanghai as reports write it: 2026年12月1日17:30."""
+    local = value.astimezone(local_zone())
+    return f"{day(local.date())}{local:%H:%M}"
 
 
 def month_day(value: date) -> str:

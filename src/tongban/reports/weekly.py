@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tongban.assessment import analysis
 from tongban.assessment import service as assessment
 from tongban.core.config import get_settings
+from tongban.core.db import utcnow
 from tongban.core.errors import NotFound
 from tongban.core.numbers import plain
 from tongban.core.periods import Week, period_label
@@ -23,7 +24,7 @@ from tongban.reports import sources
 from tongban.reports.document import Cell, CellKind, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
 from tongban.reports.monthly import scope_word
-from tongban.reports.narrative import day, day_range, rank_move
+from tongban.reports.narrative import day, day_range, moment, rank_move
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseState
 
@@ -51,7 +52,9 @@ def build(db: Session, *, actor: Actor, as_of: date) -> Document:
                    title=f"{city.name if city else ''}政务服务能力提升工作周通报",
                    subtitle=f"（{week.label}：{day_range(week.start, week.end)}）",
                    issuer=settings.report_issuer, date_line=day(as_of), scope="",
-                   period_key=week.key, file_stem=f"weekly-{week.key}")
+                   period_key=week.key, file_stem=f"weekly-{week.key}",
+                   as_of=f"整改任务、差评工单和评价数截至{moment(utcnow())}，"
+                         "随本通报归档，此后的变动不改本通报")
     overview = doc.section("总体情况")
     task_counts = _rectification(db, actor, doc.section("整改督办"), week, city)
     risk_total = _risk(db, actor, doc.section("风险分值"), week, city)

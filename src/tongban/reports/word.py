@@ -206,6 +206,8 @@ def render(document: Document) -> bytes:
     if document.subtitle:
         _centred(doc, document.subtitle, HEADING2_FONT, SAN_HAO)
     _centred(doc, f"{document.issuer}　{document.date_line}", BODY_FONT, SAN_HAO)
+    if document.as_of:
+        _centred(doc, document.as_of, BODY_FONT, SI_HAO)
     for i, section in enumerate(document.sections):
         doc.add_paragraph(f"{CHINESE_NUMERALS[i % 10]}、{section.heading}", style="Heading 1")
         _blocks(doc, section.blocks)
