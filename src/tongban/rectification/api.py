@@ -17,7 +17,7 @@ from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.rectification import service
-from tongban.rectification.enums import TaskAction, TaskState
+from tongban.rectification.enums import TaskAction, TaskState, TaskWork
 from tongban.rectification.models import RectificationTask
 from tongban.rectification.schemas import (
     ActionRequest,
@@ -71,7 +71,7 @@ def list_tasks(org: str | None = None, state: TaskState | None = None,
              summary="下发整改任务")
 def create_task(body: TaskCreate, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> TaskRead:
-    org_service.require_manager(actor, "下发整改任务")
+    service.require_allowed(db, actor=actor, action=TaskWork.issue)
     org = org_service.resolve_org(db, ref=body.org, actor=actor)
     penalty = None
     if body.penalty is not None:
@@ -149,7 +149,7 @@ def import_feedback(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> ImportResult:
-    org_service.require_manager(actor, "导入省级反馈")
+    service.require_allowed(db, actor=actor, action=TaskWork.import_feedback)
     result = service.import_feedback(
         db, actor=actor, source=file.file, filename=file.filename, category=category,
         issued_on=issued_on, penalty_indicator=penalty_indicator or None,

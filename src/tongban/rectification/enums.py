@@ -34,6 +34,16 @@ class TaskAction(Choice):
     cancel = "cancel", "撤销"
 
 
+class TaskWork(Choice):
+    """What else a user may do: on the board (issue, import) or on one task's lines and files."""
+
+    issue = "issue", "下发整改任务"
+    import_feedback = "import_feedback", "导入省级反馈"
+    resolve_line = "resolve_line", "登记整改结果"
+    reopen_line = "reopen_line", "退回整改项"
+    attach = "attach", "上传佐证材料"
+
+
 #: action → (states it may be taken from, state it leads to, who takes it)
 TRANSITIONS: dict[TaskAction, tuple[frozenset[TaskState], TaskState, str]] = {
     TaskAction.acknowledge: (frozenset({TaskState.issued}), TaskState.acknowledged, "assignee"),

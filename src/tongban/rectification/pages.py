@@ -22,7 +22,7 @@ from tongban.core.workdays import end_of_day, local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.rectification import service
-from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState
+from tongban.rectification.enums import TaskAction, TaskSource, TaskState, TaskWork
 from tongban.rectification.models import RectificationTask
 
 router = APIRouter(include_in_schema=False, prefix="/rectification")
@@ -79,7 +79,8 @@ def board(request: Request, db: Session = REQUEST_DB,
     return render(request, "rectification/board.html", {
         "columns": columns, "finished": finished, "as_of": as_of, "service": service,
         "counts": service.counts_by_state(tasks, as_of=as_of), "charts": _charts(tasks, as_of),
-        "states": TaskState})
+        "states": TaskState, "allowed": service.allowed_actions(db, actor=actor),
+        "work": TaskWork})
 
 
 @router.get("/risk", response_class=HTMLResponse)
@@ -101,13 +102,12 @@ def task_page(request: Request, task_id: RowId, db: Session = REQUEST_DB,
     task = service.get_task(db, actor=actor, task_id=task_id)
     as_of = local_today()
     state = TaskState(task.state)
-    actions = [a for a, (sources, _, who) in TRANSITIONS.items()
-               if state in sources and (who == "assignee" or actor.can_manage)]
+    allowed = service.allowed_actions(db, actor=actor, task=task)
     return render(request, "rectification/task.html", {
-        "task": task, "state": state, "source": TaskSource(task.source), "actions": actions,
+        "task": task, "state": state, "source": TaskSource(task.source), "allowed": allowed,
+        "actions": [a for a in TaskAction if a in allowed], "work": TaskWork,
         "as_of": as_of, "service": service,
         "history": audit.history(db, object_type="rectification_task", object_id=task.id),
-        "can_edit": state in (TaskState.acknowledged, TaskState.in_progress),
         "extensions": ", ".join(sorted(get_settings().upload_extension_set)),
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024)})
 
@@ -155,8 +155,9 @@ def task_upload(request: Request, task_id: RowId, file: UploadFile = File(...),
 
 
 @router.get("/new", response_class=HTMLResponse)
-def new_form(request: Request, actor: Actor = Depends(require_actor)) -> Response:
-    org_service.require_manager(actor, "下发整改任务")
+def new_form(request: Request, db: Session = REQUEST_DB,
+             actor: Actor = Depends(require_actor)) -> Response:
+    service.require_allowed(db, actor=actor, action=TaskWork.issue)
     return render(request, "rectification/new.html", {
         "categories": get_settings().rectification_category_list, "sources": TaskSource,
         "today": local_today()})
@@ -229,8 +230,9 @@ def _number(text: str, what: str) -> float | None:
 
 
 @router.get("/import", response_class=HTMLResponse)
-def import_form(request: Request, actor: Actor = Depends(require_actor)) -> Response:
-    org_service.require_manager(actor, "导入省级反馈")
+def import_form(request: Request, db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> Response:
+    service.require_allowed(db, actor=actor, action=TaskWork.import_feedback)
     return render(request, "rectification/import.html",
                   {"categories": get_settings().rectification_category_list})
 

@@ -39,7 +39,7 @@ from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
-from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState
+from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState, TaskWork
 from tongban.rectification.models import RectificationTask, TaskAttachment, TaskLine
 
 # ---------------------------------------------------------------- time
@@ -115,7 +115,7 @@ def create_task(
     import_key: str | None = None,
 ) -> RectificationTask:
     """Issue a task to an org (managers only); audited."""
-    org_service.require_manager(actor, "下发整改任务")
+    _check(db, actor, None, TaskWork.issue)
     if not title.strip():
         raise DomainError("整改任务须有标题")
     if penalty is not None:
@@ -192,16 +192,70 @@ def _may_act(db: Session, actor: Actor, task: RectificationTask, who: str) -> No
         raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该任务")
 
 
+def _check(db: Session, actor: Actor, task: RectificationTask | None,
+           action: TaskAction | TaskWork) -> None:
+    """Raise the refusal of ``action`` by ``actor`` (on ``task``), if any: the one check
+    behind every write of a task and behind :func:`allowed_actions`."""
+    if isinstance(action, TaskAction):
+        assert task is not None
+        allowed_from, _, who = TRANSITIONS[action]
+        current = TaskState(task.state)
+        if current not in allowed_from:
+            raise Conflict(f"任务 #{task.id} 当前为「{current.label}」，不能「{action.label}」")
+        _may_act(db, actor, task, who)
+        if action is TaskAction.accept and task.open_lines:
+            raise Conflict(f"还有 {task.open_lines} 项未整改完成，不能销号")
+        return
+    if action in (TaskWork.issue, TaskWork.import_feedback):
+        org_service.require_manager(actor, action.label)
+        return
+    assert task is not None
+    state = TaskState(task.state)
+    if action is TaskWork.reopen_line:
+        _may_act(db, actor, task, "manager")
+        if not state.is_open:
+            raise Conflict(f"任务当前为「{state.label}」，不能退回整改项")
+    elif action is TaskWork.resolve_line:
+        _may_act(db, actor, task, "assignee")
+        if state not in (TaskState.acknowledged, TaskState.in_progress):
+            raise Conflict(f"任务当前为「{state.label}」，不能登记整改结果")
+    else:
+        _may_act(db, actor, task, "assignee")
+        if not state.is_open:
+            raise Conflict("任务已结束，不能再上传材料")
+
+
+def allowed_actions(db: Session, *, actor: Actor,
+                    task: RectificationTask | None = None) -> frozenset[TaskAction | TaskWork]:
+    """What ``actor`` may do now: on ``task`` (its transitions, lines, files), or without one
+    on the board (issue, import). Pages show exactly these buttons."""
+    if task is None:
+        candidates: list[TaskAction | TaskWork] = [TaskWork.issue, TaskWork.import_feedback]
+    else:
+        candidates = [*TaskAction, TaskWork.resolve_line, TaskWork.reopen_line, TaskWork.attach]
+    allowed = set()
+    for action in candidates:
+        try:
+            _check(db, actor, task, action)
+        except DomainError:
+            continue
+        allowed.add(action)
+    return frozenset(allowed)
+
+
+def require_allowed(db: Session, *, actor: Actor, action: TaskWork) -> None:
+    """Refuse a board action (a form to issue or import) the actor may not take."""
+    _check(db, actor, None, action)
+
+
 def transition(
     db: Session, *, actor: Actor, task: RectificationTask, action: TaskAction, note: str = "",
     evidence: str = "",
 ) -> RectificationTask:
     """Move a task along its workflow; an action not allowed from its state is refused."""
-    allowed_from, target, who = TRANSITIONS[action]
+    _check(db, actor, task, action)
+    _, target, _ = TRANSITIONS[action]
     current = TaskState(task.state)
-    if current not in allowed_from:
-        raise Conflict(f"任务 #{task.id} 当前为「{current.label}」，不能「{action.label}」")
-    _may_act(db, actor, task, who)
     if action is TaskAction.submit:
         if not (evidence.strip() or task.evidence.strip() or task.attachments):
             raise DomainError("提交整改须填写整改说明或上传佐证材料")
@@ -210,8 +264,6 @@ def transition(
     if action in (TaskAction.reject, TaskAction.cancel) and not note.strip():
         raise DomainError(f"「{action.label}」须写明原因")
     if action is TaskAction.accept:
-        if task.open_lines:
-            raise Conflict(f"还有 {task.open_lines} 项未整改完成，不能销号")
         task.closed_at = datetime.now(local_zone())
     if action is TaskAction.cancel:
         task.cancel_reason = note.strip()
@@ -231,16 +283,13 @@ def resolve_line(
     line = next((ln for ln in task.lines if ln.id == line_id), None)
     if line is None:
         raise NotFound(f"任务 #{task.id} 没有第 {line_id} 项")
+    _check(db, actor, task, TaskWork.reopen_line if reopen else TaskWork.resolve_line)
     if reopen:
-        _may_act(db, actor, task, "manager")
         if line.resolved_at is None:
             return line
         line.resolved_at, line.resolution = None, ""
         action = "rectification.line_reopened"
     else:
-        _may_act(db, actor, task, "assignee")
-        if TaskState(task.state) not in (TaskState.acknowledged, TaskState.in_progress):
-            raise Conflict(f"任务当前为「{TaskState(task.state).label}」，不能登记整改结果")
         if line.resolved_at is not None:
             return line
         line.resolved_at, line.resolution = datetime.now(local_zone()), resolution.strip()
@@ -286,9 +335,7 @@ def add_attachment(
     db: Session, *, actor: Actor, task: RectificationTask, filename: str, content: bytes
 ) -> TaskAttachment:
     """Store an evidence file after checking its size, extension and content."""
-    _may_act(db, actor, task, "assignee")
-    if not TaskState(task.state).is_open:
-        raise Conflict("任务已结束，不能再上传材料")
+    _check(db, actor, task, TaskWork.attach)
     settings = get_settings()
     shown = clean_filename(filename)
     extension = shown.rsplit(".", 1)[-1].lower() if "." in shown else ""
@@ -453,7 +500,7 @@ def import_feedback(
 ) -> FeedbackImport:
     """One task per department from the province's feedback list; all rows or none; a
     re-import adds only lines that are not there yet."""
-    org_service.require_manager(actor, "导入省级反馈")
+    _check(db, actor, None, TaskWork.import_feedback)
     _check_category(category)
     if (penalty_indicator is None) != (points_each is None):
         raise DomainError("扣分指标（--penalty-indicator）与每项扣分（--points-each）须同时给出")
