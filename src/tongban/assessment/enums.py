@@ -31,3 +31,11 @@ class MissingPolicy(Choice):
 class AdjustmentKind(Choice):
     deduction = "deduction", "扣分"
     bonus = "bonus", "加分"
+
+
+class SheetAction(Choice):
+    """What may be done to a cohort's sheet of one month."""
+
+    compute = "compute", "计算成绩单"
+    publish = "publish", "发布成绩单"
+    correct = "correct", "更正成绩单"

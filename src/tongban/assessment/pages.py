@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis, importers, service
-from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
@@ -58,7 +58,9 @@ def league_table(
         "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
         "cohorts": cohorts, "period_label": period_label(period),
         "alerts": analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)[:12],
-        "statuses": SheetStatus,
+        "statuses": SheetStatus, "sheet_actions": SheetAction,
+        "allowed": service.allowed_sheet_actions(db, actor=actor, cohort_code=cohort,
+                                                 period=period),
     })
 
 
@@ -67,25 +69,23 @@ def sheet_action(
     request: Request,
     cohort: str,
     period: str,
-    action: str,
+    action: SheetAction,
     reason: str = Form(""),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     back = f"/assessment?cohort={cohort}&period={period}"
     try:
-        if action == "compute":
+        if action is SheetAction.compute:
             service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period)
             flash(request, f"已重新计算 {period_label(period)} 成绩单草稿")
-        elif action == "publish":
+        elif action is SheetAction.publish:
             sheet = service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period)
             flash(request, f"已发布第{sheet.revision}版，哈希 {sheet.content_hash[:12]}…")
-        elif action == "correct":
+        else:
             sheet = service.correct_sheet(db, actor=actor, cohort_code=cohort, period=period,
                                           reason=reason)
             flash(request, f"已生成更正草稿第{sheet.revision}版；核对后发布", "info")
-        else:
-            raise DomainError(f"未知操作「{action}」")
     except ValidationFailed as exc:
         flash(request, str(exc), "error")
     except DomainError as exc:

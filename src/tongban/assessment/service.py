@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.orm import Session, lazyload, load_only
 
-from tongban.assessment.enums import Grade, SheetStatus
+from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.explain import describe
 from tongban.assessment.models import Adjustment, MetricValue, Scheme, ScoreLine, ScoreSheet
 from tongban.assessment.ranking import competition_rank
@@ -422,20 +422,48 @@ def _raise_scoring_errors(db: Session, scores: list[OrgScore], period: str) -> N
                                summary=f"{period_label(period)}有指标缺少必需的数据，无法计分")
 
 
+def _check_sheet_action(actor: Actor, cohort: Cohort, period: str, sheets: list[ScoreSheet],
+                        action: SheetAction) -> None:
+    """Raise the refusal of ``action`` on the month's sheets, if any: the one check behind
+    :func:`compute_sheet`, :func:`publish_sheet`, :func:`correct_sheet` and their buttons."""
+    org_service.require_manager(actor, action.label)
+    drafts = [s for s in sheets if s.status == SheetStatus.draft.value]
+    published = any(s.status == SheetStatus.published.value for s in sheets)
+    month = f"{cohort.name}{period_label(period)}"
+    if action is SheetAction.compute and sheets and not drafts:
+        raise Conflict(f"{month}成绩单第{sheets[-1].revision}版已发布，不能重新计算；"
+                       f"如需更正请新建修订（tongban assess correct --reason …）")
+    if action is SheetAction.publish and not drafts:
+        raise Conflict(f"{month}没有待发布的草稿成绩单")
+    if action is SheetAction.correct and not published:
+        raise Conflict(f"{month}尚无已发布的成绩单，直接重新计算即可")
+    if action is SheetAction.correct and drafts:
+        raise Conflict(f"{month}已有未发布的更正草稿")
+
+
+def allowed_sheet_actions(db: Session, *, actor: Actor, cohort_code: str,
+                          period: str) -> frozenset[SheetAction]:
+    """What ``actor`` may do now to the cohort's sheet of ``period``: pages show exactly these."""
+    cohort = get_cohort(db, code=cohort_code)
+    sheets = _sheets(db, cohort=cohort, period=check_period(period))
+    allowed = set()
+    for action in SheetAction:
+        try:
+            _check_sheet_action(actor, cohort, period, sheets, action)
+        except DomainError:
+            continue
+        allowed.add(action)
+    return frozenset(allowed)
+
+
 def compute_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Compute (or recompute) the draft sheet; a published sheet is never recomputed."""
-    org_service.require_manager(actor, "计算成绩单")
     check_period(period)
     cohort = get_cohort(db, code=cohort_code)
-    scheme = scheme_for(db, cohort=cohort, period=period)
     sheets = _sheets(db, cohort=cohort, period=period)
+    _check_sheet_action(actor, cohort, period, sheets, SheetAction.compute)
+    scheme = scheme_for(db, cohort=cohort, period=period)
     draft = next((s for s in reversed(sheets) if s.status == SheetStatus.draft.value), None)
-    if draft is None and sheets:
-        latest = sheets[-1]
-        raise Conflict(
-            f"{cohort.name}{period_label(period)}成绩单第{latest.revision}版已发布，不能重新计算；"
-            f"如需更正请新建修订（tongban assess correct --reason …）"
-        )
     _, scores = compute_scores(db, scheme=scheme, cohort=cohort, period=period)
     _raise_scoring_errors(db, scores, period)
     if draft is None:
@@ -473,12 +501,10 @@ def sheet_hash(sheet: ScoreSheet) -> str:
 
 def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Freeze the draft with a hash; an earlier published revision becomes superseded."""
-    org_service.require_manager(actor, "发布成绩单")
     cohort = get_cohort(db, code=cohort_code)
     sheets = _sheets(db, cohort=cohort, period=check_period(period))
-    draft = next((s for s in reversed(sheets) if s.status == SheetStatus.draft.value), None)
-    if draft is None:
-        raise Conflict(f"{cohort.name}{period_label(period)}没有待发布的草稿成绩单")
+    _check_sheet_action(actor, cohort, period, sheets, SheetAction.publish)
+    draft = next(s for s in reversed(sheets) if s.status == SheetStatus.draft.value)
     for older in sheets:
         if older.status == SheetStatus.published.value:
             older.status = SheetStatus.superseded.value
@@ -497,15 +523,11 @@ def correct_sheet(
     db: Session, *, actor: Actor, cohort_code: str, period: str, reason: str
 ) -> ScoreSheet:
     """Start a correction: a new draft revision computed from the current data, with a reason."""
-    org_service.require_manager(actor, "更正成绩单")
-    if not reason.strip():
-        raise DomainError("更正成绩单必须写明原因")
     cohort = get_cohort(db, code=cohort_code)
     sheets = _sheets(db, cohort=cohort, period=check_period(period))
-    if not sheets or all(s.status != SheetStatus.published.value for s in sheets):
-        raise Conflict(f"{cohort.name}{period_label(period)}尚无已发布的成绩单，直接重新计算即可")
-    if any(s.status == SheetStatus.draft.value for s in sheets):
-        raise Conflict(f"{cohort.name}{period_label(period)}已有未发布的更正草稿")
+    _check_sheet_action(actor, cohort, period, sheets, SheetAction.correct)
+    if not reason.strip():
+        raise DomainError("更正成绩单必须写明原因")
     scheme = scheme_for(db, cohort=cohort, period=period)
     _, scores = compute_scores(db, scheme=scheme, cohort=cohort, period=period)
     _raise_scoring_errors(db, scores, period)
