@@ -819,12 +819,12 @@ def reviews_import(
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from tongban.core.tabular import open_table
-    from tongban.reviews import intake
     from tongban.reviews import service as reviews
+    from tongban.reviews.service import checks
 
     empty = {"imported": 0, "skipped": 0}
     with _refusals(), _json_row_errors(as_json, empty):
-        head = open_table(file, aliases={**intake.ALIASES, **reviews.HANDLED_ALIASES})
+        head = open_table(file, aliases={**checks.ALIASES, **reviews.HANDLED_ALIASES})
     if "completed_at" in head.header:
         with _service_call() as db, _json_row_errors(as_json, empty):
             handled = reviews.import_handled_cases(db, actor=SYSTEM_ACTOR, rows=head.rows,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tests.reviews.test_intake import HEADER, row
 from tongban.assessment import service as assessment
 from tongban.core.security import SYSTEM_ACTOR
+from tongban.core.workdays import local_today
 from tongban.reports import service
 from tongban.reports.document import DRAFT_MARK, Document
 from tongban.reports.enums import ReportFormat, ReportKind
@@ -43,7 +44,7 @@ def test_the_review_table_is_the_sheets_and_late_reviews_change_nothing(db: Sess
                    for n in range(5))
     reviews.import_reviews(db, actor=SYSTEM_ACTOR, filename="迟到.csv",
                            source=io.BytesIO((HEADER + late).encode()))
-    reviews.record_metrics(db, period="2026-03", as_of=reviews.local_today())
+    reviews.record_metrics(db, period="2026-03", as_of=local_today())
     after = service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED)
     assert review_table(after) == rows
     assert after.content_key() == before.content_key()
