@@ -33,9 +33,9 @@ from tongban.core.config import get_settings
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.org import service as org_service
 from tongban.org.models import Org
-from tongban.reviews import intake
 from tongban.reviews import service as reviews
 from tongban.reviews.models import HandledCase, Review
+from tongban.reviews.service import checks
 
 CHANNELS = ["窗口", "网站", "APP", "小程序", "自助终端", "12345", "短信"]
 ITEMS = [f"511A{k:04d}000000" for k in range(400)]  # a county's catalog of rated items
@@ -50,7 +50,7 @@ def write_csv(path: Path, rows: range, total: int, org_codes: list[str]) -> None
     step = min(12.0, (datetime(2026, 11, 1) - start).total_seconds() / max(total, 1))
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(intake.COLUMNS)
+        writer.writerow(checks.COLUMNS)
         for n in rows:
             level = rng.choices([5, 4, 3, 2, 1], weights=[80, 12, 5, 2, 1])[0]
             rated = start + timedelta(seconds=n * step)

@@ -18,6 +18,7 @@ from tests.reviews.test_intake import HEADER, row
 from tongban.assessment import service as assessment
 from tongban.core.numbers import plain
 from tongban.core.security import SYSTEM_ACTOR
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.reports import service
 from tongban.reports.document import DRAFT_MARK, Cell, CellKind, Document
@@ -49,7 +50,7 @@ def test_the_review_table_is_the_sheets_and_late_reviews_change_nothing(db: Sess
                    for n in range(5))
     reviews.import_reviews(db, actor=SYSTEM_ACTOR, filename="迟到.csv",
                            source=io.BytesIO((HEADER + late).encode()))
-    reviews.record_metrics(db, period="2026-03", as_of=reviews.local_today())
+    reviews.record_metrics(db, period="2026-03", as_of=local_today())
     after = service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED)
     assert review_table(after) == rows
     assert after.content_key() == before.content_key()
@@ -205,7 +206,7 @@ def test_no_report_of_a_published_period_changes_when_data_arrives_late(db: Sess
     reviews.import_reviews(db, actor=SYSTEM_ACTOR, filename="迟到.csv",
                            source=io.BytesIO((HEADER + late).encode()))
     for period in ("2026-01", "2026-02", "2026-03"):
-        reviews.record_metrics(db, period=period, as_of=reviews.local_today())
+        reviews.record_metrics(db, period=period, as_of=local_today())
     after = [service.build(db, actor=SYSTEM_ACTOR, request=r).content_key()
              for r in (PUBLISHED, quarter)]
     assert after == before

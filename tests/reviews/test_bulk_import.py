@@ -1,6 +1,6 @@
 """The set-based import (PostgreSQL, CSV) gives what the row-by-row import gives, row for row.
 
-Every check of ``intake.parse_row`` and every duplicate rule is exercised by one file, imported
+Every check of ``checks.parse_row`` and every duplicate rule is exercised by one file, imported
 once through each path from the same database state; the results, the errors, the rejects
 file, the stored reviews and the opened cases must be the same.
 """
@@ -20,8 +20,9 @@ from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.errors import ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR
-from tongban.reviews import bulk, service
+from tongban.reviews import service
 from tongban.reviews.models import NegativeCase, Review, ReviewCount
+from tongban.reviews.service import bulk
 
 HEADER = ["来源", "来源编号", "评价渠道", "评价对象", "事项编码", "办件编号", "评价等级", "问题标签",
           "评价内容", "是否实名", "联系电话", "评价时间", "备注"]

@@ -25,9 +25,9 @@ from tongban.core.tabular import open_table
 from tongban.core.workdays import WorkdayOverride
 from tongban.rectification import service as rectification
 from tongban.rectification.models import TaskLine
-from tongban.reviews import intake
 from tongban.reviews import service as reviews
 from tongban.reviews.models import HandledCase, Review
+from tongban.reviews.service import checks
 
 Row = list[str]
 
@@ -123,7 +123,7 @@ def _handled(db: Session, data: bytes, name: str) -> object:
 
 
 def _cases_handled(db: Session, data: bytes, name: str) -> object:
-    table = open_table(io.BytesIO(data), filename=name, aliases=intake.ALIASES)
+    table = open_table(io.BytesIO(data), filename=name, aliases=checks.ALIASES)
     return reviews.record_cases_handled(db, actor=SYSTEM_ACTOR, rows=table.rows, filename=name)
 
 
@@ -149,7 +149,7 @@ PATHS = [
             issued_on=date(2026, 12, 1)),
         lambda db: _count(db, TaskLine.item_code.startswith("SEC"))),
     ImportPath(
-        "reviews", list(intake.COLUMNS),
+        "reviews", list(checks.COLUMNS),
         lambda n: ["sec", f"s{n}", "网站", "巴州区", "", f"SC{n}", "5", "", "", "否", "",
                    "2026-02-03 10:00:00"],
         lambda db, data, name: reviews.import_reviews(db, actor=SYSTEM_ACTOR,

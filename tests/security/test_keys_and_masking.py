@@ -23,6 +23,7 @@ from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_today
+from tongban.org import service as org_service
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction
 from tongban.reviews.models import NegativeCase, Review
@@ -121,7 +122,7 @@ def test_free_text_is_masked_on_pages_and_api_for_everyone_but_the_contact_numbe
     review = rated_with_phone(db, "pii-2")
     case_ = db.scalars(select(NegativeCase).where(NegativeCase.review_id == review.id)).one()
     liaison_user = make_user(db, role=Role.liaison, org="巴州区")
-    service.act(db, actor=service.org_service.actor_for(liaison_user), case_=case_,
+    service.act(db, actor=org_service.actor_for(liaison_user), case_=case_,
                 action=CaseAction.callback, note="已回访，群众留了另一个号码 139-0000-3333")
     for actor_role in (Role.admin, Role.analyst, Role.leader):
         page = logged_in_client(db, make_user(db, role=actor_role)).get(
@@ -164,7 +165,7 @@ def test_reports_mask_numbers_in_every_format(db: Session) -> None:
     from tongban.reports import service as reports
     from tongban.reports.enums import ReportFormat, ReportKind
 
-    org = service.org_service.resolve_org(db, ref="巴州区")
+    org = org_service.resolve_org(db, ref="巴州区")
     rectification.create_task(
         db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
         title="回访群众138-0000-2222（身份证511902199001011234）", org=org,
@@ -193,7 +194,7 @@ def test_task_fields_case_numbers_and_audit_changes_are_masked(db: Session) -> N
     task = rectification.create_task(
         db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
         title=f"任务{pii}", detail=pii, responsible_person="张三13800002222",
-        org=service.org_service.resolve_org(db, ref="巴州区"), issued_on=date(2026, 11, 2),
+        org=org_service.resolve_org(db, ref="巴州区"), issued_on=date(2026, 11, 2),
         due_on=date(2026, 11, 30), lines=[rectification.LineInput("A13800002222", pii, pii)])
     analyst = api_client(db, make_user(db, role=Role.admin))
     body = json.dumps(analyst.get(f"/api/v1/rectification/tasks/{task.id}").json(),

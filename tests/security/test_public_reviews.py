@@ -18,6 +18,7 @@ from tongban.app import create_app
 from tongban.core.config import get_settings
 from tongban.core.errors import ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews import service
 from tongban.reviews.models import NegativeCase, Review, ReviewCount
@@ -111,7 +112,7 @@ def test_a_repeat_from_one_client_is_held_out_of_every_count(db: Session) -> Non
     assert counted(db) == before + 2
     assert (db.scalar(select(func.count()).select_from(NegativeCase)) or 0) == cases_before + 2
     analyst = make_user(db, role=Role.analyst)
-    [held] = service.held_reviews(db, actor=service.org_service.actor_for(analyst))
+    [held] = service.held_reviews(db, actor=org_service.actor_for(analyst))
     assert held.voided and held.hold == "held"
     browser = logged_in_client(db, analyst)
     page = browser.get("/reviews/held")

@@ -20,8 +20,8 @@ from tests.factories import api_client, make_user, token_for
 from tongban.app import create_app
 from tongban.core.security import Role
 from tongban.demo.city import DEMO_PASSWORD
-from tongban.org import service as org_service
 from tongban.org.models import ApiToken
+from tongban.org.service import users as org_users
 
 MB = 1024 * 1024
 PART_HEAD = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
@@ -101,7 +101,7 @@ def test_a_logged_in_upload_over_the_upload_cap_is_refused(
 
 def test_a_token_read_writes_nothing_in_the_request(db: Session,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(org_service, "_token_use", org_service._TokenUse())  # a fresh process
+    monkeypatch.setattr(org_users, "_token_use", org_users._TokenUse())  # a fresh process
     user = make_user(db, role=Role.analyst)
     client = api_client(db, user)
     writes: list[str] = []

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     review_rejects_retention_days: int = Field(default=30, ge=1)
     #: Days after which a finished case nobody rated counts as 非常满意 (0: never, the default).
     review_default_rating_days: int = Field(default=0, ge=0, le=90)
-    #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/bulk.py);
+    #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/service/bulk.py);
     #: false checks it row by row, as on SQLite and for XLSX. Both give the same result.
     review_bulk_sql: bool = True
 

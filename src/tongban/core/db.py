@@ -14,7 +14,17 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Path, Query
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -65,6 +75,14 @@ may_write: ContextVar[bool] = ContextVar("may_write", default=True)
 def utcnow() -> datetime:
     """Now, in UTC, timezone-aware."""
     return datetime.now(UTC)
+
+
+def one_of(db: Session, column: Any, values: list[str]) -> Any:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter instead of
+    thousands (which psycopg would otherwise split and quote one by one)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 def make_engine(url: str) -> Engine:

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_zone
 from tongban.org import service as org_service
-from tongban.reviews import intake
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseAction, Channel
 from tongban.reviews.models import Review
+from tongban.reviews.service import checks
 
 COHORTS = ["bz-counties", "bz-dept-a"]
 COMMENTS = {
@@ -47,7 +47,7 @@ def demo_csv(org_codes: list[str], *, days: int = 21, seed: int = 7) -> str:
     now = datetime.now(local_zone())
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(list(intake.COLUMNS))
+    writer.writerow(list(checks.COLUMNS))
     channels = list(Channel)
     number = 0
     for offset in range(days, 0, -1):

@@ -131,7 +131,7 @@ class HandledCase(Base):
 class ReviewCount(Base):
     """How many counted reviews (not voided) an org has per month, level and kind (real or
     default rating): kept by every change to ``review`` so the monthly metrics read a few
-    hundred rows instead of grouping millions (``service.count_reviews``)."""
+    hundred rows instead of grouping millions (``service.counts.count_reviews``)."""
 
     __tablename__ = "review_count"
 

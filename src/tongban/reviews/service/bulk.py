@@ -1,9 +1,9 @@
 """Set-based import of a provincial 好差评 CSV export on PostgreSQL.
 
 Checking row by row costs ~30 µs of Python a row. Here the file goes into a temporary table
-through COPY as it is, and the checks of ``intake.parse_row`` run over all rows at once: in
+through COPY as it is, and the checks of ``checks.parse_row`` run over all rows at once: in
 SQL where SQL decides exactly as Python would (blank cells, lengths, the common timestamp
-form), and otherwise by the ``intake.Checker`` functions themselves, once per distinct value
+form), and otherwise by the ``checks.Checker`` functions themselves, once per distinct value
 of a column (channels, orgs, levels, tags, 实名, phone numbers, unusual timestamps). The
 duplicate rules (the same review again is skipped, its id on another review is refused;
 一事一评 / 一次一评 are refused) are decided
@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from tongban.core.errors import RowError
 from tongban.core.tabular import Cell
 from tongban.core.workdays import local_zone
-from tongban.reviews.intake import (
+from tongban.reviews.service.cases import case_deadlines
+from tongban.reviews.service.checks import (
     CLOCK_SLACK,
     COLUMNS,
     LIMITS,
@@ -45,10 +46,9 @@ from tongban.reviews.intake import (
     STORED_AS_IS,
     TAKEN_ID,
     Checker,
-    case_deadlines,
-    count_reviews,
     too_long,
 )
+from tongban.reviews.service.counts import count_reviews
 
 #: A rejected row: its number, its cells (stripped, by canonical name) and what is wrong.
 Reject = Callable[[int, dict[str, Cell], list[RowError]], None]

@@ -1,22 +1,20 @@
 """The checks every incoming review passes, one function per column.
 
 ``parse_row`` applies them to one row (the API, the rating page and the row-by-row import);
-the set-based import (``reviews.bulk``) applies the same functions once per distinct value of
+the set-based import (``bulk``) applies the same functions once per distinct value of
 a column, so that both paths accept, refuse and word their errors alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import String
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tongban.core import privacy, workdays
+from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, RowError
@@ -26,7 +24,7 @@ from tongban.core.workdays import local_date, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import Channel, Level
-from tongban.reviews.models import Review, ReviewCount
+from tongban.reviews.models import Review
 
 COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
            "comment", "named", "phone", "rated_at")
@@ -162,30 +160,6 @@ def dedup_key(case_no: str, channel: Channel, moment: datetime) -> str | None:
     if channel.on_site:
         return f"{case_no}|{channel.value}|{local_date(moment).isoformat()}"
     return f"{case_no}|{channel.value}"
-
-
-def count_reviews(db: Session, changes: Mapping[tuple[str, int, int, bool], int]) -> None:
-    """Add reviews to the monthly counts (negative: take them out), by (period, org id, level,
-    is default). Every change to the reviews that count goes through here."""
-    rows = [{"period": period, "org_id": org_id, "level": level, "is_default": is_default,
-             "reviews": n} for (period, org_id, level, is_default), n in changes.items() if n]
-    if not rows:
-        return
-    upsert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = upsert(ReviewCount)
-    db.execute(stmt.on_conflict_do_update(
-        index_elements=["period", "org_id", "level", "is_default"],
-        set_={"reviews": ReviewCount.reviews + stmt.excluded.reviews}), rows)
-
-
-def case_deadlines(db: Session, days: Iterable[date]) -> dict[date, tuple[date, date]]:
-    """For each day a 差评 was received: its callback and its rectification deadline, in
-    working days counted from the next day (the settings say how many)."""
-    settings = get_settings()
-    calendar = workdays.load_calendar(db)
-    return {day: (calendar.add_workdays(day, settings.review_callback_workdays),
-                  calendar.add_workdays(day, settings.review_rectify_workdays))
-            for day in set(days)}
 
 
 def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str, Any] | None,

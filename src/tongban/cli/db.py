@@ -1,0 +1,35 @@
+"""``tongban db``: migrations and reference data."""
+
+from __future__ import annotations
+
+import typer
+
+from tongban.cli.options import JsonOption
+from tongban.cli.output import console, emit
+from tongban.cli.session import service_call
+from tongban.core.db import upgrade_schema
+
+db_app = typer.Typer(help="数据库：建表、迁移、加载参考数据。", no_args_is_help=True)
+
+
+@db_app.command(
+    "upgrade", help="迁移数据库到最新版本并加载参考数据（区划、全省21市州分组）。可重复执行。"
+)
+def db_upgrade(as_json: JsonOption = False) -> None:
+    upgrade_schema()
+    from tongban.org import service as org_service
+
+    with service_call() as db:
+        loaded = org_service.load_reference_divisions(db)
+    from tongban.core.db import schema_revision
+
+    revision = schema_revision()
+    emit(
+        as_json,
+        {"revision": revision, "created": loaded.created, "updated": loaded.updated,
+         "unchanged": loaded.unchanged},
+        lambda: console.print(
+            f"数据库已是最新版本 {revision}；区划参考数据：新增 {loaded.created}，"
+            f"更新 {loaded.updated}，未变 {loaded.unchanged}"
+        ),
+    )

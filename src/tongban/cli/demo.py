@@ -1,0 +1,54 @@
+"""``tongban demo``: the demo city."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from tongban.cli.options import JsonOption
+from tongban.cli.output import console, emit
+from tongban.cli.session import service_call
+
+demo_app = typer.Typer(help="演示数据（巴中市）。", no_args_is_help=True)
+
+
+@demo_app.command(
+    "load", help="加载巴中市演示数据（组织、账号、考核方案与成绩单、整改任务）。可重复执行。"
+)
+def demo_load(as_json: JsonOption = False) -> None:
+    from tongban.demo.assessment import load_assessment_demo
+    from tongban.demo.city import DEMO_PASSWORD, load_demo
+    from tongban.demo.rectification import load_rectification_demo
+    from tongban.demo.reviews import load_reviews_demo
+
+    with service_call() as db:
+        summary = load_demo(db)
+        assessment_summary = load_assessment_demo(db)
+        reviews_summary = load_reviews_demo(db)
+        rectification_summary = load_rectification_demo(db)
+
+    def human() -> None:
+        console.print(
+            f"演示数据已就绪：新增组织 {summary.created_orgs}，分组 {summary.created_cohorts}，"
+            f"账号 {summary.created_users}；考核方案 {assessment_summary.schemes_loaded}，"
+            f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}，"
+            f"评价 {reviews_summary.reviews}"
+        )
+        table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
+        for column in ("用户名", "角色", "姓名"):
+            table.add_column(column)
+        for user in summary.logins:
+            table.add_row(user.username, user.role.label, user.display_name)
+        console.print(table)
+
+    emit(
+        as_json,
+        {"created_orgs": summary.created_orgs, "created_cohorts": summary.created_cohorts,
+         "created_users": summary.created_users,
+         "schemes_loaded": assessment_summary.schemes_loaded,
+         "sheets_computed": assessment_summary.sheets_computed,
+         "rectification_tasks": rectification_summary.tasks,
+         "reviews": reviews_summary.reviews,
+         "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
+        human,
+    )

@@ -1,0 +1,111 @@
+"""好差评 operations: intake (API, rating page, bulk files), 差评 cases, metrics.
+
+The only place that writes the reviews domain's tables, one module per concern:
+
+- ``intake``: ratings coming in (public, batch, provincial export), held repeats, rejects
+  files, the personal data they carry; ``checks`` are the checks every rating passes and
+  ``bulk`` the set-based import of a CSV export on PostgreSQL;
+- ``counts``: the monthly counts every metric reads;
+- ``handled``: handled cases (办件) and their default ratings;
+- ``codes``: rating links and QR codes;
+- ``cases``: 差评 cases and their workflow;
+- ``rates``: the review metrics and their metric values;
+- ``reads``: the ratings an actor may see, counts between two days, the dashboard;
+- ``access``: who may use 好差评.
+
+Callers use the functions re-exported here (``from tongban.reviews import service``).
+"""
+
+from __future__ import annotations
+
+from tongban.reviews.service.cases import (
+    REPLY_TEMPLATES,
+    CasePage,
+    act,
+    get_case,
+    is_callback_overdue,
+    is_overdue,
+    is_rectify_overdue,
+    list_cases,
+    next_due,
+    page_cases,
+    phone_for,
+    reply_template,
+)
+from tongban.reviews.service.codes import LINK_CHANNELS, RatingCode, rating_code
+from tongban.reviews.service.handled import (
+    HANDLED_ALIASES,
+    HandledImport,
+    apply_default_ratings,
+    import_handled_cases,
+)
+from tongban.reviews.service.intake import (
+    CHUNK,
+    HOLD_COUNTED,
+    HOLD_DISCARDED,
+    HOLD_HELD,
+    IntakeResult,
+    held_count,
+    held_reviews,
+    import_reviews,
+    open_rejects,
+    remove_old_rejects,
+    resolve_held_review,
+    rotate_personal_data,
+    submit_batch,
+    submit_review,
+    unreadable_personal_data,
+)
+from tongban.reviews.service.rates import (
+    metrics,
+    metrics_as_scored,
+    metrics_by_org,
+    record_cases_handled,
+    record_metrics,
+)
+from tongban.reviews.service.reads import counts_between, dashboard, visible_reviews
+
+__all__ = [
+    "CHUNK",
+    "HANDLED_ALIASES",
+    "HOLD_COUNTED",
+    "HOLD_DISCARDED",
+    "HOLD_HELD",
+    "LINK_CHANNELS",
+    "REPLY_TEMPLATES",
+    "CasePage",
+    "HandledImport",
+    "IntakeResult",
+    "RatingCode",
+    "act",
+    "apply_default_ratings",
+    "counts_between",
+    "dashboard",
+    "get_case",
+    "held_count",
+    "held_reviews",
+    "import_handled_cases",
+    "import_reviews",
+    "is_callback_overdue",
+    "is_overdue",
+    "is_rectify_overdue",
+    "list_cases",
+    "metrics",
+    "metrics_as_scored",
+    "metrics_by_org",
+    "next_due",
+    "open_rejects",
+    "page_cases",
+    "phone_for",
+    "rating_code",
+    "record_cases_handled",
+    "record_metrics",
+    "remove_old_rejects",
+    "reply_template",
+    "resolve_held_review",
+    "rotate_personal_data",
+    "submit_batch",
+    "submit_review",
+    "unreadable_personal_data",
+    "visible_reviews",
+]

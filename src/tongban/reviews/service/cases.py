@@ -1,0 +1,215 @@
+"""差评 cases: their deadlines, reading them (one, a list, a page of the inbox), moving them
+along their workflow, reply templates and the reviewer's phone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from tongban.core import audit, privacy, workdays
+from tongban.core.config import get_settings
+from tongban.core.db import utcnow
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.periods import check_period
+from tongban.core.security import Actor, Role
+from tongban.core.workdays import local_date, local_today
+from tongban.org import service as org_service
+from tongban.org.models import Org
+from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState
+from tongban.reviews.models import NegativeCase, Review
+from tongban.reviews.service.access import require_reviews_role
+from tongban.reviews.service.counts import count_reviews
+
+REPLY_TEMPLATES = {
+    "服务态度": "您好，关于您反映的{org}工作人员服务态度问题，我们已核实并对当事人进行了批评教育，"
+               "今后将加强窗口服务规范培训。感谢您的监督。",
+    "办事效率": "您好，关于您反映的办理时间较长问题，我们已优化该事项办理流程，"
+               "承诺时限已压缩。感谢您的监督。",
+    "材料繁琐": "您好，关于您反映的申请材料繁琐问题，我们已对照实施规范精简材料，"
+               "并通过数据共享免于提交部分证明。",
+    "系统故障": "您好，关于您反映的系统故障问题，我们已联系平台运维单位修复，并将持续监测系统运行。",
+    "多次跑动": "您好，关于您反映的多次跑动问题，我们已实行一次性告知并开通帮办代办服务。",
+    "其他": "您好，关于您反映的问题，我们已核实并整改，具体情况如下：",
+}
+
+
+def case_deadlines(db: Session, days: Iterable[date]) -> dict[date, tuple[date, date]]:
+    """For each day a 差评 was received: its callback and its rectification deadline, in
+    working days counted from the next day (the settings say how many)."""
+    settings = get_settings()
+    calendar = workdays.load_calendar(db)
+    return {day: (calendar.add_workdays(day, settings.review_callback_workdays),
+                  calendar.add_workdays(day, settings.review_rectify_workdays))
+            for day in set(days)}
+
+
+def _visible_case(db: Session, actor: Actor, case_: NegativeCase) -> bool:
+    return org_service.can_see(db, actor=actor, org=case_.org)
+
+
+def get_case(db: Session, *, actor: Actor, case_id: int) -> NegativeCase:
+    require_reviews_role(actor)
+    found = db.get(NegativeCase, case_id)
+    if found is None or not _visible_case(db, actor, found):
+        raise NotFound(f"未找到差评工单 #{case_id}")
+    return found
+
+
+def is_callback_overdue(case_: NegativeCase, *, as_of: date) -> bool:
+    if case_.called_back_at is not None:
+        return local_date(case_.called_back_at) > case_.callback_due
+    return case_.state != CaseState.closed.value and as_of > case_.callback_due
+
+
+def is_rectify_overdue(case_: NegativeCase, *, as_of: date) -> bool:
+    if case_.state == CaseState.appealed.value or case_.review.voided:
+        return False
+    if case_.replied_at is not None:
+        return local_date(case_.replied_at) > case_.rectify_due
+    return case_.state != CaseState.closed.value and as_of > case_.rectify_due
+
+
+def is_overdue(case_: NegativeCase, *, as_of: date) -> bool:
+    open_ = case_.state != CaseState.closed.value
+    return open_ and (is_callback_overdue(case_, as_of=as_of)
+                      or is_rectify_overdue(case_, as_of=as_of))
+
+
+def next_due(case_: NegativeCase) -> date:
+    return case_.callback_due if case_.state == CaseState.received.value else case_.rectify_due
+
+
+def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState | None,
+                 period: str | None, item_code: str | None) -> Select[NegativeCase]:
+    require_reviews_role(actor)
+    stmt = select(NegativeCase).where(
+        NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
+    if org is not None:
+        org_service.ensure_visible(db, actor=actor, org=org)
+        stmt = stmt.join(Org, Org.id == NegativeCase.org_id).where(Org.path.startswith(org.path))
+    if state is not None:
+        stmt = stmt.where(NegativeCase.state == state.value)
+    if period or item_code:
+        stmt = stmt.join(Review, Review.id == NegativeCase.review_id)
+    if period:
+        stmt = stmt.where(Review.period == check_period(period))
+    if item_code:
+        stmt = stmt.where(Review.item_code == item_code)
+    return stmt
+
+
+def _inbox_order(cases: list[NegativeCase], as_of: date) -> list[NegativeCase]:
+    return sorted(cases, key=lambda c: (c.state == CaseState.closed.value,
+                                        not is_overdue(c, as_of=as_of), next_due(c), c.id))
+
+
+def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
+               state: CaseState | None = None, as_of: date | None = None,
+               period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
+    """Cases the actor may see (of reviews rated in ``period``, of the service item
+    ``item_code``, if given): overdue first, then by the next due day, closed ones last."""
+    stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
+    return _inbox_order(list(db.scalars(stmt)), as_of or local_today())
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of the case inbox and where it sits among all pages."""
+
+    cases: list[NegativeCase]
+    total: int
+    page: int
+    pages: int
+
+
+def page_cases(db: Session, *, actor: Actor, org: Org | None = None,
+               state: CaseState | None = None, as_of: date | None = None,
+               period: str | None = None, item_code: str | None = None, page: int = 1,
+               page_size: int = 50) -> CasePage:
+    """One page of ``list_cases``' order. Open cases (a few weeks' worth) are ordered here;
+    closed ones, which pile up, come last by their reply due day, paged by the database."""
+    stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
+    closed = NegativeCase.state == CaseState.closed.value
+    open_cases = _inbox_order(list(db.scalars(stmt.where(~closed))), as_of or local_today())
+    closed_total = db.scalar(select(func.count()).select_from(
+        stmt.where(closed).with_only_columns(NegativeCase.id).subquery())) or 0
+    total = len(open_cases) + closed_total
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    start = (page - 1) * page_size
+    shown = open_cases[start:start + page_size]
+    if len(shown) < page_size and closed_total:
+        shown += db.scalars(stmt.where(closed).order_by(NegativeCase.rectify_due, NegativeCase.id)
+                            .offset(max(0, start - len(open_cases)))
+                            .limit(page_size - len(shown)))
+    return CasePage(cases=shown, total=total, page=page, pages=pages)
+
+
+def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
+        note: str = "") -> NegativeCase:
+    """Move a case along its workflow; every step is audited with its actor and note."""
+    allowed_from, target, who = CASE_TRANSITIONS[action]
+    current = CaseState(case_.state)
+    if current not in allowed_from:
+        raise Conflict(f"工单 #{case_.id} 当前为「{current.label}」，不能「{action.label}」")
+    if who == "manager":
+        org_service.require_manager(actor, "裁定申诉")
+    elif actor.role not in (Role.liaison, Role.admin, Role.analyst) \
+            or not _visible_case(db, actor, case_):
+        raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该工单")
+    note = note.strip()
+    now = utcnow()
+    if action in (CaseAction.callback, CaseAction.reply, CaseAction.appeal,
+                  CaseAction.reject_appeal, CaseAction.uphold) and not note:
+        raise DomainError(f"「{action.label}」须填写说明")
+    if action is CaseAction.callback:
+        case_.called_back_at = now
+    elif action is CaseAction.appeal:
+        case_.appeal_reason = note
+    elif action is CaseAction.reply:
+        case_.reply_text, case_.replied_at = note, now
+    elif action is CaseAction.satisfied:
+        case_.follow_up, case_.closed_at = "satisfied", now
+    elif action is CaseAction.unsatisfied:
+        case_.follow_up = "unsatisfied"
+        if case_.reopen_count >= 1:
+            target = CaseState.closed
+            case_.closed_at = now
+        else:
+            case_.reopen_count += 1
+            case_.replied_at = None
+    elif action is CaseAction.uphold:
+        case_.appeal_upheld, case_.closed_at = True, now
+        review = case_.review
+        review.voided = True
+        count_reviews(db, {(review.period, review.org_id, review.level, review.is_default): -1})
+    elif action is CaseAction.reject_appeal:
+        case_.appeal_upheld = False
+    case_.state = target.value
+    case_.called_back_on_time = (case_.called_back_at is not None
+                                 and local_date(case_.called_back_at) <= case_.callback_due)
+    case_.replied_on_time = (case_.replied_at is not None
+                             and local_date(case_.replied_at) <= case_.rectify_due)
+    db.flush()
+    audit.record(db, actor=actor, action=f"review_case.{action.value}",
+                 object_type="negative_case", object_id=case_.id,
+                 changes={"state": [current.value, target.value]}, reason=note)
+    return case_
+
+
+def reply_template(case_: NegativeCase) -> str:
+    template = REPLY_TEMPLATES.get(case_.category, REPLY_TEMPLATES["其他"])
+    return template.format(org=case_.org.name)
+
+
+def phone_for(db: Session, *, actor: Actor, case_: NegativeCase) -> str:
+    """The reviewer's phone: in full only to the liaisons of the org handling the case."""
+    review = case_.review
+    if actor.role is Role.liaison and actor.org_id == case_.org_id:
+        return privacy.reveal(review.phone_cipher) or review.phone_masked
+    return review.phone_masked

@@ -1,0 +1,181 @@
+"""Review metrics: an org's month (each rate with its parts), every org's at once, the figures a
+score sheet froze, and writing them as assessment metric values.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tongban.assessment import service as assessment
+from tongban.assessment.service import MetricInput
+from tongban.core.periods import check_period, first_day, next_period
+from tongban.core.security import SYSTEM_ACTOR, Actor
+from tongban.core.tabular import Cell
+from tongban.core.workdays import local_today
+from tongban.org import service as org_service
+from tongban.org.models import Org
+from tongban.reviews.enums import Level
+from tongban.reviews.models import NegativeCase, ReviewCount
+from tongban.reviews.service.access import require_reviews_role
+
+
+def _rate(numerator: float, denominator: float) -> dict[str, float | None]:
+    return {"value": round(numerator / denominator, 4) if denominator else None,
+            "numerator": numerator, "denominator": denominator}
+
+
+def metrics(db: Session, *, actor: Actor, org: Org, period: str,
+            as_of: date | None = None) -> dict[str, Any]:
+    """The month's review metrics of an org, each rate with its parts."""
+    require_reviews_role(actor)
+    org_service.ensure_visible(db, actor=actor, org=org)
+    check_period(period)
+    return metrics_by_org(db, period=period, as_of=as_of or local_today(),
+                          org_ids=[org.id])[org.id]
+
+
+@dataclass
+class _Counts:
+    """What one org's metrics are computed from."""
+
+    by_level: dict[int, int] = field(default_factory=dict)
+    defaults: int = 0
+    due: int = 0
+    ontime: int = 0
+    named_due: int = 0
+    named_called: int = 0
+    upheld: int = 0
+    cases_handled: float = 0.0
+
+
+def metrics_by_org(db: Session, *, period: str, as_of: date,
+                   org_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Every org's metrics for ``period`` (or only ``org_ids``'): ratings by org and level
+    from the monthly counts (``ReviewCount``), the month's 差评 cases as plain rows."""
+    counts: dict[int, _Counts] = defaultdict(_Counts)
+    if org_ids is not None:
+        counts.update({org_id: _Counts() for org_id in org_ids})  # asked for: even with none
+    counted = [ReviewCount.period == period]
+    if org_ids is not None:
+        counted.append(ReviewCount.org_id.in_(org_ids))
+    for org_id, level, is_default, n in db.execute(
+            select(ReviewCount.org_id, ReviewCount.level, ReviewCount.is_default,
+                   ReviewCount.reviews).where(*counted)):
+        if is_default:
+            counts[org_id].defaults += n
+        else:
+            counts[org_id].by_level[level] = counts[org_id].by_level.get(level, 0) + n
+    # The month's cases by the day they were received (the local day of their rating, so the
+    # review's period): the month's few thousand, not a join over its millions of reviews.
+    month = [NegativeCase.received_on >= first_day(period),
+             NegativeCase.received_on < first_day(next_period(period))]
+    if org_ids is not None:
+        month.append(NegativeCase.org_id.in_(org_ids))
+    counted_case = NegativeCase.appeal_upheld.is_not(True)  # an upheld appeal voids the review
+    named = counted_case & NegativeCase.named
+    for org_id, upheld, due, ontime, named_due, named_called in db.execute(
+            select(NegativeCase.org_id,
+                   func.count().filter(NegativeCase.appeal_upheld.is_(True)),
+                   func.count().filter(counted_case & (
+                       (NegativeCase.rectify_due < as_of) | NegativeCase.replied_at.is_not(None))),
+                   func.count().filter(counted_case & NegativeCase.replied_on_time),
+                   func.count().filter(named & (
+                       (NegativeCase.callback_due < as_of)
+                       | NegativeCase.called_back_at.is_not(None))),
+                   func.count().filter(named & NegativeCase.called_back_on_time))
+            .where(*month).group_by(NegativeCase.org_id)):
+        c = counts[org_id]
+        c.upheld, c.due, c.ontime, c.named_due, c.named_called = (
+            upheld, due, ontime, named_due, named_called)
+    for org_id, values in assessment.metric_values(db, period=period, org_ids=list(counts),
+                                                   metrics=["cases_handled"]).items():
+        counts[org_id].cases_handled = values.get("cases_handled", 0.0)
+    return {org_id: _metrics_of(period, c) for org_id, c in counts.items()}
+
+
+def _metrics_of(period: str, c: _Counts) -> dict[str, Any]:
+    by_level = c.by_level
+    total = sum(by_level.values())
+    good = by_level.get(4, 0) + by_level.get(5, 0)
+    bad = by_level.get(1, 0) + by_level.get(2, 0)
+    level_sum = sum(level * n for level, n in by_level.items())
+    score_sum = sum(Level(level).score * n for level, n in by_level.items())
+    return {
+        "period": period,
+        "reviews": total,
+        "by_level": {str(level): by_level.get(level, 0) for level in range(1, 6)},
+        "good_rate": _rate(good, total),
+        "bad_rate": _rate(bad, total),
+        "satisfaction": {"value": round((level_sum / total - 1) / 4, 4) if total else None,
+                         "numerator": round(level_sum / total - 1, 4) if total else 0,
+                         "denominator": 4, "reviews": total},
+        "score": {"value": round(score_sum / total, 2) if total else None,
+                  "numerator": score_sum, "denominator": total},
+        "review_rate": _rate(total, c.cases_handled),
+        "ontime_rectification_rate": _rate(c.ontime, c.due),
+        "named_callback_rate": _rate(c.named_called, c.named_due),
+        "appeals_upheld": c.upheld,
+        "default_ratings": c.defaults,
+    }
+
+
+def metrics_as_scored(values: Mapping[str, float]) -> dict[str, Any] | None:
+    """The review metrics of an org as a score sheet froze them (its metric values: what
+    :func:`record_metrics` wrote, or what was imported), in the shape of :func:`metrics`;
+    None when the sheet holds none. Reports of a scored period read these, never the live
+    reviews, so a late import changes no published figure."""
+    if "reviews" not in values and "default_ratings" not in values:
+        return None
+    total = values.get("reviews", 0.0)
+    satisfaction = values.get("satisfaction_index")
+    return {
+        "reviews": total,
+        "good_rate": _rate(values.get("good_reviews", 0.0), total),
+        "bad_rate": _rate(values.get("bad_reviews", 0.0), total),
+        "satisfaction": {"value": satisfaction, "reviews": total},
+        "review_rate": _rate(total, values.get("cases_handled", 0.0)),
+        "ontime_rectification_rate": _rate(values.get("ontime_rectified", 0.0),
+                                           values.get("bad_cases_due", 0.0)),
+        "named_callback_rate": _rate(values.get("named_called_back", 0.0),
+                                     values.get("named_bad_due", 0.0)),
+        "appeals_upheld": values.get("appeals_upheld", 0.0),
+        "default_ratings": values.get("default_ratings", 0.0),
+    }
+
+
+def record_metrics(db: Session, *, period: str, as_of: date) -> int:
+    """Write every org's review metrics for ``period`` as assessment metric values."""
+    values: list[MetricInput] = []
+    for org_id, m in metrics_by_org(db, period=period, as_of=as_of).items():
+        numbers = {
+            "reviews": m["reviews"], "good_reviews": m["good_rate"]["numerator"],
+            "bad_reviews": m["bad_rate"]["numerator"],
+            "ontime_rectified": m["ontime_rectification_rate"]["numerator"],
+            "bad_cases_due": m["ontime_rectification_rate"]["denominator"],
+            "named_bad_due": m["named_callback_rate"]["denominator"],
+            "named_called_back": m["named_callback_rate"]["numerator"],
+            "appeals_upheld": m["appeals_upheld"], "default_ratings": m["default_ratings"],
+            **{f"level_{k}": v for k, v in m["by_level"].items()},
+        }
+        if m["satisfaction"]["value"] is not None:
+            numbers["satisfaction_index"] = m["satisfaction"]["value"]
+            numbers["review_score"] = m["score"]["value"]
+        values += [MetricInput(period, org_id, name, float(v)) for name, v in numbers.items()]
+    return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values,
+                                           source="reviews")
+
+
+def record_cases_handled(db: Session, *, actor: Actor, rows: Iterable[tuple[int, dict[str, Cell]]],
+                         filename: str) -> int:
+    """``period,org,cases_handled`` rows (the denominator of 主动评价率) as metric values."""
+    from tongban.assessment import importers
+
+    return importers.import_metric_column(db, actor=actor, rows=rows, metric="cases_handled",
+                                          filename=filename)
