@@ -15,6 +15,7 @@ from tests.factories import actor_of
 from tests.reviews.test_intake import HEADER, row
 from tongban.cli import app as cli
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_zone
 from tongban.org import service as org_service
@@ -107,7 +108,7 @@ def test_liaisons_see_only_their_orgs_cases_and_the_full_phone(db: Session) -> N
     assert service.phone_for(db, actor=SYSTEM_ACTOR, case_=case_) == "138****5678"
     with pytest.raises(NotFound):
         service.get_case(db, actor=other, case_id=case_.id)
-    assert case_.id not in [c.id for c in service.list_cases(db, actor=other)]
+    assert case_.id not in [c.id for c in service.visible_cases(db, actor=other)]
 
 
 def test_metrics_carry_numerators_and_denominators(db: Session) -> None:
@@ -181,7 +182,9 @@ def test_cli_metrics_and_cases_json(db: Session) -> None:
     assert set(payload["good_rate"]) == {"value", "numerator", "denominator"}
     cases = runner.invoke(cli, ["reviews", "cases", "--org", "巴州区", "--state", "received",
                                 "--json"])
-    rows = json.loads(cases.stdout)
+    listed = json.loads(cases.stdout)
+    rows = listed["items"]
+    assert set(listed) == {"items", "total", "page", "page_size"}
     assert {"id", "review_source_id", "state", "callback_due", "rectify_due",
             "overdue"} == set(rows[0])
     assert all(r["state"] == "received" for r in rows)
@@ -192,16 +195,18 @@ def test_pages_of_cases_follow_the_inbox_order_to_the_last_closed_one(db: Sessio
     walk(db, closed, CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply,
          CaseAction.satisfied)
     make_case(db, "pg2")
-    everything = service.list_cases(db, actor=SYSTEM_ACTOR)
+    everything = service.visible_cases(db, actor=SYSTEM_ACTOR)
     assert {c.state for c in everything} >= {CaseState.closed, CaseState.received}
-    first = service.page_cases(db, actor=SYSTEM_ACTOR, page_size=7)
+    first = service.list_cases(db, actor=SYSTEM_ACTOR, params=ListParams(page_size=7))
     assert first.total == len(everything) and first.pages == -(-len(everything) // 7)
     paged = [c.id for n in range(1, first.pages + 1)
-             for c in service.page_cases(db, actor=SYSTEM_ACTOR, page=n, page_size=7).cases]
+             for c in service.list_cases(db, actor=SYSTEM_ACTOR,
+                                         params=ListParams(page=n, page_size=7)).items]
     assert paged == [c.id for c in everything]
-    beyond = service.page_cases(db, actor=SYSTEM_ACTOR, page=first.pages + 5, page_size=7)
-    assert beyond.page == first.pages and beyond.cases
-    only_closed = service.page_cases(db, actor=SYSTEM_ACTOR, state=CaseState.closed,
-                                     page_size=1000)
-    assert [c.id for c in only_closed.cases] == [
+    beyond = service.list_cases(db, actor=SYSTEM_ACTOR,
+                                params=ListParams(page=first.pages + 5, page_size=7))
+    assert beyond.page == first.pages and beyond.items
+    only_closed = service.list_cases(db, actor=SYSTEM_ACTOR, state=CaseState.closed,
+                                     params=ListParams(page_size=500))
+    assert [c.id for c in only_closed.items] == [
         c.id for c in everything if c.state == CaseState.closed]

@@ -168,6 +168,6 @@ def test_dashboard_and_bulletin_counts_leave_defaults_out(db: Session, policy: N
     analyst = logged_in_client(db, make_user(db, role=Role.analyst))
     page = analyst.get("/reviews/dashboard")
     assert "另有默认评价（办结后7日内未评价" in page.text and "2026-03 2条" in page.text
-    listed = analyst.get("/api/v1/reviews", params={"org": "巴州区", "period": "2026-03"}).json()
+    listed = analyst.get("/api/v1/reviews", params={"org": "巴州区", "period": "2026-03"}).json()["items"]
     assert sorted((r["source"], r["is_default"]) for r in listed) == [
         ("default", True), ("default", True), ("t", False)]

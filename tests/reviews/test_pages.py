@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tests.factories import api_client, chart_option, csrf_of, logged_in_client, make_user
 from tests.reviews.test_cases import make_case, walk
 from tests.reviews.test_intake import HEADER, row
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction
@@ -76,7 +77,7 @@ def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_t
                  (residence, "1", "服务态度"), (residence, "4", "")])]
     service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv",
                            source=io.BytesIO((HEADER + "".join(lines)).encode()))
-    voided = next(c for c in service.list_cases(db, actor=SYSTEM_ACTOR, item_code=passport)
+    voided = next(c for c in service.visible_cases(db, actor=SYSTEM_ACTOR, item_code=passport)
                   if c.review.source_id == "i0")
     walk(db, voided, CaseAction.callback, CaseAction.appeal, CaseAction.uphold)
     data = service.dashboard(db, actor=SYSTEM_ACTOR, items=1000)
@@ -97,21 +98,21 @@ def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_t
     assert rows.count("/reviews/cases/") == 1 and f"事项 {residence}" in drilled.text
     api = api_client(db, make_user(db, role=Role.analyst))
     listed = api.get("/api/v1/reviews/cases", params={"item": passport, "period": "2026-02"})
-    assert sorted(c["review_source_id"] for c in listed.json()) == ["i0", "i1", "i2"]
+    assert sorted(c["review_source_id"] for c in listed.json()["items"]) == ["i0", "i1", "i2"]
 
 
 def test_inbox_pages_through_the_cases(db: Session) -> None:
-    expected = service.page_cases(db, actor=SYSTEM_ACTOR, page=2)
+    expected = service.list_cases(db, actor=SYSTEM_ACTOR, params=ListParams(page=2))
     assert expected.pages > 1  # the demo city's cases fill more than one page
     analyst = logged_in_client(db, make_user(db, role=Role.analyst))
     second = analyst.get("/reviews", params={"page": 2})
     rows = second.text.split('data-testid="case-list"')[1].split("</tbody>")[0]
-    assert [f'/reviews/cases/{c.id}"' in rows for c in expected.cases] == [True] * len(
-        expected.cases)
-    assert rows.count("/reviews/cases/") == len(expected.cases)
+    assert [f'/reviews/cases/{c.id}"' in rows for c in expected.items] == [True] * len(
+        expected.items)
+    assert rows.count("/reviews/cases/") == len(expected.items)
     assert f"第 2 / {expected.pages} 页" in second.text and 'href="/reviews?page=1"' in second.text
 
     api = api_client(db, make_user(db, role=Role.analyst))
     listed = api.get("/api/v1/reviews/cases", params={"page": 2, "page_size": 50})
-    assert [c["id"] for c in listed.json()] == [c.id for c in expected.cases]
+    assert [c["id"] for c in listed.json()["items"]] == [c.id for c in expected.items]
     assert listed.headers["X-Total-Count"] == str(expected.total)

@@ -17,6 +17,7 @@ from tests.reviews.test_intake import HEADER, row
 from tongban.app import create_app
 from tongban.core.config import get_settings
 from tongban.core.errors import ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service as org_service
 from tongban.org.models import Org
@@ -112,7 +113,8 @@ def test_a_repeat_from_one_client_is_held_out_of_every_count(db: Session) -> Non
     assert counted(db) == before + 2
     assert (db.scalar(select(func.count()).select_from(NegativeCase)) or 0) == cases_before + 2
     analyst = make_user(db, role=Role.analyst)
-    [held] = service.held_reviews(db, actor=org_service.actor_for(analyst))
+    [held] = service.held_reviews(db, actor=org_service.actor_for(analyst),
+                                  params=ListParams()).items
     assert held.voided and held.hold == "held"
     browser = logged_in_client(db, analyst)
     page = browser.get("/reviews/held")
@@ -131,7 +133,7 @@ def test_a_discarded_repeat_stays_out_and_only_analysts_decide(db: Session) -> N
     liaison = api_client(db, make_user(db, role=Role.liaison, org="巴州区"))
     assert liaison.get("/api/v1/reviews/held").status_code == 403
     analyst = api_client(db, make_user(db, role=Role.analyst))
-    [held] = analyst.get("/api/v1/reviews/held").json()
+    [held] = analyst.get("/api/v1/reviews/held").json()["items"]
     assert liaison.post(f"/api/v1/reviews/held/{held['id']}/discard").status_code == 403
     done = analyst.post(f"/api/v1/reviews/held/{held['id']}/discard")
     assert done.status_code == 200 and done.json()["hold"] == "discarded"

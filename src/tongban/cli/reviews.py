@@ -7,8 +7,16 @@ from typing import Annotated
 
 import typer
 
-from tongban.cli.options import JsonOption, OrgOption, PeriodOption
-from tongban.cli.output import console, emit, err_console
+from tongban.cli.options import (
+    JsonOption,
+    OrgOption,
+    PageOption,
+    PageSizeOption,
+    PeriodOption,
+    SearchOption,
+    list_params,
+)
+from tongban.cli.output import console, emit, emit_page, err_console
 from tongban.cli.session import json_row_errors, refusals, service_call
 from tongban.core.numbers import percent
 from tongban.core.security import SYSTEM_ACTOR
@@ -100,6 +108,9 @@ def reviews_metrics(org: OrgOption, period: PeriodOption, as_json: JsonOption = 
 def reviews_cases(
     org: OrgOption,
     state: Annotated[str | None, typer.Option(help="状态，如 received、rectifying、closed")] = None,
+    search: SearchOption = "",
+    page: PageOption = 1,
+    page_size: PageSizeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     from tongban.org import service as org_service
@@ -114,18 +125,19 @@ def reviews_cases(
     with service_call() as db:
         target = org_service.resolve_org(db, ref=org)
         today = local_today()
-        rows = [{"id": c.id, "review_source_id": c.review.source_id, "state": c.state,
-                 "callback_due": c.callback_due.isoformat(),
-                 "rectify_due": c.rectify_due.isoformat(),
-                 "overdue": reviews.is_overdue(c, as_of=today)}
-                for c in reviews.list_cases(db, actor=SYSTEM_ACTOR, org=target, state=wanted)]
+        found = reviews.list_cases(db, actor=SYSTEM_ACTOR, org=target, state=wanted,
+                                   params=list_params(page, page_size, search)).map(
+            lambda c: {"id": c.id, "review_source_id": c.review.source_id, "state": c.state,
+                       "callback_due": c.callback_due.isoformat(),
+                       "rectify_due": c.rectify_due.isoformat(),
+                       "overdue": reviews.is_overdue(c, as_of=today)})
 
     def human() -> None:
-        for r in rows:
+        for r in found.items:
             console.print(f"#{r['id']} {r['state']} 回访期限 {r['callback_due']} 整改期限 "
                           f"{r['rectify_due']}" + ("（逾期）" if r["overdue"] else ""))
 
-    emit(as_json, rows, human)
+    emit_page(as_json, found, human)
 
 
 @reviews_app.command("code", help="生成评价链接和二维码（张贴于窗口、印在回执上或随短信发送）。")

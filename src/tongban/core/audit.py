@@ -14,12 +14,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.errors import DomainError, PermissionDenied
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor, Role
 
 GENESIS_HASH = "0" * 64
@@ -260,16 +261,9 @@ def check_checkpoint(db: Session, *, saved: Checkpoint) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    entries: list[AuditEntry]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+#: The audit log as a list: newest first; by time (which is the order of ids) either way.
+AUDIT_ENTRIES = Listing(sorts={"at": ("时间", [AuditEntry.id])}, key=AuditEntry.id,
+                        search="操作人、对象编号（完全一致）或原因中的文字")
 
 
 def search_entries(
@@ -282,9 +276,8 @@ def search_entries(
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: int = 1,
-    page_size: int = 50,
-) -> AuditPage:
+    params: ListParams,
+) -> Page[AuditEntry]:
     """Entries newest first, filtered; only administrators browse the log."""
     if actor.role is not Role.admin:
         raise PermissionDenied("只有系统管理员可以查看审计日志")
@@ -302,18 +295,11 @@ def search_entries(
         conditions.append(AuditEntry.at >= (since if since.tzinfo else since.replace(tzinfo=zone)))
     if until:
         conditions.append(AuditEntry.at < (until if until.tzinfo else until.replace(tzinfo=zone)))
-    total = db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
-    page = max(1, page)
-    entries = list(
-        db.scalars(
-            select(AuditEntry)
-            .where(*conditions)
-            .order_by(AuditEntry.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-    )
-    return AuditPage(entries=entries, total=total, page=page, page_size=page_size)
+    if params.q:
+        conditions.append(or_(AuditEntry.actor == params.q, AuditEntry.object_id == params.q,
+                              AuditEntry.reason.contains(params.q, autoescape=True)))
+    return paginate(db, select(AuditEntry).where(*conditions), params=params,
+                    order=AUDIT_ENTRIES.order(params, default=[AuditEntry.id.desc()]))
 
 
 def distinct_values(db: Session, column: str) -> list[str]:

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     wecom_webhook_url: str = ""
     dingtalk_webhook_url: str = ""
 
+    #: Lists (API, pages, CLI): the rows a page holds unless asked, and the most it may hold
+    #: (a larger page_size is refused with 422).
+    list_page_size: int = Field(default=50, ge=1, le=1000)
+    list_page_size_max: int = Field(default=500, ge=1, le=1000)
+
     # Imports (CSV/XLSX): the kinds of error listed before 另有 N 处错误, and the most columns a
     # file may have (PostgreSQL's bulk path stages one column per file column, at most 1600).
     import_error_groups_max: int = Field(default=50, ge=1, le=1000)

@@ -49,11 +49,14 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def pager_base(path: str, filters: dict[str, str]) -> str:
-    """The start of a pager's links: ``path`` with the filters that are set, ready for
-    ``page=N`` (see the ``pager`` macro)."""
-    query = urlencode({k: v for k, v in filters.items() if v})
-    return f"{path}?{query}&" if query else f"{path}?"
+def url_with(request: Request, path: str | None = None, **changes: object) -> str:
+    """This page's URL (or ``path``) with its query string changed: ``page=3`` replaces the
+    page, ``page=None`` drops it; empty values are left out. Pager and sort links keep the
+    filters, search and order this way."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    query += [(k, str(v)) for k, v in changes.items() if v is not None]
+    text = urlencode([(k, v) for k, v in query if v != ""])
+    return f"{path or request.url.path}?{text}" if text else (path or request.url.path)
 
 
 templates.env.filters["local_time"] = local_time
@@ -65,6 +68,7 @@ templates.env.filters["pii"] = mask_text
 templates.env.filters["period_label"] = period_label
 templates.env.filters["quarter_label"] = quarter_label
 templates.env.globals["json_script"] = json_script
+templates.env.globals["url_with"] = url_with
 
 
 def flash(request: Request, message: str, kind: str = "success") -> None:

@@ -81,7 +81,7 @@ def load_reviews_demo(db: Session) -> ReviewDemoSummary:
                                     source=io.BytesIO(demo_csv(codes).encode()),
                                     filename="四川政务服务网好差评导出.csv")
     summary.reviews, summary.cases = result.imported, result.cases_opened
-    handled = reviews.list_cases(db, actor=SYSTEM_ACTOR)
+    handled = reviews.visible_cases(db, actor=SYSTEM_ACTOR)
     oldest = sorted(handled, key=lambda c: c.received_on)[: max(1, len(handled) // 2)]
     for case_ in oldest:
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.callback,

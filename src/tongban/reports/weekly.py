@@ -173,7 +173,7 @@ def _risk(db: Session, actor: Actor, section: Section, week: Week, city: Org | N
 def _reviews(db: Session, actor: Actor, section: Section, week: Week,
              city: Org | None) -> dict[str, int]:
     counts = reviews.counts_between(db, actor=actor, start=week.start, end=week.end)
-    cases = [c for c in reviews.list_cases(db, actor=actor, as_of=week.as_of)
+    cases = [c for c in reviews.visible_cases(db, actor=actor, as_of=week.as_of)
              if _in_city(city, c.org.path) and c.received_on <= week.end]
     open_cases = [c for c in cases if c.state != CaseState.closed.value]
     overdue = [c for c in open_cases if reviews.is_overdue(c, as_of=week.as_of)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
-from tongban.core.db import MAX_ROW_ID, REQUEST_DB, RowId
+from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.listing import ListParams, PageOut, page_out
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -69,19 +70,21 @@ def review_read(r: Review) -> ReviewRead:
                       is_default=r.is_default, hold=r.hold)
 
 
-@router.get("/reviews", response_model=list[ReviewRead], summary="评价（按可见范围）")
-def list_reviews(org: str | None = None, period: str | None = None,
+@router.get("/reviews", response_model=PageOut[ReviewRead], summary="评价（按可见范围）")
+def list_reviews(response: Response, org: str | None = None, period: str | None = None,
+                 params: ListParams = Depends(service.REVIEWS.params),
                  db: Session = REQUEST_DB,
-                 actor: Actor = Depends(require_actor)) -> list[ReviewRead]:
+                 actor: Actor = Depends(require_actor)) -> PageOut[ReviewRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    return [review_read(r)
-            for r in service.visible_reviews(db, actor=actor, org=target, period=period)]
+    found = service.list_reviews(db, actor=actor, org=target, period=period, params=params)
+    return page_out(response, found.map(review_read))
 
 
-@router.get("/reviews/held", response_model=list[ReviewRead],
+@router.get("/reviews/held", response_model=PageOut[ReviewRead],
             summary="待确认的重复评价（同一来源短时间内相同的公开评价，暂不计入）")
-def held(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> list[ReviewRead]:
-    return [review_read(r) for r in service.held_reviews(db, actor=actor)]
+def held(response: Response, params: ListParams = Depends(service.HELD_REVIEWS.params),
+         db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> PageOut[ReviewRead]:
+    return page_out(response, service.held_reviews(db, actor=actor, params=params).map(review_read))
 
 
 @router.post("/reviews/held/{review_id}/{decision}", response_model=ReviewRead,
@@ -111,25 +114,17 @@ def rating_code(org: str, item: str = "", case: str = "", channel: Channel = Cha
                           channel=code.channel.value, link=code.link)
 
 
-@router.get("/reviews/cases", response_model=list[CaseRead],
-            summary="差评工单（逾期在前；给出 page 时分页，总数见 X-Total-Count）")
+@router.get("/reviews/cases", response_model=PageOut[CaseRead],
+            summary="差评工单（不给 sort 时逾期在前，其余按最近期限）")
 def list_cases(response: Response, org: str | None = None, state: CaseState | None = None,
                period: str | None = None, item: str | None = None,
-               page: int | None = Query(default=None, ge=1, le=MAX_ROW_ID // 1000),
-               page_size: int = Query(default=100, ge=1, le=1000),
+               params: ListParams = Depends(service.CASES.params),
                db: Session = REQUEST_DB,
-               actor: Actor = Depends(require_actor)) -> list[CaseRead]:
+               actor: Actor = Depends(require_actor)) -> PageOut[CaseRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    if page is None:
-        cases = service.list_cases(db, actor=actor, org=target, state=state, period=period,
-                                   item_code=item)
-        response.headers["X-Total-Count"] = str(len(cases))
-    else:
-        found = service.page_cases(db, actor=actor, org=target, state=state, period=period,
-                                   item_code=item, page=page, page_size=page_size)
-        cases = found.cases
-        response.headers["X-Total-Count"] = str(found.total)
-    return [case_read(db, actor, c) for c in cases]
+    found = service.list_cases(db, actor=actor, org=target, state=state, period=period,
+                               item_code=item, params=params)
+    return page_out(response, found.map(lambda c: case_read(db, actor, c)))
 
 
 @router.get("/reviews/cases/{case_id}", response_model=CaseRead, summary="差评工单详情")

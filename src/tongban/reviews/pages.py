@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, privacy
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB, PageNumber, RowId
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.security import Actor
-from tongban.core.templating import flash, pager_base, render, see_other
+from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
@@ -135,17 +136,15 @@ def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
 
 @router.get("/reviews", response_class=HTMLResponse)
 def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
-               item: str = "", page: PageNumber = 1, db: Session = REQUEST_DB,
-               actor: Actor = Depends(require_actor)) -> Response:
+               item: str = "", params: ListParams = Depends(service.CASES.params),
+               db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     today = local_today()
-    result = service.page_cases(db, actor=actor, org=target, state=wanted, as_of=today,
-                                period=period or None, item_code=item or None, page=page)
+    found = service.list_cases(db, actor=actor, org=target, state=wanted, as_of=today,
+                               period=period or None, item_code=item or None, params=params)
     return render(request, "reviews/cases.html", {
-        "result": result, "cases": result.cases, "today": today, "service": service,
-        "base": pager_base("/reviews", {"org": target.code if target else "", "period": period,
-                                        "item": item, "state": state}),
+        "found": found, "params": params, "today": today, "service": service,
         "states": CaseState,
         "state": state, "mask": privacy.mask_text, "org": target, "period": period, "item": item,
         "callback_workdays": get_settings().review_callback_workdays,
@@ -181,10 +180,10 @@ def case_action(request: Request, case_id: RowId, action: CaseAction, note: str 
 
 
 @router.get("/reviews/held", response_class=HTMLResponse)
-def held_page(request: Request, db: Session = REQUEST_DB,
-              actor: Actor = Depends(require_actor)) -> Response:
+def held_page(request: Request, params: ListParams = Depends(service.HELD_REVIEWS.params),
+              db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     return render(request, "reviews/held.html", {
-        "reviews": service.held_reviews(db, actor=actor),
+        "found": service.held_reviews(db, actor=actor, params=params), "params": params,
         "minutes": get_settings().review_repeat_minutes, "levels": Level,
         "decisions": HeldDecision})
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, privacy, workdays
-from tongban.core.db import MAX_ROW_ID, REQUEST_DB
+from tongban.core.db import REQUEST_DB
 from tongban.core.errors import PermissionDenied
+from tongban.core.listing import ListParams, PageOut, page_out
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import DayKind
 from tongban.org.access import require_actor
 from tongban.system import service
 from tongban.system.schemas import (
     AuditEntryRead,
-    AuditPageRead,
     AuditVerifyRead,
     CalendarYear,
     HealthRead,
@@ -93,35 +93,27 @@ def delete_override(
     workdays.delete_override(db, actor=actor, day=day)
 
 
-@router.get("/audit", response_model=AuditPageRead, summary="审计日志(管理员)")
+@router.get("/audit", response_model=PageOut[AuditEntryRead], summary="审计日志(管理员)")
 def list_audit(
+    response: Response,
     who: str | None = None,
     action: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: int = Query(1, ge=1, le=MAX_ROW_ID // 1000),
+    params: ListParams = Depends(audit.AUDIT_ENTRIES.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
-) -> AuditPageRead:
-    result = audit.search_entries(
+) -> PageOut[AuditEntryRead]:
+    found = audit.search_entries(
         db, actor=actor, who=who, action=action, object_type=object_type, object_id=object_id,
-        since=since, until=until, page=page,
+        since=since, until=until, params=params,
     )
-    return AuditPageRead(
-        items=[
-            AuditEntryRead(
-                id=e.id, at=e.at, actor=e.actor, action=e.action, object_type=e.object_type,
-                object_id=e.object_id, changes=privacy.mask_data(e.changes),
-                reason=privacy.mask_text(e.reason), hash=e.hash,
-            )
-            for e in result.entries
-        ],
-        total=result.total,
-        page=result.page,
-        pages=result.pages,
-    )
+    return page_out(response, found.map(lambda e: AuditEntryRead(
+        id=e.id, at=e.at, actor=e.actor, action=e.action, object_type=e.object_type,
+        object_id=e.object_id, changes=privacy.mask_data(e.changes),
+        reason=privacy.mask_text(e.reason), hash=e.hash)))
 
 
 @router.get("/audit/verify", response_model=AuditVerifyRead, summary="校验审计日志哈希链")

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB, PageNumber, RowId
+from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.security import Actor, Role
-from tongban.core.templating import flash, pager_base, render, see_other
+from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import DayKind
 from tongban.org.access import require_actor, require_roles
 from tongban.system.schemas import CalendarYear
@@ -122,12 +123,12 @@ def audit_page(
     object_id: str = "",
     since: date | None = None,
     until: date | None = None,
-    page: PageNumber = 1,
+    params: ListParams = Depends(audit.AUDIT_ENTRIES.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
     zone = ZoneInfo(get_settings().timezone)
-    result = audit.search_entries(
+    found = audit.search_entries(
         db,
         actor=actor,
         who=who or None,
@@ -137,7 +138,7 @@ def audit_page(
         since=datetime.combine(since, datetime.min.time(), zone) if since else None,
         until=datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
         if until else None,
-        page=page,
+        params=params,
     )
     filters = {"who": who, "action": action, "object_type": object_type, "object_id": object_id,
                "since": since.isoformat() if since else "",
@@ -145,11 +146,11 @@ def audit_page(
     return render(
         request, "audit.html",
         {
-            "result": result,
+            "found": found,
+            "params": params,
             "filters": filters,
             "actions": audit.distinct_values(db, "action"),
             "object_types": audit.distinct_values(db, "object_type"),
-            "base": pager_base("/admin/audit", filters),
         },
     )
 

@@ -54,13 +54,6 @@ class AuditEntryRead(BaseModel):
     hash: str
 
 
-class AuditPageRead(BaseModel):
-    items: list[AuditEntryRead]
-    total: int
-    page: int
-    pages: int
-
-
 class AuditVerifyRead(BaseModel):
     ok: bool
     checked: int

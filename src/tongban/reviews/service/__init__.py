@@ -19,8 +19,8 @@ Callers use the functions re-exported here (``from tongban.reviews import servic
 from __future__ import annotations
 
 from tongban.reviews.service.cases import (
+    CASES,
     REPLY_TEMPLATES,
-    CasePage,
     act,
     get_case,
     is_callback_overdue,
@@ -28,9 +28,9 @@ from tongban.reviews.service.cases import (
     is_rectify_overdue,
     list_cases,
     next_due,
-    page_cases,
     phone_for,
     reply_template,
+    visible_cases,
 )
 from tongban.reviews.service.codes import LINK_CHANNELS, RatingCode, rating_code
 from tongban.reviews.service.handled import (
@@ -41,6 +41,7 @@ from tongban.reviews.service.handled import (
 )
 from tongban.reviews.service.intake import (
     CHUNK,
+    HELD_REVIEWS,
     HOLD_COUNTED,
     HOLD_DISCARDED,
     HOLD_HELD,
@@ -63,17 +64,19 @@ from tongban.reviews.service.rates import (
     record_cases_handled,
     record_metrics,
 )
-from tongban.reviews.service.reads import counts_between, dashboard, visible_reviews
+from tongban.reviews.service.reads import REVIEWS, counts_between, dashboard, list_reviews
 
 __all__ = [
+    "CASES",
     "CHUNK",
     "HANDLED_ALIASES",
+    "HELD_REVIEWS",
     "HOLD_COUNTED",
     "HOLD_DISCARDED",
     "HOLD_HELD",
     "LINK_CHANNELS",
     "REPLY_TEMPLATES",
-    "CasePage",
+    "REVIEWS",
     "HandledImport",
     "IntakeResult",
     "RatingCode",
@@ -90,12 +93,12 @@ __all__ = [
     "is_overdue",
     "is_rectify_overdue",
     "list_cases",
+    "list_reviews",
     "metrics",
     "metrics_as_scored",
     "metrics_by_org",
     "next_due",
     "open_rejects",
-    "page_cases",
     "phone_for",
     "rating_code",
     "record_cases_handled",
@@ -107,5 +110,5 @@ __all__ = [
     "submit_batch",
     "submit_review",
     "unreadable_personal_data",
-    "visible_reviews",
+    "visible_cases",
 ]

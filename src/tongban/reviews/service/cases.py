@@ -1,20 +1,20 @@
-"""差评 cases: their deadlines, reading them (one, a list, a page of the inbox), moving them
+"""差评 cases: their deadlines, reading them (one, a page of the inbox, all for figures), moving them
 along their workflow, reply templates and the reviewer's phone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.periods import check_period
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import local_date, local_today
@@ -84,8 +84,18 @@ def next_due(case_: NegativeCase) -> date:
     return case_.callback_due if case_.state == CaseState.received.value else case_.rectify_due
 
 
+#: The case inbox as a list; without a ``sort`` it keeps the inbox order (see list_cases).
+CASES = Listing(
+    sorts={"id": ("工单号", [NegativeCase.id]),
+           "received_on": ("收到日期", [NegativeCase.received_on]),
+           "callback_due": ("回访期限", [NegativeCase.callback_due]),
+           "rectify_due": ("整改期限", [NegativeCase.rectify_due])},
+    key=NegativeCase.id, search="工单号、办件编号、评价编号或评价内容中的文字", dates="收到日期")
+
+
 def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState | None,
-                 period: str | None, item_code: str | None) -> Select[NegativeCase]:
+                 period: str | None, item_code: str | None,
+                 params: ListParams | None = None) -> Select[NegativeCase]:
     require_reviews_role(actor)
     stmt = select(NegativeCase).where(
         NegativeCase.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
@@ -94,12 +104,21 @@ def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState
         stmt = stmt.join(Org, Org.id == NegativeCase.org_id).where(Org.path.startswith(org.path))
     if state is not None:
         stmt = stmt.where(NegativeCase.state == state.value)
-    if period or item_code:
+    q = params.q if params else ""
+    if period or item_code or q:
         stmt = stmt.join(Review, Review.id == NegativeCase.review_id)
     if period:
         stmt = stmt.where(Review.period == check_period(period))
     if item_code:
         stmt = stmt.where(Review.item_code == item_code)
+    if q:
+        stmt = stmt.where(or_(Review.case_no == q, Review.source_id == q,
+                              Review.comment.contains(q, autoescape=True),
+                              *([NegativeCase.id == int(q)] if q.isdigit() and len(q) < 19 else [])))
+    if params and params.since:
+        stmt = stmt.where(NegativeCase.received_on >= params.since)
+    if params and params.until:
+        stmt = stmt.where(NegativeCase.received_on <= params.until)
     return stmt
 
 
@@ -108,46 +127,41 @@ def _inbox_order(cases: list[NegativeCase], as_of: date) -> list[NegativeCase]:
                                         not is_overdue(c, as_of=as_of), next_due(c), c.id))
 
 
-def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
-               state: CaseState | None = None, as_of: date | None = None,
-               period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
-    """Cases the actor may see (of reviews rated in ``period``, of the service item
-    ``item_code``, if given): overdue first, then by the next due day, closed ones last."""
+def visible_cases(db: Session, *, actor: Actor, org: Org | None = None,
+                  state: CaseState | None = None, as_of: date | None = None,
+                  period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
+    """Every case the actor may see (of reviews rated in ``period``, of the service item
+    ``item_code``, if given), in the inbox order, for figures such as the weekly bulletin's;
+    lists use :func:`list_cases`."""
     stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
     return _inbox_order(list(db.scalars(stmt)), as_of or local_today())
 
 
-@dataclass(frozen=True)
-class CasePage:
-    """One page of the case inbox and where it sits among all pages."""
-
-    cases: list[NegativeCase]
-    total: int
-    page: int
-    pages: int
-
-
-def page_cases(db: Session, *, actor: Actor, org: Org | None = None,
+def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
                state: CaseState | None = None, as_of: date | None = None,
-               period: str | None = None, item_code: str | None = None, page: int = 1,
-               page_size: int = 50) -> CasePage:
-    """One page of ``list_cases``' order. Open cases (a few weeks' worth) are ordered here;
-    closed ones, which pile up, come last by their reply due day, paged by the database."""
-    stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
+               period: str | None = None, item_code: str | None = None,
+               params: ListParams) -> Page[NegativeCase]:
+    """A page of the cases the actor may see. Without a ``sort``, in the inbox order: overdue
+    first, then by the next due day, closed ones last. Open cases (a few weeks' worth) are
+    ordered here, since overdue depends on the day; closed ones, which pile up, come last by
+    their reply due day, paged by the database."""
+    stmt = _cases_query(db, actor=actor, org=org, state=state, period=period,
+                        item_code=item_code, params=params)
+    if params.sort:
+        return paginate(db, stmt, params=params, order=CASES.order(params, default=[]))
     closed = NegativeCase.state == CaseState.closed.value
     open_cases = _inbox_order(list(db.scalars(stmt.where(~closed))), as_of or local_today())
     closed_total = db.scalar(select(func.count()).select_from(
         stmt.where(closed).with_only_columns(NegativeCase.id).subquery())) or 0
     total = len(open_cases) + closed_total
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
-    start = (page - 1) * page_size
-    shown = open_cases[start:start + page_size]
-    if len(shown) < page_size and closed_total:
+    page = params.page_for(total)
+    start = (page - 1) * params.page_size
+    shown = open_cases[start:start + params.page_size]
+    if len(shown) < params.page_size and closed_total:
         shown += db.scalars(stmt.where(closed).order_by(NegativeCase.rectify_due, NegativeCase.id)
                             .offset(max(0, start - len(open_cases)))
-                            .limit(page_size - len(shown)))
-    return CasePage(cases=shown, total=total, page=page, pages=pages)
+                            .limit(params.page_size - len(shown)))
+    return Page(shown, total, page, params.page_size)
 
 
 def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,

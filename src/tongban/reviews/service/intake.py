@@ -28,6 +28,7 @@ from tongban.core import audit, privacy, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import one_of, utcnow
 from tongban.core.errors import ErrorGroups, NotFound, RowError, ValidationFailed
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_text, open_table
 from tongban.core.workdays import end_of_day, local_date
@@ -269,11 +270,15 @@ def unreadable_personal_data(db: Session, *, sample: int = 50) -> int:
     return sum(1 for c in ciphers if not privacy.readable(c))
 
 
-def held_reviews(db: Session, *, actor: Actor, limit: int = 200) -> list[Review]:
+#: The held public ratings as a list: oldest first.
+HELD_REVIEWS = Listing(sorts={"rated_at": ("评价时间", [Review.rated_at])}, key=Review.id)
+
+
+def held_reviews(db: Session, *, actor: Actor, params: ListParams) -> Page[Review]:
     """Public ratings held as repeats, oldest first, for an analyst to count or discard."""
     org_service.require_manager(actor, "处理重复评价")
-    return list(db.scalars(select(Review).where(Review.hold == HOLD_HELD)
-                           .order_by(Review.id).limit(limit)))
+    return paginate(db, select(Review).where(Review.hold == HOLD_HELD), params=params,
+                    order=HELD_REVIEWS.order(params, default=[Review.id]))
 
 
 def held_count(db: Session, *, actor: Actor) -> int:

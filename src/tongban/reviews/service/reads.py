@@ -1,4 +1,4 @@
-"""Reading the ratings: those an actor may see, counts per org between two days, the analyst
+"""Reading the ratings: a page of those an actor may see, counts per org between two days, the analyst
 dashboard.
 """
 
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
@@ -18,16 +19,27 @@ from tongban.org.models import Org
 from tongban.reviews.models import Review, ReviewCount
 from tongban.reviews.service.access import require_reviews_role
 
+#: The ratings as a list: newest first.
+REVIEWS = Listing(sorts={"rated_at": ("评价时间", [Review.rated_at]),
+                         "level": ("等级", [Review.level])},
+                  key=Review.id, dates="评价日期")
 
-def visible_reviews(db: Session, *, actor: Actor, org: Org | None = None,
-                    period: str | None = None, limit: int = 100) -> list[Review]:
+
+def list_reviews(db: Session, *, actor: Actor, org: Org | None = None,
+                 period: str | None = None, params: ListParams) -> Page[Review]:
+    """A page of the ratings of the orgs the actor may see (of ``org``, of ``period``)."""
     require_reviews_role(actor)
     stmt = select(Review).where(Review.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
         stmt = stmt.where(Review.org_id == org.id)
     if period:
         stmt = stmt.where(Review.period == period)
-    return list(db.scalars(stmt.order_by(Review.rated_at.desc()).limit(limit)))
+    if params.since:
+        stmt = stmt.where(Review.rated_at > end_of_day(params.since - timedelta(days=1)))
+    if params.until:
+        stmt = stmt.where(Review.rated_at <= end_of_day(params.until))
+    return paginate(db, stmt, params=params,
+                    order=REVIEWS.order(params, default=[Review.rated_at.desc(), Review.id.desc()]))
 
 
 def counts_between(db: Session, *, actor: Actor, start: date,
