@@ -8,8 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tongban.cli.options import JsonOption, date_option
-from tongban.cli.output import console, emit, err_console
+from tongban.cli.options import (
+    JsonOption,
+    PageOption,
+    PageSizeOption,
+    SearchOption,
+    date_option,
+    list_params,
+)
+from tongban.cli.output import console, emit, emit_page, err_console
 from tongban.cli.session import json_row_errors, service_call
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_today
@@ -46,6 +53,9 @@ def rectify_list(
     state: Annotated[str | None, typer.Option(
         help="状态：issued/acknowledged/in_progress/submitted/closed/cancelled")] = None,
     as_of: Annotated[str | None, typer.Option(help="以该日判断逾期（默认今天）")] = None,
+    search: SearchOption = "",
+    page: PageOption = 1,
+    page_size: PageSizeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     from tongban.org import service as org_service
@@ -60,26 +70,27 @@ def rectify_list(
         raise typer.Exit(2) from exc
     with service_call() as db:
         scope = org_service.resolve_org(db, ref=org) if org else None
-        tasks = rectification.list_tasks(db, actor=SYSTEM_ACTOR, org=scope, state=wanted,
-                                         as_of=day)
-        rows = [{"id": t.id, "title": t.title, "org_code": t.org.code, "org_name": t.org.name,
-                 "category": t.category, "state": t.state, "due": t.due_on.isoformat(),
-                 "overdue": rectification.is_overdue(t, as_of=day),
-                 "open_lines": t.open_lines,
-                 "lines": len(t.lines), "points_at_risk": rectification.points_at_risk(t)}
-                for t in tasks]
+        found = rectification.list_tasks(
+            db, actor=SYSTEM_ACTOR, org=scope, state=wanted, as_of=day,
+            params=list_params(page, page_size, search)).map(
+            lambda t: {"id": t.id, "title": t.title, "org_code": t.org.code,
+                       "org_name": t.org.name, "category": t.category, "state": t.state,
+                       "due": t.due_on.isoformat(),
+                       "overdue": rectification.is_overdue(t, as_of=day),
+                       "open_lines": t.open_lines, "lines": len(t.lines),
+                       "points_at_risk": rectification.points_at_risk(t)})
 
     def human() -> None:
         table = Table(title=f"整改任务（截至 {day}）")
         for column in ("#", "单位", "任务", "状态", "期限", "未完成/总数", "风险分"):
             table.add_column(column)
-        for r in rows:
+        for r in found.items:
             table.add_row(str(r["id"]), str(r["org_name"]), str(r["title"]),
                           ("[red]逾期[/red] " if r["overdue"] else "") + TaskState(str(r["state"])).label,
                           str(r["due"]), f"{r['open_lines']}/{r['lines']}", f"{r['points_at_risk']:g}")
         console.print(table)
 
-    emit(as_json, rows, human)
+    emit_page(as_json, found, human)
 
 
 @rectify_app.command("risk", help="风险分值：各单位若未按期整改将扣多少分、预计名次。")

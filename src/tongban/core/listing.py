@@ -87,6 +87,11 @@ class ListParams:
         return min(self.page, max(1, -(-total // self.page_size)))
 
     @property
+    def number(self) -> int | None:
+        """The search text as a row number (工单号, 任务编号), when it is one."""
+        return int(self.q) if self.q.isascii() and self.q.isdigit() and len(self.q) < 19 else None
+
+    @property
     def sort_field(self) -> str:
         return self.sort.removeprefix("-")
 
@@ -196,6 +201,10 @@ class Listing:
             [Parameter(name, Parameter.KEYWORD_ONLY, default=default, annotation=kind)
              for name, kind, default in query], return_annotation=ListParams)
         return dependency
+
+
+#: A list that only pages (no sort, search or date range), e.g. one computed whole.
+PAGED = Listing()
 
 
 class PageOut(BaseModel, Generic[T]):

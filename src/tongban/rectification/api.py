@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.listing import PAGED, ListParams, PageOut, page_of, page_out
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -58,13 +59,16 @@ def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
     )
 
 
-@router.get("/tasks", response_model=list[TaskRead], summary="整改任务（逾期在前）")
-def list_tasks(org: str | None = None, state: TaskState | None = None,
-               as_of: date | None = None, db: Session = REQUEST_DB,
-               actor: Actor = Depends(require_actor)) -> list[TaskRead]:
+@router.get("/tasks", response_model=PageOut[TaskRead],
+             summary="整改任务（不给 sort 时逾期在前）")
+def list_tasks(response: Response, org: str | None = None, state: TaskState | None = None,
+               as_of: date | None = None, params: ListParams = Depends(service.TASKS.params),
+               db: Session = REQUEST_DB,
+               actor: Actor = Depends(require_actor)) -> PageOut[TaskRead]:
     scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    return [task_read(t, as_of) for t in service.list_tasks(db, actor=actor, org=scope,
-                                                            state=state, as_of=as_of)]
+    found = service.list_tasks(db, actor=actor, org=scope, state=state, as_of=as_of,
+                               params=params)
+    return page_out(response, found.map(lambda t: task_read(t, as_of)))
 
 
 @router.post("/tasks", response_model=TaskRead, status_code=status.HTTP_201_CREATED,
@@ -157,9 +161,11 @@ def import_feedback(
     return ImportResult(**result.as_dict())
 
 
-@router.get("/risk", response_model=list[RiskRead], summary="扣分风险与预计名次")
-def risk(org: str | None = None, as_of: date | None = None, db: Session = REQUEST_DB,
-         actor: Actor = Depends(require_actor)) -> list[RiskRead]:
+@router.get("/risk", response_model=PageOut[RiskRead], summary="扣分风险与预计名次")
+def risk(response: Response, org: str | None = None, as_of: date | None = None,
+         params: ListParams = Depends(PAGED.params), db: Session = REQUEST_DB,
+         actor: Actor = Depends(require_actor)) -> PageOut[RiskRead]:
     scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    return [RiskRead(**r.as_dict())
-            for r in service.risk(db, actor=actor, org=scope, as_of=as_of)]
+    # One row per org at risk, computed over all open tasks: paged once computed.
+    rows = service.risk(db, actor=actor, org=scope, as_of=as_of)
+    return page_out(response, page_of(rows, params=params).map(lambda r: RiskRead(**r.as_dict())))

@@ -14,6 +14,7 @@ from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.listing import PAGED, ListParams, page_of
 from tongban.core.periods import month_of
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number
@@ -70,30 +71,34 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
 
 
 @router.get("", response_class=HTMLResponse)
-def board(request: Request, db: Session = REQUEST_DB,
-          actor: Actor = Depends(require_actor)) -> Response:
+def board(request: Request, state: str = "", params: ListParams = Depends(service.TASKS.params),
+          db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """The board (counts, charts, a column per open state) over every task, and the task
+    list, searched, sorted and paged."""
     as_of = local_today()
-    tasks = service.list_tasks(db, actor=actor, as_of=as_of)
-    columns = {state: [t for t in tasks if t.state == state.value] for state in BOARD_COLUMNS}
-    finished = [t for t in tasks if not TaskState(t.state).is_open][-20:]
+    tasks = service.visible_tasks(db, actor=actor, as_of=as_of)
+    columns = {column: [t for t in tasks if t.state == column.value] for column in BOARD_COLUMNS}
+    wanted = TaskState(state) if state in TaskState.__members__ else None
     return render(request, "rectification/board.html", {
-        "columns": columns, "finished": finished, "as_of": as_of, "service": service,
-        "counts": service.counts_by_state(tasks, as_of=as_of), "charts": _charts(tasks, as_of),
-        "states": TaskState, "allowed": service.allowed_actions(db, actor=actor),
-        "work": TaskWork})
+        "columns": columns, "shown": get_settings().list_page_size, "as_of": as_of,
+        "service": service, "counts": service.counts_by_state(tasks, as_of=as_of),
+        "charts": _charts(tasks, as_of), "states": TaskState, "state": state,
+        "found": service.list_tasks(db, actor=actor, state=wanted, as_of=as_of, params=params),
+        "params": params, "allowed": service.allowed_actions(db, actor=actor), "work": TaskWork})
 
 
 @router.get("/risk", response_class=HTMLResponse)
-def risk_board(request: Request, db: Session = REQUEST_DB,
-               actor: Actor = Depends(require_actor)) -> Response:
+def risk_board(request: Request, params: ListParams = Depends(PAGED.params),
+               db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     as_of = local_today()
     rows = service.risk(db, actor=actor, as_of=as_of)
-    open_tasks = [t for t in service.list_tasks(db, actor=actor, as_of=as_of)
+    open_tasks = [t for t in service.visible_tasks(db, actor=actor, as_of=as_of)
                   if TaskState(t.state).is_open]
     open_tasks.sort(key=lambda t: (service.days_left(t, as_of=as_of), -service.points_at_risk(t)))
+    # Ordered by the points at risk, which are computed per task: paged once ordered.
     return render(request, "rectification/risk.html", {
-        "rows": rows, "tasks": open_tasks, "as_of": as_of, "service": service,
-        "states": TaskState})
+        "rows": rows, "found": page_of(open_tasks, params=params), "as_of": as_of,
+        "service": service, "states": TaskState})
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)

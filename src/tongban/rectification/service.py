@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
@@ -33,6 +33,7 @@ from tongban.core.errors import (
     RowError,
     ValidationFailed,
 )
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.numbers import precise
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
@@ -162,13 +163,9 @@ def get_task(db: Session, *, actor: Actor, task_id: int) -> RectificationTask:
     return task
 
 
-def list_tasks(
-    db: Session, *, actor: Actor, org: Org | None = None, state: TaskState | None = None,
-    as_of: date | None = None, overdue_only: bool = False,
-) -> list[RectificationTask]:
-    """Tasks the actor may see, overdue first, then by due day."""
+def _tasks_query(db: Session, *, actor: Actor, org: Org | None,
+                 state: TaskState | None) -> Select[RectificationTask]:
     _require_rectification_role(actor)
-    as_of = as_of or local_today()
     stmt = select(RectificationTask).where(
         RectificationTask.org_id.in_(org_service.visible_org_ids(db, actor=actor)))
     if org is not None:
@@ -177,11 +174,53 @@ def list_tasks(
             Org.path.startswith(org.path))
     if state is not None:
         stmt = stmt.where(RectificationTask.state == state.value)
-    tasks = list(db.scalars(stmt))
+    return stmt
+
+
+def visible_tasks(
+    db: Session, *, actor: Actor, org: Org | None = None, state: TaskState | None = None,
+    as_of: date | None = None, overdue_only: bool = False,
+) -> list[RectificationTask]:
+    """Every task the actor may see, overdue first, then by due day, for figures (the board's
+    columns and charts, points at risk, the weekly bulletin); lists use :func:`list_tasks`."""
+    as_of = as_of or local_today()
+    tasks = list(db.scalars(_tasks_query(db, actor=actor, org=org, state=state)))
     if overdue_only:
         tasks = [t for t in tasks if is_overdue(t, as_of=as_of)]
     return sorted(tasks, key=lambda t: (not is_overdue(t, as_of=as_of),
                                         not TaskState(t.state).is_open, t.due_on, t.id))
+
+
+#: Tasks as a list; without a ``sort`` in the board's order (see list_tasks).
+TASKS = Listing(
+    sorts={"id": ("编号", [RectificationTask.id]),
+           "due_on": ("期限", [RectificationTask.due_on]),
+           "issued_on": ("下发日期", [RectificationTask.issued_on])},
+    key=RectificationTask.id, search="编号或标题中的文字", dates="期限")
+
+
+def list_tasks(
+    db: Session, *, actor: Actor, org: Org | None = None, state: TaskState | None = None,
+    as_of: date | None = None, overdue_only: bool = False, params: ListParams,
+) -> Page[RectificationTask]:
+    """A page of the tasks the actor may see; without a ``sort``, overdue first, then open
+    ones, then by due day (as :func:`visible_tasks`)."""
+    as_of = as_of or local_today()
+    stmt = _tasks_query(db, actor=actor, org=org, state=state)
+    open_ = RectificationTask.state.in_([s.value for s in TaskState if s.is_open])
+    overdue = and_(open_, RectificationTask.due_on < as_of)
+    if overdue_only:
+        stmt = stmt.where(overdue)
+    if params.q:
+        stmt = stmt.where(or_(RectificationTask.title.contains(params.q, autoescape=True),
+                              RectificationTask.id == params.number))
+    if params.since:
+        stmt = stmt.where(RectificationTask.due_on >= params.since)
+    if params.until:
+        stmt = stmt.where(RectificationTask.due_on <= params.until)
+    return paginate(db, stmt, params=params, order=TASKS.order(params, default=[
+        case((overdue, 0), else_=1), case((open_, 0), else_=1), RectificationTask.due_on,
+        RectificationTask.id]))
 
 
 def _may_act(db: Session, actor: Actor, task: RectificationTask, who: str) -> None:
@@ -436,7 +475,7 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
     """
     as_of = as_of or local_today()
     rows: dict[int, RiskRow] = {}
-    for task in list_tasks(db, actor=actor, org=org, as_of=as_of):
+    for task in visible_tasks(db, actor=actor, org=org, as_of=as_of):
         at_risk = points_at_risk(task)
         if at_risk <= 0 or task.penalty_org is None:
             continue

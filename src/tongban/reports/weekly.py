@@ -99,7 +99,7 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
 
 def _rectification(db: Session, actor: Actor, section: Section, week: Week,
                    city: Org | None) -> dict[str, int]:
-    tasks = [t for t in rectification.list_tasks(db, actor=actor, as_of=week.as_of)
+    tasks = [t for t in rectification.visible_tasks(db, actor=actor, as_of=week.as_of)
              if _in_city(city, t.org.path) and t.issued_on <= week.end]
     per_org: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     orgs: dict[int, Org] = {}

@@ -111,13 +111,15 @@ def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState
         stmt = stmt.where(Review.period == check_period(period))
     if item_code:
         stmt = stmt.where(Review.item_code == item_code)
+    if params is None:
+        return stmt
     if q:
         stmt = stmt.where(or_(Review.case_no == q, Review.source_id == q,
                               Review.comment.contains(q, autoescape=True),
-                              *([NegativeCase.id == int(q)] if q.isdigit() and len(q) < 19 else [])))
-    if params and params.since:
+                              NegativeCase.id == params.number))
+    if params.since:
         stmt = stmt.where(NegativeCase.received_on >= params.since)
-    if params and params.until:
+    if params.until:
         stmt = stmt.where(NegativeCase.received_on <= params.until)
     return stmt
 
