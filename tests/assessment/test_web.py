@@ -13,7 +13,7 @@ FEB = "/api/v1/assessment/sheets/sichuan-cities/2026-02"
 
 def test_api_rank_carries_rank_change_and_grade(db: Session) -> None:
     client = api_client(db, make_user(db, role=Role.leader))
-    rows = client.get(f"{FEB}/rank").json()
+    rows = client.get(f"{FEB}/rank").json()["items"]
     bazhong = next(r for r in rows if r["org_code"] == "511900")
     assert (bazhong["rank"], bazhong["rank_change"], bazhong["grade"]) == (15, -14, "fair")
 

@@ -20,6 +20,7 @@ from tongban.assessment import importers
 from tongban.assessment import service as assessment
 from tongban.assessment.models import Adjustment, MetricValue
 from tongban.core import workdays
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.tabular import open_table
 from tongban.core.workdays import WorkdayOverride
@@ -102,7 +103,8 @@ def _count(db: Session, *where: object) -> int:
 
 def score_cohort(db: Session) -> str:
     """A cohort of three cities whose scheme takes given points for G1 and G2 (max 5)."""
-    if not any(s.code == "t-sec" for s in assessment.list_schemes(db, actor=SYSTEM_ACTOR)):
+    found = assessment.list_schemes(db, actor=SYSTEM_ACTOR, params=ListParams(q="t-sec"))
+    if not any(s.code == "t-sec" for s in found.items):
         make_cohort(db, code="t-sec", members=["巴中", "达州", "南充"])
         assessment.load_scheme(db, actor=SYSTEM_ACTOR, text=scheme_yaml(
             code="t-sec", cohort="t-sec", grading="{good_top: 1}", indicators="""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis, importers, service
@@ -31,6 +31,7 @@ from tongban.assessment.schemas import (
 )
 from tongban.core import privacy
 from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
@@ -65,10 +66,11 @@ def adjustment_read(a: Adjustment) -> AdjustmentRead:
     )
 
 
-@router.get("/schemes", response_model=list[SchemeRead], summary="考核方案列表")
-def list_schemes(db: Session = REQUEST_DB,
-                 actor: Actor = Depends(require_actor)) -> list[SchemeRead]:
-    return [scheme_read(s) for s in service.list_schemes(db, actor=actor)]
+@router.get("/schemes", response_model=PageOut[SchemeRead], summary="考核方案列表")
+def list_schemes(response: Response, params: ListParams = Depends(service.SCHEMES.params),
+                 db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> PageOut[SchemeRead]:
+    return page_out(response, service.list_schemes(db, actor=actor, params=params).map(scheme_read))
 
 
 @router.post("/schemes", response_model=SchemeLoaded, status_code=status.HTTP_201_CREATED,
@@ -88,14 +90,15 @@ def read_scheme(code: str, version: str, db: Session = REQUEST_DB,
     return SchemeDetail(**scheme_read(scheme).model_dump(), content=scheme.content)
 
 
-@router.get("/scheme-diff", response_model=list[IndicatorChangeRead], summary="方案版本对比")
-def scheme_diff(old: str, new: str, db: Session = REQUEST_DB,
-                actor: Actor = Depends(require_actor)) -> list[IndicatorChangeRead]:
+@router.get("/scheme-diff", response_model=PageOut[IndicatorChangeRead],
+            summary="方案版本对比（一次给全：至多两版的指标数）")
+def scheme_diff(response: Response, old: str, new: str, db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> PageOut[IndicatorChangeRead]:
     org_service.require_citywide(actor, "查看考核方案")
-    return [IndicatorChangeRead(code=c.code, name=c.name, change=c.change, label=c.label,
-                                old_points=c.old_points, new_points=c.new_points,
-                                detail=c.detail)
-            for c in service.diff(db, old_ref=old, new_ref=new)]
+    return page_out(response, Page.whole([
+        IndicatorChangeRead(code=c.code, name=c.name, change=c.change, label=c.label,
+                            old_points=c.old_points, new_points=c.new_points, detail=c.detail)
+        for c in service.diff(db, old_ref=old, new_ref=new)]))
 
 
 @router.post("/imports", response_model=ImportReportRead, status_code=status.HTTP_201_CREATED,
@@ -144,15 +147,17 @@ def correct_sheet(cohort: str, period: str, body: CorrectionCreate,
                                             reason=body.reason))
 
 
-@router.get("/sheets/{cohort}/{period}/rank", response_model=list[RankRow], summary="排名表")
-def rank(cohort: str, period: str, db: Session = REQUEST_DB,
-         actor: Actor = Depends(require_actor)) -> list[RankRow]:
+@router.get("/sheets/{cohort}/{period}/rank", response_model=PageOut[RankRow],
+            summary="排名表（一次给全：分组的单位数）")
+def rank(response: Response, cohort: str, period: str, db: Session = REQUEST_DB,
+         actor: Actor = Depends(require_actor)) -> PageOut[RankRow]:
     sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
     before = service.previous_ranks(db, sheet=sheet)
-    return [RankRow(org_code=ln.org.code, org_name=ln.org.name, total=round(ln.total, 4),
-                    rank=ln.rank, grade=Grade(ln.grade), leading=ln.leading,
-                    rank_change=before[ln.org_id] - ln.rank if ln.org_id in before else None)
-            for ln in service.visible_lines(db, actor=actor, sheet=sheet)]
+    return page_out(response, Page.whole([
+        RankRow(org_code=ln.org.code, org_name=ln.org.name, total=round(ln.total, 4),
+                rank=ln.rank, grade=Grade(ln.grade), leading=ln.leading,
+                rank_change=before[ln.org_id] - ln.rank if ln.org_id in before else None)
+        for ln in service.visible_lines(db, actor=actor, sheet=sheet)]))
 
 
 @router.get("/sheets/{cohort}/{period}/orgs/{org}/explain", summary="得分解释")
@@ -175,29 +180,34 @@ def whatif(cohort: str, period: str, org: str, body: WhatIfRequest,
                       changes=result.changes)
 
 
-@router.get("/sheets/{cohort}/{period}/alerts", response_model=list[AlertRead], summary="预警")
-def alerts(cohort: str, period: str, db: Session = REQUEST_DB,
-           actor: Actor = Depends(require_actor)) -> list[AlertRead]:
-    return [AlertRead(kind=a.kind, label=a.label, org_code=a.org_code, org_name=a.org_name,
-                      message=a.message)
-            for a in analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)]
+@router.get("/sheets/{cohort}/{period}/alerts", response_model=PageOut[AlertRead],
+            summary="预警（一次给全：一张成绩单的预警）")
+def alerts(response: Response, cohort: str, period: str, db: Session = REQUEST_DB,
+           actor: Actor = Depends(require_actor)) -> PageOut[AlertRead]:
+    return page_out(response, Page.whole([
+        AlertRead(kind=a.kind, label=a.label, org_code=a.org_code, org_name=a.org_name,
+                  message=a.message)
+        for a in analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)]))
 
 
-@router.get("/trend/{cohort}/{org}", response_model=list[TrendRead], summary="排名走势")
-def trend(cohort: str, org: str, db: Session = REQUEST_DB,
-          actor: Actor = Depends(require_actor)) -> list[TrendRead]:
-    return [TrendRead(period=p.period, total=p.total, rank=p.rank, of=p.of, grade=p.grade,
-                      rank_change=p.rank_change, status=p.status)
-            for p in analysis.trend(db, actor=actor, cohort_code=cohort, org_ref=org)]
+@router.get("/trend/{cohort}/{org}", response_model=PageOut[TrendRead],
+            summary="排名走势（一次给全：每月一点）")
+def trend(response: Response, cohort: str, org: str, db: Session = REQUEST_DB,
+          actor: Actor = Depends(require_actor)) -> PageOut[TrendRead]:
+    return page_out(response, Page.whole([
+        TrendRead(period=p.period, total=p.total, rank=p.rank, of=p.of, grade=p.grade,
+                  rank_change=p.rank_change, status=p.status)
+        for p in analysis.trend(db, actor=actor, cohort_code=cohort, org_ref=org)]))
 
 
-@router.get("/adjustments", response_model=list[AdjustmentRead], summary="加扣分记录")
-def list_adjustments(period: str | None = None, org: str | None = None,
+@router.get("/adjustments", response_model=PageOut[AdjustmentRead], summary="加扣分记录")
+def list_adjustments(response: Response, period: str | None = None, org: str | None = None,
+                     params: ListParams = Depends(service.ADJUSTMENTS.params),
                      db: Session = REQUEST_DB,
-                     actor: Actor = Depends(require_actor)) -> list[AdjustmentRead]:
+                     actor: Actor = Depends(require_actor)) -> PageOut[AdjustmentRead]:
     org_obj = org_service.resolve_org(db, ref=org, actor=actor) if org else None
-    return [adjustment_read(a)
-            for a in service.list_adjustments(db, actor=actor, period=period, org=org_obj)]
+    found = service.list_adjustments(db, actor=actor, period=period, org=org_obj, params=params)
+    return page_out(response, found.map(adjustment_read))
 
 
 @router.post("/adjustments", response_model=AdjustmentRead,

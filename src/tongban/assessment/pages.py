@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -13,6 +14,7 @@ from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number, decode_text
@@ -204,11 +206,16 @@ def org_whatif(
     return render(request, "assessment/_whatif.html", {"result": result, "errors": errors})
 
 
+def _schemes(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
+    """The page of the scheme list, and every version (bounded) for the diff picker."""
+    return {"found": service.list_schemes(db, actor=actor, params=params), "params": params,
+            "schemes": service.list_schemes(db, actor=actor, params=ListParams.for_choices()).items}
+
+
 @router.get("/schemes", response_class=HTMLResponse)
-def scheme_list(request: Request, db: Session = REQUEST_DB,
-                actor: Actor = Depends(require_actor)) -> Response:
-    schemes = service.list_schemes(db, actor=actor)
-    return render(request, "assessment/schemes.html", {"schemes": schemes})
+def scheme_list(request: Request, params: ListParams = Depends(service.SCHEMES.params),
+                db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    return render(request, "assessment/schemes.html", _schemes(db, actor, params))
 
 
 @router.get("/schemes/diff", response_class=HTMLResponse)
@@ -218,7 +225,8 @@ def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
     changes = service.diff(db, old_ref=old, new_ref=new)
     return render(request, "assessment/scheme_diff.html",
                   {"changes": changes, "old": old, "new": new,
-                   "schemes": service.list_schemes(db, actor=actor)})
+                   "schemes": service.list_schemes(db, actor=actor,
+                                                   params=ListParams.for_choices()).items})
 
 
 @router.get("/schemes/{code}/{version}", response_class=HTMLResponse)
@@ -241,8 +249,7 @@ def scheme_upload(request: Request, file: UploadFile = File(...),
                                               filename=file.filename or "")
     except ValidationFailed as exc:
         return render(request, "assessment/schemes.html",
-                      {"schemes": service.list_schemes(db, actor=actor), "failure": exc},
-                      status_code=422)
+                      {**_schemes(db, actor, ListParams()), "failure": exc}, status_code=422)
     flash(request, f"{'已加载' if created else '内容相同，未重复加载'} {scheme.code}@{scheme.version}")
     return see_other(f"/assessment/schemes/{scheme.code}/{scheme.version}")
 
@@ -281,11 +288,14 @@ def import_upload(
 
 
 @router.get("/adjustments", response_class=HTMLResponse)
-def adjustment_list(request: Request, period: str = "", db: Session = REQUEST_DB,
-                    actor: Actor = Depends(require_actor)) -> Response:
-    rows = service.list_adjustments(db, actor=actor, period=period or None, include_voided=True)
+def adjustment_list(request: Request, period: str = "",
+                    params: ListParams = Depends(service.ADJUSTMENTS.params),
+                    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    params = replace(params, sort=params.sort or "-period")  # the page shows the newest first
+    found = service.list_adjustments(db, actor=actor, period=period or None, include_voided=True,
+                                     params=params)
     return render(request, "assessment/adjustments.html",
-                  {"rows": list(reversed(rows)), "period": period})
+                  {"found": found, "params": params, "period": period})
 
 
 @router.post("/adjustments", response_class=HTMLResponse)

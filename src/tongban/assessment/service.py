@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, or_, select
-from sqlalchemy.orm import Session, lazyload, load_only
+from sqlalchemy.orm import Session, defer, lazyload, load_only
 
 from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.explain import describe
@@ -35,6 +35,7 @@ from tongban.assessment.scoring import AppliedAdjustment, OrgScore, score_cohort
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, RowError, ValidationFailed
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.periods import check_period, period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
@@ -106,10 +107,22 @@ def load_scheme(db: Session, *, actor: Actor, text: str, filename: str = "") -> 
     return scheme, True
 
 
-def list_schemes(db: Session, *, actor: Actor) -> list[Scheme]:
+#: Scheme versions as a list: by code, then in the order they came into force.
+SCHEMES = Listing(
+    sorts={"code": ("方案代码", [Scheme.code, Scheme.effective_from, Scheme.loaded_at]),
+           "effective_from": ("起始考核期", [Scheme.effective_from, Scheme.code])},
+    key=Scheme.id, search="方案代码或名称中的文字")
+
+
+def list_schemes(db: Session, *, actor: Actor, params: ListParams) -> Page[Scheme]:
+    """A page of the loaded scheme versions (their content is read when one is opened)."""
     org_service.require_citywide(actor, "查看考核方案")
-    return list(db.scalars(select(Scheme).order_by(Scheme.code, Scheme.effective_from,
-                                                   Scheme.loaded_at)))
+    stmt = select(Scheme).options(defer(Scheme.content), defer(Scheme.source_yaml))
+    if params.q:
+        stmt = stmt.where(or_(Scheme.code.contains(params.q, autoescape=True),
+                              Scheme.name.contains(params.q, autoescape=True)))
+    return paginate(db, stmt, params=params, order=SCHEMES.order(params, default=[
+        Scheme.code, Scheme.effective_from, Scheme.loaded_at, Scheme.id]))
 
 
 def get_scheme(db: Session, *, ref: str) -> Scheme:
@@ -304,10 +317,18 @@ def void_adjustment(db: Session, *, actor: Actor, adjustment_id: int, reason: st
     return adjustment
 
 
+#: Adjustments as a list: by period, in the order they were recorded.
+ADJUSTMENTS = Listing(
+    sorts={"period": ("考核期", [Adjustment.period]), "points": ("分值", [Adjustment.points]),
+           "id": ("编号", [Adjustment.id])},
+    key=Adjustment.id, search="原因中的文字或来源编号")
+
+
 def list_adjustments(
     db: Session, *, actor: Actor, period: str | None = None, org: Org | None = None,
-    include_voided: bool = False,
-) -> list[Adjustment]:
+    include_voided: bool = False, params: ListParams,
+) -> Page[Adjustment]:
+    """A page of the adjustments of the orgs the actor may see."""
     conditions: list[Any] = [Adjustment.org_id.in_(org_service.visible_org_ids(db, actor=actor))]
     if period:
         conditions.append(Adjustment.period == check_period(period))
@@ -316,8 +337,11 @@ def list_adjustments(
         conditions.append(Adjustment.org_id == org.id)
     if not include_voided:
         conditions.append(Adjustment.voided_at.is_(None))
-    return list(db.scalars(select(Adjustment).where(*conditions)
-                           .order_by(Adjustment.period, Adjustment.id)))
+    if params.q:
+        conditions.append(or_(Adjustment.reason.contains(params.q, autoescape=True),
+                              Adjustment.source_ref == params.q))
+    return paginate(db, select(Adjustment).where(*conditions), params=params,
+                    order=ADJUSTMENTS.order(params, default=[Adjustment.period, Adjustment.id]))
 
 
 def _applied_adjustments(

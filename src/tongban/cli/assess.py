@@ -8,8 +8,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tongban.cli.options import CohortOption, JsonOption, OrgOption, PeriodOption
-from tongban.cli.output import console, emit, err_console
+from tongban.cli.options import (
+    CohortOption,
+    JsonOption,
+    OrgOption,
+    PageOption,
+    PageSizeOption,
+    PeriodOption,
+    SearchOption,
+    list_params,
+)
+from tongban.cli.output import console, emit, emit_page, err_console
 from tongban.cli.session import service_call
 from tongban.core.numbers import fixed
 from tongban.core.periods import period_label
@@ -40,27 +49,29 @@ def scheme_load(
 
 
 @scheme_app.command("list", help="已加载的考核方案及其适用期间。")
-def scheme_list(as_json: JsonOption = False) -> None:
+def scheme_list(search: SearchOption = "", page: PageOption = 1,
+                page_size: PageSizeOption = None, as_json: JsonOption = False) -> None:
     from tongban.assessment import service as assessment
 
     with service_call() as db:
-        rows = [{"code": s.code, "version": s.version, "name": s.name,
-                 "effective_from": s.effective_from, "effective_to": s.effective_to,
-                 "cohorts": s.cohorts, "indicators": s.indicator_count,
-                 "hash": s.content_hash[:12]}
-                for s in assessment.list_schemes(db, actor=SYSTEM_ACTOR)]
+        found = assessment.list_schemes(
+            db, actor=SYSTEM_ACTOR, params=list_params(page, page_size, search)).map(
+            lambda s: {"code": s.code, "version": s.version, "name": s.name,
+                       "effective_from": s.effective_from, "effective_to": s.effective_to,
+                       "cohorts": s.cohorts, "indicators": s.indicator_count,
+                       "hash": s.content_hash[:12]})
 
     def human() -> None:
         table = Table(title="考核方案")
         for column in ("代码@版本", "名称", "适用期间", "分组", "指标数"):
             table.add_column(column)
-        for r in rows:
+        for r in found.items:
             table.add_row(f"{r['code']}@{r['version']}", str(r["name"]),
                           f"{r['effective_from']}–{r['effective_to'] or ''}",
                           "、".join(r["cohorts"]), str(r["indicators"]))  # type: ignore[arg-type]
         console.print(table)
 
-    emit(as_json, rows, human)
+    emit_page(as_json, found, human)
 
 
 @assess_app.command("scheme-diff", help="比较两个方案版本（code@version）：新增、删除、调整分值的指标。")
