@@ -96,7 +96,7 @@ def test_bearer_token_works_until_revoked(db: Session) -> None:
     client = api_client(db, user)
     me = client.get("/api/v1/me")
     assert me.status_code == 200 and me.json()["username"] == user.username
-    token_id = client.get("/api/v1/me/tokens").json()[0]["id"]
+    token_id = client.get("/api/v1/me/tokens").json()["items"][0]["id"]
     assert client.delete(f"/api/v1/me/tokens/{token_id}").status_code == 200
     refused = client.get("/api/v1/me")
     assert refused.status_code == 401

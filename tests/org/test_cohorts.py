@@ -13,6 +13,7 @@ from tests.factories import actor_of, csrf_of, logged_in_client, make_user
 from tongban.cli import app as cli
 from tongban.core.audit import AuditEntry
 from tongban.core.errors import Conflict, DomainError, PermissionDenied
+from tongban.core.listing import ListParams
 from tongban.core.security import Role
 from tongban.org import service
 
@@ -84,7 +85,7 @@ def test_reference_cohort_cannot_be_edited(db: Session) -> None:
 
 def test_leaders_read_but_do_not_manage_cohorts(db: Session) -> None:
     leader = actor_of(db, role=Role.leader)
-    assert service.list_cohorts(db, actor=leader)
+    assert service.list_cohorts(db, actor=leader, params=ListParams()).items
     with pytest.raises(PermissionDenied):
         service.create_cohort(db, actor=leader, code="x-y", name="x", members=[])
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import actor_of
 from tongban.core.errors import DomainError
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service
 from tongban.org.enums import DeptClass, OrgLevel
@@ -69,10 +70,11 @@ def test_unknown_name_is_an_error_with_suggestions(db: Session) -> None:
 
 
 def test_pinyin_initials_find_bazhong(db: Session) -> None:
-    rows, _ = service.search_orgs(db, actor=SYSTEM_ACTOR, q="bz", level=OrgLevel.city)
-    assert [o.name for o in rows] == ["巴中市"]
-    rows, _ = service.search_orgs(db, actor=SYSTEM_ACTOR, q="bazhong")
-    assert "巴中市" in [o.name for o in rows]
+    found = service.search_orgs(db, actor=SYSTEM_ACTOR, level=OrgLevel.city,
+                                params=ListParams(q="bz"))
+    assert [o.name for o in found.items] == ["巴中市"]
+    found = service.search_orgs(db, actor=SYSTEM_ACTOR, params=ListParams(q="bazhong"))
+    assert "巴中市" in [o.name for o in found.items]
 
 
 def test_zones_without_division_codes_sit_under_the_city(db: Session) -> None:
@@ -113,8 +115,9 @@ def test_departments_hang_only_under_a_city(db: Session) -> None:
 
 def test_liaison_sees_only_its_subtree(db: Session) -> None:
     liaison = actor_of(db, role=Role.liaison, org="巴州区")
-    rows, total = service.search_orgs(db, actor=liaison, q="", limit=1000)
-    assert total == len(rows) > 1
+    found = service.search_orgs(db, actor=liaison, params=ListParams(page_size=500))
+    rows = found.items
+    assert found.total == len(rows) > 1
     bazhou = service.resolve_org(db, ref="巴州区")
     assert all(o.path.startswith(bazhou.path) for o in rows)
     assert service.org_level_counts(db, actor=liaison)[OrgLevel.city] == 0

@@ -49,7 +49,7 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             victim_case_id: int = 0) -> dict[tuple[str, str], Probe]:
     TASK = f"/api/v1/rectification/tasks/{victim_task_id}"
     return {
-        ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?limit=500", expect="no_victim_data"),
+        ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?page_size=500", expect="no_victim_data"),
         ("GET", "/api/v1/orgs/{code}"): Probe(f"/api/v1/orgs/{VICTIM_ORG}"),
         ("GET", "/api/v1/orgs/{code}/children"): Probe(f"/api/v1/orgs/{VICTIM_ORG}/children"),
         ("POST", "/api/v1/orgs"): Probe(

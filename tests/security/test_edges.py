@@ -57,7 +57,8 @@ def test_a_liaison_reads_no_draft_sheet(db: Session) -> None:
 @pytest.mark.parametrize("path", [
     "/api/v1/reviews/cases/9223372036854775808", "/api/v1/rectification/tasks/99999999999999999999",
     "/api/v1/calendar/overrides?year=0", "/api/v1/calendar/overrides?year=10000",
-    "/api/v1/orgs?offset=9223372036854775808", "/api/v1/reviews/cases?page=99999999999999999999",
+    "/api/v1/orgs?page=9223372036854775808", "/api/v1/orgs?page_size=9223372036854775808",
+    "/api/v1/reviews/cases?page=99999999999999999999",
     "/api/v1/assessment/sheets/bz-counties/２０２６-03/rank",
 ])
 def test_numbers_out_of_range_are_the_callers_error(db: Session, path: str) -> None:

@@ -54,7 +54,7 @@ def league_table(
     before = service.previous_ranks(db, sheet=sheet)
     rows = [{"line": ln, "change": before[ln.org_id] - ln.rank if ln.org_id in before else None,
              "grade": Grade(ln.grade)} for ln in lines]
-    cohorts = {c.code: c.name for c in org_service.list_cohorts(db, actor=actor)} \
+    cohorts = org_service.cohort_names(db, actor=actor) \
         if actor.is_citywide else {cohort: sheet.cohort.name}
     return render(request, "assessment/league.html", {
         "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
@@ -259,7 +259,7 @@ def import_form(request: Request, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     return render(request, "assessment/import.html", {
         "recent": importers.recent_imports(db, actor=actor),
-        "cohorts": org_service.list_cohorts(db, actor=actor)})
+        "cohorts": org_service.cohort_names(db, actor=actor)})
 
 
 @router.post("/import", response_class=HTMLResponse)
@@ -271,7 +271,7 @@ def import_upload(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    context: dict[str, Any] = {"cohorts": org_service.list_cohorts(db, actor=actor),
+    context: dict[str, Any] = {"cohorts": org_service.cohort_names(db, actor=actor),
                                "form": {"cohort": cohort, "period": period}}
     try:
         report = importers.import_file(db, actor=actor, source=file.file, filename=file.filename,

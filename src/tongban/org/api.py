@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tongban.core.db import MAX_ROW_ID, REQUEST_DB, RowId
+from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor, Role
 from tongban.org import service
 from tongban.org.access import require_actor, require_roles
@@ -17,7 +18,6 @@ from tongban.org.schemas import (
     CohortMembersUpdate,
     CohortRead,
     OrgCreate,
-    OrgPage,
     OrgRead,
     TokenCreate,
     TokenIssued,
@@ -79,21 +79,18 @@ def token_read(token: ApiToken) -> TokenRead:
 # ---------------------------------------------------------------- orgs
 
 
-@router.get("/orgs", response_model=OrgPage, summary="组织列表与搜索(拼音首字母可用)")
+@router.get("/orgs", response_model=PageOut[OrgRead], summary="组织列表与搜索(拼音首字母可用)")
 def list_orgs(
-    q: str = "",
+    response: Response,
     level: OrgLevel | None = None,
     parent: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_ROW_ID),
+    params: ListParams = Depends(service.ORGS.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
-) -> OrgPage:
+) -> PageOut[OrgRead]:
     parent_org = service.get_org(db, actor=actor, code=parent) if parent else None
-    rows, total = service.search_orgs(
-        db, actor=actor, q=q, level=level, parent=parent_org, limit=limit, offset=offset
-    )
-    return OrgPage(items=[org_read(o) for o in rows], total=total)
+    found = service.search_orgs(db, actor=actor, level=level, parent=parent_org, params=params)
+    return page_out(response, found.map(org_read))
 
 
 @router.get("/orgs/{code}", response_model=OrgRead, summary="组织详情")
@@ -103,12 +100,15 @@ def read_org(
     return org_read(service.get_org(db, actor=actor, code=code))
 
 
-@router.get("/orgs/{code}/children", response_model=list[OrgRead], summary="下级组织")
+@router.get("/orgs/{code}/children", response_model=PageOut[OrgRead],
+            summary="下级组织（一次给全：组织树的一层）")
 def read_org_children(
-    code: str, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
-) -> list[OrgRead]:
+    response: Response, code: str, db: Session = REQUEST_DB,
+    actor: Actor = Depends(require_actor),
+) -> PageOut[OrgRead]:
     org = service.get_org(db, actor=actor, code=code)
-    return [org_read(o) for o in service.children(db, actor=actor, org=org)]
+    return page_out(response, Page.whole([org_read(o)
+                                          for o in service.children(db, actor=actor, org=org)]))
 
 
 @router.post(
@@ -135,11 +135,12 @@ def create_org(
 # ---------------------------------------------------------------- cohorts
 
 
-@router.get("/cohorts", response_model=list[CohortRead], summary="考核分组")
+@router.get("/cohorts", response_model=PageOut[CohortRead], summary="考核分组")
 def list_cohorts(
-    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
-) -> list[CohortRead]:
-    return [cohort_read(c) for c in service.list_cohorts(db, actor=actor)]
+    response: Response, params: ListParams = Depends(service.COHORTS.params),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
+) -> PageOut[CohortRead]:
+    return page_out(response, service.list_cohorts(db, actor=actor, params=params).map(cohort_read))
 
 
 @router.get("/cohorts/{code}", response_model=CohortRead, summary="考核分组详情")
@@ -182,11 +183,12 @@ def set_cohort_members(
 # ---------------------------------------------------------------- users
 
 
-@router.get("/users", response_model=list[UserRead], summary="用户列表(管理员)")
+@router.get("/users", response_model=PageOut[UserRead], summary="用户列表(管理员)")
 def list_users(
-    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
-) -> list[UserRead]:
-    return [user_read(u) for u in service.list_users(db, actor=actor)]
+    response: Response, params: ListParams = Depends(service.USERS.params),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
+) -> PageOut[UserRead]:
+    return page_out(response, service.list_users(db, actor=actor, params=params).map(user_read))
 
 
 @router.post(
@@ -237,11 +239,13 @@ def read_me(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> 
     return user_read(service.get_user(db, actor=actor, user_id=actor.user_id or 0))
 
 
-@router.get("/me/tokens", response_model=list[TokenRead], summary="我的 API 令牌")
+@router.get("/me/tokens", response_model=PageOut[TokenRead], summary="我的 API 令牌")
 def list_tokens(
-    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
-) -> list[TokenRead]:
-    return [token_read(t) for t in service.list_api_tokens(db, actor=actor)]
+    response: Response, params: ListParams = Depends(service.TOKENS.params),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
+) -> PageOut[TokenRead]:
+    return page_out(response,
+                    service.list_api_tokens(db, actor=actor, params=params).map(token_read))
 
 
 @router.post(

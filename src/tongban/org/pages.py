@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
+from tongban.core.listing import ListParams
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, render, see_other
 from tongban.org import service
@@ -88,20 +91,17 @@ def logout(request: Request, db: Session = REQUEST_DB,
 @router.get("/orgs", response_class=HTMLResponse)
 def org_browser(
     request: Request,
-    q: str = "",
+    params: ListParams = Depends(service.ORGS.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     roots = service.root_orgs(db, actor=actor)
-    results, total = service.search_orgs(db, actor=actor, q=q, limit=50) if q else ([], 0)
     return render(
         request, "orgs.html",
         {
             "roots": roots,
             "counts": service.child_counts(db, org_ids=[o.id for o in roots]),
-            "q": q,
-            "results": results,
-            "total": total,
+            **_search(db, actor, params),
         },
     )
 
@@ -109,12 +109,17 @@ def org_browser(
 @router.get("/orgs/-/search", response_class=HTMLResponse)
 def org_search_fragment(
     request: Request,
-    q: str = "",
+    params: ListParams = Depends(service.ORGS.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    results, total = service.search_orgs(db, actor=actor, q=q, limit=50) if q else ([], 0)
-    return render(request, "_org_results.html", {"q": q, "results": results, "total": total})
+    return render(request, "_org_results.html", _search(db, actor, params))
+
+
+def _search(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
+    """The search results: a page of the orgs matching ``q``, none without one."""
+    found = service.search_orgs(db, actor=actor, params=params) if params.q else None
+    return {"params": params, "found": found}
 
 
 @router.get("/orgs/{code}/tree", response_class=HTMLResponse)
@@ -153,9 +158,14 @@ def org_detail(
 
 @router.get("/cohorts", response_class=HTMLResponse)
 def cohort_list(
-    request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
+    request: Request, params: ListParams = Depends(service.COHORTS.params),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
 ) -> Response:
-    return render(request, "cohorts.html", {"cohorts": service.list_cohorts(db, actor=actor)})
+    return render(request, "cohorts.html", _cohorts(db, actor, params))
+
+
+def _cohorts(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
+    return {"found": service.list_cohorts(db, actor=actor, params=params), "params": params}
 
 
 @router.post("/cohorts", response_class=HTMLResponse)
@@ -176,7 +186,7 @@ def cohort_create(
     except DomainError as exc:
         return render(
             request, "cohorts.html",
-            {"cohorts": service.list_cohorts(db, actor=actor), "error": exc.message,
+            {**_cohorts(db, actor, ListParams()), "error": exc.message,
              "form": {"code": code, "name": name, "description": description,
                       "members": members}},
             status_code=exc.status_code,
@@ -228,12 +238,15 @@ def cohort_members(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def user_list(
-    request: Request, db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    request: Request, params: ListParams = Depends(service.USERS.params),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
-    return render(
-        request, "users.html", {"users": service.list_users(db, actor=actor), "roles": Role}
-    )
+    return render(request, "users.html", _users(db, actor, params))
+
+
+def _users(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
+    return {"found": service.list_users(db, actor=actor, params=params), "params": params,
+            "roles": Role}
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
@@ -256,7 +269,7 @@ def user_create(
     except DomainError as exc:
         return render(
             request, "users.html",
-            {"users": service.list_users(db, actor=actor), "roles": Role, "error": exc.message,
+            {**_users(db, actor, ListParams()), "error": exc.message,
              "form": {"username": username, "display_name": display_name, "role": role.value,
                       "org": org}},
             status_code=exc.status_code,
@@ -311,9 +324,14 @@ def user_edit(
 
 @router.get("/account", response_class=HTMLResponse)
 def account(
-    request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
+    request: Request, params: ListParams = Depends(service.TOKENS.params),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
 ) -> Response:
-    return render(request, "account.html", {"tokens": service.list_api_tokens(db, actor=actor)})
+    return render(request, "account.html", _tokens(db, actor, params))
+
+
+def _tokens(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
+    return {"tokens": service.list_api_tokens(db, actor=actor, params=params), "params": params}
 
 
 @router.post("/account/password", response_class=HTMLResponse)
@@ -349,7 +367,7 @@ def account_token_create(
     _, plain = service.create_api_token(db, actor=actor, name=name.strip() or "未命名")
     return render(
         request, "account.html",
-        {"tokens": service.list_api_tokens(db, actor=actor), "new_token": plain},
+        {**_tokens(db, actor, ListParams()), "new_token": plain},
     )
 
 

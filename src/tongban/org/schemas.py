@@ -22,11 +22,6 @@ class OrgRead(BaseModel):
     dept_class: DeptClass | None = None
 
 
-class OrgPage(BaseModel):
-    items: list[OrgRead]
-    total: int
-
-
 class OrgCreate(BaseModel):
     """A county-level zone (no division code) or a municipal department."""
 

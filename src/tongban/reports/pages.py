@@ -39,8 +39,8 @@ def _picker(db: Session, actor: Actor) -> dict[str, Any]:
     choices = assessment.cohort_periods(db)
     quarters = {code: sorted({quarter_of(p) for p in periods})
                 for code, periods in choices.items()}
-    return {"cohorts": {c.code: c.name for c in org_service.list_cohorts(db, actor=actor)
-                        if c.code in choices},
+    return {"cohorts": {code: name for code, name in org_service.cohort_names(db, actor=actor).items()
+                        if code in choices},
             "periods": choices, "quarters": quarters, "kinds": ReportKind,
             "today": local_today().isoformat()}
 

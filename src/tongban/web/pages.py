@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB
+from tongban.core.listing import ListParams
 from tongban.core.security import Actor
 from tongban.core.templating import render
 from tongban.org import service as org_service
@@ -52,7 +53,8 @@ def home(
         }],
     }
     own_org = org_service.own_org(db, actor)
-    cohort_count = len(org_service.list_cohorts(db, actor=actor)) if actor.is_citywide else 0
+    cohort_count = org_service.list_cohorts(
+        db, actor=actor, params=ListParams(page_size=1)).total if actor.is_citywide else 0
     today = datetime.now(ZoneInfo(get_settings().timezone)).strftime("%Y年%m月%d日")
     return render(
         request, "home.html",

@@ -15,6 +15,8 @@ Callers use the functions re-exported here (``from tongban.org import service``)
 from __future__ import annotations
 
 from tongban.org.service.cohorts import (
+    COHORTS,
+    cohort_names,
     cohort_orgs,
     create_cohort,
     get_cohort,
@@ -24,6 +26,7 @@ from tongban.org.service.cohorts import (
 )
 from tongban.org.service.orgs import (
     ORG_CODE,
+    ORGS,
     OrgNotResolved,
     child_counts,
     children,
@@ -55,6 +58,8 @@ from tongban.org.service.scoping import (
 )
 from tongban.org.service.users import (
     TOKEN_USE_INTERVAL,
+    TOKENS,
+    USERS,
     actor_for,
     actor_for_api_token,
     actor_for_session,
@@ -80,10 +85,14 @@ from tongban.org.service.users import (
 )
 
 __all__ = [
+    "COHORTS",
+    "ORGS",
     "ORG_CODE",
     "PROVINCE_CODE",
     "SICHUAN_CITIES_COHORT",
+    "TOKENS",
     "TOKEN_USE_INTERVAL",
+    "USERS",
     "OrgNotResolved",
     "ReferenceLoad",
     "actor_for",
@@ -95,6 +104,7 @@ __all__ = [
     "child_counts",
     "children",
     "city_of",
+    "cohort_names",
     "cohort_orgs",
     "create_api_token",
     "create_cohort",

@@ -5,19 +5,35 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core import audit
 from tongban.core.errors import Conflict, DomainError, NotFound
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.org.models import Cohort, CohortMember, Org
 from tongban.org.service.scoping import require_citywide, require_manager
 
+#: Cohorts as a list: the reference cohort first, then by code.
+COHORTS = Listing(sorts={"code": ("代码", [Cohort.code]), "name": ("名称", [Cohort.name])},
+                  key=Cohort.id, search="代码或名称中的文字")
 
-def list_cohorts(db: Session, *, actor: Actor) -> list[Cohort]:
+
+def list_cohorts(db: Session, *, actor: Actor, params: ListParams) -> Page[Cohort]:
     require_citywide(actor, "查看考核分组")
-    return list(db.scalars(select(Cohort).order_by(Cohort.is_reference.desc(), Cohort.code)))
+    stmt = select(Cohort)
+    if params.q:
+        stmt = stmt.where(or_(Cohort.code.contains(params.q, autoescape=True),
+                              Cohort.name.contains(params.q, autoescape=True)))
+    return paginate(db, stmt, params=params, order=COHORTS.order(
+        params, default=[Cohort.is_reference.desc(), Cohort.code, Cohort.id]))
+
+
+def cohort_names(db: Session, *, actor: Actor) -> dict[str, str]:
+    """Code → name of the cohorts, in list order, for pickers."""
+    return {c.code: c.name
+            for c in list_cohorts(db, actor=actor, params=ListParams.for_choices()).items}
 
 
 def get_cohort(db: Session, *, actor: Actor, code: str) -> Cohort:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit
 from tongban.core.errors import Conflict, DomainError, NotFound
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.org.enums import DeptClass, OrgLevel
 from tongban.org.models import Org
@@ -146,44 +147,38 @@ def child_counts(db: Session, *, org_ids: list[int]) -> dict[int, int]:
     return {parent_id: n for parent_id, n in rows if parent_id is not None}
 
 
+#: Orgs as a list: the higher levels first, then by code.
+ORGS = Listing(sorts={"code": ("代码", [Org.code]), "name": ("名称", [Org.name])}, key=Org.id,
+               search="名称、代码，或拼音及其首字母（bz → 巴中）")
+
+
 def search_orgs(
     db: Session,
     *,
     actor: Actor,
-    q: str = "",
     level: OrgLevel | None = None,
     parent: Org | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[Org], int]:
-    """Orgs the actor may see, matching ``q`` by name, code, pinyin or initials (bz → 巴中)."""
+    params: ListParams,
+) -> Page[Org]:
+    """A page of the orgs the actor may see, matching ``params.q`` by name, code, pinyin or
+    initials (bz → 巴中)."""
     conditions: list[ColumnElement[bool]] = [scope_condition(db, actor=actor)]
-    q = q.strip()
-    if q:
+    if q := params.q:
         lowered = q.lower()
         conditions.append(
             or_(
-                Org.name.contains(q),
-                Org.code.startswith(q),
-                Org.initials.startswith(lowered),
-                Org.pinyin.startswith(lowered),
+                Org.name.contains(q, autoescape=True),
+                Org.code.startswith(q, autoescape=True),
+                Org.initials.startswith(lowered, autoescape=True),
+                Org.pinyin.startswith(lowered, autoescape=True),
             )
         )
     if level is not None:
         conditions.append(Org.level == level.value)
     if parent is not None:
         conditions.append(Org.parent_id == parent.id)
-    total = db.scalar(select(func.count()).select_from(Org).where(*conditions)) or 0
-    rows = list(
-        db.scalars(
-            select(Org)
-            .where(*conditions)
-            .order_by(func.length(Org.path), Org.code)
-            .offset(offset)
-            .limit(limit)
-        )
-    )
-    return rows, total
+    return paginate(db, select(Org).where(*conditions), params=params, order=ORGS.order(
+        params, default=[func.length(Org.path), Org.code, Org.id]))
 
 
 def org_level_counts(db: Session, *, actor: Actor) -> dict[OrgLevel, int]:

@@ -25,6 +25,7 @@ from tongban.core.errors import (
     PermissionDenied,
     TooManyRequests,
 )
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import (
     Actor,
     Role,
@@ -97,10 +98,23 @@ def create_user(
     return user
 
 
-def list_users(db: Session, *, actor: Actor) -> list[User]:
+#: Users as a list: by role, then user name.
+USERS = Listing(
+    sorts={"username": ("用户名", [User.username]), "display_name": ("姓名", [User.display_name]),
+           "role": ("角色", [User.role, User.username]),
+           "last_login_at": ("最近登录", [User.last_login_at])},
+    key=User.id, search="用户名或姓名中的文字")
+
+
+def list_users(db: Session, *, actor: Actor, params: ListParams) -> Page[User]:
     if actor.role is not Role.admin:
         raise PermissionDenied("只有系统管理员可以管理用户")
-    return list(db.scalars(select(User).order_by(User.role, User.username)))
+    stmt = select(User)
+    if params.q:
+        stmt = stmt.where(or_(User.username.contains(params.q, autoescape=True),
+                              User.display_name.contains(params.q, autoescape=True)))
+    return paginate(db, stmt, params=params,
+                    order=USERS.order(params, default=[User.role, User.username, User.id]))
 
 
 def get_user(db: Session, *, actor: Actor, user_id: int) -> User:
@@ -297,12 +311,14 @@ def create_api_token(db: Session, *, actor: Actor, name: str) -> tuple[ApiToken,
     return token, plain
 
 
-def list_api_tokens(db: Session, *, actor: Actor) -> list[ApiToken]:
-    return list(
-        db.scalars(
-            select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)
-        )
-    )
+#: A user's API tokens as a list: in the order they were made.
+TOKENS = Listing(sorts={"created_at": ("创建时间", [ApiToken.created_at]),
+                        "last_used_at": ("最近使用", [ApiToken.last_used_at])}, key=ApiToken.id)
+
+
+def list_api_tokens(db: Session, *, actor: Actor, params: ListParams) -> Page[ApiToken]:
+    return paginate(db, select(ApiToken).where(ApiToken.user_id == actor.user_id), params=params,
+                    order=TOKENS.order(params, default=[ApiToken.id]))
 
 
 def revoke_api_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
