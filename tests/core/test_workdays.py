@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.factories import actor_of, located
 from tongban.core import workdays
 from tongban.core.errors import PermissionDenied, ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import DayKind, UnknownCalendarYear, WorkCalendar
 
@@ -93,7 +94,7 @@ def test_bad_calendar_file_names_rows_and_columns_and_imports_nothing(db: Sessio
     found = [(row, column) for row, column, _ in located(excinfo.value)]
     assert found == [(3, "date"), (4, "kind"), (5, "date")]
     assert all(group.file == "bad.csv" for group in excinfo.value.errors)
-    assert workdays.list_overrides(db, year=2027) == []
+    assert workdays.list_overrides(db, year=2027, params=ListParams()).total == 0
 
 
 def test_missing_columns_are_reported(db: Session) -> None:

@@ -17,6 +17,7 @@ from tongban.assessment import service as assessment
 from tongban.cli import app as cli
 from tongban.core.audit import AuditEntry
 from tongban.core.errors import DomainError, PermissionDenied
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service as org_service
 from tongban.reports import jobs, service
@@ -75,7 +76,7 @@ def test_liaisons_cannot_generate_or_read_reports(db: Session) -> None:
     with pytest.raises(PermissionDenied):
         service.generate(db, actor=liaison, request=MONTHLY)
     with pytest.raises(PermissionDenied):
-        service.list_reports(db, actor=liaison)
+        service.list_reports(db, actor=liaison, params=ListParams())
 
 
 def test_job_writes_the_weekly_bulletin_on_monday_once(db: Session) -> None:
@@ -124,7 +125,7 @@ def test_api_generates_lists_and_downloads(db: Session) -> None:
     assert "attachment" in docx.headers["content-disposition"]
     assert hashlib.sha256(docx.content).hexdigest() == next(
         f["sha256"] for f in body["files"] if f["format"] == "docx")
-    assert [r["id"] for r in analyst.get("/api/v1/reports").json()] == [body["id"]]
+    assert [r["id"] for r in analyst.get("/api/v1/reports").json()["items"]] == [body["id"]]
     bad = analyst.post("/api/v1/reports", json={"kind": "quarterly", "cohort": "bz-counties",
                                                 "period": "2026-Q1"})
     assert bad.status_code == 400 and "2026Q1" in bad.json()["detail"]

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tongban.cli.options import CohortOption, JsonOption, PeriodOption, date_option
-from tongban.cli.output import console, emit
+from tongban.cli.options import (
+    CohortOption,
+    JsonOption,
+    PageOption,
+    PageSizeOption,
+    PeriodOption,
+    SearchOption,
+    date_option,
+    list_params,
+)
+from tongban.cli.output import console, emit, emit_page
 from tongban.cli.session import service_call
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_today
+
+if TYPE_CHECKING:
+    from tongban.core.listing import Page
 
 report_app = typer.Typer(help="通报：周通报、月考评、季调度（Word、Excel、网页），生成即归档。",
                          no_args_is_help=True)
@@ -83,26 +95,28 @@ def report_quarterly(
 
 
 @report_app.command("list", help="已归档的通报及各文件的哈希。")
-def report_list(as_json: JsonOption = False) -> None:
+def report_list(search: SearchOption = "", page: PageOption = 1,
+                page_size: PageSizeOption = None, as_json: JsonOption = False) -> None:
     from tongban.reports import service as reports
     from tongban.reports.enums import ReportKind, ReportTrigger
 
     with service_call() as db:
-        found = reports.list_reports(db, actor=SYSTEM_ACTOR)
-        rows: list[dict[str, Any]] = [{"id": r.id, "kind": r.kind, "title": r.title, "period": r.period_key,
-                 "scope": r.scope, "trigger": r.trigger, "generated_at": r.generated_at,
-                 "files": {f.format: f.sha256 for f in r.files}, "intact": reports.verify(r)}
-                for r in found]
+        found: Page[dict[str, Any]] = reports.list_reports(
+            db, actor=SYSTEM_ACTOR, params=list_params(page, page_size, search)).map(
+            lambda r: {"id": r.id, "kind": r.kind, "title": r.title, "period": r.period_key,
+                       "scope": r.scope, "trigger": r.trigger, "generated_at": r.generated_at,
+                       "files": {f.format: f.sha256 for f in r.files},
+                       "intact": reports.verify(r)})
 
     def human() -> None:
         from tongban.core.templating import local_time
 
         table = Table("编号", "类型", "标题", "期间", "生成方式", "生成时间", "文件完好")
-        for row in rows:
+        for row in found.items:
             table.add_row(str(row["id"]), ReportKind(row["kind"]).label, row["title"], row["period"],
                           ReportTrigger(row["trigger"]).label,
                           local_time(row["generated_at"]),
                           "是" if all(row["intact"].values()) else "否")
         console.print(table)
 
-    emit(as_json, rows, human)
+    emit_page(as_json, found, human)

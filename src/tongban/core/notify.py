@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
+from tongban.core.listing import PAGED, ListParams, Page, paginate
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,19 @@ def notify(db: Session, *, recipients: Iterable[Recipient], message: Message, ke
 
 
 def inbox(db: Session, *, user_id: int, unread_only: bool = False,
-          limit: int = 100) -> list[Notification]:
+          params: ListParams) -> Page[Notification]:
+    """A page of the user's notifications, the newest first."""
     stmt = select(Notification).where(Notification.recipient_id == user_id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return list(db.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))
+    return paginate(db, stmt, params=params,
+                    order=PAGED.order(params, default=[Notification.id.desc()]))
+
+
+def link_of(db: Session, *, user_id: int, notification_id: int) -> str:
+    """Where one of the user's notifications leads ("" for none, or another user's)."""
+    return db.scalar(select(Notification.link).where(
+        Notification.id == notification_id, Notification.recipient_id == user_id)) or ""
 
 
 def unread_count(db: Session, *, user_id: int) -> int:

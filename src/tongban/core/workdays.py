@@ -23,6 +23,7 @@ from tongban.core.choices import Choice
 from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.errors import DomainError, ErrorGroups, PermissionDenied, RowError, ValidationFailed
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_text, open_table
 
@@ -150,13 +151,19 @@ def workdays_between(start: date, end: date, *, db: Session) -> int:
     return load_calendar(db).workdays_between(start, end)
 
 
-def list_overrides(db: Session, *, year: int | None = None) -> list[WorkdayOverride]:
-    stmt = select(WorkdayOverride).order_by(WorkdayOverride.day)
+#: The administrators' rulings as a list: by date.
+OVERRIDES = Listing(sorts={"day": ("日期", [WorkdayOverride.day])}, key=WorkdayOverride.day)
+
+
+def list_overrides(db: Session, *, year: int | None = None,
+                   params: ListParams) -> Page[WorkdayOverride]:
+    stmt = select(WorkdayOverride)
     if year is not None:
         stmt = stmt.where(
             WorkdayOverride.day >= date(year, 1, 1), WorkdayOverride.day <= date(year, 12, 31)
         )
-    return list(db.scalars(stmt))
+    return paginate(db, stmt, params=params,
+                    order=OVERRIDES.order(params, default=[WorkdayOverride.day]))
 
 
 def set_override(

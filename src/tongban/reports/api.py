@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.listing import ListParams, PageOut, page_out
 from tongban.core.middleware import REPORT_CONTENT_SECURITY_POLICY
 from tongban.core.security import Actor
 from tongban.org.access import require_actor
@@ -32,10 +33,12 @@ def report_read(report: Report, created: bool = False) -> ReportRead:
                for f in report.files])
 
 
-@router.get("", response_model=list[ReportRead], summary="已归档的通报（新的在前）")
-def list_reports(kind: ReportKind | None = None, db: Session = REQUEST_DB,
-                 actor: Actor = Depends(require_actor)) -> list[ReportRead]:
-    return [report_read(r) for r in service.list_reports(db, actor=actor, kind=kind)]
+@router.get("", response_model=PageOut[ReportRead], summary="已归档的通报（新的在前）")
+def list_reports(response: Response, kind: ReportKind | None = None,
+                 params: ListParams = Depends(service.REPORTS.params), db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> PageOut[ReportRead]:
+    found = service.list_reports(db, actor=actor, kind=kind, params=params)
+    return page_out(response, found.map(report_read))
 
 
 @router.post("", response_model=ReportRead, status_code=status.HTTP_201_CREATED,

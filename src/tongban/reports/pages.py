@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tongban.assessment import service as assessment
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
+from tongban.core.listing import ListParams
 from tongban.core.periods import quarter_of
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -46,12 +47,15 @@ def _picker(db: Session, actor: Actor) -> dict[str, Any]:
 
 
 @router.get("", response_class=HTMLResponse)
-def reports_page(request: Request, db: Session = REQUEST_DB,
+def reports_page(request: Request, kind: str = "",
+                 params: ListParams = Depends(service.REPORTS.params), db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> Response:
-    reports = service.list_reports(db, actor=actor)
+    wanted = ReportKind(kind) if kind in ReportKind.__members__ else None
+    found = service.list_reports(db, actor=actor, kind=wanted, params=params)
     return render(request, "reports/index.html", {
-        **_picker(db, actor), "reports": reports, "triggers": ReportTrigger,
-        "intact": {r.id: all(service.verify(r).values()) for r in reports}})
+        **_picker(db, actor), "found": found, "params": params, "kind": kind,
+        "triggers": ReportTrigger,
+        "intact": {r.id: all(service.verify(r).values()) for r in found.items}})
 
 
 @router.get("/preview", response_class=HTMLResponse)

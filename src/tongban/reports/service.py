@@ -20,6 +20,7 @@ from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, NotFound
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.reports import excel, monthly, quarterly, webpage, weekly, word
@@ -155,13 +156,23 @@ def path_of(file: ReportFile) -> Path:
     return get_settings().report_dir / file.stored_name
 
 
+#: The archive as a list: the newest first.
+REPORTS = Listing(sorts={"generated_at": ("生成时间", [Report.generated_at]),
+                         "period": ("期间", [Report.period_key])},
+                  key=Report.id, search="标题中的文字")
+
+
 def list_reports(db: Session, *, actor: Actor, kind: ReportKind | None = None,
-                 limit: int = 200) -> list[Report]:
+                 params: ListParams) -> Page[Report]:
+    """A page of the archived reports."""
     org_service.require_citywide(actor, "查看通报")
-    stmt = select(Report).order_by(Report.generated_at.desc(), Report.id.desc()).limit(limit)
+    stmt = select(Report)
     if kind is not None:
         stmt = stmt.where(Report.kind == kind.value)
-    return list(db.scalars(stmt))
+    if params.q:
+        stmt = stmt.where(Report.title.contains(params.q, autoescape=True))
+    return paginate(db, stmt, params=params, order=REPORTS.order(
+        params, default=[Report.generated_at.desc(), Report.id.desc()]))
 
 
 def get_report(db: Session, *, actor: Actor, report_id: int) -> Report:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tongban.core import audit, notify, privacy, workdays
 from tongban.core.db import REQUEST_DB
 from tongban.core.errors import PermissionDenied
-from tongban.core.listing import ListParams, PageOut, page_out
+from tongban.core.listing import PAGED, ListParams, PageOut, page_out
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import DayKind
 from tongban.org.access import require_actor
@@ -62,16 +62,17 @@ def check_day(
     return WorkdayCheck(day=day, is_workday=workdays.is_workday(day, db=db))
 
 
-@router.get("/calendar/overrides", response_model=list[OverrideRead], summary="工作日历调整")
+@router.get("/calendar/overrides", response_model=PageOut[OverrideRead], summary="工作日历调整")
 def list_overrides(
+    response: Response,
     year: CalendarYear | None = None,
+    params: ListParams = Depends(workdays.OVERRIDES.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
-) -> list[OverrideRead]:
-    return [
-        OverrideRead(day=o.day, kind=DayKind(o.kind), note=o.note, created_by=o.created_by)
-        for o in workdays.list_overrides(db, year=year)
-    ]
+) -> PageOut[OverrideRead]:
+    found = workdays.list_overrides(db, year=year, params=params)
+    return page_out(response, found.map(lambda o: OverrideRead(
+        day=o.day, kind=DayKind(o.kind), note=o.note, created_by=o.created_by)))
 
 
 @router.put("/calendar/overrides/{day}", response_model=OverrideRead, summary="设定某日(管理员)")
@@ -130,9 +131,11 @@ def verify_audit(
     )
 
 
-@router.get("/me/notifications", response_model=list[NotificationRead], summary="我的消息")
-def my_notifications(unread_only: bool = False, db: Session = REQUEST_DB,
-                     actor: Actor = Depends(require_actor)) -> list[NotificationRead]:
-    return [NotificationRead(id=n.id, kind=n.kind, title=n.title, body=n.body, link=n.link,
-                             created_at=n.created_at, read=n.read_at is not None)
-            for n in notify.inbox(db, user_id=actor.user_id or 0, unread_only=unread_only)]
+@router.get("/me/notifications", response_model=PageOut[NotificationRead], summary="我的消息")
+def my_notifications(response: Response, unread_only: bool = False,
+                     params: ListParams = Depends(PAGED.params), db: Session = REQUEST_DB,
+                     actor: Actor = Depends(require_actor)) -> PageOut[NotificationRead]:
+    found = notify.inbox(db, user_id=actor.user_id or 0, unread_only=unread_only, params=params)
+    return page_out(response, found.map(lambda n: NotificationRead(
+        id=n.id, kind=n.kind, title=n.title, body=n.body, link=n.link,
+        created_at=n.created_at, read=n.read_at is not None)))

@@ -15,7 +15,7 @@ from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
-from tongban.core.listing import ListParams
+from tongban.core.listing import PAGED, ListParams
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import DayKind
@@ -30,13 +30,15 @@ router = APIRouter(include_in_schema=False)
 def calendar_page(
     request: Request,
     year: CalendarYear | None = None,
+    params: ListParams = Depends(workdays.OVERRIDES.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_roles(Role.admin)),
 ) -> Response:
-    return render(request, "calendar.html", _calendar_context(db, year))
+    return render(request, "calendar.html", _calendar_context(db, year, params))
 
 
-def _calendar_context(db: Session, year: int | None) -> dict[str, Any]:
+def _calendar_context(db: Session, year: int | None,
+                      params: ListParams | None = None) -> dict[str, Any]:
     today = datetime.now(ZoneInfo(get_settings().timezone)).date()
     year = year or today.year
     cal = workdays.load_calendar(db)
@@ -57,7 +59,7 @@ def _calendar_context(db: Session, year: int | None) -> dict[str, Any]:
         "year": year,
         "known": known,
         "months": months,
-        "overrides": workdays.list_overrides(db, year=year),
+        "overrides": workdays.list_overrides(db, year=year, params=params or ListParams()),
         "years": workdays.years_known(db, around=range(today.year - 1, today.year + 3)),
         "kinds": DayKind,
     }
@@ -172,9 +174,9 @@ def audit_verify(
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request, db: Session = REQUEST_DB,
-               actor: Actor = Depends(require_actor)) -> Response:
-    messages = notify.inbox(db, user_id=actor.user_id or 0)
+def inbox_page(request: Request, params: ListParams = Depends(PAGED.params),
+               db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    messages = notify.inbox(db, user_id=actor.user_id or 0, params=params)
     return render(request, "inbox.html", {"messages": messages})
 
 
@@ -182,8 +184,7 @@ def inbox_page(request: Request, db: Session = REQUEST_DB,
 def inbox_open(request: Request, notification_id: RowId, db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> Response:
     notify.mark_read(db, user_id=actor.user_id or 0, notification_id=notification_id)
-    target = next((m.link for m in notify.inbox(db, user_id=actor.user_id or 0)
-                   if m.id == notification_id), "")
+    target = notify.link_of(db, user_id=actor.user_id or 0, notification_id=notification_id)
     return see_other(target if target.startswith("/") else "/inbox")
 
 
