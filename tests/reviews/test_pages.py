@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -99,6 +100,42 @@ def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_t
     api = api_client(db, make_user(db, role=Role.analyst))
     listed = api.get("/api/v1/reviews/cases", params={"item": passport, "period": "2026-02"})
     assert sorted(c["review_source_id"] for c in listed.json()["items"]) == ["i0", "i1", "i2"]
+
+
+def _case_links(html: str) -> list[str]:
+    rows = html.split('data-testid="case-list"')[1].split("</tbody>")[0]
+    return [part.split('"')[0] for part in rows.split('href="/reviews/cases/')[1:]]
+
+
+def test_inbox_searches_by_case_number_and_comment_and_its_links_keep_the_search(
+        db: Session) -> None:
+    cold = make_case(db, "q1", comment="窗口人员态度冷淡检索样例")
+    slow = make_case(db, "q2", comment="办理太慢检索样例")
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    by_word = analyst.get("/reviews", params={"q": "态度冷淡"})
+    assert _case_links(by_word.text) == [str(cold.id)] and "检索「态度冷淡」（1件）" in by_word.text
+    assert _case_links(analyst.get("/reviews", params={"q": "Kq2"}).text) == [str(slow.id)]
+    both = analyst.get("/reviews", params={"q": "检索样例", "page_size": 1})
+    assert "第 1 / 2 页" in both.text
+    following = f"/reviews?q={quote('检索样例')}&page_size=1&page=2"
+    assert f'href="{following.replace("&", "&amp;")}"' in both.text
+    assert set(_case_links(both.text) + _case_links(analyst.get(following).text)) == {
+        str(cold.id), str(slow.id)}
+    by_due = f'href="/reviews?q={quote("检索样例")}&amp;page_size=1&amp;sort=rectify_due"'
+    assert by_due in both.text
+
+
+def test_inbox_sorts_by_a_column_either_way(db: Session) -> None:
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    for sort in ("id", "-id", "-rectify_due"):
+        expected = service.list_cases(db, actor=SYSTEM_ACTOR,
+                                      params=ListParams(sort=sort, page_size=5))
+        page = analyst.get("/reviews", params={"sort": sort, "page_size": 5}).text
+        assert _case_links(page) == [str(c.id) for c in expected.items]
+    ids = [int(i) for i in _case_links(analyst.get("/reviews?sort=-id&page_size=5").text)]
+    assert ids == sorted(ids, reverse=True)
+    refused = analyst.get("/reviews", params={"sort": "phone"})
+    assert refused.status_code == 422 and "不能按「phone」排序" in refused.text
 
 
 def test_inbox_pages_through_the_cases(db: Session) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +16,10 @@ from typer.testing import CliRunner
 from tests.factories import csrf_of, logged_in_client, make_user
 from tongban.app import create_app
 from tongban.cli import app as cli
-from tongban.core import workdays
+from tongban.core import audit, workdays
 from tongban.core.audit import AuditEntry
 from tongban.core.db import head_revision
-from tongban.core.security import Role
+from tongban.core.security import SYSTEM_ACTOR, Role
 
 runner = CliRunner()
 
@@ -123,6 +124,34 @@ def test_audit_pager_links_keep_the_filters(db: Session) -> None:
         make_user(db, role=Role.analyst, username=f"pager-{n}")
     filtered = client.get("/admin/audit", params={"action": "user.created"}).text
     assert 'href="/admin/audit?action=user.created&amp;page=2"' in filtered
+
+
+def _audit_rows(html: str) -> list[str]:
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    return [cell.split("</code>")[0] for cell in body.split("<code>")[2::2]]
+
+
+def test_audit_log_searches_reasons_and_pages_in_either_order(db: Session) -> None:
+    for n in range(3):
+        audit.record(db, actor=SYSTEM_ACTOR, action="test.listed", object_type="listing",
+                     object_id=f"obj-{n}", reason=f"分页检索用的原因{n}")
+    client = logged_in_client(db, make_user(db, role=Role.admin))
+    newest = client.get("/admin/audit", params={"q": "分页检索用", "page_size": 2}).text
+    assert "共 3 条" in newest and _audit_rows(newest) == ["obj-2", "obj-1"]
+    second = f"/admin/audit?q={quote('分页检索用')}&amp;page_size=2&amp;page=2"
+    assert f'href="{second}"' in newest
+    assert _audit_rows(client.get(second.replace("&amp;", "&")).text) == ["obj-0"]
+    oldest = client.get("/admin/audit", params={"q": "分页检索用", "page_size": 2,
+                                                "sort": "at"}).text
+    assert _audit_rows(oldest) == ["obj-0", "obj-1"]
+    assert 'aria-sort="ascending"' in oldest
+    assert _audit_rows(client.get("/admin/audit", params={"q": "obj-1"}).text) == ["obj-1"]
+
+
+def test_audit_log_refuses_an_order_it_does_not_have(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.admin))
+    refused = client.get("/admin/audit", params={"sort": "reason"})
+    assert refused.status_code == 422 and "不能按「reason」排序；可选：at（时间）" in refused.text
 
 
 def test_calendar_page_shows_an_unknown_year_warning_and_imports(db: Session) -> None:
