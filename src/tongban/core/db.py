@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path
 from sqlalchemy import (
     ARRAY,
     DateTime,
@@ -185,8 +185,6 @@ REQUEST_DB: Any = Depends(get_db, scope="function")
 #: 500 from the driver).
 MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-#: A page number in a query string (a page far past the end is simply empty).
-PageNumber = Annotated[int, Query(ge=1, le=MAX_ROW_ID // 1000)]
 
 
 @contextmanager
