@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.factories import csrf_of, logged_in_client, make_user
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.rectification import jobs, service
-from tongban.rectification.enums import TaskSource
+from tongban.rectification.enums import TaskSource, TaskState
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,25 @@ def test_board_lists_tasks_by_state_with_overdue_marked(db: Session) -> None:
     assert page.status_code == 200
     assert "数据共享接口级联异常整改" in page.text and "逾期" in page.text
     assert 'id="chart-overdue"' in page.text and 'id="chart-ontime"' in page.text
+
+
+def _task_links(html: str) -> list[int]:
+    cards = html.split('data-testid="task-list"')[1].split("</div>")[0]
+    return [int(part.split('"')[0]) for part in cards.split('href="/rectification/tasks/')[1:]]
+
+
+def test_board_task_list_searches_sorts_and_pages(db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    for query in ({"page": 2, "page_size": 3}, {"sort": "-issued_on", "page_size": 4},
+                  {"q": "级联", "state": "acknowledged"}):
+        expected = service.list_tasks(
+            db, actor=SYSTEM_ACTOR, state=TaskState(query["state"]) if "state" in query else None,
+            params=ListParams(**{k: v for k, v in query.items() if k != "state"}))
+        page = client.get("/rectification", params=query).text
+        assert _task_links(page) == [t.id for t in expected.items] != [], query
+        assert f"共 {expected.total} 件" in page
+    assert 'href="/rectification?page_size=3&amp;page=3"' in client.get(
+        "/rectification", params={"page": 2, "page_size": 3}).text
 
 
 def test_risk_board_states_points_and_projected_rank(db: Session) -> None:

@@ -271,13 +271,17 @@ def unreadable_personal_data(db: Session, *, sample: int = 50) -> int:
 
 
 #: The held public ratings as a list: oldest first.
-HELD_REVIEWS = Listing(sorts={"rated_at": ("评价时间", [Review.rated_at])}, key=Review.id)
+HELD_REVIEWS = Listing(sorts={"rated_at": ("评价时间", [Review.rated_at])}, key=Review.id,
+                       search="评价内容中的文字")
 
 
 def held_reviews(db: Session, *, actor: Actor, params: ListParams) -> Page[Review]:
     """Public ratings held as repeats, oldest first, for an analyst to count or discard."""
     org_service.require_manager(actor, "处理重复评价")
-    return paginate(db, select(Review).where(Review.hold == HOLD_HELD), params=params,
+    stmt = select(Review).where(Review.hold == HOLD_HELD)
+    if params.q:
+        stmt = stmt.where(Review.comment.contains(params.q, autoescape=True))
+    return paginate(db, stmt, params=params,
                     order=HELD_REVIEWS.order(params, default=[Review.id]))
 
 
