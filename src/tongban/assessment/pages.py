@@ -29,7 +29,8 @@ def _pick(db: Session, actor: Actor, cohort: str | None,
     if not choices:
         return None, None, choices
     if cohort not in choices:
-        cohort = "sichuan-cities" if "sichuan-cities" in choices else next(iter(choices))
+        cohort = service.home_cohort(db, actor=actor, codes=choices)
+        assert cohort is not None
     periods = choices[cohort]
     if period not in periods:
         period = periods[-1]
@@ -52,8 +53,7 @@ def league_table(
     before = service.previous_ranks(db, sheet=sheet)
     rows = [{"line": ln, "change": before[ln.org_id] - ln.rank if ln.org_id in before else None,
              "grade": Grade(ln.grade)} for ln in lines]
-    cohorts = {c.code: c.name for c in org_service.list_cohorts(db, actor=actor)} \
-        if actor.is_citywide else {cohort: sheet.cohort.name}
+    cohorts = service.cohort_names(db, codes=choices)
     return render(request, "assessment/league.html", {
         "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
         "cohorts": cohorts, "period_label": period_label(period),
@@ -214,8 +214,7 @@ def scheme_list(request: Request, db: Session = REQUEST_DB,
 @router.get("/schemes/diff", response_class=HTMLResponse)
 def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
-    org_service.require_citywide(actor, "查看考核方案")
-    changes = service.diff(db, old_ref=old, new_ref=new)
+    changes = service.diff(db, actor=actor, old_ref=old, new_ref=new)
     return render(request, "assessment/scheme_diff.html",
                   {"changes": changes, "old": old, "new": new,
                    "schemes": service.list_schemes(db, actor=actor)})
@@ -224,8 +223,7 @@ def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
 @router.get("/schemes/{code}/{version}", response_class=HTMLResponse)
 def scheme_detail(request: Request, code: str, version: str, db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> Response:
-    org_service.require_citywide(actor, "查看考核方案")
-    scheme = service.get_scheme(db, ref=f"{code}@{version}")
+    scheme = service.get_scheme(db, actor=actor, ref=f"{code}@{version}")
     return render(request, "assessment/scheme.html",
                   {"scheme": scheme, "definition": service.scheme_definition(scheme)})
 

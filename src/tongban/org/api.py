@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tongban.core.db import MAX_ROW_ID, REQUEST_DB, RowId
 from tongban.core.security import Actor, Role
 from tongban.org import service
-from tongban.org.access import require_actor, require_roles
+from tongban.org.access import require_actor
 from tongban.org.enums import DeptClass, OrgLevel
 from tongban.org.models import ApiToken, Cohort, Org, User
 from tongban.org.schemas import (
@@ -196,7 +196,7 @@ def list_users(
 def create_user(
     body: UserCreate,
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> UserRead:
     org = service.resolve_org(db, ref=body.org) if body.org else None
     user = service.create_user(
@@ -218,7 +218,7 @@ def update_user(
     user_id: RowId,
     body: UserUpdate,
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> UserRead:
     user = service.get_user(db, actor=actor, user_id=user_id)
     org = service.resolve_org(db, ref=body.org) if body.org else None

@@ -16,7 +16,6 @@ from tongban.org.access import (
     check_csrf,
     get_actor_optional,
     require_actor,
-    require_roles,
 )
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
@@ -155,7 +154,8 @@ def org_detail(
 def cohort_list(
     request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> Response:
-    return render(request, "cohorts.html", {"cohorts": service.list_cohorts(db, actor=actor)})
+    return render(request, "cohorts.html", {"cohorts": service.list_cohorts(db, actor=actor),
+                                            "allowed": service.allowed_cohort_actions(actor)})
 
 
 @router.post("/cohorts", response_class=HTMLResponse)
@@ -177,6 +177,7 @@ def cohort_create(
         return render(
             request, "cohorts.html",
             {"cohorts": service.list_cohorts(db, actor=actor), "error": exc.message,
+             "allowed": service.allowed_cohort_actions(actor),
              "form": {"code": code, "name": name, "description": description,
                       "members": members}},
             status_code=exc.status_code,
@@ -193,7 +194,8 @@ def cohort_detail(
     cohort = service.get_cohort(db, actor=actor, code=code)
     return render(
         request, "cohort_detail.html",
-        {"cohort": cohort, "members": service.cohort_orgs(cohort)},
+        {"cohort": cohort, "members": service.cohort_orgs(cohort),
+         "allowed": service.allowed_cohort_actions(actor, cohort=cohort)},
     )
 
 
@@ -216,6 +218,7 @@ def cohort_members(
         return render(
             request, "cohort_detail.html",
             {"cohort": cohort, "members": service.cohort_orgs(cohort), "error": exc.message,
+             "allowed": service.allowed_cohort_actions(actor, cohort=cohort),
              "members_text": members},
             status_code=exc.status_code,
         )
@@ -229,7 +232,7 @@ def cohort_members(
 @router.get("/admin/users", response_class=HTMLResponse)
 def user_list(
     request: Request, db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     return render(
         request, "users.html", {"users": service.list_users(db, actor=actor), "roles": Role}
@@ -245,7 +248,7 @@ def user_create(
     role: Role = Form(...),
     org: str = Form(""),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     try:
         org_obj = service.resolve_org(db, ref=org) if org.strip() else None
@@ -268,8 +271,9 @@ def user_create(
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def user_edit_form(
     request: Request, user_id: RowId, db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
+    service.require_user_admin(actor)
     user = service.get_user(db, actor=actor, user_id=user_id)
     return render(request, "user_edit.html", {"user": user, "roles": Role})
 
@@ -285,7 +289,7 @@ def user_edit(
     password: str = Form(""),
     reason: str = Form(""),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     user = service.get_user(db, actor=actor, user_id=user_id)
     try:

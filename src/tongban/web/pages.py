@@ -15,7 +15,7 @@ from tongban.core.security import Actor
 from tongban.core.templating import render
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
-from tongban.org.enums import OrgLevel
+from tongban.org.enums import Area, OrgLevel
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,7 +52,8 @@ def home(
         }],
     }
     own_org = org_service.own_org(db, actor)
-    cohort_count = len(org_service.list_cohorts(db, actor=actor)) if actor.is_citywide else 0
+    cohort_count = (len(org_service.list_cohorts(db, actor=actor))
+                    if Area.cohorts in org_service.areas(actor) else 0)
     today = datetime.now(ZoneInfo(get_settings().timezone)).strftime("%Y年%m月%d日")
     return render(
         request, "home.html",

@@ -15,6 +15,7 @@ Callers use the functions re-exported here (``from tongban.org import service``)
 from __future__ import annotations
 
 from tongban.org.service.cohorts import (
+    allowed_cohort_actions,
     cohort_orgs,
     create_cohort,
     get_cohort,
@@ -45,9 +46,11 @@ from tongban.org.service.reference import (
     load_reference_divisions,
 )
 from tongban.org.service.scoping import (
+    areas,
     can_see,
     ensure_visible,
     own_org,
+    require_area,
     require_citywide,
     require_manager,
     scope_condition,
@@ -73,6 +76,7 @@ from tongban.org.service.users import (
     production_problems,
     recipients,
     record_token_use,
+    require_user_admin,
     revoke_api_token,
     revoke_user_tokens,
     start_session,
@@ -89,6 +93,8 @@ __all__ = [
     "actor_for",
     "actor_for_api_token",
     "actor_for_session",
+    "allowed_cohort_actions",
+    "areas",
     "authenticate",
     "can_see",
     "change_own_password",
@@ -121,8 +127,10 @@ __all__ = [
     "production_problems",
     "recipients",
     "record_token_use",
+    "require_area",
     "require_citywide",
     "require_manager",
+    "require_user_admin",
     "resolve_org",
     "revoke_api_token",
     "revoke_user_tokens",
