@@ -215,7 +215,7 @@ def intruder_and_victim(db: Session, tmp_path: Path,
     rectification.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
     attachment = rectification.add_attachment(db, actor=SYSTEM_ACTOR, task=task,
                                               filename="a.png", content=b"\x89PNG0000")
-    reviews.submit_batch(db, rows=[{
+    reviews.submit_batch(db, actor=SYSTEM_ACTOR, rows=[{
         "source": "probe", "source_id": "victim-1", "channel": "APP", "org": VICTIM_ORG,
         "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()}])
     case_id = db.scalars(select(NegativeCase.id).join(Review).where(

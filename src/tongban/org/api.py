@@ -156,7 +156,7 @@ def read_cohort(
 def create_cohort(
     body: CohortCreate, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> CohortRead:
-    service.require_manager(actor, "新建考核分组")
+    service.check_cohort_action(actor)  # before resolving members, which may reveal orgs
     members = [service.resolve_org(db, ref=m, actor=actor) for m in body.members]
     cohort = service.create_cohort(
         db, actor=actor, code=body.code, name=body.name, description=body.description,
@@ -173,7 +173,7 @@ def set_cohort_members(
     actor: Actor = Depends(require_actor),
 ) -> CohortRead:
     cohort = service.get_cohort(db, actor=actor, code=code)
-    service.require_manager(actor, "调整考核分组")
+    service.check_cohort_action(actor, cohort)
     members = [service.resolve_org(db, ref=m, actor=actor) for m in body.members]
     service.set_cohort_members(db, actor=actor, cohort=cohort, members=members, reason=body.reason)
     return cohort_read(cohort)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from tongban.org.service.cohorts import (
     allowed_cohort_actions,
+    check_cohort_action,
     cohort_orgs,
     create_cohort,
     get_cohort,
@@ -98,6 +99,7 @@ __all__ = [
     "authenticate",
     "can_see",
     "change_own_password",
+    "check_cohort_action",
     "child_counts",
     "children",
     "city_of",

@@ -28,7 +28,7 @@ def get_cohort(db: Session, *, actor: Actor, code: str) -> Cohort:
     return cohort
 
 
-def _check_cohort_action(actor: Actor, cohort: Cohort | None) -> None:
+def check_cohort_action(actor: Actor, cohort: Cohort | None = None) -> None:
     """Raise the refusal of creating a cohort (``cohort`` None) or editing one: the one check
     behind :func:`create_cohort`, :func:`set_cohort_members` and their forms."""
     if cohort is None:
@@ -43,7 +43,7 @@ def allowed_cohort_actions(actor: Actor, *, cohort: Cohort | None = None) -> fro
     """``create`` on the list of cohorts, ``edit`` on one: what pages offer ``actor``. The
     province's reference cohort (its ranking of cities) is imported, never edited."""
     try:
-        _check_cohort_action(actor, cohort)
+        check_cohort_action(actor, cohort)
     except DomainError:
         return frozenset()
     return frozenset({"create" if cohort is None else "edit"})
@@ -64,7 +64,7 @@ def create_cohort(
     is_reference: bool = False,
 ) -> Cohort:
     """A new named set of orgs ranked together."""
-    _check_cohort_action(actor, None)
+    check_cohort_action(actor, None)
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,63}", code):
         raise DomainError("分组代码只能用小写字母、数字、- 和 _，2–64 个字符")
     if db.scalar(select(Cohort.id).where(Cohort.code == code)) is not None:
@@ -96,7 +96,7 @@ def set_cohort_members(
     db: Session, *, actor: Actor, cohort: Cohort, members: list[Org], reason: str = ""
 ) -> Cohort:
     """Replace the members of a cohort; the change is audited with what was added and removed."""
-    _check_cohort_action(actor, cohort)
+    check_cohort_action(actor, cohort)
     _check_distinct(members)
     before = {m.org.code for m in cohort.members}
     after = {o.code for o in members}
