@@ -12,7 +12,7 @@ from tongban.assessment import analysis, importers, service
 from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number, decode_text
@@ -317,6 +317,8 @@ def adjustment_void(request: Request, adjustment_id: RowId, reason: str = Form("
     try:
         service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id, reason=reason)
         flash(request, f"已撤销 #{adjustment_id}；重新计算成绩单后生效")
+    except (PermissionDenied, NotFound):
+        raise  # not the actor's to void: no page to go back to
     except DomainError as exc:
         flash(request, exc.message, "error")
     return see_other("/assessment/adjustments")
