@@ -39,6 +39,8 @@ from tongban.reviews.service.handled import (
     HandledImport,
     apply_default_ratings,
     import_handled_cases,
+    record_cases_handled,
+    set_cases_handled,
 )
 from tongban.reviews.service.intake import (
     CHUNK,
@@ -61,7 +63,6 @@ from tongban.reviews.service.rates import (
     metrics,
     metrics_as_scored,
     metrics_by_org,
-    record_cases_handled,
     record_metrics,
 )
 from tongban.reviews.service.reads import counts_between, dashboard, visible_reviews
@@ -106,6 +107,7 @@ __all__ = [
     "reply_template",
     "resolve_held_review",
     "rotate_personal_data",
+    "set_cases_handled",
     "submit_batch",
     "submit_review",
     "unreadable_personal_data",
