@@ -34,6 +34,7 @@ def _flag(name: str) -> bool:
 
 def _prepare(engine: Engine) -> None:
     from tongban.demo.assessment import load_assessment_demo
+    from tongban.demo.catalog import load_catalog_demo
     from tongban.demo.city import load_demo
     from tongban.demo.rectification import load_rectification_demo
     from tongban.demo.reviews import load_reviews_demo
@@ -43,6 +44,7 @@ def _prepare(engine: Engine) -> None:
     with Session(engine) as session:
         load_reference_divisions(session)
         load_demo(session)
+        load_catalog_demo(session)
         load_assessment_demo(session)
         load_reviews_demo(session)
         load_rectification_demo(session)

@@ -95,14 +95,14 @@ def test_the_scheme_in_force_is_chosen_by_period(db: Session) -> None:
 
 
 def test_the_demo_province_scheme_has_16_categories_and_180_indicators(db: Session) -> None:
-    scheme = service.get_scheme(db, ref="sc-ywtb@2026.1")
+    scheme = service.get_scheme(db, actor=SYSTEM_ACTOR, ref="sc-ywtb@2026.1")
     definition = service.scheme_definition(scheme)
     assert len(definition.categories) == 16
     assert len(definition.indicators()) >= 180
 
 
 def test_diff_lists_added_removed_and_reweighted(db: Session) -> None:
-    changes = {(c.change, c.code) for c in service.diff(db, old_ref="sc-ywtb@2026.1",
+    changes = {(c.change, c.code) for c in service.diff(db, actor=SYSTEM_ACTOR, old_ref="sc-ywtb@2026.1",
                                                          new_ref="sc-ywtb@2026.2")}
     assert changes == {("reweighted", "E01"), ("reweighted", "E02"), ("added", "P14"),
                        ("removed", "P13")}

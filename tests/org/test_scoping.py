@@ -198,10 +198,9 @@ def test_every_api_route_is_classified() -> None:
     assert _api_routes() == set(_probes(0, 0))
 
 
-@pytest.fixture
-def intruder_and_victim(db: Session, tmp_path: Path,
-                        monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, list[int]]:
-    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path))
+def victim_data(db: Session) -> list[int]:
+    """A liaison of 巴州区 with a token, an adjustment, a task with a line and a file, and a
+    差评 case: ids in the order :func:`_probes` takes them."""
     victim = make_user(db, role=Role.liaison, org=VICTIM_ORG)
     token, _ = service.create_api_token(db, actor=service.actor_for(victim), name="victim")
     victim_org = service.resolve_org(db, ref=VICTIM_ORG)
@@ -215,14 +214,22 @@ def intruder_and_victim(db: Session, tmp_path: Path,
     rectification.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
     attachment = rectification.add_attachment(db, actor=SYSTEM_ACTOR, task=task,
                                               filename="a.png", content=b"\x89PNG0000")
-    reviews.submit_batch(db, rows=[{
+    reviews.submit_batch(db, actor=SYSTEM_ACTOR, rows=[{
         "source": "probe", "source_id": "victim-1", "channel": "APP", "org": VICTIM_ORG,
         "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()}])
     case_id = db.scalars(select(NegativeCase.id).join(Review).where(
         Review.source == "probe")).one()
+    return [victim.id, token.id, adjustment.id, task.id, task.lines[0].id, attachment.id,
+            case_id]
+
+
+@pytest.fixture
+def intruder_and_victim(db: Session, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, list[int]]:
+    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path))
+    ids = victim_data(db)
     intruder = make_user(db, role=Role.liaison, org="511903")
-    return api_client(db, intruder), [victim.id, token.id, adjustment.id, task.id,
-                                      task.lines[0].id, attachment.id, case_id]
+    return api_client(db, intruder), ids
 
 
 def test_liaison_of_another_org_gets_no_data_from_any_route(

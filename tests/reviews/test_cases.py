@@ -11,10 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.factories import actor_of
+from tests.factories import actor_of, located
 from tests.reviews.test_intake import HEADER, row
+from tongban.assessment import service as assessment
 from tongban.cli import app as cli
-from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_zone
@@ -210,3 +217,42 @@ def test_pages_of_cases_follow_the_inbox_order_to_the_last_closed_one(db: Sessio
                                      params=ListParams(page_size=500))
     assert [c.id for c in only_closed.items] == [
         c.id for c in everything if c.state == CaseState.closed]
+
+
+def test_reviews_keep_their_handled_counts_and_write_them_to_the_assessment_once(
+        db: Session) -> None:
+    service.record_cases_handled(db, actor=SYSTEM_ACTOR, filename="办件量.csv", rows=iter([
+        (2, {"period": "2026-02", "org": "巴州区", "cases_handled": "40"})]))
+    bazhou = org_service.resolve_org(db, ref="巴州区")
+    scored = assessment.metric_values(db, period="2026-02", org_ids=[bazhou.id],
+                                      metrics=["cases_handled"])
+    assert scored[bazhou.id]["cases_handled"] == 40.0  # written with the month's metrics
+    # a number the assessment holds from elsewhere is not read back as the reviews' own
+    assessment.record_metric_values(db, actor=SYSTEM_ACTOR, source="other", values=[
+        assessment.MetricInput("2026-02", bazhou.id, "cases_handled", 999.0)])
+    rated = service.metrics(db, actor=SYSTEM_ACTOR, org=bazhou, period="2026-02")
+    assert rated["review_rate"]["denominator"] == 40.0
+    service.record_metrics(db, period="2026-02", as_of=date(2026, 3, 31))
+    again = assessment.metric_values(db, period="2026-02", org_ids=[bazhou.id],
+                                     metrics=["cases_handled"])
+    assert again[bazhou.id]["cases_handled"] == 40.0
+
+
+@pytest.mark.parametrize(("cells", "column", "reason"), [
+    ({"period": "2026-13", "org": "巴州区", "cases_handled": "4"}, "period", "YYYY-MM"),
+    ({"period": "2026-02", "org": "不存在的区", "cases_handled": "4"}, "org", "不存在的区"),
+    ({"period": "2026-02", "org": "巴州区", "cases_handled": "-1"}, "cases_handled", "不小于0的整数"),
+    ({"period": "2026-02", "org": "巴州区", "cases_handled": "2.5"}, "cases_handled", "整数"),
+])
+def test_a_bad_handled_count_row_refuses_the_whole_file(db: Session, cells: dict[str, str],
+                                                        column: str, reason: str) -> None:
+    good = {"period": "2026-02", "org": "恩阳区", "cases_handled": "7"}
+    enyang = org_service.resolve_org(db, ref="恩阳区")
+    before = service.metrics(db, actor=SYSTEM_ACTOR, org=enyang, period="2026-02")
+    assert before["review_rate"]["denominator"] != 7
+    with pytest.raises(ValidationFailed) as refused:
+        service.record_cases_handled(db, actor=SYSTEM_ACTOR, filename="办件量.csv",
+                                     rows=iter([(2, good), (3, cells)]))
+    [(row, col, message)] = located(refused.value)
+    assert (row, col) == (3, column) and reason in message
+    assert service.metrics(db, actor=SYSTEM_ACTOR, org=enyang, period="2026-02") == before

@@ -17,7 +17,7 @@ from tongban.core import db as core_db
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction
-from tongban.reviews.models import NegativeCase, Review, ReviewCount
+from tongban.reviews.models import HandledCount, NegativeCase, Review, ReviewCount
 
 
 def kept(db: Session) -> dict[tuple[str, int, int, bool], int]:
@@ -89,3 +89,24 @@ def test_a_month_whose_only_rating_was_voided_leaves_the_dashboard(db: Session) 
     data = service.dashboard(db, actor=SYSTEM_ACTOR)
     assert (case_.org_id, "2025-06") not in {(o, p) for o, p, *_ in data["per_org"]}
     assert "2025-06" not in {p for p, *_ in data["per_month"]}
+
+
+def test_upgrading_keeps_the_handled_counts_imported_as_metric_values(tmp_path: Path) -> None:
+    engine = core_db.make_engine(f"sqlite:///{tmp_path / 'before.db'}")
+    with engine.begin() as connection:
+        command.upgrade(core_db.alembic_config(connection), "0010")
+        connection.execute(text(
+            "INSERT INTO org (id, code, name, short_name, level, path, pinyin, initials, "
+            "is_active, created_at) VALUES (1, '511902', '巴州区', '巴州', 'county', '/1/', "
+            "'bazhouqu', 'bzq', 1, '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO metric_value (period, org_id, metric, value, source, evidence, "
+            "updated_at) VALUES ('2026-03', 1, 'cases_handled', 812, 'import:办件量.csv', '', "
+            "'2026-04-01 00:00:00'), ('2026-03', 1, 'reviews', 700, 'reviews', '', "
+            "'2026-04-01 00:00:00')"))
+    core_db.upgrade_schema(engine)
+    with Session(engine) as db:
+        assert db.execute(select(HandledCount.period, HandledCount.org_id, HandledCount.cases,
+                                 HandledCount.source)).all() == [
+            ("2026-03", 1, 812, "import:办件量.csv")]
+    engine.dispose()

@@ -38,7 +38,7 @@ def load_cases(db: Session, text: str = CASES) -> service.HandledImport:
 
 
 def rate(db: Session, case_no: str, level: int) -> None:
-    service.submit_batch(db, rows=[{
+    service.submit_batch(db, actor=SYSTEM_ACTOR, rows=[{
         "source": "t", "source_id": f"r-{case_no}", "channel": "网站", "org": "巴州区",
         "case_no": case_no, "level": str(level), "tags": "", "comment": "", "named": "否",
         "phone": "", "rated_at": "2026-03-04 09:00"}])

@@ -13,7 +13,7 @@ from tongban.assessment import analysis, importers, service
 from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.models import ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.listing import ListParams
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
@@ -21,6 +21,7 @@ from tongban.core.tabular import cell_number, decode_text
 from tongban.core.templating import flash, render, see_other
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
+from tongban.org.models import Cohort
 
 router = APIRouter(include_in_schema=False, prefix="/assessment")
 
@@ -31,7 +32,8 @@ def _pick(db: Session, actor: Actor, cohort: str | None,
     if not choices:
         return None, None, choices
     if cohort not in choices:
-        cohort = "sichuan-cities" if "sichuan-cities" in choices else next(iter(choices))
+        cohort = service.home_cohort(db, actor=actor, codes=choices)
+        assert cohort is not None
     periods = choices[cohort]
     if period not in periods:
         period = periods[-1]
@@ -54,8 +56,7 @@ def league_table(
     before = service.previous_ranks(db, sheet=sheet)
     rows = [{"line": ln, "change": before[ln.org_id] - ln.rank if ln.org_id in before else None,
              "grade": Grade(ln.grade)} for ln in lines]
-    cohorts = org_service.cohort_names(db, actor=actor) \
-        if actor.is_citywide else {cohort: sheet.cohort.name}
+    cohorts = service.cohort_names(db, codes=choices)
     return render(request, "assessment/league.html", {
         "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
         "cohorts": cohorts, "period_label": period_label(period),
@@ -221,8 +222,7 @@ def scheme_list(request: Request, params: ListParams = Depends(service.SCHEMES.p
 @router.get("/schemes/diff", response_class=HTMLResponse)
 def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
-    org_service.require_citywide(actor, "查看考核方案")
-    changes = service.diff(db, old_ref=old, new_ref=new)
+    changes = service.diff(db, actor=actor, old_ref=old, new_ref=new)
     return render(request, "assessment/scheme_diff.html",
                   {"changes": changes, "old": old, "new": new,
                    "schemes": service.list_schemes(db, actor=actor,
@@ -232,8 +232,7 @@ def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
 @router.get("/schemes/{code}/{version}", response_class=HTMLResponse)
 def scheme_detail(request: Request, code: str, version: str, db: Session = REQUEST_DB,
                   actor: Actor = Depends(require_actor)) -> Response:
-    org_service.require_citywide(actor, "查看考核方案")
-    scheme = service.get_scheme(db, ref=f"{code}@{version}")
+    scheme = service.get_scheme(db, actor=actor, ref=f"{code}@{version}")
     return render(request, "assessment/scheme.html",
                   {"scheme": scheme, "definition": service.scheme_definition(scheme)})
 
@@ -254,12 +253,16 @@ def scheme_upload(request: Request, file: UploadFile = File(...),
     return see_other(f"/assessment/schemes/{scheme.code}/{scheme.version}")
 
 
+def _cohort_choices(db: Session, actor: Actor) -> list[Cohort]:
+    return org_service.list_cohorts(db, actor=actor, params=ListParams.for_choices()).items
+
+
 @router.get("/import", response_class=HTMLResponse)
 def import_form(request: Request, db: Session = REQUEST_DB,
                 actor: Actor = Depends(require_actor)) -> Response:
     return render(request, "assessment/import.html", {
         "recent": importers.recent_imports(db, actor=actor),
-        "cohorts": org_service.cohort_names(db, actor=actor)})
+        "cohorts": _cohort_choices(db, actor)})
 
 
 @router.post("/import", response_class=HTMLResponse)
@@ -271,7 +274,7 @@ def import_upload(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    context: dict[str, Any] = {"cohorts": org_service.cohort_names(db, actor=actor),
+    context: dict[str, Any] = {"cohorts": _cohort_choices(db, actor),
                                "form": {"cohort": cohort, "period": period}}
     try:
         report = importers.import_file(db, actor=actor, source=file.file, filename=file.filename,
@@ -329,6 +332,8 @@ def adjustment_void(request: Request, adjustment_id: RowId, reason: str = Form("
     try:
         service.void_adjustment(db, actor=actor, adjustment_id=adjustment_id, reason=reason)
         flash(request, f"已撤销 #{adjustment_id}；重新计算成绩单后生效")
+    except (PermissionDenied, NotFound):
+        raise  # not the actor's to void: no page to go back to
     except DomainError as exc:
         flash(request, exc.message, "error")
     return see_other("/assessment/adjustments")

@@ -39,7 +39,8 @@ from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.periods import check_period, period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
-from tongban.org.models import Cohort, Org
+from tongban.org.enums import Area
+from tongban.org.models import Cohort, CohortMember, Org
 
 # ---------------------------------------------------------------- schemes
 
@@ -116,7 +117,7 @@ SCHEMES = Listing(
 
 def list_schemes(db: Session, *, actor: Actor, params: ListParams) -> Page[Scheme]:
     """A page of the loaded scheme versions (their content is read when one is opened)."""
-    org_service.require_citywide(actor, "查看考核方案")
+    org_service.require_area(actor, Area.schemes)
     stmt = select(Scheme).options(defer(Scheme.content), defer(Scheme.source_yaml))
     if params.q:
         stmt = stmt.where(or_(Scheme.code.contains(params.q, autoescape=True),
@@ -125,8 +126,9 @@ def list_schemes(db: Session, *, actor: Actor, params: ListParams) -> Page[Schem
         Scheme.code, Scheme.effective_from, Scheme.loaded_at, Scheme.id]))
 
 
-def get_scheme(db: Session, *, ref: str) -> Scheme:
+def get_scheme(db: Session, *, actor: Actor, ref: str) -> Scheme:
     """``code@version``, or ``code`` for its newest version."""
+    org_service.require_area(actor, Area.schemes)
     code, _, version = ref.partition("@")
     stmt = select(Scheme).where(Scheme.code == code)
     if version:
@@ -158,9 +160,9 @@ def scheme_for(db: Session, *, cohort: Cohort, period: str) -> Scheme:
     return newest
 
 
-def diff(db: Session, *, old_ref: str, new_ref: str) -> list[IndicatorChange]:
-    old = scheme_definition(get_scheme(db, ref=old_ref))
-    new = scheme_definition(get_scheme(db, ref=new_ref))
+def diff(db: Session, *, actor: Actor, old_ref: str, new_ref: str) -> list[IndicatorChange]:
+    old = scheme_definition(get_scheme(db, actor=actor, ref=old_ref))
+    new = scheme_definition(get_scheme(db, actor=actor, ref=new_ref))
     return diff_schemes(old, new)
 
 
@@ -586,6 +588,30 @@ def cohort_periods(db: Session, *, actor: Actor | None = None) -> dict[str, list
     for code, period in rows:
         out[code].append(period)
     return dict(out)
+
+
+def cohort_names(db: Session, *, codes: Iterable[str]) -> dict[str, str]:
+    """Code → name of the given cohorts, in the order given."""
+    wanted = list(codes)
+    names = dict(db.execute(select(Cohort.code, Cohort.name).where(Cohort.code.in_(wanted))).all())
+    return {code: names[code] for code in wanted if code in names}
+
+
+def home_cohort(db: Session, *, actor: Actor, codes: Iterable[str]) -> str | None:
+    """The cohort a page opens on: for an actor with an org, the first that ranks it (a
+    liaison's own league); otherwise the province's ranking of cities (the reference cohort),
+    else the first."""
+    wanted = list(codes)
+    own = org_service.own_org(db, actor)
+    if own is not None:
+        mine = set(db.scalars(select(Cohort.code).join(CohortMember).where(
+            CohortMember.org_id == own.id, Cohort.code.in_(wanted))))
+        found = next((code for code in wanted if code in mine), None)
+        if found is not None:
+            return found
+    reference = set(db.scalars(select(Cohort.code).where(Cohort.is_reference,
+                                                         Cohort.code.in_(wanted))))
+    return next((code for code in wanted if code in reference), next(iter(wanted), None))
 
 
 def require_sheet(db: Session, *, cohort_code: str, period: str,

@@ -83,7 +83,7 @@ def scheme_diff(
     from tongban.assessment import service as assessment
 
     with service_call() as db:
-        changes = assessment.diff(db, old_ref=old, new_ref=new)
+        changes = assessment.diff(db, actor=SYSTEM_ACTOR, old_ref=old, new_ref=new)
     rows = [{"code": c.code, "name": c.name, "change": c.change, "old_points": c.old_points,
              "new_points": c.new_points, "detail": c.detail} for c in changes]
 

@@ -13,6 +13,7 @@ from tongban.cli.output import console, emit, err_console
 from tongban.cli.session import service_call
 from tongban.core import audit
 from tongban.core.errors import DomainError
+from tongban.core.security import SYSTEM_ACTOR
 
 audit_app = typer.Typer(help="审计日志。", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def audit_verify(
             err_console.print(f"[red]错误：{checkpoint} 不是有效的检查点文件[/red]")
             raise typer.Exit(2) from exc
     with service_call() as db:
-        report = audit.verify(db)
+        report = audit.verify(db, actor=SYSTEM_ACTOR)
         missing = audit.check_checkpoint(db, saved=saved) if saved else None
     brk = report.first_break
     emit(

@@ -13,16 +13,18 @@ demo_app = typer.Typer(help="演示数据（巴中市）。", no_args_is_help=Tr
 
 
 @demo_app.command(
-    "load", help="加载巴中市演示数据（组织、账号、考核方案与成绩单、整改任务）。可重复执行。"
+    "load", help="加载巴中市演示数据（组织、账号、事项目录、考核方案与成绩单、整改任务）。可重复执行。"
 )
 def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.assessment import load_assessment_demo
+    from tongban.demo.catalog import load_catalog_demo
     from tongban.demo.city import DEMO_PASSWORD, load_demo
     from tongban.demo.rectification import load_rectification_demo
     from tongban.demo.reviews import load_reviews_demo
 
     with service_call() as db:
         summary = load_demo(db)
+        items = load_catalog_demo(db)
         assessment_summary = load_assessment_demo(db)
         reviews_summary = load_reviews_demo(db)
         rectification_summary = load_rectification_demo(db)
@@ -32,7 +34,7 @@ def demo_load(as_json: JsonOption = False) -> None:
             f"演示数据已就绪：新增组织 {summary.created_orgs}，分组 {summary.created_cohorts}，"
             f"账号 {summary.created_users}；考核方案 {assessment_summary.schemes_loaded}，"
             f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}，"
-            f"评价 {reviews_summary.reviews}"
+            f"评价 {reviews_summary.reviews}，事项目录新增 {items.added} 项"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -48,7 +50,7 @@ def demo_load(as_json: JsonOption = False) -> None:
          "schemes_loaded": assessment_summary.schemes_loaded,
          "sheets_computed": assessment_summary.sheets_computed,
          "rectification_tasks": rectification_summary.tasks,
-         "reviews": reviews_summary.reviews,
+         "reviews": reviews_summary.reviews, "catalog_items_added": items.added,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )

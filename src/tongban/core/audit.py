@@ -141,8 +141,10 @@ class ChainReport:
         return self.first_break is None
 
 
-def verify(db: Session, *, batch_size: int = 5000) -> ChainReport:
+def verify(db: Session, *, actor: Actor, batch_size: int = 5000) -> ChainReport:
     """Walk the chain in order and report the first altered, inserted or removed entry."""
+    if actor.role is not Role.admin:
+        raise PermissionDenied("只有系统管理员可以校验审计日志")
     prev_hash = GENESIS_HASH
     checked = 0
     last_id = 0

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 20 * 1024 * 1024
     upload_extensions: str = "pdf,jpg,jpeg,png,doc,docx,xls,xlsx,ofd,zip"
     sqlite_busy_timeout_ms: int = 5000
+    # Background work: the server (or `tongban worker`) runs the daily jobs at these Beijing
+    # times; exactly one process does (core/background.py). Off: run `tongban jobs run` by cron.
+    background_jobs: bool = True
+    jobs_at: str = "07:30"
 
     # The city whose office runs Tongban (行政区划代码) and the issuer printed on its reports.
     city_code: str = "511900"

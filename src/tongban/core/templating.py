@@ -86,6 +86,7 @@ def render(
         "flashes": request.session.pop("flash", []),
         "path": request.url.path,
         "unread": getattr(request.state, "unread", 0),
+        "areas": getattr(request.state, "areas", frozenset()),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

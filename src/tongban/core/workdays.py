@@ -170,7 +170,7 @@ def set_override(
     db: Session, *, actor: Actor, day: date, kind: DayKind, note: str = ""
 ) -> WorkdayOverride:
     """Declare one date a holiday or a working day (replacing an earlier ruling)."""
-    _require_admin(actor)
+    require_calendar_admin(actor)
     row = db.get(WorkdayOverride, day)
     before = row.kind if row else None
     if row is None:
@@ -193,7 +193,7 @@ def set_override(
 
 
 def delete_override(db: Session, *, actor: Actor, day: date, reason: str = "") -> None:
-    _require_admin(actor)
+    require_calendar_admin(actor)
     row = db.get(WorkdayOverride, day)
     if row is None:
         return
@@ -266,7 +266,7 @@ def import_overrides(
     db: Session, *, actor: Actor, source: Path | IO[bytes], filename: str | None = None
 ) -> tuple[int, int]:
     """Apply a year's notice (all rows or none). Returns (changed, unchanged)."""
-    _require_admin(actor)
+    require_calendar_admin(actor)
     rows = parse_overrides(source, filename=filename)
     name = filename or (source.name if isinstance(source, Path) else "")
     existing = {o.day: o.kind for o in db.scalars(select(WorkdayOverride))}
@@ -285,7 +285,8 @@ def years_known(db: Session, *, around: Iterable[int]) -> dict[int, bool]:
     return {y: calendar.knows_year(y) for y in around}
 
 
-def _require_admin(actor: Actor) -> None:
+def require_calendar_admin(actor: Actor) -> None:
+    """The statutory calendar is kept by system administrators (every change and its page)."""
     if actor.role is not Role.admin:
         raise PermissionDenied("只有系统管理员可以维护工作日历")
 

@@ -26,6 +26,7 @@ from tongban.assessment.scheme import SchemeDef
 from tongban.assessment.service import MetricInput
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.org import service as org_service
+from tongban.reviews import service as review_service
 
 PERIODS = ["2026-01", "2026-02", "2026-03", "2026-04"]
 PUBLISHED = PERIODS[:-1]
@@ -192,10 +193,12 @@ def load_assessment_demo(db: Session) -> AssessmentDemoSummary:
             if code == "bz-dept-b":
                 b_class.add(org.id)
     weak = org_service.resolve_org(db, ref=WEAK_DEPARTMENT)
+    values = _city_metrics(random.Random(45), city_orgs, weak.id, b_class)
     summary.metric_values_changed = assessment.record_metric_values(
-        db, actor=SYSTEM_ACTOR, values=_city_metrics(random.Random(45), city_orgs, weak.id,
-                                                     b_class),
-        source="demo")
+        db, actor=SYSTEM_ACTOR, values=values, source="demo")
+    # the counts reviews keep, so that the review metrics of these months find them
+    review_service.set_cases_handled(db, actor=SYSTEM_ACTOR, source="demo", counts={
+        (v.period, v.org_id): int(v.value) for v in values if v.metric == "cases_handled"})
     for cohort_code in [PROVINCE_COHORT, *CITY_COHORTS]:
         cohort = assessment.get_cohort(db, code=cohort_code)
         for period in PERIODS:

@@ -7,9 +7,6 @@ Unsafe requests authenticated by the session cookie must carry the session's CSR
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
@@ -17,7 +14,7 @@ from starlette.datastructures import Headers
 from tongban.core import notify
 from tongban.core.db import REQUEST_DB, may_write, read_scope
 from tongban.core.errors import AuthenticationFailed, PermissionDenied
-from tongban.core.security import Actor, Role, csrf_tokens_match
+from tongban.core.security import Actor, csrf_tokens_match
 from tongban.org import service
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -66,6 +63,7 @@ def get_actor_optional(request: Request, background: BackgroundTasks,
         if actor is not None and actor.user_id is not None:
             request.state.auth_method = "session"
             request.state.unread = notify.unread_count(db, user_id=actor.user_id)
+            request.state.areas = service.areas(actor)
             return actor
         request.session.clear()  # ended on the server: the cookie is worthless
     return None
@@ -98,14 +96,3 @@ async def require_actor(
     return actor
 
 
-def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
-    """A dependency that admits only ``roles``."""
-    allowed = frozenset(roles)
-
-    async def dependency(actor: Actor = Depends(require_actor)) -> Actor:
-        if actor.role not in allowed:
-            labels = "、".join(r.label for r in roles)
-            raise PermissionDenied(f"此功能仅限{labels}使用")
-        return actor
-
-    return dependency

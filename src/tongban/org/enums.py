@@ -20,3 +20,20 @@ class DeptClass(Choice):
 
     A = "A", "市级A类"
     B = "B", "市级B类"
+
+
+class Area(Choice):
+    """A part of the platform a role may reach: the menu shows exactly the actor's areas and
+    each area's service refuses the others (``org.service.areas``)."""
+
+    assessment = "assessment", "考核排名"
+    schemes = "schemes", "考核方案"
+    data_import = "data_import", "数据导入"
+    reviews = "reviews", "好差评"
+    review_analysis = "review_analysis", "好差评分析"
+    rectification = "rectification", "整改督办"
+    reports = "reports", "通报"
+    cohorts = "cohorts", "考核分组"
+    users = "users", "用户"
+    calendar = "calendar", "工作日历"
+    audit = "audit", "审计日志"

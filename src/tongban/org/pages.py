@@ -19,7 +19,6 @@ from tongban.org.access import (
     check_csrf,
     get_actor_optional,
     require_actor,
-    require_roles,
 )
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
@@ -165,7 +164,8 @@ def cohort_list(
 
 
 def _cohorts(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
-    return {"found": service.list_cohorts(db, actor=actor, params=params), "params": params}
+    return {"found": service.list_cohorts(db, actor=actor, params=params), "params": params,
+            "allowed": service.allowed_cohort_actions(actor)}
 
 
 @router.post("/cohorts", response_class=HTMLResponse)
@@ -203,7 +203,8 @@ def cohort_detail(
     cohort = service.get_cohort(db, actor=actor, code=code)
     return render(
         request, "cohort_detail.html",
-        {"cohort": cohort, "members": service.cohort_orgs(cohort)},
+        {"cohort": cohort, "members": service.cohort_orgs(cohort),
+         "allowed": service.allowed_cohort_actions(actor, cohort=cohort)},
     )
 
 
@@ -226,6 +227,7 @@ def cohort_members(
         return render(
             request, "cohort_detail.html",
             {"cohort": cohort, "members": service.cohort_orgs(cohort), "error": exc.message,
+             "allowed": service.allowed_cohort_actions(actor, cohort=cohort),
              "members_text": members},
             status_code=exc.status_code,
         )
@@ -239,7 +241,7 @@ def cohort_members(
 @router.get("/admin/users", response_class=HTMLResponse)
 def user_list(
     request: Request, params: ListParams = Depends(service.USERS.params),
-    db: Session = REQUEST_DB, actor: Actor = Depends(require_roles(Role.admin)),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
 ) -> Response:
     return render(request, "users.html", _users(db, actor, params))
 
@@ -258,7 +260,7 @@ def user_create(
     role: Role = Form(...),
     org: str = Form(""),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     try:
         org_obj = service.resolve_org(db, ref=org) if org.strip() else None
@@ -281,8 +283,9 @@ def user_create(
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def user_edit_form(
     request: Request, user_id: RowId, db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
+    service.require_user_admin(actor)
     user = service.get_user(db, actor=actor, user_id=user_id)
     return render(request, "user_edit.html", {"user": user, "roles": Role})
 
@@ -298,7 +301,7 @@ def user_edit(
     password: str = Form(""),
     reason: str = Form(""),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     user = service.get_user(db, actor=actor, user_id=user_id)
     try:

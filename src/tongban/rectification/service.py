@@ -39,6 +39,7 @@ from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
 from tongban.org import service as org_service
+from tongban.org.enums import Area
 from tongban.org.models import Org
 from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState, TaskWork
 from tongban.rectification.models import RectificationTask, TaskAttachment, TaskLine
@@ -147,13 +148,13 @@ def create_task(
 
 
 def _visible(db: Session, actor: Actor, task: RectificationTask) -> bool:
-    return actor.role is not Role.runner and org_service.can_see(db, actor=actor, org=task.org)
+    return Area.rectification in org_service.areas(actor) \
+        and org_service.can_see(db, actor=actor, org=task.org)
 
 
 def _require_rectification_role(actor: Actor) -> None:
     """Runners run errands; 整改督办 is the business of the other roles."""
-    if actor.role is Role.runner:
-        raise PermissionDenied("跑手不能使用整改督办功能")
+    org_service.require_area(actor, Area.rectification)
 
 
 def get_task(db: Session, *, actor: Actor, task_id: int) -> RectificationTask:

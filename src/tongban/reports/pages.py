@@ -17,7 +17,6 @@ from tongban.core.periods import quarter_of
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
-from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.reports import service
 from tongban.reports.api import file_response
@@ -40,8 +39,7 @@ def _picker(db: Session, actor: Actor) -> dict[str, Any]:
     choices = assessment.cohort_periods(db)
     quarters = {code: sorted({quarter_of(p) for p in periods})
                 for code, periods in choices.items()}
-    return {"cohorts": {code: name for code, name in org_service.cohort_names(db, actor=actor).items()
-                        if code in choices},
+    return {"cohorts": assessment.cohort_names(db, codes=choices),
             "periods": choices, "quarters": quarters, "kinds": ReportKind,
             "today": local_today().isoformat()}
 

@@ -140,3 +140,17 @@ class ReviewCount(Base):
     level: Mapped[int] = mapped_column(Integer, primary_key=True)
     is_default: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     reviews: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HandledCount(Base):
+    """How many cases (办件) an org handled in a month: the denominator of 主动评价率, as the
+    province's platform reports it. Reviews keep it here and write it to the assessment once,
+    with the month's other review metrics (``service.rates.record_metrics``)."""
+
+    __tablename__ = "handled_count"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

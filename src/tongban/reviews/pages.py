@@ -25,7 +25,6 @@ from tongban.org.access import check_csrf, require_actor
 from tongban.org.models import Org
 from tongban.reviews import service
 from tongban.reviews.enums import (
-    CASE_TRANSITIONS,
     CaseAction,
     CaseState,
     Channel,
@@ -156,8 +155,8 @@ def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     found = service.get_case(db, actor=actor, case_id=case_id)
     state = CaseState(found.state)
-    actions = [a for a, (sources, _, who) in CASE_TRANSITIONS.items()
-               if state in sources and (who == "assignee" or actor.can_manage)]
+    allowed = service.allowed_actions(db, actor=actor, case_=found)
+    actions = [a for a in CaseAction if a in allowed]
     return render(request, "reviews/case.html", {
         "case": found, "state": state, "actions": actions, "today": local_today(),
         "service": service, "phone": service.phone_for(db, actor=actor, case_=found),

@@ -16,10 +16,10 @@ from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.listing import PAGED, ListParams
-from tongban.core.security import Actor, Role
+from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import DayKind
-from tongban.org.access import require_actor, require_roles
+from tongban.org.access import require_actor
 from tongban.system.schemas import CalendarYear
 
 router = APIRouter(include_in_schema=False)
@@ -32,8 +32,9 @@ def calendar_page(
     year: CalendarYear | None = None,
     params: ListParams = Depends(workdays.OVERRIDES.params),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
+    workdays.require_calendar_admin(actor)
     return render(request, "calendar.html", _calendar_context(db, year, params))
 
 
@@ -72,7 +73,7 @@ def calendar_override(
     kind: DayKind = Form(...),
     note: str = Form(""),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     workdays.set_override(db, actor=actor, day=day, kind=kind, note=note)
     flash(request, f"已将 {day.isoformat()} 设为{kind.label}")
@@ -84,7 +85,7 @@ def calendar_override_delete(
     request: Request,
     day: date,
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     workdays.delete_override(db, actor=actor, day=day)
     flash(request, f"已删除 {day.isoformat()} 的设定")
@@ -96,7 +97,7 @@ def calendar_import(
     request: Request,
     file: UploadFile = File(...),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     """Import a notice; a refused file's errors are shown on the page (never put in the
     session cookie, which has room for a few of them at most)."""
@@ -127,7 +128,7 @@ def audit_page(
     until: date | None = None,
     params: ListParams = Depends(audit.AUDIT_ENTRIES.params),
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     zone = ZoneInfo(get_settings().timezone)
     found = audit.search_entries(
@@ -161,9 +162,9 @@ def audit_page(
 def audit_verify(
     request: Request,
     db: Session = REQUEST_DB,
-    actor: Actor = Depends(require_roles(Role.admin)),
+    actor: Actor = Depends(require_actor),
 ) -> Response:
-    report = audit.verify(db)
+    report = audit.verify(db, actor=actor)
     if report.ok:
         flash(request, f"哈希链完整：已校验 {report.checked} 条记录")
     else:

@@ -16,7 +16,7 @@ from tongban.core.security import Actor
 from tongban.core.templating import render
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
-from tongban.org.enums import OrgLevel
+from tongban.org.enums import Area, OrgLevel
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,8 +53,8 @@ def home(
         }],
     }
     own_org = org_service.own_org(db, actor)
-    cohort_count = org_service.list_cohorts(
-        db, actor=actor, params=ListParams(page_size=1)).total if actor.is_citywide else 0
+    cohort_count = (org_service.list_cohorts(db, actor=actor, params=ListParams(page_size=1)).total
+                    if Area.cohorts in org_service.areas(actor) else 0)
     today = datetime.now(ZoneInfo(get_settings().timezone)).strftime("%Y年%m月%d日")
     return render(
         request, "home.html",

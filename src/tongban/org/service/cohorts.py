@@ -30,18 +30,33 @@ def list_cohorts(db: Session, *, actor: Actor, params: ListParams) -> Page[Cohor
         params, default=[Cohort.is_reference.desc(), Cohort.code, Cohort.id]))
 
 
-def cohort_names(db: Session, *, actor: Actor) -> dict[str, str]:
-    """Code → name of the cohorts, in list order, for pickers."""
-    return {c.code: c.name
-            for c in list_cohorts(db, actor=actor, params=ListParams.for_choices()).items}
-
-
 def get_cohort(db: Session, *, actor: Actor, code: str) -> Cohort:
     require_citywide(actor, "查看考核分组")
     cohort = db.scalar(select(Cohort).where(Cohort.code == code))
     if cohort is None:
         raise NotFound(f"未找到考核分组「{code}」")
     return cohort
+
+
+def check_cohort_action(actor: Actor, cohort: Cohort | None = None) -> None:
+    """Raise the refusal of creating a cohort (``cohort`` None) or editing one: the one check
+    behind :func:`create_cohort`, :func:`set_cohort_members` and their forms."""
+    if cohort is None:
+        require_manager(actor, "新建考核分组")
+        return
+    require_manager(actor, "调整考核分组")
+    if cohort.is_reference:
+        raise DomainError(f"「{cohort.name}」是参考分组，成员来自区划数据，不能手工调整")
+
+
+def allowed_cohort_actions(actor: Actor, *, cohort: Cohort | None = None) -> frozenset[str]:
+    """``create`` on the list of cohorts, ``edit`` on one: what pages offer ``actor``. The
+    province's reference cohort (its ranking of cities) is imported, never edited."""
+    try:
+        check_cohort_action(actor, cohort)
+    except DomainError:
+        return frozenset()
+    return frozenset({"create" if cohort is None else "edit"})
 
 
 def cohort_orgs(cohort: Cohort) -> list[Org]:
@@ -59,7 +74,7 @@ def create_cohort(
     is_reference: bool = False,
 ) -> Cohort:
     """A new named set of orgs ranked together."""
-    require_manager(actor, "新建考核分组")
+    check_cohort_action(actor, None)
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,63}", code):
         raise DomainError("分组代码只能用小写字母、数字、- 和 _，2–64 个字符")
     if db.scalar(select(Cohort.id).where(Cohort.code == code)) is not None:
@@ -91,9 +106,7 @@ def set_cohort_members(
     db: Session, *, actor: Actor, cohort: Cohort, members: list[Org], reason: str = ""
 ) -> Cohort:
     """Replace the members of a cohort; the change is audited with what was added and removed."""
-    require_manager(actor, "调整考核分组")
-    if cohort.is_reference:
-        raise DomainError(f"「{cohort.name}」是参考分组，成员来自区划数据，不能手工调整")
+    check_cohort_action(actor, cohort)
     _check_distinct(members)
     before = {m.org.code for m in cohort.members}
     after = {o.code for o in members}

@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
 from tongban.core.errors import NotFound, PermissionDenied
-from tongban.core.security import Actor
+from tongban.core.security import CITYWIDE_ROLES, MANAGER_ROLES, Actor, Role
+from tongban.org.enums import Area
 from tongban.org.models import Org
 
 
@@ -48,6 +49,33 @@ def ensure_visible(db: Session, *, actor: Actor, org: Org) -> Org:
     if not can_see(db, actor=actor, org=org):
         raise NotFound(f"未找到组织「{org.code}」")
     return org
+
+
+#: Who reaches each area beyond the ones every role reaches (home, orgs, inbox, account).
+_AREA_ROLES: dict[Area, frozenset[Role]] = {
+    Area.assessment: frozenset(Role),
+    Area.schemes: CITYWIDE_ROLES,
+    Area.data_import: MANAGER_ROLES,
+    Area.reviews: frozenset(Role) - {Role.runner},
+    Area.review_analysis: CITYWIDE_ROLES,
+    Area.rectification: frozenset(Role) - {Role.runner},
+    Area.reports: CITYWIDE_ROLES,
+    Area.cohorts: CITYWIDE_ROLES,
+    Area.users: frozenset({Role.admin}),
+    Area.calendar: frozenset({Role.admin}),
+    Area.audit: frozenset({Role.admin}),
+}
+
+
+def areas(actor: Actor) -> frozenset[Area]:
+    """The parts of the platform ``actor`` may reach (the menu shows exactly these)."""
+    return frozenset(area for area, roles in _AREA_ROLES.items() if actor.role in roles)
+
+
+def require_area(actor: Actor, area: Area) -> None:
+    """Refuse an actor outside ``area`` with the area's name."""
+    if area not in areas(actor):
+        raise PermissionDenied(f"{actor.role.label}不能使用「{area.label}」")
 
 
 def require_manager(actor: Actor, what: str) -> None:

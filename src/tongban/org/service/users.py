@@ -53,6 +53,13 @@ def _check_role_org(role: Role, org: Org | None) -> None:
         raise DomainError(f"{role.label}必须归属一个组织")
 
 
+def require_user_admin(actor: Actor, what: str = "管理用户") -> None:
+    """Users are managed by system administrators only (the one check of every user admin
+    operation and page)."""
+    if actor.role is not Role.admin:
+        raise PermissionDenied(f"只有系统管理员可以{what}")
+
+
 def create_user(
     db: Session,
     *,
@@ -66,8 +73,7 @@ def create_user(
     is_demo: bool = False,
 ) -> User:
     """A new login. Liaisons and runners must belong to an org."""
-    if actor.role is not Role.admin:
-        raise PermissionDenied("只有系统管理员可以新建用户")
+    require_user_admin(actor, "新建用户")
     if not re.fullmatch(r"[A-Za-z0-9_.-]{3,64}", username):
         raise DomainError("用户名只能用字母、数字、_ . -，3–64 个字符")
     if len(password) < 8:
@@ -107,8 +113,7 @@ USERS = Listing(
 
 
 def list_users(db: Session, *, actor: Actor, params: ListParams) -> Page[User]:
-    if actor.role is not Role.admin:
-        raise PermissionDenied("只有系统管理员可以管理用户")
+    require_user_admin(actor, "管理用户")
     stmt = select(User)
     if params.q:
         stmt = stmt.where(or_(User.username.contains(params.q, autoescape=True),
@@ -144,8 +149,7 @@ def update_user(
     reason: str = "",
 ) -> User:
     """Change a user's profile, role, org, status or password (admin), audited field by field."""
-    if actor.role is not Role.admin:
-        raise PermissionDenied("只有系统管理员可以修改用户")
+    require_user_admin(actor, "修改用户")
     changes: dict[str, Any] = {}
     if display_name is not None and display_name != user.display_name:
         changes["display_name"] = [user.display_name, display_name]

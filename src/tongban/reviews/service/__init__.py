@@ -22,6 +22,7 @@ from tongban.reviews.service.cases import (
     CASES,
     REPLY_TEMPLATES,
     act,
+    allowed_actions,
     get_case,
     is_callback_overdue,
     is_overdue,
@@ -38,6 +39,8 @@ from tongban.reviews.service.handled import (
     HandledImport,
     apply_default_ratings,
     import_handled_cases,
+    record_cases_handled,
+    set_cases_handled,
 )
 from tongban.reviews.service.intake import (
     CHUNK,
@@ -61,7 +64,6 @@ from tongban.reviews.service.rates import (
     metrics,
     metrics_as_scored,
     metrics_by_org,
-    record_cases_handled,
     record_metrics,
 )
 from tongban.reviews.service.reads import REVIEWS, counts_between, dashboard, list_reviews
@@ -81,6 +83,7 @@ __all__ = [
     "IntakeResult",
     "RatingCode",
     "act",
+    "allowed_actions",
     "apply_default_ratings",
     "counts_between",
     "dashboard",
@@ -107,6 +110,7 @@ __all__ = [
     "reply_template",
     "resolve_held_review",
     "rotate_personal_data",
+    "set_cases_handled",
     "submit_batch",
     "submit_review",
     "unreadable_personal_data",

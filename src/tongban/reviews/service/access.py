@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tongban.core.errors import PermissionDenied
-from tongban.core.security import Actor, Role
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.org.enums import Area
 
 
 def require_reviews_role(actor: Actor) -> None:
     """Runners run errands; 好差评 is the business of the other roles."""
-    if actor.role is Role.runner:
-        raise PermissionDenied("跑手不能使用好差评功能")
+    org_service.require_area(actor, Area.reviews)

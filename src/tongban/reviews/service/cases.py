@@ -166,10 +166,10 @@ def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
     return Page(shown, total, page, params.page_size)
 
 
-def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
-        note: str = "") -> NegativeCase:
-    """Move a case along its workflow; every step is audited with its actor and note."""
-    allowed_from, target, who = CASE_TRANSITIONS[action]
+def _check(db: Session, actor: Actor, case_: NegativeCase, action: CaseAction) -> None:
+    """Raise the refusal of ``action`` on the case by ``actor``, if any: the one check behind
+    :func:`act` and :func:`allowed_actions`."""
+    allowed_from, _, who = CASE_TRANSITIONS[action]
     current = CaseState(case_.state)
     if current not in allowed_from:
         raise Conflict(f"工单 #{case_.id} 当前为「{current.label}」，不能「{action.label}」")
@@ -178,6 +178,26 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
     elif actor.role not in (Role.liaison, Role.admin, Role.analyst) \
             or not _visible_case(db, actor, case_):
         raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该工单")
+
+
+def allowed_actions(db: Session, *, actor: Actor, case_: NegativeCase) -> frozenset[CaseAction]:
+    """The workflow steps ``actor`` may take on the case now: pages show exactly these."""
+    allowed = set()
+    for action in CaseAction:
+        try:
+            _check(db, actor, case_, action)
+        except DomainError:
+            continue
+        allowed.add(action)
+    return frozenset(allowed)
+
+
+def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
+        note: str = "") -> NegativeCase:
+    """Move a case along its workflow; every step is audited with its actor and note."""
+    _check(db, actor, case_, action)
+    _, target, _ = CASE_TRANSITIONS[action]
+    current = CaseState(case_.state)
     note = note.strip()
     now = utcnow()
     if action in (CaseAction.callback, CaseAction.reply, CaseAction.appeal,

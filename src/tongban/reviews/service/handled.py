@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -14,15 +14,16 @@ from sqlalchemy.orm import Session
 from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import one_of, utcnow
-from tongban.core.errors import ErrorGroups, RowError, ValidationFailed
-from tongban.core.periods import month_of
+from tongban.core.errors import DomainError, ErrorGroups, RowError, ValidationFailed
+from tongban.core.periods import check_period, month_of
 from tongban.core.security import SYSTEM_ACTOR, Actor
-from tongban.core.tabular import Cell, cell_text
-from tongban.core.workdays import end_of_day, local_date
+from tongban.core.tabular import Cell, cell_number, cell_text
+from tongban.core.workdays import end_of_day, local_date, local_today
 from tongban.org import service as org_service
-from tongban.reviews.models import HandledCase, Review
+from tongban.reviews.models import HandledCase, HandledCount, Review
 from tongban.reviews.service.checks import CLOCK_SLACK, Checker, rated_at
 from tongban.reviews.service.counts import count_reviews
+from tongban.reviews.service.rates import record_metrics
 
 HANDLED_ALIASES = {"单位": "org", "办理单位": "org", "办件编号": "case_no", "事项编码": "item_code",
                    "办结时间": "completed_at", "渠道": "channel", "申办渠道": "channel"}
@@ -126,3 +127,69 @@ def apply_default_ratings(db: Session, *, as_of: date) -> int:
         audit.record(db, actor=SYSTEM_ACTOR, action="reviews.defaulted", object_type="review",
                      object_id=f"{as_of}", changes={"defaults": len(unrated), "days": days})
     return len(unrated)
+
+
+def record_cases_handled(db: Session, *, actor: Actor, rows: Iterable[tuple[int, dict[str, Cell]]],
+                         filename: str) -> int:
+    """``period,org,cases_handled`` rows (the denominator of 主动评价率), all or nothing: kept
+    as the orgs' monthly handled counts, then written to the assessment with the months'
+    other review metrics. Returns how many counts were new or changed."""
+    org_service.require_manager(actor, "导入办件量")
+    ctx = Checker(db)
+    errors = ErrorGroups(file=filename)
+    parsed: dict[tuple[str, int], int] = {}
+    for row, values in rows:
+        period_text = cell_text(values.get("period"))
+        try:
+            period: str | None = check_period(period_text)
+        except DomainError:
+            errors.append(RowError(row, "period", f"考核期「{period_text}」应为 YYYY-MM", filename))
+            period = None
+        org = ctx.org(cell_text(values.get("org")))
+        if isinstance(org, str):
+            errors.append(RowError(row, "org", org, filename))
+        number = cell_number(values.get("cases_handled"))
+        if number is None or number < 0 or number != int(number):
+            errors.append(RowError(row, "cases_handled", f"办件量「{cell_text(values.get('cases_handled'))}」"
+                                                         "应为不小于0的整数", filename))
+            continue
+        if period is None or isinstance(org, str):
+            continue
+        if (period, org.id) in parsed:
+            errors.append(RowError(row, "org", f"{org.name}{period}的办件量在文件中重复", filename))
+            continue
+        parsed[(period, org.id)] = int(number)
+    if errors:
+        raise ValidationFailed(errors=errors,
+                               summary=f"{filename} 有 {errors.count} 处错误，未导入任何办件量")
+    changed = set_cases_handled(db, actor=actor, counts=parsed, source=f"import:{filename}")
+    for period in sorted({p for p, _ in parsed}):
+        record_metrics(db, period=period, as_of=local_today())
+    return changed
+
+
+def set_cases_handled(db: Session, *, actor: Actor, counts: Mapping[tuple[str, int], int],
+                      source: str) -> int:
+    """Keep the handled counts ``(period, org_id) → cases``; how many were new or changed
+    (one audit entry for them all)."""
+    if not counts:
+        return 0
+    known = {(c.period, c.org_id): c for c in db.scalars(select(HandledCount).where(
+        HandledCount.period.in_({p for p, _ in counts}),
+        HandledCount.org_id.in_({o for _, o in counts})))}
+    changed = 0
+    for (period, org_id), cases in counts.items():
+        count = known.get((period, org_id))
+        if count is None:
+            db.add(HandledCount(period=period, org_id=org_id, cases=cases, source=source[:200]))
+        elif count.cases != cases:
+            count.cases, count.source, count.updated_at = cases, source[:200], utcnow()
+        else:
+            continue
+        changed += 1
+    db.flush()
+    if changed:
+        audit.record(db, actor=actor, action="handled_counts.recorded",
+                     object_type="handled_count", object_id=source[:128],
+                     changes={"counts": len(counts), "changed": changed})
+    return changed

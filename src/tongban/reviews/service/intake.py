@@ -313,8 +313,10 @@ def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: boo
     return review
 
 
-def submit_batch(db: Session, *, rows: list[dict[str, Cell]]) -> IntakeResult:
-    """Ratings sent together: all are stored, or none and every problem is listed."""
+def submit_batch(db: Session, *, actor: Actor, rows: list[dict[str, Cell]]) -> IntakeResult:
+    """Ratings sent together by a connected system (a manager's token): all are stored, or
+    none and every problem is listed."""
+    org_service.require_manager(actor, "批量提交评价")
     ctx = Checker(db)
     result = IntakeResult()
     parsed: list[tuple[int, dict[str, Any]]] = []

@@ -5,7 +5,7 @@ score sheet froze, and writing them as assessment metric values.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,12 +17,11 @@ from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
 from tongban.core.periods import check_period, first_day, next_period
 from tongban.core.security import SYSTEM_ACTOR, Actor
-from tongban.core.tabular import Cell
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import Level
-from tongban.reviews.models import NegativeCase, ReviewCount
+from tongban.reviews.models import HandledCount, NegativeCase, ReviewCount
 from tongban.reviews.service.access import require_reviews_role
 
 
@@ -94,9 +93,12 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
         c = counts[org_id]
         c.upheld, c.due, c.ontime, c.named_due, c.named_called = (
             upheld, due, ontime, named_due, named_called)
-    for org_id, values in assessment.metric_values(db, period=period, org_ids=list(counts),
-                                                   metrics=["cases_handled"]).items():
-        counts[org_id].cases_handled = values.get("cases_handled", 0.0)
+    handled = [HandledCount.period == period]
+    if org_ids is not None:
+        handled.append(HandledCount.org_id.in_(org_ids))
+    for org_id, cases in db.execute(select(HandledCount.org_id, HandledCount.cases)
+                                    .where(*handled)):
+        counts[org_id].cases_handled = float(cases)
     return {org_id: _metrics_of(period, c) for org_id, c in counts.items()}
 
 
@@ -162,6 +164,7 @@ def record_metrics(db: Session, *, period: str, as_of: date) -> int:
             "named_bad_due": m["named_callback_rate"]["denominator"],
             "named_called_back": m["named_callback_rate"]["numerator"],
             "appeals_upheld": m["appeals_upheld"], "default_ratings": m["default_ratings"],
+            "cases_handled": m["review_rate"]["denominator"],
             **{f"level_{k}": v for k, v in m["by_level"].items()},
         }
         if m["satisfaction"]["value"] is not None:
@@ -170,12 +173,3 @@ def record_metrics(db: Session, *, period: str, as_of: date) -> int:
         values += [MetricInput(period, org_id, name, float(v)) for name, v in numbers.items()]
     return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values,
                                            source="reviews")
-
-
-def record_cases_handled(db: Session, *, actor: Actor, rows: Iterable[tuple[int, dict[str, Cell]]],
-                         filename: str) -> int:
-    """``period,org,cases_handled`` rows (the denominator of 主动评价率) as metric values."""
-    from tongban.assessment import importers
-
-    return importers.import_metric_column(db, actor=actor, rows=rows, metric="cases_handled",
-                                          filename=filename)

@@ -1,0 +1,212 @@
+"""Catalog operations: importing a place's item list, reading items, naming codes.
+
+An import is all or nothing and idempotent: items are keyed by (org, 实施编码); a re-import
+adds new items, updates changed ones and leaves the rest untouched (items missing from a
+newer file are kept — a list is withdrawn item by item, not by omission).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from tongban.catalog.enums import ItemType
+from tongban.catalog.models import ServiceItem
+from tongban.core import audit
+from tongban.core.db import utcnow
+from tongban.core.errors import ErrorGroups, NotFound, RowError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.core.tabular import Cell, cell_text, open_table
+from tongban.org import service as org_service
+from tongban.org.models import Org
+
+ALIASES = {
+    "实施编码": "impl_code", "事项编码": "impl_code", "itemcode": "impl_code", "itemCode": "impl_code",
+    "基本编码": "base_code", "事项名称": "name", "名称": "name", "实施部门": "department",
+    "部门": "department", "部门编码": "dept_code", "deptCode": "dept_code",
+    "事项类型": "item_type", "taskType": "item_type", "主项": "main_item",
+    "主项名称": "main_item", "区划编码": "area_code", "areaCode": "area_code", "链接": "link",
+}
+REQUIRED = ("impl_code", "name", "item_type")
+#: how a main item is written when an item has none
+NO_MAIN_ITEM = ("", "未分类", "无")
+_TYPE_BY_LABEL = {t.label: t for t in ItemType}
+_FIELDS = ("base_code", "name", "department", "dept_code", "item_type", "main_item",
+           "area_code", "link")
+
+
+@dataclass
+class ItemImport:
+    """What an import did."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged}
+
+
+def base_code_of(impl_code: str, area_code: str) -> str:
+    """基本编码: the implementation code up to its area code (511A0138000000-511602000000-…
+    → 511A0138000000; G-000007-001-511602000000-… → G-000007-001); the first part when the
+    area code is not in it."""
+    if area_code and f"-{area_code}" in impl_code:
+        return impl_code[:impl_code.index(f"-{area_code}")]
+    return impl_code.split("-", 1)[0]
+
+
+def _item_type(text: str) -> ItemType | None:
+    number = text.lstrip("0") or text
+    if number in ItemType._value2member_map_:
+        return ItemType(number)
+    return _TYPE_BY_LABEL.get(text)
+
+
+def _row_values(row: int, values: dict[str, Cell], filename: str,
+                errors: ErrorGroups) -> dict[str, str] | None:
+    cells = {key: cell_text(values.get(key)) for key in (*_FIELDS, "impl_code")}
+    impl, name = cells["impl_code"], cells["name"]
+    problems = []
+    if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z-]{2,99}", impl):
+        problems.append(("impl_code", f"实施编码「{impl[:40]}」应为字母、数字和连字符"))
+    if not name:
+        problems.append(("name", "缺少事项名称"))
+    elif len(name) > 300:
+        problems.append(("name", "事项名称超过300字"))
+    kind = _item_type(cells["item_type"])
+    if kind is None:
+        problems.append(("item_type", f"未知的事项类型「{cells['item_type'][:20]}」"))
+    if cells["area_code"] and not re.fullmatch(r"\d{6}(\d{6})?", cells["area_code"]):
+        problems.append(("area_code", f"区划编码「{cells['area_code'][:20]}」应为6或12位数字"))
+    if cells["link"] and not re.match(r"https?://", cells["link"], re.IGNORECASE):
+        problems.append(("link", "链接须以 http:// 或 https:// 开头"))
+    for column, reason in problems:
+        errors.append(RowError(row, column, reason, filename))
+    if problems or kind is None:
+        return None
+    cells["item_type"] = kind.value
+    cells["main_item"] = "" if cells["main_item"] in NO_MAIN_ITEM else cells["main_item"]
+    cells["base_code"] = cells["base_code"] or base_code_of(impl, cells["area_code"])
+    cells["link"] = cells["link"][:500]
+    return cells
+
+
+def import_items(db: Session, *, actor: Actor, org: Org, source: Path | IO[bytes],
+                 filename: str | None = None) -> ItemImport:
+    """A place's item list (CSV or XLSX) as ``org``'s catalog: all rows or none."""
+    org_service.require_manager(actor, "导入事项目录")
+    raw = source.read_bytes() if isinstance(source, Path) else source.read()
+    name = filename or (source.name if isinstance(source, Path) else "上传文件")
+    table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES)
+    missing = [c for c in REQUIRED if c not in table.header]
+    if missing:
+        raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
+                               summary=f"{name} 格式不正确：缺少 {'、'.join(missing)} 列")
+    errors = ErrorGroups(file=name)
+    parsed: dict[str, dict[str, str]] = {}
+    for row, values in table.rows:
+        cells = _row_values(row, values, name, errors)
+        if cells is None:
+            continue
+        if cells["impl_code"] in parsed:
+            errors.append(RowError(row, "impl_code", f"实施编码 {cells['impl_code']} 在文件中重复",
+                                   name))
+            continue
+        parsed[cells["impl_code"]] = cells
+    if errors:
+        raise ValidationFailed(errors=errors,
+                               summary=f"{name} 有 {errors.count} 处错误，未导入任何事项")
+    result = _store(db, org=org, items=parsed.values(), source=f"import:{name}")
+    audit.record(db, actor=actor, action="catalog.imported", object_type="service_item",
+                 object_id=f"{org.code}:{name}"[:128], changes=result.as_dict())
+    return result
+
+
+def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: str) -> ItemImport:
+    known = {item.impl_code: item for item in db.scalars(
+        select(ServiceItem).where(ServiceItem.org_id == org.id))}
+    result = ItemImport()
+    for cells in items:
+        item = known.get(cells["impl_code"])
+        if item is None:
+            db.add(ServiceItem(org_id=org.id, impl_code=cells["impl_code"], source=source[:200],
+                               **{f: cells[f] for f in _FIELDS}))
+            result.added += 1
+        elif any(getattr(item, f) != cells[f] for f in _FIELDS):
+            for f in _FIELDS:
+                setattr(item, f, cells[f])
+            item.source, item.updated_at = source[:200], utcnow()
+            result.changed += 1
+        else:
+            result.unchanged += 1
+    db.flush()
+    return result
+
+
+def get_item(db: Session, *, actor: Actor, item_id: int) -> ServiceItem:
+    """One item; the catalog is reference data every signed-in role reads."""
+    item = db.get(ServiceItem, item_id)
+    if item is None:
+        raise NotFound(f"未找到事项 #{item_id}")
+    return item
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    items: list[ServiceItem]
+    total: int
+
+
+def search_items(db: Session, *, actor: Actor, q: str = "", department: str = "",
+                 item_type: ItemType | None = None, org: Org | None = None,
+                 offset: int = 0, limit: int = 50) -> ItemPage:
+    """Items whose name holds ``q`` or whose code starts with it, filtered; by department
+    and name."""
+    conditions = []
+    if q.strip():
+        words = q.strip()
+        conditions.append(or_(ServiceItem.name.contains(words, autoescape=True),
+                              ServiceItem.impl_code.startswith(words, autoescape=True),
+                              ServiceItem.base_code.startswith(words, autoescape=True)))
+    if department:
+        conditions.append(ServiceItem.department == department)
+    if item_type is not None:
+        conditions.append(ServiceItem.item_type == item_type.value)
+    if org is not None:
+        conditions.append(ServiceItem.org_id == org.id)
+    total = db.scalar(select(func.count()).select_from(ServiceItem).where(*conditions)) or 0
+    items = list(db.scalars(select(ServiceItem).where(*conditions)
+                            .order_by(ServiceItem.department, ServiceItem.name, ServiceItem.id)
+                            .offset(offset).limit(limit)))
+    return ItemPage(items, total)
+
+
+def departments(db: Session, *, actor: Actor) -> list[tuple[str, int]]:
+    """Each department with its number of items, most first (for the filter)."""
+    return [(d, n) for d, n in db.execute(
+        select(ServiceItem.department, func.count()).group_by(ServiceItem.department)
+        .order_by(func.count().desc(), ServiceItem.department))]
+
+
+def item_names(db: Session, *, codes: Iterable[str]) -> dict[str, str]:
+    """The names of item codes (实施编码 or 基本编码) the catalog knows: what pages and
+    reports show instead of a code."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    for impl, base, name in db.execute(
+            select(ServiceItem.impl_code, ServiceItem.base_code, ServiceItem.name).where(
+                or_(ServiceItem.impl_code.in_(wanted), ServiceItem.base_code.in_(wanted)))):
+        for code in (impl, base):
+            if code in wanted:
+                found.setdefault(code, name)
+    return found

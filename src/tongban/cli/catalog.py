@@ -1,0 +1,60 @@
+"""``tongban catalog``: the service-item catalog (事项目录)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tongban.cli.options import JsonOption
+from tongban.cli.output import console, emit
+from tongban.cli.session import json_row_errors, service_call
+from tongban.core.security import SYSTEM_ACTOR
+
+catalog_app = typer.Typer(help="事项目录：导入和查询一地的政务服务事项（实施编码、名称、部门、类型）。",
+                          no_args_is_help=True)
+
+
+@catalog_app.command("import", help="导入事项清单（CSV/XLSX：实施编码、事项名称、实施部门、事项类型…）。")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
+    org: Annotated[str, typer.Option(help="清单所属单位（名称或区划代码），如 巴中市")],
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.catalog import service as catalog
+    from tongban.org import service as org_service
+
+    with service_call() as db, json_row_errors(as_json, {"added": 0, "changed": 0,
+                                                         "unchanged": 0}):
+        owner = org_service.resolve_org(db, ref=org)
+        result = catalog.import_items(db, actor=SYSTEM_ACTOR, org=owner, source=file)
+    emit(as_json, result.as_dict(), lambda: console.print(
+        f"已导入：新增 {result.added} 项，更新 {result.changed} 项，未变 {result.unchanged} 项"))
+
+
+@catalog_app.command("list", help="查询事项：名称含关键词或编码以其开头。")
+def catalog_list(
+    q: Annotated[str, typer.Option(help="关键词或编码")] = "",
+    department: Annotated[str, typer.Option(help="实施部门")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="最多列出几项")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.catalog import service as catalog
+    from tongban.catalog.enums import ItemType
+
+    with service_call() as db:
+        found = catalog.search_items(db, actor=SYSTEM_ACTOR, q=q, department=department,
+                                     limit=limit)
+        rows = [{"impl_code": i.impl_code, "base_code": i.base_code, "name": i.name,
+                 "department": i.department, "item_type": ItemType(i.item_type).label}
+                for i in found.items]
+
+    def human() -> None:
+        table = Table("实施编码", "事项名称", "实施部门", "类型", title=f"共 {found.total} 项")
+        for r in rows:
+            table.add_row(r["impl_code"], r["name"], r["department"], r["item_type"])
+        console.print(table)
+
+    emit(as_json, {"total": found.total, "items": rows}, human)
