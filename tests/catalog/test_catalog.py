@@ -18,6 +18,7 @@ from tongban.catalog.enums import ItemType
 from tongban.catalog.models import ServiceItem
 from tongban.cli import app as cli
 from tongban.core.errors import PermissionDenied, ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.demo.catalog import load_catalog_demo
 from tongban.org import service as org_service
@@ -97,15 +98,16 @@ def test_only_managers_import_a_list(db: Session) -> None:
 
 
 def test_search_finds_items_by_name_and_code_and_filters(db: Session) -> None:
-    found = service.search_items(db, actor=SYSTEM_ACTOR, q="延缓入学")
+    found = service.search_items(db, actor=SYSTEM_ACTOR, params=ListParams(q="延缓入学"))
     assert [i.impl_code for i in found.items] == [CODE] and found.total == 1
-    by_code = service.search_items(db, actor=SYSTEM_ACTOR, q="511A0138")
+    by_code = service.search_items(db, actor=SYSTEM_ACTOR, params=ListParams(q="511A0138"))
     assert CODE in [i.impl_code for i in by_code.items]
     licences = service.search_items(db, actor=SYSTEM_ACTOR, department="区行政审批局",
-                                    item_type=ItemType.licensing, limit=5)
+                                    item_type=ItemType.licensing, params=ListParams(page_size=5))
     assert licences.total > 5 and len(licences.items) == 5
     assert all(i.department == "区行政审批局" and i.item_type == "1" for i in licences.items)
-    percent = service.search_items(db, actor=SYSTEM_ACTOR, q="%")  # a character, no wildcard
+    percent = service.search_items(db, actor=SYSTEM_ACTOR,
+                                   params=ListParams(q="%"))  # a character, no wildcard
     assert [i.name for i in percent.items] == ["一次性工亡补助金（含生活困难，预支50%确认）、丧葬补助金申领"]
 
 

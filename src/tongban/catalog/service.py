@@ -22,6 +22,7 @@ from tongban.catalog.models import ServiceItem
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import ErrorGroups, NotFound, RowError, ValidationFailed
+from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_text, open_table
 from tongban.org import service as org_service
@@ -159,20 +160,19 @@ def get_item(db: Session, *, actor: Actor, item_id: int) -> ServiceItem:
     return item
 
 
-@dataclass(frozen=True)
-class ItemPage:
-    items: list[ServiceItem]
-    total: int
+#: The catalog as a list: by department, then name.
+ITEMS = Listing(sorts={"name": ("事项名称", [ServiceItem.name]),
+                       "impl_code": ("实施编码", [ServiceItem.impl_code])},
+                key=ServiceItem.id, search="事项名称中的文字，或实施编码、基本编码的开头")
 
 
-def search_items(db: Session, *, actor: Actor, q: str = "", department: str = "",
+def search_items(db: Session, *, actor: Actor, department: str = "",
                  item_type: ItemType | None = None, org: Org | None = None,
-                 offset: int = 0, limit: int = 50) -> ItemPage:
-    """Items whose name holds ``q`` or whose code starts with it, filtered; by department
-    and name."""
+                 params: ListParams) -> Page[ServiceItem]:
+    """A page of the items whose name holds ``params.q`` or whose code starts with it,
+    filtered."""
     conditions = []
-    if q.strip():
-        words = q.strip()
+    if words := params.q:
         conditions.append(or_(ServiceItem.name.contains(words, autoescape=True),
                               ServiceItem.impl_code.startswith(words, autoescape=True),
                               ServiceItem.base_code.startswith(words, autoescape=True)))
@@ -182,11 +182,9 @@ def search_items(db: Session, *, actor: Actor, q: str = "", department: str = ""
         conditions.append(ServiceItem.item_type == item_type.value)
     if org is not None:
         conditions.append(ServiceItem.org_id == org.id)
-    total = db.scalar(select(func.count()).select_from(ServiceItem).where(*conditions)) or 0
-    items = list(db.scalars(select(ServiceItem).where(*conditions)
-                            .order_by(ServiceItem.department, ServiceItem.name, ServiceItem.id)
-                            .offset(offset).limit(limit)))
-    return ItemPage(items, total)
+    return paginate(db, select(ServiceItem).where(*conditions), params=params,
+                    order=ITEMS.order(params, default=[ServiceItem.department, ServiceItem.name,
+                                                       ServiceItem.id]))
 
 
 def departments(db: Session, *, actor: Actor) -> list[tuple[str, int]]:

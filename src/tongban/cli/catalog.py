@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tongban.cli.options import JsonOption
-from tongban.cli.output import console, emit
+from tongban.cli.options import JsonOption, PageOption, PageSizeOption, list_params
+from tongban.cli.output import console, emit, emit_page
 from tongban.cli.session import json_row_errors, service_call
 from tongban.core.security import SYSTEM_ACTOR
 
@@ -38,23 +38,24 @@ def catalog_import(
 def catalog_list(
     q: Annotated[str, typer.Option(help="关键词或编码")] = "",
     department: Annotated[str, typer.Option(help="实施部门")] = "",
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="最多列出几项")] = 50,
+    page: PageOption = 1,
+    page_size: PageSizeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     from tongban.catalog import service as catalog
     from tongban.catalog.enums import ItemType
 
     with service_call() as db:
-        found = catalog.search_items(db, actor=SYSTEM_ACTOR, q=q, department=department,
-                                     limit=limit)
-        rows = [{"impl_code": i.impl_code, "base_code": i.base_code, "name": i.name,
-                 "department": i.department, "item_type": ItemType(i.item_type).label}
-                for i in found.items]
+        found = catalog.search_items(
+            db, actor=SYSTEM_ACTOR, department=department,
+            params=list_params(page, page_size, q)).map(
+            lambda i: {"impl_code": i.impl_code, "base_code": i.base_code, "name": i.name,
+                       "department": i.department, "item_type": ItemType(i.item_type).label})
 
     def human() -> None:
         table = Table("实施编码", "事项名称", "实施部门", "类型", title=f"共 {found.total} 项")
-        for r in rows:
+        for r in found.items:
             table.add_row(r["impl_code"], r["name"], r["department"], r["item_type"])
         console.print(table)
 
-    emit(as_json, {"total": found.total, "items": rows}, human)
+    emit_page(as_json, found, human)
