@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import actor_of
+from tests.factories import actor_of, make_user
+from tongban.core import notify
 from tongban.core.audit import AuditEntry
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.rectification import service
 from tongban.rectification.enums import TaskAction, TaskSource, TaskState
@@ -189,3 +192,30 @@ def test_attachments_are_served_only_to_those_who_see_the_task(db: Session) -> N
     attachment = service.add_attachment(db, actor=who, task=task, filename="a.png", content=PNG)
     with pytest.raises(NotFound):
         service.get_attachment(db, actor=liaison(db, "恩阳区"), attachment_id=attachment.id)
+
+
+def test_work_finds_its_people_at_once(db: Session) -> None:
+    liaison = make_user(db, role=Role.liaison, org="恩阳区")
+    analyst = make_user(db, role=Role.analyst)
+    task = service.create_task(
+        db, actor=SYSTEM_ACTOR, source=TaskSource.city_inspection, category="其他",
+        title="窗口服务规范整改", org=org_service.resolve_org(db, ref="恩阳区"),
+        issued_on=local_today(), due_on=local_today() + timedelta(days=7),
+        lines=[service.LineInput("", "综合窗口", "未公示办理时限")])
+    [issued] = notify.inbox(db, user_id=liaison.id, params=ListParams()).items
+    assert issued.title == f"新整改任务 #{task.id}：窗口服务规范整改"
+    for action in (TaskAction.acknowledge, TaskAction.start):
+        service.transition(db, actor=SYSTEM_ACTOR, task=task, action=action)
+    service.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.submit,
+                       evidence="已公示")
+    assert [m.title for m in notify.inbox(db, user_id=analyst.id, params=ListParams()).items] == [
+        f"整改任务 #{task.id} 已提交，待核验"]
+    service.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.reject,
+                       note="照片看不清")
+    rejected = notify.inbox(db, user_id=liaison.id, params=ListParams()).items[0]
+    assert "核验未通过" in rejected.title and rejected.body == "退回原因：照片看不清"
+    service.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.submit)
+    service.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.reject,
+                       note="仍未公示")
+    assert [m.body for m in notify.inbox(db, user_id=liaison.id, params=ListParams()).items][:2] == [
+        "退回原因：仍未公示", "退回原因：照片看不清"]  # a second rejection is its own message

@@ -22,8 +22,9 @@ from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
-from tongban.core import audit, workdays
+from tongban.core import audit, notify, workdays
 from tongban.core.config import get_settings
+from tongban.core.db import utcnow
 from tongban.core.errors import (
     Conflict,
     DomainError,
@@ -144,6 +145,7 @@ def create_task(
                           "category": category,
                           "penalty": f"{penalty.points_each}/项→{(penalty.org or org).code}"
                           if penalty else None})
+    _announce(db, task=task, action=None)
     return task
 
 
@@ -312,7 +314,35 @@ def transition(
     audit.record(db, actor=actor, action=f"rectification.{action.value}",
                  object_type="rectification_task", object_id=task.id,
                  changes={"state": [current.value, target.value]}, reason=note)
+    _announce(db, task=task, action=action, note=note.strip())
     return task
+
+
+def _announce(db: Session, *, task: RectificationTask, action: TaskAction | None,
+              note: str = "") -> None:
+    """Work finds its people at once: a new task to its liaisons, a submission to the
+    verifiers, a rejection back to the liaisons with its reason."""
+    link = f"/rectification/tasks/{task.id}"
+    liaisons = org_service.people_of(db, org=task.org, roles={Role.liaison})
+    if action is None:
+        people, message = liaisons, notify.Message(
+            "task_new", f"新整改任务 #{task.id}：{task.title}",
+            f"{task.org.name}，{len(task.lines)} 项，须于{task.due_on.month}月{task.due_on.day}日前完成。",
+            link)
+    elif action is TaskAction.submit:
+        people, message = org_service.analysts(db), notify.Message(
+            "task_submitted", f"整改任务 #{task.id} 已提交，待核验",
+            f"{task.org.name}：{task.title}", link)
+    elif action is TaskAction.reject:
+        people, message = liaisons, notify.Message(
+            "task_rejected", f"整改任务 #{task.id} 核验未通过，已退回",
+            f"退回原因：{note}", link)
+    else:
+        return
+    # a task is issued once; a submission or rejection may come again, each its own message
+    event = f"{action.value}:{utcnow().isoformat()}" if action else "issued"
+    notify.notify(db, recipients=org_service.recipients(people), message=message,
+                  key=f"rectification_task:{task.id}:{event}")
 
 
 def resolve_line(

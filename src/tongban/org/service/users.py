@@ -285,6 +285,12 @@ def recipients(users: list[User]) -> list[notify.Recipient]:
     return [notify.Recipient(u.id, u.display_name or u.username, phone=u.phone) for u in users]
 
 
+def analysts(db: Session) -> list[User]:
+    """Every active analyst (考核管理员): who verifies submitted work."""
+    return list(db.scalars(select(User).where(User.role == Role.analyst.value,
+                                              User.is_active.is_(True))))
+
+
 def escalation_chain(db: Session, *, org: Org) -> list[User]:
     """Who hears of an overdue matter: the org's leaders (or its nearest ancestor's) and every
     analyst."""
@@ -293,9 +299,7 @@ def escalation_chain(db: Session, *, org: Org) -> list[User]:
     while node is not None and not leaders:
         leaders = people_of(db, org=node, roles={Role.leader})
         node = node.parent
-    analysts = list(db.scalars(select(User).where(User.role == Role.analyst.value,
-                                                  User.is_active.is_(True))))
-    return leaders + analysts
+    return leaders + analysts(db)
 
 
 def create_api_token(db: Session, *, actor: Actor, name: str) -> tuple[ApiToken, str]:

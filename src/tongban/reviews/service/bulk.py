@@ -64,7 +64,7 @@ class _NotAsIs(Exception):
 class BulkCounts:
     imported: int
     skipped: int
-    cases_opened: int
+    case_ids: list[int]
 
 
 @functools.cache
@@ -434,13 +434,13 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
                    d.received, d.callback_due, d.rectify_due, 0, '', '', '', fresh.named, :now
             FROM fresh JOIN review_due d ON d.received = (fresh.rated_at AT TIME ZONE :zone)::date
             WHERE fresh.level <= 2
-            RETURNING 1)
-        SELECT period, org_id, level, count(*), (SELECT count(*) FROM opened) FROM fresh
+            RETURNING id)
+        SELECT period, org_id, level, count(*), (SELECT array_agg(id) FROM opened) FROM fresh
         GROUP BY period, org_id, level
     """), {"now": checker.now, "zone": zone}).all()
     imported = sum(row[3] for row in counted)
-    cases = counted[0][4] if counted else 0
+    cases = sorted(counted[0][4] or []) if counted else []
     count_reviews(db, {(period, org_id, level, False): n
                        for period, org_id, level, n, _ in counted})
     skipped = db.scalar(text("SELECT count(*) FROM review_fate WHERE fate = 'skipped'")) or 0
-    return BulkCounts(imported=imported, skipped=skipped, cases_opened=cases)
+    return BulkCounts(imported=imported, skipped=skipped, case_ids=cases)

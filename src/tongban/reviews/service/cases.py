@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, privacy, workdays
+from tongban.core import audit, notify, privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -249,3 +249,36 @@ def phone_for(db: Session, *, actor: Actor, case_: NegativeCase) -> str:
     if actor.role is Role.liaison and actor.org_id == case_.org_id:
         return privacy.reveal(review.phone_cipher) or review.phone_masked
     return review.phone_masked
+
+
+def announce_new_cases(db: Session, *, case_ids: list[int]) -> int:
+    """Tell each org's liaisons at once of their new 差评 cases: one message per case, or,
+    for a batch (an import), one summary per org with the earliest callback deadline."""
+    if not case_ids:
+        return 0
+    cases = list(db.scalars(select(NegativeCase).where(NegativeCase.id.in_(case_ids))
+                            .order_by(NegativeCase.callback_due, NegativeCase.id)))
+    by_org: dict[int, list[NegativeCase]] = {}
+    for case_ in cases:
+        by_org.setdefault(case_.org_id, []).append(case_)
+    sent = 0
+    for org_cases in by_org.values():
+        org = org_cases[0].org
+        liaisons = org_service.recipients(org_service.people_of(db, org=org,
+                                                                roles={Role.liaison}))
+        first = org_cases[0]
+        due = f"{first.callback_due.month}月{first.callback_due.day}日"
+        if len(org_cases) == 1:
+            gist = privacy.mask_text(first.review.comment)[:60]
+            message = notify.Message("case_new", f"新差评工单 #{first.id}，请于{due}前回访",
+                                     f"{org.name}：{gist or '（无评价内容）'}",
+                                     f"/reviews/cases/{first.id}")
+            key = f"review_case:{first.id}:new"
+        else:
+            message = notify.Message(
+                "case_new", f"新增差评工单 {len(org_cases)} 件，最早须于{due}前回访",
+                f"{org.name}本次导入的评价中有 {len(org_cases)} 条差评，已生成工单。",
+                "/reviews?state=received")
+            key = f"review_cases:new:{first.id}-{org_cases[-1].id}:{len(org_cases)}"
+        sent += notify.notify(db, recipients=liaisons, message=message, key=key)
+    return sent

@@ -37,7 +37,7 @@ from tongban.org.models import Org
 from tongban.reviews.enums import CaseState, Channel
 from tongban.reviews.models import NegativeCase, Review
 from tongban.reviews.service import bulk
-from tongban.reviews.service.cases import case_deadlines
+from tongban.reviews.service.cases import announce_new_cases, case_deadlines
 from tongban.reviews.service.checks import (
     ALIASES,
     COLUMNS,
@@ -61,6 +61,7 @@ class IntakeResult:
     errors: ErrorGroups = field(default_factory=ErrorGroups)
     cases_opened: int = 0
     held: int = 0  # public repeats kept out of the counts (see submit_review)
+    case_ids: list[int] = field(default_factory=list)  # the cases opened, to announce
 
     @property
     def error_count(self) -> int:
@@ -114,8 +115,9 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
                                   if not v["voided"]))
         result.imported += len(fresh)
         result.held += sum(1 for v in fresh if v["hold"])
-        result.cases_opened += _open_cases(db, [r for r in inserted
-                                                if r.level <= 2 and not r.voided])
+        opened = _open_cases(db, [r for r in inserted if r.level <= 2 and not r.voided])
+        result.cases_opened += len(opened)
+        result.case_ids += opened
     return refused
 
 
@@ -153,21 +155,22 @@ def _insert_reviews(db: Session, rows: list[dict[str, Any]]) -> list[Any]:
     return found
 
 
-def _open_cases(db: Session, rows: list[Any]) -> int:
-    """Open a 差评 case for each new level-1/2 review, with its working-day deadlines."""
+def _open_cases(db: Session, rows: list[Any]) -> list[int]:
+    """Open a 差评 case for each new level-1/2 review, with its working-day deadlines; the
+    new cases' ids."""
     if not rows:
-        return 0
+        return []
     received = {row.id: local_date(row.rated_at) for row in rows}
     dues = case_deadlines(db, received.values())
     now = utcnow()
-    db.execute(insert(cast(Table, NegativeCase.__table__)), [
+    return list(db.scalars(insert(cast(Table, NegativeCase.__table__))
+                           .returning(NegativeCase.id, sort_by_parameter_order=True), [
         {"review_id": row.id, "org_id": row.org_id, "state": CaseState.received.value,
          "category": (row.tags.split("、")[0] if row.tags else "其他"),
          "received_on": received[row.id], "callback_due": dues[received[row.id]][0],
          "rectify_due": dues[received[row.id]][1], "reopen_count": 0, "follow_up": "",
          "reply_text": "", "appeal_reason": "", "named": row.named, "created_at": now}
-        for row in rows])
-    return len(rows)
+        for row in rows]))
 
 
 def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> IntakeResult:
@@ -210,6 +213,7 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
     refused = _store_chunk(db, [(1, row)], result)
     if refused:
         raise ValidationFailed(errors=refused[0][1], summary="评价未保存")
+    announce_new_cases(db, case_ids=result.case_ids)
     return result
 
 
@@ -305,7 +309,7 @@ def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: boo
         count_reviews(db, {(review.period, review.org_id, review.level, False): 1})
         db.flush()
         if review.level <= 2:
-            _open_cases(db, [review])
+            announce_new_cases(db, case_ids=_open_cases(db, [review]))
     db.flush()
     audit.record(db, actor=actor, action="review.counted" if count else "review.discarded",
                  object_type="review", object_id=review.id,
@@ -334,6 +338,7 @@ def submit_batch(db: Session, *, actor: Actor, rows: list[dict[str, Cell]]) -> I
         savepoint.rollback()
         raise ValidationFailed(errors=errors, summary=f"有 {len(errors)} 处错误，未保存任何评价")
     savepoint.commit()
+    announce_new_cases(db, case_ids=result.case_ids)
     return result
 
 
@@ -381,7 +386,7 @@ def import_reviews(
                                  progress=progress) if set_based else None
         if counts is not None:
             result.imported, result.skipped = counts.imported, counts.skipped
-            result.cases_opened = counts.cases_opened
+            result.cases_opened, result.case_ids = len(counts.case_ids), counts.case_ids
         else:
             if set_based:
                 table = table.rewind(stream)  # COPY could not read it: row by row, afresh
@@ -445,6 +450,7 @@ def _finish_import(db: Session, *, actor: Actor, savepoint: SessionTransaction,
         raise ValidationFailed(errors=result.errors,
                                summary=f"{name} 有 {result.error_count} 处错误，未导入任何评价")
     savepoint.commit()
+    announce_new_cases(db, case_ids=result.case_ids)
     audit.record(db, actor=actor, action="reviews.imported", object_type="review_import",
                  object_id=name[:128],
                  changes={"imported": result.imported, "skipped": result.skipped,
