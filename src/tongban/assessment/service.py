@@ -35,7 +35,7 @@ from tongban.assessment.scoring import AppliedAdjustment, OrgScore, score_cohort
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, RowError, ValidationFailed
-from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
 from tongban.core.periods import check_period, period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
@@ -120,8 +120,7 @@ def list_schemes(db: Session, *, actor: Actor, params: ListParams) -> Page[Schem
     org_service.require_area(actor, Area.schemes)
     stmt = select(Scheme).options(defer(Scheme.content), defer(Scheme.source_yaml))
     if params.q:
-        stmt = stmt.where(or_(Scheme.code.contains(params.q, autoescape=True),
-                              Scheme.name.contains(params.q, autoescape=True)))
+        stmt = stmt.where(contains_text(params.q, Scheme.code, Scheme.name))
     return paginate(db, stmt, params=params, order=SCHEMES.order(params, default=[
         Scheme.code, Scheme.effective_from, Scheme.loaded_at, Scheme.id]))
 

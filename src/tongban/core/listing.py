@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import Query, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -130,6 +130,11 @@ def paginate(db: Session, stmt: Select[T], *, params: ListParams,
     items = list(db.scalars(stmt.order_by(*order).offset((page - 1) * params.page_size)
                             .limit(params.page_size))) if total else []
     return Page(items, total, page, params.page_size)
+
+
+def contains_text(q: str, *columns: Column) -> ColumnElement[bool]:
+    """``q`` anywhere in any of ``columns`` (``%`` and ``_`` stay plain characters)."""
+    return or_(*(column.contains(q, autoescape=True) for column in columns))
 
 
 def page_of(items: Sequence[T], *, params: ListParams) -> Page[T]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import audit
 from tongban.core.errors import Conflict, DomainError, NotFound
-from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
 from tongban.core.security import Actor
 from tongban.org.models import Cohort, CohortMember, Org
 from tongban.org.service.scoping import require_citywide, require_manager
@@ -24,8 +24,7 @@ def list_cohorts(db: Session, *, actor: Actor, params: ListParams) -> Page[Cohor
     require_citywide(actor, "查看考核分组")
     stmt = select(Cohort)
     if params.q:
-        stmt = stmt.where(or_(Cohort.code.contains(params.q, autoescape=True),
-                              Cohort.name.contains(params.q, autoescape=True)))
+        stmt = stmt.where(contains_text(params.q, Cohort.code, Cohort.name))
     return paginate(db, stmt, params=params, order=COHORTS.order(
         params, default=[Cohort.is_reference.desc(), Cohort.code, Cohort.id]))
 

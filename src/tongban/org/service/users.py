@@ -25,7 +25,7 @@ from tongban.core.errors import (
     PermissionDenied,
     TooManyRequests,
 )
-from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
 from tongban.core.security import (
     Actor,
     Role,
@@ -116,8 +116,7 @@ def list_users(db: Session, *, actor: Actor, params: ListParams) -> Page[User]:
     require_user_admin(actor, "管理用户")
     stmt = select(User)
     if params.q:
-        stmt = stmt.where(or_(User.username.contains(params.q, autoescape=True),
-                              User.display_name.contains(params.q, autoescape=True)))
+        stmt = stmt.where(contains_text(params.q, User.username, User.display_name))
     return paginate(db, stmt, params=params,
                     order=USERS.order(params, default=[User.role, User.username, User.id]))
 
