@@ -27,7 +27,7 @@ from tongban.core.workdays import WorkdayOverride
 from tongban.rectification import service as rectification
 from tongban.rectification.models import TaskLine
 from tongban.reviews import service as reviews
-from tongban.reviews.models import HandledCase, Review
+from tongban.reviews.models import HandledCase, HandledCount, Review
 from tongban.reviews.service import checks
 
 Row = list[str]
@@ -166,8 +166,7 @@ PATHS = [
         "cases-handled", ["period", "org", "cases_handled"],
         lambda n: [f"{2010 + n // 12}-{n % 12 + 1:02d}", "巴中", str(n)],
         _cases_handled,
-        lambda db: _count(db, MetricValue.metric == "cases_handled",
-                          MetricValue.source.startswith("import:sec"))),
+        lambda db: _count(db, HandledCount.source.startswith("import:sec"))),
     ImportPath(
         "calendar", ["date", "kind"],
         lambda n: [(CALENDAR_START + timedelta(days=n)).isoformat(), "休"],

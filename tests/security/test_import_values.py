@@ -133,7 +133,7 @@ def test_cases_handled_errors_name_the_files_row_and_column(db: Session, tmp_pat
     assert [(e["rows"], e["column"]) for e in errors] == [
         ([3], "org"), ([3], "cases_handled"), ([4], "cases_handled")]
     assert all(e["file"] == "sec-办件量.csv" for e in errors)
-    assert errors[1]["reason"] == "数值「x」不是数字"
+    assert errors[1]["reason"] == "办件量「x」应为不小于0的整数"
     assert PATH["cases-handled"].stored(db) == 0
 
 
