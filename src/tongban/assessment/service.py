@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, or_, select
+from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, lazyload, load_only
 
 from tongban.assessment.enums import Grade, SheetAction, SheetStatus
@@ -873,3 +873,48 @@ def project_loss(db: Session, *, actor: Actor, org: Org, points: float,
     after = round(row.total - points, 4)
     return LossProjection(f"{view.cohort_name}{period_label(view.period)}成绩单",
                           row.total, row.rank, after, view.rank_with(org.id, after))
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """Where one cohort's month stands: data in, scored, published."""
+
+    period: str
+    orgs_with_data: int  # members with at least one metric value of the month
+    members: int
+    sheet: SheetStatus | None  # the newest revision's status; None: not scored
+    revision: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.sheet is SheetStatus.published:
+            return "已发布"
+        if self.sheet is SheetStatus.draft:
+            return "已计算（草稿）" if self.revision == 1 else f"更正草稿第{self.revision}版"
+        if self.orgs_with_data:
+            return "已导入，未计算"
+        return "缺数据"
+
+
+def data_status(db: Session, *, actor: Actor, periods: Sequence[str]) -> dict[str, list[MonthStatus]]:
+    """Per cohort name, each month's status (the analyst's home page): how many members
+    have data, and whether the month is scored and published."""
+    org_service.require_manager(actor, "查看数据状态")
+    out: dict[str, list[MonthStatus]] = {}
+    for cohort in db.scalars(select(Cohort).order_by(Cohort.is_reference.desc(), Cohort.code)):
+        members = org_service.member_ids(db, cohort=cohort)
+        with_data = dict(db.execute(
+            select(MetricValue.period, func.count(func.distinct(MetricValue.org_id)))
+            .where(MetricValue.period.in_(periods), MetricValue.org_id.in_(members))
+            .group_by(MetricValue.period)).all()) if members else {}
+        sheets: dict[str, ScoreSheet] = {}
+        for sheet in db.scalars(select(ScoreSheet).where(
+                ScoreSheet.cohort_id == cohort.id, ScoreSheet.period.in_(periods))
+                .options(lazyload(ScoreSheet.cohort), lazyload(ScoreSheet.scheme))
+                .order_by(ScoreSheet.revision)):
+            sheets[sheet.period] = sheet  # the newest revision last
+        out[cohort.name] = [MonthStatus(
+            period, int(with_data.get(period, 0)), len(members),
+            SheetStatus(sheets[period].status) if period in sheets else None,
+            sheets[period].revision if period in sheets else 0) for period in periods]
+    return out
