@@ -55,6 +55,7 @@ def scheme_definition(scheme: Scheme) -> SchemeDef:
     return definition
 
 
+@audit.action("scheme.loaded")
 def load_scheme(db: Session, *, actor: Actor, text: str, filename: str = "") -> tuple[Scheme, bool]:
     """Validate and store a scheme version; loading the same content again changes nothing.
 
@@ -167,6 +168,7 @@ class MetricInput:
     evidence: str = ""
 
 
+@audit.action("metrics.recorded")
 def record_metric_values(
     db: Session, *, actor: Actor, values: Sequence[MetricInput], source: str
 ) -> int:
@@ -239,6 +241,7 @@ def metric_values(
 # ---------------------------------------------------------------- adjustments
 
 
+@audit.action("adjustment.recorded")
 def record_adjustment(
     db: Session,
     *,
@@ -288,6 +291,7 @@ def record_adjustment(
     return adjustment, True
 
 
+@audit.action("adjustment.voided")
 def void_adjustment(db: Session, *, actor: Actor, adjustment_id: int, reason: str) -> Adjustment:
     """Withdraw an adjustment (kept for audit); sheets computed afterwards leave it out."""
     org_service.require_manager(actor, "撤销加扣分")
@@ -458,6 +462,7 @@ def allowed_sheet_actions(db: Session, *, actor: Actor, cohort_code: str,
     return frozenset(allowed)
 
 
+@audit.action("sheet.computed", "sheet.recomputed")
 def compute_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Compute (or recompute) the draft sheet; a published sheet is never recomputed."""
     check_period(period)
@@ -501,6 +506,7 @@ def sheet_hash(sheet: ScoreSheet) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@audit.action("sheet.published")
 def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Freeze the draft with a hash; an earlier published revision becomes superseded."""
     cohort = get_cohort(db, code=cohort_code)
@@ -521,6 +527,7 @@ def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -
     return draft
 
 
+@audit.action("sheet.correction_started")
 def correct_sheet(
     db: Session, *, actor: Actor, cohort_code: str, period: str, reason: str
 ) -> ScoreSheet:
