@@ -97,7 +97,7 @@ def test_an_action_writes_only_the_entries_it_declares(
     def rule(db: Session) -> None:
         _rule(db, date(2031, 1, 4), entry="t.other")
 
-    with pytest.raises(audit.UnauditedChange, match="does not declare: t.other"):
+    with pytest.raises(audit.UnauditedChange, match=r"does not declare: t\.other"):
         rule(db)
 
 
