@@ -480,17 +480,17 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
         row.open_lines += task.open_lines
         row.next_due = min(filter(None, [row.next_due, task.due_on]))
         row.tasks.append(task)
-    for row in rows.values():
-        _project(db, actor, row)
+    projections = assessment.project_losses(db, actor=actor, losses=[
+        (row.org, row.points_at_risk,
+         next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None))
+        for row in rows.values()])
+    for row, projection in zip(rows.values(), projections, strict=True):
+        if projection is not None:
+            _project(row, projection)
     return sorted(rows.values(), key=lambda r: (r.next_due or date.max, -r.points_at_risk))
 
 
-def _project(db: Session, actor: Actor, row: RiskRow) -> None:
-    scheme_code = next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None)
-    projection = assessment.project_loss(db, actor=actor, org=row.org, points=row.points_at_risk,
-                                         scheme_code=scheme_code)
-    if projection is None:
-        return
+def _project(row: RiskRow, projection: assessment.LossProjection) -> None:
     row.current_total, row.current_rank = projection.current_total, projection.current_rank
     row.projected_total, row.projected_rank = projection.projected_total, projection.projected_rank
     row.basis = projection.basis
