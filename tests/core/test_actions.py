@@ -31,6 +31,7 @@ from tests.security.test_public_reviews import rating
 from tongban.assessment import importers
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
+from tongban.catalog import service as catalog
 from tongban.core import audit, workdays
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
@@ -198,6 +199,15 @@ def _import_handled(kit: Kit) -> Step:
     return Step(lambda: reviews.import_handled_cases(kit.db, actor=analyst, rows=_handled_rows(),
                                                      filename="办件.csv"),
                 analyst, "handled_case", "办件.csv")
+
+
+@recipe("handled_counts.recorded")
+def _record_handled_counts(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    rows = iter([(2, {"period": "2031-01", "org": "巴州区", "cases_handled": "8"})])
+    return Step(lambda: reviews.record_cases_handled(kit.db, actor=analyst, rows=rows,
+                                                     filename="办件量.csv"),
+                analyst, "handled_count", "import:办件量.csv")
 
 
 @recipe("reviews.defaulted")
@@ -406,7 +416,7 @@ def _load_divisions(kit: Kit) -> Step:
                 org_service.PROVINCE_CODE)
 
 
-# ---------------------------------------------------------------- calendar and reports
+# ---------------------------------------------------------------- calendar, catalog, reports
 
 
 @recipe("calendar.override_set")
@@ -441,6 +451,16 @@ def _generate_report(kit: Kit) -> Step:
     request = reports.ReportRequest(ReportKind.monthly, cohort="bz-counties", period="2026-03")
     return Step(lambda: reports.generate(kit.db, actor=analyst, request=request), analyst,
                 "report", lambda made: made[0].id)
+
+
+@recipe("catalog.imported")
+def _import_catalog(kit: Kit) -> Step:
+    analyst, city = kit.actor(Role.analyst), org_service.resolve_org(kit.db, ref="巴中市")
+    text = ("department,main_item,name,areaCode,itemCode,taskType,deptCode,link\n"
+            "区民政局,,新设事项,511602000000,511B0001-511602000000-000-1-1-00,行政确认,1,\n")
+    return Step(lambda: catalog.import_items(kit.db, actor=analyst, org=city, filename="清单.csv",
+                                             source=io.BytesIO(text.encode())),
+                analyst, "service_item", f"{city.code}:清单.csv")
 
 
 # ---------------------------------------------------------------- the tests

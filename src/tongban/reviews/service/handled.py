@@ -170,6 +170,7 @@ def record_cases_handled(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
     return changed
 
 
+@audit.action("handled_counts.recorded")
 def set_cases_handled(db: Session, *, actor: Actor, counts: Mapping[tuple[str, int], int],
                       source: str) -> int:
     """Keep the handled counts ``(period, org_id) → cases``; how many were new or changed
