@@ -178,15 +178,8 @@ def set_override(
             changes["note"] = [row.note, note]
         row.kind, row.note, row.created_by = kind.value, note, actor.username
     db.flush()
-    audit.record(
-        db,
-        actor=actor,
-        action="calendar.override_set",
-        object_type="workday_override",
-        object_id=day.isoformat(),
-        changes=changes,
-        reason=note,
-    )
+    audit.record(db, actor=actor, action="calendar.override_set", object_type="workday_override",
+                 object_id=day.isoformat(), changes=changes, reason=note)
     return row
 
 
