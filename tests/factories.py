@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from tongban.core.errors import ValidationFailed
@@ -118,3 +121,29 @@ def located(failure: ValidationFailed) -> list[tuple[int | None, str | None, str
             rows += list(range(item[0], item[1] + 1)) if isinstance(item, list) else [item]
         found += [(row, group.column, group.reason) for row in rows]
     return sorted(found, key=lambda error: -1 if error[0] is None else error[0])
+
+
+class QueryCount:
+    """The SQL statements sent while counting (savepoints and their releases aside)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries(engine: Engine) -> Iterator[QueryCount]:
+    """Count the statements ``engine`` sends inside the block (a page rendering, say)."""
+    counted = QueryCount()
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            counted.statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

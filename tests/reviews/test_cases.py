@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import json
 from datetime import date, datetime, timedelta
+from importlib import resources
 
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.factories import actor_of, located
+from tests.factories import actor_of, located, make_cohort, scheme_yaml
 from tests.reviews.test_intake import HEADER, row
 from tongban.assessment import service as assessment
 from tongban.cli import app as cli
@@ -26,6 +28,8 @@ from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_zone
 from tongban.org import service as org_service
+from tongban.org.enums import OrgLevel
+from tongban.org.models import Org
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction, CaseState
 from tongban.reviews.models import NegativeCase, Review
@@ -162,6 +166,45 @@ def test_callbacks_and_replies_count_when_made_by_their_due_day(db: Session) -> 
     assert rates(f"{now:%Y-%m}") == [(n + 1, d + 1) for n, d in this_month]
     # n3 was due in February and counted: done months late, it still does not count as in time
     assert rates("2026-02") == february and all(d >= 1 for _, d in february)
+
+
+def _cases_of_a_new_zone(db: Session) -> tuple[Org, str, date]:
+    """A zone with no other reviews, four 差评 received now and one replied to in time; the
+    month and a day when all four are due."""
+    zone = org_service.create_org(db, actor=SYSTEM_ACTOR, name="按期整改新区", level=OrgLevel.county,
+                                  parent=org_service.resolve_org(db, ref="巴中"))
+    now = datetime.now(local_zone()).replace(microsecond=0) - timedelta(minutes=1)
+    rated = now.strftime("%Y-%m-%d %H:%M:%S")
+    service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv", source=io.BytesIO((HEADER + "".join(
+        row(f"z{n}", org=zone.name, case=f"Z{n}", level="1", rated=rated) for n in range(4))).encode()))
+    replied = db.scalars(select(NegativeCase).join(Review).where(
+        Review.source == "t", Review.source_id == "z0")).one()
+    walk(db, replied, CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply)
+    return zone, f"{now:%Y-%m}", now.date() + timedelta(days=60)
+
+
+def test_ontime_rectification_is_cases_replied_in_time_over_cases_due(db: Session) -> None:
+    zone, period, all_due = _cases_of_a_new_zone(db)
+    m = service.metrics(db, actor=SYSTEM_ACTOR, org=zone, period=period, as_of=all_due)
+    assert m["ontime_rectification_rate"] == {"value": 0.25, "numerator": 1, "denominator": 4}
+
+
+def test_the_sheet_scores_ontime_rectification_as_replied_in_time_over_due(db: Session) -> None:
+    zone, period, all_due = _cases_of_a_new_zone(db)
+    service.record_metrics(db, period=period, as_of=all_due)
+    scheme = yaml.safe_load(resources.files("tongban.data").joinpath(
+        "schemes/bz-hcp-2026.1.yaml").read_text(encoding="utf-8"))
+    [rule] = [i["rule"] for c in scheme["categories"] for i in c["indicators"] if i["code"] == "E04"]
+    make_cohort(db, code="t-hcp", members=[zone.code])
+    assessment.load_scheme(db, actor=SYSTEM_ACTOR, text=scheme_yaml(
+        code="t-hcp", cohort="t-hcp", effective_from=period, indicators=(
+            f"\n      - {{code: E04, name: 差评按期整改率, max_points: 10, rule: {json.dumps(rule)}}}\n")))
+    assessment.compute_sheet(db, actor=SYSTEM_ACTOR, cohort_code="t-hcp", period=period)
+    [line] = assessment.read_sheet(db, actor=SYSTEM_ACTOR, cohort_code="t-hcp", period=period).rows
+    assert (line.values["ontime_rectified"], line.values["bad_cases_due"]) == (1, 4)
+    assert line.points("E04") == 2.5  # 10 points × 1 replied in time / 4 差评
+    assert service.metrics_as_scored(line.values)["ontime_rectification_rate"] == {
+        "value": 0.25, "numerator": 1, "denominator": 4}
 
 
 def test_review_rate_divides_by_the_cases_handled_even_without_reviews(db: Session) -> None:

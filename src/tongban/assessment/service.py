@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, or_, select
+from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, defer, lazyload, load_only
 
 from tongban.assessment.enums import Grade, SheetAction, SheetStatus
@@ -56,6 +56,7 @@ def scheme_definition(scheme: Scheme) -> SchemeDef:
     return definition
 
 
+@audit.action("scheme.loaded")
 def load_scheme(db: Session, *, actor: Actor, text: str, filename: str = "") -> tuple[Scheme, bool]:
     """Validate and store a scheme version; loading the same content again changes nothing.
 
@@ -179,6 +180,7 @@ class MetricInput:
     evidence: str = ""
 
 
+@audit.action("metrics.recorded")
 def record_metric_values(
     db: Session, *, actor: Actor, values: Sequence[MetricInput], source: str
 ) -> int:
@@ -251,6 +253,7 @@ def metric_values(
 # ---------------------------------------------------------------- adjustments
 
 
+@audit.action("adjustment.recorded")
 def record_adjustment(
     db: Session,
     *,
@@ -300,6 +303,7 @@ def record_adjustment(
     return adjustment, True
 
 
+@audit.action("adjustment.voided")
 def void_adjustment(db: Session, *, actor: Actor, adjustment_id: int, reason: str) -> Adjustment:
     """Withdraw an adjustment (kept for audit); sheets computed afterwards leave it out."""
     org_service.require_manager(actor, "撤销加扣分")
@@ -481,6 +485,7 @@ def allowed_sheet_actions(db: Session, *, actor: Actor, cohort_code: str,
     return frozenset(allowed)
 
 
+@audit.action("sheet.computed", "sheet.recomputed")
 def compute_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Compute (or recompute) the draft sheet; a published sheet is never recomputed."""
     check_period(period)
@@ -524,6 +529,7 @@ def sheet_hash(sheet: ScoreSheet) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@audit.action("sheet.published")
 def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Freeze the draft with a hash; an earlier published revision becomes superseded."""
     cohort = get_cohort(db, code=cohort_code)
@@ -544,6 +550,7 @@ def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -
     return draft
 
 
+@audit.action("sheet.correction_started")
 def correct_sheet(
     db: Session, *, actor: Actor, cohort_code: str, period: str, reason: str
 ) -> ScoreSheet:
@@ -696,24 +703,35 @@ def explanation(
     }
 
 
+def _newest_scored(db: Session, *, org_ids: Iterable[int],
+                   actor: Actor | None) -> dict[tuple[int, str | None], tuple[int, str]]:
+    """For each org, the (cohort id, period) of the newest month a sheet ``actor`` may read
+    scores it: under any scheme (key ``(org id, None)``) and under each scheme code."""
+    readable = ([SheetStatus.published.value] if actor is not None and not actor.is_citywide
+                else [SheetStatus.published.value, SheetStatus.draft.value])
+    newest: dict[tuple[int, str | None], tuple[int, str]] = {}
+    for org_id, cohort_id, period, scheme_code in db.execute(
+            select(ScoreLine.org_id, ScoreSheet.cohort_id, ScoreSheet.period, ScoreSheet.scheme_code)
+            .join(ScoreLine, ScoreLine.sheet_id == ScoreSheet.id)
+            .where(ScoreLine.org_id.in_(list(org_ids)), ScoreSheet.status.in_(readable))
+            .order_by(ScoreSheet.period.desc(), ScoreSheet.id.desc())):
+        newest.setdefault((org_id, None), (cohort_id, period))
+        newest.setdefault((org_id, scheme_code), (cohort_id, period))
+    return newest
+
+
+def _current_of(db: Session, month: tuple[int, str], actor: Actor | None) -> ScoreSheet | None:
+    cohort = db.get(Cohort, month[0])
+    assert cohort is not None
+    return current_sheet(db, cohort=cohort, period=month[1], actor=actor)
+
+
 def latest_sheet_of(db: Session, *, org: Org, scheme_code: str | None = None,
                     actor: Actor | None = None) -> ScoreSheet | None:
     """The newest period's current sheet that scores ``org`` (under ``scheme_code`` if given)
     and that ``actor`` may read (a liaison: published ones only)."""
-    readable = ([SheetStatus.published.value] if actor is not None and not actor.is_citywide
-                else [SheetStatus.published.value, SheetStatus.draft.value])
-    stmt = (select(ScoreSheet.cohort_id, ScoreSheet.period)
-            .join(ScoreLine, ScoreLine.sheet_id == ScoreSheet.id)
-            .where(ScoreLine.org_id == org.id, ScoreSheet.status.in_(readable))
-            .order_by(ScoreSheet.period.desc()))
-    if scheme_code:
-        stmt = stmt.where(ScoreSheet.scheme_code == scheme_code)
-    found = db.execute(stmt.limit(1)).first()
-    if found is None:
-        return None
-    cohort = db.get(Cohort, found.cohort_id)
-    assert cohort is not None
-    return current_sheet(db, cohort=cohort, period=found.period, actor=actor)
+    found = _newest_scored(db, org_ids=[org.id], actor=actor).get((org.id, scheme_code or None))
+    return None if found is None else _current_of(db, found, actor)
 
 
 # ---------------------------------------------------------------- the sheet read model
@@ -882,17 +900,72 @@ class LossProjection:
     projected_rank: int
 
 
-def project_loss(db: Session, *, actor: Actor, org: Org, points: float,
-                 scheme_code: str | None = None) -> LossProjection | None:
-    """Points at risk in, projected total and rank out: the loss applied to the org's latest
-    sheet (under ``scheme_code`` if given), every other org unchanged; None without a sheet
-    the actor may read."""
-    if not org_service.can_see(db, actor=actor, org=org):
-        return None
-    view = latest_view_of(db, actor=actor, org=org, scheme_code=scheme_code)
-    row = None if view is None else view.row_of(org.id)
-    if view is None or row is None:
-        return None
-    after = round(row.total - points, 4)
-    return LossProjection(f"{view.cohort_name}{period_label(view.period)}成绩单",
-                          row.total, row.rank, after, view.rank_with(org.id, after))
+def project_losses(db: Session, *, actor: Actor,
+                   losses: Sequence[tuple[Org, float, str | None]]) -> list[LossProjection | None]:
+    """Points at risk in, projected total and rank out, for each (org, points, scheme code):
+    the loss applied to the org's latest sheet (under the scheme code if given), every other
+    org unchanged; None without a sheet the actor may read. The orgs' latest sheets are found
+    in one query and each is read once, however many of the orgs it scores."""
+    newest = _newest_scored(db, org_ids={org.id for org, _, _ in losses}, actor=actor)
+    views: dict[tuple[int, str], SheetView | None] = {}
+    out: list[LossProjection | None] = []
+    for org, points, scheme_code in losses:
+        found = newest.get((org.id, scheme_code or None)) \
+            if org_service.can_see(db, actor=actor, org=org) else None
+        if found is not None and found not in views:
+            sheet = _current_of(db, found, actor)
+            views[found] = None if sheet is None else view_of(db, sheet=sheet, actor=actor)
+        view = None if found is None else views[found]
+        row = None if view is None else view.row_of(org.id)
+        if view is None or row is None:
+            out.append(None)
+            continue
+        after = round(row.total - points, 4)
+        out.append(LossProjection(f"{view.cohort_name}{period_label(view.period)}成绩单",
+                                  row.total, row.rank, after, view.rank_with(org.id, after)))
+    return out
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """Where one cohort's month stands: data in, scored, published."""
+
+    period: str
+    orgs_with_data: int  # members with at least one metric value of the month
+    members: int
+    sheet: SheetStatus | None  # the newest revision's status; None: not scored
+    revision: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.sheet is SheetStatus.published:
+            return "已发布"
+        if self.sheet is SheetStatus.draft:
+            return "已计算（草稿）" if self.revision == 1 else f"更正草稿第{self.revision}版"
+        if self.orgs_with_data:
+            return "已导入，未计算"
+        return "缺数据"
+
+
+def data_status(db: Session, *, actor: Actor, periods: Sequence[str]) -> dict[str, list[MonthStatus]]:
+    """Per cohort name, each month's status (the analyst's home page): how many members
+    have data, and whether the month is scored and published."""
+    org_service.require_manager(actor, "查看数据状态")
+    out: dict[str, list[MonthStatus]] = {}
+    for cohort in db.scalars(select(Cohort).order_by(Cohort.is_reference.desc(), Cohort.code)):
+        members = org_service.member_ids(db, cohort=cohort)
+        with_data = dict(db.execute(
+            select(MetricValue.period, func.count(func.distinct(MetricValue.org_id)))
+            .where(MetricValue.period.in_(periods), MetricValue.org_id.in_(members))
+            .group_by(MetricValue.period)).all()) if members else {}
+        sheets: dict[str, ScoreSheet] = {}
+        for sheet in db.scalars(select(ScoreSheet).where(
+                ScoreSheet.cohort_id == cohort.id, ScoreSheet.period.in_(periods))
+                .options(lazyload(ScoreSheet.cohort), lazyload(ScoreSheet.scheme))
+                .order_by(ScoreSheet.revision)):
+            sheets[sheet.period] = sheet  # the newest revision last
+        out[cohort.name] = [MonthStatus(
+            period, int(with_data.get(period, 0)), len(members),
+            SheetStatus(sheets[period].status) if period in sheets else None,
+            sheets[period].revision if period in sheets else 0) for period in periods]
+    return out

@@ -1,20 +1,40 @@
-"""Append-only, hash-chained audit log.
+"""Append-only, hash-chained audit log, and the actions that write it.
 
 Every state change in every domain calls :func:`record`. Each entry carries the hash of the
 previous one, so altering or removing a row breaks the chain, and :func:`verify` finds where.
+
+A service function that changes state is marked :func:`action` with the entries it writes; a
+call that writes to the database without writing one of them raises :class:`UnauditedChange`,
+so that no change commits without its entry.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, or_, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Engine,
+    Integer,
+    String,
+    Text,
+    event,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tongban.core.config import get_settings
@@ -120,7 +140,105 @@ def record(
     )
     db.add(entry)
     db.flush()
+    calls = _CALLS.get()
+    if calls:
+        calls[-1].entries.add(action)
     return entry
+
+
+# ---------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Action:
+    """A service function that changes state, and the names of the audit entries it writes."""
+
+    function: str  # module.qualname
+    writes: frozenset[str]
+
+
+class UnauditedChange(RuntimeError):
+    """An action wrote to the database without its audit entry, or wrote an entry it does not
+    declare: a bug in the action, never a user's error (the transaction must not commit)."""
+
+
+@dataclass
+class _Call:
+    """One running action: the first table it wrote to, and the entries it wrote."""
+
+    wrote: str = ""
+    entries: set[str] = field(default_factory=set)
+
+
+_CALLS: ContextVar[tuple[_Call, ...]] = ContextVar("audit_calls", default=())
+_ACTIONS: dict[str, Action] = {}  # audit entry name → the action that writes it
+_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def actions() -> dict[str, Action]:
+    """Every audit entry name an action declares, with its action (the modules that define
+    actions must have been imported)."""
+    return dict(_ACTIONS)
+
+
+def action(*writes: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a service function (``db`` its first argument) as an action that writes audit
+    entries named ``writes``.
+
+    A call that writes any row (its own statements; those of an action it calls are that
+    action's) must write at least one of these entries and no other, or it raises
+    :class:`UnauditedChange`; a call that changes nothing (an idempotent repeat) needs none.
+    The session is flushed before the call, so that earlier pending changes are not counted
+    as this call's, and after it, so that its own are.
+    """
+    if not writes:
+        raise ValueError("an action declares the audit entries it writes")
+
+    def mark(function: Callable[P, R]) -> Callable[P, R]:
+        declared = Action(f"{function.__module__}.{function.__qualname__}", frozenset(writes))
+        for name in writes:
+            other = _ACTIONS.get(name)
+            if other is not None and other.function != declared.function:
+                raise ValueError(f"audit entry {name!r} is already written by {other.function}")
+            _ACTIONS[name] = declared
+
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            db = cast(Session, args[0] if args else kwargs["db"])
+            db.flush()
+            call = _Call()
+            outer = _CALLS.set((*_CALLS.get(), call))
+            try:
+                result = function(*args, **kwargs)
+                db.flush()
+            finally:
+                _CALLS.reset(outer)
+            if call.entries - declared.writes:
+                raise UnauditedChange(f"{declared.function} wrote audit entries it does not "
+                                      f"declare: {', '.join(sorted(call.entries - declared.writes))}")
+            if call.wrote and not call.entries:
+                raise UnauditedChange(f"{declared.function} wrote to {call.wrote} without an "
+                                      f"audit entry ({', '.join(sorted(declared.writes))})")
+            return result
+
+        return run
+
+    return mark
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+    """Note the first table the innermost running action writes to (the audit log aside)."""
+    calls = _CALLS.get()
+    if not calls or calls[-1].wrote:
+        return
+    written = _WRITE.match(statement)
+    if written and written.group(1).lower() != AuditEntry.__tablename__:
+        calls[-1].wrote = written.group(1)
 
 
 @dataclass(frozen=True)

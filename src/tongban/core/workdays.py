@@ -166,32 +166,31 @@ def list_overrides(db: Session, *, year: int | None = None,
                     order=OVERRIDES.order(params, default=[WorkdayOverride.day]))
 
 
+@audit.action("calendar.override_set")
 def set_override(
     db: Session, *, actor: Actor, day: date, kind: DayKind, note: str = ""
 ) -> WorkdayOverride:
     """Declare one date a holiday or a working day (replacing an earlier ruling)."""
     require_calendar_admin(actor)
     row = db.get(WorkdayOverride, day)
-    before = row.kind if row else None
     if row is None:
+        changes: dict[str, list[str | None]] = {"kind": [None, kind.value]}
         row = WorkdayOverride(day=day, kind=kind.value, note=note, created_by=actor.username)
         db.add(row)
+    elif (row.kind, row.note) == (kind.value, note):
+        return row  # the same ruling again: nothing changes
     else:
+        changes = {"kind": [row.kind, kind.value]}
+        if row.note != note:
+            changes["note"] = [row.note, note]
         row.kind, row.note, row.created_by = kind.value, note, actor.username
     db.flush()
-    if before != kind.value:
-        audit.record(
-            db,
-            actor=actor,
-            action="calendar.override_set",
-            object_type="workday_override",
-            object_id=day.isoformat(),
-            changes={"kind": [before, kind.value]},
-            reason=note,
-        )
+    audit.record(db, actor=actor, action="calendar.override_set", object_type="workday_override",
+                 object_id=day.isoformat(), changes=changes, reason=note)
     return row
 
 
+@audit.action("calendar.override_deleted")
 def delete_override(db: Session, *, actor: Actor, day: date, reason: str = "") -> None:
     require_calendar_admin(actor)
     row = db.get(WorkdayOverride, day)
@@ -262,10 +261,12 @@ def parse_overrides(source: Path | IO[bytes], *,
     return parsed
 
 
+@audit.action("calendar.imported")
 def import_overrides(
     db: Session, *, actor: Actor, source: Path | IO[bytes], filename: str | None = None
 ) -> tuple[int, int]:
-    """Apply a year's notice (all rows or none). Returns (changed, unchanged)."""
+    """Apply a year's notice (all rows or none), audited once for the file and on each day it
+    changes. Returns (changed, unchanged)."""
     require_calendar_admin(actor)
     rows = parse_overrides(source, filename=filename)
     name = filename or (source.name if isinstance(source, Path) else "")
@@ -276,6 +277,9 @@ def import_overrides(
             continue
         set_override(db, actor=actor, day=day, kind=kind, note=note or f"导入 {name}".strip())
         changed += 1
+    audit.record(db, actor=actor, action="calendar.imported", object_type="workday_import",
+                 object_id=name[:128] or "-",
+                 changes={"changed": changed, "unchanged": len(rows) - changed})
     return changed, len(rows) - changed
 
 

@@ -100,6 +100,7 @@ def due_date(db: Session, *, issued_on: date, due_on: date | None,
     return workdays.add_workdays(issued_on, due_workdays, db=db)
 
 
+@audit.action("rectification.issued")
 def create_task(
     db: Session,
     *,
@@ -290,6 +291,7 @@ def require_allowed(db: Session, *, actor: Actor, action: TaskWork) -> None:
     _check(db, actor, None, action)
 
 
+@audit.action(*(f"rectification.{a.value}" for a in TaskAction))
 def transition(
     db: Session, *, actor: Actor, task: RectificationTask, action: TaskAction, note: str = "",
     evidence: str = "",
@@ -345,6 +347,7 @@ def _announce(db: Session, *, task: RectificationTask, action: TaskAction | None
                   key=f"rectification_task:{task.id}:{event}")
 
 
+@audit.action("rectification.line_resolved", "rectification.line_reopened")
 def resolve_line(
     db: Session, *, actor: Actor, task: RectificationTask, line_id: int, resolution: str = "",
     reopen: bool = False,
@@ -401,6 +404,7 @@ def clean_filename(name: str) -> str:
     return base[:200] or "附件"
 
 
+@audit.action("rectification.attachment_added")
 def add_attachment(
     db: Session, *, actor: Actor, task: RectificationTask, filename: str, content: bytes
 ) -> TaskAttachment:
@@ -515,17 +519,17 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
         row.open_lines += task.open_lines
         row.next_due = min(filter(None, [row.next_due, task.due_on]))
         row.tasks.append(task)
-    for row in rows.values():
-        _project(db, actor, row)
+    projections = assessment.project_losses(db, actor=actor, losses=[
+        (row.org, row.points_at_risk,
+         next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None))
+        for row in rows.values()])
+    for row, projection in zip(rows.values(), projections, strict=True):
+        if projection is not None:
+            _project(row, projection)
     return sorted(rows.values(), key=lambda r: (r.next_due or date.max, -r.points_at_risk))
 
 
-def _project(db: Session, actor: Actor, row: RiskRow) -> None:
-    scheme_code = next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None)
-    projection = assessment.project_loss(db, actor=actor, org=row.org, points=row.points_at_risk,
-                                         scheme_code=scheme_code)
-    if projection is None:
-        return
+def _project(row: RiskRow, projection: assessment.LossProjection) -> None:
     row.current_total, row.current_rank = projection.current_total, projection.current_rank
     row.projected_total, row.projected_rank = projection.projected_total, projection.projected_rank
     row.basis = projection.basis
@@ -556,6 +560,7 @@ class FeedbackImport:
         return {"tasks": self.tasks, "lines": self.lines, "task_ids": self.task_ids, "errors": []}
 
 
+@audit.action("rectification.imported", "rectification.lines_added")
 def import_feedback(
     db: Session,
     *,
@@ -569,7 +574,8 @@ def import_feedback(
     cap: float | None = None,
 ) -> FeedbackImport:
     """One task per department from the province's feedback list; all rows or none; a
-    re-import adds only lines that are not there yet."""
+    re-import adds only lines that are not there yet. Audited once for the file, and on each
+    task it issues or adds lines to."""
     _check(db, actor, None, TaskWork.import_feedback)
     _check_category(category)
     if (penalty_indicator is None) != (points_each is None):
@@ -648,6 +654,8 @@ def import_feedback(
                          object_type="rectification_task", object_id=task.id,
                          changes={"lines": len(added), "file": name})
             result.lines += len(added)
+    audit.record(db, actor=actor, action="rectification.imported", object_type="rectification_import",
+                 object_id=name[:128], changes={**result.as_dict(), "category": category})
     return result
 
 

@@ -76,6 +76,7 @@ def _archive_dir() -> Path:
     return folder
 
 
+@audit.action("report.generated")
 def generate(db: Session, *, actor: Actor, request: ReportRequest,
              trigger: ReportTrigger = ReportTrigger.manual) -> tuple[Report, bool]:
     """Build, render and archive a report; ``(archived, created)``.

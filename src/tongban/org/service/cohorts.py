@@ -62,6 +62,7 @@ def cohort_orgs(cohort: Cohort) -> list[Org]:
     return sorted((m.org for m in cohort.members), key=lambda o: o.code)
 
 
+@audit.action("cohort.created")
 def create_cohort(
     db: Session,
     *,
@@ -101,6 +102,7 @@ def member_ids(db: Session, *, cohort: Cohort) -> list[int]:
                            .order_by(CohortMember.org_id)))
 
 
+@audit.action("cohort.members_changed")
 def set_cohort_members(
     db: Session, *, actor: Actor, cohort: Cohort, members: list[Org], reason: str = ""
 ) -> Cohort:

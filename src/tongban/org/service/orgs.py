@@ -199,6 +199,7 @@ def _next_code(db: Session, parent: Org, letter: str) -> str:
     return f"{prefix}{(max(numbers, default=0) + 1):02d}"
 
 
+@audit.action("org.created")
 def create_org(
     db: Session,
     *,

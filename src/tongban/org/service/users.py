@@ -60,6 +60,7 @@ def require_user_admin(actor: Actor, what: str = "管理用户") -> None:
         raise PermissionDenied(f"只有系统管理员可以{what}")
 
 
+@audit.action("user.created")
 def create_user(
     db: Session,
     *,
@@ -134,6 +135,7 @@ def get_user_by_username(db: Session, *, username: str) -> User | None:
     return db.scalar(select(User).where(User.username == username))
 
 
+@audit.action("user.updated")
 def update_user(
     db: Session,
     *,
@@ -189,6 +191,7 @@ def update_user(
     return user
 
 
+@audit.action("user.password_changed")
 def change_own_password(db: Session, *, actor: Actor, old: str, new: str,
                         keep_session: str | None = None) -> None:
     """Change one's own password; every other session of the user ends (``keep_session``, the
@@ -301,6 +304,7 @@ def escalation_chain(db: Session, *, org: Org) -> list[User]:
     return leaders + analysts(db)
 
 
+@audit.action("token.created")
 def create_api_token(db: Session, *, actor: Actor, name: str) -> tuple[ApiToken, str]:
     """A new bearer token for the acting user; the plain token is returned once."""
     if actor.user_id is None:
@@ -328,6 +332,7 @@ def list_api_tokens(db: Session, *, actor: Actor, params: ListParams) -> Page[Ap
                     order=TOKENS.order(params, default=[ApiToken.id]))
 
 
+@audit.action("token.revoked")
 def revoke_api_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
     token = db.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.user_id and actor.role is not Role.admin):

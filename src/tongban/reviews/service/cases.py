@@ -192,6 +192,7 @@ def allowed_actions(db: Session, *, actor: Actor, case_: NegativeCase) -> frozen
     return frozenset(allowed)
 
 
+@audit.action(*(f"review_case.{a.value}" for a in CaseAction))
 def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
         note: str = "") -> NegativeCase:
     """Move a case along its workflow; every step is audited with its actor and note."""

@@ -244,6 +244,7 @@ def _repeats(db: Session, row: dict[str, Any], *, window: timedelta) -> bool:
         Review.created_at >= utcnow() - window).limit(1)) is not None
 
 
+@audit.action("keys.rotated")
 def rotate_personal_data(db: Session, *, actor: Actor, batch: int = 5000,
                          progress: Callable[[int], None] | None = None) -> int:
     """Encrypt every stored phone number again with the newest data key (``tongban keys
@@ -297,6 +298,7 @@ def held_count(db: Session, *, actor: Actor) -> int:
                      .where(Review.hold == HOLD_HELD)) or 0
 
 
+@audit.action("review.counted", "review.discarded")
 def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: bool) -> Review:
     """Count a held rating (it enters every count, a 差评 opens its case) or discard it."""
     org_service.require_manager(actor, "处理重复评价")
@@ -317,9 +319,10 @@ def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: boo
     return review
 
 
+@audit.action("reviews.submitted")
 def submit_batch(db: Session, *, actor: Actor, rows: list[dict[str, Cell]]) -> IntakeResult:
     """Ratings sent together by a connected system (a manager's token): all are stored, or
-    none and every problem is listed."""
+    none and every problem is listed; one audit entry per batch."""
     org_service.require_manager(actor, "批量提交评价")
     ctx = Checker(db)
     result = IntakeResult()
@@ -339,9 +342,14 @@ def submit_batch(db: Session, *, actor: Actor, rows: list[dict[str, Cell]]) -> I
         raise ValidationFailed(errors=errors, summary=f"有 {len(errors)} 处错误，未保存任何评价")
     savepoint.commit()
     announce_new_cases(db, case_ids=result.case_ids)
+    audit.record(db, actor=actor, action="reviews.submitted", object_type="review_batch",
+                 object_id=",".join(sorted({values["source"] for _, values in parsed}))[:128],
+                 changes={"rows": len(rows), "imported": result.imported,
+                          "skipped": result.skipped, "cases": result.cases_opened})
     return result
 
 
+@audit.action("reviews.imported")
 def import_reviews(
     db: Session,
     *,
