@@ -35,6 +35,7 @@ from tongban.catalog import service as catalog
 from tongban.core import audit, workdays
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.tabular import open_table
 from tongban.core.workdays import DayKind
@@ -232,7 +233,8 @@ def _resolve_held(kit: Kit) -> Step:
     for _ in range(2):
         reviews.submit_review(kit.db, values=rating(comment="重复"), client="203.0.113.200")
     analyst = kit.actor(Role.analyst)
-    held = max(r.id for r in reviews.held_reviews(kit.db, actor=analyst))
+    held = max(r.id for r in reviews.held_reviews(kit.db, actor=analyst,
+                                                  params=ListParams(q="重复")).items)
     return Step(lambda: reviews.resolve_held_review(kit.db, actor=analyst, review_id=held,
                                                     count=kit.name == "review.counted"),
                 analyst, "review", held)
