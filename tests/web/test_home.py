@@ -21,12 +21,14 @@ def test_the_leader_sees_the_citys_rank_what_it_lost_and_what_is_at_risk(db: Ses
     client = logged_in_client(db, make_user(db, role=Role.leader))
     page = client.get("/").text
     city = org_service.resolve_org(db, ref="511900")
-    view = assessment.latest_view_of(db, actor=actor_of(db, role=Role.leader), org=city)
+    view = assessment.latest_view_of(db, actor=actor_of(db, role=Role.leader), org=city,
+                                     published=True)
     assert view is not None
     row = view.row_of(city.id)
     assert row is not None
     rank = re.search(r'data-testid="city-rank".*?>第(\d+)名<', page, re.S)
-    assert rank is not None and int(rank.group(1)) == row.rank
+    assert rank is not None and int(rank.group(1)) == row.rank and not view.draft
+    assert "草稿" not in page.split('data-testid="city-rank"')[1].split("</section>")[0]
     assert 'data-testid="points-lost"' in page and 'data-testid="risk"' in page
     assert "风险" in page and 'data-testid="backlog"' in page
     assert "组织机构分布" not in page  # no more chart of how many townships exist

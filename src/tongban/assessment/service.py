@@ -703,11 +703,13 @@ def explanation(
     }
 
 
-def _newest_scored(db: Session, *, org_ids: Iterable[int],
-                   actor: Actor | None) -> dict[tuple[int, str | None], tuple[int, str]]:
+def _newest_scored(db: Session, *, org_ids: Iterable[int], actor: Actor | None,
+                   published: bool = False) -> dict[tuple[int, str | None], tuple[int, str]]:
     """For each org, the (cohort id, period) of the newest month a sheet ``actor`` may read
-    scores it: under any scheme (key ``(org id, None)``) and under each scheme code."""
-    readable = ([SheetStatus.published.value] if actor is not None and not actor.is_citywide
+    (a published one, if asked) scores it: under any scheme (key ``(org id, None)``) and
+    under each scheme code."""
+    readable = ([SheetStatus.published.value]
+                if published or (actor is not None and not actor.is_citywide)
                 else [SheetStatus.published.value, SheetStatus.draft.value])
     newest: dict[tuple[int, str | None], tuple[int, str]] = {}
     for org_id, cohort_id, period, scheme_code in db.execute(
@@ -882,10 +884,15 @@ def read_sheets(db: Session, *, actor: Actor, cohort_code: str,
     return [view_of(db, sheet=sheet, actor=actor) for sheet in found if sheet is not None]
 
 
-def latest_view_of(db: Session, *, actor: Actor, org: Org,
-                   scheme_code: str | None = None) -> SheetView | None:
-    """:func:`latest_sheet_of` as a read model."""
-    sheet = latest_sheet_of(db, org=org, scheme_code=scheme_code, actor=actor)
+def latest_view_of(db: Session, *, actor: Actor, org: Org, scheme_code: str | None = None,
+                   published: bool = False) -> SheetView | None:
+    """:func:`latest_sheet_of` as a read model; ``published``: the newest published month."""
+    if published:
+        found = _newest_scored(db, org_ids=[org.id], actor=actor,
+                               published=True).get((org.id, scheme_code or None))
+        sheet = None if found is None else _current_of(db, found, actor)
+    else:
+        sheet = latest_sheet_of(db, org=org, scheme_code=scheme_code, actor=actor)
     return None if sheet is None else view_of(db, sheet=sheet, actor=actor)
 
 

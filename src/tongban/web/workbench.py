@@ -125,7 +125,7 @@ def leader_overview(db: Session, *, actor: Actor, as_of: date) -> dict[str, Any]
         city = org_service.resolve_org(db, ref=get_settings().city_code)
     except NotFound:
         city = None
-    view = (assessment.latest_view_of(db, actor=actor, org=city)
+    view = (assessment.latest_view_of(db, actor=actor, org=city, published=True)
             if city is not None else None)
     row = view.row_of(city.id) if view is not None and city is not None else None
     if view is not None and row is not None and city is not None:
