@@ -183,12 +183,6 @@ def test_liaison_org_browser_starts_at_its_own_org(db: Session) -> None:
     assert client.get("/orgs/511903").status_code == 404
 
 
-def test_home_page_embeds_the_org_level_chart(db: Session) -> None:
-    client = logged_in_client(db, make_user(db, role=Role.analyst))
-    page = client.get("/")
-    assert 'id="chart-org-levels"' in page.text and "乡镇街道" in page.text
-
-
 def test_openapi_docs_are_served() -> None:
     client = TestClient(create_app())
     assert client.get("/api/docs").status_code == 200

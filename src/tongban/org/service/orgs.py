@@ -181,16 +181,6 @@ def search_orgs(
         params, default=[func.length(Org.path), Org.code, Org.id]))
 
 
-def org_level_counts(db: Session, *, actor: Actor) -> dict[OrgLevel, int]:
-    rows = db.execute(
-        select(Org.level, func.count())
-        .where(scope_condition(db, actor=actor))
-        .group_by(Org.level)
-    ).all()
-    counts = {OrgLevel(level): n for level, n in rows}
-    return {level: counts.get(level, 0) for level in OrgLevel}
-
-
 def _next_code(db: Session, parent: Org, letter: str) -> str:
     prefix = f"{parent.code}-{letter}"
     existing = db.scalars(select(Org.code).where(Org.code.startswith(prefix))).all()
