@@ -34,7 +34,14 @@ from tongban.assessment.scheme import (
 from tongban.assessment.scoring import AppliedAdjustment, OrgScore, score_cohort
 from tongban.core import audit
 from tongban.core.db import utcnow
-from tongban.core.errors import Conflict, DomainError, NotFound, RowError, ValidationFailed
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    RowError,
+    ValidationFailed,
+    permitted,
+)
 from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
 from tongban.core.periods import check_period, period_label, previous_period
 from tongban.core.security import Actor
@@ -475,14 +482,8 @@ def allowed_sheet_actions(db: Session, *, actor: Actor, cohort_code: str,
     """What ``actor`` may do now to the cohort's sheet of ``period``: pages show exactly these."""
     cohort = get_cohort(db, code=cohort_code)
     sheets = _sheets(db, cohort=cohort, period=check_period(period))
-    allowed = set()
-    for action in SheetAction:
-        try:
-            _check_sheet_action(actor, cohort, period, sheets, action)
-        except DomainError:
-            continue
-        allowed.add(action)
-    return frozenset(allowed)
+    return permitted(SheetAction, lambda action: _check_sheet_action(actor, cohort, period,
+                                                                      sheets, action))
 
 
 @audit.action("sheet.computed", "sheet.recomputed")

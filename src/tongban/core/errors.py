@@ -5,8 +5,9 @@ Messages are Simplified Chinese because users read them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from tongban.core.config import get_settings
 
@@ -189,3 +190,19 @@ class AuthenticationFailed(DomainError):
     """Wrong credentials, or no credentials where they are required."""
 
     status_code = 401
+
+
+A = TypeVar("A")
+
+
+def permitted(candidates: Iterable[A], check: Callable[[A], object]) -> frozenset[A]:
+    """The candidates ``check`` does not refuse (raises no :class:`DomainError` for): how a
+    service turns the one check behind its writes into the buttons a page shows."""
+    allowed = set()
+    for candidate in candidates:
+        try:
+            check(candidate)
+        except DomainError:
+            continue
+        allowed.add(candidate)
+    return frozenset(allowed)

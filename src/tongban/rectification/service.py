@@ -33,6 +33,7 @@ from tongban.core.errors import (
     PermissionDenied,
     RowError,
     ValidationFailed,
+    permitted,
 )
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.numbers import precise
@@ -276,14 +277,7 @@ def allowed_actions(db: Session, *, actor: Actor,
         candidates: list[TaskAction | TaskWork] = [TaskWork.issue, TaskWork.import_feedback]
     else:
         candidates = [*TaskAction, TaskWork.resolve_line, TaskWork.reopen_line, TaskWork.attach]
-    allowed = set()
-    for action in candidates:
-        try:
-            _check(db, actor, task, action)
-        except DomainError:
-            continue
-        allowed.add(action)
-    return frozenset(allowed)
+    return permitted(candidates, lambda action: _check(db, actor, task, action))
 
 
 def require_allowed(db: Session, *, actor: Actor, action: TaskWork) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tongban.core import audit, notify, privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
-from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, permitted
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.periods import check_period
 from tongban.core.security import Actor, Role
@@ -182,14 +182,7 @@ def _check(db: Session, actor: Actor, case_: NegativeCase, action: CaseAction) -
 
 def allowed_actions(db: Session, *, actor: Actor, case_: NegativeCase) -> frozenset[CaseAction]:
     """The workflow steps ``actor`` may take on the case now: pages show exactly these."""
-    allowed = set()
-    for action in CaseAction:
-        try:
-            _check(db, actor, case_, action)
-        except DomainError:
-            continue
-        allowed.add(action)
-    return frozenset(allowed)
+    return permitted(CaseAction, lambda action: _check(db, actor, case_, action))
 
 
 @audit.action(*(f"review_case.{a.value}" for a in CaseAction))
