@@ -13,4 +13,5 @@ def import_all_models() -> None:
     import tongban.org.models
     import tongban.rectification.models
     import tongban.reports.models
-    import tongban.reviews.models  # noqa: F401
+    import tongban.reviews.models
+    import tongban.supervision.models  # noqa: F401

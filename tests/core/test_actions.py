@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import io
 import pkgutil
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from tongban.reports import service as reports
 from tongban.reports.enums import ReportKind
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState
+from tongban.supervision import service as supervision
+from tongban.supervision.enums import SupervisionKind
 
 
 @dataclass(frozen=True)
@@ -465,6 +468,26 @@ def _import_catalog(kit: Kit) -> Step:
                 analyst, "service_item", f"{city.code}:清单.csv")
 
 
+@recipe("user.contact_changed")
+def _change_contact(kit: Kit) -> Step:
+    user = make_user(kit.db, role=Role.leader)
+    actor = org_service.actor_for(user)
+    return Step(lambda: org_service.set_own_contact(
+        kit.db, actor=actor, contact=org_service.Contact(phone="13800001234", daily_digest=True)),
+        actor, "user", user.username)
+
+
+@recipe("supervision.urge", "supervision.instruction")
+def _supervise(kit: Kit) -> Step:
+    kind = SupervisionKind(kit.name.removeprefix("supervision."))
+    case_ = make_case(kit.db, f"recipe-{kind.value}")
+    leader = kit.actor(Role.leader)
+    return Step(lambda: supervision.supervise(
+        kit.db, actor=leader, kind=kind, text="请按期办结",
+        targets=reviews.supervision_targets(kit.db, actor=leader, case_ids=[case_.id])),
+        leader, "negative_case", case_.id)
+
+
 # ---------------------------------------------------------------- the tests
 
 
@@ -479,6 +502,13 @@ def _import_every_module() -> None:
 def test_every_audit_entry_has_a_recipe() -> None:
     _import_every_module()
     assert set(RECIPES) == set(audit.actions())
+
+
+def test_every_audit_entry_has_a_chinese_name() -> None:
+    _import_every_module()
+    for name in audit.actions():
+        assert re.search(r"[\u4e00-\u9fff]", audit.label_of(name)), name
+    assert audit.label_of("review_case.callback") == "回访"
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))

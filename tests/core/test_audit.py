@@ -71,7 +71,7 @@ def _rule(db: Session, day: date, *, entry: str | None) -> None:
 
 def test_an_action_that_writes_without_its_entry_is_refused(
         db: Session, registry: dict[str, audit.Action]) -> None:
-    @audit.action("t.ruled")
+    @audit.action({"t.ruled": "测试"})
     def rule(db: Session, day: date, *, entry: str | None) -> None:
         _rule(db, day, entry=entry)
 
@@ -83,7 +83,7 @@ def test_an_action_that_writes_without_its_entry_is_refused(
 
 def test_an_action_that_changes_nothing_needs_no_entry(
         db: Session, registry: dict[str, audit.Action]) -> None:
-    @audit.action("t.nothing")
+    @audit.action({"t.nothing": "测试"})
     def look(db: Session) -> int:
         return len(db.scalars(select(WorkdayOverride)).all())
 
@@ -93,7 +93,7 @@ def test_an_action_that_changes_nothing_needs_no_entry(
 
 def test_an_action_writes_only_the_entries_it_declares(
         db: Session, registry: dict[str, audit.Action]) -> None:
-    @audit.action("t.declared")
+    @audit.action({"t.declared": "测试"})
     def rule(db: Session) -> None:
         _rule(db, date(2031, 1, 4), entry="t.other")
 
@@ -103,11 +103,11 @@ def test_an_action_writes_only_the_entries_it_declares(
 
 def test_a_nested_action_answers_for_its_own_writes(
         db: Session, registry: dict[str, audit.Action]) -> None:
-    @audit.action("t.inner")
+    @audit.action({"t.inner": "测试"})
     def inner(db: Session, day: date) -> None:
         _rule(db, day, entry="t.inner")
 
-    @audit.action("t.outer")
+    @audit.action({"t.outer": "测试"})
     def outer(db: Session, *, own_write: bool) -> None:
         inner(db, date(2031, 1, 5 + own_write))
         if own_write:
@@ -119,11 +119,11 @@ def test_a_nested_action_answers_for_its_own_writes(
 
 
 def test_each_entry_name_belongs_to_one_action(registry: dict[str, audit.Action]) -> None:
-    @audit.action("t.once")
+    @audit.action({"t.once": "测试"})
     def first(db: Session) -> None:
         """Declares t.once."""
 
     with pytest.raises(ValueError, match="already written by"):
-        @audit.action("t.once")
+        @audit.action({"t.once": "测试"})
         def second(db: Session) -> None:
             """Declares it again."""

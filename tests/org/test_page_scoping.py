@@ -96,13 +96,21 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
                                                        rightful=None),
         ("POST", "/reviews/held/{review_id}/{decision}"): PageProbe("/reviews/held/1/discard",
                                                                      rightful=None),
+        ("POST", "/reviews/cases/{case_id}/supervision"): PageProbe(
+            f"/reviews/cases/{case}/supervision", rightful=None),
+        ("POST", "/rectification/tasks/{task_id}/supervision"): PageProbe(
+            f"{t}/supervision", rightful=None),
+        ("POST", "/reviews/supervision"): PageProbe("/reviews/supervision", rightful=None),
+        ("POST", "/rectification/supervision"): PageProbe("/rectification/supervision",
+                                                          rightful=None),
+        ("POST", "/home/urge"): PageProbe("/home/urge", rightful=None),
     }
 
 
 #: page writes that touch no other org's object (forms of one's own account, imports and
 #: creations that the services refuse by role — covered by the role tests of each domain)
 UNSCOPED_WRITES = {
-    "/account/password", "/account/tokens", "/account/tokens/{token_id}/revoke",
+    "/account/contact", "/account/password", "/account/tokens", "/account/tokens/{token_id}/revoke",
     "/admin/audit/verify", "/admin/calendar/import", "/admin/calendar/override",
     "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments",
     "/assessment/import", "/assessment/schemes", "/assessment/sheets/{cohort}/{period}/{action}",
@@ -152,7 +160,8 @@ def test_another_orgs_liaison_sees_none_of_the_victims_data_on_any_page(
         else:
             response = intruder.post(probe.path, data={"csrf_token": token, "note": "x",
                                                        "reason": "x", "resolution": "x",
-                                                       "role": "liaison"},
+                                                       "role": "liaison", "kind": "urge",
+                                                       "org": VICTIM_ORG},
                                      files={"file": ("a.png", b"\x89PNG0000", "image/png")}
                                      if template.endswith("attachments") else None,
                                      follow_redirects=False)

@@ -74,6 +74,9 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             f"/api/v1/users/{victim_user_id}", {"is_active": False}
         ),
         ("GET", "/api/v1/me"): Probe("/api/v1/me", expect="own"),
+        ("GET", "/api/v1/me/contact"): Probe("/api/v1/me/contact", expect="own"),
+        ("PUT", "/api/v1/me/contact"): Probe("/api/v1/me/contact", {"email": "me@example.cn"},
+                                             "own"),
         ("GET", "/api/v1/me/tokens"): Probe("/api/v1/me/tokens", expect="own"),
         ("POST", "/api/v1/me/tokens"): Probe("/api/v1/me/tokens", {"name": "mine"}, "own"),
         ("DELETE", "/api/v1/me/tokens/{token_id}"): Probe(f"/api/v1/me/tokens/{victim_token_id}"),
@@ -175,6 +178,15 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             f"/api/v1/reviews/cases/{victim_case_id}"),
         ("POST", "/api/v1/reviews/cases/{case_id}/actions/{action}"): Probe(
             f"/api/v1/reviews/cases/{victim_case_id}/actions/callback", {"note": "x"}),
+        ("GET", "/api/v1/reviews/cases/{case_id}/supervision"): Probe(
+            f"/api/v1/reviews/cases/{victim_case_id}/supervision"),
+        ("POST", "/api/v1/reviews/cases/supervision"): Probe(
+            "/api/v1/reviews/cases/supervision", {"kind": "urge", "ids": [victim_case_id]}),
+        ("GET", "/api/v1/rectification/tasks/{task_id}/supervision"): Probe(
+            f"{TASK}/supervision"),
+        ("POST", "/api/v1/rectification/tasks/supervision"): Probe(
+            "/api/v1/rectification/tasks/supervision", {"kind": "urge",
+                                                        "ids": [victim_task_id]}),
         # Reports cover every org of the city: citywide roles only.
         ("GET", "/api/v1/reports"): Probe("/api/v1/reports"),
         ("POST", "/api/v1/reports"): Probe(

@@ -43,8 +43,11 @@ def test_case_page_shows_masked_comment_and_acts(db: Session) -> None:
 
 
 def test_the_case_history_shows_each_action_with_its_actor_and_note(db: Session) -> None:
+    """In words, by people's names: not codes."""
     case_ = make_case(db, "p3")
     user = make_user(db, role=Role.liaison, org="巴州区")
+    user.display_name = "李晓联"
+    db.flush()
     liaison = logged_in_client(db, user)
     token = csrf_of(liaison, f"/reviews/cases/{case_.id}")
     for action, note in (("callback", "已电话回访"), ("verify", "情况属实")):
@@ -53,8 +56,8 @@ def test_the_case_history_shows_each_action_with_its_actor_and_note(db: Session)
     page = liaison.get(f"/reviews/cases/{case_.id}").text
     timeline = page.split('<ol class="timeline">')[1].split("</ol>")[0]
     steps = timeline.split("<li>")[1:]
-    assert len(steps) == 2 and all(user.username in step for step in steps)
-    assert "callback：已电话回访" in steps[0] and "verify：情况属实" in steps[1]
+    assert len(steps) == 2 and all("李晓联" in step for step in steps)
+    assert "回访：已电话回访" in steps[0] and "核实属实：情况属实" in steps[1]
 
 
 def test_dashboard_charts_for_citywide_roles_only(db: Session) -> None:

@@ -25,7 +25,7 @@ WHOLE = {
 }
 #: A value for each path or required query parameter of a list (demo data).
 SAMPLES = {"code": "511900", "cohort": "bz-counties", "period": "2026-03", "org": "511902",
-           "old": "sc-ywtb@2026.1", "new": "sc-ywtb@2026.2"}
+           "old": "sc-ywtb@2026.1", "new": "sc-ywtb@2026.2", "case_id": "1", "task_id": "1"}
 
 
 def _lists() -> dict[str, dict[str, Any]]:

@@ -14,7 +14,7 @@ from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskSource, TaskState
-from tongban.web import workbench
+from tongban.reports import workbench
 
 
 def test_the_leader_sees_the_citys_rank_what_it_lost_and_what_is_at_risk(db: Session) -> None:

@@ -404,7 +404,7 @@ def _refuse_unless_clean(parsed: _Parsed, name: str) -> None:
                                summary=f"{name} 无法导入")
 
 
-@audit.action("import.applied")
+@audit.action({"import.applied": "导入考核数据"})
 def import_file(
     db: Session,
     *,

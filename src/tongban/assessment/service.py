@@ -63,7 +63,7 @@ def scheme_definition(scheme: Scheme) -> SchemeDef:
     return definition
 
 
-@audit.action("scheme.loaded")
+@audit.action({"scheme.loaded": "载入考核方案"})
 def load_scheme(db: Session, *, actor: Actor, text: str, filename: str = "") -> tuple[Scheme, bool]:
     """Validate and store a scheme version; loading the same content again changes nothing.
 
@@ -187,7 +187,7 @@ class MetricInput:
     evidence: str = ""
 
 
-@audit.action("metrics.recorded")
+@audit.action({"metrics.recorded": "录入指标数据"})
 def record_metric_values(
     db: Session, *, actor: Actor, values: Sequence[MetricInput], source: str
 ) -> int:
@@ -260,7 +260,7 @@ def metric_values(
 # ---------------------------------------------------------------- adjustments
 
 
-@audit.action("adjustment.recorded")
+@audit.action({"adjustment.recorded": "录入加扣分"})
 def record_adjustment(
     db: Session,
     *,
@@ -310,7 +310,7 @@ def record_adjustment(
     return adjustment, True
 
 
-@audit.action("adjustment.voided")
+@audit.action({"adjustment.voided": "撤销加扣分"})
 def void_adjustment(db: Session, *, actor: Actor, adjustment_id: int, reason: str) -> Adjustment:
     """Withdraw an adjustment (kept for audit); sheets computed afterwards leave it out."""
     org_service.require_manager(actor, "撤销加扣分")
@@ -486,7 +486,7 @@ def allowed_sheet_actions(db: Session, *, actor: Actor, cohort_code: str,
                                                                       sheets, action))
 
 
-@audit.action("sheet.computed", "sheet.recomputed")
+@audit.action({"sheet.computed": "计算得分表", "sheet.recomputed": "重新计算得分表"})
 def compute_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Compute (or recompute) the draft sheet; a published sheet is never recomputed."""
     check_period(period)
@@ -530,7 +530,7 @@ def sheet_hash(sheet: ScoreSheet) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@audit.action("sheet.published")
+@audit.action({"sheet.published": "发布得分表"})
 def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -> ScoreSheet:
     """Freeze the draft with a hash; an earlier published revision becomes superseded."""
     cohort = get_cohort(db, code=cohort_code)
@@ -551,7 +551,7 @@ def publish_sheet(db: Session, *, actor: Actor, cohort_code: str, period: str) -
     return draft
 
 
-@audit.action("sheet.correction_started")
+@audit.action({"sheet.correction_started": "开始更正得分表"})
 def correct_sheet(
     db: Session, *, actor: Actor, cohort_code: str, period: str, reason: str
 ) -> ScoreSheet:

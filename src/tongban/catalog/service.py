@@ -100,7 +100,7 @@ def _row_values(row: int, values: dict[str, Cell], filename: str,
     return cells
 
 
-@audit.action("catalog.imported")
+@audit.action({"catalog.imported": "导入事项目录"})
 def import_items(db: Session, *, actor: Actor, org: Org, source: Path | IO[bytes],
                  filename: str | None = None) -> ItemImport:
     """A place's item list (CSV or XLSX) as ``org``'s catalog: all rows or none."""

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -172,10 +172,16 @@ class _Call:
 
 _CALLS: ContextVar[tuple[_Call, ...]] = ContextVar("audit_calls", default=())
 _ACTIONS: dict[str, Action] = {}  # audit entry name → the action that writes it
+_LABELS: dict[str, str] = {}  # audit entry name → its Chinese name
 _WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def label_of(name: str) -> str:
+    """The Chinese name of an audit entry (the code itself for an entry no action declares)."""
+    return _LABELS.get(name, name)
 
 
 def actions() -> dict[str, Action]:
@@ -184,9 +190,10 @@ def actions() -> dict[str, Action]:
     return dict(_ACTIONS)
 
 
-def action(*writes: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Mark a service function (``db`` its first argument) as an action that writes audit
-    entries named ``writes``.
+def action(labels: Mapping[str, str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a service function (``db`` its first argument) as an action that writes the audit
+    entries named by ``labels``' keys; the values are their Chinese names, which every page and
+    export shows instead of the code.
 
     A call that writes any row (its own statements; those of an action it calls are that
     action's) must write at least one of these entries and no other, or it raises
@@ -194,8 +201,10 @@ def action(*writes: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     The session is flushed before the call, so that earlier pending changes are not counted
     as this call's, and after it, so that its own are.
     """
-    if not writes:
-        raise ValueError("an action declares the audit entries it writes")
+    if not labels or not all(labels.values()):
+        raise ValueError("an action declares the audit entries it writes, each with its name")
+    writes = tuple(labels)
+    _LABELS.update(labels)
 
     def mark(function: Callable[P, R]) -> Callable[P, R]:
         declared = Action(f"{function.__module__}.{function.__qualname__}", frozenset(writes))

@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     sms_gateway_url: str = ""
     wecom_webhook_url: str = ""
     dingtalk_webhook_url: str = ""
+    # 企业微信 / 钉钉 applications: with these set, a user whose id there is known gets messages
+    # in person (应用消息 / 工作通知); everyone else hears through the group robot above.
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    dingtalk_app_key: str = ""
+    dingtalk_app_secret: str = ""
+    dingtalk_agent_id: str = ""
+    dingtalk_api_base: str = "https://oapi.dingtalk.com"
 
     #: Lists (API, pages, CLI): the rows a page holds unless asked, and the most it may hold
     #: (a larger page_size is refused with 422).

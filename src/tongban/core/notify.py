@@ -1,10 +1,12 @@
 """Notifications: an in-app inbox always, plus channels configured in settings.
 
 Channels are plugins named in ``TONGBAN_NOTIFY_CHANNELS`` (comma-separated): ``console`` for
-development, ``email`` (SMTP), ``sms`` (an HTTP gateway), ``wecom`` (企业微信 group robot) and
-``dingtalk`` (钉钉 group robot). A channel failure is logged, never fatal: the inbox entry is
-the record. Every notification has a ``key``; sending the same key to the same user twice is a
-no-op, which is what makes periodic jobs idempotent.
+development, ``email`` (SMTP), ``sms`` (an HTTP gateway), ``wecom`` (企业微信) and ``dingtalk``
+(钉钉). Each user chooses which of those reach them (their account's ``channels``); on 企业微信
+and 钉钉 a user whose id there is known gets the message in person through the application,
+everyone else through the group robot, mentioned by phone. A channel failure is logged, never
+fatal: the inbox entry is the record. Every notification has a ``key``; sending the same key
+to the same user twice is a no-op, which is what makes periodic jobs idempotent.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -45,12 +49,22 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+#: a user's ``channels`` value meaning every configured channel
+ALL_CHANNELS = "*"
+
+
 @dataclass(frozen=True)
 class Recipient:
     user_id: int
     name: str
     email: str = ""
     phone: str = ""
+    wecom_id: str = ""
+    dingtalk_id: str = ""
+    channels: str = ALL_CHANNELS  # the channels this person takes, comma-separated
+
+    def takes(self, channel: str) -> bool:
+        return self.channels == ALL_CHANNELS or channel in self.channels.split(",")
 
 
 @dataclass(frozen=True)
@@ -91,23 +105,72 @@ def _post_json(url: str, payload: dict[str, object]) -> None:
         pass
 
 
-def _robot(url_setting: str) -> Channel:
-    """企业微信 and 钉钉 group robots take the same text message shape."""
+def _robot_text(url: str, recipients: list[Recipient], text: str, *, wecom: bool) -> None:
+    """企业微信 and 钉钉 group robots take the same text message, mentioning people by phone."""
+    mentions = [r.phone for r in recipients if r.phone]
+    payload: dict[str, object] = {"msgtype": "text", "text": {"content": text}}
+    if wecom:
+        payload["text"] = {"content": text, "mentioned_mobile_list": mentions}
+    else:
+        payload["at"] = {"atMobiles": mentions}
+    _post_json(url, payload)
 
-    def send(recipients: list[Recipient], message: Message) -> None:
-        url = getattr(get_settings(), url_setting)
-        if not url:
-            return
-        mentions = [r.phone for r in recipients if r.phone]
-        text = f"{message.title}\n{message.body}\n{get_settings().public_url}{message.link}"
-        payload: dict[str, object] = {"msgtype": "text", "text": {"content": text}}
-        if url_setting == "wecom_webhook_url":
-            payload["text"] = {"content": text, "mentioned_mobile_list": mentions}
-        else:
-            payload["at"] = {"atMobiles": mentions}
-        _post_json(url, payload)
 
-    return send
+_tokens: dict[str, tuple[str, float]] = {}  # api base → (access token, expiry on the monotonic clock)
+
+
+def _access_token(url: str) -> str:
+    """An application's access token (企业微信 and 钉钉 alike), kept until shortly before it
+    expires."""
+    held = _tokens.get(url)
+    if held and held[1] > time.monotonic():
+        return held[0]
+    with urllib.request.urlopen(url, timeout=10) as response:
+        answer = json.loads(response.read())
+    if answer.get("errcode", 0) != 0 or not answer.get("access_token"):
+        raise RuntimeError(f"access token refused: {answer.get('errmsg', answer)}")
+    _tokens[url] = (answer["access_token"], time.monotonic() + int(answer.get("expires_in", 7200))
+                    - 300)
+    return str(answer["access_token"])
+
+
+def _wecom(recipients: list[Recipient], message: Message) -> None:
+    settings = get_settings()
+    text = _text_of(message)
+    known = [r for r in recipients if r.wecom_id]
+    if known and settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id:
+        base = settings.wecom_api_base.rstrip("/")
+        token = _access_token(f"{base}/cgi-bin/gettoken?" + urllib.parse.urlencode(
+            {"corpid": settings.wecom_corp_id, "corpsecret": settings.wecom_secret}))
+        _post_json(f"{base}/cgi-bin/message/send?access_token={token}", {
+            "touser": "|".join(r.wecom_id for r in known), "msgtype": "text",
+            "agentid": settings.wecom_agent_id, "text": {"content": text}})
+        recipients = [r for r in recipients if not r.wecom_id]
+    if recipients and settings.wecom_webhook_url:
+        _robot_text(settings.wecom_webhook_url, recipients, text, wecom=True)
+
+
+def _dingtalk(recipients: list[Recipient], message: Message) -> None:
+    settings = get_settings()
+    text = _text_of(message)
+    known = [r for r in recipients if r.dingtalk_id]
+    if known and settings.dingtalk_app_key and settings.dingtalk_app_secret \
+            and settings.dingtalk_agent_id:
+        base = settings.dingtalk_api_base.rstrip("/")
+        token = _access_token(f"{base}/gettoken?" + urllib.parse.urlencode(
+            {"appkey": settings.dingtalk_app_key, "appsecret": settings.dingtalk_app_secret}))
+        _post_json(f"{base}/topapi/message/corpconversation/asyncsend_v2?access_token={token}", {
+            "agent_id": settings.dingtalk_agent_id,
+            "userid_list": ",".join(r.dingtalk_id for r in known),
+            "msg": {"msgtype": "text", "text": {"content": text}}})
+        recipients = [r for r in recipients if not r.dingtalk_id]
+    if recipients and settings.dingtalk_webhook_url:
+        _robot_text(settings.dingtalk_webhook_url, recipients, text, wecom=False)
+
+
+def _text_of(message: Message) -> str:
+    link = f"\n{get_settings().public_url}{message.link}" if message.link else ""
+    return f"{message.title}\n{message.body}{link}"
 
 
 def _sms(recipients: list[Recipient], message: Message) -> None:
@@ -121,8 +184,8 @@ CHANNELS: dict[str, Channel] = {
     "console": _console,
     "email": _email,
     "sms": _sms,
-    "wecom": _robot("wecom_webhook_url"),
-    "dingtalk": _robot("dingtalk_webhook_url"),
+    "wecom": _wecom,
+    "dingtalk": _dingtalk,
 }
 
 
@@ -147,8 +210,11 @@ def notify(db: Session, *, recipients: Iterable[Recipient], message: Message, ke
             if channel is None:
                 log.warning("unknown notification channel %s", name)
                 continue
+            takers = [r for r in fresh if r.takes(name)]
+            if not takers:
+                continue
             try:
-                channel(fresh, message)
+                channel(takers, message)
             except Exception:  # a channel outage must not lose the inbox entry or stop the job
                 log.exception("notification channel %s failed", name)
     return len(fresh)

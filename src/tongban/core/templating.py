@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.numbers import fixed, plain, signed
 from tongban.core.periods import period_label, quarter_label
@@ -65,6 +66,7 @@ templates.env.filters["fixed"] = fixed
 templates.env.filters["signed"] = signed
 templates.env.filters["json_text"] = json_text
 templates.env.filters["pii"] = mask_text
+templates.env.filters["audit_label"] = audit.label_of
 templates.env.filters["period_label"] = period_label
 templates.env.filters["quarter_label"] = quarter_label
 templates.env.globals["json_script"] = json_script
@@ -90,6 +92,15 @@ def render(
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects: not
+    ``//host`` nor ``/\\host``, which browsers read as another host)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) \
+            and "\n" not in target and "\r" not in target:
+        return target
+    return default
 
 
 def see_other(url: str) -> RedirectResponse:

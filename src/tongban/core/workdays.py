@@ -166,7 +166,7 @@ def list_overrides(db: Session, *, year: int | None = None,
                     order=OVERRIDES.order(params, default=[WorkdayOverride.day]))
 
 
-@audit.action("calendar.override_set")
+@audit.action({"calendar.override_set": "设置工作日调整"})
 def set_override(
     db: Session, *, actor: Actor, day: date, kind: DayKind, note: str = ""
 ) -> WorkdayOverride:
@@ -190,7 +190,7 @@ def set_override(
     return row
 
 
-@audit.action("calendar.override_deleted")
+@audit.action({"calendar.override_deleted": "删除工作日调整"})
 def delete_override(db: Session, *, actor: Actor, day: date, reason: str = "") -> None:
     require_calendar_admin(actor)
     row = db.get(WorkdayOverride, day)
@@ -261,7 +261,7 @@ def parse_overrides(source: Path | IO[bytes], *,
     return parsed
 
 
-@audit.action("calendar.imported")
+@audit.action({"calendar.imported": "导入工作日历"})
 def import_overrides(
     db: Session, *, actor: Actor, source: Path | IO[bytes], filename: str | None = None
 ) -> tuple[int, int]:

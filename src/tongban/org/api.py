@@ -17,6 +17,8 @@ from tongban.org.schemas import (
     CohortCreate,
     CohortMembersUpdate,
     CohortRead,
+    ContactRead,
+    ContactUpdate,
     OrgCreate,
     OrgRead,
     TokenCreate,
@@ -237,6 +239,28 @@ def update_user(
 @router.get("/me", response_model=UserRead, summary="当前用户")
 def read_me(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> UserRead:
     return user_read(service.get_user(db, actor=actor, user_id=actor.user_id or 0))
+
+
+def _contact_read(user: User) -> ContactRead:
+    return ContactRead(phone=user.phone, email=user.email, wecom_id=user.wecom_id,
+                       dingtalk_id=user.dingtalk_id, channels=user.channels,
+                       daily_digest=user.daily_digest, offered=service.offered_channels())
+
+
+@router.get("/me/contact", response_model=ContactRead, summary="我的通知方式")
+def read_contact(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> ContactRead:
+    return _contact_read(service.get_user(db, actor=actor, user_id=actor.user_id or 0))
+
+
+@router.put("/me/contact", response_model=ContactRead, summary="修改我的通知方式")
+def update_contact(body: ContactUpdate, db: Session = REQUEST_DB,
+                   actor: Actor = Depends(require_actor)) -> ContactRead:
+    contact = service.Contact(
+        phone=body.phone.strip(), email=body.email.strip(), wecom_id=body.wecom_id.strip(),
+        dingtalk_id=body.dingtalk_id.strip(),
+        channels=None if body.channels is None else tuple(body.channels),
+        daily_digest=body.daily_digest)
+    return _contact_read(service.set_own_contact(db, actor=actor, contact=contact))
 
 
 @router.get("/me/tokens", response_model=PageOut[TokenRead], summary="我的 API 令牌")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
@@ -85,6 +85,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
     phone: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # the user's id in 企业微信 / 钉钉 (messages go to them in person, not through a group robot)
+    wecom_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    dingtalk_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # channels the user takes besides the inbox, comma-separated; "*" every configured one
+    channels: Mapped[str] = mapped_column(String(100), default="*", server_default="*")
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -12,7 +12,7 @@ from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
 from tongban.core.listing import ListParams
 from tongban.core.security import Actor, Role
-from tongban.core.templating import flash, render, see_other
+from tongban.core.templating import flash, local_path, render, see_other
 from tongban.org import service
 from tongban.org.access import (
     SESSION_KEY,
@@ -24,12 +24,6 @@ from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
 
 router = APIRouter(include_in_schema=False)
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
 
 
 
@@ -48,8 +42,8 @@ def login_form(
     request: Request, next: str = "/", actor: Actor | None = Depends(get_actor_optional)
 ) -> Response:
     if actor is not None:
-        return see_other(_safe_next(next))
-    return render(request, "login.html", {"next": _safe_next(next)})
+        return see_other(local_path(next))
+    return render(request, "login.html", {"next": local_path(next)})
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
@@ -66,12 +60,12 @@ def login(
     except DomainError as exc:
         return render(
             request, "login.html",
-            {"error": exc.message, "username": username, "next": _safe_next(next)},
+            {"error": exc.message, "username": username, "next": local_path(next)},
             status_code=exc.status_code,
         )
     request.session.clear()
     request.session[SESSION_KEY] = service.start_session(db, user=user, ip=ip)
-    return see_other(_safe_next(next))
+    return see_other(local_path(next))
 
 
 @router.post("/logout")
@@ -334,7 +328,34 @@ def account(
 
 
 def _tokens(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
-    return {"tokens": service.list_api_tokens(db, actor=actor, params=params), "params": params}
+    return {"tokens": service.list_api_tokens(db, actor=actor, params=params), "params": params,
+            "me": service.get_user(db, actor=actor, user_id=actor.user_id or 0)
+            if actor.user_id else None,
+            "offered": service.offered_channels(), "channel_names": service.PERSONAL_CHANNELS,
+            "may_digest": service.may_take_digest(actor)}
+
+
+@router.post("/account/contact", response_class=HTMLResponse)
+def account_contact(
+    request: Request, phone: str = Form(""), email: str = Form(""), wecom_id: str = Form(""),
+    dingtalk_id: str = Form(""), channel_sms: str = Form(""), channel_email: str = Form(""),
+    channel_wecom: str = Form(""), channel_dingtalk: str = Form(""), daily_digest: str = Form(""),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
+) -> Response:
+    ticked = {"sms": channel_sms, "email": channel_email, "wecom": channel_wecom,
+              "dingtalk": channel_dingtalk}
+    offered = service.offered_channels()
+    try:
+        service.set_own_contact(db, actor=actor, contact=service.Contact(
+            phone=phone.strip(), email=email.strip(), wecom_id=wecom_id.strip(),
+            dingtalk_id=dingtalk_id.strip(),
+            channels=tuple(c for c in offered if ticked[c] == "on") if offered else None,
+            daily_digest=daily_digest == "on"))
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+        return see_other("/account")
+    flash(request, "通知方式已保存")
+    return see_other("/account")
 
 
 @router.post("/account/password", response_class=HTMLResponse)

@@ -94,3 +94,26 @@ class TokenRead(BaseModel):
 
 class TokenIssued(TokenRead):
     token: str = Field(description="只显示这一次，请妥善保存")
+
+
+class ContactRead(BaseModel):
+    """How the current user is reached; ``channels`` besides the inbox (``*`` every one the
+    deployment runs), ``offered`` the ones it runs."""
+
+    phone: str
+    email: str
+    wecom_id: str
+    dingtalk_id: str
+    channels: str
+    daily_digest: bool
+    offered: dict[str, str]
+
+
+class ContactUpdate(BaseModel):
+    phone: str = Field(default="", max_length=32)
+    email: str = Field(default="", max_length=200)
+    wecom_id: str = Field(default="", max_length=64)
+    dingtalk_id: str = Field(default="", max_length=64)
+    channels: list[str] | None = Field(default=None, max_length=8,
+                                       description="不填则保持不变；[] 表示只收站内消息")
+    daily_digest: bool = False

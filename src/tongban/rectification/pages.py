@@ -13,18 +13,20 @@ from sqlalchemy.orm import Session
 from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.listing import PAGED, ListParams, page_of
 from tongban.core.periods import month_of
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number
-from tongban.core.templating import flash, render, see_other
+from tongban.core.templating import flash, local_path, render, see_other
 from tongban.core.workdays import end_of_day, local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.rectification import service
 from tongban.rectification.enums import TaskAction, TaskSource, TaskState, TaskWork
 from tongban.rectification.models import RectificationTask
+from tongban.supervision import service as supervision
+from tongban.supervision.enums import SupervisionKind
 
 router = APIRouter(include_in_schema=False, prefix="/rectification")
 
@@ -111,10 +113,49 @@ def task_page(request: Request, task_id: RowId, db: Session = REQUEST_DB,
     return render(request, "rectification/task.html", {
         "task": task, "state": state, "source": TaskSource(task.source), "allowed": allowed,
         "actions": [a for a in TaskAction if a in allowed], "work": TaskWork,
-        "as_of": as_of, "service": service,
-        "history": audit.history(db, object_type="rectification_task", object_id=task.id),
+        "as_of": as_of, "service": service, **_record(db, actor, task),
         "extensions": ", ".join(sorted(get_settings().upload_extension_set)),
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024)})
+
+
+def _record(db: Session, actor: Actor, task: RectificationTask) -> dict[str, Any]:
+    """The task's history with people's names, and its 督办."""
+    history = audit.history(db, object_type="rectification_task", object_id=task.id)
+    return {"history": history,
+            "people": org_service.display_names(db, usernames=[e.actor for e in history]),
+            "notes": supervision.notes_of(db, object_type="rectification_task",
+                                          object_id=task.id, params=ListParams(page_size=100)).items,
+            "supervision_kinds": service.supervision_kinds(actor=actor, task=task)}
+
+
+@router.post("/tasks/{task_id}/supervision")
+def task_supervise(request: Request, task_id: RowId, kind: SupervisionKind = Form(...),
+                   text: str = Form(""), db: Session = REQUEST_DB,
+                   actor: Actor = Depends(require_actor)) -> Response:
+    return _supervise(request, db, actor, kind, [task_id], text,
+                      f"/rectification/tasks/{task_id}")
+
+
+@router.post("/supervision")
+def tasks_supervise(request: Request, ids: list[int] = Form(default=[]),
+                    kind: SupervisionKind = Form(SupervisionKind.urge), text: str = Form(""),
+                    back: str = Form("/rectification"), db: Session = REQUEST_DB,
+                    actor: Actor = Depends(require_actor)) -> Response:
+    """Bulk 催办 from the task list: the ticked tasks, one message per unit."""
+    return _supervise(request, db, actor, kind, ids, text, local_path(back, "/rectification"))
+
+
+def _supervise(request: Request, db: Session, actor: Actor, kind: SupervisionKind,
+               ids: list[int], text: str, back: str) -> Response:
+    try:
+        targets = service.supervision_targets(db, actor=actor, task_ids=ids)
+        done = supervision.supervise(db, actor=actor, kind=kind, targets=targets, text=text)
+        flash(request, done.message)
+    except (PermissionDenied, NotFound):
+        raise  # not theirs to supervise: the error page, not a hint on someone's page
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(back)
 
 
 @router.post("/tasks/{task_id}/actions/{action}")

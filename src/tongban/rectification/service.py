@@ -13,6 +13,7 @@ import math
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -45,6 +46,8 @@ from tongban.org.enums import Area
 from tongban.org.models import Org
 from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState, TaskWork
 from tongban.rectification.models import RectificationTask, TaskAttachment, TaskLine
+from tongban.supervision import service as supervision
+from tongban.supervision.enums import SupervisionKind
 
 # ---------------------------------------------------------------- time
 
@@ -101,7 +104,7 @@ def due_date(db: Session, *, issued_on: date, due_on: date | None,
     return workdays.add_workdays(issued_on, due_workdays, db=db)
 
 
-@audit.action("rectification.issued")
+@audit.action({"rectification.issued": "下发整改任务"})
 def create_task(
     db: Session,
     *,
@@ -280,12 +283,33 @@ def allowed_actions(db: Session, *, actor: Actor,
     return permitted(candidates, lambda action: _check(db, actor, task, action))
 
 
+def supervision_targets(db: Session, *, actor: Actor,
+                        task_ids: Iterable[int]) -> list[supervision.Target]:
+    """The tasks ``actor`` names for a 催办 or 批示, as 督办 targets: every one visible and
+    still open, or none (the refusal names the closed ones)."""
+    supervision.require_supervisor(actor)
+    tasks = [get_task(db, actor=actor, task_id=task_id) for task_id in dict.fromkeys(task_ids)]
+    ended = [f"#{t.id}" for t in tasks if not TaskState(t.state).is_open]
+    if ended:
+        raise Conflict(f"整改任务 {'、'.join(ended)} 已结束，无需督办")
+    return [supervision.Target("rectification_task", t.id, t.org, f"整改任务 #{t.id} {t.title}",
+                               f"/rectification/tasks/{t.id}",
+                               f"/rectification?org={t.org.code}#tasks") for t in tasks]
+
+
+def supervision_kinds(*, actor: Actor, task: RectificationTask) -> frozenset[SupervisionKind]:
+    """The 督办 ``actor`` may attach to the task now (none once it has ended)."""
+    if not TaskState(task.state).is_open:
+        return frozenset()
+    return supervision.allowed_kinds(actor)
+
+
 def require_allowed(db: Session, *, actor: Actor, action: TaskWork) -> None:
     """Refuse a board action (a form to issue or import) the actor may not take."""
     _check(db, actor, None, action)
 
 
-@audit.action(*(f"rectification.{a.value}" for a in TaskAction))
+@audit.action({f"rectification.{a.value}": a.label for a in TaskAction})
 def transition(
     db: Session, *, actor: Actor, task: RectificationTask, action: TaskAction, note: str = "",
     evidence: str = "",
@@ -341,7 +365,8 @@ def _announce(db: Session, *, task: RectificationTask, action: TaskAction | None
                   key=f"rectification_task:{task.id}:{event}")
 
 
-@audit.action("rectification.line_resolved", "rectification.line_reopened")
+@audit.action({"rectification.line_resolved": "登记整改结果",
+               "rectification.line_reopened": "退回整改项"})
 def resolve_line(
     db: Session, *, actor: Actor, task: RectificationTask, line_id: int, resolution: str = "",
     reopen: bool = False,
@@ -398,7 +423,7 @@ def clean_filename(name: str) -> str:
     return base[:200] or "附件"
 
 
-@audit.action("rectification.attachment_added")
+@audit.action({"rectification.attachment_added": "上传佐证材料"})
 def add_attachment(
     db: Session, *, actor: Actor, task: RectificationTask, filename: str, content: bytes
 ) -> TaskAttachment:
@@ -554,7 +579,8 @@ class FeedbackImport:
         return {"tasks": self.tasks, "lines": self.lines, "task_ids": self.task_ids, "errors": []}
 
 
-@audit.action("rectification.imported", "rectification.lines_added")
+@audit.action({"rectification.imported": "导入省级反馈",
+               "rectification.lines_added": "新增整改项"})
 def import_feedback(
     db: Session,
     *,

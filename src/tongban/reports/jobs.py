@@ -17,7 +17,7 @@ from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
 from tongban.core.periods import Week, period_label
 from tongban.core.security import SYSTEM_ACTOR
-from tongban.reports import service
+from tongban.reports import service, workbench
 from tongban.reports.enums import ReportKind, ReportTrigger
 from tongban.reports.models import Report
 
@@ -26,11 +26,12 @@ from tongban.reports.models import Report
 class ReportJobReport:
     generated: list[int] = field(default_factory=list)
     orphans_removed: int = 0
+    digests_sent: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {"generated": self.generated, "orphans_removed": self.orphans_removed,
-                "problems": self.problems}
+                "digests_sent": self.digests_sent, "problems": self.problems}
 
 
 def newest_published(db: Session) -> list[ScoreSheet]:
@@ -76,4 +77,5 @@ def run(db: Session, *, as_of: date) -> ReportJobReport:
             _generate(db, report, service.ReportRequest(
                 ReportKind.monthly, cohort=sheet.cohort.code, period=sheet.period),
                 f"{sheet.cohort.name}{period_label(sheet.period)}月考评")
+    report.digests_sent = workbench.send_digests(db, as_of=as_of)
     return report

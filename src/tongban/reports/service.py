@@ -76,7 +76,7 @@ def _archive_dir() -> Path:
     return folder
 
 
-@audit.action("report.generated")
+@audit.action({"report.generated": "生成报告"})
 def generate(db: Session, *, actor: Actor, request: ReportRequest,
              trigger: ReportTrigger = ReportTrigger.manual) -> tuple[Report, bool]:
     """Build, render and archive a report; ``(archived, created)``.

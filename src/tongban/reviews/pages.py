@@ -18,7 +18,7 @@ from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.listing import ListParams
 from tongban.core.security import Actor
-from tongban.core.templating import flash, render, see_other
+from tongban.core.templating import flash, local_path, render, see_other
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
@@ -31,6 +31,9 @@ from tongban.reviews.enums import (
     HeldDecision,
     Level,
 )
+from tongban.reviews.models import NegativeCase
+from tongban.supervision import service as supervision
+from tongban.supervision.enums import SupervisionKind
 
 router = APIRouter(include_in_schema=False)
 
@@ -162,8 +165,46 @@ def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
         "service": service, "phone": service.phone_for(db, actor=actor, case_=found),
         "comment": privacy.mask_text(found.review.comment),
         "template": service.reply_template(found), "level": Level(found.review.level),
-        "channel": Channel(found.review.channel).label,
-        "history": audit.history(db, object_type="negative_case", object_id=found.id)})
+        "channel": Channel(found.review.channel).label, **_record(db, actor, found)})
+
+
+def _record(db: Session, actor: Actor, found: NegativeCase) -> dict[str, Any]:
+    """The case's history with people's names, and its 督办."""
+    history = audit.history(db, object_type="negative_case", object_id=found.id)
+    return {"history": history,
+            "people": org_service.display_names(db, usernames=[e.actor for e in history]),
+            "notes": supervision.notes_of(db, object_type="negative_case", object_id=found.id,
+                                          params=ListParams(page_size=100)).items,
+            "supervision_kinds": service.supervision_kinds(actor=actor, case_=found)}
+
+
+@router.post("/reviews/cases/{case_id}/supervision")
+def case_supervise(request: Request, case_id: RowId, kind: SupervisionKind = Form(...),
+                   text: str = Form(""), db: Session = REQUEST_DB,
+                   actor: Actor = Depends(require_actor)) -> Response:
+    return _supervise(request, db, actor, kind, [case_id], text, f"/reviews/cases/{case_id}")
+
+
+@router.post("/reviews/supervision")
+def cases_supervise(request: Request, ids: list[int] = Form(default=[]),
+                    kind: SupervisionKind = Form(SupervisionKind.urge), text: str = Form(""),
+                    back: str = Form("/reviews"), db: Session = REQUEST_DB,
+                    actor: Actor = Depends(require_actor)) -> Response:
+    """Bulk 催办 from the inbox: the ticked cases, one message per unit."""
+    return _supervise(request, db, actor, kind, ids, text, local_path(back, "/reviews"))
+
+
+def _supervise(request: Request, db: Session, actor: Actor, kind: SupervisionKind,
+               ids: list[int], text: str, back: str) -> Response:
+    try:
+        targets = service.supervision_targets(db, actor=actor, case_ids=ids)
+        done = supervision.supervise(db, actor=actor, kind=kind, targets=targets, text=text)
+        flash(request, done.message)
+    except (PermissionDenied, NotFound):
+        raise  # not theirs to supervise: the error page, not a hint on someone's page
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(back)
 
 
 @router.post("/reviews/cases/{case_id}/actions/{action}")

@@ -19,6 +19,7 @@ from tongban.core.listing import PAGED, ListParams
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import DayKind
+from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.system.schemas import CalendarYear
 
@@ -152,6 +153,7 @@ def audit_page(
             "found": found,
             "params": params,
             "filters": filters,
+            "people": org_service.display_names(db, usernames=[e.actor for e in found.items]),
             "actions": audit.distinct_values(db, "action"),
             "object_types": audit.distinct_values(db, "object_type"),
         },

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB
+from tongban.core.errors import DomainError, NotFound, PermissionDenied
 from tongban.core.listing import ListParams
 from tongban.core.security import Actor
-from tongban.core.templating import render
+from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.org.enums import Area
-from tongban.web import workbench
+from tongban.reports import workbench
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 def home(
     request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
 ) -> Response:
-    """工作台: each role's own home page (see ``web.workbench``)."""
+    """工作台: each role's own home page (see ``reports.workbench``)."""
     as_of = local_today()
     kind = workbench.home_kind(actor)
     context: dict[str, Any] = {
@@ -42,6 +43,20 @@ def home(
     elif kind == "liaison":
         context["todos"] = workbench.todos(db, actor=actor, as_of=as_of)
     return render(request, "home.html", context)
+
+
+@router.post("/home/urge", response_class=HTMLResponse)
+def urge_unit(request: Request, org: str = Form(...), db: Session = REQUEST_DB,
+              actor: Actor = Depends(require_actor)) -> Response:
+    """One-click 催办 of a unit's overdue cases and tasks, from the leader's home page."""
+    try:
+        flash(request, workbench.urge_unit(db, actor=actor, org_ref=org,
+                                           as_of=local_today()).message)
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other("/")
 
 
 @router.get("/api/docs", response_class=HTMLResponse)

@@ -62,7 +62,7 @@ def cohort_orgs(cohort: Cohort) -> list[Org]:
     return sorted((m.org for m in cohort.members), key=lambda o: o.code)
 
 
-@audit.action("cohort.created")
+@audit.action({"cohort.created": "新建考核对象组"})
 def create_cohort(
     db: Session,
     *,
@@ -102,7 +102,7 @@ def member_ids(db: Session, *, cohort: Cohort) -> list[int]:
                            .order_by(CohortMember.org_id)))
 
 
-@audit.action("cohort.members_changed")
+@audit.action({"cohort.members_changed": "调整考核对象组成员"})
 def set_cohort_members(
     db: Session, *, actor: Actor, cohort: Cohort, members: list[Org], reason: str = ""
 ) -> Cohort:

@@ -189,7 +189,7 @@ def _next_code(db: Session, parent: Org, letter: str) -> str:
     return f"{prefix}{(max(numbers, default=0) + 1):02d}"
 
 
-@audit.action("org.created")
+@audit.action({"org.created": "新建组织"})
 def create_org(
     db: Session,
     *,

@@ -36,7 +36,7 @@ def _read_divisions(filename: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-@audit.action("reference.divisions_loaded")
+@audit.action({"reference.divisions_loaded": "载入行政区划"})
 def load_reference_divisions(db: Session) -> ReferenceLoad:
     """Load Sichuan's division tree (1 + 21 + 183 + 3,111 orgs); idempotent."""
     rows: list[tuple[str, str, str, str | None]] = [

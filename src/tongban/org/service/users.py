@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,7 +62,7 @@ def require_user_admin(actor: Actor, what: str = "管理用户") -> None:
         raise PermissionDenied(f"只有系统管理员可以{what}")
 
 
-@audit.action("user.created")
+@audit.action({"user.created": "新建用户"})
 def create_user(
     db: Session,
     *,
@@ -135,7 +137,7 @@ def get_user_by_username(db: Session, *, username: str) -> User | None:
     return db.scalar(select(User).where(User.username == username))
 
 
-@audit.action("user.updated")
+@audit.action({"user.updated": "修改用户"})
 def update_user(
     db: Session,
     *,
@@ -191,7 +193,79 @@ def update_user(
     return user
 
 
-@audit.action("user.password_changed")
+#: channels a user may choose (the inbox is always on); the system's TONGBAN_NOTIFY_CHANNELS
+#: decides which of them run
+PERSONAL_CHANNELS = {"sms": "短信", "email": "电子邮件", "wecom": "企业微信", "dingtalk": "钉钉"}
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
+_APP_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How a user wants to be reached: where, on which channels, and whether as a digest."""
+
+    phone: str = ""
+    email: str = ""
+    wecom_id: str = ""
+    dingtalk_id: str = ""
+    channels: tuple[str, ...] | None = None  # None: as they are
+    daily_digest: bool = False
+
+
+def offered_channels() -> dict[str, str]:
+    """The personal channels this deployment runs, with their names."""
+    running = get_settings().notify_channel_list
+    return {name: label for name, label in PERSONAL_CHANNELS.items() if name in running}
+
+
+def may_take_digest(actor: Actor) -> bool:
+    """A daily digest is a city-wide summary: for leaders and the city's staff."""
+    return actor.is_citywide
+
+
+@audit.action({"user.contact_changed": "修改通知方式"})
+def set_own_contact(db: Session, *, actor: Actor, contact: Contact) -> User:
+    """Change one's own phone, e-mail, 企业微信/钉钉 ids, channels and digest choice."""
+    user = db.get(User, actor.user_id) if actor.user_id else None
+    if user is None:
+        raise PermissionDenied("只有登录用户可以修改通知方式")
+    wrong = [label for label, value, pattern in (
+        ("手机号", contact.phone, _MOBILE), ("电子邮件", contact.email, _EMAIL),
+        ("企业微信用户ID", contact.wecom_id, _APP_ID), ("钉钉用户ID", contact.dingtalk_id, _APP_ID))
+        if value and not pattern.match(value)]
+    if wrong:
+        raise DomainError(f"{'、'.join(wrong)}格式不正确")
+    unknown = [c for c in contact.channels or () if c not in PERSONAL_CHANNELS]
+    if unknown:
+        raise DomainError(f"未知的通知渠道：{'、'.join(unknown)}")
+    if contact.daily_digest and not may_take_digest(actor):
+        raise PermissionDenied("每日摘要只发给领导和市级工作人员")
+    wanted = {"phone": contact.phone, "email": contact.email, "wecom_id": contact.wecom_id,
+              "dingtalk_id": contact.dingtalk_id,
+              "channels": user.channels if contact.channels is None else ",".join(contact.channels),
+              "daily_digest": contact.daily_digest}
+    changed = sorted(name for name, value in wanted.items() if getattr(user, name) != value)
+    if not changed:
+        return user
+    for name in changed:
+        setattr(user, name, wanted[name])
+    db.flush()
+    # the fields' names only: a phone or an address is personal data, not an audit detail
+    audit.record(db, actor=actor, action="user.contact_changed", object_type="user",
+                 object_id=user.username, changes={"fields": changed,
+                                                   "channels": wanted["channels"],
+                                                   "daily_digest": contact.daily_digest})
+    return user
+
+
+def digest_readers(db: Session) -> list[User]:
+    """Everyone who chose the daily digest."""
+    return list(db.scalars(select(User).where(User.daily_digest.is_(True),
+                                              User.is_active.is_(True)).order_by(User.id)))
+
+
+@audit.action({"user.password_changed": "修改密码"})
 def change_own_password(db: Session, *, actor: Actor, old: str, new: str,
                         keep_session: str | None = None) -> None:
     """Change one's own password; every other session of the user ends (``keep_session``, the
@@ -282,9 +356,21 @@ def people_of(db: Session, *, org: Org, roles: set[Role]) -> list[User]:
         User.is_active.is_(True))))
 
 
+def display_names(db: Session, *, usernames: Iterable[str]) -> dict[str, str]:
+    """People's names for the usernames an audit history carries (``system`` is 系统)."""
+    wanted = set(usernames)
+    found = {"system": "系统"} if "system" in wanted else {}
+    if wanted:
+        found.update({u.username: u.display_name or u.username for u in db.scalars(
+            select(User).where(User.username.in_(wanted)))})
+    return found
+
+
 def recipients(users: list[User]) -> list[notify.Recipient]:
     """Users as notification recipients."""
-    return [notify.Recipient(u.id, u.display_name or u.username, phone=u.phone) for u in users]
+    return [notify.Recipient(u.id, u.display_name or u.username, email=u.email, phone=u.phone,
+                             wecom_id=u.wecom_id, dingtalk_id=u.dingtalk_id, channels=u.channels)
+            for u in users]
 
 
 def analysts(db: Session) -> list[User]:
@@ -304,7 +390,7 @@ def escalation_chain(db: Session, *, org: Org) -> list[User]:
     return leaders + analysts(db)
 
 
-@audit.action("token.created")
+@audit.action({"token.created": "创建 API 令牌"})
 def create_api_token(db: Session, *, actor: Actor, name: str) -> tuple[ApiToken, str]:
     """A new bearer token for the acting user; the plain token is returned once."""
     if actor.user_id is None:
@@ -332,7 +418,7 @@ def list_api_tokens(db: Session, *, actor: Actor, params: ListParams) -> Page[Ap
                     order=TOKENS.order(params, default=[ApiToken.id]))
 
 
-@audit.action("token.revoked")
+@audit.action({"token.revoked": "吊销 API 令牌"})
 def revoke_api_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
     token = db.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.user_id and actor.role is not Role.admin):

@@ -31,6 +31,8 @@ from tongban.reviews.service.cases import (
     next_due,
     phone_for,
     reply_template,
+    supervision_kinds,
+    supervision_targets,
     visible_cases,
 )
 from tongban.reviews.service.codes import LINK_CHANNELS, RatingCode, rating_code
@@ -113,6 +115,8 @@ __all__ = [
     "set_cases_handled",
     "submit_batch",
     "submit_review",
+    "supervision_kinds",
+    "supervision_targets",
     "unreadable_personal_data",
     "visible_cases",
 ]

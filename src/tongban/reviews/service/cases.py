@@ -24,6 +24,8 @@ from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState
 from tongban.reviews.models import NegativeCase, Review
 from tongban.reviews.service.access import require_reviews_role
 from tongban.reviews.service.counts import count_reviews
+from tongban.supervision import service as supervision
+from tongban.supervision.enums import SupervisionKind
 
 REPLY_TEMPLATES = {
     "服务态度": "您好，关于您反映的{org}工作人员服务态度问题，我们已核实并对当事人进行了批评教育，"
@@ -131,12 +133,19 @@ def _inbox_order(cases: list[NegativeCase], as_of: date) -> list[NegativeCase]:
 
 def visible_cases(db: Session, *, actor: Actor, org: Org | None = None,
                   state: CaseState | None = None, as_of: date | None = None,
-                  period: str | None = None, item_code: str | None = None) -> list[NegativeCase]:
+                  period: str | None = None, item_code: str | None = None,
+                  overdue_only: bool = False) -> list[NegativeCase]:
     """Every case the actor may see (of reviews rated in ``period``, of the service item
-    ``item_code``, if given), in the inbox order, for figures such as the weekly bulletin's;
-    lists use :func:`list_cases`."""
+    ``item_code``, only those overdue on ``as_of``, if given), in the inbox order, for figures
+    such as the weekly bulletin's; lists use :func:`list_cases`."""
+    as_of = as_of or local_today()
     stmt = _cases_query(db, actor=actor, org=org, state=state, period=period, item_code=item_code)
-    return _inbox_order(list(db.scalars(stmt)), as_of or local_today())
+    if overdue_only:
+        stmt = stmt.where(NegativeCase.state != CaseState.closed.value)
+    cases = list(db.scalars(stmt))
+    if overdue_only:
+        cases = [c for c in cases if is_overdue(c, as_of=as_of)]
+    return _inbox_order(cases, as_of)
 
 
 def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
@@ -185,7 +194,7 @@ def allowed_actions(db: Session, *, actor: Actor, case_: NegativeCase) -> frozen
     return permitted(CaseAction, lambda action: _check(db, actor, case_, action))
 
 
-@audit.action(*(f"review_case.{a.value}" for a in CaseAction))
+@audit.action({f"review_case.{a.value}": a.label for a in CaseAction})
 def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
         note: str = "") -> NegativeCase:
     """Move a case along its workflow; every step is audited with its actor and note."""
@@ -276,3 +285,24 @@ def announce_new_cases(db: Session, *, case_ids: list[int]) -> int:
             key = f"review_cases:new:{first.id}-{org_cases[-1].id}:{len(org_cases)}"
         sent += notify.notify(db, recipients=liaisons, message=message, key=key)
     return sent
+
+
+def supervision_targets(db: Session, *, actor: Actor,
+                        case_ids: Iterable[int]) -> list[supervision.Target]:
+    """The cases ``actor`` names for a 催办 or 批示, as 督办 targets: every one visible and
+    still open, or none (a closed case needs no urging; the refusal names it)."""
+    supervision.require_supervisor(actor)
+    cases = [get_case(db, actor=actor, case_id=case_id) for case_id in dict.fromkeys(case_ids)]
+    closed = [f"#{c.id}" for c in cases if c.state == CaseState.closed.value]
+    if closed:
+        raise Conflict(f"差评工单 {'、'.join(closed)} 已办结，无需督办")
+    return [supervision.Target("negative_case", c.id, c.org, f"差评工单 #{c.id}",
+                               f"/reviews/cases/{c.id}", f"/reviews?org={c.org.code}")
+            for c in cases]
+
+
+def supervision_kinds(*, actor: Actor, case_: NegativeCase) -> frozenset[SupervisionKind]:
+    """The 督办 ``actor`` may attach to the case now (none once it is closed)."""
+    if case_.state == CaseState.closed.value:
+        return frozenset()
+    return supervision.allowed_kinds(actor)

@@ -38,7 +38,7 @@ class HandledImport:
         return {"imported": self.imported, "skipped": self.skipped, "errors": []}
 
 
-@audit.action("handled_cases.imported")
+@audit.action({"handled_cases.imported": "导入办件"})
 def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int, dict[str, Cell]]],
                          filename: str) -> HandledImport:
     """Case records ``org,case_no,completed_at[,item_code,channel]``, all or nothing; a case
@@ -88,7 +88,7 @@ def import_handled_cases(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
     return result
 
 
-@audit.action("reviews.defaulted")
+@audit.action({"reviews.defaulted": "生成默认好评"})
 def apply_default_ratings(db: Session, *, as_of: date) -> int:
     """When the policy is on: a level-5 rating, marked as a default, for every case finished
     ``review_default_rating_days`` days before ``as_of`` (or earlier) that nobody rated.
@@ -170,7 +170,7 @@ def record_cases_handled(db: Session, *, actor: Actor, rows: Iterable[tuple[int,
     return changed
 
 
-@audit.action("handled_counts.recorded")
+@audit.action({"handled_counts.recorded": "录入办件量"})
 def set_cases_handled(db: Session, *, actor: Actor, counts: Mapping[tuple[str, int], int],
                       source: str) -> int:
     """Keep the handled counts ``(period, org_id) → cases``; how many were new or changed

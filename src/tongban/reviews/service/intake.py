@@ -244,7 +244,7 @@ def _repeats(db: Session, row: dict[str, Any], *, window: timedelta) -> bool:
         Review.created_at >= utcnow() - window).limit(1)) is not None
 
 
-@audit.action("keys.rotated")
+@audit.action({"keys.rotated": "轮换加密密钥"})
 def rotate_personal_data(db: Session, *, actor: Actor, batch: int = 5000,
                          progress: Callable[[int], None] | None = None) -> int:
     """Encrypt every stored phone number again with the newest data key (``tongban keys
@@ -298,7 +298,7 @@ def held_count(db: Session, *, actor: Actor) -> int:
                      .where(Review.hold == HOLD_HELD)) or 0
 
 
-@audit.action("review.counted", "review.discarded")
+@audit.action({"review.counted": "计入待定评价", "review.discarded": "舍弃待定评价"})
 def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: bool) -> Review:
     """Count a held rating (it enters every count, a 差评 opens its case) or discard it."""
     org_service.require_manager(actor, "处理重复评价")
@@ -319,7 +319,7 @@ def resolve_held_review(db: Session, *, actor: Actor, review_id: int, count: boo
     return review
 
 
-@audit.action("reviews.submitted")
+@audit.action({"reviews.submitted": "群众提交评价"})
 def submit_batch(db: Session, *, actor: Actor, rows: list[dict[str, Cell]]) -> IntakeResult:
     """Ratings sent together by a connected system (a manager's token): all are stored, or
     none and every problem is listed; one audit entry per batch."""
@@ -349,7 +349,7 @@ def submit_batch(db: Session, *, actor: Actor, rows: list[dict[str, Cell]]) -> I
     return result
 
 
-@audit.action("reviews.imported")
+@audit.action({"reviews.imported": "导入评价"})
 def import_reviews(
     db: Session,
     *,

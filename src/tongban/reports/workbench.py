@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis
 from tongban.assessment import service as assessment
+from tongban.core import notify
 from tongban.core.config import get_settings
-from tongban.core.errors import NotFound
-from tongban.core.periods import month_of, shift
+from tongban.core.errors import DomainError, NotFound
+from tongban.core.numbers import plain
+from tongban.core.periods import month_of, period_label, shift
 from tongban.core.security import Actor, Role
 from tongban.org import service as org_service
 from tongban.org.enums import Area
@@ -26,6 +28,8 @@ from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskAction, TaskState
 from tongban.reviews import service as reviews
 from tongban.reviews.enums import CaseAction, CaseState
+from tongban.supervision import service as supervision
+from tongban.supervision.enums import SupervisionKind
 
 #: steps that need no words: a liaison takes them from the to-do list with one tap
 ONE_TAP_TASK = (TaskAction.acknowledge, TaskAction.start)
@@ -108,6 +112,7 @@ def todos(db: Session, *, actor: Actor, as_of: date) -> TodoList:
 
 @dataclass(frozen=True)
 class UnitBacklog:
+    org_code: str
     org_name: str
     overdue_cases: int
     overdue_tasks: int
@@ -136,14 +141,71 @@ def leader_overview(db: Session, *, actor: Actor, as_of: date) -> dict[str, Any]
             trend=analysis.trend(db, actor=actor, cohort_code=view.cohort_code,
                                  org_ref=city.code)[-6:])
     out["risk"] = rectification.risk(db, actor=actor, as_of=as_of)[:5]
-    cases = Counter(c.org.name for c in reviews.visible_cases(db, actor=actor, as_of=as_of)
-                    if c.state != CaseState.closed.value and reviews.is_overdue(c, as_of=as_of))
-    tasks = Counter(t.org.name for t in rectification.visible_tasks(
+    cases = Counter((c.org.code, c.org.name) for c in reviews.visible_cases(
         db, actor=actor, as_of=as_of, overdue_only=True))
-    units = [UnitBacklog(name, cases[name], tasks[name]) for name in set(cases) | set(tasks)]
+    tasks = Counter((t.org.code, t.org.name) for t in rectification.visible_tasks(
+        db, actor=actor, as_of=as_of, overdue_only=True))
+    units = [UnitBacklog(code, name, cases[code, name], tasks[code, name])
+             for code, name in set(cases) | set(tasks)]
     out["backlog"] = sorted(units, key=lambda u: (-u.total, u.org_name))[:8]
+    out["may_urge"] = SupervisionKind.urge in supervision.allowed_kinds(actor)
     out["overdue_cases"], out["overdue_tasks"] = sum(cases.values()), sum(tasks.values())
     return out
+
+
+def urge_unit(db: Session, *, actor: Actor, org_ref: str, as_of: date,
+              text: str = "") -> supervision.Supervised:
+    """One-click 催办 of a unit: every overdue case and task of it (and its subtree), in one
+    message to its liaisons."""
+    org = org_service.resolve_org(db, ref=org_ref, actor=actor)
+    supervision.check(actor, SupervisionKind.urge)
+    case_ids = [c.id for c in reviews.visible_cases(db, actor=actor, org=org, as_of=as_of,
+                                                    overdue_only=True)]
+    task_ids = [t.id for t in rectification.visible_tasks(db, actor=actor, org=org, as_of=as_of,
+                                                          overdue_only=True)]
+    if not case_ids and not task_ids:
+        raise DomainError(f"{org.name}没有逾期的差评工单或整改任务")
+    targets = [*reviews.supervision_targets(db, actor=actor, case_ids=case_ids),
+               *rectification.supervision_targets(db, actor=actor, task_ids=task_ids)]
+    return supervision.supervise(db, actor=actor, kind=SupervisionKind.urge, targets=targets,
+                                 text=text)
+
+
+def daily_digest(db: Session, *, actor: Actor, as_of: date) -> notify.Message:
+    """A leader's morning summary: where the city stands, what is overdue and where, what is at
+    risk, how many 差评 came in yesterday."""
+    overview = leader_overview(db, actor=actor, as_of=as_of)
+    lines = []
+    if overview["sheet"] is not None:
+        view, row = overview["sheet"], overview["row"]
+        moved = f"（上月第{row.previous_rank}名）" if row.previous_rank else ""
+        lines.append(f"{view.cohort_name}{period_label(view.period)}：第{row.rank}名{moved}，"
+                     f"{plain(row.total)}分，失分 {plain(overview['lost_total'])} 分。")
+    worst = overview["backlog"][0] if overview["backlog"] else None
+    lines.append(f"逾期未办：差评工单 {overview['overdue_cases']} 件，整改任务 "
+                 f"{overview['overdue_tasks']} 项"
+                 + (f"，最多的是{worst.org_name}（{worst.total} 件）。" if worst else "。"))
+    if overview["risk"]:
+        at_risk = sum(r.points_at_risk for r in overview["risk"])
+        lines.append(f"整改风险：可能扣 {plain(at_risk)} 分，涉及 {len(overview['risk'])} 个单位。")
+    yesterday = as_of - timedelta(days=1)
+    new_cases = sum(1 for c in reviews.visible_cases(db, actor=actor, as_of=as_of)
+                    if c.received_on == yesterday)
+    lines.append(f"昨日（{yesterday.month}月{yesterday.day}日）新增差评 {new_cases} 件。")
+    return notify.Message("digest", f"工作摘要 {as_of.month}月{as_of.day}日", "\n".join(lines), "/")
+
+
+def send_digests(db: Session, *, as_of: date) -> int:
+    """Each reader who chose the daily digest gets today's, once (the job may run twice)."""
+    sent = 0
+    for user in org_service.digest_readers(db):
+        actor = org_service.actor_for(user)
+        if not org_service.may_take_digest(actor):
+            continue
+        message = daily_digest(db, actor=actor, as_of=as_of)
+        sent += notify.notify(db, recipients=org_service.recipients([user]), message=message,
+                              key=f"digest:{as_of.isoformat()}")
+    return sent
 
 
 def analyst_overview(db: Session, *, actor: Actor, as_of: date) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""督办: 催办 (urging) and 批示 (a leader's instruction) on any case or task."""
