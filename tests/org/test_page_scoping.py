@@ -87,6 +87,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
             f"{t}/attachments", rightful=None),
         ("POST", "/rectification/tasks/{task_id}/lines/{line_id}"): PageProbe(
             f"{t}/lines/{line}", rightful=None),
+        ("POST", "/rectification/tasks/{task_id}/lines"): PageProbe(f"{t}/lines", rightful=None),
         ("POST", "/reviews/cases/{case_id}/actions/{action}"): PageProbe(
             f"/reviews/cases/{case}/actions/callback", rightful=None),
         ("POST", "/assessment/adjustments/{adjustment_id}/void"): PageProbe(

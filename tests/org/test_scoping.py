@@ -148,6 +148,8 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             f"{TASK}/actions/acknowledge", {}),
         ("POST", "/api/v1/rectification/tasks/{task_id}/lines/{line_id}/resolve"): Probe(
             f"{TASK}/lines/{victim_line_id}/resolve", {"resolution": "x"}),
+        ("POST", "/api/v1/rectification/tasks/{task_id}/lines:resolve"): Probe(
+            f"{TASK}/lines:resolve", {"line_ids": [victim_line_id], "resolution": "x"}),
         ("POST", "/api/v1/rectification/tasks/{task_id}/attachments"): Probe(
             f"{TASK}/attachments", files={"file": ("a.png", b"\x89PNG0000", "image/png")}),
         ("GET", "/api/v1/rectification/attachments/{attachment_id}"): Probe(

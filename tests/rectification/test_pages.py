@@ -31,7 +31,7 @@ def test_board_lists_tasks_by_state_with_overdue_marked(db: Session) -> None:
 
 
 def _task_links(html: str) -> list[int]:
-    cards = html.split('data-testid="task-list"')[1].split("</div>")[0]
+    cards = html.split('data-testid="task-list"')[1].split('<nav class="pager"')[0]
     return [int(part.split('"')[0]) for part in cards.split('href="/rectification/tasks/')[1:]]
 
 

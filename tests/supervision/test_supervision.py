@@ -242,3 +242,13 @@ def test_the_leaders_home_page_urges_a_unit_from_its_backlog_row(db: Session) ->
     assert f"已催办 {worst.total} 件（1 个单位）" in home
     orgs = {n.org_id for n in db.scalars(select(SupervisionNote))}
     assert orgs == {org_service.resolve_org(db, ref=worst.org_code).id}
+
+
+def test_the_lists_offer_bulk_urging_to_the_city_only(db: Session) -> None:
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst))
+    liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    for path, form in (("/reviews", "case-bulk"), ("/rectification", "task-bulk")):
+        page = analyst.get(path, params={"state": ""}).text
+        assert f'data-testid="{form}"' in page and 'value="urge"' in page, path
+        assert 'class="bulk-check"' in page
+        assert f'data-testid="{form}"' not in liaison.get(path).text

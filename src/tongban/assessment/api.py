@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis, importers, service
@@ -146,7 +146,10 @@ def correct_sheet(cohort: str, period: str, body: CorrectionCreate,
 
 @router.get("/sheets/{cohort}/{period}/rank", response_model=PageOut[RankRow],
             summary="排名表（一次给全：分组的单位数）")
-def rank(response: Response, cohort: str, period: str, db: Session = REQUEST_DB,
+def rank(response: Response, cohort: str, period: str,
+         q: str = Query("", max_length=100, description="单位名称或代码中的文字"),
+         grade: Grade | None = Query(None, description="等次"),
+         db: Session = REQUEST_DB,
          actor: Actor = Depends(require_actor)) -> PageOut[RankRow]:
     sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
     before = service.previous_ranks(db, sheet=sheet)
@@ -154,7 +157,7 @@ def rank(response: Response, cohort: str, period: str, db: Session = REQUEST_DB,
         RankRow(org_code=ln.org.code, org_name=ln.org.name, total=round(ln.total, 4),
                 rank=ln.rank, grade=Grade(ln.grade), leading=ln.leading,
                 rank_change=before[ln.org_id] - ln.rank if ln.org_id in before else None)
-        for ln in service.visible_lines(db, actor=actor, sheet=sheet)]))
+        for ln in service.visible_lines(db, actor=actor, sheet=sheet, q=q, grade=grade)]))
 
 
 @router.get("/sheets/{cohort}/{period}/orgs/{org}/explain", summary="得分解释")

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis, importers, service
 from tongban.assessment.enums import Grade, SheetAction, SheetStatus
-from tongban.assessment.models import ScoreLine, ScoreSheet
+from tongban.assessment.models import Adjustment, ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import ListParams
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
@@ -45,6 +46,9 @@ def league_table(
     request: Request,
     cohort: str | None = None,
     period: str | None = None,
+    q: str = "",
+    grade: str = "",
+    format: str = "",
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
@@ -52,12 +56,17 @@ def league_table(
     if cohort is None or period is None:
         return render(request, "assessment/league.html", {"sheet": None, "choices": choices})
     sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
-    lines = service.visible_lines(db, actor=actor, sheet=sheet)
+    lines = service.visible_lines(db, actor=actor, sheet=sheet, q=q[:100],
+                                  grade=Grade(grade) if grade in Grade.__members__ else None)
     before = service.previous_ranks(db, sheet=sheet)
     rows = [{"line": ln, "change": before[ln.org_id] - ln.rank if ln.org_id in before else None,
              "grade": Grade(ln.grade)} for ln in lines]
+    if format == "xlsx":  # a cohort's lines, at most a few dozen: no cap needed
+        title = f"{sheet.cohort.name}{period_label(period)}排名"
+        return xlsx_response(rows, _league_fields(sheet), title=title)
     cohorts = service.cohort_names(db, codes=choices)
     return render(request, "assessment/league.html", {
+        "q": q, "grade": grade, "grades": Grade,
         "sheet": sheet, "rows": rows, "choices": choices, "cohort": cohort, "period": period,
         "cohorts": cohorts, "period_label": period_label(period),
         "alerts": analysis.alerts(db, actor=actor, cohort_code=cohort, period=period)[:12],
@@ -65,6 +74,23 @@ def league_table(
         "allowed": service.allowed_sheet_actions(db, actor=actor, cohort_code=cohort,
                                                  period=period),
     })
+
+
+def _league_fields(sheet: ScoreSheet) -> list[Field[dict[str, Any]]]:
+    """The league table as exported: the page's columns, and the sheet's status on each row
+    (a draft says 草稿)."""
+    status = SheetStatus(sheet.status).label
+    return [
+        Field("名次", lambda r: r["line"].rank),
+        Field("名次变化", lambda r: r["change"]),
+        Field("单位", lambda r: r["line"].org.name),
+        Field("指标得分", lambda r: r["line"].indicator_total),
+        Field("加扣分", lambda r: r["line"].adjustment_total),
+        Field("总分", lambda r: r["line"].total),
+        Field("等次", lambda r: r["grade"].label),
+        Field("第一方阵", lambda r: r["line"].leading),
+        Field("成绩单状态", lambda r: status),
+    ]
 
 
 @router.post("/sheets/{cohort}/{period}/{action}")
@@ -290,15 +316,36 @@ def import_upload(
     return render(request, "assessment/import.html", context)
 
 
+#: The adjustments as exported: what the page shows, with the org's name.
+ADJUSTMENT_FIELDS: list[Field[Adjustment]] = [
+    Field("编号", lambda a: a.id),
+    Field("考核期", lambda a: period_label(a.period)),
+    Field("单位", lambda a: a.org.name),
+    Field("分值", lambda a: a.points),
+    Field("原因", lambda a: a.reason),
+    Field("指标代码", lambda a: a.indicator_code or ""),
+    Field("来源", lambda a: a.source),
+    Field("来源编号", lambda a: a.source_ref),
+    Field("录入人", lambda a: a.created_by),
+    Field("录入时间", lambda a: a.created_at),
+    Field("状态", lambda a: "已撤销" if a.voided_at else "有效"),
+    Field("撤销原因", lambda a: a.void_reason),
+]
+
+
 @router.get("/adjustments", response_class=HTMLResponse)
-def adjustment_list(request: Request, period: str = "",
+def adjustment_list(request: Request, period: str = "", org: str = "", format: str = "",
                     params: ListParams = Depends(service.ADJUSTMENTS.params),
                     db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     params = replace(params, sort=params.sort or "-period")  # the page shows the newest first
-    found = service.list_adjustments(db, actor=actor, period=period or None, include_voided=True,
-                                     params=params)
+    target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    found = service.list_adjustments(
+        db, actor=actor, period=period or None, org=target, include_voided=True,
+        params=params.for_export() if format == "xlsx" else params)
+    if format == "xlsx":
+        return xlsx_response(found.items, ADJUSTMENT_FIELDS, title="加扣分记录")
     return render(request, "assessment/adjustments.html",
-                  {"found": found, "params": params, "period": period})
+                  {"found": found, "params": params, "period": period, "org": target})
 
 
 @router.post("/adjustments", response_class=HTMLResponse)

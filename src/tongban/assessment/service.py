@@ -43,7 +43,7 @@ from tongban.core.errors import (
     permitted,
 )
 from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
-from tongban.core.periods import check_period, period_label, previous_period
+from tongban.core.periods import check_period, month_of, period_label, previous_period
 from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.org.enums import Area
@@ -333,7 +333,7 @@ def void_adjustment(db: Session, *, actor: Actor, adjustment_id: int, reason: st
 ADJUSTMENTS = Listing(
     sorts={"period": ("考核期", [Adjustment.period]), "points": ("分值", [Adjustment.points]),
            "id": ("编号", [Adjustment.id])},
-    key=Adjustment.id, search="原因中的文字或来源编号")
+    key=Adjustment.id, search="原因中的文字或来源编号", dates="考核期（所在月份）")
 
 
 def list_adjustments(
@@ -352,6 +352,10 @@ def list_adjustments(
     if params.q:
         conditions.append(or_(Adjustment.reason.contains(params.q, autoescape=True),
                               Adjustment.source_ref == params.q))
+    if params.since:
+        conditions.append(Adjustment.period >= month_of(params.since))
+    if params.until:
+        conditions.append(Adjustment.period <= month_of(params.until))
     return paginate(db, select(Adjustment).where(*conditions), params=params,
                     order=ADJUSTMENTS.order(params, default=[Adjustment.period, Adjustment.id]))
 
@@ -632,11 +636,17 @@ def require_sheet(db: Session, *, cohort_code: str, period: str,
     return sheet
 
 
-def visible_lines(db: Session, *, actor: Actor, sheet: ScoreSheet) -> list[ScoreLine]:
-    """The lines of a sheet the actor may read (a liaison: only its own org subtree)."""
-    if actor.is_citywide:
-        return list(sheet.lines)
-    return [line for line in sheet.lines if org_service.can_see(db, actor=actor, org=line.org)]
+def visible_lines(db: Session, *, actor: Actor, sheet: ScoreSheet, q: str = "",
+                  grade: Grade | None = None) -> list[ScoreLine]:
+    """The lines of a sheet the actor may read (a liaison: only its own org subtree), of
+    orgs whose name or code holds ``q`` and of ``grade``, if given (a cohort's lines are few:
+    filtered here)."""
+    lines = list(sheet.lines) if actor.is_citywide else [
+        line for line in sheet.lines if org_service.can_see(db, actor=actor, org=line.org)]
+    q = q.strip()
+    return [line for line in lines
+            if (not q or q in line.org.name or q in line.org.code)
+            and (grade is None or line.grade == grade.value)]
 
 
 def line_of(db: Session, *, actor: Actor, sheet: ScoreSheet, org_ref: str) -> ScoreLine:

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     #: (a larger page_size is refused with 422).
     list_page_size: int = Field(default=50, ge=1, le=1000)
     list_page_size_max: int = Field(default=500, ge=1, le=1000)
+    #: The most rows an XLSX export of a list holds; a larger selection is refused.
+    export_rows_max: int = Field(default=50_000, ge=1, le=1_000_000)
 
     # Imports (CSV/XLSX): the kinds of error listed before 另有 N 处错误, and the most columns a
     # file may have (PostgreSQL's bulk path stages one column per file column, at most 1600).

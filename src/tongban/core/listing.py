@@ -12,7 +12,7 @@ filters and the actor's scope, then :func:`paginate` counts it and reads one pag
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from inspect import Parameter, Signature
@@ -63,9 +63,12 @@ class ListParams:
     sort: str = ""
     since: date | None = None
     until: date | None = None
+    #: An export: one page of every row the filters select, up to ``export_rows_max``.
+    export: bool = False
 
     def __post_init__(self) -> None:
-        largest = get_settings().list_page_size_max
+        settings = get_settings()
+        largest = settings.export_rows_max if self.export else settings.list_page_size_max
         if not 1 <= self.page <= MAX_PAGE:
             raise ListRefused(f"页码应在 1 到 {MAX_PAGE} 之间")
         if not 1 <= self.page_size <= largest:
@@ -82,8 +85,16 @@ class ListParams:
         (cohorts, scheme versions), still bounded."""
         return cls(page_size=get_settings().list_page_size_max)
 
+    def for_export(self) -> ListParams:
+        """The same search, order and dates as one page holding every row (see ``export``)."""
+        return replace(self, page=1, page_size=get_settings().export_rows_max, export=True)
+
     def page_for(self, total: int) -> int:
-        """The page asked for; past the last page of ``total`` rows, the last one."""
+        """The page asked for; past the last page of ``total`` rows, the last one. An export
+        of more rows than it may hold is refused here, before any row is read."""
+        if self.export and total > self.page_size:
+            raise ListRefused(f"筛选结果共 {total} 行，超过导出上限 {self.page_size} 行；"
+                              "请缩小单位、状态或日期范围后再导出")
         return min(self.page, max(1, -(-total // self.page_size)))
 
     @property

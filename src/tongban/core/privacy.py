@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 import unicodedata
 from typing import Any
@@ -94,6 +95,32 @@ def readable(token: str) -> bool:
     except UndecryptableData:
         return False
     return True
+
+
+#: "尾号 1234", "尾号:1234", or just 1234: a search for the last four digits of a phone.
+_SUFFIX_QUERY = re.compile(r"(?:尾号[\s:：]*)?([0-9]{4})")
+
+
+def _suffix_hash(key: bytes, digits: str) -> str:
+    # A key of its own per data key: the Fernet key itself never touches another algorithm.
+    own = hashlib.sha256(b"tongban-phone-suffix:" + key).digest()
+    return hmac.new(own, digits.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def phone_suffix_key(phone: str) -> str:
+    """The stored search key of a phone's last four digits: a keyed hash (HMAC-SHA256) under
+    the newest data key, so the database never holds a lookup of four digits that works
+    without the keys. Empty for a number of fewer than four digits."""
+    digits = re.sub(r"\D", "", phone)
+    return _suffix_hash(data_keys()[0], digits[-4:]) if len(digits) >= 4 else ""
+
+
+def phone_suffix_keys(query: str) -> list[str]:
+    """The search keys a query for a phone suffix ("尾号 1234" or "1234") matches, under every
+    configured data key (rows not yet moved by ``tongban keys rotate`` still match); empty
+    when the query is not one."""
+    found = _SUFFIX_QUERY.fullmatch(query.strip())
+    return [_suffix_hash(key, found.group(1)) for key in data_keys()] if found else []
 
 
 def mask_phone(phone: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -187,10 +187,14 @@ def set_cohort_members(
 
 @router.get("/users", response_model=PageOut[UserRead], summary="用户列表(管理员)")
 def list_users(
-    response: Response, params: ListParams = Depends(service.USERS.params),
+    response: Response, role: Role | None = None,
+    org: str | None = Query(None, description="所属组织（名称或代码，含下级）"),
+    params: ListParams = Depends(service.USERS.params),
     db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
 ) -> PageOut[UserRead]:
-    return page_out(response, service.list_users(db, actor=actor, params=params).map(user_read))
+    target = service.resolve_org(db, ref=org, actor=actor) if org else None
+    return page_out(response, service.list_users(db, actor=actor, role=role, org=target,
+                                                 params=params).map(user_read))
 
 
 @router.post(

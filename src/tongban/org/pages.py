@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError
-from tongban.core.listing import ListParams
+from tongban.core.export import Field, xlsx_response
+from tongban.core.listing import ListParams, Page
 from tongban.core.security import Actor, Role
 from tongban.core.templating import flash, local_path, render, see_other
 from tongban.org import service
@@ -21,7 +22,7 @@ from tongban.org.access import (
     require_actor,
 )
 from tongban.org.enums import OrgLevel
-from tongban.org.models import Org
+from tongban.org.models import Org, User
 
 router = APIRouter(include_in_schema=False)
 
@@ -234,15 +235,38 @@ def cohort_members(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def user_list(
-    request: Request, params: ListParams = Depends(service.USERS.params),
+    request: Request, role: str = "", org: str = "", format: str = "",
+    params: ListParams = Depends(service.USERS.params),
     db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
 ) -> Response:
-    return render(request, "users.html", _users(db, actor, params))
+    if format == "xlsx":
+        found = _filtered_users(db, actor, params.for_export(), role, org)
+        return xlsx_response(found.items, USER_FIELDS, title="用户")
+    return render(request, "users.html", _users(db, actor, params, role, org))
 
 
-def _users(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
-    return {"found": service.list_users(db, actor=actor, params=params), "params": params,
-            "roles": Role}
+#: The users as exported: what the page shows, with role and org names.
+USER_FIELDS: list[Field[User]] = [
+    Field("用户名", lambda u: u.username),
+    Field("姓名", lambda u: u.display_name),
+    Field("角色", lambda u: Role(u.role).label),
+    Field("所属组织", lambda u: u.org.name if u.org else ""),
+    Field("状态", lambda u: "启用" if u.is_active else "停用"),
+    Field("最近登录", lambda u: u.last_login_at),
+]
+
+
+def _filtered_users(db: Session, actor: Actor, params: ListParams, role: str,
+                    org: str) -> Page[User]:
+    return service.list_users(
+        db, actor=actor, role=Role(role) if role in Role.__members__ else None,
+        org=service.resolve_org(db, ref=org, actor=actor) if org else None, params=params)
+
+
+def _users(db: Session, actor: Actor, params: ListParams, role: str = "",
+           org: str = "") -> dict[str, Any]:
+    return {"found": _filtered_users(db, actor, params, role, org), "params": params,
+            "roles": Role, "role": role, "org": org}
 
 
 @router.post("/admin/users", response_class=HTMLResponse)

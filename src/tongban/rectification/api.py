@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from tongban.rectification.schemas import (
     AttachmentRead,
     ImportResult,
     LineRead,
+    ResolveLinesRequest,
     ResolveRequest,
     RiskRead,
     TaskCreate,
@@ -70,12 +71,14 @@ def task_read(task: RectificationTask, as_of: date | None = None) -> TaskRead:
 @router.get("/tasks", response_model=PageOut[TaskRead],
              summary="整改任务（不给 sort 时逾期在前）")
 def list_tasks(response: Response, org: str | None = None, state: TaskState | None = None,
-               as_of: date | None = None, params: ListParams = Depends(service.TASKS.params),
+               as_of: date | None = None,
+               overdue: bool = Query(False, description="只看逾期（未办结且已过期限）"),
+               params: ListParams = Depends(service.TASKS.params),
                db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> PageOut[TaskRead]:
     scope = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     found = service.list_tasks(db, actor=actor, org=scope, state=state, as_of=as_of,
-                               params=params)
+                               overdue_only=overdue, params=params)
     return page_out(response, found.map(lambda t: task_read(t, as_of)))
 
 
@@ -122,6 +125,16 @@ def resolve(task_id: RowId, line_id: RowId, body: ResolveRequest, db: Session = 
     task = service.get_task(db, actor=actor, task_id=task_id)
     service.resolve_line(db, actor=actor, task=task, line_id=line_id,
                          resolution=body.resolution, reopen=body.reopen)
+    return task_read(task)
+
+
+@router.post("/tasks/{task_id}/lines:resolve", response_model=TaskRead,
+             summary="批量销项：登记多项整改完成（全部成功或全部不变）")
+def resolve_many(task_id: RowId, body: ResolveLinesRequest, db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> TaskRead:
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    service.resolve_lines(db, actor=actor, task=task, line_ids=body.line_ids,
+                          resolution=body.resolution)
     return task_read(task)
 
 

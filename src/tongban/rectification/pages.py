@@ -14,6 +14,7 @@ from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import PAGED, ListParams, page_of
 from tongban.core.periods import month_of
 from tongban.core.security import Actor
@@ -72,20 +73,47 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
             "rate_rows": [(o, by_org[o][0], sum(by_org[o])) for o in orgs]}
 
 
+#: The task list as exported: what a task card shows, in full, with names not codes.
+TASK_FIELDS: list[Field[RectificationTask]] = [
+    Field("编号", lambda t: t.id),
+    Field("标题", lambda t: t.title),
+    Field("单位", lambda t: t.org.name),
+    Field("来源", lambda t: TaskSource(t.source).label),
+    Field("类别", lambda t: t.category),
+    Field("状态", lambda t: TaskState(t.state).label),
+    Field("责任人", lambda t: t.responsible_person),
+    Field("下发日期", lambda t: t.issued_on),
+    Field("期限", lambda t: t.due_on),
+    Field("是否逾期", lambda t: service.is_overdue(t, as_of=local_today())),
+    Field("整改项", lambda t: len(t.lines)),
+    Field("未完成项", lambda t: t.open_lines),
+    Field("风险分值", lambda t: service.points_at_risk(t)),
+]
+
+
 @router.get("", response_class=HTMLResponse)
-def board(request: Request, state: str = "", params: ListParams = Depends(service.TASKS.params),
+def board(request: Request, state: str = "", org: str = "", overdue: bool = False,
+          format: str = "", params: ListParams = Depends(service.TASKS.params),
           db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     """The board (counts, charts, a column per open state) over every task, and the task
-    list, searched, sorted and paged."""
+    list, filtered, searched, sorted and paged (``format=xlsx``: all of it, as a file)."""
     as_of = local_today()
+    wanted = TaskState(state) if state in TaskState.__members__ else None
+    target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
+    found = service.list_tasks(db, actor=actor, org=target, state=wanted, as_of=as_of,
+                               overdue_only=overdue,
+                               params=params.for_export() if format == "xlsx" else params)
+    if format == "xlsx":
+        return xlsx_response(found.items, TASK_FIELDS, title="整改任务")
     tasks = service.visible_tasks(db, actor=actor, as_of=as_of)
     columns = {column: [t for t in tasks if t.state == column.value] for column in BOARD_COLUMNS}
-    wanted = TaskState(state) if state in TaskState.__members__ else None
+    may_urge = SupervisionKind.urge in supervision.allowed_kinds(actor)
     return render(request, "rectification/board.html", {
+        "bulk": [("urge", "催办选中的")] if may_urge else [], "bulk_path": "/rectification/supervision",
         "columns": columns, "shown": get_settings().list_page_size, "as_of": as_of,
         "service": service, "counts": service.counts_by_state(tasks, as_of=as_of),
         "charts": _charts(tasks, as_of), "states": TaskState, "state": state,
-        "found": service.list_tasks(db, actor=actor, state=wanted, as_of=as_of, params=params),
+        "org": target, "overdue": overdue, "found": found,
         "params": params, "allowed": service.allowed_actions(db, actor=actor), "work": TaskWork})
 
 
@@ -180,6 +208,21 @@ def task_line(request: Request, task_id: RowId, line_id: RowId, resolution: str 
     try:
         service.resolve_line(db, actor=actor, task=task, line_id=line_id, resolution=resolution,
                              reopen=reopen)
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other(f"/rectification/tasks/{task_id}#lines")
+
+
+@router.post("/tasks/{task_id}/lines")
+def task_lines_resolve(request: Request, task_id: RowId, ids: list[int] = Form([]),
+                       resolution: str = Form(""), db: Session = REQUEST_DB,
+                       actor: Actor = Depends(require_actor)) -> Response:
+    """批量销项: the ticked lines of the task, all or none."""
+    task = service.get_task(db, actor=actor, task_id=task_id)
+    try:
+        done = service.resolve_lines(db, actor=actor, task=task, line_ids=ids,
+                                     resolution=resolution)
+        flash(request, f"已销项 {len(done)} 项")
     except DomainError as exc:
         flash(request, exc.message, "error")
     return see_other(f"/rectification/tasks/{task_id}#lines")

@@ -90,6 +90,13 @@ class ResolveRequest(BaseModel):
     reopen: bool = False
 
 
+class ResolveLinesRequest(BaseModel):
+    """批量销项: the lines of one task to mark rectified, all or none."""
+
+    line_ids: list[int] = Field(min_length=1, max_length=1000)
+    resolution: str = Field("", max_length=2000)
+
+
 class ImportResult(BaseModel):
     tasks: int
     lines: int

@@ -13,7 +13,7 @@ import math
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -391,6 +391,30 @@ def resolve_line(
                  object_id=line.id, changes={"task": task.id, "item": line.item_code},
                  reason=resolution)
     return line
+
+
+def resolve_lines(
+    db: Session, *, actor: Actor, task: RectificationTask, line_ids: Sequence[int],
+    resolution: str = "",
+) -> list[TaskLine]:
+    """销项 several open lines of one task in one step, each through :func:`resolve_line` (so
+    each has its own ``rectification.line_resolved`` entry). All or none: an actor who may not
+    resolve this task's lines, a line of another task or one already resolved refuses the
+    whole selection before anything changes."""
+    wanted = list(dict.fromkeys(line_ids))
+    if not wanted:
+        raise DomainError("请先勾选要销项的整改项")
+    _check(db, actor, task, TaskWork.resolve_line)
+    lines = {line.id: line for line in task.lines}
+    foreign = [str(i) for i in wanted if i not in lines]
+    if foreign:
+        raise NotFound(f"任务 #{task.id} 没有这些整改项：{'、'.join(foreign)}")
+    done = [lines[i].item_name or f"第 {i} 项" for i in wanted if lines[i].resolved_at is not None]
+    if done:
+        raise Conflict(f"这些整改项已经销项，请取消勾选后再提交：{'、'.join(done)}")
+    with db.begin_nested():  # one failing line undoes the others
+        return [resolve_line(db, actor=actor, task=task, line_id=i, resolution=resolution)
+                for i in wanted]
 
 
 # ---------------------------------------------------------------- attachments

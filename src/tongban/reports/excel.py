@@ -7,39 +7,15 @@ import io
 import re
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from tongban.core.export import write_cell
 from tongban.reports.document import DRAFT_MARK, CellKind, Document
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-#: What makes Excel, WPS or LibreOffice take typed text for a formula (OWASP's list).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def write_cell(sheet: Worksheet, row: int, column: int, value: str | float | int | None) -> None:
-    """Write one value: a number as a number, any text as a text cell, exactly as it reads.
-
-    openpyxl stores a text starting with ``=`` as a live formula (and ``#N/A`` as an error);
-    an adjustment reason, a task title or an imported note must never run. So a text is
-    always a text cell (Excel and WPS show ``=HYPERLINK(...)`` as those characters, and
-    the value read back is unchanged). A text starting with = + - @, a tab or a CR also
-    gets the cell's quote prefix, which is what typing ``'=...`` in Excel does: the
-    apostrophe is not shown and not part of the value, and the text stays text when a user
-    edits the cell. Characters XML cannot hold (control characters) are dropped.
-    """
-    cell = sheet.cell(row=row, column=column)
-    if not isinstance(value, str):
-        cell.value = value
-        return
-    text = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell.value = text
-    cell.data_type = "s"
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
 
 
 def _write_row(sheet: Worksheet, row: int, values: list[str | float | int | None]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
@@ -125,12 +125,13 @@ def rating_code(org: str, item: str = "", case: str = "", channel: Channel = Cha
             summary="差评工单（不给 sort 时逾期在前，其余按最近期限）")
 def list_cases(response: Response, org: str | None = None, state: CaseState | None = None,
                period: str | None = None, item: str | None = None,
+               overdue: bool = Query(False, description="只看逾期（未办结且回访或整改已过期限）"),
                params: ListParams = Depends(service.CASES.params),
                db: Session = REQUEST_DB,
                actor: Actor = Depends(require_actor)) -> PageOut[CaseRead]:
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     found = service.list_cases(db, actor=actor, org=target, state=state, period=period,
-                               item_code=item, params=params)
+                               item_code=item, overdue_only=overdue, params=params)
     return page_out(response, found.map(lambda c: case_read(db, actor, c)))
 
 

@@ -40,6 +40,9 @@ class Review(Base):
         # client's recent ratings for the repeat check.
         Index("ix_review_client_key", "client_key", "created_at",
               sqlite_where=text("client_key != ''"), postgresql_where=text("client_key != ''")),
+        # Reviews with a phone only: finds a case by the last four digits of the phone.
+        Index("ix_review_phone_suffix", "phone_suffix",
+              sqlite_where=text("phone_suffix != ''"), postgresql_where=text("phone_suffix != ''")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -56,6 +59,9 @@ class Review(Base):
     named: Mapped[bool] = mapped_column(Boolean, default=False)
     phone_cipher: Mapped[str] = mapped_column(String(200), default="")
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
+    #: The last four digits of the phone as a keyed hash (``privacy.phone_suffix_key``): what a
+    #: search for "尾号 1234" matches, without decrypting any number.
+    phone_suffix: Mapped[str] = mapped_column(String(32), default="", server_default="")
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     period: Mapped[str] = mapped_column(String(7))
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)

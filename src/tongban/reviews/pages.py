@@ -16,6 +16,7 @@ from tongban.core import audit, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import ListParams
 from tongban.core.security import Actor
 from tongban.core.templating import flash, local_path, render, see_other
@@ -136,18 +137,41 @@ def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
                                channel=Channel(channel))
 
 
+#: The case inbox as exported: what the page shows, in full, every name spelt out.
+CASE_FIELDS: list[Field[NegativeCase]] = [
+    Field("工单号", lambda c: c.id),
+    Field("单位", lambda c: c.org.name),
+    Field("评价", lambda c: Level(c.review.level).label),
+    Field("渠道", lambda c: Channel(c.review.channel).label),
+    Field("办件编号", lambda c: c.review.case_no),
+    Field("事项编码", lambda c: c.review.item_code),
+    Field("评价内容", lambda c: c.review.comment),
+    Field("电话", lambda c: c.review.phone_masked),
+    Field("状态", lambda c: CaseState(c.state).label),
+    Field("收到日期", lambda c: c.received_on),
+    Field("回访期限", lambda c: c.callback_due),
+    Field("整改期限", lambda c: c.rectify_due),
+    Field("是否逾期", lambda c: service.is_overdue(c, as_of=local_today())),
+]
+
+
 @router.get("/reviews", response_class=HTMLResponse)
 def case_inbox(request: Request, state: str = "", org: str = "", period: str = "",
-               item: str = "", params: ListParams = Depends(service.CASES.params),
+               item: str = "", overdue: bool = False, format: str = "",
+               params: ListParams = Depends(service.CASES.params),
                db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     wanted = CaseState(state) if state in CaseState.__members__ else None
     target = org_service.resolve_org(db, ref=org, actor=actor) if org else None
     today = local_today()
     found = service.list_cases(db, actor=actor, org=target, state=wanted, as_of=today,
-                               period=period or None, item_code=item or None, params=params)
-    return render(request, "reviews/cases.html", {
+                               period=period or None, item_code=item or None,
+                               overdue_only=overdue,
+                               params=params.for_export() if format == "xlsx" else params)
+    if format == "xlsx":
+        return xlsx_response(found.items, CASE_FIELDS, title="差评工单")
+    return render(request, "reviews/cases.html", {**_bulk(actor, "/reviews/supervision"),
         "found": found, "params": params, "today": today, "service": service,
-        "states": CaseState,
+        "states": CaseState, "overdue": overdue,
         "state": state, "mask": privacy.mask_text, "org": target, "period": period, "item": item,
         "callback_workdays": get_settings().review_callback_workdays,
         "rectify_workdays": get_settings().review_rectify_workdays})
@@ -166,6 +190,12 @@ def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
         "comment": privacy.mask_text(found.review.comment),
         "template": service.reply_template(found), "level": Level(found.review.level),
         "channel": Channel(found.review.channel).label, **_record(db, actor, found)})
+
+
+def _bulk(actor: Actor, path: str) -> dict[str, Any]:
+    """The bulk actions of the inbox: 催办 the ticked cases, for those who may."""
+    may = SupervisionKind.urge in supervision.allowed_kinds(actor)
+    return {"bulk": [("urge", "催办选中的")] if may else [], "bulk_path": path}
 
 
 def _record(db: Session, actor: Actor, found: NegativeCase) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar as month_calendar
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,9 +13,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, workdays
+from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import PAGED, ListParams
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -118,6 +121,20 @@ def calendar_import(
     return see_other("/admin/calendar")
 
 
+#: The audit log as exported: every column of an entry; changes and reasons masked.
+AUDIT_FIELDS: list[Field[AuditEntry]] = [
+    Field("编号", lambda e: e.id),
+    Field("时间", lambda e: e.at),
+    Field("操作人", lambda e: e.actor),
+    Field("动作", lambda e: e.action),
+    Field("对象类型", lambda e: e.object_type),
+    Field("对象", lambda e: e.object_id),
+    Field("变更", lambda e: json.dumps(e.changes, ensure_ascii=False)),
+    Field("原因", lambda e: e.reason),
+    Field("哈希", lambda e: e.hash),
+]
+
+
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -127,11 +144,13 @@ def audit_page(
     object_id: str = "",
     since: date | None = None,
     until: date | None = None,
+    format: str = "",
     params: ListParams = Depends(audit.AUDIT_ENTRIES.params),
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
     zone = ZoneInfo(get_settings().timezone)
+    exporting = format == "xlsx"
     found = audit.search_entries(
         db,
         actor=actor,
@@ -142,8 +161,10 @@ def audit_page(
         since=datetime.combine(since, datetime.min.time(), zone) if since else None,
         until=datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
         if until else None,
-        params=params,
+        params=params.for_export() if exporting else params,
     )
+    if exporting:
+        return xlsx_response(found.items, AUDIT_FIELDS, title="审计日志")
     filters = {"who": who, "action": action, "object_type": object_type, "object_id": object_id,
                "since": since.isoformat() if since else "",
                "until": until.isoformat() if until else ""}

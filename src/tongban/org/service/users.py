@@ -115,9 +115,16 @@ USERS = Listing(
     key=User.id, search="用户名或姓名中的文字")
 
 
-def list_users(db: Session, *, actor: Actor, params: ListParams) -> Page[User]:
+def list_users(db: Session, *, actor: Actor, role: Role | None = None, org: Org | None = None,
+               params: ListParams) -> Page[User]:
+    """A page of the users (administrators only), of one ``role`` or of ``org`` and the orgs
+    under it, if given."""
     require_user_admin(actor, "管理用户")
     stmt = select(User)
+    if role is not None:
+        stmt = stmt.where(User.role == role.value)
+    if org is not None:
+        stmt = stmt.where(User.org_id.in_(select(Org.id).where(Org.path.startswith(org.path))))
     if params.q:
         stmt = stmt.where(contains_text(params.q, User.username, User.display_name))
     return paginate(db, stmt, params=params,

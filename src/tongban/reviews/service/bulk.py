@@ -180,7 +180,7 @@ _MAPPED: dict[str, tuple[str, str]] = {
     "level": ("level integer, error text", "level"),
     "tags": ("tags text, error text", "tags"),
     "named": ("named boolean, error text", "named"),
-    "phone": ("cipher text, masked text, error text", "phone"),
+    "phone": ("cipher text, masked text, suffix text, error text", "phone"),
     "time": ("ts timestamptz, error text", "rated_at"),
 }
 
@@ -272,7 +272,8 @@ def _check(db: Session, checker: Checker) -> None:
                        o.org_id, o.error AS org_error, lv.level, lv.error AS level_error,
                        tg.tags, tg.error AS tags_error, nm.named, nm.error AS named_error,
                        coalesce(ph.cipher, '') AS phone_cipher,
-                       coalesce(ph.masked, '') AS phone_masked, ph.error AS phone_error,
+                       coalesce(ph.masked, '') AS phone_masked,
+                       coalesce(ph.suffix, '') AS phone_suffix, ph.error AS phone_error,
                        coalesce(n.ts, tm.ts) AS ts,
                        CASE WHEN n.ts IS NULL THEN tm.error WHEN n.ts > :latest THEN :future END
                            AS time_error,
@@ -418,10 +419,12 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
     counted = db.execute(text(f"""
         WITH fresh AS (
             INSERT INTO review (source, source_id, channel, org_id, item_code, case_no, level,
-                                tags, comment, named, phone_cipher, phone_masked, rated_at,
+                                tags, comment, named, phone_cipher, phone_masked, phone_suffix,
+                                rated_at,
                                 period, dedup_key, is_default, voided, created_at)
             SELECT c.source, c.source_id, c.channel, c.org_id, c.item_code, c.case_no, c.level,
-                   c.tags, c.comment, c.named, c.phone_cipher, c.phone_masked, c.ts,
+                   c.tags, c.comment, c.named, c.phone_cipher, c.phone_masked, c.phone_suffix,
+                   c.ts,
                    to_char(c.local_day, 'YYYY-MM'), c.dedup_key, false, false, :now
             FROM review_checked c WHERE {_ACCEPTED}
             RETURNING id, level, org_id, rated_at, tags, named, period),

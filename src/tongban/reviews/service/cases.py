@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core import audit, notify, privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, permitted
-from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.listing import Listing, ListParams, Page, page_of, paginate
 from tongban.core.periods import check_period
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import local_date, local_today
@@ -92,7 +92,9 @@ CASES = Listing(
            "received_on": ("收到日期", [NegativeCase.received_on]),
            "callback_due": ("回访期限", [NegativeCase.callback_due]),
            "rectify_due": ("整改期限", [NegativeCase.rectify_due])},
-    key=NegativeCase.id, search="工单号、办件编号、评价编号或评价内容中的文字", dates="收到日期")
+    key=NegativeCase.id,
+    search="工单号（#12 或 12）、办件编号、评价编号、评价内容中的文字，或电话尾号（尾号 1234 或 1234）",
+    dates="收到日期")
 
 
 def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState | None,
@@ -116,14 +118,23 @@ def _cases_query(db: Session, *, actor: Actor, org: Org | None, state: CaseState
     if params is None:
         return stmt
     if q:
+        number = _case_number(q)
+        suffixes = privacy.phone_suffix_keys(q)  # matched by hash: no number is decrypted
         stmt = stmt.where(or_(Review.case_no == q, Review.source_id == q,
                               Review.comment.contains(q, autoescape=True),
-                              NegativeCase.id == params.number))
+                              NegativeCase.id == number,
+                              Review.phone_suffix.in_(suffixes) if suffixes else false()))
     if params.since:
         stmt = stmt.where(NegativeCase.received_on >= params.since)
     if params.until:
         stmt = stmt.where(NegativeCase.received_on <= params.until)
     return stmt
+
+
+def _case_number(q: str) -> int | None:
+    """A case id typed as 12 or #12 (工单号)."""
+    bare = q.removeprefix("#").removeprefix("＃").strip()
+    return int(bare) if bare.isascii() and bare.isdigit() and len(bare) < 19 else None
 
 
 def _inbox_order(cases: list[NegativeCase], as_of: date) -> list[NegativeCase]:
@@ -151,16 +162,25 @@ def visible_cases(db: Session, *, actor: Actor, org: Org | None = None,
 def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
                state: CaseState | None = None, as_of: date | None = None,
                period: str | None = None, item_code: str | None = None,
-               params: ListParams) -> Page[NegativeCase]:
+               overdue_only: bool = False, params: ListParams) -> Page[NegativeCase]:
     """A page of the cases the actor may see. Without a ``sort``, in the inbox order: overdue
     first, then by the next due day, closed ones last. Open cases (a few weeks' worth) are
     ordered here, since overdue depends on the day; closed ones, which pile up, come last by
-    their reply due day, paged by the database."""
+    their reply due day, paged by the database. ``overdue_only``: the open cases overdue on
+    ``as_of`` (decided here, as the inbox decides it)."""
     stmt = _cases_query(db, actor=actor, org=org, state=state, period=period,
                         item_code=item_code, params=params)
+    closed = NegativeCase.state == CaseState.closed.value
+    if overdue_only:
+        CASES.check(params)
+        day = as_of or local_today()
+        late = [c for c in db.scalars(stmt.where(~closed)) if is_overdue(c, as_of=day)]
+        if params.sort:
+            late.sort(key=lambda c: (getattr(c, params.sort_field), c.id),
+                      reverse=params.descending)
+        return page_of(_inbox_order(late, day) if not params.sort else late, params=params)
     if params.sort:
         return paginate(db, stmt, params=params, order=CASES.order(params, default=[]))
-    closed = NegativeCase.state == CaseState.closed.value
     open_cases = _inbox_order(list(db.scalars(stmt.where(~closed))), as_of or local_today())
     closed_total = db.scalar(select(func.count()).select_from(
         stmt.where(closed).with_only_columns(NegativeCase.id).subquery())) or 0

@@ -112,14 +112,15 @@ class Checker:
             return False, f"是否实名「{lowered}」应为 是/否、true/false 或 1/0"
         return lowered in _TRUE, None
 
-    def phone(self, text: str) -> tuple[str, str, str | None]:
-        """(encrypted, masked) as stored, or why the number is refused."""
+    def phone(self, text: str) -> tuple[str, str, str, str | None]:
+        """(encrypted, masked, suffix search key) as stored, or why the number is refused."""
         phone = _SPACES.sub("", text) if text else ""
         if not phone:
-            return "", "", None
+            return "", "", "", None
         if not _PHONE.fullmatch(phone):
-            return "", "", "电话号码格式不正确"
-        return privacy.protect(phone), privacy.mask_phone(phone), None
+            return "", "", "", "电话号码格式不正确"
+        return (privacy.protect(phone), privacy.mask_phone(phone), privacy.phone_suffix_key(phone),
+                None)
 
     def rated_at(self, value: Cell) -> tuple[datetime | None, str | None]:
         moment = rated_at(value)
@@ -195,7 +196,7 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
     named, problem = ctx.named(cell_text(values.get("named")))
     if problem:
         errors.append(RowError(row, "named", problem))
-    phone_cipher, phone_masked, problem = ctx.phone(cell_text(values.get("phone")))
+    phone_cipher, phone_masked, phone_suffix, problem = ctx.phone(cell_text(values.get("phone")))
     if problem:
         errors.append(RowError(row, "phone", problem))
     moment, problem = ctx.rated_at(values.get("rated_at"))
@@ -207,7 +208,7 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         "source": source, "source_id": source_id, "channel": channel.value, "org_id": org.id,
         "item_code": item_code, "case_no": case_no, "level": level,
         "tags": tags, "comment": comment, "named": named,
-        "phone_cipher": phone_cipher, "phone_masked": phone_masked,
+        "phone_cipher": phone_cipher, "phone_masked": phone_masked, "phone_suffix": phone_suffix,
         "rated_at": moment, "period": month_of(local_date(moment)),
         "dedup_key": dedup_key(case_no, channel, moment),
         "is_default": False, "voided": False, "created_at": ctx.now, "hold": "",

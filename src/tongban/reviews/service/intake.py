@@ -248,7 +248,9 @@ def _repeats(db: Session, row: dict[str, Any], *, window: timedelta) -> bool:
 def rotate_personal_data(db: Session, *, actor: Actor, batch: int = 5000,
                          progress: Callable[[int], None] | None = None) -> int:
     """Encrypt every stored phone number again with the newest data key (``tongban keys
-    rotate``), in batches; refuses, changing nothing, when any cannot be decrypted."""
+    rotate``), and key its suffix search hash with it too (which also fills any row the
+    migration could not), in batches; refuses, changing nothing, when any cannot be
+    decrypted."""
     org_service.require_manager(actor, "更换数据密钥")
     done, last_id = 0, 0
     while True:
@@ -256,8 +258,10 @@ def rotate_personal_data(db: Session, *, actor: Actor, batch: int = 5000,
             Review.id > last_id, Review.phone_cipher != "").order_by(Review.id).limit(batch)).all()
         if not rows:
             break
-        db.execute(update(Review), [{"id": rid, "phone_cipher": privacy.rotate(cipher)}
-                                    for rid, cipher in rows])
+        db.execute(update(Review), [
+            {"id": rid, "phone_cipher": privacy.rotate(cipher),
+             "phone_suffix": privacy.phone_suffix_key(privacy.reveal(cipher))}
+            for rid, cipher in rows])
         done += len(rows)
         last_id = rows[-1][0]
         if progress:

@@ -84,14 +84,35 @@
     });
   }
 
+  // On a phone each table.data row is a card (css/lists.css): a cell without a data-label
+  // takes its column's header as its label.
+  function initCardLabels(root) {
+    (root || document).querySelectorAll("table.data").forEach(function (table) {
+      var heads = table.querySelectorAll("thead th");
+      if (!heads.length) { return; }
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          var label = heads[i] ? heads[i].textContent.trim() : "";
+          if (!cell.hasAttribute("data-label") && label && !cell.hasAttribute("colspan")) {
+            cell.setAttribute("data-label", label);
+          }
+        });
+      });
+    });
+  }
+
   initCsrf();
   document.addEventListener("DOMContentLoaded", function () {
     initNav();
     initActions();
     initTree();
     initCharts(document);
+    initCardLabels(document);
     initConfirm();
   });
-  document.addEventListener("htmx:afterSwap", function (event) { initCharts(event.target); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    initCharts(event.target);
+    initCardLabels(event.target);
+  });
   window.tongban = { initCharts: initCharts };
 })();
