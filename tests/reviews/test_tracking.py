@@ -141,7 +141,7 @@ def test_the_raters_unsatisfied_sends_the_case_back_to_rectification(db: Session
     page = answer(TestClient(create_app()), token, "unsatisfied").text
     db.refresh(case_)
     assert case_.state == CaseState.rectifying and case_.reopen_count == 1
-    assert "您上次表示不满意，单位正在重新整改" in page
+    assert "您表示不满意，巴州区正在重新整改" in page
 
 
 def test_staff_satisfied_needs_the_callback_note(db: Session) -> None:

@@ -18,6 +18,7 @@ from tongban.reviews.enums import CaseAction, CaseState, Level
 from tongban.reviews.models import NegativeCase, Review
 from tongban.reviews.service import links
 from tongban.reviews.service.cases import apply_step
+from tongban.reviews.service.intake import HOLD_HELD
 
 #: Who answers on a tracking page: the rater, who has no account (audited under this name).
 CITIZEN = Outsider(username="citizen", display_name="评价群众")
@@ -75,8 +76,9 @@ def _status(case_: NegativeCase) -> str:
     if state is CaseState.verified:
         return f"{org}已核实您反映的情况属实，正在安排整改。"
     if state is CaseState.rectifying:
-        again = "您上次表示不满意，单位正在重新整改，" if case_.follow_up == "unsatisfied" else ""
-        return f"{again}{org}正在整改，将在{_day(case_.rectify_due)}前答复整改结果。"
+        if case_.follow_up == "unsatisfied":
+            return f"您表示不满意，{org}正在重新整改，将再次答复您。"
+        return f"{org}正在整改，将在{_day(case_.rectify_due)}前答复整改结果。"
     if state is CaseState.replied:
         return f"{org}已答复整改结果（见下方）。请告诉我们您是否满意。"
     if state is CaseState.appealed:
@@ -116,7 +118,9 @@ def tracking_of(db: Session, *, token: str) -> Tracking:
         org_name=review.org.name, level=Level(review.level), rated_at=review.rated_at,
         comment=privacy.mask_text(review.comment), phone=review.phone_masked, case_id=None,
         state=None, steps=[], callback_due=None, rectify_due=None, reply_text="",
-        status=f"您的评价已收到，将计入{review.org.name}的服务评价。感谢您的参与。",
+        status=(f"您的评价已收到，与您不久前提交的评价相同，工作人员核对后再计入{review.org.name}的"
+                "服务评价。" if review.hold == HOLD_HELD
+                else f"您的评价已收到，将计入{review.org.name}的服务评价。感谢您的参与。"),
         can_answer=False, answer="", answered_by="")
     if case_ is None:
         return received
