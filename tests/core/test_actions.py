@@ -37,7 +37,7 @@ from tongban.core import audit, workdays
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.listing import ListParams
-from tongban.core.security import SYSTEM_ACTOR, Actor, Role
+from tongban.core.security import SYSTEM_ACTOR, Actor, Outsider, Role
 from tongban.core.tabular import open_table
 from tongban.core.workdays import DayKind
 from tongban.org import service as org_service
@@ -72,7 +72,7 @@ class Step:
     its actor and object (``object_id`` may be read from what the action returns)."""
 
     run: Callable[[], Any]
-    actor: Actor
+    actor: Actor | Outsider
     object_type: str
     object_id: object | Callable[[Any], object]
 
@@ -187,6 +187,18 @@ def _act_on_case(kit: Kit) -> Step:
     actor = kit.actor(Role.analyst) if who == "manager" else kit.actor(Role.liaison, "巴州区")
     return Step(lambda: reviews.act(kit.db, actor=actor, case_=case_, action=action, note="说明"),
                 actor, "negative_case", case_.id)
+
+
+@recipe("review_case.citizen_satisfied", "review_case.citizen_unsatisfied")
+def _answer_on_tracking_page(kit: Kit) -> Step:
+    sent = reviews.submit_review(kit.db, values=rating(comment=kit.name), client="192.0.2.40")
+    [case_id] = sent.case_ids
+    case_ = reviews.get_case(kit.db, actor=SYSTEM_ACTOR, case_id=case_id)
+    for earlier in path_to(CASE_TRANSITIONS, CaseState.received, frozenset({CaseState.replied})):
+        reviews.act(kit.db, actor=SYSTEM_ACTOR, case_=case_, action=earlier, note="说明")
+    return Step(lambda: reviews.answer_as_rater(
+        kit.db, token=sent.tracking_token, satisfied=kit.name.endswith(".citizen_satisfied"),
+        client="192.0.2.40"), reviews.CITIZEN, "negative_case", case_id)
 
 
 HANDLED = "org,case_no,completed_at\n巴州区,H-recipe,2026-03-02 10:00\n"

@@ -64,6 +64,8 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/orgs/{code}"): PageProbe(f"/orgs/{VICTIM_ORG}"),
         ("GET", "/orgs/{code}/tree"): PageProbe(f"/orgs/{VICTIM_ORG}/tree"),
         ("GET", "/rate"): PageProbe("/rate", "public", rightful=None),
+        # a rater's own link: a guessed token is a 404 (tests/security/test_tracking.py)
+        ("GET", "/track/{token}"): PageProbe("/track/x", "public", rightful=None),
         ("GET", "/rectification"): PageProbe("/rectification", "clean"),
         ("GET", "/rectification/import"): PageProbe("/rectification/import", rightful=Role.admin),
         ("GET", "/rectification/new"): PageProbe("/rectification/new", rightful=Role.admin),
@@ -116,7 +118,8 @@ UNSCOPED_WRITES = {
     "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments",
     "/assessment/import", "/assessment/schemes", "/assessment/sheets/{cohort}/{period}/{action}",
     "/assessment/{cohort}/{period}/orgs/{code}/whatif", "/cohorts", "/inbox/read-all",
-    "/inbox/{notification_id}/open", "/login", "/logout", "/rate", "/rectification/import",
+    "/inbox/{notification_id}/open", "/login", "/logout", "/rate", "/rate/code", "/track",
+    "/rectification/import",
     "/rectification/new", "/reports",
 }
 

@@ -121,11 +121,11 @@ def test_pages_state_the_configured_callback_deadline(
     get_settings.cache_clear()
     client = TestClient(create_app())
     page = client.get("/rate?org=511902")
-    assert "差评将在2个工作日内回访" in page.text
+    assert "须在2个工作日内回访核实，在10个工作日内整改并答复您" in page.text
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     thanks = client.post("/rate", data={"csrf_token": token, "org": "511902", "channel": "window",
                                         "level": "1"})
-    assert "将在2个工作日内回访" in thanks.text
+    assert "2个工作日内回访核实，10个工作日内整改并答复您" in thanks.text
     inbox = logged_in_client(db, make_user(db, role=Role.analyst)).get("/reviews")
     assert "回访期限 2 个工作日、整改反馈期限 10 个工作日" in inbox.text
 

@@ -41,7 +41,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.errors import DomainError, PermissionDenied
 from tongban.core.listing import Listing, ListParams, Page, paginate
-from tongban.core.security import Actor, Role
+from tongban.core.security import Actor, Outsider, Role
 
 GENESIS_HASH = "0" * 64
 
@@ -104,7 +104,7 @@ def _lock_chain(db: Session) -> None:
 def record(
     db: Session,
     *,
-    actor: Actor,
+    actor: Actor | Outsider,
     action: str,
     object_type: str,
     object_id: str | int,

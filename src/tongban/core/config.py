@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/service/bulk.py);
     #: false checks it row by row, as on SQLite and for XLSX. Both give the same result.
     review_bulk_sql: bool = True
+    #: A rater's phone proved by an SMS code (where the sms channel is configured): minutes a
+    #: code lives, wrong tries it survives, codes a phone and a client address may ask for an
+    #: hour.
+    review_phone_code_minutes: int = Field(default=10, ge=1, le=60)
+    review_phone_code_attempts: int = Field(default=5, ge=1, le=10)
+    review_phone_codes_per_phone: int = Field(default=5, ge=1)
+    review_phone_codes_per_client: int = Field(default=20, ge=1)
+    #: Answers (满意/不满意) a client address may send from tracking pages a minute.
+    review_track_rate_per_client: int = Field(default=10, ge=1)
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

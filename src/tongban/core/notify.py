@@ -180,6 +180,26 @@ def _sms(recipients: list[Recipient], message: Message) -> None:
         _post_json(url, {"phones": phones, "text": f"{message.title}：{message.body}"})
 
 
+def sms_ready() -> bool:
+    """Whether text messages can be sent: the ``sms`` channel is on and has a gateway."""
+    settings = get_settings()
+    return "sms" in settings.notify_channel_list and bool(settings.sms_gateway_url)
+
+
+def text_phone(phone: str, text: str) -> bool:
+    """Send ``text`` to a phone number that belongs to no user (a citizen) through the SMS
+    gateway; whether it went. Nothing is sent where SMS is not configured; a gateway failure
+    is logged, never raised."""
+    if not phone or not sms_ready():
+        return False
+    try:
+        _post_json(get_settings().sms_gateway_url, {"phones": [phone], "text": text})
+    except Exception:
+        log.exception("SMS gateway failed")
+        return False
+    return True
+
+
 CHANNELS: dict[str, Channel] = {
     "console": _console,
     "email": _email,

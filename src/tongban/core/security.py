@@ -58,6 +58,17 @@ class Actor:
         return self.role in MANAGER_ROLES
 
 
+@dataclass(frozen=True)
+class Outsider:
+    """Someone without an account who changes something through a public page (a citizen
+    answering on a tracking page): named in the audit log, holding no role and so no power
+    in any service that takes an :class:`Actor`."""
+
+    username: str
+    display_name: str = ""
+    user_id: None = None
+
+
 #: The actor of CLI commands run by an operator on the server.
 SYSTEM_ACTOR = Actor(user_id=None, username="system", role=Role.admin, display_name="系统")
 

@@ -90,5 +90,6 @@ def load_reviews_demo(db: Session) -> ReviewDemoSummary:
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.rectify)
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.reply,
                     note=reviews.reply_template(case_))
-        reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.satisfied)
+        reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.satisfied,
+                    note="电话回访，群众表示对整改结果满意")
     return summary

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from tongban.core import privacy
+from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.listing import PAGED, ListParams, PageOut, page_out
 from tongban.core.security import Actor
@@ -21,7 +22,7 @@ from tongban.reviews.schemas import (
     CaseActionRequest,
     CaseRead,
     IntakeRead,
-    PublicReviewCreate,
+    PublicRatingCreate,
     RatingCodeRead,
     ReviewBatch,
     ReviewRead,
@@ -53,11 +54,14 @@ def case_read(db: Session, actor: Actor, case_: NegativeCase) -> CaseRead:
 
 @public_router.post("/reviews", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,
                     summary="提交一条评价（公开）")
-def submit(body: PublicReviewCreate, request: Request, db: Session = REQUEST_DB) -> IntakeRead:
+def submit(body: PublicRatingCreate, request: Request, db: Session = REQUEST_DB) -> IntakeRead:
     client = request.client.host if request.client else ""
-    result = service.submit_review(db, values=body.as_row(), client=client)  # type: ignore[arg-type]
+    result = service.submit_review(db, values=body.as_row(), client=client,  # type: ignore[arg-type]
+                                   phone_code=body.phone_code)
     return IntakeRead(imported=result.imported, skipped=result.skipped,
-                      cases_opened=result.cases_opened, held=result.held)
+                      cases_opened=result.cases_opened, held=result.held,
+                      tracking_url=get_settings().public_url.rstrip("/")
+                      + service.track_path(result.tracking_token))
 
 
 @router.post("/reviews:batch", response_model=IntakeRead, status_code=status.HTTP_201_CREATED,

@@ -96,6 +96,9 @@ class NegativeCase(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     follow_up: Mapped[str] = mapped_column(String(16), default="")
+    #: Whose word the follow-up is: ``citizen`` (answered on the tracking page) or ``callback``
+    #: (a staff member's note of what the citizen said on the phone).
+    follow_up_by: Mapped[str] = mapped_column(String(16), default="", server_default="")
     #: Copied when the case opens and stamped when it is called back or replied to, so the
     #: monthly metrics count them in SQL (named: the review was 实名).
     named: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -109,6 +112,42 @@ class NegativeCase(Base):
 
     review: Mapped[Review] = relationship(lazy="joined")
     org: Mapped[Org] = relationship(lazy="joined")
+
+
+class ReviewTracking(Base):
+    """A link a rater follows to see what became of a rating and to answer 满意/不满意.
+
+    Only a keyed hash of the link's token is stored, so the table gives no link away. The
+    rating page issues one (``channel`` ``page``); a reply texted to the rater issues another
+    (``sms``). ``phone_checked`` records that the rater proved the phone by an SMS code.
+    """
+
+    __tablename__ = "review_tracking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                           ForeignKey("review.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="page")
+    phone_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    review: Mapped[Review] = relationship(lazy="joined")
+
+
+class PhoneCode(Base):
+    """An SMS code sent to prove a rater's phone (where SMS is configured): the phone and the
+    code are kept only as keyed hashes; a code expires, and dies after too many wrong tries."""
+
+    __tablename__ = "phone_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_key: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class HandledCase(Base):

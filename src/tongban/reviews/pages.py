@@ -12,10 +12,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, privacy
+from tongban.core import audit, notify, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import ListParams
 from tongban.core.security import Actor
@@ -48,11 +54,16 @@ def rate_form(request: Request, org: str = "", item: str = "", case: str = "",
 
 def _rate_page(db: Session, request: Request, form: dict[str, Any],
                status_code: int = 200) -> Response:
+    settings = get_settings()
     channel = form["channel"] if form["channel"] in Channel.__members__ else Channel.window.value
     return render(request, "reviews/rate.html", {
-        **form, "org": _org_or_none(db, form["org_ref"]), "channel": channel,
-        "levels": list(reversed(Level)), "tags": get_settings().review_tag_list,
-        "callback_workdays": get_settings().review_callback_workdays}, status_code=status_code)
+        "level": "", "chosen_tags": [], "comment": "", "phone": "", **form,
+        "org": _org_or_none(db, form["org_ref"]), "channel": channel,
+        "levels": list(reversed(Level)), "tags": settings.review_tag_list,
+        "units": service.rating_orgs(db),
+        "sms": notify.sms_ready(), "code_minutes": settings.review_phone_code_minutes,
+        "callback_workdays": settings.review_callback_workdays,
+        "rectify_workdays": settings.review_rectify_workdays}, status_code=status_code)
 
 
 def _org_or_none(db: Session, ref: str) -> Org | None:
@@ -62,29 +73,83 @@ def _org_or_none(db: Session, ref: str) -> Org | None:
         return None
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _rating_of(form: Any) -> dict[str, Any]:
+    """What the rater filled in, as the page gives it back on an error (not the SMS code)."""
+    return {"org_ref": str(form.get("org", "")), "item": str(form.get("item", "")),
+            "case": str(form.get("case", "")), "channel": str(form.get("channel", "")),
+            "level": str(form.get("level", "")),
+            "chosen_tags": [str(t) for t in form.getlist("tags")],
+            "comment": str(form.get("comment", "")), "phone": str(form.get("phone", ""))}
+
+
 @router.post("/rate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 async def rate_submit(request: Request, db: Session = REQUEST_DB) -> Response:
-    client = request.client.host if request.client else ""
     form = await request.form()
+    kept = _rating_of(form)
     values: dict[str, Any] = {
-        "channel": form.get("channel", ""),
-        "org": form.get("org", ""), "item_code": form.get("item", ""),
-        "case_no": form.get("case", ""), "level": form.get("level", ""),
-        "tags": "；".join(str(t) for t in form.getlist("tags")),
-        "comment": form.get("comment", ""), "phone": form.get("phone", ""),
-        "named": "是" if str(form.get("phone", "")).strip() else "否",
+        "channel": kept["channel"], "org": kept["org_ref"], "item_code": kept["item"],
+        "case_no": kept["case"], "level": kept["level"], "tags": "；".join(kept["chosen_tags"]),
+        "comment": kept["comment"], "phone": kept["phone"],
+        "named": "是" if kept["phone"].strip() else "否",
         "rated_at": datetime.now().astimezone(),
     }
     try:
-        result = await run_in_threadpool(service.submit_review, db, values=values, client=client)
+        result = await run_in_threadpool(service.submit_review, db, values=values,
+                                         client=_client(request),
+                                         phone_code=str(form.get("phone_code", "")))
     except ValidationFailed as exc:
-        return _rate_page(db, request, {
-            "org_ref": values["org"], "item": values["item_code"], "case": values["case_no"],
-            "channel": values["channel"], "errors": [e.reason for e in exc.errors],
-            "comment": values["comment"]}, status_code=422)
+        return _rate_page(db, request, {**kept, "errors": [e.reason for e in exc.errors]},
+                          status_code=422)
+    path = service.track_path(result.tracking_token)
     return render(request, "reviews/thanks.html", {
-        "opened": result.cases_opened,
-        "callback_workdays": get_settings().review_callback_workdays})
+        "opened": result.cases_opened, "track_path": path,
+        "track_url": str(request.base_url).rstrip("/") + path,
+        "named": bool(kept["phone"].strip()), "sms": notify.sms_ready(),
+        "callback_workdays": get_settings().review_callback_workdays,
+        "rectify_workdays": get_settings().review_rectify_workdays})
+
+
+@router.post("/rate/code", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def rate_phone_code(request: Request, db: Session = REQUEST_DB) -> Response:
+    """Text a code to the phone on the rating form, and give the form back as it was."""
+    form = await request.form()
+    kept = _rating_of(form)
+    try:
+        masked = await run_in_threadpool(service.send_phone_code, db, phone=kept["phone"],
+                                         client=_client(request))
+    except DomainError as exc:
+        reasons = ([e.reason for e in exc.errors] if isinstance(exc, ValidationFailed)
+                   else [exc.message])
+        return _rate_page(db, request, {**kept, "errors": reasons},
+                          status_code=exc.status_code)
+    return _rate_page(db, request, {**kept, "code_sent": masked})
+
+
+@router.get("/track/{token}", response_class=HTMLResponse)
+def track_page(request: Request, token: str, db: Session = REQUEST_DB) -> Response:
+    """What became of a rating, for its rater (public: the link is the key)."""
+    return render(request, "reviews/track.html", {
+        "t": service.tracking_of(db, token=token[:100]), "token": token, "states": CaseState})
+
+
+@router.post("/track", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+def track_answer(request: Request, token: str = Form(""), answer: str = Form(""),
+                 db: Session = REQUEST_DB) -> Response:
+    """The rater's 满意/不满意 with the unit's reply."""
+    if answer not in ("satisfied", "unsatisfied"):
+        raise DomainError("请选择满意或不满意")
+    try:
+        service.answer_as_rater(db, token=token[:100], satisfied=answer == "satisfied",
+                                client=_client(request))
+    except Conflict as exc:
+        flash(request, exc.message, "error")
+        return see_other(service.track_path(token[:100]))
+    flash(request, "感谢您的答复，已记录")
+    return see_other(service.track_path(token[:100]))
 
 
 @router.get("/reviews/codes", response_class=HTMLResponse)

@@ -30,6 +30,18 @@ class PublicReviewCreate(BaseModel):
         return data
 
 
+class PublicRatingCreate(PublicReviewCreate):
+    """A rating from the public, with the SMS code that proves its phone where SMS is
+    configured (texted by the rating page)."""
+
+    phone_code: str = Field(default="", max_length=12, description="短信验证码（开通短信时，留电话须填）")
+
+    def as_row(self) -> dict[str, object]:
+        data = super().as_row()
+        data.pop("phone_code", None)
+        return data
+
+
 class ReviewCreate(PublicReviewCreate):
     """A rating a connected system sends with its own id (``source``, ``source_id``)."""
 
@@ -52,6 +64,8 @@ class IntakeRead(BaseModel):
     skipped: int
     cases_opened: int
     held: int = Field(default=0, description="与同一来源10分钟内相同的评价：保留但暂不计入，待管理员确认")
+    tracking_url: str = Field(default="", description="公开评价的跟踪链接：评价人凭它查看处理进度、"
+                                                      "确认满意与否（只给这一次）")
 
 
 class RatingCodeRead(BaseModel):

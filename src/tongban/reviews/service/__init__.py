@@ -8,6 +8,8 @@ The only place that writes the reviews domain's tables, one module per concern:
 - ``counts``: the monthly counts every metric reads;
 - ``handled``: handled cases (办件) and their default ratings;
 - ``codes``: rating links and QR codes;
+- ``links``, ``tracking`` and ``phones``: a rater's tracking link, what the rater sees there
+  and answers (满意/不满意), the SMS code that proves a rater's phone;
 - ``cases``: 差评 cases and their workflow;
 - ``rates``: the review metrics and their metric values;
 - ``reads``: the ratings an actor may see, counts between two days, the dashboard;
@@ -21,6 +23,7 @@ from __future__ import annotations
 from tongban.reviews.service.cases import (
     CASES,
     REPLY_TEMPLATES,
+    SATISFIED_NEEDS_WORD,
     act,
     allowed_actions,
     get_case,
@@ -35,7 +38,7 @@ from tongban.reviews.service.cases import (
     supervision_targets,
     visible_cases,
 )
-from tongban.reviews.service.codes import LINK_CHANNELS, RatingCode, rating_code
+from tongban.reviews.service.codes import LINK_CHANNELS, RatingCode, rating_code, rating_orgs
 from tongban.reviews.service.handled import (
     HANDLED_ALIASES,
     HandledImport,
@@ -62,6 +65,8 @@ from tongban.reviews.service.intake import (
     submit_review,
     unreadable_personal_data,
 )
+from tongban.reviews.service.links import track_path
+from tongban.reviews.service.phones import send_phone_code
 from tongban.reviews.service.rates import (
     metrics,
     metrics_as_scored,
@@ -69,10 +74,12 @@ from tongban.reviews.service.rates import (
     record_metrics,
 )
 from tongban.reviews.service.reads import REVIEWS, counts_between, dashboard, list_reviews
+from tongban.reviews.service.tracking import CITIZEN, Tracking, answer_as_rater, tracking_of
 
 __all__ = [
     "CASES",
     "CHUNK",
+    "CITIZEN",
     "HANDLED_ALIASES",
     "HELD_REVIEWS",
     "HOLD_COUNTED",
@@ -81,11 +88,14 @@ __all__ = [
     "LINK_CHANNELS",
     "REPLY_TEMPLATES",
     "REVIEWS",
+    "SATISFIED_NEEDS_WORD",
     "HandledImport",
     "IntakeResult",
     "RatingCode",
+    "Tracking",
     "act",
     "allowed_actions",
+    "answer_as_rater",
     "apply_default_ratings",
     "counts_between",
     "dashboard",
@@ -106,17 +116,21 @@ __all__ = [
     "open_rejects",
     "phone_for",
     "rating_code",
+    "rating_orgs",
     "record_cases_handled",
     "record_metrics",
     "remove_old_rejects",
     "reply_template",
     "resolve_held_review",
     "rotate_personal_data",
+    "send_phone_code",
     "set_cases_handled",
     "submit_batch",
     "submit_review",
     "supervision_kinds",
     "supervision_targets",
+    "track_path",
+    "tracking_of",
     "unreadable_personal_data",
     "visible_cases",
 ]

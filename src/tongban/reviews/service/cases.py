@@ -16,12 +16,13 @@ from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, permitted
 from tongban.core.listing import Listing, ListParams, Page, page_of, paginate
 from tongban.core.periods import check_period
-from tongban.core.security import Actor, Role
+from tongban.core.security import Actor, Outsider, Role
 from tongban.core.workdays import local_date, local_today
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState
 from tongban.reviews.models import NegativeCase, Review
+from tongban.reviews.service import links
 from tongban.reviews.service.access import require_reviews_role
 from tongban.reviews.service.counts import count_reviews
 from tongban.supervision import service as supervision
@@ -214,18 +215,38 @@ def allowed_actions(db: Session, *, actor: Actor, case_: NegativeCase) -> frozen
     return permitted(CaseAction, lambda action: _check(db, actor, case_, action))
 
 
+#: Why 群众满意 was refused: the citizen's own word is needed.
+SATISFIED_NEEDS_WORD = ("「群众满意」须有群众本人的答复：群众可在评价跟踪页面点「满意」；"
+                        "或请在此填写电话回访记录（群众在电话中怎么说的）")
+
+
 @audit.action({f"review_case.{a.value}": a.label for a in CaseAction})
 def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
         note: str = "") -> NegativeCase:
-    """Move a case along its workflow; every step is audited with its actor and note."""
+    """Move a case along its workflow; every step is audited with its actor and note. 群众满意
+    by staff needs the callback note (what the citizen said); a reply is texted to a rater
+    who left a phone on the rating page, where SMS is configured."""
     _check(db, actor, case_, action)
-    _, target, _ = CASE_TRANSITIONS[action]
-    current = CaseState(case_.state)
     note = note.strip()
-    now = utcnow()
     if action in (CaseAction.callback, CaseAction.reply, CaseAction.appeal,
                   CaseAction.reject_appeal, CaseAction.uphold) and not note:
         raise DomainError(f"「{action.label}」须填写说明")
+    if action is CaseAction.satisfied and not note:
+        raise DomainError(SATISFIED_NEEDS_WORD)
+    apply_step(db, actor=actor, case_=case_, action=action, note=note, by="callback",
+               entry=f"review_case.{action.value}")
+    if action is CaseAction.reply:
+        links.text_outcome(db, case_=case_)
+    return case_
+
+
+def apply_step(db: Session, *, actor: Actor | Outsider, case_: NegativeCase, action: CaseAction,
+               note: str, by: str, entry: str) -> None:
+    """Take one workflow step (already allowed) and write its audit entry ``entry``; ``by``
+    says whose word a follow-up is (``citizen`` or ``callback``)."""
+    _, target, _ = CASE_TRANSITIONS[action]
+    current = CaseState(case_.state)
+    now = utcnow()
     if action is CaseAction.callback:
         case_.called_back_at = now
     elif action is CaseAction.appeal:
@@ -233,9 +254,9 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
     elif action is CaseAction.reply:
         case_.reply_text, case_.replied_at = note, now
     elif action is CaseAction.satisfied:
-        case_.follow_up, case_.closed_at = "satisfied", now
+        case_.follow_up, case_.follow_up_by, case_.closed_at = "satisfied", by, now
     elif action is CaseAction.unsatisfied:
-        case_.follow_up = "unsatisfied"
+        case_.follow_up, case_.follow_up_by = "unsatisfied", by
         if case_.reopen_count >= 1:
             target = CaseState.closed
             case_.closed_at = now
@@ -255,10 +276,8 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
     case_.replied_on_time = (case_.replied_at is not None
                              and local_date(case_.replied_at) <= case_.rectify_due)
     db.flush()
-    audit.record(db, actor=actor, action=f"review_case.{action.value}",
-                 object_type="negative_case", object_id=case_.id,
+    audit.record(db, actor=actor, action=entry, object_type="negative_case", object_id=case_.id,
                  changes={"state": [current.value, target.value]}, reason=note)
-    return case_
 
 
 def reply_template(case_: NegativeCase) -> str:

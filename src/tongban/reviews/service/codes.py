@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import segno
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
 from tongban.core.security import Actor
 from tongban.org import service as org_service
+from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
 from tongban.reviews.enums import Channel
 from tongban.reviews.service.access import require_reviews_role
@@ -71,3 +73,15 @@ def rating_code(db: Session, *, actor: Actor, org: Org, item_code: str = "", cas
     if problems:
         raise DomainError("；".join(problems))
     return RatingCode(org=org, item_code=item_code, case_no=case_no, channel=channel)
+
+
+def rating_orgs(db: Session) -> list[Org]:
+    """The units of this city a citizen may rate by name on the rating page (its counties and
+    departments), for the page's suggestions and its example."""
+    city = db.scalar(select(Org).where(Org.code == get_settings().city_code))
+    if city is None:
+        return []
+    return list(db.scalars(select(Org).where(
+        Org.parent_id == city.id, Org.is_active.is_(True),
+        Org.level.in_([OrgLevel.county.value, OrgLevel.department.value]))
+        .order_by(Org.level, Org.code).limit(200)))

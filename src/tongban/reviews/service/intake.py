@@ -24,7 +24,7 @@ import psycopg
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from tongban.core import audit, privacy, ratelimit
+from tongban.core import audit, notify, privacy, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import one_of, utcnow
 from tongban.core.errors import ErrorGroups, NotFound, RowError, ValidationFailed
@@ -36,7 +36,7 @@ from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CaseState, Channel
 from tongban.reviews.models import NegativeCase, Review
-from tongban.reviews.service import bulk
+from tongban.reviews.service import bulk, links, phones
 from tongban.reviews.service.cases import announce_new_cases, case_deadlines
 from tongban.reviews.service.checks import (
     ALIASES,
@@ -62,6 +62,7 @@ class IntakeResult:
     cases_opened: int = 0
     held: int = 0  # public repeats kept out of the counts (see submit_review)
     case_ids: list[int] = field(default_factory=list)  # the cases opened, to announce
+    tracking_token: str = ""  # a public rating's tracking link (shown to the rater once)
 
     @property
     def error_count(self) -> int:
@@ -173,7 +174,8 @@ def _open_cases(db: Session, rows: list[Any]) -> list[int]:
         for row in rows]))
 
 
-def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> IntakeResult:
+def submit_review(db: Session, *, values: dict[str, Cell], client: str,
+                  phone_code: str = "") -> IntakeResult:
     """One rating from the public API or the rating page.
 
     What the caller may not choose is set here: the id (in the public source no import may
@@ -186,6 +188,8 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
     refused does not count, what is kept does). A rating
     identical to one the same client sent within ``review_repeat_minutes`` (same org, level and
     text, invisible characters aside) is held too: in no count until an analyst decides.
+    Where SMS is configured a phone is kept only with the code texted to it
+    (``phones.send_phone_code``). Every rater gets a tracking link (``tracking_token``).
     """
     settings = get_settings()
     _limit(db, key=f"rate-client:{ratelimit.client_key(client)}",
@@ -202,6 +206,10 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
                                summary="评价未保存")
     _limit(db, key=f"rate-org:{row['org_id']}", limit=settings.review_rate_per_org,
            what="该单位的评价提交")
+    phone = cell_text(values.get("phone")).strip()
+    checked = bool(phone) and notify.sms_ready()
+    if checked:
+        phones.check_phone_code(db, phone=phone, code=phone_code)
     row["client_key"] = ratelimit.client_key(client)
     if row["dedup_key"]:
         row["dedup_key"] = f"{PUBLIC_SOURCE}|{row['dedup_key']}"
@@ -213,6 +221,10 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str) -> Intak
     refused = _store_chunk(db, [(1, row)], result)
     if refused:
         raise ValidationFailed(errors=refused[0][1], summary="评价未保存")
+    stored = db.scalar(select(Review.id).where(Review.source == PUBLIC_SOURCE,
+                                               Review.source_id == row["source_id"]))
+    if stored is not None:
+        result.tracking_token = links.issue_link(db, review_id=stored, phone_checked=checked)
     announce_new_cases(db, case_ids=result.case_ids)
     return result
 
