@@ -5,6 +5,7 @@ phone and the reply texted to the rater (where SMS is configured)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,11 +20,12 @@ from tongban.app import create_app
 from tongban.core import notify
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
+from tongban.core.db import utcnow
 from tongban.core.errors import DomainError
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction, CaseState
-from tongban.reviews.models import NegativeCase, ReviewTracking
+from tongban.reviews.models import NegativeCase, PhoneCode, ReviewTracking
 
 TO_REPLY = (CaseAction.callback, CaseAction.verify, CaseAction.rectify)
 PHONE = "13812345678"
@@ -256,3 +258,15 @@ def test_the_rating_page_says_the_rules_in_plain_words(db: Session) -> None:
     rules = TestClient(create_app()).get("/rate").text.split('data-testid="rules"')[1]
     for words in ("一次办事评一次", "差评一定有人管", "专属查询链接", "只有负责处理您评价的单位工作人员"):
         assert words in rules
+
+
+def test_the_jobs_forget_phone_codes_a_day_after_they_expire(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    sms_on(monkeypatch)
+    service.send_phone_code(db, phone=PHONE, client="198.51.100.31")
+    service.send_phone_code(db, phone="13900001111", client="198.51.100.32")
+    old, fresh = db.scalars(select(PhoneCode).order_by(PhoneCode.id)).all()[-2:]
+    old.expires_at = utcnow() - timedelta(days=1, minutes=1)
+    db.flush()
+    assert service.remove_old_phone_codes(db) == 1
+    assert db.scalars(select(PhoneCode.id)).all()[-1:] == [fresh.id]

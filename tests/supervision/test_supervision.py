@@ -237,6 +237,10 @@ def test_the_leaders_home_page_urges_a_unit_from_its_backlog_row(db: Session) ->
     worst = overview["backlog"][0]
     home = client.get("/").text
     assert f'data-testid="urge-{worst.org_code}"' in home
+    # each figure opens the list it counts
+    listed = client.get("/reviews", params={"org": worst.org_code, "overdue": "true"}).text
+    assert f'/reviews?org={worst.org_code}&amp;overdue=true"' in home
+    assert f"（{worst.overdue_cases}件）" in listed
     home = client.post("/home/urge", data={"org": worst.org_code,
                                            "csrf_token": csrf_of(client, "/")}).text
     assert f"已催办 {worst.total} 件（1 个单位）" in home

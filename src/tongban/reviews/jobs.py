@@ -27,13 +27,15 @@ class ReviewJobReport:
     default_ratings: int = 0
     metrics_changed: int = 0
     rejects_removed: int = 0
+    phone_codes_removed: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {"reminders": self.reminders, "escalations": self.escalations,
                 "default_ratings": self.default_ratings,
                 "metrics_changed": self.metrics_changed,
-                "rejects_removed": self.rejects_removed, "problems": self.problems}
+                "rejects_removed": self.rejects_removed,
+                "phone_codes_removed": self.phone_codes_removed, "problems": self.problems}
 
 
 def run(db: Session, *, as_of: date) -> ReviewJobReport:
@@ -67,6 +69,7 @@ def run(db: Session, *, as_of: date) -> ReviewJobReport:
                                        link))
     report.default_ratings = service.apply_default_ratings(db, as_of=as_of)
     report.rejects_removed = service.remove_old_rejects(db, as_of=as_of)
+    report.phone_codes_removed = service.remove_old_phone_codes(db)
     this_month = month_of(as_of)
     for period in (previous_period(this_month), this_month):
         report.metrics_changed += service.record_metrics(db, period=period, as_of=as_of)

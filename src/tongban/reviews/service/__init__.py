@@ -66,7 +66,7 @@ from tongban.reviews.service.intake import (
     unreadable_personal_data,
 )
 from tongban.reviews.service.links import track_path
-from tongban.reviews.service.phones import send_phone_code
+from tongban.reviews.service.phones import remove_old_phone_codes, send_phone_code
 from tongban.reviews.service.rates import (
     metrics,
     metrics_as_scored,
@@ -119,6 +119,7 @@ __all__ = [
     "rating_orgs",
     "record_cases_handled",
     "record_metrics",
+    "remove_old_phone_codes",
     "remove_old_rejects",
     "reply_template",
     "resolve_held_review",

@@ -14,7 +14,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tongban.core import notify, privacy, ratelimit
@@ -99,3 +99,11 @@ def check_phone_code(db: Session, *, phone: str, code: str) -> None:
         raise _refuse(f"验证码不正确，还可再试{left}次" if left else "验证码错误次数过多，请重新获取")
     sent.used_at = now
     db.flush()
+
+
+def remove_old_phone_codes(db: Session) -> int:
+    """Forget codes that expired over a day ago (bookkeeping: the hourly limits live in the
+    rate counters, not here)."""
+    gone = db.execute(delete(PhoneCode).where(
+        PhoneCode.expires_at < utcnow() - timedelta(days=1)))
+    return int(getattr(gone, "rowcount", 0) or 0)
