@@ -54,3 +54,16 @@ def test_a_rate_is_written_with_its_parts() -> None:
 
 def test_a_rate_without_a_denominator_is_a_dash_with_its_parts() -> None:
     assert numbers.rate_of(0, 0) == "—（0/0）"
+
+
+@pytest.mark.parametrize(("bad", "n", "low", "high"), [
+    (1, 1, 0.2065, 1.0), (0, 1, 0.0, 0.7935), (50, 100, 0.4038, 0.5962), (3, 24, 0.0434, 0.3100)])
+def test_the_wilson_interval_is_wide_on_a_small_sample(bad: int, n: int, low: float,
+                                                      high: float) -> None:
+    found = numbers.wilson_interval(bad, n)
+    assert found == pytest.approx((low, high), abs=5e-4)
+
+
+def test_a_rate_says_its_parts_and_its_interval() -> None:
+    assert numbers.rate_with_interval(3, 24) == "12.5%（3/24，95%区间 4.3%–31.0%）"
+    assert numbers.rate_with_interval(0, 0) == "—（0/0）"

@@ -210,3 +210,38 @@ def test_no_report_of_a_published_period_changes_when_data_arrives_late(db: Sess
     after = [service.build(db, actor=SYSTEM_ACTOR, request=r).content_key()
              for r in (PUBLISHED, quarter)]
     assert after == before
+
+
+def _paragraphs(document: Document) -> list[str]:
+    out: list[str] = []
+
+    def walk(blocks: list[object]) -> None:
+        for block in blocks:
+            if hasattr(block, "blocks"):
+                walk(block.blocks)
+            elif hasattr(block, "spans"):
+                out.append(block.text)
+
+    walk(list(document.sections))
+    return out
+
+
+def test_the_monthly_report_names_the_units_whose_rates_rest_on_too_few_ratings(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tongban.core.config import get_settings
+
+    rows = review_table(service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED))
+    counts = {str(r[0]): float(r[1] or 0) for r in rows[1:] if isinstance(r[1], int | float)}
+    least = sorted(counts.values())[len(counts) // 2] + 1  # about half the units fall short
+    monkeypatch.setenv("TONGBAN_REVIEW_MIN_SAMPLE", str(int(least)))
+    get_settings.cache_clear()
+    said = [p for p in _paragraphs(service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED))
+            if p.startswith(f"评价不足{int(least)}条的单位")]
+    assert len(said) == 1 and "样本不足" in said[0]
+    short = [name for name, n in counts.items() if n < least]
+    assert short and all(name in said[0] for name in short[:20])
+    assert not [name for name, n in counts.items() if n >= least and name in said[0]]
+    monkeypatch.setenv("TONGBAN_REVIEW_MIN_SAMPLE", "1")
+    get_settings.cache_clear()
+    assert not [p for p in _paragraphs(service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED))
+                if "样本不足" in p]

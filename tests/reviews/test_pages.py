@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy.orm import Session
 
 from tests.factories import api_client, chart_option, csrf_of, logged_in_client, make_user
 from tests.reviews.test_cases import make_case, walk
 from tests.reviews.test_intake import HEADER, row
+from tongban.core.config import get_settings
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.org import service as org_service
+from tongban.org.enums import OrgLevel
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction
 
@@ -171,3 +176,23 @@ def test_inbox_pages_through_the_cases(db: Session) -> None:
     listed = api.get("/api/v1/reviews/cases", params={"page": 2, "page_size": 50})
     assert [c["id"] for c in listed.json()["items"]] == [c.id for c in expected.items]
     assert listed.headers["X-Total-Count"] == str(expected.total)
+
+
+def test_the_dashboard_ranks_no_unit_on_too_few_ratings(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One 差评 out of one rating is 样本不足 with its interval, not the worst unit."""
+    monkeypatch.setenv("TONGBAN_REVIEW_MIN_SAMPLE", "40")
+    get_settings.cache_clear()
+    city = org_service.resolve_org(db, ref="巴中市")
+    small = org_service.create_org(db, actor=SYSTEM_ACTOR, name="市测试样本局",
+                                   level=OrgLevel.department, parent=city)
+    service.import_reviews(db, actor=SYSTEM_ACTOR, filename="r.csv", source=io.BytesIO(
+        (HEADER + row("thin-1", case="TH1", level="1", org=small.code)).encode()))
+    page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/reviews/dashboard").text
+    table = page.split('data-testid="worst-units"')[1].split("</table>")[0]
+    ranked, thin = table.split('class="thin"', 1) if 'class="thin"' in table else (table, "")
+    assert "市测试样本局" not in ranked
+    assert "市测试样本局" in thin and "样本不足" in thin
+    assert "100.0%（1/1，95%区间 20.7%–100.0%）" in thin
+    for cell in re.findall(r"（(\d+)/(\d+)，95%区间", ranked):
+        assert int(cell[1]) >= 40

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     #: Days a reviews import's rejects file (rows as they came, 0600) is kept before jobs run
     #: removes it.
     review_rejects_retention_days: int = Field(default=30, ge=1)
+    #: Fewer ratings than this in a period and an org's rates are marked 样本不足 on boards,
+    #: dashboards and reports rather than ranked (scoring stays as the scheme says).
+    review_min_sample: int = Field(default=30, ge=1)
     #: Days after which a finished case nobody rated counts as 非常满意 (0: never, the default).
     review_default_rating_days: int = Field(default=0, ge=0, le=90)
     #: On PostgreSQL, check a CSV import in SQL over all rows at once (see reviews/service/bulk.py);

@@ -3,6 +3,8 @@ every report and in every explanation."""
 
 from __future__ import annotations
 
+import math
+
 
 def plain(value: float | None, places: int = 2, *, missing: str = "—") -> str:
     """A score as people write it: at most ``places`` decimals, no trailing zeros, never ``-0``
@@ -46,3 +48,24 @@ def rate_of(numerator: float, denominator: float) -> str:
     if not denominator:
         return f"—（{count(numerator)}/0）"
     return f"{numerator / denominator * 100:.1f}%（{count(numerator)}/{count(denominator)}）"
+
+
+def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default): honest for small samples,
+    where 1 bad rating out of 1 is "0%–79%", not "100%"; (0, 1) when there is no sample."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denominator = 1 + z * z / n
+    return max(0.0, (centre - margin) / denominator), min(1.0, (centre + margin) / denominator)
+
+
+def rate_with_interval(numerator: float, denominator: float) -> str:
+    """A rate, its parts and its 95% interval: ``12.5%（3/24，95%区间 4.3%–31.0%）``."""
+    if not denominator:
+        return rate_of(numerator, denominator)
+    low, high = wilson_interval(numerator, denominator)
+    return (f"{numerator / denominator * 100:.1f}%（{count(numerator)}/{count(denominator)}，"
+            f"95%区间 {low * 100:.1f}%–{high * 100:.1f}%）")

@@ -269,6 +269,11 @@ def _reviews(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
     section.say("本月本组单位共收到评价", Span(f"{count(total_reviews)}条", sources.review_dashboard()),
                 "，差评率", Span(rate_of(total_bad, total_reviews), sources.review_dashboard()),
                 "；到期应整改的差评按期整改率", Span(rate_of(ontime, due), sources.cases()), "。")
+    least = get_settings().review_min_sample
+    thin = [line.org_name for line, m in rows if float(m["reviews"]) < least]
+    if thin:
+        section.say(f"评价不足{least}条的单位：", listing(thin, limit=20),
+                    "。其比率样本不足（一两条评价即可使比率为0或100%），仅供参考，不据此比较排名。")
     if defaults:
         days = get_settings().review_default_rating_days
         section.say("另有默认评价", Span(f"{count(defaults)}条", sources.review_dashboard()),

@@ -24,6 +24,7 @@ from tongban.core.errors import (
 )
 from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import ListParams
+from tongban.core.numbers import rate_with_interval
 from tongban.core.security import Actor
 from tongban.core.templating import flash, local_path, render, see_other
 from tongban.core.workdays import local_today
@@ -371,11 +372,16 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
                               "url": f"/reviews?org={codes[n]}&period={p}"}
                              for (n, p), v in rate.items()]}],
     }
-    worst = sorted(totals.items(), key=lambda kv: -(kv[1][0] / max(1, kv[1][1])))[:10]
+    # Ranked only on enough ratings: one 差评 out of one rating does not make the worst unit.
+    least = get_settings().review_min_sample
+    worst = sorted(((name, bad, n, rate_with_interval(bad, n)) for name, (bad, n) in totals.items()
+                    if n >= least), key=lambda row: (-row[1] / row[2], row[0]))[:10]
+    thin = sorted((name, bad, n, rate_with_interval(bad, n)) for name, (bad, n) in totals.items()
+                  if n < least and bad)
     return render(request, "reviews/dashboard.html", {
         "held": service.held_count(db, actor=actor),
         "levels_chart": levels_chart, "heat": heat,
-        "tags": data["tags"], "worst": worst,
+        "tags": data["tags"], "worst": worst, "thin": thin, "least": least,
         "items": data["items"],
         "codes": codes, "defaults": data["defaults"],
         "default_days": get_settings().review_default_rating_days,
