@@ -51,6 +51,18 @@ def test_autonomous_prefecture_short_name_drops_the_ethnic_suffix(db: Session) -
     assert service.resolve_org(db, ref="凉山").name == "凉山彝族自治州"
 
 
+@pytest.mark.parametrize(("ref", "name"), [
+    ("阿坝州", "阿坝藏族羌族自治州"), ("甘孜州", "甘孜藏族自治州"), ("凉山州", "凉山彝族自治州"),
+    ("木里县", "木里藏族自治县"), ("经开区", "巴中经济开发区"), ("巴中经开区", "巴中经济开发区")])
+def test_names_resolve_as_people_write_them(db: Session, ref: str, name: str) -> None:
+    assert service.resolve_org(db, ref=ref).name == name
+
+
+def test_a_written_short_form_does_not_reach_a_place_of_another_kind(db: Session) -> None:
+    with pytest.raises(service.OrgNotResolved):
+        service.resolve_org(db, ref="巴中州")  # 巴中 is a city, not an autonomous prefecture
+
+
 def test_ambiguous_name_lists_its_candidates(db: Session) -> None:
     with pytest.raises(service.OrgNotResolved) as excinfo:
         service.resolve_org(db, ref="市中区")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from tongban.core import audit
@@ -59,10 +59,29 @@ class OrgNotResolved(NotFound):
         self.candidates = candidates or []
 
 
+#: Abbreviations people write for the zones a register spells out.
+_ABBREVIATIONS = {"经开区": ("经济开发区", "经济技术开发区"),
+                  "高新区": ("高新技术产业开发区", "高新技术开发区", "高新区")}
+
+
+def _as_written(ref: str) -> ColumnElement[bool] | None:
+    """The orgs ``ref`` names as people write them, where the register spells them out:
+    阿坝州 (阿坝藏族羌族自治州), 木里县 (木里藏族自治县), 经开区 and 巴中经开区 (巴中经济开发区)."""
+    found: list[ColumnElement[bool]] = []
+    if len(ref) >= 3 and ref[-1] in "州县":
+        found.append(and_(Org.short_name == ref[:-1], Org.name.endswith("自治" + ref[-1])))
+    for abbreviation, spelled in _ABBREVIATIONS.items():
+        if ref.endswith(abbreviation):
+            head = ref.removesuffix(abbreviation)
+            found += [Org.name == head + s if head else Org.name.endswith(s) for s in spelled]
+    return or_(*found) if found else None
+
+
 def resolve_org(db: Session, *, ref: str, actor: Actor | None = None) -> Org:
     """The one org that ``ref`` names: a code, a full name, a short name, or ``上级/名称``.
 
-    ``巴中`` = ``巴中市`` = ``511900``. Unknown or ambiguous names raise with the candidates.
+    ``巴中`` = ``巴中市`` = ``511900``; ``阿坝州`` = ``阿坝藏族羌族自治州``; ``经开区`` is the one
+    经济(技术)开发区 in reach. Unknown or ambiguous names raise with the candidates.
     """
     ref = ref.strip()
     if not ref:
@@ -81,6 +100,12 @@ def resolve_org(db: Session, *, ref: str, actor: Actor | None = None) -> Org:
     if parent is not None:
         stmt = stmt.where(Org.path.startswith(parent.path), Org.id != parent.id)
     matches = list(db.scalars(stmt.order_by(Org.path)))
+    written = _as_written(ref) if not matches else None
+    if written is not None:
+        stmt = select(Org).where(written, scope)
+        if parent is not None:
+            stmt = stmt.where(Org.path.startswith(parent.path), Org.id != parent.id)
+        matches = list(db.scalars(stmt.order_by(Org.path)))
     exact = [o for o in matches if o.name == ref]
     if len(exact) == 1:
         return exact[0]
