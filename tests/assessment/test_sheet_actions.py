@@ -68,3 +68,57 @@ def test_the_league_page_shows_exactly_the_allowed_sheet_buttons(db: Session,
                                             cohort_code=COHORT, period="2026-04")
     assert shown == {a.value for a in allowed}
     assert (role is Role.analyst) == ("已有未发布的更正草稿" in page)
+
+
+def _month_with_data(db: Session, period: str) -> None:
+    """A new month whose metric values are in (April's, again), not yet scored."""
+    from sqlalchemy import select
+
+    from tongban.assessment.models import MetricValue
+    from tongban.assessment.service import MetricInput
+
+    april = db.scalars(select(MetricValue).where(MetricValue.period == "2026-04")).all()
+    service.record_metric_values(db, actor=SYSTEM_ACTOR, source="test", values=[
+        MetricInput(period, v.org_id, v.metric, v.value) for v in april])
+
+
+def test_a_new_month_is_scored_from_the_pages(db: Session) -> None:
+    _month_with_data(db, "2026-05")
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    league = client.get("/assessment", params={"cohort": COHORT, "period": "2026-04"}).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', league)
+    assert token and 'data-testid="compute-month"' in league
+    answer = client.post("/assessment/sheets/compute",
+                         data={"cohort": COHORT, "period": "2026-05", "csrf_token": token[1]})
+    assert answer.status_code == 200 and "已计算" in answer.text and "2026年5月" in answer.text
+    sheet = service.current_sheet(db, cohort=service.get_cohort(db, code=COHORT),
+                                  period="2026-05")
+    assert sheet is not None and sheet.status == "draft" and sheet.lines
+    refused = client.post("/assessment/sheets/compute",
+                          data={"cohort": COHORT, "period": "2026-13",
+                                "csrf_token": token[1]}).text
+    assert "2026-13" in refused and 'class="flash flash-error"' in refused
+
+
+def test_a_liaison_gets_no_month_picker_and_cannot_score(db: Session) -> None:
+    _month_with_data(db, "2026-05")
+    client = logged_in_client(db, make_user(db, role=Role.liaison, org="恩阳区"))
+    league = client.get("/assessment", params={"cohort": COHORT}).text
+    assert 'data-testid="compute-month"' not in league
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/account").text)
+    assert token
+    client.post("/assessment/sheets/compute",
+                data={"cohort": COHORT, "period": "2026-05", "csrf_token": token[1]})
+    assert service.current_sheet(db, cohort=service.get_cohort(db, code=COHORT),
+                                 period="2026-05") is None
+
+
+def test_the_analysts_home_offers_to_score_a_month_whose_data_is_in(db: Session) -> None:
+    from tongban.core.periods import month_of, shift
+    from tongban.core.workdays import local_today
+
+    last_month = shift(month_of(local_today()), -1)
+    _month_with_data(db, last_month)
+    home = logged_in_client(db, make_user(db, role=Role.analyst)).get("/").text
+    assert f'data-testid="compute-{COHORT}-{last_month}"' in home
+    assert f'data-testid="compute-{COHORT}-{month_of(local_today())}"' not in home  # no data yet

@@ -117,6 +117,7 @@ UNSCOPED_WRITES = {
     "/admin/audit/verify", "/admin/calendar/import", "/admin/calendar/override",
     "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments",
     "/assessment/import", "/assessment/schemes", "/assessment/sheets/{cohort}/{period}/{action}",
+    "/assessment/sheets/compute",
     "/assessment/{cohort}/{period}/orgs/{code}/whatif", "/cohorts", "/inbox/read-all",
     "/inbox/{notification_id}/open", "/login", "/logout", "/rate", "/rate/code", "/track",
     "/rectification/import",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -93,6 +94,15 @@ def _league_fields(sheet: ScoreSheet) -> list[Field[dict[str, Any]]]:
     ]
 
 
+@router.post("/sheets/compute")
+def sheet_compute_month(request: Request, cohort: str = Form(...), period: str = Form(...),
+                        db: Session = REQUEST_DB,
+                        actor: Actor = Depends(require_actor)) -> Response:
+    """Score a month from the pages, a new one too (the month picker of the league page)."""
+    return sheet_action(request, cohort=cohort, period=period.strip()[:7],
+                        action=SheetAction.compute, db=db, actor=actor)
+
+
 @router.post("/sheets/{cohort}/{period}/{action}")
 def sheet_action(
     request: Request,
@@ -103,11 +113,12 @@ def sheet_action(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    back = f"/assessment?cohort={cohort}&period={period}"
+    back = f"/assessment?cohort={quote(cohort)}&period={quote(period)}"
     try:
         if action is SheetAction.compute:
-            service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period)
-            flash(request, f"已重新计算 {period_label(period)} 成绩单草稿")
+            sheet = service.compute_sheet(db, actor=actor, cohort_code=cohort, period=period)
+            flash(request, f"已计算{sheet.cohort.name}{period_label(period)}成绩单草稿"
+                           f"（{len(sheet.lines)}个单位），核对后发布")
         elif action is SheetAction.publish:
             sheet = service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period)
             flash(request, f"已发布第{sheet.revision}版，哈希 {sheet.content_hash[:12]}…")

@@ -953,6 +953,7 @@ class MonthStatus:
     members: int
     sheet: SheetStatus | None  # the newest revision's status; None: not scored
     revision: int = 0
+    cohort_code: str = ""
 
     @property
     def label(self) -> str:
@@ -985,5 +986,6 @@ def data_status(db: Session, *, actor: Actor, periods: Sequence[str]) -> dict[st
         out[cohort.name] = [MonthStatus(
             period, int(with_data.get(period, 0)), len(members),
             SheetStatus(sheets[period].status) if period in sheets else None,
-            sheets[period].revision if period in sheets else 0) for period in periods]
+            sheets[period].revision if period in sheets else 0, cohort.code)
+            for period in periods]
     return out
