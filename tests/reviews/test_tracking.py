@@ -135,6 +135,8 @@ def test_the_raters_satisfied_closes_the_case_in_the_citizens_name(db: Session) 
     liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
     shown = liaison.get(f"/reviews/cases/{case_.id}").text
     assert 'data-testid="follow-up">满意（群众在评价跟踪页面答复）' in shown
+    timeline = shown.split('class="timeline"')[1].split("</ol>")[0]
+    assert "评价群众" in timeline and "群众确认满意" in timeline and "citizen" not in timeline
 
 
 def test_the_raters_unsatisfied_sends_the_case_back_to_rectification(db: Session) -> None:

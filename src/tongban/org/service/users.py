@@ -364,9 +364,11 @@ def people_of(db: Session, *, org: Org, roles: set[Role]) -> list[User]:
 
 
 def display_names(db: Session, *, usernames: Iterable[str]) -> dict[str, str]:
-    """People's names for the usernames an audit history carries (``system`` is 系统)."""
+    """People's names for the usernames an audit history carries (``system`` is 系统, a citizen
+    answering on a tracking page 评价群众)."""
     wanted = set(usernames)
-    found = {"system": "系统"} if "system" in wanted else {}
+    found = {name: said for name, said in (("system", "系统"), ("citizen", "评价群众"))
+             if name in wanted}
     if wanted:
         found.update({u.username: u.display_name or u.username for u in db.scalars(
             select(User).where(User.username.in_(wanted)))})
