@@ -139,7 +139,7 @@ def test_wide_xlsx_reports_total_and_rank_mismatches_without_taking_them(
     assert report.kind == "sheet-wide" and report.adjustments_created == 1
     assert report.mismatches == [{
         "row": 3, "column": "总分", "org": "达州市", "in_file": 9.5, "computed": 9.0,
-        "reason": "文件中总分为 9.5，按考核方案计算为 9"}]
+        "reason": "第3行 达州市：文件总分 9.5，按方案计算 9"}]
 
 
 def test_wide_sheet_needs_a_period_and_known_columns(db: Session, province: str) -> None:
@@ -166,8 +166,43 @@ def test_metric_errors_name_row_and_column(db: Session) -> None:
 
 
 def test_a_sheet_needs_a_cohort(db: Session) -> None:
-    with pytest.raises(DomainError, match="--cohort"):
+    with pytest.raises(DomainError, match="须选定考核分组") as refused:
         run(db, LONG, cohort=None)
+    assert "--" not in refused.value.message  # pages show it: no CLI flags
+
+
+def test_a_missing_period_is_explained_without_cli_flags(db: Session, province: str) -> None:
+    [(row, column, reason)] = errors(db, "单位,G1\n巴中,5\n", name="w.csv")
+    assert (row, column) == (2, "period") and "--" not in reason and "选定考核期" in reason
+
+
+def test_reimporting_a_bare_sheet_keeps_the_deductions_reason(db: Session, province: str) -> None:
+    """The province's first file says why; its later bare re-issue gives only the points."""
+    reasoned = "单位,G1,G2,扣分,扣分说明\n巴中,5,4.5,2.6,13个异常办事指南未按期整改\n达州,4,5,,\n"
+    run(db, reasoned, period="2026-02", name="通报.csv")
+    report = run(db, "单位,G1,G2,扣分\n巴中,5,4.5,2.6\n达州,4,5,\n", period="2026-02",
+                 name="通报-重发.csv")
+    assert (report.adjustments_created, report.adjustments_voided) == (0, 0)
+    [live] = db.scalars(select(Adjustment).where(Adjustment.voided_at.is_(None),
+                                                 Adjustment.scheme_code == "t-prov")).all()
+    assert (live.points, live.reason) == (-2.6, "13个异常办事指南未按期整改")
+    changed = run(db, "单位,G1,G2,扣分\n巴中,5,4.5,2.4\n达州,4,5,\n", period="2026-02")
+    assert (changed.adjustments_created, changed.adjustments_voided) == (1, 1)  # new points
+
+
+def test_an_ambiguous_or_unknown_indicator_name_lists_its_candidates(db: Session) -> None:
+    make_cohort(db, code="t-amb", members=["巴中", "达州"])
+    service.load_scheme(db, actor=SYSTEM_ACTOR, text=scheme_yaml(
+        code="t-amb", cohort="t-amb", grading="{good_top: 1}", indicators="""
+      - {code: G1, name: 办事指南准确率, max_points: 4, rule: {type: given}}
+      - {code: G2, name: 办事指南, max_points: 3, rule: {type: given}}
+      - {code: G3, name: 办事指南, max_points: 3, rule: {type: given}}
+"""))
+    found = errors(db, "period,org,indicator,points,note\n2026-02,巴中,办事指南,5,\n"
+                       "2026-02,巴中,准确率,4,\n", cohort="t-amb")
+    by_row = {row: reason for row, _, reason in found}
+    assert "2 个指标名为「办事指南」" in by_row[2] and "G2" in by_row[2] and "G3" in by_row[2]
+    assert "没有指标「准确率」" in by_row[3] and "G1 办事指南准确率" in by_row[3]
 
 
 def test_gb18030_csv_from_excel_is_read(db: Session, province: str) -> None:

@@ -82,6 +82,7 @@ class _Adj:
     org: Org
     points: float
     note: str
+    stated: bool = True  # the file gave the reason (not the default 省考核通报扣分)
 
 
 @dataclass
@@ -157,7 +158,7 @@ class _Context:
         if not text:
             if self.period:
                 return self.period
-            errors.append(RowError(row, "period", "缺少考核期（文件中无 period 列时请用 --period 指定）"))
+            errors.append(RowError(row, "period", "缺少考核期：文件中没有考核期列时，请在导入时选定考核期"))
             return None
         if not is_period(text):
             errors.append(RowError(row, "period", f"考核期「{cell_text(raw)}」不是 YYYY-MM 格式"))
@@ -173,6 +174,19 @@ def _indicator(definition: SchemeDef, ref: str) -> str | None:
         return ref
     by_name = [i.code for _, i in definition.indicators() if i.name == ref]
     return by_name[0] if len(by_name) == 1 else None
+
+
+def _no_indicator(definition: SchemeDef, ref: str) -> str:
+    """Why ``ref`` names no indicator: the candidates when the name is ambiguous or close."""
+    scheme = f"考核方案 {definition.code}@{definition.version}"
+    named = [(category.name, i) for category, i in definition.indicators() if i.name == ref]
+    if len(named) > 1:
+        listed = "、".join(f"{i.code}（{category}）" for category, i in named)
+        return f"{scheme} 中有 {len(named)} 个指标名为「{ref}」：{listed}；请改用指标代码"
+    close = [f"{i.code} {i.name}" for _, i in definition.indicators()
+             if ref and (ref in i.name or i.name in ref)][:5]
+    hint = f"；相近的有：{'、'.join(close)}" if close else ""
+    return f"{scheme} 中没有指标「{ref}」{hint}"
 
 
 def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
@@ -212,9 +226,7 @@ def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
         _, definition = scheme
         code = _indicator(definition, indicator_ref)
         if code is None:
-            errors.append(RowError(row, "indicator",
-                                   f"考核方案 {definition.code}@{definition.version} 中没有指标"
-                                   f"「{indicator_ref}」"))
+            errors.append(RowError(row, "indicator", _no_indicator(definition, indicator_ref)))
             continue
         indicator = definition.indicator(code)
         assert indicator is not None
@@ -264,8 +276,7 @@ def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
             raw = values.get(column)
             if code is None:
                 if parsed.rows == 1:
-                    errors.append(RowError(1, column, f"考核方案 {definition.code}@"
-                                                      f"{definition.version} 中没有这个指标"))
+                    errors.append(RowError(1, column, _no_indicator(definition, column)))
                 continue
             if cell_text(raw) == "":
                 continue
@@ -289,8 +300,9 @@ def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
             if amount is None:
                 errors.append(RowError(row, column, f"「{cell_text(raw)}」不是数字"))
                 continue
-            note = cell_text(values.get(f"{column}说明")) or f"省考核通报{column}"
-            parsed.adjustments.append(_Adj(row, period, org, sign * abs(amount), note))
+            stated = cell_text(values.get(f"{column}说明"))
+            parsed.adjustments.append(_Adj(row, period, org, sign * abs(amount),
+                                           stated or f"省考核通报{column}", bool(stated)))
         for column in ("总分", "排名"):
             raw = values.get(column)
             if cell_text(raw) == "":
@@ -344,19 +356,29 @@ def _apply_adjustments(db: Session, ctx: _Context, parsed: _Parsed, filename: st
                        report: ImportReport) -> None:
     """Sync the province's 加扣分 for the orgs and periods in the file."""
     assert ctx.cohort is not None
+    live: dict[str, list[Adjustment]] = {}
+    for period, org_ids in parsed.orgs_by_period.items():
+        scheme = ctx.scheme(period)
+        assert not isinstance(scheme, str)
+        live[period] = list(db.scalars(select(Adjustment).where(
+            Adjustment.period == period, Adjustment.org_id.in_(org_ids),
+            Adjustment.source == SHEET_SOURCE, Adjustment.scheme_code == scheme[0].code,
+            Adjustment.voided_at.is_(None)).order_by(Adjustment.id)))
     wanted: dict[str, _Adj] = {}
     for adj in parsed.adjustments:
         scheme = ctx.scheme(adj.period)
         assert not isinstance(scheme, str)
-        wanted[_adjustment_key(ctx.cohort, adj, scheme[0].code)] = adj
-    for period, org_ids in parsed.orgs_by_period.items():
-        scheme = ctx.scheme(period)
-        assert not isinstance(scheme, str)
-        stale = db.scalars(select(Adjustment).where(
-            Adjustment.period == period, Adjustment.org_id.in_(org_ids),
-            Adjustment.source == SHEET_SOURCE, Adjustment.scheme_code == scheme[0].code,
-            Adjustment.voided_at.is_(None)))
-        for old in stale:
+        key = _adjustment_key(ctx.cohort, adj, scheme[0].code)
+        if not adj.stated:
+            # A file that gives the points without the reason keeps the reason on record
+            # (re-importing the province's bare sheet must not lose "13个异常办事指南未整改").
+            kept = next((old.key for old in live.get(adj.period, ())
+                         if old.org_id == adj.org.id and round(old.points, 4) == round(
+                             adj.points, 4) and old.key and old.key not in wanted), None)
+            key = kept or key
+        wanted[key] = adj
+    for period in parsed.orgs_by_period:
+        for old in live[period]:
             if old.key not in wanted:
                 service.void_adjustment(db, actor=ctx.actor, adjustment_id=old.id,
                                         reason=f"被重新导入的考核通报 {filename} 取代")
@@ -390,7 +412,8 @@ def _compare(db: Session, ctx: _Context, parsed: _Parsed, report: ImportReport) 
                 report.mismatches.append({
                     "row": check.row, "column": check.column, "org": check.org.name,
                     "in_file": check.given, "computed": ours,
-                    "reason": f"文件中{check.column}为 {check.given:g}，按考核方案计算为 {ours:g}",
+                    "reason": f"第{check.row}行 {check.org.name}：文件{check.column} "
+                              f"{check.given:g}，按方案计算 {ours:g}",
                 })
 
 
@@ -430,7 +453,7 @@ def import_file(
         parsed = _parse_metrics(ctx, table.rows)
     else:
         if cohort is None:
-            raise DomainError("导入考核通报得分须指定考核分组（--cohort）")
+            raise DomainError("导入考核通报得分须选定考核分组")
         if {"indicator", "points"} <= columns:
             parsed = _parse_long_sheet(ctx, table.rows)
         elif "org" in columns:
