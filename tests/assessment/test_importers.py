@@ -225,3 +225,52 @@ def test_cli_import_json_and_errors(db: Session, province: str, tmp_path: Path) 
     assert result.exit_code == 1
     assert "bad.csv 有 1 处错误" in result.output
     assert "得分「x」不是数字：「points」列第2行" in result.output
+
+
+def service_org(db: Session, org_id: int) -> str:
+    from tongban.org.models import Org
+
+    org = db.get(Org, org_id)
+    assert org is not None
+    return org.name
+
+
+def province_workbook() -> bytes:
+    """The province's sheet as it really comes: a title row, two header rows with merged
+    category cells, footnotes under the table."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["2026年2月全省一网通办能力考核通报"])
+    sheet.merge_cells("A1:H1")
+    sheet.append([])
+    sheet.append(["序号", "单位", "政务服务事项管理（10分）", None, "扣分", "扣分说明", "总分", "排名"])
+    sheet.append([None, None, "事项认领", "办事指南", None, None, None, None])
+    sheet.merge_cells("C3:D3")
+    for column in "ABEFGH":
+        sheet.merge_cells(f"{column}3:{column}4")
+    sheet.append([1, "巴中市", 5, 4.5, 2.6, "13个异常办事指南未按期整改", 6.9, 2])
+    sheet.append([2, "达州市", 4, 5, None, None, 9, 1])
+    sheet.append([3, "南充市", 3, 3, None, None, 6, 3])
+    sheet.append(["注：总分含加扣分；数据来源：省政务服务管理局。"])
+    sheet.append(["制表：省政务服务管理局", None, None, None, None, None, "2026年3月5日"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_province_xlsx_with_title_merged_headers_and_footnotes_imports(
+        db: Session, province: str) -> None:
+    report = importers.import_file(db, actor=SYSTEM_ACTOR, source=io.BytesIO(province_workbook()),
+                                   filename="2月通报.xlsx", cohort_code=province,
+                                   period="2026-02")
+    assert (report.kind, report.rows, report.adjustments_created) == ("sheet-wide", 3, 1)
+    assert report.metric_values_changed == 6 and report.mismatches == []
+    per_org = dict(db.execute(select(MetricValue.org_id, func.sum(MetricValue.value))
+                              .where(MetricValue.period == "2026-02",
+                                     MetricValue.source == "import:2月通报.xlsx")
+                              .group_by(MetricValue.org_id)).all())
+    by_name = {service_org(db, org_id): total for org_id, total in per_org.items()}
+    assert by_name == {"巴中市": 9.5, "达州市": 9, "南充市": 6}  # 事项认领 + 办事指南
+    [adjustment] = db.scalars(select(Adjustment).where(Adjustment.scheme_code == "t-prov")).all()
+    assert adjustment.reason == "13个异常办事指南未按期整改" and "第5行" in adjustment.source_ref

@@ -248,12 +248,36 @@ def _parse_long_sheet(ctx: _Context, rows: Any) -> _Parsed:
     return parsed
 
 
+#: How a footnote under a province's table starts (注：…, 数据来源：…): not a row of data.
+NOTE_STARTS = ("注", "备注", "说明", "数据来源", "制表", "填表", "审核")
+
+
+def _known_columns(db: Session, cohort: Cohort | None) -> set[str]:
+    """The column names an import knows (lower case): aliases, reserved columns and the codes
+    and names of the cohort's indicators: what tells a header row from a title row."""
+    known = {*ALIASES, *ALIASES.values(), "period", "org", "indicator", "points", "note",
+             "metric", "value", DEDUCTION, BONUS, "扣分说明", "加分说明", "序号"}
+    if cohort is not None:
+        for scheme in db.scalars(select(Scheme)):
+            if cohort.code in scheme.cohorts:
+                definition = service.scheme_definition(scheme)
+                known.update(n for _, i in definition.indicators() for n in (i.code, i.name))
+    return {k.lower() for k in known}
+
+
+def _is_footnote(values: dict[str, Cell]) -> bool:
+    filled = [cell_text(v) for v in values.values() if cell_text(v)]
+    return 0 < len(filled) <= 2 and filled[0].startswith(NOTE_STARTS)
+
+
 def _parse_wide_sheet(ctx: _Context, header: list[str], rows: Any) -> _Parsed:
     parsed = ctx.parsed("sheet-wide")
     reserved = {"period", "org", DEDUCTION, BONUS, "扣分说明", "加分说明", "总分", "排名",
                 "note", "序号"}
     seen: dict[tuple[str, int], int] = {}
     for row, values in rows:
+        if _is_footnote(values):
+            continue
         parsed.rows += 1
         errors = parsed.errors
         period, org = ctx.period_and_org(values, row, errors)
@@ -445,9 +469,11 @@ def import_file(
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
 
 
-    table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES)
-    columns = set(table.header)
     cohort = service.get_cohort(db, code=cohort_code) if cohort_code else None
+    known = _known_columns(db, cohort)
+    table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES,
+                       header_hint=lambda cell: cell.lower() in known)
+    columns = set(table.header)
     ctx = _Context(db, actor, cohort, period, name)
     if {"metric", "value"} <= columns:
         parsed = _parse_metrics(ctx, table.rows)

@@ -12,7 +12,7 @@ import csv
 import itertools
 import math
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -218,7 +218,70 @@ def _refuse_zip_bomb(stream: IO[bytes], filename: str) -> None:
             summary=f"{filename} 无法导入")
 
 
-def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
+#: How far down a sheet its header is looked for (title rows, a blank line, two header rows).
+HEADER_SEARCH_ROWS = 12
+
+
+def _filled(row: tuple[Any, ...] | None) -> bool:
+    return bool(row) and any(c not in (None, "") for c in row or ())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _xlsx_header(found: Iterator[tuple[int, tuple[Any, ...]]], filename: str,
+                 hint: Callable[[str], bool] | None,
+                 ) -> tuple[int, list[str], list[tuple[int, tuple[Any, ...]]]]:
+    """The header line, its column names and the rows read past it while looking.
+
+    Without a ``hint`` the header is the first non-empty row. With one (``hint(name)`` says a
+    cell is a column this import knows), it is the row among the first
+    :data:`HEADER_SEARCH_ROWS` with the most known names: a title row above it is skipped,
+    and where the header is two rows deep (merged category cells over indicator names) the
+    names of the row below fill the columns a category spans, and a cell empty in the header
+    takes the name above it.
+    """
+    seen: list[tuple[int, tuple[Any, ...]]] = []
+    for lineno, raw in found:
+        if _filled(raw):
+            seen.append((lineno, raw))
+            if hint is None or len(seen) >= HEADER_SEARCH_ROWS:
+                break
+    if not seen:
+        raise ValidationFailed(errors=[RowError(1, None, "文件为空", filename)],
+                               summary=f"{filename} 无法导入")
+    chosen = 0
+    if hint is not None:
+        scores = [sum(1 for c in raw if hint(_text(c))) for _, raw in seen]
+        best = max(range(len(seen)), key=lambda i: (scores[i], -i))
+        chosen = best if scores[best] >= 2 else 0
+    line, raw = seen[chosen]
+    header = [_text(c) for c in raw]
+    last = chosen
+    if hint is not None and chosen + 1 < len(seen) and seen[chosen + 1][0] == line + 1:
+        # Indicator names under merged category cells: the row below names the columns its
+        # category cell spans, where the chosen row holds nothing this import knows.
+        lower = [_text(c) for c in seen[chosen + 1][1]]
+        named = [i for i, c in enumerate(lower) if c]
+        if any(hint(lower[i]) for i in named) and all(
+                i >= len(header) or not header[i] or not hint(header[i]) for i in named):
+            header += [""] * max(0, len(lower) - len(header))
+            header = [lower[i] if i < len(lower) and lower[i] else h
+                      for i, h in enumerate(header)]
+            last, line = chosen + 1, seen[chosen + 1][0]
+    above = seen[chosen - 1] if chosen > 0 else None
+    if above is not None and above[0] == seen[chosen][0] - 1:
+        upper = [_text(c) for c in above[1]]
+        header += [""] * max(0, len(upper) - len(header))
+        header = [h or (upper[i] if i < len(upper) else "") for i, h in enumerate(header)]
+    while header and not header[-1]:  # empty cells a writer styled, not columns
+        header.pop()
+    return line, header, seen[last + 1:]
+
+
+def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str],
+               header_hint: Callable[[str], bool] | None = None) -> Table:
     from openpyxl import load_workbook
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
@@ -258,23 +321,12 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> 
             workbook.close()
 
     found = records()
-    header_row: tuple[Any, ...] | None = None
-    header_line = 0
-    for header_line, candidate in found:  # noqa: B007
-        if candidate and any(c not in (None, "") for c in candidate):
-            header_row = candidate
-            break
-    if header_row is None:
-        raise ValidationFailed(errors=[RowError(1, None, "文件为空", filename)],
-                               summary=f"{filename} 无法导入")
-    header = ["" if c is None else str(c) for c in header_row]
-    while header and not header[-1].strip():  # empty cells a writer styled, not columns
-        header.pop()
+    header_line, header, ahead = _xlsx_header(found, filename, header_hint)
     _check_width(filename, header_line, len(header), get_settings().import_columns_max)
     columns = _canonical(header, aliases)
 
     def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
-        for lineno, raw in found:
+        for lineno, raw in itertools.chain(ahead, found):
             if not raw or all(c in (None, "") for c in raw):
                 continue
             values: dict[str, Cell] = {}
@@ -287,8 +339,10 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> 
 
 
 def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
-               aliases: Mapping[str, str] | None = None) -> Table:
-    """Open a CSV or XLSX file for row-by-row reading."""
+               aliases: Mapping[str, str] | None = None,
+               header_hint: Callable[[str], bool] | None = None) -> Table:
+    """Open a CSV or XLSX file for row-by-row reading; with ``header_hint``, an XLSX's header
+    is found below its title rows, two rows deep where it is (see :func:`_xlsx_header`)."""
     if isinstance(path_or_stream, Path):
         filename = filename or path_or_stream.name
         stream: IO[bytes] = path_or_stream.open("rb")
@@ -296,7 +350,7 @@ def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
         stream = path_or_stream
         filename = filename or "上传文件"
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        return _xlsx_rows(stream, filename, aliases or {})
+        return _xlsx_rows(stream, filename, aliases or {}, header_hint)
     if filename.lower().endswith((".csv", ".txt")):
         return _csv_rows(stream, filename, aliases or {})
     raise ValidationFailed(errors=[RowError(None, None, "只支持 .csv 和 .xlsx 文件", filename)],
