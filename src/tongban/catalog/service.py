@@ -30,6 +30,8 @@ from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Org
 
+audit.name_objects({"service_item": "事项目录"})
+
 ALIASES = {
     "实施编码": "impl_code", "事项编码": "impl_code", "itemcode": "impl_code", "itemCode": "impl_code",
     "基本编码": "base_code", "事项名称": "name", "名称": "name", "实施部门": "department",
