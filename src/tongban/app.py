@@ -19,6 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tongban.assessment import api as assessment_api
 from tongban.assessment import pages as assessment_pages
+from tongban.catalog import api as catalog_api
+from tongban.catalog import pages as catalog_pages
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.errors import DomainError, ValidationFailed
@@ -216,7 +218,8 @@ def create_app() -> FastAPI:
 
     app.include_router(system_api.health_router)
     for router, tag in ((org_api.public_router, "auth"), (org_api.router, "org"),
-                        (system_api.router, "system"), (assessment_api.router, "assessment"),
+                        (system_api.router, "system"), (catalog_api.router, "catalog"),
+                        (assessment_api.router, "assessment"),
                         (rectification_api.router, "rectification"),
                         (reviews_api.public_router, "reviews"), (reviews_api.router, "reviews"),
                         (reports_api.router, "reports")):
@@ -225,6 +228,7 @@ def create_app() -> FastAPI:
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
     app.include_router(system_pages.router)
+    app.include_router(catalog_pages.router)
     app.include_router(assessment_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(reviews_pages.router)

@@ -54,6 +54,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
             "/assessment/schemes/sc-ywtb/2026.1", rightful=Role.admin),
         ("GET", "/assessment/{cohort}/{period}/orgs/{code}"): PageProbe(
             f"/assessment/bz-counties/2026-03/orgs/{VICTIM_ORG}"),
+        ("GET", "/catalog"): PageProbe("/catalog?q=延缓入学", "clean"),
         ("GET", "/cohorts"): PageProbe("/cohorts", rightful=Role.admin),
         ("GET", "/cohorts/{code}"): PageProbe("/cohorts/bz-counties", rightful=Role.admin),
         ("GET", "/healthz"): PageProbe("/healthz", "public", rightful=None),
@@ -115,7 +116,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
 UNSCOPED_WRITES = {
     "/account/contact", "/account/password", "/account/tokens", "/account/tokens/{token_id}/revoke",
     "/admin/audit/verify", "/admin/calendar/import", "/admin/calendar/override",
-    "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments",
+    "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments", "/catalog/import",
     "/assessment/import", "/assessment/schemes", "/assessment/sheets/{cohort}/{period}/{action}",
     "/assessment/sheets/compute",
     "/assessment/{cohort}/{period}/orgs/{code}/whatif", "/cohorts", "/inbox/read-all",

@@ -98,6 +98,17 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             "/api/v1/calendar/overrides/2026-12-01"
         ),
         ("GET", "/api/v1/audit"): Probe("/api/v1/audit"),
+        # the city's catalog is reference data every signed-in role reads; imports are
+        # the managers'
+        ("GET", "/api/v1/catalog/items"): Probe("/api/v1/catalog/items", expect="public"),
+        ("GET", "/api/v1/catalog/items/{item_id}"): Probe("/api/v1/catalog/items/1",
+                                                          expect="public"),
+        ("GET", "/api/v1/catalog/items/by-code/{impl_code}"): Probe(
+            "/api/v1/catalog/items/by-code/511A0138000000-511602000000-000-115113010833722043-1-00",
+            expect="public"),
+        ("POST", "/api/v1/catalog/imports"): Probe(
+            "/api/v1/catalog/imports",
+            files={"file": ("c.csv", "itemCode,name,taskType\n511B0001-1-00,新事项,1\n", "text/csv")}),
         ("GET", "/api/v1/audit/verify"): Probe("/api/v1/audit/verify"),
         ("GET", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes"),
         ("POST", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tests.factories import api_client, chart_option, csrf_of, logged_in_client, make_user
 from tests.reviews.test_cases import make_case, walk
 from tests.reviews.test_intake import HEADER, row
+from tongban.catalog.service import item_names
 from tongban.core.config import get_settings
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
@@ -115,8 +116,12 @@ def test_dashboard_ranks_items_and_tags_by_negative_reviews_and_drills_down_to_t
     table = analyst.get("/reviews/dashboard").text.split('data-testid="worst-items"')[1]
     table = table.split("</table>")[0]
     assert table.count("<tr>") == 1 + min(10, len(ranked))
-    for code, bad, total in ranked[:10]:
-        assert f'href="/reviews?item={code}">{code}</a></td><td class="num">{bad}/{total}' in table
+    names = item_names(db, codes=[code for code, _, _ in ranked[:10]])
+    for code, bad, total in ranked[:10]:  # named from the catalog, else by the code
+        cell = table.split(f'href="/reviews?item={code}">')[1].split("</a>")[0]
+        assert f">{names.get(code, code)}</span>" in cell
+        assert cell.split("</td>")[0] == cell and f'{cell}</a></td><td class="num">{bad}/{total}' \
+            in table
     drilled = analyst.get(f"/reviews?item={residence}")
     rows = drilled.text.split('data-testid="case-list"')[1].split("</tbody>")[0]
     assert rows.count("/reviews/cases/") == 1 and f"事项 {residence}" in drilled.text

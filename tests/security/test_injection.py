@@ -71,9 +71,17 @@ def plant(db: Session) -> dict[str, object]:
         "due_workdays": 5, "lines": [{"item_code": PAYLOAD, "item_name": PAYLOAD,
                                        "problem": PAYLOAD}]})
     assert task.status_code == 201, task.text
+    listed = analyst.post("/api/v1/catalog/imports", files={"file": ("items.csv", (
+        "itemCode,name,department,main_item,taskType\n"
+        + ",".join(f'"{v}"' for v in ("511X9999-1-00", f"事项{PAYLOAD}".replace('"', '""'),
+                                      PAYLOAD.replace('"', '""'),
+                                      PAYLOAD.replace('"', '""'), "1")) + "\n").encode(),
+        "text/csv")})
+    assert listed.status_code == 201, listed.text
     public = TestClient(analyst.app)
     rating = public.post("/api/v1/reviews", json={
         "channel": "网站", "org": "巴州区", "level": 1, "comment": f"差{PAYLOAD}",
+        "item_code": "511X9999-1-00",
         "case_no": f"X{PAYLOAD}"[:60], "rated_at": datetime.now().astimezone().isoformat()})
     assert rating.status_code == 201, rating.text
     case_id = db.query(NegativeCase.id).join(Review).filter(
@@ -92,13 +100,13 @@ def test_planted_text_is_inert_on_every_page(db: Session) -> None:
         "/assessment/schemes", "/assessment/adjustments", "/reviews", "/reviews/dashboard",
         f"/reviews/cases/{planted['case']}", "/rectification", "/rectification/risk",
         f"/rectification/tasks/{planted['task']}", "/admin/audit", "/inbox",
-        "/reports/preview?kind=weekly&as_of=2026-12-01",
+        "/reports/preview?kind=weekly&as_of=2026-12-01", "/catalog?q=511X9999",
     ]
     for path in pages:
         response = admin.get(path)
         assert response.status_code == 200, (path, response.status_code)
         assert_inert(response.text, path)
-    for path in ("/reviews", f"/reviews/cases/{planted['case']}",
+    for path in ("/reviews", f"/reviews/cases/{planted['case']}", "/catalog?q=511X9999",
                  f"/rectification/tasks/{planted['task']}", "/inbox"):
         response = liaison.get(path)
         assert response.status_code == 200, path

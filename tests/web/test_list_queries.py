@@ -26,6 +26,7 @@ from tests.reviews.test_intake import HEADER, row
 from tests.security.test_public_reviews import rating
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
+from tongban.catalog import service as catalog
 from tongban.core import audit
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.org import service as org_service
@@ -179,10 +180,24 @@ def _held(db: Session) -> ListPage:
                     add)
 
 
+def _catalog(db: Session) -> ListPage:
+    city = org_service.resolve_org(db, ref="巴中市")
+
+    def add(n: int) -> None:
+        lines = "".join(f"511Q{next(_serial):04d}-511602000000-000-1-1-00,查询事项{n},区查询局,1\n"
+                        for _ in range(n))
+        catalog.import_items(db, actor=SYSTEM_ACTOR, org=city, filename=f"q{next(_serial)}.csv",
+                             source=io.BytesIO(("itemCode,name,department,taskType\n"
+                                                + lines).encode()))
+
+    return ListPage(make_user(db, role=Role.liaison, org="巴州区"), "/catalog?q=查询事项",
+                    "查询事项", add)
+
+
 PAGES: dict[str, Callable[[Session], ListPage]] = {
     "cases": _cases, "rectification_board": _board, "risk_board": _risk, "league_table": _league,
     "adjustments": _adjustments, "reports": _reports, "users": _users, "orgs": _orgs,
-    "audit_log": _audit_log, "held_reviews": _held,
+    "audit_log": _audit_log, "held_reviews": _held, "catalog": _catalog,
 }
 
 

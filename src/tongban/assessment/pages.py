@@ -246,7 +246,10 @@ def org_whatif(
 
 def _schemes(db: Session, actor: Actor, params: ListParams) -> dict[str, Any]:
     """The page of the scheme list, and every version (bounded) for the diff picker."""
-    return {"found": service.list_schemes(db, actor=actor, params=params), "params": params,
+    found = service.list_schemes(db, actor=actor, params=params)
+    return {"found": found, "params": params,
+            "cohort_names": service.cohort_names(db, codes={c for s in found.items
+                                                            for c in s.cohorts}),
             "schemes": service.list_schemes(db, actor=actor, params=ListParams.for_choices()).items}
 
 
@@ -271,7 +274,8 @@ def scheme_detail(request: Request, code: str, version: str, db: Session = REQUE
                   actor: Actor = Depends(require_actor)) -> Response:
     scheme = service.get_scheme(db, actor=actor, ref=f"{code}@{version}")
     return render(request, "assessment/scheme.html",
-                  {"scheme": scheme, "definition": service.scheme_definition(scheme)})
+                  {"scheme": scheme, "definition": service.scheme_definition(scheme),
+                   "cohort_names": service.cohort_names(db, codes=scheme.cohorts)})
 
 
 @router.post("/schemes", response_class=HTMLResponse)

@@ -49,6 +49,9 @@ from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Cohort, CohortMember, Org
 
+audit.name_objects({"scheme": "考核方案", "score_sheet": "成绩单", "metric_value": "数据项",
+                    "adjustment": "加扣分", "import_batch": "考核数据导入"})
+
 # ---------------------------------------------------------------- schemes
 
 

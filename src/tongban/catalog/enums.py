@@ -20,3 +20,9 @@ class ItemType(Choice):
     ruling = "9", "行政裁决"
     other_power = "10", "其他行政权力"
     public_service = "20", "公共服务"
+
+
+class CatalogWork(Choice):
+    """What a user may do with the catalog beyond reading it."""
+
+    import_items = "import", "导入事项目录"

@@ -17,16 +17,20 @@ from typing import IO
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from tongban.catalog.enums import ItemType
+from tongban.catalog.enums import CatalogWork, ItemType
 from tongban.catalog.models import ServiceItem
 from tongban.core import audit
+from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import ErrorGroups, NotFound, RowError, ValidationFailed
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_text, open_table
 from tongban.org import service as org_service
+from tongban.org.enums import Area
 from tongban.org.models import Org
+
+audit.name_objects({"service_item": "事项目录"})
 
 ALIASES = {
     "实施编码": "impl_code", "事项编码": "impl_code", "itemcode": "impl_code", "itemCode": "impl_code",
@@ -132,6 +136,13 @@ def import_items(db: Session, *, actor: Actor, org: Org, source: Path | IO[bytes
     return result
 
 
+def import_owner(db: Session, *, actor: Actor, ref: str = "") -> Org:
+    """Whose list an import is: the org ``ref`` names, or the city the platform serves
+    (refused first to those who may not import)."""
+    org_service.require_manager(actor, "导入事项目录")
+    return org_service.resolve_org(db, ref=ref.strip() or get_settings().city_code, actor=actor)
+
+
 def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: str) -> ItemImport:
     known = {item.impl_code: item for item in db.scalars(
         select(ServiceItem).where(ServiceItem.org_id == org.id))}
@@ -153,28 +164,47 @@ def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: st
     return result
 
 
+def allowed_actions(actor: Actor) -> frozenset[CatalogWork]:
+    """What ``actor`` may do with the catalog beyond reading it (pages show these buttons)."""
+    return frozenset({CatalogWork.import_items}) if actor.can_manage else frozenset()
+
+
 def get_item(db: Session, *, actor: Actor, item_id: int) -> ServiceItem:
     """One item; the catalog is reference data every signed-in role reads."""
+    org_service.require_area(actor, Area.catalog)
     item = db.get(ServiceItem, item_id)
     if item is None:
         raise NotFound(f"未找到事项 #{item_id}")
     return item
 
 
+def get_item_by_code(db: Session, *, actor: Actor, impl_code: str) -> ServiceItem:
+    """The item with this 实施编码 (the lowest id when several places list the same code)."""
+    org_service.require_area(actor, Area.catalog)
+    item = db.scalars(select(ServiceItem).where(ServiceItem.impl_code == impl_code)
+                      .order_by(ServiceItem.id).limit(1)).first()
+    if item is None:
+        raise NotFound(f"未找到实施编码为「{impl_code[:100]}」的事项")
+    return item
+
+
 #: The catalog as a list: by department, then name.
 ITEMS = Listing(sorts={"name": ("事项名称", [ServiceItem.name]),
                        "impl_code": ("实施编码", [ServiceItem.impl_code])},
-                key=ServiceItem.id, search="事项名称中的文字，或实施编码、基本编码的开头")
+                key=ServiceItem.id,
+                search="事项名称或实施部门中的文字，或实施编码、基本编码的开头")
 
 
 def search_items(db: Session, *, actor: Actor, department: str = "",
                  item_type: ItemType | None = None, org: Org | None = None,
                  params: ListParams) -> Page[ServiceItem]:
-    """A page of the items whose name holds ``params.q`` or whose code starts with it,
-    filtered."""
+    """A page of the items whose name or department holds ``params.q`` or whose code starts
+    with it, filtered."""
+    org_service.require_area(actor, Area.catalog)
     conditions = []
     if words := params.q:
         conditions.append(or_(ServiceItem.name.contains(words, autoescape=True),
+                              ServiceItem.department.contains(words, autoescape=True),
                               ServiceItem.impl_code.startswith(words, autoescape=True),
                               ServiceItem.base_code.startswith(words, autoescape=True)))
     if department:
@@ -190,6 +220,7 @@ def search_items(db: Session, *, actor: Actor, department: str = "",
 
 def departments(db: Session, *, actor: Actor) -> list[tuple[str, int]]:
     """Each department with its number of items, most first (for the filter)."""
+    org_service.require_area(actor, Area.catalog)
     return [(d, n) for d, n in db.execute(
         select(ServiceItem.department, func.count()).group_by(ServiceItem.department)
         .order_by(func.count().desc(), ServiceItem.department))]

@@ -54,8 +54,11 @@ def scheme_list(search: SearchOption = "", page: PageOption = 1,
     from tongban.assessment import service as assessment
 
     with service_call() as db:
-        found = assessment.list_schemes(
-            db, actor=SYSTEM_ACTOR, params=list_params(page, page_size, search)).map(
+        schemes = assessment.list_schemes(
+            db, actor=SYSTEM_ACTOR, params=list_params(page, page_size, search))
+        names = assessment.cohort_names(db, codes={c for s in schemes.items for c in s.cohorts})
+        cohorts = ["、".join(names.get(c, c) for c in s.cohorts) for s in schemes.items]
+        found = schemes.map(
             lambda s: {"code": s.code, "version": s.version, "name": s.name,
                        "effective_from": s.effective_from, "effective_to": s.effective_to,
                        "cohorts": s.cohorts, "indicators": s.indicator_count,
@@ -65,10 +68,10 @@ def scheme_list(search: SearchOption = "", page: PageOption = 1,
         table = Table(title="考核方案")
         for column in ("代码@版本", "名称", "适用期间", "分组", "指标数"):
             table.add_column(column)
-        for r in found.items:
+        for r, cohort_text in zip(found.items, cohorts, strict=True):
             table.add_row(f"{r['code']}@{r['version']}", str(r["name"]),
                           f"{r['effective_from']}–{r['effective_to'] or ''}",
-                          "、".join(r["cohorts"]), str(r["indicators"]))  # type: ignore[arg-type]
+                          cohort_text, str(r["indicators"]))
         console.print(table)
 
     emit_page(as_json, found, human)
@@ -174,14 +177,14 @@ def assess_correct(
 @assess_app.command("rank", help="排名表：总分、名次、等次。")
 def assess_rank(cohort: CohortOption, period: PeriodOption, as_json: JsonOption = False) -> None:
     from tongban.assessment import service as assessment
-    from tongban.assessment.enums import Grade
+    from tongban.assessment.enums import Grade, SheetStatus
 
     with service_call() as db:
         sheet = assessment.require_sheet(db, cohort_code=cohort, period=period)
         rows: list[dict[str, Any]] = [
             {"org_code": ln.org.code, "org_name": ln.org.name, "total": round(ln.total, 4),
              "rank": ln.rank, "grade": ln.grade} for ln in sheet.lines]
-        title = f"{sheet.cohort.name} {period_label(period)}（{sheet.status}）"
+        title = f"{sheet.cohort.name} {period_label(period)}（{SheetStatus(sheet.status).label}）"
 
     def human() -> None:
         table = Table(title=title)

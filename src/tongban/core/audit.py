@@ -173,6 +173,7 @@ class _Call:
 _CALLS: ContextVar[tuple[_Call, ...]] = ContextVar("audit_calls", default=())
 _ACTIONS: dict[str, Action] = {}  # audit entry name → the action that writes it
 _LABELS: dict[str, str] = {}  # audit entry name → its Chinese name
+_OBJECT_LABELS: dict[str, str] = {}  # object type → its Chinese name
 _WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
 P = ParamSpec("P")
@@ -182,6 +183,20 @@ R = TypeVar("R")
 def label_of(name: str) -> str:
     """The Chinese name of an audit entry (the code itself for an entry no action declares)."""
     return _LABELS.get(name, name)
+
+
+def name_objects(labels: Mapping[str, str]) -> None:
+    """Declare the Chinese names of the object types a domain's entries name
+    (``negative_case`` → 差评工单); the domain that writes the entries calls this once."""
+    for code, label in labels.items():
+        if _OBJECT_LABELS.get(code, label) != label:
+            raise ValueError(f"object type {code!r} is already named {_OBJECT_LABELS[code]!r}")
+        _OBJECT_LABELS[code] = label
+
+
+def object_label(object_type: str) -> str:
+    """The Chinese name of an object type (the code itself for one no domain names)."""
+    return _OBJECT_LABELS.get(object_type, object_type)
 
 
 def actions() -> dict[str, Action]:

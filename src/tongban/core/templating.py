@@ -67,6 +67,7 @@ templates.env.filters["signed"] = signed
 templates.env.filters["json_text"] = json_text
 templates.env.filters["pii"] = mask_text
 templates.env.filters["audit_label"] = audit.label_of
+templates.env.filters["object_label"] = audit.object_label
 templates.env.filters["period_label"] = period_label
 templates.env.filters["quarter_label"] = quarter_label
 templates.env.globals["json_script"] = json_script

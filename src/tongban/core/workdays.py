@@ -27,6 +27,8 @@ from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_text, open_table
 
+audit.name_objects({"workday_override": "工作日调整", "workday_import": "放假通知导入"})
+
 
 class DayKind(Choice):
     holiday = "holiday", "休息日"

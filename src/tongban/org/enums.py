@@ -29,6 +29,7 @@ class Area(Choice):
     assessment = "assessment", "考核排名"
     schemes = "schemes", "考核方案"
     data_import = "data_import", "数据导入"
+    catalog = "catalog", "事项目录"
     reviews = "reviews", "好差评"
     review_analysis = "review_analysis", "好差评分析"
     rectification = "rectification", "整改督办"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from tongban.catalog import service as catalog
 from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
@@ -142,6 +143,8 @@ def task_page(request: Request, task_id: RowId, db: Session = REQUEST_DB,
         "task": task, "state": state, "source": TaskSource(task.source), "allowed": allowed,
         "actions": [a for a in TaskAction if a in allowed], "work": TaskWork,
         "as_of": as_of, "service": service, **_record(db, actor, task),
+        "items": catalog.item_names(db, codes=[ln.item_code for ln in task.lines
+                                               if not ln.item_name]),
         "extensions": ", ".join(sorted(get_settings().upload_extension_set)),
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024)})
 

@@ -49,6 +49,9 @@ from tongban.rectification.models import RectificationTask, TaskAttachment, Task
 from tongban.supervision import service as supervision
 from tongban.supervision.enums import SupervisionKind
 
+audit.name_objects({"rectification_task": "整改任务", "rectification_line": "整改事项",
+                    "rectification_import": "省级反馈导入"})
+
 # ---------------------------------------------------------------- time
 
 

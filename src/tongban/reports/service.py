@@ -28,6 +28,8 @@ from tongban.reports.document import Document
 from tongban.reports.enums import ReportFormat, ReportKind, ReportTrigger
 from tongban.reports.models import Report, ReportFile
 
+audit.name_objects({"report": "通报"})
+
 
 @dataclass(frozen=True)
 class ReportRequest:

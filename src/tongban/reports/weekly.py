@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tongban.assessment import analysis
 from tongban.assessment import service as assessment
+from tongban.catalog import service as catalog
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import NotFound
@@ -207,11 +208,14 @@ def _reviews(db: Session, actor: Actor, section: Section, week: Week,
         section.say(f"逾期未办结的差评工单{len(overdue)}件：")
         late_table = Table("逾期差评工单", "逾期工单",
                            [Column("工单", CellKind.integer, 7), Column("责任单位", width=20),
-                            Column("状态", width=9), Column("回访期限", width=12),
-                            Column("整改反馈期限", width=13)])
+                            Column("事项", width=28), Column("状态", width=9),
+                            Column("回访期限", width=12), Column("整改反馈期限", width=13)])
+        names = catalog.item_names(db, codes=[c.review.item_code for c in overdue])
         for case_ in overdue:
             link = sources.case(case_.id)
-            late_table.add(Cell(case_.id, link), case_.org.name, CaseState(case_.state).label,
+            code = case_.review.item_code
+            late_table.add(Cell(case_.id, link), case_.org.name,
+                           names.get(code, code) or "—", CaseState(case_.state).label,
                            case_.callback_due.isoformat(), case_.rectify_due.isoformat())
         section.blocks.append(late_table)
     return totals

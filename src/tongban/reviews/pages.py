@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from tongban.catalog import service as catalog
 from tongban.core import audit, notify, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
@@ -203,22 +204,25 @@ def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
                                channel=Channel(channel))
 
 
-#: The case inbox as exported: what the page shows, in full, every name spelt out.
-CASE_FIELDS: list[Field[NegativeCase]] = [
-    Field("工单号", lambda c: c.id),
-    Field("单位", lambda c: c.org.name),
-    Field("评价", lambda c: Level(c.review.level).label),
-    Field("渠道", lambda c: Channel(c.review.channel).label),
-    Field("办件编号", lambda c: c.review.case_no),
-    Field("事项编码", lambda c: c.review.item_code),
-    Field("评价内容", lambda c: c.review.comment),
-    Field("电话", lambda c: c.review.phone_masked),
-    Field("状态", lambda c: CaseState(c.state).label),
-    Field("收到日期", lambda c: c.received_on),
-    Field("回访期限", lambda c: c.callback_due),
-    Field("整改期限", lambda c: c.rectify_due),
-    Field("是否逾期", lambda c: service.is_overdue(c, as_of=local_today())),
-]
+def case_fields(items: dict[str, str]) -> list[Field[NegativeCase]]:
+    """The case inbox as exported: what the page shows, in full, every name spelt out
+    (``items``: the catalog's names of the cases' item codes; an unknown code stands as is)."""
+    return [
+        Field("工单号", lambda c: c.id),
+        Field("单位", lambda c: c.org.name),
+        Field("评价", lambda c: Level(c.review.level).label),
+        Field("渠道", lambda c: Channel(c.review.channel).label),
+        Field("办件编号", lambda c: c.review.case_no),
+        Field("事项", lambda c: items.get(c.review.item_code, c.review.item_code)),
+        Field("事项编码", lambda c: c.review.item_code),
+        Field("评价内容", lambda c: c.review.comment),
+        Field("电话", lambda c: c.review.phone_masked),
+        Field("状态", lambda c: CaseState(c.state).label),
+        Field("收到日期", lambda c: c.received_on),
+        Field("回访期限", lambda c: c.callback_due),
+        Field("整改期限", lambda c: c.rectify_due),
+        Field("是否逾期", lambda c: service.is_overdue(c, as_of=local_today())),
+    ]
 
 
 @router.get("/reviews", response_class=HTMLResponse)
@@ -233,10 +237,12 @@ def case_inbox(request: Request, state: str = "", org: str = "", period: str = "
                                period=period or None, item_code=item or None,
                                overdue_only=overdue,
                                params=params.for_export() if format == "xlsx" else params)
+    items = catalog.item_names(db, codes=[c.review.item_code for c in found.items]
+                               + ([item] if item else []))
     if format == "xlsx":
-        return xlsx_response(found.items, CASE_FIELDS, title="差评工单")
+        return xlsx_response(found.items, case_fields(items), title="差评工单")
     return render(request, "reviews/cases.html", {**_bulk(actor, "/reviews/supervision"),
-        "found": found, "params": params, "today": today, "service": service,
+        "found": found, "items": items, "params": params, "today": today, "service": service,
         "states": CaseState, "overdue": overdue,
         "state": state, "mask": privacy.mask_text, "org": target, "period": period, "item": item,
         "callback_workdays": get_settings().review_callback_workdays,
@@ -255,6 +261,7 @@ def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
         "service": service, "phone": service.phone_for(db, actor=actor, case_=found),
         "comment": privacy.mask_text(found.review.comment),
         "template": service.reply_template(found), "level": Level(found.review.level),
+        "items": catalog.item_names(db, codes=[found.review.item_code]),
         "channel": Channel(found.review.channel).label, **_record(db, actor, found)})
 
 
@@ -383,6 +390,7 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
         "levels_chart": levels_chart, "heat": heat,
         "tags": data["tags"], "worst": worst, "thin": thin, "least": least,
         "items": data["items"],
+        "item_names": catalog.item_names(db, codes=[code for code, _, _ in data["items"]]),
         "codes": codes, "defaults": data["defaults"],
         "default_days": get_settings().review_default_rating_days,
         "chart_height": max(320, 26 * len(names) + 90)})

@@ -111,7 +111,8 @@ def list_audit(
         since=since, until=until, params=params,
     )
     return page_out(response, found.map(lambda e: AuditEntryRead(
-        id=e.id, at=e.at, actor=e.actor, action=e.action, object_type=e.object_type,
+        id=e.id, at=e.at, actor=e.actor, action=e.action, action_label=audit.label_of(e.action),
+        object_type=e.object_type, object_type_label=audit.object_label(e.object_type),
         object_id=e.object_id, changes=privacy.mask_data(e.changes),
         reason=privacy.mask_text(e.reason), hash=e.hash)))
 

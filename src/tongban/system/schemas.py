@@ -47,7 +47,9 @@ class AuditEntryRead(BaseModel):
     at: datetime
     actor: str
     action: str
+    action_label: str
     object_type: str
+    object_type_label: str
     object_id: str
     changes: dict[str, Any]
     reason: str

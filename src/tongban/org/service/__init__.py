@@ -14,6 +14,7 @@ Callers use the functions re-exported here (``from tongban.org import service``)
 
 from __future__ import annotations
 
+from tongban.core import audit
 from tongban.org.service.cohorts import (
     COHORTS,
     allowed_cohort_actions,
@@ -94,6 +95,9 @@ from tongban.org.service.users import (
     start_session,
     update_user,
 )
+
+audit.name_objects({"org": "组织", "cohort": "考核分组", "user": "用户",
+                    "api_token": "接口令牌"})
 
 __all__ = [
     "COHORTS",

@@ -20,6 +20,7 @@ Callers use the functions re-exported here (``from tongban.reviews import servic
 
 from __future__ import annotations
 
+from tongban.core import audit
 from tongban.reviews.service.cases import (
     CASES,
     REPLY_TEMPLATES,
@@ -75,6 +76,10 @@ from tongban.reviews.service.rates import (
 )
 from tongban.reviews.service.reads import REVIEWS, counts_between, dashboard, list_reviews
 from tongban.reviews.service.tracking import CITIZEN, Tracking, answer_as_rater, tracking_of
+
+audit.name_objects({"review": "评价", "negative_case": "差评工单", "review_batch": "评价批次",
+                    "review_import": "评价导入", "handled_case": "办件明细",
+                    "handled_count": "办件量"})
 
 __all__ = [
     "CASES",
