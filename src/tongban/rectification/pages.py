@@ -64,7 +64,7 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
         "grid": {"left": 8, "right": 24, "top": 10, "bottom": 20, "containLabel": True},
         "xAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "yAxis": {"type": "category", "data": orgs},
-        "series": [{"type": "bar", "itemStyle": {"color": "#1d4f91"},
+        "series": [{"name": "按期完成率（%）", "type": "bar", "itemStyle": {"color": "#1d4f91"},
                     "label": {"show": True, "position": "right", "formatter": "{c}%"},
                     "data": [round(100 * by_org[o][0] / max(1, sum(by_org[o])), 1)
                              for o in orgs]}],

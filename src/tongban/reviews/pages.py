@@ -372,6 +372,7 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
                              for (n, p), v in rate.items()]}],
     }
     worst = sorted(totals.items(), key=lambda kv: -(kv[1][0] / max(1, kv[1][1])))[:10]
+    today = local_today()
     return render(request, "reviews/dashboard.html", {
         "held": service.held_count(db, actor=actor),
         "levels_chart": levels_chart, "heat": heat,
@@ -379,4 +380,5 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
         "items": data["items"],
         "codes": codes, "defaults": data["defaults"],
         "default_days": get_settings().review_default_rating_days,
-        "chart_height": max(320, 26 * len(names) + 90)})
+        "chart_height": max(320, 26 * len(names) + 90),
+        "as_of_label": f"截至{today.month}月{today.day}日："})
