@@ -124,8 +124,8 @@ def risk_board(request: Request, params: ListParams = Depends(PAGED.params),
     rows = service.risk(db, actor=actor, as_of=as_of)
     open_tasks = [t for t in service.visible_tasks(db, actor=actor, as_of=as_of)
                   if TaskState(t.state).is_open]
-    open_tasks.sort(key=lambda t: (service.days_left(t, as_of=as_of), -service.points_at_risk(t)))
-    # Ordered by the points at risk, which are computed per task: paged once ordered.
+    open_tasks.sort(key=service.risk_order)
+    # Ordered by the points still at risk, which are computed per task: paged once ordered.
     return render(request, "rectification/risk.html", {
         "rows": rows, "found": page_of(open_tasks, params=params), "as_of": as_of,
         "service": service, "states": TaskState})
