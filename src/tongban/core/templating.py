@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -100,6 +101,16 @@ def chart_table(option: dict[str, Any], corner: str = "") -> ChartTable:
     return ChartTable(corner, columns, rows)
 
 
+def tel_link(phone: str | None) -> Markup:
+    """A phone number the viewer may see in full as a ``tel:`` link; a masked one (138****0000)
+    or none stays text, since it cannot be dialled."""
+    text = (phone or "").strip()
+    digits = re.sub(r"[^\d+]", "", text)
+    if not text or "*" in text or len(digits) < 5:
+        return Markup('<span data-testid="phone">{}</span>').format(text or "—")
+    return Markup('<a href="tel:{}" data-testid="phone">{}</a>').format(digits, text)
+
+
 def json_text(value: Any) -> str:
     """JSON shown as text on a page (autoescaped like any other text)."""
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -121,6 +132,7 @@ templates.env.filters["fixed"] = fixed
 templates.env.filters["signed"] = signed
 templates.env.filters["json_text"] = json_text
 templates.env.filters["pii"] = mask_text
+templates.env.filters["tel"] = tel_link
 templates.env.filters["audit_label"] = audit.label_of
 templates.env.filters["period_label"] = period_label
 templates.env.filters["quarter_label"] = quarter_label
