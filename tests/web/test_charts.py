@@ -51,10 +51,12 @@ def _shown(value: Any) -> str:
 
 
 def expected_rows(option: dict[str, Any], axis: str) -> list[list[str]]:
-    """What a category chart draws: category i has series s's ``data[i]``."""
+    """What a category chart draws: category i has series s's ``data[i]``; read top-down, as a
+    horizontal bar chart shows them (its first category is drawn at the bottom)."""
     categories = option[axis]["data"]
-    return [[str(name), *(_shown(s["data"][i]) for s in option["series"])]
+    rows = [[str(name), *(_shown(s["data"][i]) for s in option["series"])]
             for i, name in enumerate(categories)]
+    return rows[::-1] if axis == "yAxis" else rows
 
 
 def test_the_board_charts_table_views_hold_exactly_their_data(db: Session) -> None:
@@ -96,6 +98,10 @@ def test_the_org_page_charts_have_table_views(db: Session) -> None:
     header, *rows = table_view(html, "chart-trend")
     assert header == ["月份", "名次", "总分"]
     assert rows == expected_rows(trend, "xAxis") and len(rows) >= 3
+    gap = chart_option(html, "chart-gap")
+    header, *rows = table_view(html, "chart-gap")
+    assert header == ["指标", "与第一名差距", "与中位数差距"]
+    assert rows == expected_rows(gap, "yAxis") and len(rows) > 1
 
 
 def test_a_chart_without_data_says_so_with_its_period_instead_of_empty_axes(

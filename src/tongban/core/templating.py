@@ -98,6 +98,8 @@ def chart_table(option: dict[str, Any], corner: str = "") -> ChartTable:
     columns = [str(s.get("name") or "数值") for s in series]
     rows = [(name, [_cell(s["data"][i]) if i < len(s["data"]) else "—" for s in series])
             for i, name in enumerate(categories)]
+    if categories is y_names and y_axes and not y_axes[0].get("inverse"):
+        rows.reverse()  # a category y axis is drawn bottom-up: the table reads top-down, as seen
     return ChartTable(corner, columns, rows)
 
 
