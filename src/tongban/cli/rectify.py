@@ -115,7 +115,7 @@ def rectify_risk(
         for r in rows:
             deducted = f"（已扣 {r['points_deducted']:g} 分）" if r["points_deducted"] else ""
             if r["statement"]:
-                console.print(r["statement"] + deducted)
+                console.print(f"{r['statement']}{deducted}")
             elif r["points_at_risk"]:
                 console.print(f"{r['org_name']}：风险 {r['points_at_risk']:g} 分，{r['open_lines']} 项"
                               f"未完成，最近期限 {r['next_due']}{deducted}")
