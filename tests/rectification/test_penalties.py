@@ -159,7 +159,7 @@ def test_cli_risk_and_jobs_json(db: Session) -> None:
     assert result.exit_code == 0, result.output
     import json
 
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["items"]
     city = next(r for r in rows if r["org_code"] == "511900")
     assert {"org_code", "points_at_risk", "open_lines", "next_due", "projected_total",
             "projected_rank"} <= set(city)

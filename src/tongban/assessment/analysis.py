@@ -149,6 +149,8 @@ class WhatIfResult:
     passes: list[str] = field(default_factory=list)
     falls_behind: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    #: What was entered but could not count as entered (points capped at the indicator's maximum).
+    notes: list[str] = field(default_factory=list)
 
 
 def _stored_values(view: SheetView) -> dict[int, dict[str, float]]:
@@ -223,6 +225,7 @@ def whatif_on(
         i.code: item for _, i in definition.indicators() if (item := row.item(i)) is not None
     }
     changes: list[str] = []
+    notes: list[str] = []
     if set_metrics:
         values = _stored_values(view)
         values[row.org_id] = {**values.get(row.org_id, {}), **set_metrics}
@@ -236,6 +239,11 @@ def whatif_on(
         assert target is not None
         items[code] = set_item_points(items[code], points)
         changes.append(f"{code} {target.name} 得分设为 {precise(items[code].points)}")
+        if points > items[code].max_points:
+            notes.append(f"{code} {target.name}：输入 {precise(points)} 分，"
+                         f"已按该指标满分 {precise(items[code].max_points)} 分封顶")
+        elif points < 0:
+            notes.append(f"{code} {target.name}：输入 {precise(points)} 分，已按 0 分计")
     kept = [a for a in row.adjustments if a.id not in drop]
     changes += [f"去掉{'扣分' if a.points < 0 else '加分'} {precise(abs(a.points))}（{a.reason}）"
                 for a in row.adjustments if a.id in drop]
@@ -248,7 +256,7 @@ def whatif_on(
     d = definition.decimals
     before, after = round(row.total, d), round(after_total, d)
     result = WhatIfResult(row.org_code, row.org_name, row.total, row.rank, after_total,
-                          after_rank, changes=changes)
+                          after_rank, changes=changes, notes=notes)
     for other in view.rows:
         if other.org_id == row.org_id:
             continue

@@ -177,7 +177,7 @@ def whatif(cohort: str, period: str, org: str, body: WhatIfRequest,
                       before=TotalRank(total=result.before_total, rank=result.before_rank),
                       after=TotalRank(total=result.after_total, rank=result.after_rank),
                       passes=result.passes, falls_behind=result.falls_behind,
-                      changes=result.changes)
+                      changes=result.changes, notes=result.notes)
 
 
 @router.get("/sheets/{cohort}/{period}/alerts", response_model=PageOut[AlertRead],

@@ -103,6 +103,7 @@ class WhatIfRead(BaseModel):
     passes: list[str]
     falls_behind: list[str]
     changes: list[str]
+    notes: list[str] = Field(default=[], description="输入值超出指标分值时的说明（如已按满分封顶）")
 
 
 class TrendRead(BaseModel):

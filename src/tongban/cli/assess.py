@@ -256,12 +256,13 @@ def assess_whatif(
                "before": {"total": result.before_total, "rank": result.before_rank},
                "after": {"total": result.after_total, "rank": result.after_rank},
                "passes": result.passes, "falls_behind": result.falls_behind,
-               "changes": result.changes}
+               "changes": result.changes, "notes": result.notes}
     emit(as_json, payload, lambda: console.print(
         f"{result.org_name}：{fixed(result.before_total)} 分第{result.before_rank}名 → "
         f"{fixed(result.after_total)} 分第{result.after_rank}名"
         + (f"；超过 {'、'.join(result.passes)}" if result.passes else "")
-        + (f"；落后于 {'、'.join(result.falls_behind)}" if result.falls_behind else "")))
+        + (f"；落后于 {'、'.join(result.falls_behind)}" if result.falls_behind else "")
+        + "".join(f"\n{note}" for note in result.notes)))
 
 
 @assess_app.command("trend", help="一个单位各月的总分、名次和等次。")

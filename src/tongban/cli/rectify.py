@@ -18,6 +18,7 @@ from tongban.cli.options import (
 )
 from tongban.cli.output import console, emit, emit_page, err_console
 from tongban.cli.session import json_row_errors, service_call
+from tongban.core.listing import Page
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_today
 
@@ -93,7 +94,8 @@ def rectify_list(
     emit_page(as_json, found, human)
 
 
-@rectify_app.command("risk", help="风险分值：各单位若未按期整改将扣多少分、预计名次。")
+@rectify_app.command("risk", help="风险分值：各单位若未按期整改将扣多少分、已扣多少分、预计名次。"
+                    "--json 输出与 API 相同的 {items, total, page, page_size}。")
 def rectify_risk(
     org: Annotated[str | None, typer.Option(help="单位（含下级）")] = None,
     as_of: Annotated[str | None, typer.Option(help="以该日计算（默认今天）")] = None,
@@ -111,7 +113,14 @@ def rectify_risk(
         if not rows:
             console.print("没有面临扣分风险的整改任务")
         for r in rows:
-            console.print(r["statement"] or f"{r['org_name']}：风险 {r['points_at_risk']} 分，"
-                                            f"{r['open_lines']} 项未完成，最近期限 {r['next_due']}")
+            deducted = f"（已扣 {r['points_deducted']:g} 分）" if r["points_deducted"] else ""
+            if r["statement"]:
+                console.print(f"{r['statement']}{deducted}")
+            elif r["points_at_risk"]:
+                console.print(f"{r['org_name']}：风险 {r['points_at_risk']:g} 分，{r['open_lines']} 项"
+                              f"未完成，最近期限 {r['next_due']}{deducted}")
+            else:
+                console.print(f"{r['org_name']}：暂无扣分风险{deducted}")
 
-    emit(as_json, rows, human)
+    # Whole: at most one row per org in scope (the API pages the same rows).
+    emit_page(as_json, Page.whole(rows), human)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,72 @@ def json_script(value: Any, element_id: str) -> Markup:
         element_id, Markup(text))
 
 
+@dataclass(frozen=True)
+class ChartTable:
+    """A chart's data as a table: one row per category, one column per series (a heatmap: one
+    row per y category, one column per x category). ``empty`` when there is nothing to draw."""
+
+    corner: str
+    columns: list[str]
+    rows: list[tuple[str, list[str]]]
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows or not self.columns
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("value")
+    if value is None or value == "-":
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return plain(value)
+
+
+def _axes(option: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    axis = option.get(key) or {}
+    return axis if isinstance(axis, list) else [axis]
+
+
+def chart_table(option: dict[str, Any], corner: str = "") -> ChartTable:
+    """The table view of an ECharts ``option``, read from the same data the chart draws
+    (category axis × series, or a heatmap's x × y cells), so screen readers and pages without
+    JS show exactly the chart's figures."""
+    series = [s for s in option.get("series") or [] if isinstance(s, dict)]
+    x_axes, y_axes = _axes(option, "xAxis"), _axes(option, "yAxis")
+    x_names = [str(c) for c in x_axes[0].get("data") or []] if x_axes else []
+    y_names = [str(c) for c in y_axes[0].get("data") or []] if y_axes else []
+    heat = [s for s in series if s.get("type") == "heatmap"]
+    if heat:
+        cells: dict[tuple[int, int], str] = {}
+        for point in heat[0].get("data") or []:
+            x, y, v = point["value"] if isinstance(point, dict) else point
+            cells[(int(x), int(y))] = _cell(v)
+        rows = [(name, [cells.get((i, j), "—") for i in range(len(x_names))])
+                for j, name in enumerate(y_names)]
+        return ChartTable(corner, x_names, rows if cells else [])
+    categories = x_names if x_axes and x_axes[0].get("type") == "category" else y_names
+    series = [s for s in series if s.get("data")]
+    columns = [str(s.get("name") or "数值") for s in series]
+    rows = [(name, [_cell(s["data"][i]) if i < len(s["data"]) else "—" for s in series])
+            for i, name in enumerate(categories)]
+    if categories is y_names and y_axes and not y_axes[0].get("inverse"):
+        rows.reverse()  # a category y axis is drawn bottom-up: the table reads top-down, as seen
+    return ChartTable(corner, columns, rows)
+
+
+def tel_link(phone: str | None) -> Markup:
+    """A phone number the viewer may see in full as a ``tel:`` link; a masked one (138****0000)
+    or none stays text, since it cannot be dialled."""
+    text = (phone or "").strip()
+    digits = re.sub(r"[^\d+]", "", text)
+    if not text or "*" in text or len(digits) < 5:
+        return Markup('<span data-testid="phone">{}</span>').format(text or "—")
+    return Markup('<a href="tel:{}" data-testid="phone">{}</a>').format(digits, text)
+
+
 def json_text(value: Any) -> str:
     """JSON shown as text on a page (autoescaped like any other text)."""
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -66,11 +134,13 @@ templates.env.filters["fixed"] = fixed
 templates.env.filters["signed"] = signed
 templates.env.filters["json_text"] = json_text
 templates.env.filters["pii"] = mask_text
+templates.env.filters["tel"] = tel_link
 templates.env.filters["audit_label"] = audit.label_of
 templates.env.filters["object_label"] = audit.object_label
 templates.env.filters["period_label"] = period_label
 templates.env.filters["quarter_label"] = quarter_label
 templates.env.globals["json_script"] = json_script
+templates.env.globals["chart_table"] = chart_table
 templates.env.globals["url_with"] = url_with
 
 

@@ -65,7 +65,7 @@ def _charts(tasks: list[RectificationTask], as_of: date) -> dict[str, Any]:
         "grid": {"left": 8, "right": 24, "top": 10, "bottom": 20, "containLabel": True},
         "xAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "yAxis": {"type": "category", "data": orgs},
-        "series": [{"type": "bar", "itemStyle": {"color": "#1d4f91"},
+        "series": [{"name": "按期完成率（%）", "type": "bar", "itemStyle": {"color": "#1d4f91"},
                     "label": {"show": True, "position": "right", "formatter": "{c}%"},
                     "data": [round(100 * by_org[o][0] / max(1, sum(by_org[o])), 1)
                              for o in orgs]}],
@@ -125,8 +125,8 @@ def risk_board(request: Request, params: ListParams = Depends(PAGED.params),
     rows = service.risk(db, actor=actor, as_of=as_of)
     open_tasks = [t for t in service.visible_tasks(db, actor=actor, as_of=as_of)
                   if TaskState(t.state).is_open]
-    open_tasks.sort(key=lambda t: (service.days_left(t, as_of=as_of), -service.points_at_risk(t)))
-    # Ordered by the points at risk, which are computed per task: paged once ordered.
+    open_tasks.sort(key=service.risk_order)
+    # Ordered by the points still at risk, which are computed per task: paged once ordered.
     return render(request, "rectification/risk.html", {
         "rows": rows, "found": page_of(open_tasks, params=params), "as_of": as_of,
         "service": service, "states": TaskState})

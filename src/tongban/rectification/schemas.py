@@ -105,9 +105,13 @@ class ImportResult(BaseModel):
 
 
 class RiskRead(BaseModel):
+    """One org on the risk board: points still at risk, points its open overdue tasks already
+    cost, and the projection."""
+
     org_code: str
     org_name: str
     points_at_risk: float
+    points_deducted: float = Field(description="逾期未整改、已计入考核的扣分（未办结任务）")
     open_lines: int
     next_due: date | None
     current_total: float | None

@@ -521,6 +521,19 @@ def points_at_risk(task: RectificationTask) -> float:
     return penalty_points(task, task.open_lines)
 
 
+def points_deducted(task: RectificationTask) -> float:
+    """What the penalty of an overdue task took: the figure its adjustment was charged with
+    (the lines unresolved at the deadline); 0 while no penalty is charged."""
+    if task.penalty_adjustment_id is None:
+        return 0.0
+    return penalty_points(task, unresolved_at(task, workdays.end_of_day(task.due_on)))
+
+
+def risk_order(task: RectificationTask) -> tuple[float, date, int]:
+    """The risk board's order of tasks: most points still at risk first, then the deadline."""
+    return (-points_at_risk(task), task.due_on, task.id)
+
+
 @dataclass
 class RiskRow:
     """The points an org stands to lose, and where that would leave it."""
@@ -530,6 +543,7 @@ class RiskRow:
     open_lines: int
     next_due: date | None
     tasks: list[RectificationTask] = field(default_factory=list)
+    points_deducted: float = 0.0
     current_total: float | None = None
     current_rank: int | None = None
     projected_total: float | None = None
@@ -539,7 +553,8 @@ class RiskRow:
 
     def as_dict(self) -> dict[str, object]:
         return {"org_code": self.org.code, "org_name": self.org.name,
-                "points_at_risk": self.points_at_risk, "open_lines": self.open_lines,
+                "points_at_risk": self.points_at_risk, "points_deducted": self.points_deducted,
+                "open_lines": self.open_lines,
                 "next_due": self.next_due.isoformat() if self.next_due else None,
                 "current_total": self.current_total, "current_rank": self.current_rank,
                 "projected_total": self.projected_total, "projected_rank": self.projected_rank,
@@ -549,7 +564,9 @@ class RiskRow:
 
 def risk(db: Session, *, actor: Actor, org: Org | None = None,
          as_of: date | None = None) -> list[RiskRow]:
-    """Per org that would lose points: what is at risk, and its total and rank if all is lost.
+    """Per org that would lose points: what is still at risk, what open overdue tasks already
+    cost (``points_deducted``), and its total and rank if all at risk is lost; most points at
+    risk first, then the nearest deadline.
 
     The projection applies the loss to the org's latest score sheet through the assessment's
     what-if, with every other org unchanged.
@@ -558,28 +575,33 @@ def risk(db: Session, *, actor: Actor, org: Org | None = None,
     rows: dict[int, RiskRow] = {}
     for task in visible_tasks(db, actor=actor, org=org, as_of=as_of):
         at_risk = points_at_risk(task)
-        if at_risk <= 0 or task.penalty_org is None:
+        deducted = points_deducted(task) if TaskState(task.state).is_open else 0.0
+        if (at_risk <= 0 and deducted <= 0) or task.penalty_org is None:
             continue
         row = rows.setdefault(task.penalty_org.id, RiskRow(task.penalty_org, 0.0, 0, None))
-        row.points_at_risk = round(row.points_at_risk + at_risk, 4)
-        row.open_lines += task.open_lines
-        row.next_due = min(filter(None, [row.next_due, task.due_on]))
+        row.points_deducted = round(row.points_deducted + deducted, 4)
         row.tasks.append(task)
+        if at_risk > 0:
+            row.points_at_risk = round(row.points_at_risk + at_risk, 4)
+            row.open_lines += task.open_lines
+            row.next_due = min(filter(None, [row.next_due, task.due_on]))
+    at_risk_rows = [row for row in rows.values() if row.points_at_risk > 0]
     projections = assessment.project_losses(db, actor=actor, losses=[
         (row.org, row.points_at_risk,
          next((t.penalty_scheme for t in row.tasks if t.penalty_scheme), None))
-        for row in rows.values()])
-    for row, projection in zip(rows.values(), projections, strict=True):
+        for row in at_risk_rows])
+    for row, projection in zip(at_risk_rows, projections, strict=True):
         if projection is not None:
             _project(row, projection)
-    return sorted(rows.values(), key=lambda r: (r.next_due or date.max, -r.points_at_risk))
+    return sorted(rows.values(), key=lambda r: (-r.points_at_risk, r.next_due or date.max,
+                                                r.org.code))
 
 
 def _project(row: RiskRow, projection: assessment.LossProjection) -> None:
     row.current_total, row.current_rank = projection.current_total, projection.current_rank
     row.projected_total, row.projected_rank = projection.projected_total, projection.projected_rank
     row.basis = projection.basis
-    categories = "、".join(sorted({t.category for t in row.tasks}))
+    categories = "、".join(sorted({t.category for t in row.tasks if points_at_risk(t) > 0}))
     due = row.next_due
     assert due is not None
     row.statement = (f"若{due.month}月{due.day}日前未完成{row.open_lines}个{categories}整改，"

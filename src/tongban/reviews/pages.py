@@ -385,6 +385,7 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
                     if n >= least), key=lambda row: (-row[1] / row[2], row[0]))[:10]
     thin = sorted((name, bad, n, rate_with_interval(bad, n)) for name, (bad, n) in totals.items()
                   if n < least and bad)
+    today = local_today()
     return render(request, "reviews/dashboard.html", {
         "held": service.held_count(db, actor=actor),
         "levels_chart": levels_chart, "heat": heat,
@@ -393,4 +394,5 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
         "item_names": catalog.item_names(db, codes=[code for code, _, _ in data["items"]]),
         "codes": codes, "defaults": data["defaults"],
         "default_days": get_settings().review_default_rating_days,
-        "chart_height": max(320, 26 * len(names) + 90)})
+        "chart_height": max(320, 26 * len(names) + 90),
+        "as_of_label": f"截至{today.month}月{today.day}日："})

@@ -9,6 +9,12 @@
     if (toggle && nav) {
       toggle.addEventListener("click", function () { nav.classList.toggle("open"); });
     }
+    // The 管理 menu is a <details>: a click elsewhere folds it.
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+        if (!menu.contains(event.target)) { menu.open = false; }
+      });
+    });
   }
 
   // A container's data-chart names the <script type="application/json"> block that holds its
