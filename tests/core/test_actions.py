@@ -430,7 +430,7 @@ def _load_divisions(kit: Kit) -> Step:
     renamed.name = "达县地区"
     kit.db.flush()
     return Step(lambda: org_service.load_reference_divisions(kit.db), SYSTEM_ACTOR, "org",
-                org_service.PROVINCE_CODE)
+                org_service.region().province_code)
 
 
 # ---------------------------------------------------------------- calendar, catalog, reports

@@ -21,7 +21,7 @@ def test_pick_preview_generate_and_download_a_quarterly_report(live_server: str,
     page.select_option("#report-quarter", "2026Q1")
     page.click("[data-testid=preview]")
     page.wait_for_selector("[data-testid=report-document]")
-    assert page.inner_text("h1.doc-title") == "2026年第一季度四川省21个市(州)考评调度情况"
+    assert page.inner_text("h1.doc-title") == "2026年第一季度四川省的21个市(州)考评调度情况"
     assert "2月可保持全省第1名" in page.inner_text("[data-testid=report-document]")
     assert page.locator(".doc-chart img").count() >= 1
     assert page.evaluate("document.querySelector('.doc-chart img').naturalWidth") > 300
@@ -29,4 +29,4 @@ def test_pick_preview_generate_and_download_a_quarterly_report(live_server: str,
     page.wait_for_selector("[data-testid=download-docx]")
     with page.expect_download() as download:
         page.click("[data-testid=download-docx]")
-    assert download.value.suggested_filename == "2026年第一季度四川省21个市(州)考评调度情况.docx"
+    assert download.value.suggested_filename == "2026年第一季度四川省的21个市(州)考评调度情况.docx"

@@ -17,7 +17,7 @@ from tongban.reports import charts
 def test_rank_trend_labels_use_the_cjk_font_and_every_glyph_exists() -> None:
     path = charts.chart_font_path()
     assert "CJK" in path or "Han" in path or "wqy" in path.lower()
-    title = "四川省21个市(州)名次走势"
+    title = "四川省的21个市(州)名次走势"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font"
         png = charts.rank_trend(title, ["1月", "2月", "3月"], {"巴中市": [1, 15, 6]}, of=21)

@@ -142,7 +142,7 @@ def test_quarterly_tells_what_the_deduction_cost_the_city(db: Session) -> None:
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert headings == ["一、排名走势", "二、优势与短板", "三、假设分析", "四、与第一方阵的距离",
                         "五、可挽回分值优先清单", "六、各单位情况"]
-    trajectory = table_titled(doc, "四川省21个市(州)各月名次")
+    trajectory = table_titled(doc, "四川省的21个市(州)各月名次")
     city = next(r for r in trajectory if r[0] == "巴中市")
     ranks = [assessment.line_of(db, actor=SYSTEM_ACTOR, sheet=assessment.require_sheet(
         db, cohort_code="sichuan-cities", period=p), org_ref="巴中").rank

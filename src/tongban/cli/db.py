@@ -13,7 +13,8 @@ db_app = typer.Typer(help="数据库：建表、迁移、加载参考数据。",
 
 
 @db_app.command(
-    "upgrade", help="迁移数据库到最新版本并加载参考数据（区划、全省21市州分组）。可重复执行。"
+    "upgrade", help="迁移数据库到最新版本并加载本地区的区划参考数据（TONGBAN_CITY_CODE "
+                    "所在省的各市及本市县乡、全省各市分组）。可重复执行。"
 )
 def db_upgrade(as_json: JsonOption = False) -> None:
     upgrade_schema()

@@ -134,8 +134,13 @@ class Settings(BaseSettings):
     background_jobs: bool = True
     jobs_at: str = "07:30"
 
-    # The city whose office runs Tongban (行政区划代码) and the issuer printed on its reports.
+    # The city whose office runs Tongban (6-digit 行政区划代码; its province follows) and the
+    # issuer printed on its reports. The region is loaded when a database is created; a
+    # database keeps its tree (a city of another province is refused).
     city_code: str = "511900"
+    #: Which counties and townships the org tree holds: the chosen city's (``city``), or every
+    #: city's of the province (``province``, for a provincial deployment).
+    reference_scope: Literal["city", "province"] = "city"
     report_issuer: str = "巴中市政务服务和大数据管理局"
     # Reports (周通报/月考评/季调度): the archive folder, the weekday (1 = Monday) on which
     # `jobs run` writes the weekly bulletin, and the CJK fonts charts may use, first found wins.

@@ -43,10 +43,11 @@ from tongban.org.service.orgs import (
     short_name_of,
 )
 from tongban.org.service.reference import (
-    PROVINCE_CODE,
     SICHUAN_CITIES_COHORT,
     ReferenceLoad,
+    Region,
     load_reference_divisions,
+    region,
 )
 from tongban.org.service.scoping import (
     areas,
@@ -104,7 +105,6 @@ __all__ = [
     "ORGS",
     "ORG_CODE",
     "PERSONAL_CHANNELS",
-    "PROVINCE_CODE",
     "SICHUAN_CITIES_COHORT",
     "TOKENS",
     "TOKEN_USE_INTERVAL",
@@ -112,6 +112,7 @@ __all__ = [
     "Contact",
     "OrgNotResolved",
     "ReferenceLoad",
+    "Region",
     "actor_for",
     "actor_for_api_token",
     "actor_for_session",
@@ -154,6 +155,7 @@ __all__ = [
     "production_problems",
     "recipients",
     "record_token_use",
+    "region",
     "require_area",
     "require_citywide",
     "require_manager",
