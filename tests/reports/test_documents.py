@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from docx import Document as open_docx
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Pt, RGBColor
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,13 @@ def test_monthly_docx_is_laid_out_as_an_official_document(db: Session) -> None:
     assert (mm(section.page_width), mm(section.page_height)) == (210, 297)
     assert (mm(section.top_margin), mm(section.bottom_margin)) == (37, 35)
     assert (mm(section.left_margin), mm(section.right_margin)) == (28, 26)
-    title = doc.paragraphs[0]
-    assert title.text == "2026年3月巴中市县区类考评情况通报"
+    masthead = doc.paragraphs[0]
+    assert masthead.text == "巴中市政务服务和大数据管理局"
+    assert masthead.runs[0].font.color.rgb == RGBColor(0xC0, 0x00, 0x00)
+    assert masthead.runs[0]._r.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    rule = next(p for p in doc.paragraphs if p._p.xpath("./w:pPr/w:pBdr/w:bottom"))
+    assert rule._p.xpath("string(./w:pPr/w:pBdr/w:bottom/@w:color)") == "C00000"
+    title = next(p for p in doc.paragraphs if p.text == "2026年3月巴中市县区类考评情况通报")
     assert title.alignment == 1  # centred
     title_font = title.runs[0].font
     assert title_font.size == Pt(22)
@@ -67,9 +72,17 @@ def test_monthly_docx_is_laid_out_as_an_official_document(db: Session) -> None:
     assert normal.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
     assert doc.styles["Heading 1"].element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
     assert doc.styles["Heading 2"].element.rPr.rFonts.get(qn("w:eastAsia")) == "楷体_GB2312"
-    footer = section.footer.paragraphs[0]
-    assert footer.text.startswith("— ") and footer.text.endswith(" —")
-    assert "PAGE" in footer._p.xpath("string(.//w:instrText)")
+    texts = [p.text for p in doc.paragraphs]
+    assert texts[texts.index(title.text) + 3] == "各县（区）政务服务和大数据管理局，市级各部门："
+    issuer, dated = doc.paragraphs[-2], doc.paragraphs[-1]
+    assert (issuer.text, issuer.alignment) == ("巴中市政务服务和大数据管理局", 2)
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", dated.text) and dated.alignment == 2
+    for footer, side in ((section.footer, 2), (section.even_page_footer, 0)):  # outer side
+        number = footer.paragraphs[0]
+        assert number.text.startswith("— ") and number.text.endswith(" —")
+        assert number.alignment == side
+        assert "PAGE" in number._p.xpath("string(.//w:instrText)")
+    assert doc.settings.odd_and_even_pages_header_footer
 
 
 def test_monthly_docx_has_the_headings_and_the_league_table_of_the_sheet(db: Session) -> None:
@@ -79,14 +92,16 @@ def test_monthly_docx_has_the_headings_and_the_league_table_of_the_sheet(db: Ses
                         "五、等次为“差”的单位", "六、好差评指标"]
     sheet = assessment.require_sheet(db, cohort_code="bz-counties", period="2026-03")
     rows = table_titled(doc, "巴中市县区类2026年3月考评排名")
-    assert rows[0] == ["名次", "单位", "指标得分", "加扣分", "总分", "名次变化", "等次"]
+    assert rows[0] == ["名次", "单位", "总分", "名次变化", "等次"]  # nothing was adjusted
     expected = sorted(sheet.lines, key=lambda ln: (ln.rank, ln.org.code))
-    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [
+    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [
         (str(ln.rank), ln.org.name, f"{ln.total:.2f}") for ln in expected]
     grades = {"good": "好", "fair": "中", "poor": "差"}
-    assert [r[6] for r in rows[1:]] == [grades[ln.grade] for ln in expected]
+    assert [r[4] for r in rows[1:]] == [grades[ln.grade] for ln in expected]
     header = doc.tables[0].rows[0]._tr
     assert header.trPr.find(qn("w:tblHeader")) is not None
+    for table in doc.tables:
+        assert all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in table.rows)
 
 
 def test_monthly_docx_is_chinese_with_an_embedded_chart_and_no_template_residue(db: Session) -> None:
@@ -106,17 +121,16 @@ def test_monthly_xlsx_has_one_sheet_per_table_with_the_same_numbers(db: Session)
         book.sheetnames[:3] == ["说明", "排名", "指标失分"]
     ranking = book["排名"]
     assert ranking.freeze_panes == "A2"
-    assert [c.value for c in ranking[1]] == ["名次", "单位", "指标得分", "加扣分", "总分",
-                                             "名次变化", "等次"]
+    assert [c.value for c in ranking[1]] == ["名次", "单位", "总分", "名次变化", "等次"]
     sheet = assessment.require_sheet(db, cohort_code="bz-counties", period="2026-03")
     expected = sorted(sheet.lines, key=lambda ln: (ln.rank, ln.org.code))
     values = [[c.value for c in row] for row in ranking.iter_rows(min_row=2)]
-    assert [(v[0], v[1], v[4]) for v in values] == [(ln.rank, ln.org.name, ln.total)
+    assert [(v[0], v[1], v[2]) for v in values] == [(ln.rank, ln.org.name, ln.total)
                                                       for ln in expected]
-    assert ranking.cell(row=2, column=5).number_format == "0.00"
+    assert ranking.cell(row=2, column=3).number_format == "0.00"
     docx_rows = table_titled(open_docx(io.BytesIO(files[ReportFormat.docx])),
                              "巴中市县区类2026年3月考评排名")
-    assert [r[4] for r in docx_rows[1:]] == [f"{v[4]:.2f}" for v in values]
+    assert [r[2] for r in docx_rows[1:]] == [f"{v[2]:.2f}" for v in values]
     for ws in book.worksheets:
         for row in ws.iter_rows(values_only=True):
             assert not any(isinstance(v, str) and ("{" in v or "}" in v) for v in row)

@@ -14,13 +14,14 @@ from docx.oxml.ns import qn
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from tests.reports.test_documents import docx_text
 from tests.reviews.test_intake import HEADER, row
 from tongban.assessment import service as assessment
 from tongban.core.numbers import plain
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
-from tongban.reports import service
+from tongban.reports import service, sources
 from tongban.reports.document import DRAFT_MARK, Cell, CellKind, Document
 from tongban.reports.enums import ReportFormat, ReportKind
 from tongban.reports.service import ReportRequest
@@ -113,15 +114,13 @@ def test_every_scored_figure_of_the_monthly_report_is_the_sheets_in_every_format
                                   period="2026-03")
     files = service.render(service.build(db, actor=SYSTEM_ACTOR, request=PUBLISHED))
     league = workbook_rows(files, "排名")
-    assert [(r["名次"], r["单位"], r["指标得分"], r["加扣分"], r["总分"], r["等次"]) for r in league] \
-        == [(row.rank, row.org_name, row.indicator_total, row.adjustment_total, row.total,
-             row.grade.label) for row in sheet.rows]
+    assert not any(row.adjustment_total for row in sheet.rows)  # no 指标得分/加扣分 columns
+    assert [(r["名次"], r["单位"], r["总分"], r["等次"]) for r in league] \
+        == [(row.rank, row.org_name, row.total, row.grade.label) for row in sheet.rows]
     title = "巴中市县区类2026年3月考评排名"
     for fmt, tables in format_tables(files).items():
-        assert [r[:5] + r[6:] for r in tables[title][1:]] == [
-            [shown(CellKind.rank, row.rank), row.org_name,
-             shown(CellKind.points, row.indicator_total),
-             shown(CellKind.signed, row.adjustment_total), shown(CellKind.points, row.total),
+        assert [r[:3] + r[4:] for r in tables[title][1:]] == [
+            [shown(CellKind.rank, row.rank), row.org_name, shown(CellKind.points, row.total),
              row.grade.label] for row in sheet.rows], fmt
     # each review figure in the column its header names, numerators over denominators
     by_name = {row.org_name: row.values for row in sheet.rows}
@@ -146,11 +145,27 @@ def test_the_monthly_reports_adjustments_are_the_sheets_with_their_reasons(db: S
     request = ReportRequest(ReportKind.monthly, cohort="sichuan-cities", period="2026-02")
     files = service.render(service.build(db, actor=SYSTEM_ACTOR, request=request))
     adjustments = workbook_rows(files, "加扣分")
-    expected = sorted((row.org_name, a.points, a.reason, a.cited)
+    expected = sorted((row.org_name, a.points, a.reason, sources.cited(a, sheet.period))
                       for row in sheet.rows for a in row.adjustments)
     assert any(points == -2.6 for _, points, _, _ in expected)
     assert sorted((str(r["单位"]), r["分值"], r["原因"], r["来源"]) for r in adjustments) \
         == expected
+    league = {r["单位"]: r for r in workbook_rows(files, "排名")}
+    assert [(league[row.org_name]["指标得分"], league[row.org_name]["加扣分"]) for row in sheet.rows] \
+        == [(row.indicator_total, row.adjustment_total) for row in sheet.rows]
+
+
+def test_sources_are_cited_by_name_never_by_file_line(db: Session) -> None:
+    request = ReportRequest(ReportKind.monthly, cohort="sichuan-cities", period="2026-02")
+    files = service.render(service.build(db, actor=SYSTEM_ACTOR, request=request))
+    cited = {str(r["来源"]) for r in workbook_rows(files, "加扣分")}
+    assert "2026年2月省考核通报" in cited
+    for fmt, content in files.items():
+        text = docx_text(open_docx(io.BytesIO(content))) if fmt is ReportFormat.docx else (
+            "\n".join(str(v) for ws in load_workbook(io.BytesIO(content)).worksheets
+                      for row in ws.iter_rows(values_only=True) for v in row if v)
+            if fmt is ReportFormat.xlsx else content.decode())
+        assert not re.search(r"\.(csv|xlsx)|第\d+行|rectification_task", text), fmt
 
 
 def test_the_quarterly_report_quotes_each_months_sheet(db: Session) -> None:

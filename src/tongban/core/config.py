@@ -142,6 +142,14 @@ class Settings(BaseSettings):
     #: city's of the province (``province``, for a provincial deployment).
     reference_scope: Literal["city", "province"] = "city"
     report_issuer: str = "巴中市政务服务和大数据管理局"
+    #: The 公文 parts of a report (GB/T 9704): whether to print the 版头 (the issuer's name in
+    #: red over a red line), the 文号 prefix of each kind (numbered per kind and year:
+    #: 巴政数〔2026〕12号), and the 主送机关 line under the title.
+    report_masthead: bool = True
+    report_number_prefix_monthly: str = "巴政数"
+    report_number_prefix_quarterly: str = "巴政数调"
+    report_number_prefix_weekly: str = "巴政数通"
+    report_recipients: str = "各县（区）政务服务和大数据管理局，市级各部门"
     # Reports (周通报/月考评/季调度): the archive folder, the weekday (1 = Monday) on which
     # `jobs run` writes the weekly bulletin, and the CJK fonts charts may use, first found wins.
     report_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "var" / "reports")
@@ -176,6 +184,10 @@ class Settings(BaseSettings):
     @property
     def report_chart_font_list(self) -> list[str]:
         return [f.strip() for f in self.report_chart_fonts.split(",") if f.strip()]
+
+    def report_number_prefix(self, kind: str) -> str:
+        """The 文号 prefix of a report kind (monthly, weekly, quarterly)."""
+        return str(getattr(self, f"report_number_prefix_{kind}"))
 
     @property
     def upload_extension_set(self) -> set[str]:

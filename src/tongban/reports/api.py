@@ -24,7 +24,8 @@ router = APIRouter(prefix="/reports")
 def report_read(report: Report, created: bool = False) -> ReportRead:
     intact = service.verify(report)
     return ReportRead(
-        id=report.id, kind=ReportKind(report.kind), title=report.title, scope=report.scope,
+        id=report.id, kind=ReportKind(report.kind), title=report.title, number=report.doc_number,
+        scope=report.scope,
         period=report.period_key, trigger=ReportTrigger(report.trigger),
         generated_by=report.generated_by, generated_at=report.generated_at, created=created,
         files=[ReportFileRead(format=ReportFormat(f.format), size=f.size, sha256=f.sha256,

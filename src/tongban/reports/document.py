@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from tongban.core.numbers import count, fixed, percent, plain, signed
 from tongban.core.privacy import mask_text
+from tongban.core.workdays import local_today
 
 
 class CellKind(StrEnum):
@@ -152,11 +154,23 @@ class Document:
     #: date line: ``数据截至2026年12月1日17:30``. Not part of :meth:`content_key`: the same
     #: figures read later are the same report.
     as_of: str = ""
+    #: The 公文 parts (GB/T 9704) the service fills from the settings: the 版头 (the issuer in
+    #: red) or none, the 主送机关 line, and the 文号 (巴政数〔2026〕12号), given only when the
+    #: report is archived. None of them is part of :meth:`content_key`.
+    #: The day the report is dated (成文日期); its year is the 文号's.
+    issued_on: date = field(default_factory=local_today)
+    masthead: bool = False
+    recipients: str = ""
+    number: str = ""
 
     def section(self, heading: str) -> Section:
         found = Section(heading)
         self.sections.append(found)
         return found
+
+    def shown_sections(self) -> list[Section]:
+        """The sections with something to say; an empty one is left out of every format."""
+        return [s for s in self.sections if s.blocks]
 
     def tables(self) -> list[Table]:
         out: list[Table] = []
@@ -172,7 +186,9 @@ class Document:
         return out
 
     def content_key(self) -> str:
-        """Hash of what the report says: text, table values and chart images."""
+        """Hash of what the report says: text, table values and chart images (not the date it
+        was written on: the same figures regenerated later are the same report, with its
+        文号)."""
         def plain(blocks: list[Block | Section]) -> list[object]:
             out: list[object] = []
             for block in blocks:
@@ -187,7 +203,6 @@ class Document:
                     out.append(hashlib.sha256(block.png).hexdigest())
             return out
 
-        payload = [self.kind, self.title, self.subtitle, self.date_line,
-                   plain(list(self.sections))]
+        payload = [self.kind, self.title, self.subtitle, plain(list(self.sections))]
         text = json.dumps(payload, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -41,7 +41,10 @@ def render(document: Document) -> bytes:
     assert cover is not None
     cover.title = "说明"
     lines = [*([DRAFT_MARK] if document.draft else []), document.title,
-             *(line for line in (document.subtitle, f"{document.issuer}　{document.date_line}",
+             *(line for line in (document.subtitle,
+                                 f"文号：{document.number}" if document.number else "",
+                                 f"主送：{document.recipients}" if document.recipients else "",
+                                 f"{document.issuer}　{document.date_line}",
                                  document.as_of,
                                  "各表数字与同期 Word 版一致；比率以小数存储、按百分比显示。") if line)]
     cover["A1"].font = Font(bold=True, size=14)

@@ -73,16 +73,20 @@ def lost_by_indicator(sheet: SheetView, lines: list[SheetRow]) -> list[Indicator
 
 
 def league_table(sheet: SheetView, lines: list[SheetRow]) -> Table:
+    """The ranking; 指标得分 and 加扣分 only when something was adjusted (else both equal the
+    total and zero)."""
+    adjusted = any(line.adjustment_total for line in lines)
     table = Table(f"{sheet.cohort_name}{period_label(sheet.period)}考评排名", "排名",
                   [Column("名次", CellKind.rank, 6), Column("单位", width=22),
-                   Column("指标得分", CellKind.points, 10), Column("加扣分", CellKind.signed, 9),
+                   *([Column("指标得分", CellKind.points, 10), Column("加扣分", CellKind.signed, 9)]
+                     if adjusted else []),
                    Column("总分", CellKind.points, 9), Column("名次变化", width=9),
                    Column("等次", width=6)])
     for line in lines:
         link = sources.org_sheet(sheet.cohort_code, sheet.period, line.org_code)
-        table.add(Cell(line.rank, link), Cell(line.org_name, link), line.indicator_total,
-                  line.adjustment_total, Cell(line.total, link), arrow(line.rank_change),
-                  line.grade.label)
+        table.add(Cell(line.rank, link), Cell(line.org_name, link),
+                  *([line.indicator_total, line.adjustment_total] if adjusted else []),
+                  Cell(line.total, link), arrow(line.rank_change), line.grade.label)
     table.note = (f"名次并列时取较高名次；分数按{sheet.definition.decimals}"
                   f"位小数比较。来源：{sheet.source_label}。")
     return table
@@ -199,7 +203,7 @@ def _adjustments(section: Section, sheet: SheetView, lines: list[SheetRow]) -> N
                 bonuses += points
             table.add(Cell(line.org_name, sources.org_sheet(sheet.cohort_code, sheet.period,
                                                             line.org_code)),
-                      points, adj.reason, Cell(adj.cited, adj.source_url))
+                      points, adj.reason, Cell(sources.cited(adj, sheet.period), adj.source_url))
     if not table.rows:
         section.say("本月没有加扣分。")
         return

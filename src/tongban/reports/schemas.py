@@ -31,6 +31,9 @@ class ReportRead(BaseModel):
     id: int
     kind: ReportKind
     title: str
+    #: The 文号 printed on the document (巴政数〔2026〕12号); empty for reports archived
+    #: before 文号 were given.
+    number: str
     scope: str
     period: str
     trigger: ReportTrigger

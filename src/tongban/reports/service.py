@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from tongban.core import audit
@@ -57,10 +58,50 @@ def build(db: Session, *, actor: Actor, request: ReportRequest) -> Document:
     request.check()
     if request.kind is ReportKind.weekly:
         assert request.as_of is not None
-        return weekly.build(db, actor=actor, as_of=request.as_of)
-    if request.kind is ReportKind.monthly:
-        return monthly.build(db, actor=actor, cohort_code=request.cohort, period=request.period)
-    return quarterly.build(db, actor=actor, cohort_code=request.cohort, quarter=request.period)
+        document = weekly.build(db, actor=actor, as_of=request.as_of)
+    elif request.kind is ReportKind.monthly:
+        document = monthly.build(db, actor=actor, cohort_code=request.cohort,
+                                 period=request.period)
+    else:
+        document = quarterly.build(db, actor=actor, cohort_code=request.cohort,
+                                   quarter=request.period)
+    settings = get_settings()
+    document.masthead = settings.report_masthead
+    document.recipients = settings.report_recipients
+    return document
+
+
+def doc_number(prefix: str, year: int, number: int) -> str:
+    """A 文号 as GB/T 9704 writes it: 巴政数〔2026〕12号."""
+    return f"{prefix}〔{year}〕{number}号"
+
+
+#: Tries at the next 文号 when other processes take the number in between.
+NUMBER_ATTEMPTS = 8
+
+
+def _last_number(db: Session, *, kind: str, year: int) -> int:
+    return db.scalar(select(func.max(Report.number)).where(
+        Report.kind == kind, Report.number_year == year)) or 0
+
+
+def _store_numbered(db: Session, report: Report, *, year: int) -> None:
+    """Store ``report`` with the next 文号 of its kind and year. Another process archiving at
+    the same time may take that number first: the unique constraint refuses the second, which
+    tries the next one."""
+    prefix = get_settings().report_number_prefix(report.kind)
+    for _ in range(NUMBER_ATTEMPTS):
+        report.number_year = year
+        report.number = _last_number(db, kind=report.kind, year=year) + 1
+        report.doc_number = doc_number(prefix, year, report.number)
+        try:
+            with db.begin_nested():
+                db.add(report)
+                db.flush()
+        except IntegrityError:
+            continue
+        return
+    raise DomainError("文号编排冲突，请稍后重试")
 
 
 def render(document: Document) -> dict[ReportFormat, bytes]:
@@ -81,9 +122,11 @@ def _archive_dir() -> Path:
 @audit.action({"report.generated": "生成报告"})
 def generate(db: Session, *, actor: Actor, request: ReportRequest,
              trigger: ReportTrigger = ReportTrigger.manual) -> tuple[Report, bool]:
-    """Build, render and archive a report; ``(archived, created)``.
+    """Build, render and archive a report with the next 文号 of its kind and year;
+    ``(archived, created)``.
 
-    The same content already archived for the same kind and scope is returned as is. Only
+    The same content already archived for the same kind and scope is returned as is, with its
+    文号. Only
     administrators and analysts archive reports (a leader reads and previews them).
     """
     org_service.require_manager(actor, "生成并归档通报")
@@ -98,6 +141,8 @@ def generate(db: Session, *, actor: Actor, request: ReportRequest,
                     title=document.title, content_key=key,
                     source_sheet_id=document.source_sheet_id, trigger=trigger.value,
                     generated_by=actor.username)
+    _store_numbered(db, report, year=document.issued_on.year)
+    document.number = report.doc_number
     folder = _archive_dir()
     written: list[tuple[Path, Path]] = []
     for fmt, content in render(document).items():
@@ -113,6 +158,7 @@ def generate(db: Session, *, actor: Actor, request: ReportRequest,
     audit.record(db, actor=actor, action="report.generated", object_type="report",
                  object_id=report.id,
                  changes={"kind": report.kind, "scope": report.scope, "period": report.period_key,
+                          "number": report.doc_number,
                           "trigger": report.trigger,
                           "sha256": {f.format: f.sha256 for f in report.files}})
     return report, True

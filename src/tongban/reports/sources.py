@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
+
+from tongban.assessment.service import SheetAdjustment
+from tongban.core.periods import period_label
 
 
 def league(cohort: str, period: str) -> str:
@@ -39,3 +43,20 @@ def cases() -> str:
 
 def review_dashboard() -> str:
     return "/reviews/dashboard"
+
+
+def cited(adjustment: SheetAdjustment, period: str) -> str:
+    """The source of an adjustment by name, as a document cites it (来源：2026年3月省考核通报),
+    never a file and its line."""
+    if adjustment.source == "province-sheet":
+        return f"{period_label(period)}省考核通报"
+    kind, _, ref = adjustment.source_ref.partition(":")
+    if adjustment.source == "rectification" and kind == "rectification_task" and ref:
+        return f"整改任务#{ref}"
+    if adjustment.source_ref and not LINE_REF.search(adjustment.source_ref):
+        return adjustment.source_ref
+    return {"rectification": "整改督办", "manual": "人工录入"}.get(adjustment.source, "加扣分登记")
+
+
+#: A reference to a file's line (通报.xlsx 第5行), which a document never prints.
+LINE_REF = re.compile(r"\.(xlsx|xls|csv|json|jsonl)\b|第\d+行", re.IGNORECASE)

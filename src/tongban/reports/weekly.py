@@ -52,7 +52,7 @@ def build(db: Session, *, actor: Actor, as_of: date) -> Document:
     doc = Document(kind=ReportKind.weekly.value,
                    title=f"{city.name if city else ''}政务服务能力提升工作周通报",
                    subtitle=f"（{week.label}：{day_range(week.start, week.end)}）",
-                   issuer=settings.report_issuer, date_line=day(as_of), scope="",
+                   issuer=settings.report_issuer, date_line=day(as_of), issued_on=as_of, scope="",
                    period_key=week.key, file_stem=f"weekly-{week.key}",
                    as_of=f"整改任务、差评工单和评价数截至{moment(utcnow())}，"
                          "随本通报归档，此后的变动不改本通报")
