@@ -263,6 +263,14 @@ def _import_reviews(kit: Kit) -> Step:
                 analyst, "review_import", "评价.csv")
 
 
+@recipe("dept_code.mapped")
+def _map_dept_code(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    org = org_service.resolve_org(kit.db, ref="市交通运输局")
+    return Step(lambda: reviews.map_dept_code(kit.db, actor=analyst, code="91350100M000100Y43",
+                                              org=org), analyst, "dept_code", "91350100M000100Y43")
+
+
 @recipe("reviews.submitted")
 def _submit_batch(kit: Kit) -> Step:
     analyst = kit.actor(Role.analyst)

@@ -83,6 +83,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/reviews/codes/qr.{kind}"): PageProbe(f"/reviews/codes/qr.svg?org={VICTIM_ORG}"),
         ("GET", "/reviews/dashboard"): PageProbe("/reviews/dashboard", rightful=Role.admin),
         ("GET", "/reviews/held"): PageProbe("/reviews/held", rightful=Role.admin),
+        ("GET", "/reviews/dept-codes"): PageProbe("/reviews/dept-codes", rightful=Role.admin),
         # writes on the victim's objects: refused before anything is read or changed
         ("POST", "/rectification/tasks/{task_id}/actions/{action}"): PageProbe(
             f"{t}/actions/start", rightful=None),
@@ -100,6 +101,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
                                                        rightful=None),
         ("POST", "/reviews/held/{review_id}/{decision}"): PageProbe("/reviews/held/1/discard",
                                                                      rightful=None),
+        ("POST", "/reviews/dept-codes"): PageProbe("/reviews/dept-codes", rightful=None),
         ("POST", "/reviews/cases/{case_id}/supervision"): PageProbe(
             f"/reviews/cases/{case}/supervision", rightful=None),
         ("POST", "/rectification/tasks/{task_id}/supervision"): PageProbe(

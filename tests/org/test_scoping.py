@@ -181,6 +181,9 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("GET", "/api/v1/reviews/held"): Probe("/api/v1/reviews/held"),
         ("POST", "/api/v1/reviews/held/{review_id}/{decision}"): Probe(
             "/api/v1/reviews/held/1/count"),
+        ("GET", "/api/v1/reviews/dept-codes"): Probe("/api/v1/reviews/dept-codes"),
+        ("PUT", "/api/v1/reviews/dept-codes"): Probe(
+            "/api/v1/reviews/dept-codes", {"code": "91350100M000100Y43", "org": VICTIM_ORG}),
         ("GET", "/api/v1/reviews/metrics"): Probe(
             f"/api/v1/reviews/metrics?org={VICTIM_ORG}&period=2026-11"),
         ("GET", "/api/v1/reviews/cases"): Probe("/api/v1/reviews/cases",

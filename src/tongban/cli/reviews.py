@@ -30,7 +30,9 @@ reviews_app = typer.Typer(help="好差评：评价导入、差评工单、评价
                    "或 org,case_no,completed_at 办件明细）。默认全部通过才导入。"
 )
 def reviews_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
+    file: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False,
+        help="CSV、XLSX 或 JSON 行（.jsonl）文件；省平台好差评交换字段（projectNo、pf…）自动识别")],
     skip_invalid: Annotated[Path | None, typer.Option(
         "--skip-invalid", help="导入有效行，把无效行及原因写入此 CSV")] = None,
     as_json: JsonOption = False,
@@ -80,6 +82,24 @@ def reviews_import(
          lambda: console.print(
              f"已导入 {result.imported} 条评价，跳过已有 {result.skipped} 条，新开差评工单 "
              f"{result.cases_opened} 件{rejected}"))
+
+
+@reviews_app.command(
+    "map-dept", help="登记部门统一社会信用代码（好差评交换记录的 deptCode）对应的单位，此后导入即按此归属。")
+def reviews_map_dept(
+    code: Annotated[str, typer.Argument(help="18位统一社会信用代码")],
+    org: Annotated[str, typer.Argument(help="单位名称或代码")],
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.org import service as org_service
+    from tongban.reviews import service as reviews
+
+    with service_call() as db:
+        mapped = reviews.map_dept_code(db, actor=SYSTEM_ACTOR, code=code,
+                                       org=org_service.resolve_org(db, ref=org))
+        payload = {"code": mapped.code, "org_code": mapped.org.code, "org_name": mapped.org.name}
+    emit(as_json, payload,
+         lambda: console.print(f"部门代码 {payload['code']} 已对应到 {payload['org_name']}"))
 
 
 @reviews_app.command("metrics", help="一个单位某月的评价指标，每个比率带分子和分母。")

@@ -123,6 +123,19 @@ def phone_suffix_keys(query: str) -> list[str]:
     return [_suffix_hash(key, found.group(1)) for key in data_keys()] if found else []
 
 
+def rater_key(certificate: str) -> str:
+    """The stored key of a rater's certificate number (a 好差评 exchange record's certkeyGOV: an
+    ID card or credit code), never the number: a keyed hash (HMAC-SHA256) under the newest
+    data key of the number without spaces, upper-cased, so one rater's ratings share it.
+    ``tongban keys rotate`` cannot re-key it (the number is not kept): repeat raters are seen
+    among the ratings imported under one data key. Empty for an empty number."""
+    text = re.sub(r"\s", "", unicodedata.normalize("NFKC", certificate)).upper()
+    if not text:
+        return ""
+    own = hashlib.sha256(b"tongban-rater:" + data_keys()[0]).digest()
+    return hmac.new(own, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def mask_phone(phone: str) -> str:
     """138****0000; other lengths keep only the last four digits."""
     digits = re.sub(r"\D", "", phone)

@@ -1,8 +1,10 @@
-"""Reading CSV and XLSX files row by row, with row numbers as a spreadsheet shows them.
+"""Reading CSV, XLSX and JSON-lines files row by row, with row numbers as a spreadsheet (or an
+editor, for JSON lines) shows them.
 
 CSV may be UTF-8 (with or without BOM) or GB18030, as Chinese Excel saves it. XLSX is read in
-read-only mode so that large files stream. Headers are matched through aliases (Chinese or
-English) to canonical column names.
+read-only mode so that large files stream. JSON lines (.jsonl, .ndjson) hold one flat object
+per line, in UTF-8. Headers are matched through aliases (Chinese or English) to canonical
+column names.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import json
 import math
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -338,10 +341,109 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str],
     return Table(filename, columns, rows())
 
 
+#: A JSON line may be at most this many bytes (a record of the 好差评 exchange is under 4 KiB),
+#: and a file at most this many lines.
+JSON_LINE_MAX = 256 * 1024
+JSON_LINES_MAX = 10_000_000
+
+
+def _bad_line(filename: str, lineno: int, reason: str) -> ValidationFailed:
+    """A JSON line that cannot be read: the file is refused naming the line."""
+    return _refused(filename, lineno, reason)
+
+
+def _json_cell(value: object) -> Cell | None:
+    """A JSON value as a cell; None for one that is no cell (an object or an array)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float):
+        return value
+    return None
+
+
+def _json_constant(name: str) -> float:
+    raise ValueError(name)  # NaN, Infinity: no number a file may hold
+
+
+def _json_record(line: bytes, filename: str, lineno: int) -> dict[str, Any] | None:
+    """One line's object, None for a blank line; refuses anything else naming the line."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_line(filename, lineno, "该行不是 UTF-8 编码（JSON 行文件须为 UTF-8）") from None
+    if lineno == 1:
+        text = text.removeprefix("\ufeff")
+    if not text.strip():
+        return None
+    try:
+        record = json.loads(text, parse_constant=_json_constant)
+    except (ValueError, RecursionError):
+        raise _bad_line(filename, lineno, "该行不是有效的 JSON") from None
+    if not isinstance(record, dict):
+        raise _bad_line(filename, lineno, "该行不是 JSON 对象：每行应为一个 {\"字段\": 值} 对象")
+    return record
+
+
+def _json_lines(stream: IO[bytes], filename: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON-lines stream with their line numbers (blank lines skipped)."""
+    for lineno in itertools.count(1):
+        line = stream.readline(JSON_LINE_MAX + 1)
+        if not line:
+            return
+        if len(line) > JSON_LINE_MAX:
+            raise _bad_line(filename, lineno, f"该行超过 {JSON_LINE_MAX // 1024} KiB 的上限")
+        if lineno > JSON_LINES_MAX:
+            raise _bad_line(filename, lineno, f"文件超出 {JSON_LINES_MAX:,} 行的上限，请分成几个文件导入")
+        record = _json_record(line, filename, lineno)
+        if record is not None:
+            yield lineno, record
+
+
+def _json_lines_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> Table:
+    """A JSON-lines file as a table: the first object's keys are the header; every line is a
+    flat object (values text, numbers, true/false or null), its keys at most
+    ``import_columns_max``; a key the first object lacks is read all the same."""
+    records = _json_lines(stream, filename)
+    first = next(records, None)
+    if first is None:
+        raise ValidationFailed(errors=[RowError(1, None, "文件为空", filename)],
+                               summary=f"{filename} 无法导入")
+    limit = get_settings().import_columns_max
+    lowered = {k.strip().lower(): v for k, v in aliases.items()}
+    names: dict[str, str] = {}
+
+    def canonical(key: str) -> str:
+        if key not in names:
+            names[key] = lowered.get(key.strip().lower(), key.strip())
+        return names[key]
+
+    def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
+        for lineno, record in itertools.chain([first], records):
+            _check_width(filename, lineno, len(record), limit)
+            values: dict[str, Cell] = {}
+            for key, value in record.items():
+                cell = _json_cell(value)
+                if cell is None and value is not None:
+                    raise _bad_line(filename, lineno, f"字段「{key[:40]}」的值是对象或数组，应为文字或数字")
+                if isinstance(cell, str) and "\x00" in cell:
+                    raise _bad_line(filename, lineno, "该行含有空字符（NUL）")
+                values[canonical(key)] = cell
+            if any(v not in (None, "") for v in values.values()):
+                yield lineno, values
+
+    header = [canonical(str(key)) for key in first[1]]
+    _check_width(filename, first[0], len(header), limit)
+    return Table(filename, header, rows())
+
+
 def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
                aliases: Mapping[str, str] | None = None,
                header_hint: Callable[[str], bool] | None = None) -> Table:
-    """Open a CSV or XLSX file for row-by-row reading; with ``header_hint``, an XLSX's header
+    """Open a CSV, XLSX or JSON-lines file for row-by-row reading; with ``header_hint``, an XLSX's header
     is found below its title rows, two rows deep where it is (see :func:`_xlsx_header`)."""
     if isinstance(path_or_stream, Path):
         filename = filename or path_or_stream.name
@@ -353,7 +455,9 @@ def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
         return _xlsx_rows(stream, filename, aliases or {}, header_hint)
     if filename.lower().endswith((".csv", ".txt")):
         return _csv_rows(stream, filename, aliases or {})
-    raise ValidationFailed(errors=[RowError(None, None, "只支持 .csv 和 .xlsx 文件", filename)],
+    if filename.lower().endswith((".jsonl", ".ndjson")):
+        return _json_lines_rows(stream, filename, aliases or {})
+    raise ValidationFailed(errors=[RowError(None, None, "只支持 .csv、.xlsx 和 .jsonl 文件", filename)],
                            summary=f"{filename} 无法导入")
 
 

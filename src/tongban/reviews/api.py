@@ -17,10 +17,12 @@ from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction, CaseState, Channel, HeldDecision
-from tongban.reviews.models import NegativeCase, Review
+from tongban.reviews.models import DeptCodeMap, NegativeCase, Review
 from tongban.reviews.schemas import (
     CaseActionRequest,
     CaseRead,
+    DeptCodeCreate,
+    DeptCodeRead,
     IntakeRead,
     PublicRatingCreate,
     RatingCodeRead,
@@ -104,6 +106,28 @@ def resolve_held(review_id: RowId, decision: HeldDecision, db: Session = REQUEST
                  actor: Actor = Depends(require_actor)) -> ReviewRead:
     return review_read(service.resolve_held_review(
         db, actor=actor, review_id=review_id, count=decision is HeldDecision.count_in))
+
+
+def dept_code_read(m: DeptCodeMap) -> DeptCodeRead:
+    return DeptCodeRead(code=m.code, org_code=m.org.code, org_name=m.org.name,
+                        created_by=m.created_by, created_at=m.created_at)
+
+
+@router.get("/reviews/dept-codes", response_model=PageOut[DeptCodeRead],
+            summary="部门信用代码与单位的对应（好差评交换记录按 deptCode 归属）")
+def dept_codes(response: Response, params: ListParams = Depends(service.DEPT_CODES.params),
+               db: Session = REQUEST_DB,
+               actor: Actor = Depends(require_actor)) -> PageOut[DeptCodeRead]:
+    return page_out(response, service.dept_codes(db, actor=actor, params=params)
+                    .map(dept_code_read))
+
+
+@router.put("/reviews/dept-codes", response_model=DeptCodeRead,
+            summary="登记部门信用代码对应的单位")
+def map_dept_code(body: DeptCodeCreate, db: Session = REQUEST_DB,
+                  actor: Actor = Depends(require_actor)) -> DeptCodeRead:
+    org = org_service.resolve_org(db, ref=body.org, actor=actor)
+    return dept_code_read(service.map_dept_code(db, actor=actor, code=body.code, org=org))
 
 
 @router.get("/reviews/metrics", summary="评价指标（带分子分母）")

@@ -13,11 +13,23 @@ class Channel(Choice):
     kiosk = "kiosk", "自助终端"
     hotline = "hotline", "12345"
     sms = "sms", "短信"
+    qrcode = "qrcode", "扫码评价"
+    device = "device", "评价器"
+    #: The province's system default rating (exchange ``pf`` 7): always ``is_default``.
+    system = "system", "系统默认评价"
 
     @property
     def on_site(self) -> bool:
         """Rated per visit (一次一评) rather than per case (一事一评)."""
-        return self in (Channel.window, Channel.kiosk)
+        return self in (Channel.window, Channel.kiosk, Channel.qrcode, Channel.device)
+
+
+#: Channels the provincial exchange brings (``pf`` 3, 4 and 7) that the demo does not make.
+EXCHANGE_CHANNELS = frozenset({Channel.qrcode, Channel.device, Channel.system})
+#: The exchange's ``pf`` codes: 1 website, 2 mobile app, 3 QR code, 4 hall rating device,
+#: 5 self-service terminal, 6 SMS, 7 system default rating.
+PF_CHANNELS = {"1": Channel.website, "2": Channel.app, "3": Channel.qrcode, "4": Channel.device,
+               "5": Channel.kiosk, "6": Channel.sms, "7": Channel.system}
 
 
 class Level(IntChoice):

@@ -43,6 +43,9 @@ class Review(Base):
         # Reviews with a phone only: finds a case by the last four digits of the phone.
         Index("ix_review_phone_suffix", "phone_suffix",
               sqlite_where=text("phone_suffix != ''"), postgresql_where=text("phone_suffix != ''")),
+        # Exchange records with a rater key only: a rater's ratings, to see repeat raters.
+        Index("ix_review_rater_key", "rater_key",
+              sqlite_where=text("rater_key != ''"), postgresql_where=text("rater_key != ''")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -72,6 +75,27 @@ class Review(Base):
     hold: Mapped[str] = mapped_column(String(16), default="", server_default="")
     #: Who sent a public rating, as a keyed hash of the client address (never the address).
     client_key: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: The rater's certificate key (certkeyGOV of an exchange record: an ID card or credit code)
+    #: as a keyed hash (``privacy.rater_key``), never the key itself: equal for one rater.
+    rater_key: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: A second rating of the same case (exchange ``assessNumber`` 2): the first rating it
+    #: follows up; kept out of every count (``voided``), since it is no new rating.
+    follow_up_of: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("review.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    org: Mapped[Org] = relationship(lazy="joined")
+
+
+class DeptCodeMap(Base):
+    """A department's unified social credit code (统一社会信用代码, exchange ``deptCode``)
+    mapped to the org its ratings count for: set once by an analyst, then remembered."""
+
+    __tablename__ = "dept_code_map"
+
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     org: Mapped[Org] = relationship(lazy="joined")

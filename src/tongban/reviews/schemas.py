@@ -114,3 +114,16 @@ class CaseRead(BaseModel):
 
 class CaseActionRequest(BaseModel):
     note: str = ""
+
+
+class DeptCodeRead(BaseModel):
+    code: str = Field(description="部门统一社会信用代码（好差评交换记录的 deptCode）")
+    org_code: str
+    org_name: str
+    created_by: str
+    created_at: datetime
+
+
+class DeptCodeCreate(BaseModel):
+    code: str = Field(max_length=40, description="18位统一社会信用代码")
+    org: str = Field(max_length=200, description="单位名称或代码")

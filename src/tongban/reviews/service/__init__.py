@@ -4,7 +4,8 @@ The only place that writes the reviews domain's tables, one module per concern:
 
 - ``intake``: ratings coming in (public, batch, provincial export), held repeats, rejects
   files, the personal data they carry; ``checks`` are the checks every rating passes and
-  ``bulk`` the set-based import of a CSV export on PostgreSQL;
+  ``bulk`` the set-based import of a CSV export on PostgreSQL; ``exchange`` the dialect of
+  records in the provincial 办件评价 interface's field names and the deptCode → org map;
 - ``counts``: the monthly counts every metric reads;
 - ``handled``: handled cases (办件) and their default ratings;
 - ``codes``: rating links and QR codes;
@@ -40,6 +41,12 @@ from tongban.reviews.service.cases import (
     visible_cases,
 )
 from tongban.reviews.service.codes import LINK_CHANNELS, RatingCode, rating_code, rating_orgs
+from tongban.reviews.service.exchange import (
+    DEPT_CODES,
+    dept_codes,
+    map_dept_code,
+    repeat_raters,
+)
 from tongban.reviews.service.handled import (
     HANDLED_ALIASES,
     HandledImport,
@@ -85,6 +92,7 @@ __all__ = [
     "CASES",
     "CHUNK",
     "CITIZEN",
+    "DEPT_CODES",
     "HANDLED_ALIASES",
     "HELD_REVIEWS",
     "HOLD_COUNTED",
@@ -104,6 +112,7 @@ __all__ = [
     "apply_default_ratings",
     "counts_between",
     "dashboard",
+    "dept_codes",
     "get_case",
     "held_count",
     "held_reviews",
@@ -114,6 +123,7 @@ __all__ = [
     "is_rectify_overdue",
     "list_cases",
     "list_reviews",
+    "map_dept_code",
     "metrics",
     "metrics_as_scored",
     "metrics_by_org",
@@ -126,6 +136,7 @@ __all__ = [
     "record_metrics",
     "remove_old_phone_codes",
     "remove_old_rejects",
+    "repeat_raters",
     "reply_template",
     "resolve_held_review",
     "rotate_personal_data",

@@ -51,7 +51,9 @@ ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 STORED_AS_IS = {"source": "来源", "source_id": "来源编号", "item_code": "事项编码", "case_no": "办件编号"}
 LIMITS = {name: cast(String, Review.__table__.c[name].type).length or 0 for name in STORED_AS_IS}
 _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
-_CHANNEL_WORDS = {**{c.value: c for c in Channel}, **{c.label.lower(): c for c in Channel}}
+#: A system default rating comes only from the exchange dialect (``pf`` 7), as a default.
+_CHANNEL_WORDS = {**{c.value: c for c in Channel if c is not Channel.system},
+                  **{c.label.lower(): c for c in Channel if c is not Channel.system}}
 _TAG_SPLIT = re.compile(r"[;；、,，]")
 _SPACES = re.compile(r"\s")
 _PHONE = re.compile(r"\+?\d{7,15}")
@@ -85,7 +87,8 @@ class Checker:
     def channel(self, text: str) -> tuple[Channel | None, str | None]:
         channel = _CHANNEL_WORDS.get(text.lower())
         if channel is None:
-            return None, f"未知的评价渠道「{text}」，可用：{'、'.join(c.label for c in Channel)}"
+            return None, (f"未知的评价渠道「{text}」，可用："
+                          f"{'、'.join(c.label for c in Channel if c is not Channel.system)}")
         return channel, None
 
     def level(self, text: str) -> tuple[int, str | None]:
@@ -212,5 +215,5 @@ def parse_row(ctx: Checker, values: dict[str, Cell], row: int) -> tuple[dict[str
         "rated_at": moment, "period": month_of(local_date(moment)),
         "dedup_key": dedup_key(case_no, channel, moment),
         "is_default": False, "voided": False, "created_at": ctx.now, "hold": "",
-        "client_key": "",
+        "client_key": "", "rater_key": "", "follow_up_of": None,
     }, []

@@ -23,7 +23,8 @@ from tongban.reviews.service.access import require_reviews_role
 from tongban.reviews.service.checks import too_long
 
 #: Channels a printed or sent link can rate through (a 12345 call has no link to follow).
-LINK_CHANNELS = tuple(c for c in Channel if c is not Channel.hotline)
+#: Nor is a system default rating a channel anyone rates through.
+LINK_CHANNELS = tuple(c for c in Channel if c not in (Channel.hotline, Channel.system))
 
 
 @dataclass(frozen=True)

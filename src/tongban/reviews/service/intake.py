@@ -36,7 +36,7 @@ from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CaseState, Channel
 from tongban.reviews.models import NegativeCase, Review
-from tongban.reviews.service import bulk, links, phones
+from tongban.reviews.service import bulk, exchange, links, phones
 from tongban.reviews.service.cases import announce_new_cases, case_deadlines
 from tongban.reviews.service.checks import (
     ALIASES,
@@ -52,6 +52,8 @@ from tongban.reviews.service.checks import (
 from tongban.reviews.service.counts import count_reviews
 
 CHUNK = 2000
+#: How a row of a file becomes review values: ``parse_row``, or a dialect's own.
+Parser = Callable[[Any, dict[str, Cell], int], tuple[dict[str, Any] | None, list[RowError]]]
 
 
 @dataclass
@@ -76,7 +78,49 @@ class IntakeResult:
 
 def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
                  result: IntakeResult) -> list[tuple[int, list[RowError]]]:
-    """Insert a chunk; returns the rows refused by the dedup rules (with their errors)."""
+    """Insert a chunk; returns the rows refused by the dedup rules (with their errors).
+
+    A follow-up rating (an exchange record's ``assessNumber`` 2, whose ``_first`` names the
+    source id of the rating it follows) goes in after the others, linked to its first rating,
+    which must be stored by then (earlier in the file, or before); else it is refused."""
+    firsts: list[tuple[int, dict[str, Any]]] = []
+    follow_ups: list[tuple[int, dict[str, Any], str]] = []
+    for row, values in chunk:
+        first = values.pop("_first", "")
+        if first:
+            follow_ups.append((row, values, first))
+        else:
+            firsts.append((row, values))
+    refused = _store_rows(db, firsts, result)
+    if follow_ups:
+        refused += _store_follow_ups(db, follow_ups, result)
+    return sorted(refused, key=lambda item: item[0])
+
+
+def _store_follow_ups(db: Session, chunk: list[tuple[int, dict[str, Any], str]],
+                      result: IntakeResult) -> list[tuple[int, list[RowError]]]:
+    """Link each follow-up to its first rating and store it; refuse those without one."""
+    wanted = {(values["source"], first) for _, values, first in chunk}
+    first_of: dict[tuple[str, str], int] = {}
+    for source in {s for s, _ in wanted}:
+        ids = [sid for s, sid in wanted if s == source]
+        for sid, rid in db.execute(select(Review.source_id, Review.id).where(
+                Review.source == source, one_of(db, Review.source_id, ids))):
+            first_of[(source, sid)] = rid
+    refused: list[tuple[int, list[RowError]]] = []
+    linked: list[tuple[int, dict[str, Any]]] = []
+    for row, values, first in chunk:
+        first_id = first_of.get((values["source"], first))
+        if first_id is None:
+            refused.append((row, [RowError(row, "assessNumber", exchange.FIRST_MISSING)]))
+        else:
+            linked.append((row, {**values, "follow_up_of": first_id}))
+    return refused + _store_rows(db, linked, result)
+
+
+def _store_rows(db: Session, chunk: list[tuple[int, dict[str, Any]]],
+                result: IntakeResult) -> list[tuple[int, list[RowError]]]:
+    """Insert rows, skipping known ids; the rows refused by the dedup rules."""
     by_source: dict[str, list[str]] = {}
     for _, values in chunk:
         by_source.setdefault(values["source"], []).append(values["source_id"])
@@ -112,11 +156,12 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
         fresh.append(values)
     if fresh:
         inserted = _insert_reviews(db, fresh)
-        count_reviews(db, Counter((v["period"], v["org_id"], v["level"], False) for v in fresh
-                                  if not v["voided"]))
+        count_reviews(db, Counter((v["period"], v["org_id"], v["level"], v["is_default"])
+                                  for v in fresh if not v["voided"]))
         result.imported += len(fresh)
         result.held += sum(1 for v in fresh if v["hold"])
-        opened = _open_cases(db, [r for r in inserted if r.level <= 2 and not r.voided])
+        opened = _open_cases(db, [r for r in inserted
+                                  if r.level <= 2 and not r.voided and not r.is_default])
         result.cases_opened += len(opened)
         result.case_ids += opened
     return refused
@@ -128,15 +173,15 @@ def _identity(values: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _insert_reviews(db: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert the rows; returns (id, level, org_id, rated_at, tags, named, voided) of the
-    negative ones.
+    """Insert the rows; returns (id, level, org_id, rated_at, tags, named, voided, is_default)
+    of the negative ones.
 
     PostgreSQL takes them through COPY (a multi-row INSERT is parsed and split client-side,
     which dominated a large import), then the few negative ones are looked up for their ids.
     """
     table = cast(Table, Review.__table__)
     wanted = (table.c.id, table.c.level, table.c.org_id, table.c.rated_at, table.c.tags,
-              table.c.named, table.c.voided)
+              table.c.named, table.c.voided, table.c.is_default)
     if db.get_bind().dialect.name != "postgresql":
         return list(db.execute(insert(table).returning(*wanted), rows).all())  # Core, no ORM
     columns = list(rows[0])
@@ -167,11 +212,18 @@ def _open_cases(db: Session, rows: list[Any]) -> list[int]:
     return list(db.scalars(insert(cast(Table, NegativeCase.__table__))
                            .returning(NegativeCase.id, sort_by_parameter_order=True), [
         {"review_id": row.id, "org_id": row.org_id, "state": CaseState.received.value,
-         "category": (row.tags.split("、")[0] if row.tags else "其他"),
+         "category": _category(row.tags),
          "received_on": received[row.id], "callback_due": dues[received[row.id]][0],
          "rectify_due": dues[received[row.id]][1], "reopen_count": 0, "follow_up": "",
          "reply_text": "", "appeal_reason": "", "named": row.named, "created_at": now}
         for row in rows]))
+
+
+def _category(tags: str) -> str:
+    """A case's category: its review's first tag where that is one of ours (an exchange
+    record's tags are the province's aspect codes), else 其他."""
+    first = tags.split("、")[0] if tags else ""
+    return first if first in get_settings().review_tag_list else "其他"
 
 
 def submit_review(db: Session, *, values: dict[str, Cell], client: str,
@@ -384,27 +436,35 @@ def import_reviews(
     org_service.require_manager(actor, "导入好差评数据")
     stream = source.open("rb") if isinstance(source, Path) else source
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
-    table = open_table(stream, filename=name, aliases=ALIASES)
-    missing = [c for c in COLUMNS if c not in table.header and c not in OPTIONAL_COLUMNS]
+    table = open_table(stream, filename=name, aliases={**ALIASES, **exchange.ALIASES})
+    dialect = exchange.is_exchange(table.header)
+    if dialect:
+        missing = exchange.missing_columns(table.header)
+    else:
+        missing = [c for c in COLUMNS if c not in table.header and c not in OPTIONAL_COLUMNS]
     if missing:
         raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", name) for c in missing],
                                summary=f"{name} 格式不正确")
     writer = csv.writer(rejects) if rejects is not None else None
     if writer is not None:
-        writer.writerow([*COLUMNS, "row", "reason"])
-    ctx = Checker(db)
+        writer.writerow([*(exchange.FIELDS if dialect else COLUMNS), "row", "reason"])
+    ctx = exchange.ExchangeChecker(db) if dialect else Checker(db)
     result = IntakeResult(errors=ErrorGroups(file=name))
 
     def reject(row: int, values: dict[str, Cell], errors: list[RowError]) -> None:
         result.errors.extend(errors)
         if writer is not None:
-            writer.writerow([cell_text(values.get(c)) for c in COLUMNS]
-                            + [row, "；".join(f"{e.column}：{e.reason}" for e in errors)])
+            cells = (exchange.reject_cells(values) if dialect
+                     else [cell_text(values.get(c)) for c in COLUMNS])
+            writer.writerow([*cells, row, "；".join(f"{e.column}：{e.reason}" for e in errors)])
 
     savepoint = db.begin_nested()
     try:
-        set_based = (db.get_bind().dialect.name == "postgresql" and table.encoding is not None
-                     and stream.seekable() and get_settings().review_bulk_sql)
+        # The exchange dialect goes row by row on every backend (the set-based path reads the
+        # house columns only).
+        set_based = (not dialect and db.get_bind().dialect.name == "postgresql"
+                     and table.encoding is not None and stream.seekable()
+                     and get_settings().review_bulk_sql)
         counts = bulk.import_csv(db, checker=ctx, stream=stream, encoding=table.encoding or "",
                                  header=table.header, reject=reject,
                                  progress=progress) if set_based else None
@@ -415,7 +475,7 @@ def import_reviews(
             if set_based:
                 table = table.rewind(stream)  # COPY could not read it: row by row, afresh
             _import_rows(db, ctx=ctx, rows=table.rows, result=result, reject=reject,
-                         progress=progress)
+                         progress=progress, parse=exchange.parse_record if dialect else parse_row)
     except BaseException:
         savepoint.rollback()
         raise
@@ -426,7 +486,7 @@ def import_reviews(
 def _import_rows(db: Session, *, ctx: Checker, rows: Iterable[tuple[int, dict[str, Cell]]],
                  result: IntakeResult,
                  reject: Callable[[int, dict[str, Cell], list[RowError]], None],
-                 progress: Callable[[int], None] | None) -> None:
+                 progress: Callable[[int], None] | None, parse: Parser = parse_row) -> None:
     """The row-by-row path: every ``CHUNK`` rows, the valid ones are stored and the rejected
     ones (invalid, or refused by the dedup rules) reported in row order."""
     postgres = db.get_bind().dialect.name == "postgresql"
@@ -444,7 +504,7 @@ def _import_rows(db: Session, *, ctx: Checker, rows: Iterable[tuple[int, dict[st
         bad.clear()
 
     for row, values in rows:
-        parsed, errors = parse_row(ctx, values, row)
+        parsed, errors = parse(ctx, values, row)
         if parsed is None:
             bad.append((row, values, errors))
         else:
