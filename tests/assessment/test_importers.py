@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -274,3 +275,51 @@ def test_a_province_xlsx_with_title_merged_headers_and_footnotes_imports(
     assert by_name == {"巴中市": 9.5, "达州市": 9, "南充市": 6}  # 事项认领 + 办事指南
     [adjustment] = db.scalars(select(Adjustment).where(Adjustment.scheme_code == "t-prov")).all()
     assert adjustment.reason == "13个异常办事指南未按期整改" and "第5行" in adjustment.source_ref
+
+
+def _upload(client: Any, body: bytes, name: str, **form: str) -> Any:
+    from tests.factories import csrf_of
+
+    return client.post("/assessment/import", data={**form, "csrf_token": csrf_of(
+        client, "/assessment/import")}, files={"file": (name, body, "application/octet-stream")})
+
+
+def test_the_provinces_own_xlsx_imports_through_the_page(db: Session, province: str) -> None:
+    from tests.factories import logged_in_client, make_user
+    from tongban.core.security import Role
+
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    page = _upload(client, province_workbook(), "2月通报.xlsx", cohort=province,
+                   period="2026-02")
+    assert page.status_code == 200, page.text
+    assert 'data-testid="import-report"' in page.text and "3 行" in page.text
+
+
+def test_a_schemes_template_filled_in_imports_as_is(db: Session, province: str) -> None:
+    from openpyxl import load_workbook
+
+    from tests.factories import logged_in_client, make_user
+    from tongban.core.security import Role
+
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    scheme = service.get_scheme(db, actor=SYSTEM_ACTOR, ref=province)
+    assert 'data-testid="sheet-template"' in client.get(
+        f"/assessment/schemes/{scheme.code}/{scheme.version}").text
+    answer = client.get(f"/assessment/schemes/{scheme.code}/{scheme.version}/template.xlsx")
+    assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(answer.content))
+    sheet = book.active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[2][2:4] == ("G1 事项认领", "G2 办事指南")  # under the merged category
+    members = [r for r in rows[3:] if r and isinstance(r[0], int)]
+    assert sorted(str(r[1]) for r in members) == ["南充市", "巴中市", "达州市"]
+    for index, row in enumerate(sheet.iter_rows(min_row=4, max_row=3 + len(members)), start=1):
+        row[2].value, row[3].value = 5 - index, 4
+    filled = io.BytesIO()
+    book.save(filled)
+    page = _upload(client, filled.getvalue(), "模板.xlsx", cohort=province, period="2026-02")
+    assert page.status_code == 200 and "3 行" in page.text and "数据项变更 6" in page.text
+    liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    assert liaison.get(f"/assessment/schemes/{scheme.code}/{scheme.version}/template.xlsx"
+                       ).status_code == 403

@@ -52,6 +52,8 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
             rightful=Role.admin),
         ("GET", "/assessment/schemes/{code}/{version}"): PageProbe(
             "/assessment/schemes/sc-ywtb/2026.1", rightful=Role.admin),
+        ("GET", "/assessment/schemes/{code}/{version}/template.xlsx"): PageProbe(
+            "/assessment/schemes/sc-ywtb/2026.1/template.xlsx", rightful=Role.admin),
         ("GET", "/assessment/{cohort}/{period}/orgs/{code}"): PageProbe(
             f"/assessment/bz-counties/2026-03/orgs/{VICTIM_ORG}"),
         ("GET", "/catalog"): PageProbe("/catalog?q=延缓入学", "clean"),

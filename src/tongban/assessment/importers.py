@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -172,6 +173,10 @@ class _Context:
 def _indicator(definition: SchemeDef, ref: str) -> str | None:
     if definition.indicator(ref) is not None:
         return ref
+    code, _, name = ref.partition(" ")  # a template's header: "G1 事项认领"
+    found = definition.indicator(code)
+    if found is not None and name.strip() == found.name:
+        return code
     by_name = [i.code for _, i in definition.indicators() if i.name == ref]
     return by_name[0] if len(by_name) == 1 else None
 
@@ -261,7 +266,8 @@ def _known_columns(db: Session, cohort: Cohort | None) -> set[str]:
         for scheme in db.scalars(select(Scheme)):
             if cohort.code in scheme.cohorts:
                 definition = service.scheme_definition(scheme)
-                known.update(n for _, i in definition.indicators() for n in (i.code, i.name))
+                known.update(n for _, i in definition.indicators()
+                             for n in (i.code, i.name, f"{i.code} {i.name}"))
     return {k.lower() for k in known}
 
 
@@ -513,6 +519,58 @@ def import_file(
                  changes={"file": name, "kind": parsed.kind, "rows": parsed.rows,
                           "changed": report.changed, "mismatches": len(report.mismatches)})
     return report
+
+
+def sheet_template(db: Session, *, actor: Actor, scheme_ref: str) -> tuple[str, bytes]:
+    """A wide XLSX template of a scheme's province sheet, laid out as the province sends it
+    (title row, categories merged over the indicators that take given points, one row per
+    member of the scheme's first cohort, 扣分/加分 with their reasons, 总分/排名 to check);
+    filled in, it imports as is. Returns its file name and bytes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    org_service.require_manager(actor, "下载考核通报模板")
+    scheme = service.get_scheme(db, actor=actor, ref=scheme_ref)
+    definition = service.scheme_definition(scheme)
+    given = [(c, i) for c, i in definition.indicators() if i.rule.type == "given"]
+    tail = [DEDUCTION, "扣分说明", BONUS, "加分说明", "总分", "排名"]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "考核通报"
+    width = 2 + len(given) + len(tail)
+    sheet.append([f"{scheme.name}（{scheme.code}@{scheme.version}）考核通报得分"])
+    sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=width)
+    sheet["A1"].font = Font(bold=True, size=14)
+    uppers: list[str | None] = ["序号", "单位"]
+    for index, (category, _) in enumerate(given):
+        first = index == 0 or given[index - 1][0].code != category.code
+        uppers.append(f"{category.name}（{category.max_points:g}分）" if first else None)
+    sheet.append([*uppers, *tail])
+    sheet.append([None, None, *[f"{i.code} {i.name}" for _, i in given], *[None] * len(tail)])
+    column = 3
+    for _, group in itertools.groupby(given, key=lambda pair: pair[0].code):
+        span = len(list(group))
+        if span > 1:
+            sheet.merge_cells(start_row=2, end_row=2, start_column=column,
+                              end_column=column + span - 1)
+        column += span
+    for offset in (1, 2, *range(3 + len(given), width + 1)):
+        sheet.merge_cells(start_row=2, end_row=3, start_column=offset, end_column=offset)
+    for row in sheet.iter_rows(min_row=2, max_row=3):
+        for cell in row:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    members = (service.get_cohort(db, code=scheme.cohorts[0]).members if scheme.cohorts else [])
+    for number, member in enumerate(sorted(members, key=lambda m: m.org.code), start=1):
+        sheet.append([number, member.org.name])
+    sheet.append([])
+    sheet.append(["注：得分填写各指标满分以内的数字；扣分、加分填写正数并在说明中写明原因；"
+                  "总分、排名仅用于核对，不会被采用。"])
+    sheet.column_dimensions["B"].width = 18
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return f"{scheme.code}@{scheme.version}考核通报模板.xlsx", buffer.getvalue()
 
 
 def recent_imports(db: Session, *, actor: Actor, limit: int = 20) -> list[ImportBatch]:

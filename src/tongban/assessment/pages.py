@@ -15,7 +15,7 @@ from tongban.assessment.enums import Grade, SheetAction, SheetStatus
 from tongban.assessment.models import Adjustment, ScoreLine, ScoreSheet
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from tongban.core.export import Field, xlsx_response
+from tongban.core.export import Field, xlsx_download, xlsx_response
 from tongban.core.listing import ListParams
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
@@ -267,6 +267,14 @@ def scheme_diff(request: Request, old: str, new: str, db: Session = REQUEST_DB,
                   {"changes": changes, "old": old, "new": new,
                    "schemes": service.list_schemes(db, actor=actor,
                                                    params=ListParams.for_choices()).items})
+
+
+@router.get("/schemes/{code}/{version}/template.xlsx")
+def scheme_template(code: str, version: str, db: Session = REQUEST_DB,
+                    actor: Actor = Depends(require_actor)) -> Response:
+    """The province sheet's template for a scheme: filled in, it imports as is."""
+    return xlsx_download(*importers.sheet_template(db, actor=actor,
+                                                   scheme_ref=f"{code}@{version}"))
 
 
 @router.get("/schemes/{code}/{version}", response_class=HTMLResponse)

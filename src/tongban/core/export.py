@@ -98,7 +98,12 @@ def list_xlsx(rows: Iterable[T], fields: Sequence[Field[T]], *, title: str) -> b
 
 def xlsx_response(rows: Iterable[T], fields: Sequence[Field[T]], *, title: str) -> Response:
     """A download of :func:`list_xlsx`, named for the list and today's date."""
-    name = f"{title}-{local_today().isoformat()}.xlsx"
-    return Response(list_xlsx(rows, fields, title=title), media_type=XLSX_TYPE, headers={
+    return xlsx_download(f"{title}-{local_today().isoformat()}.xlsx",
+                         list_xlsx(rows, fields, title=title))
+
+
+def xlsx_download(name: str, body: bytes) -> Response:
+    """An XLSX file the browser saves as ``name`` (never cached: it may hold personal data)."""
+    return Response(body, media_type=XLSX_TYPE, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         "Cache-Control": "no-store"})
