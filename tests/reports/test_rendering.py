@@ -87,6 +87,9 @@ def test_libreoffice_renders_the_report_as_an_office_sends_it(
     title = compact(document.title)
     assert title in (lines[2], lines[2] + lines[3]), f"标题不在一两行内：{lines[:5]}"  # 版头, 文号 above
     assert compact(document.issuer + document.date_line) in last  # 落款 and 成文日期
+    body_on_last = re.sub(r"—\d+—", "", last.replace(
+        compact(document.issuer + document.date_line), ""))
+    assert body_on_last, "落款独占一页"  # GB/T 9704: the body's end goes with it
     for table in document.tables():
         if not table.rows:
             continue

@@ -263,6 +263,23 @@ def _title(doc: Docx, document: Document) -> None:
         _line(doc, document.recipients + "：")
 
 
+def _keep_with_signature(doc: Docx) -> None:
+    """GB/T 9704: the 落款 never stands alone on a page — the body's last paragraph (or the
+    last row of a closing table) moves to the next page with it."""
+    body = [child for child in doc.element.body.iterchildren()
+            if child.tag in (qn("w:p"), qn("w:tbl"))]
+    if not body:
+        return
+    last = body[-1]
+    if last.tag == qn("w:tbl"):
+        rows = last.findall(qn("w:tr"))
+        paragraphs = rows[-1].iter(qn("w:p")) if rows else iter(())
+    else:
+        paragraphs = iter((last,))
+    for paragraph in paragraphs:
+        DocxParagraph(paragraph, doc).paragraph_format.keep_with_next = True
+
+
 def _signature(doc: Docx, document: Document) -> None:
     """落款 without a seal: the issuer two characters from the right, the date under it
     starting two characters right of the issuer's first character (if the date is the longer,
@@ -427,6 +444,7 @@ def render(document: Document) -> bytes:
         _portrait(doc)
         doc.add_paragraph(f"{CHINESE_NUMERALS[i % 10]}、{section.heading}", style="Heading 1")
         _blocks(doc, section.blocks)
+    _keep_with_signature(doc)
     _signature(doc, document)
     buffer = io.BytesIO()
     doc.save(buffer)
