@@ -99,3 +99,13 @@ def test_libreoffice_renders_the_report_as_an_office_sends_it(
         spanned = set().union(*where)
         header = "".join(compact(c.label) for c in table.columns)
         assert all(header in pages[n] for n in spanned), f"「{table.title}」续页没有表头"
+
+
+@pytest.mark.parametrize(("title", "lines"), [
+    ("巴中市县区类2026年3月考评情况通报", ["巴中市县区类2026年3月考评情况通报"]),
+    ("2026年第一季度四川省的21个市(州)考评调度情况",
+     ["2026年第一季度", "四川省的21个市(州)考评调度情况"]),
+    ("甘孜藏族自治州阿坝藏族羌族自治州凉山彝族自治州考核通报名单汇总表",
+     ["甘孜藏族自治州阿坝藏族羌族自治州凉山彝族自治州考核通报名单汇总表"])])
+def test_a_long_title_breaks_after_its_period_not_mid_word(title: str, lines: list[str]) -> None:
+    assert word.title_lines(title) == lines

@@ -250,9 +250,33 @@ def _masthead(doc: Docx, document: Document) -> None:
         _line(doc)
 
 
+#: Full-width characters of 2号 on the 156 mm line of an A4 page with the standard margins.
+TITLE_LINE_CHARS = 20
+
+
+def title_lines(title: str, per_line: float = TITLE_LINE_CHARS) -> list[str]:
+    """The title as it breaks on the page: whole, or in two lines at a natural point (after
+    its period: 2026年第一季度 | 四川省的21个市(州)考评调度情况), the halves as even as they
+    can be, never mid-word as a line that merely runs out would."""
+    if units(title) <= per_line:
+        return [title]
+    cuts = [i + 1 for i, ch in enumerate(title[:-1])
+            if ch in "年度月周）)" and not title[i + 1].isdigit()]
+    fitting = [i for i in cuts if units(title[:i]) <= per_line and units(title[i:]) <= per_line]
+    if not fitting:
+        return [title]
+    best = min(fitting, key=lambda i: abs(units(title[:i]) - units(title[i:])))
+    return [title[:best], title[best:]]
+
+
 def _title(doc: Docx, document: Document) -> None:
-    _line(doc, document.title, font=TITLE_FONT, size=ER_HAO, align=WD_ALIGN_PARAGRAPH.CENTER,
-          spacing=Pt(35))
+    heading = _line(doc, font=TITLE_FONT, size=ER_HAO, align=WD_ALIGN_PARAGRAPH.CENTER,
+                    spacing=Pt(35))
+    for n, part in enumerate(title_lines(document.title)):
+        run = heading.add_run(part)
+        _font(run, TITLE_FONT, ER_HAO)
+        if n == 0 and part != document.title:
+            run.add_break()
     if document.subtitle:
         _line(doc, document.subtitle, font=HEADING2_FONT, align=WD_ALIGN_PARAGRAPH.CENTER)
     if document.as_of:
