@@ -274,3 +274,22 @@ def test_jobs_run_removes_rate_counters_of_windows_long_past(db: Session,
     assert json.loads(result.stdout)["rate_counters_removed"] >= 1
     keys = set(db.scalars(select(ratelimit.RateCounter.key)))
     assert "old-window" not in keys and "this-window" in keys
+
+
+def test_no_message_a_page_can_show_names_a_cli_flag() -> None:
+    """Pages show service errors as they are: they must not tell a clerk to type --cohort."""
+    import re
+    from pathlib import Path
+
+    import tongban
+
+    root = Path(tongban.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if "cli" in path.relative_to(root).parts:
+            continue  # the CLI may name its own options
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for literal in re.findall(r'"([^"]*)"', line):
+                if re.search(r"[\u4e00-\u9fff]", literal) and re.search(r"(?<![\w-])--[a-z]", literal):
+                    found.append(f"{path.relative_to(root)}:{n}: {literal}")
+    assert found == []

@@ -475,7 +475,7 @@ def _check_sheet_action(actor: Actor, cohort: Cohort, period: str, sheets: list[
     month = f"{cohort.name}{period_label(period)}"
     if action is SheetAction.compute and sheets and not drafts:
         raise Conflict(f"{month}成绩单第{sheets[-1].revision}版已发布，不能重新计算；"
-                       f"如需更正请新建修订（tongban assess correct --reason …）")
+                       f"如需更正请新建更正修订并写明原因")
     if action is SheetAction.publish and not drafts:
         raise Conflict(f"{month}没有待发布的草稿成绩单")
     if action is SheetAction.correct and not published:
@@ -634,8 +634,7 @@ def require_sheet(db: Session, *, cohort_code: str, period: str,
     cohort = get_cohort(db, code=cohort_code)
     sheet = current_sheet(db, cohort=cohort, period=check_period(period), actor=actor)
     if sheet is None:
-        raise NotFound(f"{cohort.name}{period_label(period)}尚无成绩单；请先计算"
-                       f"（tongban assess score --cohort {cohort.code} --period {period}）")
+        raise NotFound(f"{cohort.name}{period_label(period)}尚无成绩单；请先导入数据并计算该月成绩单")
     return sheet
 
 

@@ -648,7 +648,7 @@ def import_feedback(
     _check(db, actor, None, TaskWork.import_feedback)
     _check_category(category)
     if (penalty_indicator is None) != (points_each is None):
-        raise DomainError("扣分指标（--penalty-indicator）与每项扣分（--points-each）须同时给出")
+        raise DomainError("扣分指标与每项扣分须同时给出")
     if points_each is not None:
         _check_penalty_numbers(points_each, cap)
     issued_on = issued_on or local_today()

@@ -43,7 +43,7 @@ class ReportRequest:
 
     def check(self) -> ReportRequest:
         if self.kind is ReportKind.weekly and self.as_of is None:
-            raise DomainError("周通报须指定日期（--as-of）")
+            raise DomainError("周通报须指定通报日期")
         if self.kind is not ReportKind.weekly and not self.cohort:
             raise DomainError(f"{self.kind.label}须指定考核分组")
         if self.kind is not ReportKind.weekly and not self.period:
