@@ -49,6 +49,19 @@ def test_the_analyst_sees_where_each_cohorts_months_stand(db: Session) -> None:
     assert 'data-testid="data-status"' in page and "巴中市县区类" in page
 
 
+def test_the_analysts_status_window_moves_and_finds_the_newest_scored_month(
+        db: Session) -> None:
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    page = client.get("/").text
+    newest = max(p for ps in assessment.cohort_periods(db).values() for p in ps)
+    assert f'href="/?until={newest}" data-testid="status-newest"' in page
+    table = client.get("/", params={"until": newest}).text.split('data-testid="data-status"')[1]
+    assert f"{int(newest[5:])}月" in table.split("</thead>")[0]
+    assert "已发布" in table or "已计算" in table
+    garbled = client.get("/", params={"until": "2026-13"})
+    assert garbled.status_code == 200 and 'data-testid="data-status"' in garbled.text
+
+
 def test_the_liaison_sees_its_todos_by_deadline_and_acts_in_one_tap(db: Session) -> None:
     org = org_service.resolve_org(db, ref="恩阳区")
     today = local_today()

@@ -208,15 +208,24 @@ def send_digests(db: Session, *, as_of: date) -> int:
     return sent
 
 
-def analyst_overview(db: Session, *, actor: Actor, as_of: date) -> dict[str, Any]:
-    """Each cohort's recent months (data in, scored, published), held ratings, alerts."""
+def analyst_overview(db: Session, *, actor: Actor, as_of: date,
+                     until: str | None = None) -> dict[str, Any]:
+    """Each cohort's months (data in, scored, published) up to ``until`` (this month unless
+    asked), held ratings, alerts; ``earlier``/``later`` the windows beside it."""
     this_month = month_of(as_of)
-    periods = [shift(this_month, -n) for n in range(MONTHS_SHOWN - 1, -1, -1)]
+    last = min(until, this_month) if until else this_month
+    periods = [shift(last, -n) for n in range(MONTHS_SHOWN - 1, -1, -1)]
     alerts = 0
+    newest = ""
     for code, months in assessment.cohort_periods(db, actor=actor).items():
         alerts += len(analysis.alerts(db, actor=actor, cohort_code=code, period=months[-1]))
+        newest = max(newest, months[-1])
     return {"status": assessment.data_status(db, actor=actor, periods=periods),
-            "periods": periods, "held": reviews.held_count(db, actor=actor), "alerts": alerts}
+            "periods": periods, "held": reviews.held_count(db, actor=actor), "alerts": alerts,
+            "earlier": shift(last, -MONTHS_SHOWN),
+            "later": shift(last, MONTHS_SHOWN) if last < this_month else None,
+            # the newest scored month, when the window shows none of it
+            "newest": newest if newest and newest < periods[0] else None}
 
 
 def home_kind(actor: Actor) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tongban.core.db import REQUEST_DB
 from tongban.core.errors import DomainError, NotFound, PermissionDenied
 from tongban.core.listing import ListParams
+from tongban.core.periods import is_period
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
@@ -25,7 +26,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)
+    request: Request, until: str = "", db: Session = REQUEST_DB,
+    actor: Actor = Depends(require_actor),
 ) -> Response:
     """工作台: each role's own home page (see ``reports.workbench``)."""
     as_of = local_today()
@@ -39,7 +41,8 @@ def home(
     if kind == "leader":
         context["overview"] = workbench.leader_overview(db, actor=actor, as_of=as_of)
     elif kind == "analyst":
-        context["overview"] = workbench.analyst_overview(db, actor=actor, as_of=as_of)
+        context["overview"] = workbench.analyst_overview(
+            db, actor=actor, as_of=as_of, until=until if is_period(until) else None)
     elif kind == "liaison":
         context["todos"] = workbench.todos(db, actor=actor, as_of=as_of)
     return render(request, "home.html", context)
