@@ -56,7 +56,7 @@ MATERIAL_ALIASES = {**MATERIAL_COLUMNS, "item": "item", "material": "name", "nam
                     "form": "form", "copies": "copies", "required": "requirement"}
 #: The sheet of an XLSX catalog that holds its materials.
 MATERIAL_SHEET = "材料"
-_LABELS = {column: header for header, column in {**ITEM_COLUMNS, **MATERIAL_COLUMNS}.items()}
+_LABELS = {column: header for header, column in ITEM_COLUMNS.items()}
 _REQUIREMENTS = {"是": Requirement.required, "必需": Requirement.required,
                  "否": Requirement.optional, "非必需": Requirement.optional,
                  "容缺": Requirement.tolerated}
@@ -202,12 +202,12 @@ def _check_header(header: list[str], known: dict[str, str], filename: str,
         raise ValidationFailed(
             errors=[RowError(1, h, f"无法识别的列；可用的列：{expected}", filename) for h in unknown],
             summary=f"{filename} 有无法识别的列：{'、'.join(unknown)}")
-    missing = [c for c in required if c not in header]
+    labels = {column: name for name, column in known.items()}
+    missing = [labels[c] for c in required if c not in header]
     if missing:
         raise ValidationFailed(
-            errors=[RowError(1, _LABELS[c], f"缺少必需的列；可用的列：{expected}", filename)
-                    for c in missing],
-            summary=f"{filename} 缺少必需的列：{'、'.join(_LABELS[c] for c in missing)}")
+            errors=[RowError(1, c, f"缺少必需的列；可用的列：{expected}", filename) for c in missing],
+            summary=f"{filename} 缺少必需的列：{'、'.join(missing)}")
 
 
 def parse_catalog(raw: bytes, filename: str, materials_raw: bytes | None = None,
