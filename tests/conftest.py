@@ -34,6 +34,7 @@ def _flag(name: str) -> bool:
 
 def _prepare(engine: Engine) -> None:
     from tongban.demo.assessment import load_assessment_demo
+    from tongban.demo.benchmark import load_benchmark_demo
     from tongban.demo.catalog import load_catalog_demo
     from tongban.demo.city import load_demo
     from tongban.demo.rectification import load_rectification_demo
@@ -45,6 +46,7 @@ def _prepare(engine: Engine) -> None:
         load_reference_divisions(session)
         load_demo(session)
         load_catalog_demo(session)
+        load_benchmark_demo(session)
         load_assessment_demo(session)
         load_reviews_demo(session)
         load_rectification_demo(session)

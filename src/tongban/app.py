@@ -19,6 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tongban.assessment import api as assessment_api
 from tongban.assessment import pages as assessment_pages
+from tongban.benchmark import api as benchmark_api
+from tongban.benchmark import pages as benchmark_pages
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.core.config import get_settings
@@ -222,13 +224,14 @@ def create_app() -> FastAPI:
                         (assessment_api.router, "assessment"),
                         (rectification_api.router, "rectification"),
                         (reviews_api.public_router, "reviews"), (reviews_api.router, "reviews"),
-                        (reports_api.router, "reports")):
+                        (reports_api.router, "reports"), (benchmark_api.router, "benchmark")):
         app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
     app.include_router(system_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(benchmark_pages.router)
     app.include_router(assessment_pages.router)
     app.include_router(rectification_pages.router)
     app.include_router(reviews_pages.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import tongban.assessment.models
+    import tongban.benchmark.models
     import tongban.catalog.models
     import tongban.core.audit
     import tongban.core.notify

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import tongban
@@ -32,6 +32,9 @@ from tests.security.test_public_reviews import rating
 from tongban.assessment import importers
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
+from tongban.benchmark import service as benchmark
+from tongban.benchmark.enums import ReviewAction
+from tongban.benchmark.models import AlignmentGroup, AlignmentMember, Suggestion
 from tongban.catalog import service as catalog
 from tongban.core import audit, workdays
 from tongban.core.audit import AuditEntry
@@ -486,6 +489,71 @@ def _import_catalog(kit: Kit) -> Step:
     return Step(lambda: catalog.import_items(kit.db, actor=analyst, org=city, filename="清单.csv",
                                              source=io.BytesIO(text.encode())),
                 analyst, "service_item", f"{city.code}:清单.csv")
+
+
+def _benchmark_pair(kit: Kit) -> tuple[Actor, AlignmentMember]:
+    """巴中 and 广元 with one item each whose names are close enough for review, aligned."""
+    analyst = kit.actor(Role.analyst)
+    head = "实施编码,事项名称,实施部门,事项类型\n"
+    for ref, line in (("巴中", "R1-511900000000-1,建设工程消防设计审查,市住建局,1"),
+                     ("广元", ",建设工程消防设计技术审查服务,局,1")):
+        benchmark.import_catalog(kit.db, actor=analyst, city=benchmark.resolve_city(kit.db, ref=ref),
+                                 source=io.BytesIO(f"{head}{line}\n".encode()), filename="c.csv",
+                                 as_of=date(2031, 1, 2))
+    benchmark.align(kit.db, actor=analyst)
+    member = kit.db.scalars(select(AlignmentMember).where(
+        AlignmentMember.item_key == "name:建设工程消防设计技术审查服务")).one()
+    return analyst, member
+
+
+@recipe("benchmark.imported")
+def _import_benchmark(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    city = benchmark.resolve_city(kit.db, ref="广元")
+    text = "事项名称,承诺办结时限\n配方事项,5\n"
+    return Step(lambda: benchmark.import_catalog(kit.db, actor=analyst, city=city,
+                                                 source=io.BytesIO(text.encode()),
+                                                 filename="广元.csv", as_of=date(2031, 1, 2)),
+                analyst, "benchmark_snapshot", lambda done: done.snapshot.id)
+
+
+@recipe("benchmark.aligned")
+def _align_benchmark(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    text = "事项名称\n配方里新的事项\n"
+    benchmark.import_catalog(kit.db, actor=analyst, city=benchmark.resolve_city(kit.db, ref="广元"),
+                             source=io.BytesIO(text.encode()), filename="c.csv",
+                             as_of=date(2031, 1, 2))
+    return Step(lambda: benchmark.align(kit.db, actor=analyst), analyst, "benchmark_group", "all")
+
+
+@recipe(*(f"benchmark.member_{a.value}" for a in ReviewAction))
+def _review_benchmark(kit: Kit) -> Step:
+    analyst, member = _benchmark_pair(kit)
+    action = ReviewAction(kit.name.removeprefix("benchmark.member_"))
+    target = None
+    if action is ReviewAction.move:
+        target = kit.db.scalars(select(AlignmentGroup).where(
+            AlignmentGroup.key.startswith("code:"), AlignmentGroup.id != member.group_id)
+            .order_by(AlignmentGroup.id)).first()
+    if target is not None:
+        city_members = [m for m in target.members if m.org_id == member.org_id]
+        for m in city_members:
+            kit.db.delete(m)
+        kit.db.flush()
+        kit.db.expire(target)
+    return Step(lambda: benchmark.review_member(kit.db, actor=analyst, member=member,
+                                                action=action, target=target),
+                analyst, "benchmark_group", lambda done: done.group_id)
+
+
+@recipe("benchmark.suggested")
+def _suggest_benchmark(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    home = benchmark.resolve_city(kit.db, ref="巴中")
+    kit.db.execute(delete(Suggestion).where(Suggestion.org_id == home.id))
+    return Step(lambda: benchmark.suggest(kit.db, actor=analyst, city=home), analyst,
+                "benchmark_suggestion", home.code)
 
 
 @recipe("user.contact_changed")

@@ -110,6 +110,13 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             "/api/v1/catalog/imports",
             files={"file": ("c.csv", "itemCode,name,taskType\n511B0001-1-00,新事项,1\n", "text/csv")}),
         ("GET", "/api/v1/audit/verify"): Probe("/api/v1/audit/verify"),
+        # 对标: the league and the items across cities are the city-wide roles'; a liaison
+        # sees its own department's suggestions only
+        ("GET", "/api/v1/benchmark/league"): Probe("/api/v1/benchmark/league"),
+        ("GET", "/api/v1/benchmark/groups"): Probe("/api/v1/benchmark/groups"),
+        ("GET", "/api/v1/benchmark/groups/{group_id}"): Probe("/api/v1/benchmark/groups/1"),
+        ("GET", "/api/v1/benchmark/suggestions"): Probe("/api/v1/benchmark/suggestions?page_size=500",
+                                                        expect="no_victim_data"),
         ("GET", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes"),
         ("POST", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes",
                                                       {"yaml": "code: x"}),

@@ -17,6 +17,7 @@ from tongban.core.security import Role
 ENVELOPE = {"items", "total", "page", "page_size"}
 #: Lists small by nature, answered whole (docs/development.md, "Lists"): no paging parameters.
 WHOLE = {
+    "/api/v1/benchmark/league",
     "/api/v1/orgs/{code}/children",
     "/api/v1/assessment/scheme-diff",
     "/api/v1/assessment/sheets/{cohort}/{period}/rank",
@@ -25,7 +26,8 @@ WHOLE = {
 }
 #: A value for each path or required query parameter of a list (demo data).
 SAMPLES = {"code": "511900", "cohort": "bz-counties", "period": "2026-03", "org": "511902",
-           "old": "sc-ywtb@2026.1", "new": "sc-ywtb@2026.2", "case_id": "1", "task_id": "1"}
+           "old": "sc-ywtb@2026.1", "new": "sc-ywtb@2026.2", "case_id": "1", "task_id": "1",
+           "group_id": "1"}
 
 
 def _lists() -> dict[str, dict[str, Any]]:

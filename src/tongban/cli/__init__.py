@@ -11,6 +11,7 @@ import typer
 
 from tongban.cli.assess import assess_app
 from tongban.cli.audit import audit_app
+from tongban.cli.benchmark import benchmark_app
 from tongban.cli.calendar import calendar_app
 from tongban.cli.catalog import catalog_app
 from tongban.cli.db import db_app
@@ -43,3 +44,4 @@ app.add_typer(reviews_app, name="reviews")
 app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(benchmark_app, name="benchmark")

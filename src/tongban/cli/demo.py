@@ -17,6 +17,7 @@ demo_app = typer.Typer(help="演示数据（巴中市）。", no_args_is_help=Tr
 )
 def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.assessment import load_assessment_demo
+    from tongban.demo.benchmark import load_benchmark_demo
     from tongban.demo.catalog import load_catalog_demo
     from tongban.demo.city import DEMO_PASSWORD, load_demo
     from tongban.demo.rectification import load_rectification_demo
@@ -25,6 +26,7 @@ def demo_load(as_json: JsonOption = False) -> None:
     with service_call() as db:
         summary = load_demo(db)
         items = load_catalog_demo(db)
+        benchmark_summary = load_benchmark_demo(db)
         assessment_summary = load_assessment_demo(db)
         reviews_summary = load_reviews_demo(db)
         rectification_summary = load_rectification_demo(db)
@@ -34,7 +36,8 @@ def demo_load(as_json: JsonOption = False) -> None:
             f"演示数据已就绪：新增组织 {summary.created_orgs}，分组 {summary.created_cohorts}，"
             f"账号 {summary.created_users}；考核方案 {assessment_summary.schemes_loaded}，"
             f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}，"
-            f"评价 {reviews_summary.reviews}，事项目录新增 {items.added} 项"
+            f"评价 {reviews_summary.reviews}，事项目录新增 {items.added} 项，"
+            f"对标事项组 {benchmark_summary.groups}，对标建议 {benchmark_summary.suggestions} 条"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -51,6 +54,8 @@ def demo_load(as_json: JsonOption = False) -> None:
          "sheets_computed": assessment_summary.sheets_computed,
          "rectification_tasks": rectification_summary.tasks,
          "reviews": reviews_summary.reviews, "catalog_items_added": items.added,
+         "benchmark_groups": benchmark_summary.groups,
+         "benchmark_suggestions": benchmark_summary.suggestions,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )

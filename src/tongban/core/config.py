@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     #: city's of the province (``province``, for a provincial deployment).
     reference_scope: Literal["city", "province"] = "city"
     report_issuer: str = "巴中市政务服务和大数据管理局"
+    #: 对标: the city the suggestions are for (a code or short name; empty: ``city_code``) and
+    #: the materials an electronic licence or shared data covers (免提交 suggestions).
+    benchmark_home_city: str = ""
+    benchmark_exempt_materials: str = (
+        "居民身份证,营业执照,户口簿,不动产权证书,结婚证,离婚证,出生医学证明,社会保障卡,"
+        "驾驶证,行驶证,居住证,残疾人证")
     #: The 公文 parts of a report (GB/T 9704): whether to print the 版头 (the issuer's name in
     #: red over a red line), the 文号 prefix of each kind (numbered per kind and year:
     #: 巴政数〔2026〕12号), and the 主送机关 line under the title.
@@ -176,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def rectification_category_list(self) -> list[str]:
         return [c.strip() for c in self.rectification_categories.split(",") if c.strip()]
+
+    @property
+    def benchmark_exempt_list(self) -> list[str]:
+        return [m.strip() for m in self.benchmark_exempt_materials.split(",") if m.strip()]
 
     @property
     def review_tag_list(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import itertools
 import json
 import math
@@ -284,7 +285,8 @@ def _xlsx_header(found: Iterator[tuple[int, tuple[Any, ...]]], filename: str,
 
 
 def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str],
-               header_hint: Callable[[str], bool] | None = None) -> Table:
+               header_hint: Callable[[str], bool] | None = None,
+               sheet_name: str | None = None) -> Table:
     from openpyxl import load_workbook
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
@@ -300,7 +302,11 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str],
         workbook.close()
         raise ValidationFailed(errors=[RowError(None, None, "文件中没有工作表", filename)],
                                summary=f"{filename} 无法导入")
-    sheet = workbook.worksheets[0]
+    if sheet_name is not None and sheet_name not in workbook.sheetnames:
+        workbook.close()
+        raise ValidationFailed(errors=[RowError(None, None, f"没有名为「{sheet_name}」的工作表",
+                                                filename)], summary=f"{filename} 无法导入")
+    sheet = workbook[sheet_name] if sheet_name is not None else workbook.worksheets[0]
     assert isinstance(sheet, ReadOnlyWorksheet)
     # Read-only mode stops at the size the file's <dimension> states, which writers may
     # under-state: forget it, and read every row and cell the sheet holds.
@@ -442,9 +448,11 @@ def _json_lines_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str
 
 def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
                aliases: Mapping[str, str] | None = None,
-               header_hint: Callable[[str], bool] | None = None) -> Table:
+               header_hint: Callable[[str], bool] | None = None,
+               sheet: str | None = None) -> Table:
     """Open a CSV, XLSX or JSON-lines file for row-by-row reading; with ``header_hint``, an XLSX's header
-    is found below its title rows, two rows deep where it is (see :func:`_xlsx_header`)."""
+    is found below its title rows, two rows deep where it is (see :func:`_xlsx_header`); an
+    XLSX's first sheet, or the one named ``sheet``."""
     if isinstance(path_or_stream, Path):
         filename = filename or path_or_stream.name
         stream: IO[bytes] = path_or_stream.open("rb")
@@ -452,7 +460,7 @@ def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,
         stream = path_or_stream
         filename = filename or "上传文件"
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        return _xlsx_rows(stream, filename, aliases or {}, header_hint)
+        return _xlsx_rows(stream, filename, aliases or {}, header_hint, sheet)
     if filename.lower().endswith((".csv", ".txt")):
         return _csv_rows(stream, filename, aliases or {})
     if filename.lower().endswith((".jsonl", ".ndjson")):
@@ -471,6 +479,21 @@ def decode_text(raw: bytes, *, filename: str) -> str:
             continue
     raise ValidationFailed(errors=[RowError(None, None, "文件编码无法识别，请另存为 UTF-8", filename)],
                            summary=f"{filename} 无法读取")
+
+
+def xlsx_sheet_names(raw: bytes, *, filename: str) -> list[str]:
+    """The sheet names of an XLSX workbook ([] when it is not one; a zip bomb is refused)."""
+    from openpyxl import load_workbook
+
+    stream = io.BytesIO(raw)
+    _refuse_zip_bomb(stream, filename)
+    try:
+        workbook = load_workbook(stream, read_only=True)
+    except Exception:  # a broken file is refused by open_table with its reason
+        return []
+    names = list(workbook.sheetnames)
+    workbook.close()
+    return names
 
 
 def cell_text(value: Cell) -> str:

@@ -30,6 +30,7 @@ class Area(Choice):
     schemes = "schemes", "考核方案"
     data_import = "data_import", "数据导入"
     catalog = "catalog", "事项目录"
+    benchmark = "benchmark", "对标"
     reviews = "reviews", "好差评"
     review_analysis = "review_analysis", "好差评分析"
     rectification = "rectification", "整改督办"

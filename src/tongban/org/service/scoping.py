@@ -57,6 +57,7 @@ _AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.schemes: CITYWIDE_ROLES,
     Area.data_import: MANAGER_ROLES,
     Area.catalog: frozenset(Role),
+    Area.benchmark: CITYWIDE_ROLES,
     Area.reviews: frozenset(Role) - {Role.runner},
     Area.review_analysis: CITYWIDE_ROLES,
     Area.rectification: frozenset(Role) - {Role.runner},

@@ -1,0 +1,1 @@
+"""对标: other cities' catalogs, alignment of their items, the frontier and suggestions."""

@@ -1,0 +1,54 @@
+"""States and kinds of 对标, with their Chinese labels."""
+
+from __future__ import annotations
+
+from tongban.core.choices import Choice
+
+
+class Requirement(Choice):
+    """是否必需 of a material."""
+
+    required = "required", "是"
+    optional = "optional", "否"
+    tolerated = "tolerated", "容缺"
+
+
+class MemberStatus(Choice):
+    """How sure the matcher is that a city's row is the group's item."""
+
+    aligned = "aligned", "已对齐", "#2e7d32"
+    review = "review", "待复核", "#ef6c00"
+    confirmed = "confirmed", "已确认", "#1565c0"
+
+
+class SuggestionKind(Choice):
+    """The four kinds of suggestions (the speech's 流程/时限/材料 and 免提交)."""
+
+    procedure = "procedure", "流程"
+    time_limit = "time_limit", "时限"
+    materials = "materials", "材料"
+    exempt = "exempt", "免提交"
+
+
+class SuggestionState(Choice):
+    """Where a suggestion stands (the answer workflow comes with the liaisons' page)."""
+
+    pending = "pending", "待反馈"
+    withdrawn = "withdrawn", "不再适用"
+
+
+class Dimension(Choice):
+    """A dimension of the frontier; fewer is better in each."""
+
+    promised_days = "promised_days", "承诺时限（工作日）"
+    steps = "steps", "办理环节"
+    visits = "visits", "跑动次数"
+    materials = "materials", "必需材料"
+
+
+class ReviewAction(Choice):
+    """What an analyst does with a member of the review queue."""
+
+    confirm = "confirm", "确认"
+    move = "move", "移到其他组"
+    split_off = "split", "拆为单独一组"

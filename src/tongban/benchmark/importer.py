@@ -1,0 +1,390 @@
+"""Importing a city's catalog for 对标: items (CSV or XLSX) and their materials (a second file
+or a second sheet 材料), validated as a whole, stored as a dated snapshot; and the difference
+between two snapshots of a city.
+
+The same content as the city's latest snapshot changes nothing; changed content makes a new
+snapshot dated ``as_of`` (older ones are kept, for ``diff``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.benchmark.enums import Requirement
+from tongban.benchmark.models import CatalogSnapshot, SnapshotItem, SnapshotMaterial
+from tongban.catalog.enums import ItemType
+from tongban.core import audit
+from tongban.core.db import utcnow
+from tongban.core.errors import DomainError, ErrorGroups, NotFound, RowError, ValidationFailed
+from tongban.core.security import Actor
+from tongban.core.tabular import Cell, cell_text, open_table, xlsx_sheet_names
+from tongban.core.workdays import local_date
+from tongban.org import service as org_service
+from tongban.org.enums import OrgLevel
+from tongban.org.models import Org
+
+audit.name_objects({"benchmark_snapshot": "对标事项目录"})
+
+#: Header → column, Chinese first, English aliases after.
+ITEM_COLUMNS = {
+    "基本编码": "base_code", "实施编码": "impl_code", "事项名称": "name", "实施部门": "department",
+    "事项类型": "item_type", "法定办结时限": "legal_days", "承诺办结时限": "promised_days",
+    "办理环节数": "steps", "办理流程": "procedure", "跑动次数": "visits", "收费": "fee",
+}
+ITEM_ALIASES = {
+    **ITEM_COLUMNS, "事项编码": "impl_code", "名称": "name", "部门": "department",
+    "法定时限": "legal_days", "承诺时限": "promised_days", "环节数": "steps",
+    "是否收费": "fee", "base_code": "base_code", "impl_code": "impl_code",
+    "itemCode": "impl_code", "name": "name", "department": "department",
+    "item_type": "item_type", "taskType": "item_type", "legal_days": "legal_days",
+    "promised_days": "promised_days", "steps": "steps", "procedure": "procedure",
+    "visits": "visits", "fee": "fee",
+}
+MATERIAL_COLUMNS = {"事项": "item", "材料名称": "name", "材料形式": "form", "份数": "copies",
+                    "是否必需": "requirement"}
+MATERIAL_ALIASES = {**MATERIAL_COLUMNS, "item": "item", "material": "name", "name": "name",
+                    "form": "form", "copies": "copies", "required": "requirement"}
+#: The sheet of an XLSX catalog that holds its materials.
+MATERIAL_SHEET = "材料"
+_LABELS = {column: header for header, column in ITEM_COLUMNS.items()}
+_REQUIREMENTS = {"是": Requirement.required, "必需": Requirement.required,
+                 "否": Requirement.optional, "非必需": Requirement.optional,
+                 "容缺": Requirement.tolerated}
+_FORMS = {"原件", "复印件", "电子", "电子件", "纸质", "原件和复印件", "原件/复印件", "原件或复印件"}
+_TYPE_BY_LABEL = {t.label: t for t in ItemType}
+_STEP_SEPARATOR = re.compile(r"\s*(?:→|->|—>|－>|=>)\s*")
+_DAYS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:个)?(?:工作日|日|天)?")
+#: The attributes a snapshot keeps per item (and ``diff`` compares).
+ITEM_FIELDS = ("base_code", "impl_code", "name", "department", "item_type", "legal_days",
+               "promised_days", "steps", "procedure", "visits", "fee")
+
+
+@dataclass
+class ParsedMaterial:
+    name: str
+    form: str
+    copies: int | None
+    requirement: Requirement
+
+
+@dataclass
+class ParsedItem:
+    key: str
+    values: dict[str, Any]
+    align_code: str
+    materials: list[ParsedMaterial] = field(default_factory=list)
+
+
+@dataclass
+class SnapshotImport:
+    """What an import did: the snapshot (found or new) and what it holds."""
+
+    snapshot: CatalogSnapshot
+    new: bool
+    items: int
+    materials: int
+
+
+def base_code_of(impl_code: str) -> str:
+    """基本编码 from a 实施编码: the parts before its 12-digit area code
+    (511A0138000000-511602000000-… → 511A0138000000; G-000007-001-511602000000-… →
+    G-000007-001); the first part when there is no area code in it."""
+    parts = impl_code.split("-")
+    for i, part in enumerate(parts):
+        if i and re.fullmatch(r"\d{12}", part):
+            return "-".join(parts[:i])
+    return parts[0]
+
+
+def resolve_city(db: Session, *, ref: str) -> Org:
+    """The province's city (市州) that ``ref`` names: 巴中, 阿坝州, 511900 …"""
+    org = org_service.resolve_org(db, ref=ref)
+    if org.level != OrgLevel.city.value:
+        raise DomainError(f"「{org.name}」不是本省的市（州）；对标只比较市（州）的事项目录")
+    return org
+
+
+def _days(text: str) -> float | None:
+    if text in ("即办", "即办件"):
+        return 0.0
+    match = _DAYS.fullmatch(text)
+    if match is None:
+        raise ValueError(f"「{text[:20]}」不是工作日天数（数字，或 即办）")
+    return float(match.group(1))
+
+
+def _count(text: str, what: str, least: int) -> int | None:
+    if not re.fullmatch(r"\d{1,4}(?:\.0+)?", text):
+        raise ValueError(f"{what}「{text[:20]}」应为不小于{least}的整数")
+    number = int(float(text))
+    if number < least:
+        raise ValueError(f"{what}「{text[:20]}」应为不小于{least}的整数")
+    return number
+
+
+def _item_type(text: str) -> str:
+    number = text.lstrip("0") or text
+    if number in ItemType._value2member_map_:
+        return number
+    if text in _TYPE_BY_LABEL:
+        return _TYPE_BY_LABEL[text].value
+    raise ValueError(f"未知的事项类型「{text[:20]}」（填 1–20 的编号或类型名称，如 行政许可）")
+
+
+def _parse_item(row: int, cells: dict[str, str], filename: str,
+                errors: ErrorGroups) -> ParsedItem | None:
+    values: dict[str, Any] = {f: cells.get(f, "") for f in ITEM_FIELDS}
+    bad = False
+
+    def fail(column: str, reason: str) -> None:
+        nonlocal bad
+        bad = True
+        errors.append(RowError(row, _LABELS.get(column, column), reason, filename))
+
+    if not values["name"]:
+        fail("name", "缺少事项名称")
+    elif len(values["name"]) > 300:
+        fail("name", "事项名称超过300字")
+    for column in ("base_code", "impl_code"):
+        if values[column] and not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z-]{0,99}", values[column]):
+            fail(column, f"{_LABELS[column]}「{values[column][:40]}」应为字母、数字和连字符")
+    if values["item_type"]:
+        try:
+            values["item_type"] = _item_type(values["item_type"])
+        except ValueError as exc:
+            fail("item_type", str(exc))
+    for column in ("legal_days", "promised_days"):
+        try:
+            values[column] = _days(values[column]) if values[column] else None
+        except ValueError as exc:
+            fail(column, str(exc))
+    steps_from_procedure = (len([s for s in _STEP_SEPARATOR.split(values["procedure"]) if s])
+                            if values["procedure"] else None)
+    try:
+        values["steps"] = (_count(values["steps"], "办理环节数", 1) if values["steps"]
+                           else steps_from_procedure)
+    except ValueError as exc:
+        fail("steps", str(exc))
+    try:
+        values["visits"] = _count(values["visits"], "跑动次数", 0) if values["visits"] else None
+    except ValueError as exc:
+        fail("visits", str(exc))
+    values["procedure"] = values["procedure"][:500]
+    values["department"] = values["department"][:100]
+    values["fee"] = values["fee"][:100]
+    if bad:
+        return None
+    code = values["base_code"] or (base_code_of(values["impl_code"]) if values["impl_code"] else "")
+    key = values["impl_code"] or f"name:{values['name']}"
+    return ParsedItem(key=key, values=values, align_code=code)
+
+
+def _cells(values: dict[str, Cell], columns: tuple[str, ...]) -> dict[str, str]:
+    return {c: cell_text(values.get(c)) for c in columns}
+
+
+def _check_header(header: list[str], known: dict[str, str], filename: str,
+                  required: tuple[str, ...]) -> None:
+    columns = set(known.values())
+    unknown = [h for h in header if h and h not in columns]
+    expected = "、".join(known)
+    if unknown:
+        raise ValidationFailed(
+            errors=[RowError(1, h, f"无法识别的列；可用的列：{expected}", filename) for h in unknown],
+            summary=f"{filename} 有无法识别的列：{'、'.join(unknown)}")
+    labels = {column: name for name, column in known.items()}
+    missing = [labels[c] for c in required if c not in header]
+    if missing:
+        raise ValidationFailed(
+            errors=[RowError(1, c, f"缺少必需的列；可用的列：{expected}", filename) for c in missing],
+            summary=f"{filename} 缺少必需的列：{'、'.join(missing)}")
+
+
+def parse_catalog(raw: bytes, filename: str, materials_raw: bytes | None = None,
+                  materials_filename: str = "") -> list[ParsedItem]:
+    """Every row of a catalog and its materials, or :class:`ValidationFailed` naming each
+    problem's file, row, column and reason."""
+    table = open_table(io.BytesIO(raw), filename=filename, aliases=ITEM_ALIASES)
+    _check_header(table.header, ITEM_COLUMNS, filename, ("name",))
+    errors = ErrorGroups(file=filename)
+    items: dict[str, ParsedItem] = {}
+    by_name: dict[str, ParsedItem] = {}
+    for row, values in table.rows:
+        parsed = _parse_item(row, _cells(values, ITEM_FIELDS), filename, errors)
+        if parsed is None:
+            continue
+        if parsed.key in items:
+            column = "实施编码" if parsed.values["impl_code"] else "事项名称"
+            errors.append(RowError(row, column, "事项在文件中重复", filename))
+            continue
+        items[parsed.key] = parsed
+        by_name.setdefault(parsed.values["name"], parsed)
+    if materials_raw is None and filename.lower().endswith(".xlsx") \
+            and MATERIAL_SHEET in xlsx_sheet_names(raw, filename=filename):
+        materials_raw, materials_filename = raw, filename
+        sheet: str | None = MATERIAL_SHEET
+    else:
+        sheet = None
+    if materials_raw is not None:
+        _parse_materials(materials_raw, materials_filename or filename, sheet, items, by_name,
+                         errors)
+    if errors:
+        raise ValidationFailed(errors=errors,
+                               summary=f"{filename} 有 {errors.count} 处错误，未导入任何事项")
+    return list(items.values())
+
+
+def _parse_materials(raw: bytes, filename: str, sheet: str | None,
+                     items: dict[str, ParsedItem], by_name: dict[str, ParsedItem],
+                     errors: ErrorGroups) -> None:
+    shown = f"{filename}（{sheet}）" if sheet else filename
+    table = open_table(io.BytesIO(raw), filename=filename, aliases=MATERIAL_ALIASES, sheet=sheet)
+    _check_header(table.header, MATERIAL_COLUMNS, shown, ("item", "name"))
+    seen: set[tuple[str, str]] = set()
+    for row, values in table.rows:
+        cells = _cells(values, ("item", "name", "form", "copies", "requirement"))
+        problems: list[tuple[str, str]] = []
+        item = items.get(cells["item"]) or by_name.get(cells["item"])
+        if not cells["item"]:
+            problems.append(("事项", "缺少事项（实施编码或事项名称）"))
+        elif item is None:
+            problems.append(("事项", f"事项「{cells['item'][:60]}」不在该市的事项目录中"))
+        if not cells["name"]:
+            problems.append(("材料名称", "缺少材料名称"))
+        elif len(cells["name"]) > 300:
+            problems.append(("材料名称", "材料名称超过300字"))
+        if cells["form"] and cells["form"] not in _FORMS:
+            problems.append(("材料形式", f"材料形式「{cells['form'][:20]}」应为 原件、复印件 或 电子"))
+        requirement = _REQUIREMENTS.get(cells["requirement"] or "是")
+        if requirement is None:
+            problems.append(("是否必需", f"是否必需「{cells['requirement'][:20]}」应为 是、否 或 容缺"))
+        copies = None
+        if cells["copies"]:
+            try:
+                copies = _count(cells["copies"], "份数", 1)
+            except ValueError as exc:
+                problems.append(("份数", str(exc)))
+        if item is not None and (item.key, cells["name"]) in seen:
+            problems.append(("材料名称", "同一事项的材料重复"))
+        for column, reason in problems:
+            errors.append(RowError(row, column, reason, shown))
+        if problems or item is None or requirement is None:
+            continue
+        seen.add((item.key, cells["name"]))
+        item.materials.append(ParsedMaterial(cells["name"], cells["form"], copies, requirement))
+
+
+def content_hash(items: list[ParsedItem]) -> str:
+    """The hash of a catalog's content, independent of row order."""
+    rows = sorted([p.key, p.values, sorted([m.name, m.form, m.copies, m.requirement.value]
+                                           for m in p.materials)] for p in items)
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
+def latest_snapshot(db: Session, *, org: Org) -> CatalogSnapshot | None:
+    return db.scalars(select(CatalogSnapshot).where(CatalogSnapshot.org_id == org.id)
+                      .order_by(CatalogSnapshot.as_of.desc(), CatalogSnapshot.id.desc())
+                      .limit(1)).first()
+
+
+@audit.action({"benchmark.imported": "导入对标事项目录"})
+def import_catalog(db: Session, *, actor: Actor, city: Org, source: Path | IO[bytes],
+                   filename: str | None = None, materials: Path | IO[bytes] | None = None,
+                   materials_filename: str | None = None,
+                   as_of: date | None = None) -> SnapshotImport:
+    """A city's catalog as its snapshot of ``as_of`` (today): all rows or none; the same
+    content as the city's latest snapshot changes nothing."""
+    org_service.require_manager(actor, "导入对标事项目录")
+    if city.level != OrgLevel.city.value:
+        raise DomainError(f"「{city.name}」不是本省的市（州）")
+    name = filename or (source.name if isinstance(source, Path) else "上传文件")
+    raw = source.read_bytes() if isinstance(source, Path) else source.read()
+    materials_raw = None
+    if materials is not None:
+        materials_raw = materials.read_bytes() if isinstance(materials, Path) else materials.read()
+        materials_filename = materials_filename or (
+            materials.name if isinstance(materials, Path) else "材料文件")
+    items = parse_catalog(raw, name, materials_raw, materials_filename or "")
+    digest = content_hash(items)
+    material_count = sum(len(p.materials) for p in items)
+    latest = latest_snapshot(db, org=city)
+    if latest is not None and latest.content_hash == digest:
+        return SnapshotImport(latest, False, latest.item_count, latest.material_count)
+    snapshot = CatalogSnapshot(org_id=city.id, as_of=as_of or local_date(utcnow()),
+                               content_hash=digest, item_count=len(items),
+                               material_count=material_count, source=name[:200])
+    db.add(snapshot)
+    db.flush()
+    for parsed in items:
+        db.add(SnapshotItem(
+            snapshot_id=snapshot.id, key=parsed.key, align_code=parsed.align_code,
+            **parsed.values, materials=[
+                SnapshotMaterial(name=m.name, form=m.form, copies=m.copies,
+                                 requirement=m.requirement.value) for m in parsed.materials]))
+    db.flush()
+    audit.record(db, actor=actor, action="benchmark.imported", object_type="benchmark_snapshot",
+                 object_id=snapshot.id, changes={"city": city.name, "as_of": snapshot.as_of,
+                                                 "items": len(items),
+                                                 "materials": material_count, "file": name})
+    return SnapshotImport(snapshot, True, len(items), material_count)
+
+
+def snapshots(db: Session, *, org: Org) -> list[CatalogSnapshot]:
+    """A city's snapshots, oldest first."""
+    return list(db.scalars(select(CatalogSnapshot).where(CatalogSnapshot.org_id == org.id)
+                           .order_by(CatalogSnapshot.as_of, CatalogSnapshot.id)))
+
+
+def _item_state(item: SnapshotItem) -> dict[str, Any]:
+    state = {f: getattr(item, f) for f in ITEM_FIELDS}
+    state["materials"] = sorted(f"{m.name}（{Requirement(m.requirement).label}）"
+                                for m in item.materials)
+    return state
+
+
+def diff_snapshots(db: Session, *, city: Org, old_id: int | None = None,
+                   new_id: int | None = None) -> dict[str, Any]:
+    """What a city changed between two snapshots (by default its last two): items added,
+    removed, and changed with each field's old and new value."""
+    found = snapshots(db, org=city)
+    by_id = {s.id: s for s in found}
+    if (old_id is not None and old_id not in by_id) or (new_id is not None and new_id not in by_id):
+        raise NotFound(f"未找到{city.name}的该快照")
+    new = by_id[new_id] if new_id is not None else (found[-1] if found else None)
+    older = [s for s in found if new is not None and (s.as_of, s.id) < (new.as_of, new.id)]
+    old = by_id[old_id] if old_id is not None else (older[-1] if older else None)
+
+    def items_of(snapshot: CatalogSnapshot | None) -> dict[str, SnapshotItem]:
+        if snapshot is None:
+            return {}
+        return {i.key: i for i in db.scalars(
+            select(SnapshotItem).where(SnapshotItem.snapshot_id == snapshot.id))}
+
+    before, after = items_of(old), items_of(new)
+    changed = []
+    for key in sorted(before.keys() & after.keys()):
+        a, b = _item_state(before[key]), _item_state(after[key])
+        fields = {f: [a[f], b[f]] for f in a if a[f] != b[f]}
+        if fields:
+            changed.append({"key": key, "name": after[key].name, "fields": fields})
+
+    def brief(s: CatalogSnapshot | None) -> dict[str, Any] | None:
+        return None if s is None else {"id": s.id, "date": s.as_of.isoformat(),
+                                       "items": s.item_count}
+
+    return {"city": city.name, "from": brief(old), "to": brief(new),
+            "added": [{"key": k, "name": after[k].name} for k in sorted(after.keys() - before.keys())],
+            "removed": [{"key": k, "name": before[k].name}
+                        for k in sorted(before.keys() - after.keys())],
+            "changed": changed}

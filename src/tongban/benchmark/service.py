@@ -1,0 +1,444 @@
+"""对标 operations: the frontier and distance to frontier (DTF) per item group, the league of
+the cities, suggestions for a city, and the lists pages and the API read.
+
+Imports and alignment live in ``importer`` and ``alignment``; callers use this module.
+Frontier: per group and dimension (promised days, steps, visits, required materials; fewer
+is better) over the cities offering the item — groups offered by one city only are left out.
+DTF of a city's item = mean over the dimensions it reports of (worst − ours)/(worst − best) ×
+100 (100 where all are equal); per department and per city = mean of its items.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from statistics import fmean
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from tongban.benchmark.alignment import (
+    align,
+    check_review,
+    get_group,
+    get_member,
+    latest_snapshot_ids,
+    review_member,
+)
+from tongban.benchmark.enums import (
+    Dimension,
+    MemberStatus,
+    Requirement,
+    ReviewAction,
+    SuggestionKind,
+    SuggestionState,
+)
+from tongban.benchmark.importer import diff_snapshots, import_catalog, resolve_city
+from tongban.benchmark.models import (
+    AlignmentGroup,
+    AlignmentMember,
+    SnapshotItem,
+    Suggestion,
+)
+from tongban.core import audit
+from tongban.core.config import get_settings
+from tongban.core.db import utcnow
+from tongban.core.errors import permitted
+from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
+from tongban.core.security import Actor
+from tongban.org import service as org_service
+from tongban.org.enums import Area, OrgLevel
+from tongban.org.models import Org
+
+__all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
+           "import_catalog", "resolve_city", "review_member"]
+
+audit.name_objects({"benchmark_suggestion": "对标建议"})
+
+
+@dataclass
+class Offer:
+    """A city's row of a group, with its values per dimension (None: not reported)."""
+
+    org: Org
+    member: AlignmentMember
+    item: SnapshotItem
+    values: dict[Dimension, float | None]
+    required: dict[str, str]  # normalised material name → as written
+
+
+@dataclass
+class Bounds:
+    best: float
+    worst: float
+    best_cities: list[str]
+
+
+@dataclass
+class GroupFrontier:
+    """One group across the cities offering it."""
+
+    group: AlignmentGroup
+    offers: list[Offer]
+    bounds: dict[Dimension, Bounds]
+    dtf: dict[int, float]  # org id → DTF
+
+    def offer_of(self, org_id: int) -> Offer | None:
+        return next((o for o in self.offers if o.org.id == org_id), None)
+
+
+@dataclass
+class LeagueRow:
+    org: Org
+    dtf: float
+    items: int
+    rank: int = 0
+
+
+@dataclass
+class Benchmark:
+    """The frontier of every group offered by two or more cities, and the league."""
+
+    groups: list[GroupFrontier]
+    league: list[LeagueRow] = field(default_factory=list)
+
+    def rank_of(self, org_id: int) -> LeagueRow | None:
+        return next((r for r in self.league if r.org.id == org_id), None)
+
+
+def material_name(name: str) -> str:
+    """A material name for comparison: half-width brackets, no whitespace, no trailing
+    （原件）/（复印件）."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+    return re.sub(r"(\((?:原件|复印件|原件及复印件|原件和复印件|复印件加盖公章)\))+$", "", text)
+
+
+def _values(item: SnapshotItem) -> tuple[dict[Dimension, float | None], dict[str, str]]:
+    required = {material_name(m.name): m.name for m in item.materials
+                if m.requirement == Requirement.required.value}
+    return ({Dimension.promised_days: item.promised_days,
+             Dimension.steps: float(item.steps) if item.steps is not None else None,
+             Dimension.visits: float(item.visits) if item.visits is not None else None,
+             Dimension.materials: float(len(required)) if item.materials else None},
+            required)
+
+
+def dtf_of(values: dict[Dimension, float | None], bounds: dict[Dimension, Bounds]) -> float | None:
+    """Mean over the reported dimensions of (worst − ours)/(worst − best) × 100."""
+    scores = []
+    for dimension, value in values.items():
+        if value is None or dimension not in bounds:
+            continue
+        b = bounds[dimension]
+        scores.append(100.0 if b.worst == b.best else (b.worst - value) / (b.worst - b.best) * 100)
+    return round(fmean(scores), 2) if scores else None
+
+
+def compute(db: Session) -> Benchmark:
+    """The frontier, DTF and league over the cities' latest snapshots and the groups."""
+    latest = latest_snapshot_ids(db)
+    items = {(snapshot_org, item.key): item for snapshot_org, item in (
+        ({s: o for o, s in latest.items()}[item.snapshot_id], item) for item in db.scalars(
+            select(SnapshotItem).where(SnapshotItem.snapshot_id.in_(latest.values()))))}
+    by_group: dict[int, list[AlignmentMember]] = defaultdict(list)
+    for member in db.scalars(select(AlignmentMember).order_by(AlignmentMember.id)):
+        by_group[member.group_id].append(member)
+    groups = {g.id: g for g in db.scalars(select(AlignmentGroup).where(
+        AlignmentGroup.id.in_([g for g, ms in by_group.items() if len(ms) > 1])))}
+    frontiers = []
+    for group_id, group in sorted(groups.items()):
+        offers = []
+        for member in by_group[group_id]:
+            item = items.get((member.org_id, member.item_key))
+            if item is not None:
+                values, required = _values(item)
+                offers.append(Offer(member.org, member, item, values, required))
+        if len(offers) < 2:
+            continue
+        bounds = {}
+        for dimension in Dimension:
+            reported = [(o.values[dimension], o.org) for o in offers
+                        if o.values[dimension] is not None]
+            if reported:
+                numbers = [v for v, _ in reported if v is not None]
+                best = min(numbers)
+                bounds[dimension] = Bounds(best, max(numbers), sorted(
+                    (org.name for v, org in reported if v == best)))
+        dtf = {o.org.id: d for o in offers if (d := dtf_of(o.values, bounds)) is not None}
+        frontiers.append(GroupFrontier(group, offers, bounds, dtf))
+    per_city: dict[int, list[float]] = defaultdict(list)
+    orgs: dict[int, Org] = {}
+    for frontier in frontiers:
+        for offer in frontier.offers:
+            orgs[offer.org.id] = offer.org
+            if offer.org.id in frontier.dtf:
+                per_city[offer.org.id].append(frontier.dtf[offer.org.id])
+    league = sorted((LeagueRow(orgs[o], round(fmean(ds), 2), len(ds)) for o, ds in per_city.items()),
+                    key=lambda r: (-r.dtf, r.org.code))
+    for i, row in enumerate(league):
+        row.rank = league[i - 1].rank if i and league[i - 1].dtf == row.dtf else i + 1
+    return Benchmark(frontiers, league)
+
+
+def require_benchmark(actor: Actor) -> None:
+    """The league, the items across cities and the review queue are the city-wide roles'."""
+    org_service.require_area(actor, Area.benchmark)
+
+
+def league(db: Session, *, actor: Actor) -> Benchmark:
+    require_benchmark(actor)
+    return compute(db)
+
+
+def frontier_of(db: Session, *, actor: Actor, city: Org) -> list[dict[str, Any]]:
+    """Each group ``city`` offers with others: its DTF and each dimension's ours/best/worst."""
+    require_benchmark(actor)
+    found = []
+    for frontier in compute(db).groups:
+        offer = frontier.offer_of(city.id)
+        if offer is None:
+            continue
+        found.append({
+            "group": frontier.group.id, "name": offer.item.name,
+            "dtf": frontier.dtf.get(city.id),
+            "dimensions": {d.value: {"ours": offer.values[d], "best": b.best, "worst": b.worst,
+                                     "best_cities": b.best_cities}
+                           for d, b in frontier.bounds.items()}})
+    return found
+
+
+def department_dtf(benchmark: Benchmark, *, city: Org) -> dict[str, float]:
+    """Mean DTF of ``city``'s items per 实施部门."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for frontier in benchmark.groups:
+        offer = frontier.offer_of(city.id)
+        if offer is not None and city.id in frontier.dtf:
+            per[offer.item.department or "（未注明）"].append(frontier.dtf[city.id])
+    return {d: round(fmean(v), 2) for d, v in sorted(per.items())}
+
+
+def group_view(db: Session, *, actor: Actor, group_id: int) -> GroupFrontier | AlignmentGroup:
+    """A group across the cities: its frontier, or the bare group when fewer than two cities
+    offer it."""
+    require_benchmark(actor)
+    group = get_group(db, group_id=group_id)
+    found = next((f for f in compute(db).groups if f.group.id == group.id), None)
+    return found or group
+
+
+def home_city(db: Session) -> Org:
+    """The city suggestions are for: TONGBAN_BENCHMARK_HOME_CITY, else the deployment's."""
+    settings = get_settings()
+    return resolve_city(db, ref=settings.benchmark_home_city or settings.city_code)
+
+
+def _cities(offers: list[Offer]) -> str:
+    return "、".join(o.org.name for o in offers)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+
+
+def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]]:
+    """What ``city`` should change, per group: 流程, 时限, 材料 (per material) and 免提交."""
+    exempt = [material_name(m) for m in get_settings().benchmark_exempt_list]
+    found: list[dict[str, Any]] = []
+    for frontier in benchmark.groups:
+        ours = frontier.offer_of(city.id)
+        if ours is None:
+            continue
+        others = [o for o in frontier.offers if o.org.id != city.id]
+        base = {"group": frontier.group, "item_name": ours.item.name,
+                "department": ours.item.department}
+        for kind, dimension, unit in ((SuggestionKind.procedure, Dimension.steps, "个环节"),
+                                      (SuggestionKind.time_limit, Dimension.promised_days,
+                                       "个工作日")):
+            value = ours.values[dimension]
+            reported = [o for o in others if o.values[dimension] is not None]
+            if value is None or not reported:
+                continue
+            fewest = min(o.values[dimension] or 0 for o in reported)
+            if value > fewest:
+                best = [o for o in reported if o.values[dimension] == fewest]
+                detail = (f"本市{_number(value)}{unit}，{_cities(best)}{_number(fewest)}{unit}"
+                          + (f"（{' → '.join(best[0].item.procedure.split('→'))}）"
+                             if kind is SuggestionKind.procedure and best[0].item.procedure
+                             else ""))
+                found.append({**base, "kind": kind, "material": "", "detail": detail,
+                              "cities": _cities(best)})
+        with_materials = [o for o in others if o.item.materials]
+        for norm, written in sorted(ours.required.items()):
+            lighter = [o for o in with_materials if norm not in o.required]
+            if lighter:
+                found.append({**base, "kind": SuggestionKind.materials, "material": norm,
+                              "detail": f"「{written}」：{_cities(lighter)}不要求提交",
+                              "cities": _cities(lighter)})
+            if any(e and e in norm for e in exempt):
+                found.append({**base, "kind": SuggestionKind.exempt, "material": norm,
+                              "detail": f"「{written}」可通过电子证照/数据共享免提交",
+                              "cities": ""})
+    return found
+
+
+def _dept_orgs(db: Session, city: Org) -> dict[str, int]:
+    """实施部门 names → the city's department orgs (by name or short name)."""
+    found: dict[str, int] = {}
+    for org in db.scalars(select(Org).where(Org.parent_id == city.id,
+                                            Org.level == OrgLevel.department.value)):
+        found[org.name] = org.id
+        found.setdefault(org.short_name, org.id)
+    return found
+
+
+@dataclass
+class SuggestResult:
+    counts: dict[str, int]
+    by_department: dict[str, dict[str, int]]
+    added: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+
+
+@audit.action({"benchmark.suggested": "生成对标建议"})
+def suggest(db: Session, *, actor: Actor, city: Org,
+            benchmark: Benchmark | None = None) -> SuggestResult:
+    """Write ``city``'s suggestions, keyed by (group, kind, material): a rerun updates them
+    and withdraws those that no longer apply, never duplicates."""
+    org_service.require_manager(actor, "生成对标建议")
+    benchmark = benchmark or compute(db)
+    drafts = draft_suggestions(benchmark, city=city)
+    known = {(s.group_id, s.kind, s.material): s for s in db.scalars(
+        select(Suggestion).where(Suggestion.org_id == city.id))}
+    depts = _dept_orgs(db, city)
+    result = SuggestResult(counts={k.value: 0 for k in SuggestionKind}, by_department={})
+    now, seen = utcnow(), set()
+    for draft in drafts:
+        key = (draft["group"].id, draft["kind"].value, draft["material"][:300])
+        seen.add(key)
+        kind = draft["kind"].value
+        result.counts[kind] += 1
+        department = draft["department"] or "（未注明）"
+        result.by_department.setdefault(department, {k.value: 0 for k in SuggestionKind})[kind] += 1
+        values = {"item_name": draft["item_name"][:300], "department": draft["department"][:100],
+                  "dept_org_id": depts.get(draft["department"]), "detail": draft["detail"][:2000],
+                  "cities": draft["cities"][:500], "state": SuggestionState.pending.value}
+        existing = known.get(key)
+        if existing is None:
+            db.add(Suggestion(org_id=city.id, group_id=key[0], kind=key[1], material=key[2],
+                              created_at=now, updated_at=now, **values))
+            result.added += 1
+        elif any(getattr(existing, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(existing, k, v)
+            existing.updated_at = now
+            result.updated += 1
+    for key, existing in known.items():
+        if key not in seen and existing.state == SuggestionState.pending.value:
+            existing.state, existing.updated_at = SuggestionState.withdrawn.value, now
+            result.withdrawn += 1
+    db.flush()
+    if result.added or result.updated or result.withdrawn:
+        audit.record(db, actor=actor, action="benchmark.suggested",
+                     object_type="benchmark_suggestion", object_id=city.code,
+                     changes={"city": city.name, "added": result.added, "updated": result.updated,
+                              "withdrawn": result.withdrawn, **result.counts})
+    return result
+
+
+#: Suggestions as a list: by department, then item.
+SUGGESTIONS = Listing(sorts={"item": ("事项名称", [Suggestion.item_name]),
+                             "department": ("实施部门", [Suggestion.department]),
+                             "kind": ("类型", [Suggestion.kind])},
+                      key=Suggestion.id, search="事项名称、材料或实施部门中的文字")
+
+
+def list_suggestions(db: Session, *, actor: Actor, params: ListParams,
+                     kind: SuggestionKind | None = None, department: str = "",
+                     state: SuggestionState | None = SuggestionState.pending) -> Page[Suggestion]:
+    """A page of suggestions: the city-wide roles see all, a liaison its department's (none
+    when its department is not mapped)."""
+    conditions: list[ColumnElement[bool]] = []
+    if not actor.is_citywide:
+        conditions.append(Suggestion.dept_org_id.in_(
+            org_service.visible_org_ids(db, actor=actor)))
+    if kind is not None:
+        conditions.append(Suggestion.kind == kind.value)
+    if department:
+        conditions.append(Suggestion.department == department)
+    if state is not None:
+        conditions.append(Suggestion.state == state.value)
+    if params.q:
+        conditions.append(contains_text(params.q, Suggestion.item_name, Suggestion.material,
+                                        Suggestion.department))
+    return paginate(db, select(Suggestion).where(*conditions), params=params,
+                    order=SUGGESTIONS.order(params, default=[Suggestion.department,
+                                                             Suggestion.item_name,
+                                                             Suggestion.id]))
+
+
+def suggestion_departments(db: Session, *, actor: Actor) -> list[str]:
+    require_benchmark(actor)
+    return list(db.scalars(select(Suggestion.department).distinct().order_by(
+        Suggestion.department)))
+
+
+#: Groups as a list: by name.
+GROUPS = Listing(sorts={"name": ("事项名称", [AlignmentGroup.name])}, key=AlignmentGroup.id,
+                 search="事项名称或基本编码中的文字")
+
+
+def list_groups(db: Session, *, actor: Actor, params: ListParams) -> Page[AlignmentGroup]:
+    require_benchmark(actor)
+    stmt = select(AlignmentGroup).where(AlignmentGroup.id.in_(
+        select(AlignmentMember.group_id)))
+    if params.q:
+        stmt = stmt.where(contains_text(params.q, AlignmentGroup.name, AlignmentGroup.base_code))
+    return paginate(db, stmt, params=params,
+                    order=GROUPS.order(params, default=[AlignmentGroup.name, AlignmentGroup.id]))
+
+
+#: The review queue: the least sure first.
+QUEUE = Listing(sorts={"confidence": ("置信度", [AlignmentMember.confidence])},
+                key=AlignmentMember.id, search="事项名称中的文字")
+
+
+def review_queue(db: Session, *, actor: Actor, params: ListParams) -> Page[AlignmentMember]:
+    require_benchmark(actor)
+    stmt = select(AlignmentMember).where(AlignmentMember.status == MemberStatus.review.value)
+    if params.q:
+        stmt = stmt.where(contains_text(params.q, AlignmentMember.name))
+    return paginate(db, stmt, params=params,
+                    order=QUEUE.order(params, default=[AlignmentMember.confidence,
+                                                       AlignmentMember.id]))
+
+
+def allowed_review_actions(actor: Actor, member: AlignmentMember) -> frozenset[ReviewAction]:
+    """The review buttons that work for ``actor`` on ``member``."""
+    return permitted(ReviewAction, lambda a: check_review(actor, member, a))
+
+
+def counts_of(db: Session, *, city: Org) -> dict[str, Any]:
+    """Pending suggestions of ``city`` per kind and per department."""
+    counts = Counter[str]()
+    by_department: dict[str, dict[str, int]] = {}
+    for kind, department in db.execute(select(Suggestion.kind, Suggestion.department).where(
+            Suggestion.org_id == city.id, Suggestion.state == SuggestionState.pending.value)):
+        counts[kind] += 1
+        by_department.setdefault(department or "（未注明）",
+                                 {k.value: 0 for k in SuggestionKind})[kind] += 1
+    return {"counts": {k.value: counts[k.value] for k in SuggestionKind},
+            "by_department": by_department}
+
+
+def suggestion_rows(db: Session, *, city: Org) -> list[dict[str, Any]]:
+    """``city``'s pending suggestions as rows (the CLI's JSON and the XLSX)."""
+    return [{"id": s.id, "group": s.group_id, "item": s.item_name, "department": s.department,
+             "kind": s.kind, "kind_label": SuggestionKind(s.kind).label, "material": s.material,
+             "detail": s.detail, "cities": s.cities}
+            for s in db.scalars(select(Suggestion).where(
+                Suggestion.org_id == city.id, Suggestion.state == SuggestionState.pending.value)
+                .order_by(Suggestion.department, Suggestion.item_name, Suggestion.id))]

@@ -1,0 +1,194 @@
+"""``tongban benchmark``: 对标 — other cities' catalogs, alignment, frontier, suggestions.
+
+Scripts rely on the JSON shapes; exit 0 on success, 1 when the input has errors (the JSON is
+still printed), 2 for a usage error (an unknown city, a bad date, a missing option).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tongban.cli.options import JsonOption, date_option
+from tongban.cli.output import console, emit, err_console
+from tongban.cli.session import service_call
+from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.security import SYSTEM_ACTOR
+
+benchmark_app = typer.Typer(help="对标：导入各市事项目录，对齐事项，计算全省最优与前沿距离，生成建议。",
+                            no_args_is_help=True)
+
+CityOption = Annotated[str, typer.Option("--city", help="市（州），如 巴中、阿坝州 或 511900")]
+FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")]
+
+
+def _city(db: Any, ref: str) -> Any:
+    from tongban.benchmark import service
+
+    try:
+        return service.resolve_city(db, ref=ref)
+    except DomainError as exc:
+        err_console.print(f"[red]错误：{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@benchmark_app.command("import", help="导入一个市（州）的事项目录（可带材料文件或“材料”工作表）。")
+def benchmark_import(
+    file: FileArgument,
+    city: CityOption,
+    materials: Annotated[Path | None, typer.Option(
+        "--materials", exists=True, dir_okay=False,
+        help="材料文件（事项、材料名称、材料形式、份数、是否必需）")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="目录日期 YYYY-MM-DD（默认今天）")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service
+
+    day = date_option(as_of, "--as-of")
+    refused: ValidationFailed | None = None
+    with service_call() as db:
+        owner = _city(db, city)
+        try:
+            result = service.import_catalog(db, actor=SYSTEM_ACTOR, city=owner, source=file,
+                                            materials=materials, as_of=day)
+        except ValidationFailed as exc:
+            refused = exc
+        payload: dict[str, Any] = {"city": owner.name, "snapshot": None, "items": 0,
+                                   "materials": 0, "errors": []}
+        if refused is None:
+            payload.update(snapshot={"id": result.snapshot.id,
+                                     "date": result.snapshot.as_of.isoformat(),
+                                     "new": result.new},
+                           items=result.items, materials=result.materials)
+    if refused is not None:
+        payload["errors"] = refused.errors.as_dict()["errors"]
+
+        def failed() -> None:
+            err_console.print(f"[red]错误：{refused.summary}[/red]")
+            for line in refused.errors.lines():
+                err_console.print(f"  - {line}", markup=False, highlight=False)
+
+        emit(as_json, payload, failed)
+        raise typer.Exit(1)
+    emit(as_json, payload, lambda: console.print(
+        f"{payload['city']}：{'新快照' if result.new else '内容未变，沿用快照'} "
+        f"#{result.snapshot.id}（{result.snapshot.as_of}），事项 {result.items} 项，"
+        f"材料 {result.materials} 条"))
+
+
+def _group_json(group: Any) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name,
+            "members": [{"id": m.id, "city": m.org.name, "name": m.name, "code": m.code,
+                         "confidence": m.confidence, "status": m.status}
+                        for m in group.members]}
+
+
+@benchmark_app.command("align", help="对齐各市最新事项目录中的事项（分析员的复核决定保留）。")
+def benchmark_align(as_json: JsonOption = False) -> None:
+    from sqlalchemy import select
+
+    from tongban.benchmark import service
+    from tongban.benchmark.models import AlignmentGroup, AlignmentMember
+
+    with service_call() as db:
+        result = service.align(db, actor=SYSTEM_ACTOR)
+        groups = [_group_json(g) for g in db.scalars(
+            select(AlignmentGroup).where(AlignmentGroup.id.in_(select(AlignmentMember.group_id)))
+            .order_by(AlignmentGroup.id))]
+    emit(as_json, {"groups": groups, "aligned": result.aligned, "review": result.review},
+         lambda: console.print(f"共 {result.groups} 组：已对齐 {result.aligned} 项，"
+                               f"待复核 {result.review} 项，已确认 {result.confirmed} 项"))
+
+
+@benchmark_app.command(
+    "review", help="复核一组：--confirm 确认其待复核成员，--move 成员 --to 组，--split 成员。")
+def benchmark_review(
+    group: Annotated[int, typer.Argument(help="事项组编号")],
+    confirm: Annotated[bool, typer.Option("--confirm", help="确认该组的待复核成员")] = False,
+    move: Annotated[int | None, typer.Option("--move", help="要移动的成员编号")] = None,
+    to: Annotated[int | None, typer.Option("--to", help="移入的事项组编号")] = None,
+    split: Annotated[int | None, typer.Option("--split", help="要拆出的成员编号")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service
+    from tongban.benchmark.enums import MemberStatus, ReviewAction
+
+    chosen = [confirm, move is not None, split is not None]
+    if sum(chosen) != 1 or (move is not None) != (to is not None):
+        err_console.print("[red]错误：请只选一项：--confirm、--move 成员 --to 组 或 --split 成员[/red]")
+        raise typer.Exit(2)
+    with service_call() as db:
+        try:
+            target = service.get_group(db, group_id=group)
+            if confirm:
+                for member in list(target.members):
+                    if member.status == MemberStatus.review.value:
+                        service.review_member(db, actor=SYSTEM_ACTOR, member=member,
+                                              action=ReviewAction.confirm)
+            else:
+                member = service.get_member(db, member_id=move if move is not None else split or 0)
+                if member.group_id != target.id:
+                    raise DomainError(f"成员 #{member.id} 不在事项组 #{target.id} 中")
+                if move is not None:
+                    service.review_member(db, actor=SYSTEM_ACTOR, member=member,
+                                          action=ReviewAction.move,
+                                          target=service.get_group(db, group_id=to or 0))
+                else:
+                    service.review_member(db, actor=SYSTEM_ACTOR, member=member,
+                                          action=ReviewAction.split_off)
+        except DomainError as exc:
+            err_console.print(f"[red]错误：{exc.message}[/red]")
+            raise typer.Exit(2) from exc
+        db.expire_all()
+        shown = _group_json(service.get_group(db, group_id=group))
+    emit(as_json, shown, lambda: console.print(f"已复核事项组 #{group}"))
+
+
+@benchmark_app.command("frontier", help="一市（州）各事项的全省最优与前沿距离（DTF）。")
+def benchmark_frontier(city: CityOption, as_json: JsonOption = False) -> None:
+    from tongban.benchmark import service
+
+    with service_call() as db:
+        items = service.frontier_of(db, actor=SYSTEM_ACTOR, city=_city(db, city))
+    emit(as_json, {"items": items}, lambda: console.print(
+        "\n".join(f"{i['name']}：DTF {i['dtf']}" for i in items) or "没有与其他市共有的事项"))
+
+
+@benchmark_app.command("suggest", help="生成一市（州）的对标建议（流程、时限、材料、免提交）。")
+def benchmark_suggest(
+    city: CityOption,
+    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="写出 XLSX 文件")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service
+    from tongban.benchmark.exports import suggestions_xlsx
+
+    with service_call() as db:
+        owner = _city(db, city)
+        benchmark = service.compute(db)
+        result = service.suggest(db, actor=SYSTEM_ACTOR, city=owner, benchmark=benchmark)
+        place = benchmark.rank_of(owner.id)
+        rows = service.suggestion_rows(db, city=owner)
+        if out is not None:
+            out.write_bytes(suggestions_xlsx(rows))
+    counts = {"procedure": result.counts["procedure"], "time_limit": result.counts["time_limit"],
+              "materials": result.counts["materials"], "exempt": result.counts["exempt"]}
+    emit(as_json, {"counts": counts, "dtf": place.dtf if place else None,
+                   "rank": place.rank if place else None, "by_department": result.by_department,
+                   "items": rows},
+         lambda: console.print(f"{owner.name}：流程 {counts['procedure']} 条，时限 "
+                               f"{counts['time_limit']} 条，材料 {counts['materials']} 条，"
+                               f"免提交 {counts['exempt']} 条"))
+
+
+@benchmark_app.command("diff", help="一市（州）最近两个快照之间的变化。")
+def benchmark_diff(city: CityOption, as_json: JsonOption = False) -> None:
+    from tongban.benchmark import service
+
+    with service_call() as db:
+        found = service.diff_snapshots(db, city=_city(db, city))
+    emit(as_json, found, lambda: console.print(
+        f"{found['city']}：新增 {len(found['added'])} 项，删除 {len(found['removed'])} 项，"
+        f"变化 {len(found['changed'])} 项"))
