@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     #: Answers (满意/不满意) a client address may send from tracking pages a minute.
     review_track_rate_per_client: int = Field(default=10, ge=1)
 
+    # 跑团代办 (errand/).
+    #: How far (km) a runner may be from a pickup point to see and grab the errand.
+    errand_radius_km: float = Field(default=5.0, gt=0, le=500)
+    #: Requests the public errand page takes a minute from one client address.
+    errand_rate_per_client: int = Field(default=5, ge=1)
+    #: A runner's position older than this many minutes does not count for the pool.
+    errand_position_max_minutes: int = Field(default=30, ge=1)
+
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"
     remind_workdays_before_due: int = 2
