@@ -99,7 +99,8 @@ def pool(errand_id: Annotated[int, typer.Argument(min=1)], as_json: JsonOption =
     emit(as_json, {"items": items, "total": len(items)}, human)
 
 
-@errand_app.command("grab", help="以跑手身份抢单：0 抢到（重试同样），3 已被抢，4 不符合条件，1 代办或跑手不存在。")
+@errand_app.command(
+    "grab", help="以跑手身份抢单：0 抢到（重试同样），3 已被抢，4 不符合条件，1 代办或跑手不存在。")
 def grab(errand_id: Annotated[int, typer.Argument(min=1)],
          runner: Annotated[int, typer.Option("--runner", min=1, help="跑手编号")],
          as_json: JsonOption = False) -> None:

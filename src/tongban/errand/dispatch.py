@@ -84,11 +84,12 @@ def candidate_pairs(runners: Sequence[RunnerPoint], errands: Sequence[ErrandPoin
     pairs: dict[int, list[tuple[int, float]]] = defaultdict(list)
     if not runners or not errands:
         return pairs
-    lats = [p.lat for p in (*runners, *errands)]
+    points: list[RunnerPoint | ErrandPoint] = [*runners, *errands]
+    lats = [p.lat for p in points]
     widest = max(abs(min(lats)), abs(max(lats)))
     shrink = math.cos(math.radians(min(widest + radius_km / KM_PER_DEGREE, 90.0)))
     cell_lat = radius_km / KM_PER_DEGREE
-    lngs = [p.lng for p in (*runners, *errands)]
+    lngs = [p.lng for p in points]
     if shrink < 0.05 or cell_lat > 10 or max(lngs) - min(lngs) > 180:
         # Near a pole, for huge radii, or across the antimeridian: every pair.
         for e, errand in enumerate(errands):

@@ -297,7 +297,7 @@ def tracked(db: Session, *, token: str) -> Errand:
 # ---------------------------------------------------------------- reading
 
 
-def _visible_stmt(db: Session, actor: Actor) -> Select[tuple[Errand]]:
+def _visible_stmt(db: Session, actor: Actor) -> Select[Errand]:
     org_service.require_area(actor, Area.errands)
     stmt = select(Errand)
     if actor.role is Role.runner:
@@ -466,26 +466,31 @@ def grab(db: Session, *, actor: Actor, errand_id: int, runner_id: int) -> Grabbe
     return _as_grabbed(errand, runner, retry=False)
 
 
+def _changed(result: object) -> int:
+    """The rows a conditional UPDATE changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 class _NoSlot(Exception):
     """The errand was won but the runner has no free slot: the savepoint rolls both back."""
 
 
 def _take(db: Session, *, errand: Errand, runner: Runner, now: datetime) -> tuple[int, int]:
     """The two conditional UPDATEs of a grab, errand first, then runner (the fixed lock order)."""
-    won = db.execute(
+    won = _changed(db.execute(
         update(Errand)
         .where(Errand.id == errand.id, Errand.state == ErrandState.open.value,
                Errand.runner_id.is_(None))
         .values(state=ErrandState.accepted.value, runner_id=runner.id, accepted_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not won:
         return 0, 0
-    slot = db.execute(
+    slot = _changed(db.execute(
         update(Runner)
         .where(Runner.id == runner.id, Runner.active_count < Runner.capacity, Runner.on_duty,
                ~Runner.suspended)
         .values(active_count=Runner.active_count + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not slot:
         raise _NoSlot
     return won, slot
@@ -563,10 +568,10 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
         db.refresh(errand)
     runner = errand.runner
     if action is ErrandAction.accept and runner is not None:
-        slot = db.execute(update(Runner).where(Runner.id == runner.id,
+        slot = _changed(db.execute(update(Runner).where(Runner.id == runner.id,
                                                Runner.active_count < Runner.capacity)
                           .values(active_count=Runner.active_count + 1)
-                          .execution_options(synchronize_session=False)).rowcount
+                          .execution_options(synchronize_session=False)))
         if not slot:
             raise NotEligible(f"跑手已达到同时承接上限 {runner.capacity}")
     if current.holds_runner and not target.holds_runner and runner is not None:
