@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
+from tongban.errand.enums import ErrandState
 from tongban.org.models import Org, User
 
 
@@ -151,6 +152,10 @@ class Errand(Base):
         lazy="selectin", order_by="Handover.id", back_populates="errand")
 
     __table_args__ = (Index("ix_errand_state_zone", "state", "zone_org_id"),)
+
+    @property
+    def state_label(self) -> str:
+        return ErrandState(self.state).label
 
 
 class Handover(Base):

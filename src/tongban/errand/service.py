@@ -240,14 +240,19 @@ def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: 
     return errand, token
 
 
-def submit_public(db: Session, *, request: Request, client: str) -> Submitted:
-    """A request from the public phone page: rate-limited per client address, published at
-    once; the tracking token is shown once (only its hash is kept)."""
+def _limit_client(db: Session, client: str) -> None:
+    """One hit on the public pages' per-minute limit of a client address; 429 over it."""
     hit = ratelimit.count_hit(db, key=f"errand-client:{ratelimit.client_key(client)}",
                               window=timedelta(minutes=1))
     if hit.over(get_settings().errand_rate_per_client):
         seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
-        raise ratelimit.RateLimited(f"代办提交过于频繁，请{seconds}秒后再试", retry_after=seconds)
+        raise ratelimit.RateLimited(f"提交过于频繁，请{seconds}秒后再试", retry_after=seconds)
+
+
+def submit_public(db: Session, *, request: Request, client: str) -> Submitted:
+    """A request from the public phone page: rate-limited per client address, published at
+    once; the tracking token is shown once (only its hash is kept)."""
+    _limit_client(db, client)
     errand, token = _create(db, actor=REQUESTER, request=request, channel=Channel.page)
     transition(db, actor=REQUESTER, errand=errand, action=ErrandAction.publish)
     return Submitted(errand, token, True)
@@ -282,6 +287,10 @@ def submit(db: Session, *, actor: Actor, request: Request,
         return Submitted(known, None, False)
     transition(db, actor=actor, errand=errand, action=ErrandAction.publish)
     return Submitted(errand, token, True)
+
+
+def track_path(token: str) -> str:
+    return f"/errand/track/{token}"
 
 
 def tracked(db: Session, *, token: str) -> Errand:
@@ -630,7 +639,9 @@ def return_documents(db: Session, *, actor: Actor, errand: Errand, photo_ref: st
     return errand
 
 
-def rate_tracked(db: Session, *, token: str, rating: int) -> Errand:
-    """The requester rates a delivered errand through the tracking link."""
+def rate_tracked(db: Session, *, token: str, rating: int, client: str = "") -> Errand:
+    """The requester rates a delivered errand through the tracking link (rate-limited per
+    client address like the request page)."""
+    _limit_client(db, client)
     return transition(db, actor=REQUESTER, errand=tracked(db, token=token),
                       action=ErrandAction.rate, rating=rating)
