@@ -582,6 +582,14 @@ def _move_errand(kit: Kit) -> Step:
                 actor, "errand", case_.id)
 
 
+@recipe("errand.keys_rotated")
+def _rotate_errand_keys(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    make_errand(kit.db, item=item)
+    return Step(lambda: errand.rotate_personal_data(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR,
+                "errand", "phone_cipher")
+
+
 @recipe("errand.documents_returned")
 def _return_documents(kit: Kit) -> Step:
     item, _ = errand_world(kit.db)

@@ -151,3 +151,24 @@ def test_the_runner_page_toggles_duty_and_grabs_from_the_pool(db: Session) -> No
     assert f'data-testid="act-{errand.id}-pick_up"' in page.text
     assert PHONE not in page.text and "139****5678" in page.text
     assert browser.post(f"/errands/{errand.id}/grab").status_code == 403  # no CSRF token
+
+
+def test_keys_rotate_re_encrypts_requesters_phones(db: Session,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.security.test_keys_and_masking import NEW_KEY, OLD_KEY, use_keys
+    from tongban.cli import app as cli
+    from tongban.core import privacy
+
+    use_keys(monkeypatch, OLD_KEY)
+    item, _ = errand_world(db)
+    errand = make_errand(db, item=item)
+    use_keys(monkeypatch, NEW_KEY, OLD_KEY)
+    result = CliRunner().invoke(cli, ["keys", "rotate", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["rotated"] >= 1
+    db.expire_all()
+    use_keys(monkeypatch, NEW_KEY)
+    assert privacy.reveal(db.get(Errand, errand.id).phone_cipher) == PHONE  # type: ignore[union-attr]
