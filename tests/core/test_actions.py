@@ -14,7 +14,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -588,6 +588,17 @@ def _rotate_errand_keys(kit: Kit) -> Step:
     make_errand(kit.db, item=item)
     return Step(lambda: errand.rotate_personal_data(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR,
                 "errand", "phone_cipher")
+
+
+@recipe("errand.offer_expired")
+def _expire_offer(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    runner, case_ = make_runner(kit.db), make_errand(kit.db, item=item)
+    errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
+                      offer_to=runner)
+    case_.offered_at = case_.offered_at - timedelta(hours=1)
+    return Step(lambda: errand.expire_offers(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR, "errand",
+                case_.id)
 
 
 @recipe("errand.documents_returned")

@@ -165,3 +165,22 @@ def test_the_requester_rates_through_the_tracking_link_only(db: Session) -> None
                            rating=5)
     service.rate_tracked(db, token=token, rating=5)
     assert errand.state == "rated" and errand.rating == 5
+
+
+def test_an_offer_not_accepted_in_time_goes_back_to_the_pool_once(db: Session) -> None:
+    from datetime import timedelta
+
+    from tongban.errand import jobs
+
+    item, _ = errand_world(db)
+    runner = make_runner(db)
+    stale, fresh = make_errand(db, item=item), make_errand(db, item=item)
+    for errand in (stale, fresh):
+        service.transition(db, actor=SYSTEM_ACTOR, errand=errand, action=ErrandAction.offer,
+                           offer_to=runner)
+    assert stale.offered_at is not None
+    stale.offered_at -= timedelta(seconds=61)
+    db.flush()
+    assert jobs.run(db).offers_expired == 1
+    assert (stale.state, stale.runner_id, fresh.state) == ("open", None, "offered")
+    assert jobs.run(db).offers_expired == 0

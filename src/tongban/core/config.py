@@ -127,8 +127,8 @@ class Settings(BaseSettings):
     errand_radius_km: float = Field(default=5.0, gt=0, le=500)
     #: Requests the public errand page takes a minute from one client address.
     errand_rate_per_client: int = Field(default=5, ge=1)
-    #: A runner's position older than this many minutes does not count for the pool.
-    errand_position_max_minutes: int = Field(default=30, ge=1)
+    #: Seconds a runner has to accept an offer (派单) before it goes back to the open pool.
+    errand_offer_seconds: int = Field(default=60, ge=5)
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

@@ -647,6 +647,23 @@ def rate_tracked(db: Session, *, token: str, rating: int, client: str = "") -> E
                       action=ErrandAction.rate, rating=rating)
 
 
+@audit.action({"errand.offer_expired": "派单超时退回"})
+def expire_offers(db: Session, *, actor: Actor) -> int:
+    """Offers not accepted within ``errand_offer_seconds`` go back to the open pool (run by
+    ``jobs run`` now; by every cycle of the live dispatcher later). Idempotent."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=get_settings().errand_offer_seconds)
+    stale = list(db.scalars(select(Errand).where(Errand.state == ErrandState.offered.value,
+                                                 Errand.offered_at < cutoff)))
+    for errand in stale:
+        runner = errand.runner_id
+        errand.state, errand.runner_id, errand.open_at = ErrandState.open.value, None, now
+        db.flush()
+        audit.record(db, actor=actor, action="errand.offer_expired", object_type="errand",
+                     object_id=errand.id, changes={"state": ["offered", "open"], "runner": runner})
+    return len(stale)
+
+
 # ---------------------------------------------------------------- personal data keys
 
 
