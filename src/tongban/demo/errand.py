@@ -75,7 +75,7 @@ def load_errand_demo(db: Session) -> ErrandDemo:
                 display_name=f"跑手{n + 1:02d}", is_demo=True)
         runner = service.register_runner(
             db, actor=SYSTEM_ACTOR, user=user, team=user.org or org_service.resolve_org(
-                db, ref=code), capacity=2 + n % 2,
+                db, ref=code), capacity=3 if n == 0 else 2 + n % 2,
             qualifications="不动产" if n % 3 == 0 else ("企业" if n % 3 == 1 else ""))
         runner.on_duty = n % 4 != 3
         runner.lat = lat + rng.uniform(-0.02, 0.02)
