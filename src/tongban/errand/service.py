@@ -273,9 +273,9 @@ def submit(db: Session, *, actor: Actor, request: Request,
         if known is not None:
             return Submitted(known, None, False)
     channel = Channel.api if key else Channel.staff
-    _, _, zone = _validate(db, request)
-    if actor.role is Role.liaison:
-        org_service.ensure_visible(db, actor=actor, org=zone)
+    if actor.role is Role.liaison:  # outside its zones a liaison learns nothing else
+        lat, lng = _check_point(request.lat, request.lng)
+        org_service.ensure_visible(db, actor=actor, org=zone_of(db, lat=lat, lng=lng))
     try:
         with db.begin_nested():
             errand, token = _create(db, actor=actor, request=request, channel=channel,
