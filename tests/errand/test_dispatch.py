@@ -62,9 +62,12 @@ def test_the_solution_is_the_brute_force_optimum(
 
 
 def test_count_comes_before_distance() -> None:
-    # r0 is nearest to e0, but giving e0 to r0 would leave e1 (reachable only by r0) out.
-    runners = [RunnerPoint("r0", 31.85, 106.70), RunnerPoint("r1", 31.85, 106.74)]
-    errands = [ErrandPoint("e0", 31.85, 106.71), ErrandPoint("e1", 31.85, 106.66)]
+    # r0 is next to e0; e1 is reachable by r0 alone and e0 by r1 too, both near the radius:
+    # two far assignments (≈ 9.8 km) beat one near one (≈ 0.1 km) and an errand left over.
+    runners = [RunnerPoint("r0", 31.85, 106.70), RunnerPoint("r1", 31.85, 106.7528)]
+    errands = [ErrandPoint("e0", 31.85, 106.701), ErrandPoint("e1", 31.85, 106.6482)]
+    assert haversine_km(31.85, 106.701, 31.85, 106.7528) > 4.8
+    assert haversine_km(31.85, 106.6482, 31.85, 106.70) > 4.8
     solution = solve(runners, errands, radius_km=5)
     assert {a.errand_id: a.runner_id for a in solution.assignments} == {"e0": "r1", "e1": "r0"}
 
