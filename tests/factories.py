@@ -147,3 +147,52 @@ def count_queries(engine: Engine) -> Iterator[QueryCount]:
         yield counted
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def errand_world(db: Session) -> Any:
+    """The demo's 跑团 zones and items (without its runners and errands) for errand tests."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tongban.demo.errand import SEATS
+    from tongban.errand.models import ErrandItem, ErrandZone
+
+    if db.scalar(select(ErrandZone.id).limit(1)) is None:
+        for code, (lat, lng) in SEATS.items():
+            db.add(ErrandZone(org_id=org_service.resolve_org(db, ref=code).id, seat_lat=lat,
+                              seat_lng=lng))
+    plain = ErrandItem(item_code=f"T-{next(_counter)}", name="测试代办事项", hall="市政务服务中心",
+                       window="1号窗口", sla_days=2, published_on=date(2026, 3, 1))
+    skilled = ErrandItem(item_code=f"T-{next(_counter)}", name="不动产代办", qualification="不动产",
+                         published_on=date(2026, 9, 1), batch=2)
+    db.add_all([plain, skilled])
+    db.flush()
+    return plain, skilled
+
+
+def make_runner(db: Session, *, org: str = "511902", at: tuple[float, float] = (31.867, 106.747),
+                capacity: int = 2, on_duty: bool = True, qualifications: str = "") -> Any:
+    """A runner user with its 跑手 record, on duty at ``at``."""
+    from tongban.core.db import utcnow
+    from tongban.errand import service as errand_service
+
+    user = make_user(db, role=Role.runner, org=org)
+    runner = errand_service.register_runner(
+        db, actor=SYSTEM_ACTOR, user=user, team=org_service.resolve_org(db, ref=org),
+        capacity=capacity, qualifications=qualifications)
+    runner.on_duty, (runner.lat, runner.lng), runner.position_at = on_duty, at, utcnow()
+    db.flush()
+    return runner
+
+
+def make_errand(db: Session, *, item: Any, at: tuple[float, float] = (31.868, 106.748),
+                authorised: bool = True, contact: str = "王芳", phone: str = "13912345678",
+                address: str = "江北大道1号") -> Any:
+    """An open errand submitted by staff."""
+    from tongban.errand import service as errand_service
+
+    request = errand_service.Request(item_id=item.id, contact_name=contact, phone=phone,
+                                     lat=at[0], lng=at[1], address=address,
+                                     authorised=authorised)
+    return errand_service.submit(db, actor=SYSTEM_ACTOR, request=request).errand

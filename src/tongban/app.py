@@ -29,6 +29,8 @@ from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.middleware import BodyCaps, BodyGuard, RequestGate, SecurityHeaders
 from tongban.core.ratelimit import RateLimited
 from tongban.core.templating import render
+from tongban.errand import api as errand_api
+from tongban.errand import pages as errand_pages
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.org import service as org_service
@@ -51,6 +53,7 @@ logger = logging.getLogger(__name__)
 #: The only routes that take a body from someone not logged in (capped tighter: BodyGuard).
 PUBLIC_WRITES = frozenset({
     ("POST", "/login"), ("POST", "/rate"), ("POST", "/rate/code"), ("POST", "/track"),
+    ("POST", "/errand/new"), ("POST", "/errand/track"),
     ("POST", f"{API_PREFIX}/reviews"),
     ("POST", f"{API_PREFIX}/auth/token"),
 })
@@ -224,7 +227,8 @@ def create_app() -> FastAPI:
                         (assessment_api.router, "assessment"),
                         (rectification_api.router, "rectification"),
                         (reviews_api.public_router, "reviews"), (reviews_api.router, "reviews"),
-                        (reports_api.router, "reports"), (benchmark_api.router, "benchmark")):
+                        (reports_api.router, "reports"), (benchmark_api.router, "benchmark"),
+                        (errand_api.router, "errands")):
         app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
     app.include_router(web_pages.router)
@@ -236,6 +240,7 @@ def create_app() -> FastAPI:
     app.include_router(rectification_pages.router)
     app.include_router(reviews_pages.router)
     app.include_router(reports_pages.router)
+    app.include_router(errand_pages.router)
 
     for name, relative in VENDOR_ASSETS.items():
         directory = settings.static_vendor_dir / relative

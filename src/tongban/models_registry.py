@@ -11,6 +11,7 @@ def import_all_models() -> None:
     import tongban.core.notify
     import tongban.core.ratelimit
     import tongban.core.workdays
+    import tongban.errand.models
     import tongban.org.models
     import tongban.rectification.models
     import tongban.reports.models

@@ -14,7 +14,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,16 @@ from sqlalchemy.orm import Session
 
 import tongban
 from tests.assessment.test_scoring import MEMBERS, fill
-from tests.factories import PASSWORD, actor_of, make_cohort, make_user, scheme_yaml
+from tests.factories import (
+    PASSWORD,
+    actor_of,
+    errand_world,
+    make_cohort,
+    make_errand,
+    make_runner,
+    make_user,
+    scheme_yaml,
+)
 from tests.rectification.test_import import FEEDBACK
 from tests.reviews.test_cases import make_case
 from tests.reviews.test_intake import HEADER, row
@@ -43,6 +52,9 @@ from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Actor, Outsider, Role
 from tongban.core.tabular import open_table
 from tongban.core.workdays import DayKind
+from tongban.errand import service as errand
+from tongban.errand.enums import TRANSITIONS as ERRAND_TRANSITIONS
+from tongban.errand.enums import ErrandAction, ErrandState
 from tongban.org import service as org_service
 from tongban.org.enums import OrgLevel
 from tongban.rectification import service as rectification
@@ -574,6 +586,99 @@ def _supervise(kit: Kit) -> Step:
         kit.db, actor=leader, kind=kind, text="请按期办结",
         targets=reviews.supervision_targets(kit.db, actor=leader, case_ids=[case_.id])),
         leader, "negative_case", case_.id)
+
+
+# ---------------------------------------------------------------- errands (跑团代办)
+
+
+@recipe("errand_runner.registered")
+def _register_runner(kit: Kit) -> Step:
+    user = make_user(kit.db, role=Role.runner, org="巴州区")
+    team = org_service.resolve_org(kit.db, ref="巴州区")
+    return Step(lambda: errand.register_runner(kit.db, actor=SYSTEM_ACTOR, user=user, team=team),
+                SYSTEM_ACTOR, "errand_runner", lambda runner: runner.id)
+
+
+@recipe("errand_runner.on_duty", "errand_runner.off_duty")
+def _set_duty(kit: Kit) -> Step:
+    runner = make_runner(kit.db, on_duty=kit.name.endswith("off_duty"))
+    actor = org_service.actor_for(runner.user)
+    return Step(lambda: errand.set_duty(kit.db, actor=actor, runner=runner,
+                                        on_duty=kit.name.endswith("on_duty")),
+                actor, "errand_runner", runner.id)
+
+
+@recipe("errand.submitted")
+def _submit_errand(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    request = errand.Request(item_id=item.id, contact_name="张三", phone="13800001234",
+                             lat=31.868, lng=106.748)
+    return Step(lambda: errand.submit(kit.db, actor=SYSTEM_ACTOR, request=request),
+                SYSTEM_ACTOR, "errand", lambda done: done.errand.id)
+
+
+@recipe("errand.grab")
+def _grab(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    runner, open_ = make_runner(kit.db), make_errand(kit.db, item=item)
+    actor = org_service.actor_for(runner.user)
+    return Step(lambda: errand.grab(kit.db, actor=actor, errand_id=open_.id, runner_id=runner.id),
+                actor, "errand", open_.id)
+
+
+@recipe(*(f"errand.{a.value}" for a in ErrandAction if a is not ErrandAction.grab))
+def _move_errand(kit: Kit) -> Step:
+    action = ErrandAction(kit.name.removeprefix("errand."))
+    item, _ = errand_world(kit.db)
+    runner = make_runner(kit.db)
+    runner_actor = org_service.actor_for(runner.user)
+    case_ = make_errand(kit.db, item=item)
+    if action is ErrandAction.publish:
+        case_.state = ErrandState.submitted.value
+    sources, _, who = ERRAND_TRANSITIONS[action]
+    start = ErrandState(case_.state)
+    actors = {"runner": runner_actor, "staff": SYSTEM_ACTOR, "requester": errand.REQUESTER}
+    for earlier in path_to(ERRAND_TRANSITIONS, start, sources):
+        if earlier is ErrandAction.grab:
+            errand.grab(kit.db, actor=runner_actor, errand_id=case_.id, runner_id=runner.id)
+        else:
+            errand.transition(kit.db, actor=actors[ERRAND_TRANSITIONS[earlier][2]], errand=case_,
+                              action=earlier, offer_to=runner)
+    actor = actors[who]
+    return Step(lambda: errand.transition(kit.db, actor=actor, errand=case_, action=action,
+                                          reason="原因", rating=5, offer_to=runner),
+                actor, "errand", case_.id)
+
+
+@recipe("errand.keys_rotated")
+def _rotate_errand_keys(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    make_errand(kit.db, item=item)
+    return Step(lambda: errand.rotate_personal_data(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR,
+                "errand", "phone_cipher")
+
+
+@recipe("errand.offer_expired")
+def _expire_offer(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    runner, case_ = make_runner(kit.db), make_errand(kit.db, item=item)
+    errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
+                      offer_to=runner)
+    case_.offered_at = case_.offered_at - timedelta(hours=1)
+    return Step(lambda: errand.expire_offers(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR, "errand",
+                case_.id)
+
+
+@recipe("errand.documents_returned")
+def _return_documents(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    runner = make_runner(kit.db)
+    actor = org_service.actor_for(runner.user)
+    case_ = make_errand(kit.db, item=item)
+    errand.grab(kit.db, actor=actor, errand_id=case_.id, runner_id=runner.id)
+    errand.transition(kit.db, actor=actor, errand=case_, action=ErrandAction.pick_up)
+    return Step(lambda: errand.return_documents(kit.db, actor=actor, errand=case_),
+                actor, "errand", case_.id)
 
 
 # ---------------------------------------------------------------- the tests

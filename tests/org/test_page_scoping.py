@@ -17,7 +17,7 @@ from tongban.app import create_app
 from tongban.core.security import Role
 
 #: what only the victim's own pages may show (its task, its adjustment, its org page link)
-VICTIM_MARKS = ("巴州区的任务", "巴州区的扣分", f"/orgs/{VICTIM_ORG}\"")
+VICTIM_MARKS = ("巴州区的任务", "巴州区的扣分", f"/orgs/{VICTIM_ORG}\"", "巴州区的代办地址")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class PageProbe:
 
 
 def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, attachment: int,
-                 case: int) -> dict[tuple[str, str], PageProbe]:
+                 case: int, errand: int = 0) -> dict[tuple[str, str], PageProbe]:
     del token, attachment
     t = f"/rectification/tasks/{task}"
     return {
@@ -117,6 +117,15 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("POST", "/rectification/supervision"): PageProbe("/rectification/supervision",
                                                           rightful=None),
         ("POST", "/home/urge"): PageProbe("/home/urge", rightful=None),
+        ("GET", "/errand/new"): PageProbe("/errand/new", "public", rightful=None),
+        # a requester's own link: a guessed token is a 404 (tests/errand/test_security.py)
+        ("GET", "/errand/track/{token}"): PageProbe("/errand/track/x", "public", rightful=None),
+        ("GET", "/errands"): PageProbe("/errands", "clean"),
+        ("GET", "/errands/runner"): PageProbe("/errands/runner", rightful=None),
+        ("POST", "/errands/{errand_id}/grab"): PageProbe(f"/errands/{errand}/grab",
+                                                         rightful=None),
+        ("POST", "/errands/{errand_id}/actions/{action}"): PageProbe(
+            f"/errands/{errand}/actions/cancel", rightful=None),
     }
 
 
@@ -133,6 +142,7 @@ UNSCOPED_WRITES = {
     "/inbox/{notification_id}/open", "/login", "/logout", "/rate", "/rate/code", "/track",
     "/rectification/import",
     "/rectification/new", "/reports",
+    "/errand/new", "/errand/track", "/errands/runner/duty", "/errands/runner/position",
 }
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import api_client, make_user
+from tests.factories import api_client, errand_world, make_errand, make_user
 from tongban.app import create_app
 from tongban.assessment import service as assessment
 from tongban.core.security import SYSTEM_ACTOR, Role
@@ -46,8 +46,10 @@ PUBLISHED = "/api/v1/assessment/sheets/bz-counties/2026-03"  # a liaison reads n
 def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int = 0,
             victim_task_id: int = 0, victim_line_id: int = 0,
             victim_attachment_id: int = 0,
-            victim_case_id: int = 0) -> dict[tuple[str, str], Probe]:
+            victim_case_id: int = 0,
+            victim_errand_id: int = 0) -> dict[tuple[str, str], Probe]:
     TASK = f"/api/v1/rectification/tasks/{victim_task_id}"
+    ERRAND = f"/api/v1/errands/{victim_errand_id}"
     return {
         ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?page_size=500", expect="no_victim_data"),
         ("GET", "/api/v1/orgs/{code}"): Probe(f"/api/v1/orgs/{VICTIM_ORG}"),
@@ -210,6 +212,22 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("POST", "/api/v1/rectification/tasks/supervision"): Probe(
             "/api/v1/rectification/tasks/supervision", {"kind": "urge",
                                                         "ids": [victim_task_id]}),
+        # 跑团代办: a liaison sees its zones' errands; a runner its own and its pool.
+        ("GET", "/api/v1/errands"): Probe("/api/v1/errands", expect="no_victim_data"),
+        ("POST", "/api/v1/errands"): Probe("/api/v1/errands", {
+            "item_id": 1, "contact_name": "x", "phone": "13800001111", "lat": 31.868,
+            "lng": 106.748}),
+        ("GET", "/api/v1/errands/pool"): Probe("/api/v1/errands/pool", expect="no_victim_data"),
+        ("GET", "/api/v1/errands/runners"): Probe("/api/v1/errands/runners",
+                                                  expect="no_victim_data"),
+        ("POST", "/api/v1/errands/runners/me/duty"): Probe("/api/v1/errands/runners/me/duty",
+                                                           {"on_duty": True}),
+        ("POST", "/api/v1/errands/runners/me/position"): Probe(
+            "/api/v1/errands/runners/me/position", {"lat": 31.8, "lng": 106.7}),
+        ("GET", "/api/v1/errands/{errand_id}"): Probe(ERRAND),
+        ("POST", "/api/v1/errands/{errand_id}/grab"): Probe(f"{ERRAND}/grab", {}),
+        ("POST", "/api/v1/errands/{errand_id}/actions/{action}"): Probe(
+            f"{ERRAND}/actions/cancel", {"reason": "x"}),
         # Reports cover every org of the city: citywide roles only.
         ("GET", "/api/v1/reports"): Probe("/api/v1/reports"),
         ("POST", "/api/v1/reports"): Probe(
@@ -254,8 +272,10 @@ def victim_data(db: Session) -> list[int]:
         "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()}])
     case_id = db.scalars(select(NegativeCase.id).join(Review).where(
         Review.source == "probe")).one()
+    item, _ = errand_world(db)
+    errand = make_errand(db, item=item, address="巴州区的代办地址")
     return [victim.id, token.id, adjustment.id, task.id, task.lines[0].id, attachment.id,
-            case_id]
+            case_id, errand.id]
 
 
 @pytest.fixture

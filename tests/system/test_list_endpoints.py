@@ -23,6 +23,7 @@ WHOLE = {
     "/api/v1/assessment/sheets/{cohort}/{period}/rank",
     "/api/v1/assessment/sheets/{cohort}/{period}/alerts",
     "/api/v1/assessment/trend/{cohort}/{org}",
+    "/api/v1/errands/pool",
 }
 #: A value for each path or required query parameter of a list (demo data).
 SAMPLES = {"code": "511900", "cohort": "bz-counties", "period": "2026-03", "org": "511902",

@@ -21,7 +21,16 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from tests.factories import count_queries, logged_in_client, make_cohort, make_user, scheme_yaml
+from tests.factories import (
+    count_queries,
+    errand_world,
+    logged_in_client,
+    make_cohort,
+    make_errand,
+    make_runner,
+    make_user,
+    scheme_yaml,
+)
 from tests.reviews.test_intake import HEADER, row
 from tests.security.test_public_reviews import rating
 from tongban.assessment import service as assessment
@@ -29,6 +38,7 @@ from tongban.assessment.service import MetricInput
 from tongban.catalog import service as catalog
 from tongban.core import audit
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.errand import service as errand_service
 from tongban.org import service as org_service
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org, User
@@ -194,7 +204,22 @@ def _catalog(db: Session) -> ListPage:
                     "查询事项", add)
 
 
+def _errands(db: Session) -> ListPage:
+    item, _ = errand_world(db)
+    runner = make_runner(db)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            errand = make_errand(db, item=item)
+            if runner.active_count < runner.capacity:
+                errand_service.grab(db, actor=SYSTEM_ACTOR, errand_id=errand.id,
+                                    runner_id=runner.id)
+
+    return ListPage(make_user(db, role=Role.liaison, org="511902"), "/errands", "<tr><td>#", add)
+
+
 PAGES: dict[str, Callable[[Session], ListPage]] = {
+    "errands": _errands,
     "cases": _cases, "rectification_board": _board, "risk_board": _risk, "league_table": _league,
     "adjustments": _adjustments, "reports": _reports, "users": _users, "orgs": _orgs,
     "audit_log": _audit_log, "held_reviews": _held, "catalog": _catalog,

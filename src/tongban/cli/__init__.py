@@ -16,6 +16,7 @@ from tongban.cli.calendar import calendar_app
 from tongban.cli.catalog import catalog_app
 from tongban.cli.db import db_app
 from tongban.cli.demo import demo_app
+from tongban.cli.errand import errand_app
 from tongban.cli.jobs import jobs_app
 from tongban.cli.keys import keys_app
 from tongban.cli.org import org_app
@@ -45,3 +46,4 @@ app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(benchmark_app, name="benchmark")
+app.add_typer(errand_app, name="errand")

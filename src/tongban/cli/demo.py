@@ -20,6 +20,7 @@ def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.benchmark import load_benchmark_demo
     from tongban.demo.catalog import load_catalog_demo
     from tongban.demo.city import DEMO_PASSWORD, load_demo
+    from tongban.demo.errand import load_errand_demo
     from tongban.demo.rectification import load_rectification_demo
     from tongban.demo.reviews import load_reviews_demo
 
@@ -30,6 +31,7 @@ def demo_load(as_json: JsonOption = False) -> None:
         assessment_summary = load_assessment_demo(db)
         reviews_summary = load_reviews_demo(db)
         rectification_summary = load_rectification_demo(db)
+        errand_summary = load_errand_demo(db)
 
     def human() -> None:
         console.print(
@@ -37,7 +39,8 @@ def demo_load(as_json: JsonOption = False) -> None:
             f"账号 {summary.created_users}；考核方案 {assessment_summary.schemes_loaded}，"
             f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}，"
             f"评价 {reviews_summary.reviews}，事项目录新增 {items.added} 项，"
-            f"对标事项组 {benchmark_summary.groups}，对标建议 {benchmark_summary.suggestions} 条"
+            f"对标事项组 {benchmark_summary.groups}，对标建议 {benchmark_summary.suggestions} 条，"
+            f"跑手 {errand_summary.runners}，代办 {errand_summary.errands}"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -56,6 +59,7 @@ def demo_load(as_json: JsonOption = False) -> None:
          "reviews": reviews_summary.reviews, "catalog_items_added": items.added,
          "benchmark_groups": benchmark_summary.groups,
          "benchmark_suggestions": benchmark_summary.suggestions,
+         "errand_runners": errand_summary.runners, "errands": errand_summary.errands,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )

@@ -35,6 +35,7 @@ def jobs_run(
         generated = reports["generated"]
         console.print(f"{day} 通报：生成 {len(generated)} 份"
                       + (f"（编号 {'、'.join(map(str, generated))}）" if generated else ""))
+        console.print(f"{day} 跑团代办：派单超时退回 {payload['errands']['offers_expired']} 件")
         for problem in report["problems"] + reviews["problems"] + reports["problems"]:
             err_console.print(f"[yellow]{problem}[/yellow]")
 

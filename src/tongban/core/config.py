@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     #: Answers (满意/不满意) a client address may send from tracking pages a minute.
     review_track_rate_per_client: int = Field(default=10, ge=1)
 
+    # 跑团代办 (errand/).
+    #: How far (km) a runner may be from a pickup point to see and grab the errand.
+    errand_radius_km: float = Field(default=5.0, gt=0, le=500)
+    #: Requests the public errand page takes a minute from one client address.
+    errand_rate_per_client: int = Field(default=5, ge=1)
+    #: Seconds a runner has to accept an offer (派单) before it goes back to the open pool.
+    errand_offer_seconds: int = Field(default=60, ge=5)
+
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"
     remind_workdays_before_due: int = 2

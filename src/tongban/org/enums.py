@@ -34,6 +34,7 @@ class Area(Choice):
     reviews = "reviews", "好差评"
     review_analysis = "review_analysis", "好差评分析"
     rectification = "rectification", "整改督办"
+    errands = "errands", "跑团代办"
     reports = "reports", "通报"
     cohorts = "cohorts", "考核分组"
     users = "users", "用户"

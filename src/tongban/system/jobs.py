@@ -19,6 +19,7 @@ from tongban.core import ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.workdays import local_today, local_zone
+from tongban.errand import jobs as errand_jobs
 from tongban.rectification import jobs as rectification_jobs
 from tongban.reports import jobs as report_jobs
 from tongban.reviews import jobs as review_jobs
@@ -32,6 +33,7 @@ def run_all(*, as_of: date) -> dict[str, Any]:
         ("rectification", lambda db: rectification_jobs.run(db, as_of=as_of).as_dict()),
         ("reviews", lambda db: review_jobs.run(db, as_of=as_of).as_dict()),
         ("reports", lambda db: report_jobs.run(db, as_of=as_of).as_dict()),
+        ("errands", lambda db: errand_jobs.run(db).as_dict()),
         ("rate_counters_removed", lambda db: ratelimit.purge(db)),
     ]
     out: dict[str, Any] = {"as_of": as_of.isoformat()}

@@ -61,6 +61,7 @@ _AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.reviews: frozenset(Role) - {Role.runner},
     Area.review_analysis: CITYWIDE_ROLES,
     Area.rectification: frozenset(Role) - {Role.runner},
+    Area.errands: frozenset(Role),
     Area.reports: CITYWIDE_ROLES,
     Area.cohorts: CITYWIDE_ROLES,
     Area.users: frozenset({Role.admin}),

@@ -1,0 +1,117 @@
+"""The demo's 跑团: zones at 巴中's county seats, two batches of errand items, runners around
+the seats (the demo user ``runner`` among them) and errands in several states (idempotent)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.catalog.models import ServiceItem
+from tongban.core.db import utcnow
+from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.demo.city import DEMO_PASSWORD
+from tongban.errand import service
+from tongban.errand.enums import ErrandAction
+from tongban.errand.models import ErrandItem, ErrandZone, Runner
+from tongban.org import service as org_service
+
+#: County seats (approximate): code → (lat, lng).
+SEATS = {"511902": (31.867, 106.747), "511903": (31.787, 106.636), "511921": (31.912, 107.245),
+         "511922": (32.346, 106.828), "511923": (31.560, 107.104)}
+ITEMS = [  # (category, fee, documents, hall, window, sla hours, sla days, qualification, batch)
+    ("社保", 0, "身份证\n社保卡", "巴中市政务服务中心", "社保窗口", 4, None, "", 1),
+    ("户籍", 0, "户口簿\n身份证", "巴州区政务服务中心", "公安窗口", None, 2, "", 1),
+    ("不动产", 3000, "不动产权证书\n身份证\n委托书", "巴中市不动产登记中心", "3号窗口", None, 5,
+     "不动产", 2),
+    ("企业开办", 0, "营业执照\n法定代表人身份证", "巴中市政务服务中心", "企业开办专区", 8, None,
+     "企业", 2),
+]
+RUNNERS = 8
+
+
+@dataclass
+class ErrandDemo:
+    runners: int = 0
+    errands: int = 0
+
+
+def load_errand_demo(db: Session) -> ErrandDemo:
+    """Add the demo's 跑团 once; a second run changes nothing."""
+    summary = ErrandDemo()
+    if db.scalar(select(ErrandZone.id).limit(1)) is not None:
+        return summary
+    for code, (lat, lng) in SEATS.items():
+        db.add(ErrandZone(org_id=org_service.resolve_org(db, ref=code).id, seat_lat=lat,
+                          seat_lng=lng))
+    codes = list(db.scalars(select(ServiceItem.impl_code).order_by(ServiceItem.id).limit(4)))
+    names = list(db.scalars(select(ServiceItem.name).order_by(ServiceItem.id).limit(4)))
+    items = []
+    for n, (category, fee, docs, hall, window, hours, days, qualification, batch) in \
+            enumerate(ITEMS):
+        code = codes[n] if n < len(codes) else f"DEMO-ERRAND-{n + 1}"
+        name = names[n] if n < len(names) else f"{category}代办"
+        item = ErrandItem(item_code=code, name=name, category=category, fee_cents=fee,
+                          documents=docs, hall=hall, window=window, sla_hours=hours,
+                          sla_days=days, qualification=qualification, batch=batch,
+                          published_on=date(2026, 3, 1) if batch == 1 else date(2026, 9, 1))
+        db.add(item)
+        items.append(item)
+    db.flush()
+    rng = random.Random(16)
+    seats = list(SEATS.items())
+    runners = []
+    for n in range(RUNNERS):
+        username = "runner" if n == 0 else f"runner-{n:02d}"
+        code, (lat, lng) = seats[n % len(seats)]
+        user = org_service.get_user_by_username(db, username=username)
+        if user is None:
+            user = org_service.create_user(
+                db, actor=SYSTEM_ACTOR, username=username, password=DEMO_PASSWORD,
+                role=Role.runner, org=org_service.resolve_org(db, ref=code),
+                display_name=f"跑手{n + 1:02d}", is_demo=True)
+        runner = service.register_runner(
+            db, actor=SYSTEM_ACTOR, user=user, team=user.org or org_service.resolve_org(
+                db, ref=code), capacity=3 if n == 0 else 2 + n % 2,
+            qualifications="不动产" if n % 3 == 0 else ("企业" if n % 3 == 1 else ""))
+        runner.on_duty = n % 4 != 3
+        runner.lat = lat + rng.uniform(-0.02, 0.02)
+        runner.lng = lng + rng.uniform(-0.02, 0.02)
+        runner.position_at = utcnow()
+        runner.rating = round(rng.uniform(4.3, 5.0), 1)
+        runners.append(runner)
+    summary.runners = len(runners)
+    db.flush()
+    _errands(db, items, runners, rng, summary)
+    return summary
+
+
+def _errands(db: Session, items: list[ErrandItem], runners: list[Runner], rng: random.Random,
+             summary: ErrandDemo) -> None:
+    """Open errands near the seats, and some carried along the lifecycle by their runners."""
+    seats = list(SEATS.values())
+    steps = [ErrandAction.pick_up, ErrandAction.at_window, ErrandAction.finish,
+             ErrandAction.deliver]
+    for n in range(12):
+        lat, lng = seats[n % len(seats)]
+        request = service.Request(
+            item_id=items[n % 2].id, contact_name=f"演示群众{n + 1}",
+            phone=f"1390000{n:04d}", lat=lat + rng.uniform(-0.015, 0.015),
+            lng=lng + rng.uniform(-0.015, 0.015), address=f"演示地址{n + 1}号",
+            preferred_window="工作日上午", authorised=n % 5 != 4)
+        errand = service.submit(db, actor=SYSTEM_ACTOR, request=request).errand
+        summary.errands += 1
+        if n < 5:
+            continue  # left open for the pool
+        runner = runners[n % len(seats)]
+        if not runner.on_duty or runner.active_count >= runner.capacity:
+            continue
+        actor = org_service.actor_for(runner.user)
+        service.grab(db, actor=actor, errand_id=errand.id, runner_id=runner.id)
+        if not errand.authorised:
+            continue
+        for action in steps[: n % 5]:
+            service.transition(db, actor=actor, errand=errand, action=action)

@@ -1,0 +1,134 @@
+"""JSON API of 跑团代办 under /api/v1/errands (thin: rules live in ``service``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.errors import NotFound
+from tongban.core.listing import ListParams, Page, PageOut, page_out
+from tongban.core.security import Actor
+from tongban.errand import service
+from tongban.errand.enums import ErrandAction, ErrandState
+from tongban.errand.models import Runner
+from tongban.errand.schemas import (
+    ActionRequest,
+    ErrandCreate,
+    ErrandCreated,
+    ErrandRead,
+    GrabRead,
+    GrabRequest,
+    PoolEntry,
+    RunnerRead,
+    errand_read,
+    runner_read,
+)
+from tongban.org.access import require_actor
+
+router = APIRouter(prefix="/errands")
+
+
+class DutyRequest(BaseModel):
+    on_duty: bool
+
+
+class PositionRequest(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+def _own_runner(db: Session, actor: Actor) -> Runner:
+    runner = service.runner_of(db, actor=actor)
+    if runner is None:
+        raise NotFound("当前账号不是登记的跑手")
+    return runner
+
+
+@router.post("", response_model=ErrandCreated, status_code=status.HTTP_201_CREATED,
+             summary="提交代办（第三方带 Idempotency-Key：重复提交返回同一件）")
+def create_errand(body: ErrandCreate, response: Response,
+                  idempotency_key: str | None = Header(None, max_length=200),
+                  db: Session = REQUEST_DB,
+                  actor: Actor = Depends(require_actor)) -> ErrandCreated:
+    done = service.submit(db, actor=actor, request=service.Request(**body.model_dump()),
+                          idempotency_key=idempotency_key)
+    if not done.created:
+        response.status_code = status.HTTP_200_OK
+    read = errand_read(done.errand)
+    return ErrandCreated(**read.model_dump(), created=done.created,
+                         tracking_path=service.track_path(done.tracking_token)
+                         if done.tracking_token else None)
+
+
+@router.get("", response_model=PageOut[ErrandRead], summary="代办（最新在前）")
+def list_errands(response: Response, state: ErrandState | None = None,
+                 params: ListParams = Depends(service.ERRANDS.params),
+                 db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> PageOut[ErrandRead]:
+    found = service.list_errands(db, actor=actor, state=state, params=params)
+    return page_out(response, found.map(errand_read))
+
+
+@router.get("/pool", response_model=PageOut[PoolEntry], summary="我可抢的代办（最近的在前；非跑手为空）")
+def my_pool(response: Response, db: Session = REQUEST_DB,
+            actor: Actor = Depends(require_actor)) -> PageOut[PoolEntry]:
+    runner = service.runner_of(db, actor=actor)
+    found = service.pool(db, actor=actor, runner=runner) if runner else []
+    return page_out(response, Page.whole([PoolEntry(errand=errand_read(e), distance_km=round(km, 3))
+                                          for e, km in found]))
+
+
+@router.get("/runners", response_model=PageOut[RunnerRead], summary="跑手")
+def list_runners(response: Response, params: ListParams = Depends(service.RUNNERS.params),
+                 db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> PageOut[RunnerRead]:
+    return page_out(response, service.list_runners(db, actor=actor, params=params)
+                    .map(runner_read))
+
+
+@router.post("/runners/me/duty", response_model=RunnerRead, summary="上岗或下岗")
+def set_duty(body: DutyRequest, db: Session = REQUEST_DB,
+             actor: Actor = Depends(require_actor)) -> RunnerRead:
+    runner = service.set_duty(db, actor=actor, runner=_own_runner(db, actor),
+                              on_duty=body.on_duty)
+    return runner_read(runner)
+
+
+@router.post("/runners/me/position", status_code=status.HTTP_204_NO_CONTENT,
+             summary="上报位置")
+def ping_position(body: PositionRequest, db: Session = REQUEST_DB,
+                  actor: Actor = Depends(require_actor)) -> Response:
+    service.record_position(db, actor=actor, runner=_own_runner(db, actor), lat=body.lat,
+                            lng=body.lng)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{errand_id}", response_model=ErrandRead, summary="一件代办")
+def get_errand(errand_id: RowId, db: Session = REQUEST_DB,
+               actor: Actor = Depends(require_actor)) -> ErrandRead:
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    return errand_read(errand, service.allowed_actions(db, actor=actor, errand=errand))
+
+
+@router.post("/{errand_id}/grab", response_model=GrabRead,
+             summary="抢单（先到先得；已被抢为 409，重试返回同一结果）")
+def grab(errand_id: RowId, body: GrabRequest, db: Session = REQUEST_DB,
+         actor: Actor = Depends(require_actor)) -> GrabRead:
+    runner_id = body.runner_id or _own_runner(db, actor).id
+    won = service.grab(db, actor=actor, errand_id=errand_id, runner_id=runner_id)
+    return GrabRead(outcome="retry" if won.retry else "won", errand_id=errand_id,
+                    runner_id=runner_id, distance_km=round(won.distance_km, 3))
+
+
+@router.post("/{errand_id}/actions/{action}", response_model=ErrandRead,
+             summary="办理一步（取件、到窗口、办结、送达、取消、失败……）")
+def act(errand_id: RowId, action: ErrandAction, body: ActionRequest,
+        db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> ErrandRead:
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    offer_to = service.get_runner(db, actor=actor, runner_id=body.runner_id) \
+        if body.runner_id else None
+    service.transition(db, actor=actor, errand=errand, action=action, reason=body.reason,
+                       photo_ref=body.photo_ref, offer_to=offer_to)
+    return errand_read(errand, service.allowed_actions(db, actor=actor, errand=errand))

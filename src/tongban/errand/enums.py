@@ -1,0 +1,93 @@
+"""States, actions and custody holders of errands, with their Chinese labels."""
+
+from __future__ import annotations
+
+from tongban.core.choices import Choice
+
+
+class ErrandState(Choice):
+    submitted = "submitted", "已提交"
+    open = "open", "待接单"
+    offered = "offered", "已派单"
+    accepted = "accepted", "已接单"
+    picked_up = "picked_up", "已取件"
+    at_window = "at_window", "窗口办理中"
+    done = "done", "已办结"
+    delivered = "delivered", "已送达"
+    rated = "rated", "已评价"
+    cancelled = "cancelled", "已取消"
+    failed = "failed", "办理失败"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (ErrandState.rated, ErrandState.cancelled, ErrandState.failed)
+
+    @property
+    def holds_runner(self) -> bool:
+        """A state in which the errand takes one of its runner's capacity slots."""
+        return self in (ErrandState.accepted, ErrandState.picked_up, ErrandState.at_window,
+                        ErrandState.done)
+
+
+class ErrandAction(Choice):
+    publish = "publish", "发布"
+    offer = "offer", "派单"
+    decline = "decline", "拒绝派单"
+    accept = "accept", "接受派单"
+    grab = "grab", "抢单"
+    pick_up = "pick_up", "取件"
+    at_window = "at_window", "到窗口办理"
+    finish = "finish", "办结"
+    deliver = "deliver", "送达"
+    rate = "rate", "评价"
+    cancel = "cancel", "取消"
+    fail = "fail", "办理失败"
+
+
+class Holder(Choice):
+    """Who holds a requester's documents in a custody hand-over."""
+
+    requester = "requester", "申请人"
+    runner = "runner", "跑手"
+    window = "window", "窗口"
+
+
+class Channel(Choice):
+    """Where a request came from."""
+
+    page = "page", "手机页面"
+    staff = "staff", "工作人员代录"
+    api = "api", "第三方接口"
+
+
+#: action → (states it may be taken from, state it leads to, who takes it: the errand's
+#: runner, staff of its zone, the requester through the tracking link, or the system)
+TRANSITIONS: dict[ErrandAction, tuple[frozenset[ErrandState], ErrandState, str]] = {
+    ErrandAction.publish: (frozenset({ErrandState.submitted}), ErrandState.open, "staff"),
+    ErrandAction.offer: (frozenset({ErrandState.open}), ErrandState.offered, "staff"),
+    ErrandAction.decline: (frozenset({ErrandState.offered}), ErrandState.open, "runner"),
+    ErrandAction.accept: (frozenset({ErrandState.offered}), ErrandState.accepted, "runner"),
+    ErrandAction.grab: (frozenset({ErrandState.open}), ErrandState.accepted, "runner"),
+    ErrandAction.pick_up: (frozenset({ErrandState.accepted}), ErrandState.picked_up, "runner"),
+    ErrandAction.at_window: (frozenset({ErrandState.picked_up}), ErrandState.at_window,
+                             "runner"),
+    ErrandAction.finish: (frozenset({ErrandState.at_window}), ErrandState.done, "runner"),
+    ErrandAction.deliver: (frozenset({ErrandState.done}), ErrandState.delivered, "runner"),
+    ErrandAction.rate: (frozenset({ErrandState.delivered}), ErrandState.rated, "requester"),
+    ErrandAction.cancel: (frozenset({ErrandState.submitted, ErrandState.open,
+                                     ErrandState.offered, ErrandState.accepted}),
+                          ErrandState.cancelled, "staff"),
+    ErrandAction.fail: (frozenset({ErrandState.accepted, ErrandState.picked_up,
+                                   ErrandState.at_window}), ErrandState.failed, "runner"),
+}
+
+#: The custody hand-over a step records: (from, to).
+HANDOVERS: dict[ErrandAction, tuple[Holder, Holder]] = {
+    ErrandAction.pick_up: (Holder.requester, Holder.runner),
+    ErrandAction.at_window: (Holder.runner, Holder.window),
+    ErrandAction.finish: (Holder.window, Holder.runner),
+    ErrandAction.deliver: (Holder.runner, Holder.requester),
+}
+
+#: The time column of each state on ``Errand``.
+STATE_TIMES: dict[ErrandState, str] = {s: f"{s.value}_at" for s in ErrandState}

@@ -1,0 +1,168 @@
+"""跑团代办 pages: the requester's phone page (no login) and tracking link, the runner's page
+(duty, nearby pool with grab, own errands with the next step), the staff list."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from tongban.core.config import get_settings
+from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.errors import DomainError, NotFound
+from tongban.core.listing import ListParams
+from tongban.core.ratelimit import RateLimited
+from tongban.core.security import Actor
+from tongban.core.templating import flash, render, see_other
+from tongban.errand import service
+from tongban.errand.enums import ErrandAction, ErrandState
+from tongban.org import service as org_service
+from tongban.org.access import check_csrf, require_actor
+from tongban.org.enums import Area
+
+router = APIRouter(include_in_schema=False)
+
+AUTHORISATION = "我授权跑手代为领取/递交材料"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _new_page(db: Session, request: Request, form: dict[str, str], errors: list[str],
+              status_code: int = 200) -> Response:
+    return render(request, "errand/new.html", {
+        "items": service.active_items(db), "form": form, "errors": errors,
+        "authorisation": AUTHORISATION}, status_code=status_code)
+
+
+@router.get("/errand/new", response_class=HTMLResponse)
+def new_errand(request: Request, db: Session = REQUEST_DB) -> Response:
+    return _new_page(db, request, {}, [])
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise DomainError("请允许获取位置，或填写取件地点的纬度和经度") from None
+
+
+@router.post("/errand/new", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def submit_errand(request: Request, db: Session = REQUEST_DB) -> Response:
+    """A request from the phone page: rate-limited, then a tracking link shown once."""
+    raw = await request.form()
+    form = {key: str(raw.get(key, ""))[:500] for key in (
+        "item_id", "contact_name", "phone", "lat", "lng", "address", "preferred_window", "note")}
+    form["authorised"] = "1" if raw.get("authorised") else ""
+    try:
+        item_id = int(form["item_id"]) if form["item_id"].isdigit() else 0
+        submitted = service.submit_public(db, client=_client(request), request=service.Request(
+            item_id=item_id, contact_name=form["contact_name"], phone=form["phone"],
+            lat=_float(form["lat"]), lng=_float(form["lng"]), address=form["address"],
+            preferred_window=form["preferred_window"], note=form["note"],
+            authorised=bool(form["authorised"])))
+    except RateLimited:
+        raise
+    except DomainError as exc:
+        return _new_page(db, request, form, [exc.message], status_code=422)
+    assert submitted.tracking_token is not None
+    path = service.track_path(submitted.tracking_token)
+    return render(request, "errand/thanks.html", {
+        "errand": submitted.errand, "track_path": path,
+        "track_url": str(request.base_url).rstrip("/") + path})
+
+
+@router.get("/errand/track/{token}", response_class=HTMLResponse)
+def track(request: Request, token: str, db: Session = REQUEST_DB) -> Response:
+    """Where a request stands, for its requester (the link is the key)."""
+    errand = service.tracked(db, token=token[:100])
+    return render(request, "errand/track.html", {
+        "errand": errand, "token": token, "state": ErrandState(errand.state),
+        "holder": service.holder(errand),
+        "can_rate": ErrandAction.rate in service.allowed_actions(
+            db, actor=service.REQUESTER, errand=errand)})
+
+
+@router.post("/errand/track", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+def rate(request: Request, token: str = Form(""), rating: int = Form(0),
+         db: Session = REQUEST_DB) -> Response:
+    service.rate_tracked(db, token=token[:100], rating=rating, client=_client(request))
+    flash(request, "感谢您的评价")
+    return see_other(service.track_path(token[:100]))
+
+
+@router.get("/errands", response_class=HTMLResponse)
+def errand_list(request: Request, state: ErrandState | None = None,
+                params: ListParams = Depends(service.ERRANDS.params), db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> Response:
+    page = service.list_errands(db, actor=actor, state=state, params=params)
+    return render(request, "errand/list.html", {
+        "page": page, "state": state, "states": list(ErrandState), "params": params,
+        "is_runner": service.runner_of(db, actor=actor) is not None})
+
+
+@router.get("/errands/runner", response_class=HTMLResponse)
+def runner_page(request: Request, db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> Response:
+    """The runner's phone page: duty, the nearby pool, own errands with their next step."""
+    org_service.require_area(actor, Area.errands)
+    runner = service.runner_of(db, actor=actor)
+    if runner is None:
+        raise NotFound("当前账号不是登记的跑手")
+    mine = service.list_errands(db, actor=actor, params=ListParams(page_size=50))
+    active = [e for e in mine.items if ErrandState(e.state).is_open]
+    return render(request, "errand/runner.html", {
+        "runner": runner, "pool": service.pool(db, actor=actor, runner=runner),
+        "mine": [(e, _in_order(service.allowed_actions(db, actor=actor, errand=e))) for e in active],
+        "radius": get_settings().errand_radius_km})
+
+
+@router.post("/errands/runner/duty", response_class=HTMLResponse)
+def toggle_duty(request: Request, on_duty: str = Form(""), db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> Response:
+    runner = service.runner_of(db, actor=actor)
+    if runner is None:
+        raise NotFound("当前账号不是登记的跑手")
+    service.set_duty(db, actor=actor, runner=runner, on_duty=on_duty == "1")
+    return see_other("/errands/runner")
+
+
+@router.post("/errands/runner/position")
+def ping(lat: float = Form(...), lng: float = Form(...), db: Session = REQUEST_DB,
+         actor: Actor = Depends(require_actor)) -> Response:
+    runner = service.runner_of(db, actor=actor)
+    if runner is None:
+        raise NotFound("当前账号不是登记的跑手")
+    service.record_position(db, actor=actor, runner=runner, lat=lat, lng=lng)
+    return Response(status_code=204)
+
+
+@router.post("/errands/{errand_id}/grab", response_class=HTMLResponse)
+def grab(request: Request, errand_id: RowId, db: Session = REQUEST_DB,
+         actor: Actor = Depends(require_actor)) -> Response:
+    runner = service.runner_of(db, actor=actor)
+    if runner is None:
+        raise NotFound(f"未找到代办 #{errand_id}")
+    try:
+        service.grab(db, actor=actor, errand_id=errand_id, runner_id=runner.id)
+    except (service.Taken, service.NotEligible) as exc:
+        flash(request, exc.message, "error")
+        return see_other("/errands/runner")
+    flash(request, f"抢单成功：代办 #{errand_id}")
+    return see_other("/errands/runner")
+
+
+@router.post("/errands/{errand_id}/actions/{action}", response_class=HTMLResponse)
+def act(request: Request, errand_id: RowId, action: ErrandAction, reason: str = Form(""),
+        db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    service.transition(db, actor=actor, errand=errand, action=action, reason=reason)
+    flash(request, f"代办 #{errand_id}：{action.label}")
+    back = "/errands/runner" if service.runner_of(db, actor=actor) else "/errands"
+    return see_other(back)
+
+
+def _in_order(allowed: frozenset[ErrandAction]) -> list[ErrandAction]:
+    """The next step first, 取消/失败 last (the workflow's order)."""
+    return [a for a in ErrandAction if a in allowed]

@@ -1,0 +1,695 @@
+"""跑团代办 operations: requests, the lifecycle, custody of documents, runners, the grab pool
+and the grab itself. The only module that writes the errand tables.
+
+Who may do what is one check per errand (:func:`_check`), behind every write and behind
+:func:`allowed_actions`. A runner sees its own errands and the pool it is eligible for; a
+liaison the errands of the zones in its org's subtree; city-wide roles all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tongban.core import audit, privacy, ratelimit
+from tongban.core.config import get_settings
+from tongban.core.db import utcnow
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    permitted,
+)
+from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.security import Actor, Outsider, Role
+from tongban.errand.dispatch import KM_PER_DEGREE, haversine_km
+from tongban.errand.enums import HANDOVERS, TRANSITIONS, Channel, ErrandAction, ErrandState, Holder
+from tongban.errand.models import Errand, ErrandItem, ErrandZone, Handover, Runner
+from tongban.org import service as org_service
+from tongban.org.enums import Area
+from tongban.org.models import Org, User
+
+audit.name_objects({"errand": "代办", "errand_runner": "跑手"})
+
+#: Who submits on the public page or follows a tracking link (audited under this name).
+REQUESTER = Outsider(username="requester", display_name="代办申请人")
+#: A pickup point farther than this from every zone's seat is outside the city's service.
+MAX_ZONE_KM = 100.0
+#: At most this many errands in a runner's pool (nearest first).
+POOL_LIMIT = 50
+_PHONE = re.compile(r"[0-9]{7,15}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+class Taken(Conflict):
+    """Another runner won the errand: nothing changed (已被抢)."""
+
+    def __init__(self, errand_id: int) -> None:
+        super().__init__(f"代办 #{errand_id} 已被抢")
+
+
+class NotEligible(PermissionDenied):
+    """The runner may not take this errand (duty, capacity, qualification, distance, state)."""
+
+
+# ---------------------------------------------------------------- items, zones, runners
+
+
+def active_items(db: Session) -> list[ErrandItem]:
+    """The errand items a request may name (newest batch first)."""
+    return list(db.scalars(select(ErrandItem).where(ErrandItem.is_active)
+                           .order_by(ErrandItem.batch.desc(), ErrandItem.id)))
+
+
+def zone_of(db: Session, *, lat: float, lng: float) -> Org:
+    """The zone (county-level org) of a pickup point: the one whose seat is nearest."""
+    zones = list(db.scalars(select(ErrandZone)))
+    if not zones:
+        raise DomainError("尚未设置代办区域")
+    km, zone = min(((haversine_km(lat, lng, z.seat_lat, z.seat_lng), z) for z in zones),
+                   key=lambda pair: (pair[0], pair[1].id))
+    if km > MAX_ZONE_KM:
+        raise DomainError("取件地点不在本市代办服务范围内")
+    return zone.org
+
+
+def runner_of(db: Session, *, actor: Actor) -> Runner | None:
+    """The runner record of a runner's login (None for other roles)."""
+    if actor.role is not Role.runner or actor.user_id is None:
+        return None
+    return db.scalar(select(Runner).where(Runner.user_id == actor.user_id))
+
+
+def get_runner(db: Session, *, actor: Actor, runner_id: int) -> Runner:
+    runner = db.get(Runner, runner_id)
+    if runner is None or not _sees_runner(db, actor, runner):
+        raise NotFound(f"未找到跑手 #{runner_id}")
+    return runner
+
+
+def _sees_runner(db: Session, actor: Actor, runner: Runner) -> bool:
+    if actor.role is Role.runner:
+        return runner.user_id == actor.user_id
+    return org_service.can_see(db, actor=actor, org=runner.team)
+
+
+@audit.action({"errand_runner.registered": "登记跑手"})
+def register_runner(db: Session, *, actor: Actor, user: User, team: Org, capacity: int = 2,
+                    qualifications: str = "") -> Runner:
+    """Make a user of the runner role a 跑手 of ``team`` (managers only)."""
+    org_service.require_manager(actor, "登记跑手")
+    if Role(user.role) is not Role.runner:
+        raise DomainError(f"用户「{user.username}」不是跑手角色")
+    if not 1 <= capacity <= 20:
+        raise DomainError("同时承接的代办数须在 1 到 20 之间")
+    runner = Runner(user_id=user.id, team_org_id=team.id, capacity=capacity,
+                    qualifications=qualifications)
+    db.add(runner)
+    db.flush()
+    audit.record(db, actor=actor, action="errand_runner.registered", object_type="errand_runner",
+                 object_id=runner.id, changes={"user": user.username, "team": team.code,
+                                               "capacity": capacity})
+    return runner
+
+
+@audit.action({"errand_runner.on_duty": "跑手上岗", "errand_runner.off_duty": "跑手下岗"})
+def set_duty(db: Session, *, actor: Actor, runner: Runner, on_duty: bool) -> Runner:
+    """A runner goes on or off duty (the runner, or a manager)."""
+    if runner.user_id != actor.user_id and not actor.can_manage:
+        raise PermissionDenied("只能切换自己的在岗状态")
+    if runner.on_duty == on_duty:
+        return runner
+    runner.on_duty = on_duty
+    db.flush()
+    audit.record(db, actor=actor, action=f"errand_runner.{'on' if on_duty else 'off'}_duty",
+                 object_type="errand_runner", object_id=runner.id,
+                 changes={"on_duty": [not on_duty, on_duty]})
+    return runner
+
+
+def record_position(db: Session, *, actor: Actor, runner: Runner, lat: float, lng: float) -> None:
+    """A position ping from the runner's page (bookkeeping, not audited)."""
+    if runner.user_id != actor.user_id:
+        raise PermissionDenied("只能上报自己的位置")
+    runner.lat, runner.lng = _check_point(lat, lng)
+    runner.position_at = utcnow()
+
+
+def _check_point(lat: float, lng: float) -> tuple[float, float]:
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        raise DomainError("位置的纬度或经度无效")
+    return float(lat), float(lng)
+
+
+RUNNERS = Listing(sorts={"id": ("编号", [Runner.id]), "rating": ("评分", [Runner.rating])},
+                  key=Runner.id, search="编号")
+
+
+def list_runners(db: Session, *, actor: Actor, params: ListParams) -> Page[Runner]:
+    """The runners the actor may see: a runner itself, a liaison its org's teams, managers all."""
+    org_service.require_area(actor, Area.errands)
+    stmt = select(Runner)
+    if actor.role is Role.runner:
+        stmt = stmt.where(Runner.user_id == actor.user_id)
+    else:
+        stmt = stmt.where(Runner.team_org_id.in_(org_service.visible_org_ids(db, actor=actor)))
+    if params.q:
+        stmt = stmt.where(Runner.id == params.number)
+    return paginate(db, stmt, params=params, order=RUNNERS.order(params, default=[Runner.id]))
+
+
+# ---------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a requester asks for."""
+
+    item_id: int
+    contact_name: str
+    phone: str
+    lat: float
+    lng: float
+    address: str = ""
+    preferred_window: str = ""
+    note: str = ""
+    authorised: bool = False
+
+
+@dataclass(frozen=True)
+class Submitted:
+    errand: Errand
+    tracking_token: str | None  # None for a repeat of an idempotent request
+    created: bool
+
+
+def _clean(text: str, limit: int) -> str:
+    return " ".join(str(text).split())[:limit]
+
+
+def _validate(db: Session, request: Request) -> tuple[ErrandItem, str, Org]:
+    item = db.get(ErrandItem, request.item_id)
+    if item is None or not item.is_active:
+        raise DomainError("请选择代办事项")
+    phone = re.sub(r"[\s-]", "", request.phone)
+    if not _PHONE.fullmatch(phone):
+        raise DomainError("请填写正确的联系电话")
+    if not _clean(request.contact_name, 100):
+        raise DomainError("请填写联系人")
+    lat, lng = _check_point(request.lat, request.lng)
+    return item, phone, zone_of(db, lat=lat, lng=lng)
+
+
+def _token_hash(token: str) -> str:
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, b"errand-track:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+@audit.action({"errand.submitted": "提交代办"})
+def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: Channel,
+            idempotency_key: str | None = None) -> tuple[Errand, str]:
+    item, phone, zone = _validate(db, request)
+    token = secrets.token_urlsafe(24)
+    now = utcnow()
+    errand = Errand(
+        item_id=item.id, zone_org_id=zone.id, channel=channel.value,
+        contact_name=_clean(request.contact_name, 100), phone_cipher=privacy.protect(phone),
+        phone_masked=privacy.mask_phone(phone), address=_clean(request.address, 300),
+        pickup_lat=request.lat, pickup_lng=request.lng,
+        preferred_window=_clean(request.preferred_window, 100), note=_clean(request.note, 500),
+        authorised=request.authorised, authorised_at=now if request.authorised else None,
+        state=ErrandState.submitted.value, submitted_at=now, idempotency_key=idempotency_key,
+        tracking_hash=_token_hash(token),
+        created_by=actor.user_id if isinstance(actor, Actor) else None)
+    db.add(errand)
+    db.flush()
+    audit.record(db, actor=actor, action="errand.submitted", object_type="errand",
+                 object_id=errand.id, changes={"state": [None, "submitted"], "item": item.item_code,
+                                               "zone": zone.code, "channel": channel.value,
+                                               "authorised": request.authorised})
+    return errand, token
+
+
+def _limit_client(db: Session, client: str) -> None:
+    """One hit on the public pages' per-minute limit of a client address; 429 over it."""
+    hit = ratelimit.count_hit(db, key=f"errand-client:{ratelimit.client_key(client)}",
+                              window=timedelta(minutes=1))
+    if hit.over(get_settings().errand_rate_per_client):
+        seconds = max(1, int((hit.resets_at - utcnow()).total_seconds()) + 1)
+        raise ratelimit.RateLimited(f"提交过于频繁，请{seconds}秒后再试", retry_after=seconds)
+
+
+def submit_public(db: Session, *, request: Request, client: str) -> Submitted:
+    """A request from the public phone page: rate-limited per client address, published at
+    once; the tracking token is shown once (only its hash is kept)."""
+    _limit_client(db, client)
+    errand, token = _create(db, actor=REQUESTER, request=request, channel=Channel.page)
+    transition(db, actor=REQUESTER, errand=errand, action=ErrandAction.publish)
+    return Submitted(errand, token, True)
+
+
+def submit(db: Session, *, actor: Actor, request: Request,
+           idempotency_key: str | None = None) -> Submitted:
+    """A request from staff or a third party's API call; with ``idempotency_key`` a repeat
+    (even a concurrent one) returns the first errand and changes nothing."""
+    if actor.role not in (Role.admin, Role.analyst, Role.liaison):
+        raise PermissionDenied(f"{actor.role.label}不能代为提交代办")
+    key = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 200:
+            raise DomainError("Idempotency-Key 须为 1 到 200 个字符")
+        key = f"{actor.user_id or 0}:{idempotency_key}"
+        known = db.scalar(select(Errand).where(Errand.idempotency_key == key))
+        if known is not None:
+            return Submitted(known, None, False)
+    channel = Channel.api if key else Channel.staff
+    if actor.role is Role.liaison:  # outside its zones a liaison learns nothing else
+        lat, lng = _check_point(request.lat, request.lng)
+        org_service.ensure_visible(db, actor=actor, org=zone_of(db, lat=lat, lng=lng))
+    try:
+        with db.begin_nested():
+            errand, token = _create(db, actor=actor, request=request, channel=channel,
+                                    idempotency_key=key)
+    except IntegrityError:
+        known = db.scalar(select(Errand).where(Errand.idempotency_key == key))
+        if known is None:
+            raise
+        return Submitted(known, None, False)
+    transition(db, actor=actor, errand=errand, action=ErrandAction.publish)
+    return Submitted(errand, token, True)
+
+
+def track_path(token: str) -> str:
+    return f"/errand/track/{token}"
+
+
+def tracked(db: Session, *, token: str) -> Errand:
+    """The errand of a tracking link; any unknown or malformed token is the same 404."""
+    errand = None
+    if _TOKEN.fullmatch(token):
+        errand = db.scalar(select(Errand).where(Errand.tracking_hash == _token_hash(token)))
+    if errand is None:
+        raise NotFound("未找到该代办，请核对链接是否完整")
+    return errand
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _visible_stmt(db: Session, actor: Actor) -> Select[Errand]:
+    org_service.require_area(actor, Area.errands)
+    stmt = select(Errand)
+    if actor.role is Role.runner:
+        runner = runner_of(db, actor=actor)
+        return stmt.where(Errand.runner_id == (runner.id if runner else -1))
+    return stmt.where(Errand.zone_org_id.in_(org_service.visible_org_ids(db, actor=actor)))
+
+
+def get_errand(db: Session, *, actor: Actor, errand_id: int) -> Errand:
+    """An errand the actor may see: its own (runner), in the pool it may grab, or in scope."""
+    errand = db.get(Errand, errand_id)
+    if errand is None or not _sees(db, actor, errand):
+        raise NotFound(f"未找到代办 #{errand_id}")
+    return errand
+
+
+def _sees(db: Session, actor: Actor, errand: Errand) -> bool:
+    if Area.errands not in org_service.areas(actor):
+        return False
+    if actor.role is Role.runner:
+        runner = runner_of(db, actor=actor)
+        return runner is not None and (errand.runner_id == runner.id
+                                       or not eligibility(db, runner=runner, errand=errand))
+    return org_service.can_see(db, actor=actor, org=errand.zone)
+
+
+ERRANDS = Listing(
+    sorts={"id": ("编号", [Errand.id]), "submitted_at": ("提交时间", [Errand.submitted_at])},
+    key=Errand.id, search="编号或地址中的文字")
+
+
+def list_errands(db: Session, *, actor: Actor, state: ErrandState | None = None,
+                 params: ListParams) -> Page[Errand]:
+    """A page of the errands the actor may see, newest first."""
+    stmt = _visible_stmt(db, actor)
+    if state is not None:
+        stmt = stmt.where(Errand.state == state.value)
+    if params.q:
+        stmt = stmt.where(or_(Errand.address.contains(params.q, autoescape=True),
+                              Errand.id == params.number))
+    return paginate(db, stmt, params=params,
+                    order=ERRANDS.order(params, default=[Errand.submitted_at.desc(), Errand.id]))
+
+
+def holder(errand: Errand) -> Holder:
+    """Who holds the requester's documents now (the requester until a pickup)."""
+    return Holder(errand.handovers[-1].to_kind) if errand.handovers else Holder.requester
+
+
+# ---------------------------------------------------------------- eligibility and the pool
+
+
+def eligibility(db: Session, *, runner: Runner, errand: Errand) -> str:
+    """Why ``runner`` may not grab ``errand`` now ("" when it may): open, on duty, not
+    suspended, a free slot, qualified, a known position within the radius."""
+    state = ErrandState(errand.state)
+    if state is not ErrandState.open:
+        return f"代办当前为「{state.label}」，不能抢单"
+    if runner.suspended:
+        return "跑手已被暂停接单"
+    if not runner.on_duty:
+        return "跑手未在岗"
+    if runner.active_count >= runner.capacity:
+        return f"跑手已承接 {runner.active_count} 件，达到上限 {runner.capacity}"
+    need = errand.item.qualification
+    if need and need not in runner.qualification_set:
+        return f"跑手不具备「{need}」资质"
+    if runner.lat is None or runner.lng is None:
+        return "跑手位置未知"
+    radius = get_settings().errand_radius_km
+    km = haversine_km(runner.lat, runner.lng, errand.pickup_lat, errand.pickup_lng)
+    if km > radius + 1e-9:
+        return f"距离 {km:.1f} 公里，超出 {radius:g} 公里的抢单范围"
+    return ""
+
+
+def _near(lat_col: object, lng_col: object, lat: float, lng: float, radius: float) -> object:
+    """A bounding box around a point (an index-friendly prefilter of the haversine test)."""
+    dlat = radius / KM_PER_DEGREE
+    dlng = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.0))), 0.01)
+    return and_(lat_col.between(lat - dlat, lat + dlat),  # type: ignore[attr-defined]
+                lng_col.between(lng - dlng, lng + dlng))  # type: ignore[attr-defined]
+
+
+def pool(db: Session, *, actor: Actor, runner: Runner) -> list[tuple[Errand, float]]:
+    """The open errands ``runner`` may grab now, nearest first (at most :data:`POOL_LIMIT`)."""
+    if not _sees_runner(db, actor, runner):
+        raise NotFound(f"未找到跑手 #{runner.id}")
+    if runner.lat is None or runner.lng is None:
+        return []
+    radius = get_settings().errand_radius_km
+    stmt = select(Errand).where(Errand.state == ErrandState.open.value,
+                                _near(Errand.pickup_lat, Errand.pickup_lng, runner.lat,  # type: ignore[arg-type]
+                                      runner.lng, radius))
+    found = [(e, haversine_km(runner.lat, runner.lng, e.pickup_lat, e.pickup_lng))
+             for e in db.scalars(stmt) if not eligibility(db, runner=runner, errand=e)]
+    return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:POOL_LIMIT]
+
+
+def eligible_runners(db: Session, *, actor: Actor, errand: Errand) -> list[tuple[Runner, float]]:
+    """The runners who may grab ``errand`` now, nearest first (staff)."""
+    if actor.role is Role.runner:
+        raise PermissionDenied("跑手不能查看其他跑手")
+    radius = get_settings().errand_radius_km
+    stmt = select(Runner).where(Runner.on_duty, ~Runner.suspended,
+                                _near(Runner.lat, Runner.lng, errand.pickup_lat,  # type: ignore[arg-type]
+                                      errand.pickup_lng, radius))
+    found = [(r, haversine_km(r.lat or 0, r.lng or 0, errand.pickup_lat, errand.pickup_lng))
+             for r in db.scalars(stmt) if not eligibility(db, runner=r, errand=errand)]
+    return sorted(found, key=lambda pair: (pair[1], pair[0].id))
+
+
+# ---------------------------------------------------------------- grab
+
+
+@dataclass(frozen=True)
+class Grabbed:
+    errand: Errand
+    runner: Runner
+    distance_km: float
+    retry: bool  # the winner asking again: the same assignment, nothing changed
+
+
+@audit.action({"errand.grab": "抢单"})
+def grab(db: Session, *, actor: Actor, errand_id: int, runner_id: int) -> Grabbed:
+    """The runner takes an open errand. The first valid grab wins exactly once: one
+    conditional UPDATE of the errand (state open → accepted) and one of the runner's count
+    (below capacity), in this order, in one transaction; any other contender gets
+    :class:`Taken` and nothing changes; the winner's retry returns the same assignment.
+
+    On SQLite the transaction began IMMEDIATE (one writer at a time); on PostgreSQL the
+    errand's UPDATE holds its row lock, and a second contender's UPDATE re-reads the row
+    after the first commits and finds it no longer open."""
+    errand = db.get(Errand, errand_id)
+    runner = db.get(Runner, runner_id)
+    if errand is None:
+        raise NotFound(f"未找到代办 #{errand_id}")
+    if runner is None:
+        raise NotFound(f"未找到跑手 #{runner_id}")
+    if runner.user_id != actor.user_id and not actor.can_manage:
+        raise PermissionDenied("只能为自己抢单")
+    db.refresh(errand)
+    if errand.runner_id == runner.id and ErrandState(errand.state) is not ErrandState.open:
+        return _as_grabbed(errand, runner, retry=True)
+    if errand.runner_id is not None:
+        raise Taken(errand.id)
+    why = eligibility(db, runner=runner, errand=errand)
+    if why:
+        raise NotEligible(why)
+    now = utcnow()
+    try:
+        with db.begin_nested():
+            won, slot = _take(db, errand=errand, runner=runner, now=now)
+    except _NoSlot:
+        won, slot = 1, 0
+    db.refresh(errand)
+    db.refresh(runner)
+    if not won:
+        if errand.runner_id == runner.id:
+            return _as_grabbed(errand, runner, retry=True)
+        raise Taken(errand.id)
+    if not slot:
+        raise NotEligible(f"跑手已达到同时承接上限 {runner.capacity}")
+    audit.record(db, actor=actor, action="errand.grab", object_type="errand", object_id=errand.id,
+                 changes={"state": ["open", "accepted"], "runner": runner.id})
+    return _as_grabbed(errand, runner, retry=False)
+
+
+def _changed(result: object) -> int:
+    """The rows a conditional UPDATE changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class _NoSlot(Exception):
+    """The errand was won but the runner has no free slot: the savepoint rolls both back."""
+
+
+def _take(db: Session, *, errand: Errand, runner: Runner, now: datetime) -> tuple[int, int]:
+    """The two conditional UPDATEs of a grab, errand first, then runner (the fixed lock order)."""
+    won = _changed(db.execute(
+        update(Errand)
+        .where(Errand.id == errand.id, Errand.state == ErrandState.open.value,
+               Errand.runner_id.is_(None))
+        .values(state=ErrandState.accepted.value, runner_id=runner.id, accepted_at=now)
+        .execution_options(synchronize_session=False)))
+    if not won:
+        return 0, 0
+    slot = _changed(db.execute(
+        update(Runner)
+        .where(Runner.id == runner.id, Runner.active_count < Runner.capacity, Runner.on_duty,
+               ~Runner.suspended)
+        .values(active_count=Runner.active_count + 1)
+        .execution_options(synchronize_session=False)))
+    if not slot:
+        raise _NoSlot
+    return won, slot
+
+
+def _as_grabbed(errand: Errand, runner: Runner, *, retry: bool) -> Grabbed:
+    km = haversine_km(runner.lat or 0, runner.lng or 0, errand.pickup_lat, errand.pickup_lng) \
+        if runner.lat is not None else 0.0
+    return Grabbed(errand, runner, km, retry)
+
+
+# ---------------------------------------------------------------- the lifecycle
+
+
+def _is_staff(db: Session, actor: Actor | Outsider, errand: Errand) -> bool:
+    return isinstance(actor, Actor) and actor.role in (Role.admin, Role.analyst, Role.liaison) \
+        and org_service.can_see(db, actor=actor, org=errand.zone)
+
+
+def _check(db: Session, actor: Actor | Outsider, errand: Errand, action: ErrandAction) -> None:
+    """Raise the refusal of ``action`` on ``errand`` by ``actor``, if any: the one check behind
+    :func:`transition` and :func:`allowed_actions`."""
+    allowed_from, _, who = TRANSITIONS[action]
+    current = ErrandState(errand.state)
+    if action is ErrandAction.grab:
+        raise Conflict("抢单请用抢单按钮")
+    if current not in allowed_from:
+        raise Conflict(f"代办 #{errand.id} 当前为「{current.label}」，不能「{action.label}」")
+    if who == "requester":
+        if actor is not REQUESTER:
+            raise PermissionDenied("只有申请人可以评价")
+        return
+    if action is ErrandAction.publish and actor is REQUESTER:
+        return  # a request from the public page is published at once
+    if who == "staff":
+        if not _is_staff(db, actor, errand):
+            raise PermissionDenied(f"只有所在区域的工作人员可以「{action.label}」")
+        return
+    runner = errand.runner
+    own = isinstance(actor, Actor) and runner is not None and runner.user_id == actor.user_id
+    if not own:
+        raise PermissionDenied(f"只有承接该代办的跑手可以「{action.label}」")
+    if action is ErrandAction.pick_up and not errand.authorised:
+        raise Conflict("申请人尚未授权（委托书），跑手不能取件")
+    if action is ErrandAction.fail and holder(errand) is not Holder.requester:
+        raise Conflict("办理失败前须先把材料交还申请人（登记交接）")
+
+
+def allowed_actions(db: Session, *, actor: Actor | Outsider,
+                    errand: Errand) -> frozenset[ErrandAction]:
+    """The steps ``actor`` may take on ``errand`` now (pages show exactly these buttons)."""
+    return permitted([a for a in ErrandAction if a is not ErrandAction.grab],
+                     lambda action: _check(db, actor, errand, action))
+
+
+@audit.action({f"errand.{a.value}": a.label for a in ErrandAction if a is not ErrandAction.grab})
+def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: ErrandAction,
+               reason: str = "", photo_ref: str = "", rating: int | None = None,
+               offer_to: Runner | None = None) -> Errand:
+    """Move an errand one step, with its time, its custody hand-over and its audit entry;
+    an illegal step is refused and changes nothing."""
+    _check(db, actor, errand, action)
+    _, target, _ = TRANSITIONS[action]
+    current = ErrandState(errand.state)
+    reason = _clean(reason, 500)
+    if action in (ErrandAction.cancel, ErrandAction.fail) and not reason:
+        raise DomainError(f"「{action.label}」须写明原因")
+    if action is ErrandAction.rate and (rating is None or not 1 <= rating <= 5):
+        raise DomainError("请选择 1 到 5 星的评价")
+    if action is ErrandAction.offer:
+        if offer_to is None:
+            raise DomainError("派单须指定跑手")
+        errand.runner_id = offer_to.id
+        db.flush()
+        db.refresh(errand)
+    runner = errand.runner
+    if action is ErrandAction.accept and runner is not None:
+        slot = _changed(db.execute(update(Runner).where(Runner.id == runner.id,
+                                               Runner.active_count < Runner.capacity)
+                          .values(active_count=Runner.active_count + 1)
+                          .execution_options(synchronize_session=False)))
+        if not slot:
+            raise NotEligible(f"跑手已达到同时承接上限 {runner.capacity}")
+    if current.holds_runner and not target.holds_runner and runner is not None:
+        db.execute(update(Runner).where(Runner.id == runner.id, Runner.active_count > 0)
+                   .values(active_count=Runner.active_count - 1)
+                   .execution_options(synchronize_session=False))
+    if action is ErrandAction.decline:
+        errand.runner_id = None
+    if action in HANDOVERS:
+        giver, taker = HANDOVERS[action]
+        _hand_over(errand, giver, taker, actor, photo_ref)
+    if action is ErrandAction.rate:
+        errand.rating = rating
+    if reason:
+        errand.reason = reason
+    errand.state = target.value
+    setattr(errand, f"{target.value}_at", utcnow())
+    db.flush()
+    if runner is not None:
+        db.refresh(runner)
+    audit.record(db, actor=actor, action=f"errand.{action.value}", object_type="errand",
+                 object_id=errand.id, changes={"state": [current.value, target.value]},
+                 reason=reason)
+    return errand
+
+
+def _name_of(errand: Errand, kind: Holder) -> str:
+    if kind is Holder.runner:
+        return errand.runner.name if errand.runner else ""
+    if kind is Holder.window:
+        return f"{errand.item.hall}{errand.item.window}"
+    return errand.contact_name
+
+
+def _hand_over(errand: Errand, giver: Holder, taker: Holder, actor: Actor | Outsider,
+               photo_ref: str) -> None:
+    errand.handovers.append(Handover(
+        from_kind=giver.value, from_name=_name_of(errand, giver), to_kind=taker.value,
+        to_name=_name_of(errand, taker), at=utcnow(), photo_ref=_clean(photo_ref, 300),
+        recorded_by=actor.username))
+
+
+@audit.action({"errand.documents_returned": "材料交还申请人"})
+def return_documents(db: Session, *, actor: Actor, errand: Errand, photo_ref: str = "") -> Errand:
+    """The runner hands the requester's documents back (before a failed errand closes)."""
+    runner = errand.runner
+    if runner is None or runner.user_id != actor.user_id:
+        raise PermissionDenied("只有承接该代办的跑手可以交还材料")
+    held = holder(errand)
+    if held is Holder.requester:
+        raise Conflict("材料已在申请人手中")
+    _hand_over(errand, held, Holder.requester, actor, photo_ref)
+    db.flush()
+    audit.record(db, actor=actor, action="errand.documents_returned", object_type="errand",
+                 object_id=errand.id, changes={"holder": [held.value, "requester"]})
+    return errand
+
+
+def rate_tracked(db: Session, *, token: str, rating: int, client: str = "") -> Errand:
+    """The requester rates a delivered errand through the tracking link (rate-limited per
+    client address like the request page)."""
+    _limit_client(db, client)
+    return transition(db, actor=REQUESTER, errand=tracked(db, token=token),
+                      action=ErrandAction.rate, rating=rating)
+
+
+@audit.action({"errand.offer_expired": "派单超时退回"})
+def expire_offers(db: Session, *, actor: Actor) -> int:
+    """Offers not accepted within ``errand_offer_seconds`` go back to the open pool (run by
+    ``jobs run`` now; by every cycle of the live dispatcher later). Idempotent."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=get_settings().errand_offer_seconds)
+    stale = list(db.scalars(select(Errand).where(Errand.state == ErrandState.offered.value,
+                                                 Errand.offered_at < cutoff)))
+    for errand in stale:
+        runner = errand.runner_id
+        errand.state, errand.runner_id, errand.open_at = ErrandState.open.value, None, now
+        db.flush()
+        audit.record(db, actor=actor, action="errand.offer_expired", object_type="errand",
+                     object_id=errand.id, changes={"state": ["offered", "open"], "runner": runner})
+    return len(stale)
+
+
+# ---------------------------------------------------------------- personal data keys
+
+
+@audit.action({"errand.keys_rotated": "轮换代办电话的加密密钥"})
+def rotate_personal_data(db: Session, *, actor: Actor, batch: int = 5000) -> int:
+    """Encrypt every requester's phone again with the newest data key (``tongban keys
+    rotate``); refuses, changing nothing, when any cannot be decrypted."""
+    org_service.require_manager(actor, "更换数据密钥")
+    done, last_id = 0, 0
+    while True:
+        rows = db.execute(select(Errand.id, Errand.phone_cipher).where(
+            Errand.id > last_id, Errand.phone_cipher != "").order_by(Errand.id).limit(batch)).all()
+        if not rows:
+            break
+        db.execute(update(Errand), [{"id": rid, "phone_cipher": privacy.rotate(cipher)}
+                                    for rid, cipher in rows])
+        done += len(rows)
+        last_id = rows[-1][0]
+    if done:
+        audit.record(db, actor=actor, action="errand.keys_rotated", object_type="errand",
+                     object_id="phone_cipher", changes={"rotated": done})
+    return done
+
+
+def unreadable_personal_data(db: Session, *, sample: int = 50) -> int:
+    """How many of the newest requesters' phones no configured key opens."""
+    ciphers = db.scalars(select(Errand.phone_cipher).where(Errand.phone_cipher != "")
+                         .order_by(Errand.id.desc()).limit(sample)).all()
+    return sum(1 for c in ciphers if not privacy.readable(c))

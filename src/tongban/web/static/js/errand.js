@@ -1,0 +1,44 @@
+// 跑团代办: the request page fills its pickup point from the browser's position
+// ([data-locate]); the runner page pings the runner's position ([data-position-ping]).
+(function () {
+  "use strict";
+
+  function initLocate() {
+    var button = document.querySelector("[data-locate]");
+    if (!button) { return; }
+    var status = document.querySelector("[data-locate-status]");
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (!navigator.geolocation) { status.textContent = "此浏览器不能定位，请填写地址和经纬度"; return; }
+      status.textContent = "正在定位…";
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
+        document.getElementById("lng").value = pos.coords.longitude.toFixed(6);
+        status.textContent = "已获取当前位置";
+      }, function () {
+        status.textContent = "未能定位，请填写地址和经纬度";
+      }, {enableHighAccuracy: true, timeout: 10000});
+    });
+  }
+
+  function initPing() {
+    var el = document.querySelector("[data-position-ping]");
+    if (!el || !navigator.geolocation) { return; }
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    function send() {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var body = new URLSearchParams();
+        body.set("lat", pos.coords.latitude.toFixed(6));
+        body.set("lng", pos.coords.longitude.toFixed(6));
+        fetch(el.getAttribute("data-position-ping"), {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: {"X-CSRF-Token": meta ? meta.content : ""}
+        }).then(function (r) { el.textContent = r.ok ? "位置已更新" : "位置上报失败"; });
+      }, function () { el.textContent = "未能获取位置"; });
+    }
+    send();
+    window.setInterval(send, 60000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { initLocate(); initPing(); });
+})();
