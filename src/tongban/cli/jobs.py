@@ -35,7 +35,10 @@ def jobs_run(
         generated = reports["generated"]
         console.print(f"{day} 通报：生成 {len(generated)} 份"
                       + (f"（编号 {'、'.join(map(str, generated))}）" if generated else ""))
-        console.print(f"{day} 跑团代办：派单超时退回 {payload['errands']['offers_expired']} 件")
+        errands = payload["errands"]
+        console.print(f"{day} 跑团代办：派单超时退回 {errands['offers_expired']} 件，"
+                      f"超时督办 {errands['overdue_escalated']} 件，"
+                      f"指标变更 {errands['metrics_changed']} 项")
         for problem in report["problems"] + reviews["problems"] + reports["problems"]:
             err_console.print(f"[yellow]{problem}[/yellow]")
 

@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     errand_rate_per_client: int = Field(default=5, ge=1)
     #: Seconds a runner has to accept an offer (派单) before it goes back to the open pool.
     errand_offer_seconds: int = Field(default=60, ge=5)
+    #: The halls' opening hours on working days, Beijing time: an SLA in working hours runs
+    #: only inside them, one in working days ends at the last closing time.
+    errand_hall_hours: str = Field(default="09:00-12:00,13:30-17:30",
+                                   pattern=r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*"
+                                           r"(,\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*)*$")
+    #: An errand accepted within this many minutes of its submission counts as answered.
+    errand_answer_minutes: int = Field(default=30, ge=1)
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

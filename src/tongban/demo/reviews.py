@@ -16,7 +16,7 @@ from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_zone
 from tongban.org import service as org_service
 from tongban.reviews import service as reviews
-from tongban.reviews.enums import EXCHANGE_CHANNELS, CaseAction, Channel
+from tongban.reviews.enums import EXCHANGE_CHANNELS, FEEDER_CHANNELS, CaseAction, Channel
 from tongban.reviews.models import Review
 from tongban.reviews.service import checks
 
@@ -48,7 +48,7 @@ def demo_csv(org_codes: list[str], *, days: int = 21, seed: int = 7) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(list(checks.COLUMNS))
-    channels = [c for c in Channel if c not in EXCHANGE_CHANNELS]
+    channels = [c for c in Channel if c not in EXCHANGE_CHANNELS | FEEDER_CHANNELS]
     number = 0
     for offset in range(days, 0, -1):
         day = (now - timedelta(days=offset)).date()

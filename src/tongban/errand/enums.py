@@ -23,6 +23,12 @@ class ErrandState(Choice):
         return self not in (ErrandState.rated, ErrandState.cancelled, ErrandState.failed)
 
     @property
+    def sla_running(self) -> bool:
+        """A state in which the errand is still being worked on (its SLA timer runs)."""
+        return self in (ErrandState.submitted, ErrandState.open, ErrandState.offered,
+                        ErrandState.accepted, ErrandState.picked_up, ErrandState.at_window)
+
+    @property
     def holds_runner(self) -> bool:
         """A state in which the errand takes one of its runner's capacity slots."""
         return self in (ErrandState.accepted, ErrandState.picked_up, ErrandState.at_window,

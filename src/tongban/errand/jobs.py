@@ -1,25 +1,33 @@
-"""Periodic work of 跑团代办 (from ``tongban jobs run``): offers that timed out go back to the
-open pool. The live dispatcher cycle and SLA escalation come with the dispatcher process."""
+"""Periodic work of 跑团代办 (from ``tongban jobs run``), idempotent: offers that timed out go
+back to the open pool, errands past their SLA are escalated (once each), and each zone's
+monthly metrics go to the assessment. The live dispatcher cycle comes with its process."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tongban.core.security import SYSTEM_ACTOR
-from tongban.errand import service
+from tongban.core.workdays import local_today
+from tongban.errand import metrics, service
 
 
 @dataclass
 class ErrandJobs:
     offers_expired: int = 0
+    overdue_escalated: int = 0
+    metrics_changed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def run(db: Session) -> ErrandJobs:
-    """Run the errand jobs once (idempotent: a second run finds nothing to do)."""
-    return ErrandJobs(offers_expired=service.expire_offers(db, actor=SYSTEM_ACTOR))
+def run(db: Session, *, as_of: date | None = None) -> ErrandJobs:
+    """Run the errand jobs once (a second run finds nothing to do)."""
+    return ErrandJobs(
+        offers_expired=service.expire_offers(db, actor=SYSTEM_ACTOR),
+        overdue_escalated=service.escalate_overdue(db),
+        metrics_changed=metrics.record_metrics(db, as_of=as_of or local_today()))

@@ -108,7 +108,7 @@ class Errand(Base):
     The requester's phone is encrypted (``phone_cipher``) and shown only as ``phone_masked``;
     the tracking link's token is kept only as a keyed hash. ``idempotency_key`` (the API
     caller's user id and its Idempotency-Key) makes a third party's retry return the same
-    errand. Each state has its time column."""
+    errand. Each state has its time column; ``due_at`` is the SLA's end."""
 
     __tablename__ = "errand"
 
@@ -144,6 +144,9 @@ class Errand(Base):
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the item's SLA runs out (working hours inside the halls' opening hours, or
+    #: working days), fixed at submission; None for an item without an SLA.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     item: Mapped[ErrandItem] = relationship(lazy="joined")
     zone: Mapped[Org] = relationship(lazy="joined")
@@ -156,6 +159,12 @@ class Errand(Base):
     @property
     def state_label(self) -> str:
         return ErrandState(self.state).label
+
+    @property
+    def overdue(self) -> bool:
+        """Past its due time and not yet done."""
+        return self.due_at is not None and ErrandState(self.state).sla_running \
+            and self.due_at < utcnow()
 
 
 class Handover(Base):

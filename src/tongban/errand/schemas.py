@@ -52,6 +52,8 @@ class ErrandRead(BaseModel):
     reason: str
     submitted_at: datetime
     accepted_at: datetime | None
+    due_at: datetime | None  # the SLA's end (None: no SLA)
+    overdue: bool
     holder: str
     handovers: list[HandoverRead]
     allowed_actions: list[ErrandAction] = []
@@ -115,7 +117,8 @@ def errand_read(errand: Errand, allowed: frozenset[ErrandAction] = frozenset()) 
         address=privacy.mask_text(errand.address), pickup_lat=errand.pickup_lat,
         pickup_lng=errand.pickup_lng, authorised=errand.authorised, runner_id=errand.runner_id,
         reason=privacy.mask_text(errand.reason), submitted_at=errand.submitted_at,
-        accepted_at=errand.accepted_at, holder=holder(errand).value,
+        accepted_at=errand.accepted_at, due_at=errand.due_at, overdue=errand.overdue,
+        holder=holder(errand).value,
         handovers=[HandoverRead(from_kind=h.from_kind, from_name=privacy.mask_text(h.from_name),
                                 to_kind=h.to_kind, to_name=privacy.mask_text(h.to_name), at=h.at,
                                 photo_ref=h.photo_ref) for h in errand.handovers],

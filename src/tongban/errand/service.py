@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, privacy, ratelimit
+from tongban.core import audit, notify, privacy, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import (
@@ -32,12 +32,15 @@ from tongban.core.errors import (
 )
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor, Outsider, Role
+from tongban.core.workdays import UnknownCalendarYear, load_calendar, local_zone
+from tongban.errand import sla
 from tongban.errand.dispatch import KM_PER_DEGREE, haversine_km
 from tongban.errand.enums import HANDOVERS, TRANSITIONS, Channel, ErrandAction, ErrandState, Holder
 from tongban.errand.models import Errand, ErrandItem, ErrandZone, Handover, Runner
 from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Org, User
+from tongban.reviews import service as reviews
 
 audit.name_objects({"errand": "代办", "errand_runner": "跑手"})
 
@@ -229,7 +232,7 @@ def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: 
         preferred_window=_clean(request.preferred_window, 100), note=_clean(request.note, 500),
         authorised=request.authorised, authorised_at=now if request.authorised else None,
         state=ErrandState.submitted.value, submitted_at=now, idempotency_key=idempotency_key,
-        tracking_hash=_token_hash(token),
+        tracking_hash=_token_hash(token), due_at=due_at(db, item=item, start=now),
         created_by=actor.user_id if isinstance(actor, Actor) else None)
     db.add(errand)
     db.flush()
@@ -238,6 +241,19 @@ def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: 
                                                "zone": zone.code, "channel": channel.value,
                                                "authorised": request.authorised})
     return errand, token
+
+
+def due_at(db: Session, *, item: ErrandItem, start: datetime) -> datetime | None:
+    """When an errand of ``item`` submitted at ``start`` is due (None without an SLA, or in a
+    year whose holidays are not known yet: no timer rather than a guess)."""
+    if not (item.sla_hours or item.sla_days):
+        return None
+    periods = sla.hall_hours(get_settings().errand_hall_hours)
+    try:
+        return sla.due_time(load_calendar(db), start=start, hours=item.sla_hours,
+                            days=item.sla_days, periods=periods)
+    except UnknownCalendarYear:
+        return None
 
 
 def _limit_client(db: Session, client: str) -> None:
@@ -604,7 +620,20 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
     audit.record(db, actor=actor, action=f"errand.{action.value}", object_type="errand",
                  object_id=errand.id, changes={"state": [current.value, target.value]},
                  reason=reason)
+    if action is ErrandAction.rate:
+        to_review(db, errand=errand)
     return errand
+
+
+def to_review(db: Session, *, errand: Errand) -> int:
+    """The rated errand's 好差评 review (channel 跑团) through the reviews service: its zone,
+    item code, number and rating; a 差评 opens its case. Idempotent; the review's id."""
+    if errand.rating is None or errand.rated_at is None:
+        raise Conflict(f"代办 #{errand.id} 尚未评价")
+    phone = privacy.reveal(errand.phone_cipher) if errand.phone_cipher else ""
+    return reviews.record_errand_rating(
+        db, errand_id=errand.id, org=errand.zone, level=errand.rating, rated_at=errand.rated_at,
+        item_code=errand.item.item_code, case_no=str(errand.id), phone=phone).id
 
 
 def _name_of(errand: Errand, kind: Holder) -> str:
@@ -662,6 +691,29 @@ def expire_offers(db: Session, *, actor: Actor) -> int:
         audit.record(db, actor=actor, action="errand.offer_expired", object_type="errand",
                      object_id=errand.id, changes={"state": ["offered", "open"], "runner": runner})
     return len(stale)
+
+
+def escalate_overdue(db: Session, *, now: datetime | None = None) -> int:
+    """Tell the zone's liaisons and the errand's runner of each errand past its due time and
+    not yet done (once per errand and person); how many errands were escalated for the first
+    time."""
+    now = now or utcnow()
+    late = db.scalars(select(Errand).where(Errand.state.in_([s.value for s in ErrandState if s.sla_running]),
+                                           Errand.due_at < now).order_by(Errand.id))
+    escalated = 0
+    for errand in late:
+        people = org_service.people_of(db, org=errand.zone, roles={Role.liaison})
+        if errand.runner is not None:
+            people.append(errand.runner.user)
+        due = errand.due_at.astimezone(local_zone()) if errand.due_at else now
+        message = notify.Message(
+            "escalation", f"督办：代办 #{errand.id} 已超过办理时限",
+            f"{errand.zone.name}「{errand.item.name}」应于{due:%m月%d日%H:%M}前办结，"
+            f"当前为「{errand.state_label}」。", f"/errands?q={errand.id}")
+        if notify.notify(db, recipients=org_service.recipients(people), message=message,
+                         key=f"errand:{errand.id}:overdue"):
+            escalated += 1
+    return escalated
 
 
 # ---------------------------------------------------------------- personal data keys

@@ -17,6 +17,8 @@ class Channel(Choice):
     device = "device", "评价器"
     #: The province's system default rating (exchange ``pf`` 7): always ``is_default``.
     system = "system", "系统默认评价"
+    #: A requester's rating of a 跑团代办 errand (only through ``record_errand_rating``).
+    errand = "errand", "跑团代办"
 
     @property
     def on_site(self) -> bool:
@@ -24,6 +26,8 @@ class Channel(Choice):
         return self in (Channel.window, Channel.kiosk, Channel.qrcode, Channel.device)
 
 
+#: Channels only a feeder's own service function writes: no file, API or page may claim them.
+FEEDER_CHANNELS = frozenset({Channel.errand})
 #: Channels the provincial exchange brings (``pf`` 3, 4 and 7) that the demo does not make.
 EXCHANGE_CHANNELS = frozenset({Channel.qrcode, Channel.device, Channel.system})
 #: The exchange's ``pf`` codes: 1 website, 2 mobile app, 3 QR code, 4 hall rating device,

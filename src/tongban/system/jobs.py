@@ -33,7 +33,7 @@ def run_all(*, as_of: date) -> dict[str, Any]:
         ("rectification", lambda db: rectification_jobs.run(db, as_of=as_of).as_dict()),
         ("reviews", lambda db: review_jobs.run(db, as_of=as_of).as_dict()),
         ("reports", lambda db: report_jobs.run(db, as_of=as_of).as_dict()),
-        ("errands", lambda db: errand_jobs.run(db).as_dict()),
+        ("errands", lambda db: errand_jobs.run(db, as_of=as_of).as_dict()),
         ("rate_counters_removed", lambda db: ratelimit.purge(db)),
     ]
     out: dict[str, Any] = {"as_of": as_of.isoformat()}

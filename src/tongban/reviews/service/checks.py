@@ -23,7 +23,7 @@ from tongban.core.tabular import Cell, cell_text
 from tongban.core.workdays import local_date, local_zone
 from tongban.org import service as org_service
 from tongban.org.models import Org
-from tongban.reviews.enums import Channel, Level
+from tongban.reviews.enums import FEEDER_CHANNELS, Channel, Level
 from tongban.reviews.models import Review
 
 COLUMNS = ("source", "source_id", "channel", "org", "item_code", "case_no", "level", "tags",
@@ -40,8 +40,11 @@ ON_SITE_TWICE = "一次一评：该次办理已在此渠道评价"
 #: Sources of ratings made in public (the API and the rating page): their ids are made by the
 #: server, and no import or system feed may use these names, so none can claim their ids.
 PUBLIC_SOURCE = "public"
-PUBLIC_SOURCES = frozenset({PUBLIC_SOURCE, "rate-page"})
-RESERVED_SOURCE = "来源「{source}」留给公开评价，导入和对接不能使用"
+#: The source of the ratings 跑团代办 errands become (ids ``errand:<errand id>``).
+ERRAND_SOURCE = "errand"
+#: Sources no import or system feed may use: the public ones and the feeders' own.
+PUBLIC_SOURCES = frozenset({PUBLIC_SOURCE, "rate-page", ERRAND_SOURCE})
+RESERVED_SOURCE = "来源「{source}」留给公开评价和本系统的业务，导入和对接不能使用"
 #: A source id already stored for a different review: reported, never silently skipped.
 TAKEN_ID = ("来源「{source}」的编号「{source_id}」已被另一条评价使用（单位、等级、渠道或时间不同），"
             "本行未导入；请核对编号")
@@ -51,9 +54,11 @@ ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 STORED_AS_IS = {"source": "来源", "source_id": "来源编号", "item_code": "事项编码", "case_no": "办件编号"}
 LIMITS = {name: cast(String, Review.__table__.c[name].type).length or 0 for name in STORED_AS_IS}
 _LEVEL_WORDS = {lvl.label: lvl.value for lvl in Level}
-#: A system default rating comes only from the exchange dialect (``pf`` 7), as a default.
-_CHANNEL_WORDS = {**{c.value: c for c in Channel if c is not Channel.system},
-                  **{c.label.lower(): c for c in Channel if c is not Channel.system}}
+#: A system default rating comes only from the exchange dialect (``pf`` 7), as a default; a
+#: feeder's channel (跑团代办) only from that feeder's service function.
+_OPEN_CHANNELS = [c for c in Channel if c is not Channel.system and c not in FEEDER_CHANNELS]
+_CHANNEL_WORDS: dict[str, Channel] = {**{c.value: c for c in _OPEN_CHANNELS},
+                                      **{c.label.lower(): c for c in _OPEN_CHANNELS}}
 _TAG_SPLIT = re.compile(r"[;；、,，]")
 _SPACES = re.compile(r"\s")
 _PHONE = re.compile(r"\+?\d{7,15}")
@@ -64,9 +69,11 @@ _FALSE = {"否", "false", "0", "no", "n", "匿名", ""}
 class Checker:
     """What checking many rows needs once: orgs by name, tags, the comment limit, now."""
 
-    def __init__(self, db: Session, *, public: bool = False) -> None:
+    def __init__(self, db: Session, *, public: bool = False,
+                 feeder: Channel | None = None) -> None:
         self.db = db
-        self.public = public
+        self.public = public or feeder is not None
+        self.feeder = feeder  # the one feeder channel this checker also takes
         self.orgs: dict[str, Org | str] = {}
         settings = get_settings()
         self.known_tags = set(settings.review_tag_list)
@@ -85,10 +92,12 @@ class Checker:
         return self.orgs[ref]
 
     def channel(self, text: str) -> tuple[Channel | None, str | None]:
-        channel = _CHANNEL_WORDS.get(text.lower())
+        channel: Channel | None = _CHANNEL_WORDS.get(text.lower())
+        if channel is None and self.feeder is not None and text == self.feeder.value:
+            channel = self.feeder
         if channel is None:
             return None, (f"未知的评价渠道「{text}」，可用："
-                          f"{'、'.join(c.label for c in Channel if c is not Channel.system)}")
+                          f"{'、'.join(c.label for c in _OPEN_CHANNELS)}")
         return channel, None
 
     def level(self, text: str) -> tuple[int, str | None]:

@@ -18,13 +18,14 @@ from tongban.core.security import Actor
 from tongban.org import service as org_service
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
-from tongban.reviews.enums import Channel
+from tongban.reviews.enums import FEEDER_CHANNELS, Channel
 from tongban.reviews.service.access import require_reviews_role
 from tongban.reviews.service.checks import too_long
 
 #: Channels a printed or sent link can rate through (a 12345 call has no link to follow).
 #: Nor is a system default rating a channel anyone rates through.
-LINK_CHANNELS = tuple(c for c in Channel if c not in (Channel.hotline, Channel.system))
+LINK_CHANNELS = tuple(c for c in Channel if c not in (Channel.hotline, Channel.system)
+                      and c not in FEEDER_CHANNELS)
 
 
 @dataclass(frozen=True)

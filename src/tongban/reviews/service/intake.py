@@ -16,7 +16,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -41,6 +41,7 @@ from tongban.reviews.service.cases import announce_new_cases, case_deadlines
 from tongban.reviews.service.checks import (
     ALIASES,
     COLUMNS,
+    ERRAND_SOURCE,
     ON_SITE_TWICE,
     ONLINE_TWICE,
     OPTIONAL_COLUMNS,
@@ -279,6 +280,34 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str,
         result.tracking_token = links.issue_link(db, review_id=stored, phone_checked=checked)
     announce_new_cases(db, case_ids=result.case_ids)
     return result
+
+
+def record_errand_rating(db: Session, *, errand_id: int, org: Org, level: int,
+                         rated_at: datetime, item_code: str = "", case_no: str = "",
+                         phone: str = "") -> Review:
+    """A requester's rating of a 跑团代办 errand as a 好差评 review (channel 跑团), counted like
+    any other; a 差评 opens its case and tells the org's liaisons. Idempotent: the review's id
+    is ``errand:<errand id>``, so a retry returns the stored review and changes nothing."""
+    source_id = f"errand:{errand_id}"
+    known = db.scalar(select(Review).where(Review.source == ERRAND_SOURCE,
+                                           Review.source_id == source_id))
+    if known is not None:
+        return known
+    given: dict[str, Cell] = {
+        "source": ERRAND_SOURCE, "source_id": source_id, "channel": Channel.errand.value,
+        "org": org.code, "item_code": item_code, "case_no": case_no or source_id,
+        "level": str(level), "named": "是" if phone else "否", "phone": phone,
+        "rated_at": rated_at}
+    row, errors = parse_row(Checker(db, feeder=Channel.errand), given, 1)
+    if row is None:
+        raise ValidationFailed(errors=errors, summary="代办评价未能转为好差评")
+    result = IntakeResult()
+    refused = _store_chunk(db, [(1, row)], result)
+    if refused:
+        raise ValidationFailed(errors=refused[0][1], summary="代办评价未能转为好差评")
+    announce_new_cases(db, case_ids=result.case_ids)
+    return db.scalars(select(Review).where(Review.source == ERRAND_SOURCE,
+                                           Review.source_id == source_id)).one()
 
 
 def _limit(db: Session, *, key: str, limit: int, what: str) -> None:
