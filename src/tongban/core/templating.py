@@ -160,6 +160,7 @@ def render(
         "path": request.url.path,
         "unread": getattr(request.state, "unread", 0),
         "areas": getattr(request.state, "areas", frozenset()),
+        "benchmark_answers": getattr(request.state, "benchmark_answers", False),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from tongban.core import notify
 from tongban.core.db import REQUEST_DB, may_write, read_scope
 from tongban.core.errors import AuthenticationFailed, PermissionDenied
-from tongban.core.security import Actor, csrf_tokens_match
+from tongban.core.security import Actor, Role, csrf_tokens_match
 from tongban.org import service
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,6 +64,10 @@ def get_actor_optional(request: Request, background: BackgroundTasks,
             request.state.auth_method = "session"
             request.state.unread = notify.unread_count(db, user_id=actor.user_id)
             request.state.areas = service.areas(actor)
+            if actor.role is Role.liaison:  # 对标建议 in the menu when its department has some
+                from tongban.benchmark import service as benchmark
+
+                request.state.benchmark_answers = benchmark.has_suggestions(db, actor=actor)
             return actor
         request.session.clear()  # ended on the server: the cookie is worthless
     return None
