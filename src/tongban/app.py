@@ -21,6 +21,7 @@ from tongban.assessment import api as assessment_api
 from tongban.assessment import pages as assessment_pages
 from tongban.benchmark import api as benchmark_api
 from tongban.benchmark import pages as benchmark_pages
+from tongban.benchmark import service as benchmark_service
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.core.config import get_settings
@@ -34,7 +35,7 @@ from tongban.errand import pages as errand_pages
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.org import service as org_service
-from tongban.org.access import LoginRequired, has_live_credentials
+from tongban.org.access import MENU_CHECKS, LoginRequired, has_live_credentials
 from tongban.rectification import api as rectification_api
 from tongban.rectification import pages as rectification_pages
 from tongban.reports import api as reports_api
@@ -187,6 +188,8 @@ async def _request_validation_error(request: Request, exc: Exception) -> Respons
 def create_app() -> FastAPI:
     """The whole web application."""
     settings = get_settings()
+    # 对标建议 in a liaison's menu when its department has suggestions
+    MENU_CHECKS["benchmark_answers"] = benchmark_service.has_suggestions
     app = FastAPI(
         title="通办 Tongban API",
         description="政务服务能力提升平台的 JSON 接口。除注明公开者外均需登录或 Bearer 令牌。",

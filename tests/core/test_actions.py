@@ -41,9 +41,15 @@ from tests.security.test_public_reviews import rating
 from tongban.assessment import importers
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
+from tongban.benchmark import enums as benchmark_enums
 from tongban.benchmark import service as benchmark
-from tongban.benchmark.enums import ReviewAction
-from tongban.benchmark.models import AlignmentGroup, AlignmentMember, Suggestion
+from tongban.benchmark.enums import ReviewAction, SuggestionAction, SuggestionState
+from tongban.benchmark.models import (
+    AlignmentGroup,
+    AlignmentMember,
+    CatalogSnapshot,
+    Suggestion,
+)
 from tongban.catalog import service as catalog
 from tongban.core import audit, workdays
 from tongban.core.audit import AuditEntry
@@ -624,6 +630,57 @@ def _grab(kit: Kit) -> Step:
     actor = org_service.actor_for(runner.user)
     return Step(lambda: errand.grab(kit.db, actor=actor, errand_id=open_.id, runner_id=runner.id),
                 actor, "errand", open_.id)
+
+
+def _benchmark_suggestions(kit: Kit) -> list[Suggestion]:
+    """巴中 with one item that 广元 does in fewer steps, suggested (市交通运输局)."""
+    analyst = kit.actor(Role.analyst)
+    head = "实施编码,事项名称,实施部门,事项类型,承诺办结时限,办理环节数\n"
+    for ref, line in (("巴中", "S1-511900000000-1,配方对标事项,市交通运输局,1,10,4"),
+                      ("广元", "S1-510800000000-1,配方对标事项,市交通运输局,1,5,2")):
+        benchmark.import_catalog(kit.db, actor=analyst, city=benchmark.resolve_city(kit.db, ref=ref),
+                                 source=io.BytesIO(f"{head}{line}\n".encode()), filename="c.csv",
+                                 as_of=date(2031, 1, 2))
+    benchmark.align(kit.db, actor=analyst)
+    home = benchmark.resolve_city(kit.db, ref="巴中")
+    benchmark.suggest(kit.db, actor=analyst, city=home)
+    return list(kit.db.scalars(select(Suggestion).where(
+        Suggestion.org_id == home.id, Suggestion.item_name == "配方对标事项")
+        .order_by(Suggestion.id)))
+
+
+@recipe(*(f"benchmark.suggestion_{a.value}" for a in SuggestionAction))
+def _answer_suggestion(kit: Kit) -> Step:
+    action = SuggestionAction(kit.name.removeprefix("benchmark.suggestion_"))
+    suggestion = _benchmark_suggestions(kit)[0]
+    sources, _, _ = benchmark_enums.TRANSITIONS[action]
+    for earlier in path_to(benchmark_enums.TRANSITIONS, SuggestionState.pending, sources):
+        benchmark.answer(kit.db, actor=SYSTEM_ACTOR, suggestion=suggestion, action=earlier,
+                         planned_on=date(2031, 3, 1), reason="说明")
+    liaison = kit.actor(Role.liaison, "市交通运输局")
+    return Step(lambda: benchmark.answer(kit.db, actor=liaison, suggestion=suggestion,
+                                         action=action, planned_on=date(2031, 3, 1),
+                                         reason="理由"),
+                liaison, "benchmark_suggestion", suggestion.id)
+
+
+@recipe("benchmark.suggestion_closed")
+def _close_suggestion(kit: Kit) -> Step:
+    suggestion = _benchmark_suggestions(kit)[0]
+    snapshot = kit.db.scalar(select(func.max(CatalogSnapshot.id)))
+    return Step(lambda: benchmark._close_met(kit.db, actor=SYSTEM_ACTOR, suggestion=suggestion,
+                                             snapshot_id=snapshot),
+                SYSTEM_ACTOR, "benchmark_suggestion", suggestion.id)
+
+
+@recipe("benchmark.department_mapped")
+def _map_department(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    home = benchmark.resolve_city(kit.db, ref="巴中")
+    department = benchmark.department_orgs(kit.db, city=home)[0]
+    return Step(lambda: benchmark.map_department(kit.db, actor=analyst, city=home,
+                                                 name="配方里的部门", department=department),
+                analyst, "benchmark_department_map", lambda done: done.id)
 
 
 @recipe(*(f"errand.{a.value}" for a in ErrandAction if a is not ErrandAction.grab))

@@ -62,6 +62,11 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
                                                            rightful=Role.admin),
         ("GET", "/benchmark/review"): PageProbe("/benchmark/review", rightful=Role.admin),
         ("GET", "/benchmark/suggestions"): PageProbe("/benchmark/suggestions", "clean"),
+        ("GET", "/benchmark/departments"): PageProbe("/benchmark/departments",
+                                                     rightful=Role.admin),
+        # a department's answer: another department's suggestion is not found
+        ("POST", "/benchmark/suggestions/{suggestion_id}/{action}"): PageProbe(
+            "/benchmark/suggestions/1/reject", rightful=None),
         ("GET", "/cohorts"): PageProbe("/cohorts", rightful=Role.admin),
         ("GET", "/cohorts/{code}"): PageProbe("/cohorts/bz-counties", rightful=Role.admin),
         ("GET", "/healthz"): PageProbe("/healthz", "public", rightful=None),
@@ -135,7 +140,7 @@ UNSCOPED_WRITES = {
     "/account/contact", "/account/password", "/account/tokens", "/account/tokens/{token_id}/revoke",
     "/admin/audit/verify", "/admin/calendar/import", "/admin/calendar/override",
     "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments", "/catalog/import",
-    "/benchmark/review/{member_id}/{action}",
+    "/benchmark/review/{member_id}/{action}", "/benchmark/departments",
     "/assessment/import", "/assessment/schemes", "/assessment/sheets/{cohort}/{period}/{action}",
     "/assessment/sheets/compute",
     "/assessment/{cohort}/{period}/orgs/{code}/whatif", "/cohorts", "/inbox/read-all",

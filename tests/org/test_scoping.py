@@ -119,6 +119,10 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("GET", "/api/v1/benchmark/groups/{group_id}"): Probe("/api/v1/benchmark/groups/1"),
         ("GET", "/api/v1/benchmark/suggestions"): Probe("/api/v1/benchmark/suggestions?page_size=500",
                                                         expect="no_victim_data"),
+        ("GET", "/api/v1/benchmark/suggestions/{suggestion_id}"): Probe(
+            "/api/v1/benchmark/suggestions/1"),
+        ("POST", "/api/v1/benchmark/suggestions/{suggestion_id}/{action}"): Probe(
+            "/api/v1/benchmark/suggestions/1/reject", {"reason": "不适用"}),
         ("GET", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes"),
         ("POST", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes",
                                                       {"yaml": "code: x"}),

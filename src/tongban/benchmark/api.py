@@ -6,9 +6,20 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from tongban.benchmark import service
-from tongban.benchmark.enums import MemberStatus, SuggestionKind, SuggestionState
+from tongban.benchmark.enums import (
+    MemberStatus,
+    SuggestionAction,
+    SuggestionKind,
+    SuggestionState,
+)
 from tongban.benchmark.models import AlignmentGroup, Suggestion
-from tongban.benchmark.schemas import GroupRead, LeagueRead, MemberRead, SuggestionRead
+from tongban.benchmark.schemas import (
+    AnswerRequest,
+    GroupRead,
+    LeagueRead,
+    MemberRead,
+    SuggestionRead,
+)
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor
@@ -23,11 +34,14 @@ def group_read(group: AlignmentGroup) -> GroupRead:
                    status=MemberStatus(m.status)) for m in group.members])
 
 
-def suggestion_read(s: Suggestion) -> SuggestionRead:
-    kind = SuggestionKind(s.kind)
+def suggestion_read(s: Suggestion,
+                    allowed: frozenset[SuggestionAction] = frozenset()) -> SuggestionRead:
+    kind, state = SuggestionKind(s.kind), SuggestionState(s.state)
     return SuggestionRead(id=s.id, group=s.group_id, item=s.item_name, department=s.department,
                           kind=kind, kind_label=kind.label, material=s.material,
-                          detail=s.detail, cities=s.cities, state=SuggestionState(s.state))
+                          detail=s.detail, cities=s.cities, state=state, state_label=state.label,
+                          due_on=s.due_on, planned_on=s.planned_on, answer=s.answer,
+                          allowed_actions=sorted(allowed, key=list(SuggestionAction).index))
 
 
 @router.get("/benchmark/league", response_model=PageOut[LeagueRead], summary="对标：各市前沿距离排名")
@@ -56,10 +70,29 @@ def read_group(group_id: RowId, db: Session = REQUEST_DB,
 @router.get("/benchmark/suggestions", response_model=PageOut[SuggestionRead],
             summary="对标建议（联络员只见本部门的）")
 def list_suggestions(response: Response, kind: SuggestionKind | None = None,
-                     department: str = "",
+                     department: str = "", state: SuggestionState | None = None,
                      params: ListParams = Depends(service.SUGGESTIONS.params),
                      db: Session = REQUEST_DB,
                      actor: Actor = Depends(require_actor)) -> PageOut[SuggestionRead]:
     found = service.list_suggestions(db, actor=actor, params=params, kind=kind,
-                                     department=department)
+                                     department=department, state=state)
     return page_out(response, found.map(suggestion_read))
+
+
+@router.get("/benchmark/suggestions/{suggestion_id}", response_model=SuggestionRead,
+            summary="一条对标建议及可做的答复")
+def read_suggestion(suggestion_id: RowId, db: Session = REQUEST_DB,
+                    actor: Actor = Depends(require_actor)) -> SuggestionRead:
+    found = service.get_suggestion(db, actor=actor, suggestion_id=suggestion_id)
+    return suggestion_read(found, service.allowed_actions(db, actor=actor, suggestion=found))
+
+
+@router.post("/benchmark/suggestions/{suggestion_id}/{action}", response_model=SuggestionRead,
+             summary="答复对标建议：采纳（计划日期）、不采纳（理由）、已落实")
+def answer_suggestion(suggestion_id: RowId, action: SuggestionAction, body: AnswerRequest,
+                      db: Session = REQUEST_DB,
+                      actor: Actor = Depends(require_actor)) -> SuggestionRead:
+    found = service.get_suggestion(db, actor=actor, suggestion_id=suggestion_id)
+    service.answer(db, actor=actor, suggestion=found, action=action,
+                   planned_on=body.planned_on, reason=body.reason)
+    return suggestion_read(found, service.allowed_actions(db, actor=actor, suggestion=found))

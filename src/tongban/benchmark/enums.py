@@ -31,10 +31,36 @@ class SuggestionKind(Choice):
 
 
 class SuggestionState(Choice):
-    """Where a suggestion stands (the answer workflow comes with the liaisons' page)."""
+    """Where a suggestion stands; 待反馈 and 采纳 are open."""
 
     pending = "pending", "待反馈"
+    adopted = "adopted", "采纳"
+    rejected = "rejected", "不采纳"
+    implemented = "implemented", "已落实"
     withdrawn = "withdrawn", "不再适用"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (SuggestionState.pending, SuggestionState.adopted)
+
+
+class SuggestionAction(Choice):
+    """A department's answer to a suggestion."""
+
+    adopt = "adopt", "采纳"
+    reject = "reject", "不采纳"
+    implement = "implement", "已落实"
+
+
+#: action → (states it may be taken from, state it leads to, who takes it)
+TRANSITIONS: dict[SuggestionAction, tuple[frozenset[SuggestionState], SuggestionState, str]] = {
+    SuggestionAction.adopt: (frozenset({SuggestionState.pending}), SuggestionState.adopted,
+                             "department"),
+    SuggestionAction.reject: (frozenset({SuggestionState.pending}), SuggestionState.rejected,
+                              "department"),
+    SuggestionAction.implement: (frozenset({SuggestionState.adopted}),
+                                 SuggestionState.implemented, "department"),
+}
 
 
 class Dimension(Choice):

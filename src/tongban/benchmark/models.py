@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
@@ -132,5 +132,31 @@ class Suggestion(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the answer workflow: issued on, due N working days later; the department's answer
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("benchmark_snapshot.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[str] = mapped_column(String(100), default="")
+    planned_on: Mapped[date | None] = mapped_column(Date)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    implemented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    evidence_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("benchmark_snapshot.id"))
 
     group: Mapped[AlignmentGroup] = relationship(lazy="joined")
+
+
+class DepartmentMapping(Base):
+    """An analyst's decision: a city's 实施部门 name is this department org."""
+
+    __tablename__ = "benchmark_department_map"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    dept_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    mapped_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    dept_org: Mapped[Org] = relationship(lazy="joined", foreign_keys=[dept_org_id])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -9,9 +10,17 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.benchmark import service
-from tongban.benchmark.enums import Dimension, MemberStatus, ReviewAction, SuggestionKind
+from tongban.benchmark.enums import (
+    Dimension,
+    MemberStatus,
+    ReviewAction,
+    SuggestionAction,
+    SuggestionKind,
+    SuggestionState,
+)
 from tongban.benchmark.service import GroupFrontier
 from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.errors import DomainError
 from tongban.core.listing import ListParams
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
@@ -66,12 +75,59 @@ def review_member(request: Request, member_id: RowId, action: ReviewAction,
 
 
 @router.get("/benchmark/suggestions", response_class=HTMLResponse)
-def suggestions_page(request: Request, kind: str = "", department: str = "",
+def suggestions_page(request: Request, kind: str = "", department: str = "", state: str = "",
                      params: ListParams = Depends(service.SUGGESTIONS.params),
                      db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     chosen = SuggestionKind(kind) if kind in SuggestionKind._value2member_map_ else None
+    in_state = SuggestionState(state) if state in SuggestionState._value2member_map_ else None
     found = service.list_suggestions(db, actor=actor, params=params, kind=chosen,
-                                     department=department)
+                                     department=department, state=in_state)
     return render(request, "benchmark/suggestions.html", {
         "found": found, "params": params, "kinds": SuggestionKind, "kind": kind,
-        "department": department})
+        "department": department, "states": SuggestionState, "state": state,
+        "actions": SuggestionAction,
+        "allowed": {s.id: service.allowed_actions(db, actor=actor, suggestion=s)
+                    for s in found.items}})
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text.strip() else None
+    except ValueError:
+        raise DomainError(f"日期「{text}」应为 YYYY-MM-DD") from None
+
+
+@router.post("/benchmark/suggestions/{suggestion_id}/{action}")
+def answer_suggestion(request: Request, suggestion_id: RowId, action: SuggestionAction,
+                      planned_on: str = Form(""), reason: str = Form("", max_length=2000),
+                      db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    found = service.get_suggestion(db, actor=actor, suggestion_id=suggestion_id)
+    service.answer(db, actor=actor, suggestion=found, action=action, planned_on=_day(planned_on),
+                   reason=reason)
+    flash(request, f"已答复「{action.label}」：{found.item_name}")
+    return see_other("/benchmark/suggestions")
+
+
+@router.get("/benchmark/departments", response_class=HTMLResponse)
+def departments_page(request: Request, db: Session = REQUEST_DB,
+                     actor: Actor = Depends(require_actor)) -> Response:
+    service.require_benchmark(actor)
+    city = service.home_city(db)
+    return render(request, "benchmark/departments.html", {
+        "city": city, "unmapped": service.unmapped_departments(db, actor=actor, city=city),
+        "mappings": service.department_mappings(db, actor=actor, city=city),
+        "departments": service.department_orgs(db, city=city)})
+
+
+@router.post("/benchmark/departments")
+def map_department(request: Request, name: str = Form(..., max_length=100),
+                   department: int = Form(...), db: Session = REQUEST_DB,
+                   actor: Actor = Depends(require_actor)) -> Response:
+    service.require_benchmark(actor)
+    city = service.home_city(db)
+    target = next((d for d in service.department_orgs(db, city=city) if d.id == department), None)
+    if target is None:
+        raise DomainError("请选择本市的部门")
+    service.map_department(db, actor=actor, city=city, name=name, department=target)
+    flash(request, f"已将「{name}」对应到{target.name}")
+    return see_other("/benchmark/departments")

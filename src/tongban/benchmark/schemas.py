@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import date
 
-from tongban.benchmark.enums import MemberStatus, SuggestionKind, SuggestionState
+from pydantic import BaseModel, Field
+
+from tongban.benchmark.enums import (
+    MemberStatus,
+    SuggestionAction,
+    SuggestionKind,
+    SuggestionState,
+)
 
 
 class LeagueRead(BaseModel):
@@ -42,3 +49,13 @@ class SuggestionRead(BaseModel):
     detail: str
     cities: str
     state: SuggestionState
+    state_label: str = ""
+    due_on: date | None = None
+    planned_on: date | None = None
+    answer: str = ""
+    allowed_actions: list[SuggestionAction] = []
+
+
+class AnswerRequest(BaseModel):
+    planned_on: date | None = None
+    reason: str = Field(default="", max_length=2000)

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from statistics import fmean
 from typing import Any
 
@@ -29,10 +30,12 @@ from tongban.benchmark.alignment import (
     review_member,
 )
 from tongban.benchmark.enums import (
+    TRANSITIONS,
     Dimension,
     MemberStatus,
     Requirement,
     ReviewAction,
+    SuggestionAction,
     SuggestionKind,
     SuggestionState,
 )
@@ -40,15 +43,17 @@ from tongban.benchmark.importer import diff_snapshots, import_catalog, resolve_c
 from tongban.benchmark.models import (
     AlignmentGroup,
     AlignmentMember,
+    DepartmentMapping,
     SnapshotItem,
     Suggestion,
 )
-from tongban.core import audit
+from tongban.core import audit, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
-from tongban.core.errors import permitted
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, permitted
 from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
-from tongban.core.security import Actor
+from tongban.core.security import Actor, Role
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.enums import Area, OrgLevel
 from tongban.org.models import Org
@@ -56,7 +61,8 @@ from tongban.org.models import Org
 __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
            "import_catalog", "resolve_city", "review_member"]
 
-audit.name_objects({"benchmark_suggestion": "对标建议"})
+audit.name_objects({"benchmark_suggestion": "对标建议",
+                    "benchmark_department_map": "对标实施部门对应"})
 
 
 @dataclass
@@ -284,13 +290,21 @@ def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]
     return found
 
 
+def department_orgs(db: Session, *, city: Org) -> list[Org]:
+    """The city's department orgs, by name."""
+    return list(db.scalars(select(Org).where(
+        Org.parent_id == city.id, Org.level == OrgLevel.department.value).order_by(Org.name)))
+
+
 def _dept_orgs(db: Session, city: Org) -> dict[str, int]:
-    """实施部门 names → the city's department orgs (by name or short name)."""
+    """实施部门 names → the city's department orgs (by name or short name; an analyst's
+    mapping first)."""
     found: dict[str, int] = {}
-    for org in db.scalars(select(Org).where(Org.parent_id == city.id,
-                                            Org.level == OrgLevel.department.value)):
+    for org in department_orgs(db, city=city):
         found[org.name] = org.id
         found.setdefault(org.short_name, org.id)
+    found.update({m.name: m.dept_org_id for m in db.scalars(
+        select(DepartmentMapping).where(DepartmentMapping.org_id == city.id))})
     return found
 
 
@@ -301,6 +315,7 @@ class SuggestResult:
     added: int = 0
     updated: int = 0
     withdrawn: int = 0
+    implemented: int = 0
 
 
 @audit.action({"benchmark.suggested": "生成对标建议"})
@@ -316,6 +331,13 @@ def suggest(db: Session, *, actor: Actor, city: Org,
     depts = _dept_orgs(db, city)
     result = SuggestResult(counts={k.value: 0 for k in SuggestionKind}, by_department={})
     now, seen = utcnow(), set()
+    snapshot_id = latest_snapshot_ids(db).get(city.id)
+    issued_on = local_today()
+    try:
+        due_on: date | None = workdays.add_workdays(
+            issued_on, get_settings().benchmark_answer_workdays, db=db)
+    except workdays.UnknownCalendarYear:
+        due_on = None  # no calendar for the year: no deadline, no reminders
     for draft in drafts:
         key = (draft["group"].id, draft["kind"].value, draft["material"][:300])
         seen.add(key)
@@ -325,27 +347,40 @@ def suggest(db: Session, *, actor: Actor, city: Org,
         result.by_department.setdefault(department, {k.value: 0 for k in SuggestionKind})[kind] += 1
         values = {"item_name": draft["item_name"][:300], "department": draft["department"][:100],
                   "dept_org_id": depts.get(draft["department"]), "detail": draft["detail"][:2000],
-                  "cities": draft["cities"][:500], "state": SuggestionState.pending.value}
+                  "cities": draft["cities"][:500], "snapshot_id": snapshot_id}
         existing = known.get(key)
         if existing is None:
             db.add(Suggestion(org_id=city.id, group_id=key[0], kind=key[1], material=key[2],
-                              created_at=now, updated_at=now, **values))
+                              created_at=now, updated_at=now, issued_on=issued_on,
+                              due_on=due_on, state=SuggestionState.pending.value, **values))
             result.added += 1
-        elif any(getattr(existing, k) != v for k, v in values.items()):
+        elif existing.state == SuggestionState.withdrawn.value or any(
+                getattr(existing, k) != v for k, v in values.items()):
+            if existing.state == SuggestionState.withdrawn.value:  # applies again: a new term
+                existing.state, existing.issued_on, existing.due_on = (
+                    SuggestionState.pending.value, issued_on, due_on)
             for k, v in values.items():
                 setattr(existing, k, v)
             existing.updated_at = now
             result.updated += 1
+    offered = {f.group.id for f in benchmark.groups if f.offer_of(city.id) is not None}
     for key, existing in known.items():
-        if key not in seen and existing.state == SuggestionState.pending.value:
+        if key in seen or not SuggestionState(existing.state).is_open:
+            continue
+        if snapshot_id is not None and existing.snapshot_id not in (None, snapshot_id) \
+                and existing.group_id in offered:
+            _close_met(db, actor=actor, suggestion=existing, snapshot_id=snapshot_id)
+            result.implemented += 1
+        elif existing.state == SuggestionState.pending.value:
             existing.state, existing.updated_at = SuggestionState.withdrawn.value, now
             result.withdrawn += 1
     db.flush()
-    if result.added or result.updated or result.withdrawn:
+    if result.added or result.updated or result.withdrawn or result.implemented:
         audit.record(db, actor=actor, action="benchmark.suggested",
                      object_type="benchmark_suggestion", object_id=city.code,
                      changes={"city": city.name, "added": result.added, "updated": result.updated,
-                              "withdrawn": result.withdrawn, **result.counts})
+                              "withdrawn": result.withdrawn, "implemented": result.implemented,
+                              **result.counts})
     return result
 
 
@@ -358,19 +393,16 @@ SUGGESTIONS = Listing(sorts={"item": ("事项名称", [Suggestion.item_name]),
 
 def list_suggestions(db: Session, *, actor: Actor, params: ListParams,
                      kind: SuggestionKind | None = None, department: str = "",
-                     state: SuggestionState | None = SuggestionState.pending) -> Page[Suggestion]:
-    """A page of suggestions: the city-wide roles see all, a liaison its department's (none
-    when its department is not mapped)."""
-    conditions: list[ColumnElement[bool]] = []
-    if not actor.is_citywide:
-        conditions.append(Suggestion.dept_org_id.in_(
-            org_service.visible_org_ids(db, actor=actor)))
+                     state: SuggestionState | None = None) -> Page[Suggestion]:
+    """A page of suggestions (without ``state``: all but those no longer applying): the
+    city-wide roles see all, a liaison its department's (none when it is not mapped)."""
+    conditions: list[ColumnElement[bool]] = [_scope(db, actor)]
     if kind is not None:
         conditions.append(Suggestion.kind == kind.value)
     if department:
         conditions.append(Suggestion.department == department)
-    if state is not None:
-        conditions.append(Suggestion.state == state.value)
+    conditions.append(Suggestion.state == state.value if state is not None
+                      else Suggestion.state != SuggestionState.withdrawn.value)
     if params.q:
         conditions.append(contains_text(params.q, Suggestion.item_name, Suggestion.material,
                                         Suggestion.department))
@@ -442,3 +474,145 @@ def suggestion_rows(db: Session, *, city: Org) -> list[dict[str, Any]]:
             for s in db.scalars(select(Suggestion).where(
                 Suggestion.org_id == city.id, Suggestion.state == SuggestionState.pending.value)
                 .order_by(Suggestion.department, Suggestion.item_name, Suggestion.id))]
+
+
+# ---------------------------------------------------------------- the answer workflow
+
+
+def _scope(db: Session, actor: Actor) -> ColumnElement[bool]:
+    """The suggestions ``actor`` may see: all for the city-wide roles, else its department's."""
+    if actor.is_citywide:
+        return Suggestion.id.is_not(None)
+    return Suggestion.dept_org_id.in_(org_service.visible_org_ids(db, actor=actor))
+
+
+def get_suggestion(db: Session, *, actor: Actor, suggestion_id: int) -> Suggestion:
+    """One suggestion ``actor`` may see (another department's is not found)."""
+    found = db.scalar(select(Suggestion).where(Suggestion.id == suggestion_id,
+                                               _scope(db, actor)))
+    if found is None:
+        raise NotFound(f"未找到对标建议 #{suggestion_id}")
+    return found
+
+
+def has_suggestions(db: Session, *, actor: Actor) -> bool:
+    """Whether a liaison's department has suggestions (its menu shows 对标建议)."""
+    if actor.role is not Role.liaison or actor.org_id is None:
+        return False
+    return db.scalar(select(Suggestion.id).where(  # one query: a menu entry on every page
+        Suggestion.dept_org_id == actor.org_id,
+        Suggestion.state != SuggestionState.withdrawn.value).limit(1)) is not None
+
+
+def _check(db: Session, actor: Actor, suggestion: Suggestion, action: SuggestionAction) -> None:
+    """Raise the refusal of ``action`` by ``actor`` on ``suggestion``, if any: the one check
+    behind :func:`answer` and :func:`allowed_actions`."""
+    allowed_from, _, _ = TRANSITIONS[action]
+    current = SuggestionState(suggestion.state)
+    if current not in allowed_from:
+        raise Conflict(f"建议 #{suggestion.id} 当前为「{current.label}」，不能「{action.label}」")
+    if actor.can_manage:
+        return
+    if actor.role is not Role.liaison or suggestion.dept_org_id is None or db.scalar(
+            select(Org.id).where(Org.id == suggestion.dept_org_id,
+                                 Org.id.in_(org_service.visible_org_ids(db, actor=actor)))) \
+            is None:
+        raise PermissionDenied("只有建议所属部门的联络员或考核管理员可以答复对标建议")
+
+
+def allowed_actions(db: Session, *, actor: Actor,
+                    suggestion: Suggestion) -> frozenset[SuggestionAction]:
+    """The answers ``actor`` may give ``suggestion`` now; pages show exactly these."""
+    return permitted(SuggestionAction, lambda a: _check(db, actor, suggestion, a))
+
+
+@audit.action({f"benchmark.suggestion_{a.value}": f"对标建议{a.label}" for a in SuggestionAction})
+def answer(db: Session, *, actor: Actor, suggestion: Suggestion, action: SuggestionAction,
+           planned_on: date | None = None, reason: str = "") -> Suggestion:
+    """A department's answer: 采纳 needs a planned date, 不采纳 a reason."""
+    _check(db, actor, suggestion, action)
+    reason = reason.strip()
+    if action is SuggestionAction.adopt and planned_on is None:
+        raise DomainError("采纳须填写计划落实日期")
+    if action is SuggestionAction.reject and not reason:
+        raise DomainError("不采纳须说明理由")
+    now = utcnow()
+    before = suggestion.state
+    suggestion.state = TRANSITIONS[action][1].value
+    if action is SuggestionAction.implement:
+        suggestion.implemented_at = now
+        suggestion.answer = reason[:2000] or suggestion.answer
+    else:
+        suggestion.answered_at, suggestion.answered_by = now, actor.username
+        suggestion.planned_on = planned_on if action is SuggestionAction.adopt else None
+        suggestion.answer = reason[:2000]
+    suggestion.updated_at = now
+    db.flush()
+    audit.record(db, actor=actor, action=f"benchmark.suggestion_{action.value}",
+                 object_type="benchmark_suggestion", object_id=suggestion.id,
+                 changes={"state": [before, suggestion.state],
+                          "planned_on": planned_on.isoformat() if planned_on else None,
+                          "reason": reason or None})
+    return suggestion
+
+
+@audit.action({"benchmark.suggestion_closed": "对标建议自动落实"})
+def _close_met(db: Session, *, actor: Actor, suggestion: Suggestion, snapshot_id: int) -> None:
+    """An open suggestion whose item now meets the frontier in a new snapshot: 已落实."""
+    before = suggestion.state
+    now = utcnow()
+    suggestion.state, suggestion.implemented_at = SuggestionState.implemented.value, now
+    suggestion.evidence_snapshot_id, suggestion.snapshot_id = snapshot_id, snapshot_id
+    suggestion.updated_at = now
+    audit.record(db, actor=actor, action="benchmark.suggestion_closed",
+                 object_type="benchmark_suggestion", object_id=suggestion.id,
+                 changes={"state": [before, suggestion.state], "snapshot": snapshot_id})
+
+
+# ---------------------------------------------------------------- department mapping
+
+
+def unmapped_departments(db: Session, *, actor: Actor, city: Org) -> list[tuple[str, int]]:
+    """实施部门 names of ``city``'s suggestions that map to no org, each once, with counts."""
+    require_benchmark(actor)
+    counts = Counter[str](db.scalars(select(Suggestion.department).where(
+        Suggestion.org_id == city.id, Suggestion.dept_org_id.is_(None),
+        Suggestion.state != SuggestionState.withdrawn.value)))
+    return sorted(counts.items())
+
+
+def department_mappings(db: Session, *, actor: Actor, city: Org) -> list[DepartmentMapping]:
+    require_benchmark(actor)
+    return list(db.scalars(select(DepartmentMapping).where(
+        DepartmentMapping.org_id == city.id).order_by(DepartmentMapping.name)))
+
+
+@audit.action({"benchmark.department_mapped": "对应实施部门"})
+def map_department(db: Session, *, actor: Actor, city: Org, name: str,
+                   department: Org) -> DepartmentMapping:
+    """Remember that ``city``'s 实施部门 ``name`` is ``department``, and send its suggestions
+    there."""
+    org_service.require_manager(actor, "对应实施部门")
+    if department.parent_id != city.id or department.level != OrgLevel.department.value:
+        raise DomainError(f"「{department.name}」不是{city.name}的部门")
+    name = name.strip()[:100]
+    if not name:
+        raise DomainError("请填写实施部门名称")
+    found = db.scalar(select(DepartmentMapping).where(DepartmentMapping.org_id == city.id,
+                                                      DepartmentMapping.name == name))
+    if found is None:
+        found = DepartmentMapping(org_id=city.id, name=name)
+        db.add(found)
+    found.dept_org_id, found.dept_org = department.id, department
+    found.mapped_by, found.updated_at = actor.username, utcnow()
+    moved = 0
+    for suggestion in db.scalars(select(Suggestion).where(Suggestion.org_id == city.id,
+                                                          Suggestion.department == name)):
+        suggestion.dept_org_id = department.id
+        moved += 1
+    db.flush()
+    audit.record(db, actor=actor, action="benchmark.department_mapped",
+                 object_type="benchmark_department_map", object_id=found.id,
+                 changes={"city": city.code, "name": name, "department": department.code,
+                          "suggestions": moved})
+    return found

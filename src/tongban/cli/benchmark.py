@@ -192,3 +192,77 @@ def benchmark_diff(city: CityOption, as_json: JsonOption = False) -> None:
     emit(as_json, found, lambda: console.print(
         f"{found['city']}：新增 {len(found['added'])} 项，删除 {len(found['removed'])} 项，"
         f"变化 {len(found['changed'])} 项"))
+
+
+@benchmark_app.command("departments", help="对标建议中尚未对应到部门的实施部门名称，以及已记住的对应。")
+def benchmark_departments(
+    city: Annotated[str | None, typer.Option("--city", help="市（州），默认本市")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service
+
+    with service_call() as db:
+        owner = _city(db, city) if city else service.home_city(db)
+        unmapped = [{"name": name, "suggestions": count} for name, count in
+                    service.unmapped_departments(db, actor=SYSTEM_ACTOR, city=owner)]
+        mapped = [{"name": m.name, "department": m.dept_org.name} for m in
+                  service.department_mappings(db, actor=SYSTEM_ACTOR, city=owner)]
+    emit(as_json, {"city": owner.name, "unmapped": unmapped, "mapped": mapped},
+         lambda: console.print("\n".join(f"未对应：{u['name'] or '（未注明）'}（{u['suggestions']} 条）"
+                                         for u in unmapped) or "所有实施部门都已对应"))
+
+
+@benchmark_app.command("map", help="把实施部门名称对应到本市的一个部门（记住，重新导入后仍有效）。")
+def benchmark_map(
+    name: Annotated[str, typer.Argument(help="目录中的实施部门名称")],
+    to: Annotated[str, typer.Option("--to", help="本市的部门（名称或编码）")],
+    city: Annotated[str | None, typer.Option("--city", help="市（州），默认本市")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service
+
+    with service_call() as db:
+        owner = _city(db, city) if city else service.home_city(db)
+        target = next((d for d in service.department_orgs(db, city=owner)
+                       if to in (d.name, d.short_name, d.code)), None)
+        if target is None:
+            err_console.print(f"[red]错误：{owner.name}没有部门「{to}」[/red]")
+            raise typer.Exit(2)
+        try:
+            service.map_department(db, actor=SYSTEM_ACTOR, city=owner, name=name,
+                                   department=target)
+        except DomainError as exc:
+            err_console.print(f"[red]错误：{exc.message}[/red]")
+            raise typer.Exit(2) from exc
+    emit(as_json, {"name": name, "department": target.name},
+         lambda: console.print(f"已将「{name}」对应到{target.name}"))
+
+
+@benchmark_app.command("answer", help="登记部门对一条对标建议的答复：adopt（--planned 日期）、"
+                                      "reject（--reason 理由）或 implement。")
+def benchmark_answer(
+    suggestion: Annotated[int, typer.Argument(help="建议编号")],
+    action: Annotated[str, typer.Argument(help="adopt、reject 或 implement")],
+    planned: Annotated[str | None, typer.Option("--planned", help="计划落实日期 YYYY-MM-DD")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="理由或说明")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service
+    from tongban.benchmark.enums import SuggestionAction
+
+    if action not in SuggestionAction._value2member_map_:
+        err_console.print("[red]错误：答复应为 adopt、reject 或 implement[/red]")
+        raise typer.Exit(2)
+    day = date_option(planned, "--planned")
+    with service_call() as db:
+        try:
+            found = service.get_suggestion(db, actor=SYSTEM_ACTOR, suggestion_id=suggestion)
+            service.answer(db, actor=SYSTEM_ACTOR, suggestion=found,
+                           action=SuggestionAction(action), planned_on=day, reason=reason)
+        except DomainError as exc:
+            err_console.print(f"[red]错误：{exc.message}[/red]")
+            raise typer.Exit(1) from exc
+        shown = {"id": found.id, "state": found.state,
+                 "planned_on": found.planned_on.isoformat() if found.planned_on else None,
+                 "answer": found.answer}
+    emit(as_json, shown, lambda: console.print(f"建议 #{suggestion}：{shown['state']}"))

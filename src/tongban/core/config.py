@@ -160,6 +160,7 @@ class Settings(BaseSettings):
     #: 对标: the city the suggestions are for (a code or short name; empty: ``city_code``) and
     #: the materials an electronic licence or shared data covers (免提交 suggestions).
     benchmark_home_city: str = ""
+    benchmark_answer_workdays: int = 10
     benchmark_exempt_materials: str = (
         "居民身份证,营业执照,户口簿,不动产权证书,结婚证,离婚证,出生医学证明,社会保障卡,"
         "驾驶证,行驶证,居住证,残疾人证")

@@ -160,6 +160,7 @@ def render(
         "path": request.url.path,
         "unread": getattr(request.state, "unread", 0),
         "areas": getattr(request.state, "areas", frozenset()),
+        "menu_extras": getattr(request.state, "menu_extras", {}),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -7,6 +7,8 @@ Unsafe requests authenticated by the session cookie must carry the session's CSR
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
@@ -64,9 +66,16 @@ def get_actor_optional(request: Request, background: BackgroundTasks,
             request.state.auth_method = "session"
             request.state.unread = notify.unread_count(db, user_id=actor.user_id)
             request.state.areas = service.areas(actor)
+            request.state.menu_extras = {name: check(db, actor=actor)
+                                         for name, check in MENU_CHECKS.items()}
             return actor
         request.session.clear()  # ended on the server: the cookie is worthless
     return None
+
+
+#: Menu entries a higher layer adds for the actor of a page (the app registers them, so org
+#: imports no domain): name → whether the entry shows. One query each, on every page.
+MENU_CHECKS: dict[str, Callable[..., bool]] = {}
 
 
 def has_live_credentials(headers: Headers, session: dict[str, object]) -> bool:

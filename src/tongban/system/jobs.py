@@ -15,6 +15,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from tongban.benchmark import jobs as benchmark_jobs
 from tongban.core import ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
@@ -32,8 +33,10 @@ def run_all(*, as_of: date) -> dict[str, Any]:
     steps: list[tuple[str, Callable[..., Any]]] = [
         ("rectification", lambda db: rectification_jobs.run(db, as_of=as_of).as_dict()),
         ("reviews", lambda db: review_jobs.run(db, as_of=as_of).as_dict()),
-        ("reports", lambda db: report_jobs.run(db, as_of=as_of).as_dict()),
         ("errands", lambda db: errand_jobs.run(db, as_of=as_of).as_dict()),
+        ("benchmark", lambda db: benchmark_jobs.run(db, as_of=as_of).as_dict()),
+        # last: the bulletins and the leaders' digest read what the others just did
+        ("reports", lambda db: report_jobs.run(db, as_of=as_of).as_dict()),
         ("rate_counters_removed", lambda db: ratelimit.purge(db)),
     ]
     out: dict[str, Any] = {"as_of": as_of.isoformat()}

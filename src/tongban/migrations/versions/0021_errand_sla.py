@@ -1,7 +1,7 @@
 """errand_sla: each errand's SLA due time, computed at submission
 
 Revision ID: 0021
-Revises: 0019 (to become 0020 when the benchmark helper's 0020 lands first)
+Revises: 0020
 Create Date: 2026-12-01 14:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tongban.core.db
 
 revision: str = '0021'
-down_revision: str | None = '0019'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
