@@ -26,6 +26,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
+# 60 counties to score: the whole province's tree, as a provincial deployment holds it
+os.environ.setdefault("TONGBAN_REFERENCE_SCOPE", "province")
 
 from tongban.assessment import analysis, service
 from tongban.assessment.models import MetricValue

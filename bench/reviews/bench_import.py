@@ -27,6 +27,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
+# 60 counties to score: the whole province's tree, as a provincial deployment holds it
+os.environ.setdefault("TONGBAN_REFERENCE_SCOPE", "province")
 
 from tongban.core import db as core_db
 from tongban.core.config import get_settings
