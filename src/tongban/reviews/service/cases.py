@@ -298,30 +298,35 @@ def announce_new_cases(db: Session, *, case_ids: list[int]) -> int:
     for a batch (an import), one summary per org with the earliest callback deadline."""
     if not case_ids:
         return 0
-    cases = list(db.scalars(select(NegativeCase).where(NegativeCase.id.in_(case_ids))
-                            .order_by(NegativeCase.callback_due, NegativeCase.id)))
-    by_org: dict[int, list[NegativeCase]] = {}
-    for case_ in cases:
-        by_org.setdefault(case_.org_id, []).append(case_)
+    # Plain columns (an import opens tens of thousands): the whole case only where it is alone.
+    by_org: dict[int, list[tuple[int, date]]] = {}
+    for case_id, org_id, due_on in db.execute(
+            select(NegativeCase.id, NegativeCase.org_id, NegativeCase.callback_due)
+            .where(NegativeCase.id.in_(case_ids))
+            .order_by(NegativeCase.callback_due, NegativeCase.id)):
+        by_org.setdefault(org_id, []).append((case_id, due_on))
     sent = 0
-    for org_cases in by_org.values():
-        org = org_cases[0].org
+    for org_id, org_cases in by_org.items():
+        org = db.get(Org, org_id)
+        assert org is not None
         liaisons = org_service.recipients(org_service.people_of(db, org=org,
                                                                 roles={Role.liaison}))
-        first = org_cases[0]
-        due = f"{first.callback_due.month}月{first.callback_due.day}日"
+        first_id, first_due = org_cases[0]
+        due = f"{first_due.month}月{first_due.day}日"
         if len(org_cases) == 1:
+            first = db.get(NegativeCase, first_id)
+            assert first is not None
             gist = privacy.mask_text(first.review.comment)[:60]
-            message = notify.Message("case_new", f"新差评工单 #{first.id}，请于{due}前回访",
+            message = notify.Message("case_new", f"新差评工单 #{first_id}，请于{due}前回访",
                                      f"{org.name}：{gist or '（无评价内容）'}",
-                                     f"/reviews/cases/{first.id}")
-            key = f"review_case:{first.id}:new"
+                                     f"/reviews/cases/{first_id}")
+            key = f"review_case:{first_id}:new"
         else:
             message = notify.Message(
                 "case_new", f"新增差评工单 {len(org_cases)} 件，最早须于{due}前回访",
                 f"{org.name}本次导入的评价中有 {len(org_cases)} 条差评，已生成工单。",
                 "/reviews?state=received")
-            key = f"review_cases:new:{first.id}-{org_cases[-1].id}:{len(org_cases)}"
+            key = f"review_cases:new:{first_id}-{org_cases[-1][0]}:{len(org_cases)}"
         sent += notify.notify(db, recipients=liaisons, message=message, key=key)
     return sent
 
