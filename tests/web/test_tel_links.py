@@ -35,3 +35,11 @@ def test_a_masked_or_missing_number_is_never_a_link() -> None:
     assert "href" not in tel_link("138****5678") and "href" not in tel_link("")
     assert "href" not in tel_link(None) and "href" not in tel_link("****5678")
     assert 'href="tel:+862888881234"' in tel_link("+86 28-8888 1234")
+
+
+def test_a_phone_that_carries_markup_is_escaped_and_its_link_holds_digits_only() -> None:
+    """The number shown is the person's text (a citizen typed it): Markup.format escapes it,
+    and the tel: target is rebuilt from its digits."""
+    found = str(tel_link('13812345678"><script>alert(1)</script>'))
+    assert "<script>" not in found and "&lt;script&gt;" in found
+    assert 'href="tel:13812345678' in found and '"><' not in found.split('href="')[1][:30]

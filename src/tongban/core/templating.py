@@ -105,7 +105,8 @@ def chart_table(option: dict[str, Any], corner: str = "") -> ChartTable:
 
 def tel_link(phone: str | None) -> Markup:
     """A phone number the viewer may see in full as a ``tel:`` link; a masked one (138****0000)
-    or none stays text, since it cannot be dialled."""
+    or none stays text, since it cannot be dialled. ``Markup.format`` escapes the number shown
+    (a citizen's own text), and the link holds only the digits taken from it."""
     text = (phone or "").strip()
     digits = re.sub(r"[^\d+]", "", text)
     if not text or "*" in text or len(digits) < 5:

@@ -14,7 +14,7 @@ from tongban.catalog import service as catalog
 from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.errors import DomainError, ValidationFailed
 from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import PAGED, ListParams, page_of
 from tongban.core.periods import month_of
@@ -29,6 +29,7 @@ from tongban.rectification.enums import TaskAction, TaskSource, TaskState, TaskW
 from tongban.rectification.models import RectificationTask
 from tongban.supervision import service as supervision
 from tongban.supervision.enums import SupervisionKind
+from tongban.supervision.pages import supervise_and_return
 
 router = APIRouter(include_in_schema=False, prefix="/rectification")
 
@@ -178,15 +179,9 @@ def tasks_supervise(request: Request, ids: list[int] = Form(default=[]),
 
 def _supervise(request: Request, db: Session, actor: Actor, kind: SupervisionKind,
                ids: list[int], text: str, back: str) -> Response:
-    try:
-        targets = service.supervision_targets(db, actor=actor, task_ids=ids)
-        done = supervision.supervise(db, actor=actor, kind=kind, targets=targets, text=text)
-        flash(request, done.message)
-    except (PermissionDenied, NotFound):
-        raise  # not theirs to supervise: the error page, not a hint on someone's page
-    except DomainError as exc:
-        flash(request, exc.message, "error")
-    return see_other(back)
+    return supervise_and_return(request, back=back, run=lambda: supervision.supervise(
+        db, actor=actor, kind=kind, text=text,
+        targets=service.supervision_targets(db, actor=actor, task_ids=ids)))
 
 
 @router.post("/tasks/{task_id}/actions/{action}")

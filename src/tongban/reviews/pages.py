@@ -43,6 +43,7 @@ from tongban.reviews.enums import (
 from tongban.reviews.models import NegativeCase
 from tongban.supervision import service as supervision
 from tongban.supervision.enums import SupervisionKind
+from tongban.supervision.pages import supervise_and_return
 
 router = APIRouter(include_in_schema=False)
 
@@ -299,15 +300,9 @@ def cases_supervise(request: Request, ids: list[int] = Form(default=[]),
 
 def _supervise(request: Request, db: Session, actor: Actor, kind: SupervisionKind,
                ids: list[int], text: str, back: str) -> Response:
-    try:
-        targets = service.supervision_targets(db, actor=actor, case_ids=ids)
-        done = supervision.supervise(db, actor=actor, kind=kind, targets=targets, text=text)
-        flash(request, done.message)
-    except (PermissionDenied, NotFound):
-        raise  # not theirs to supervise: the error page, not a hint on someone's page
-    except DomainError as exc:
-        flash(request, exc.message, "error")
-    return see_other(back)
+    return supervise_and_return(request, back=back, run=lambda: supervision.supervise(
+        db, actor=actor, kind=kind, text=text,
+        targets=service.supervision_targets(db, actor=actor, case_ids=ids)))
 
 
 @router.post("/reviews/cases/{case_id}/actions/{action}")

@@ -9,16 +9,16 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB
-from tongban.core.errors import DomainError, NotFound, PermissionDenied
 from tongban.core.listing import ListParams
 from tongban.core.periods import is_period
 from tongban.core.security import Actor
-from tongban.core.templating import flash, render, see_other
+from tongban.core.templating import render
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.org.enums import Area
 from tongban.reports import workbench
+from tongban.supervision.pages import supervise_and_return
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,14 +52,8 @@ def home(
 def urge_unit(request: Request, org: str = Form(...), db: Session = REQUEST_DB,
               actor: Actor = Depends(require_actor)) -> Response:
     """One-click 催办 of a unit's overdue cases and tasks, from the leader's home page."""
-    try:
-        flash(request, workbench.urge_unit(db, actor=actor, org_ref=org,
-                                           as_of=local_today()).message)
-    except (PermissionDenied, NotFound):
-        raise
-    except DomainError as exc:
-        flash(request, exc.message, "error")
-    return see_other("/")
+    return supervise_and_return(request, back="/", run=lambda: workbench.urge_unit(
+        db, actor=actor, org_ref=org, as_of=local_today()))
 
 
 @router.get("/api/docs", response_class=HTMLResponse)
