@@ -60,10 +60,12 @@ def test_a_negative_case_page_is_readable_for_its_liaison(live_server: str, page
     assert page.evaluate(SMALL_TEXT) == []
 
 
-def test_the_admin_menu_is_one_line_at_1280_px(live_server: str, page: Any) -> None:
-    """Catches: a menu that wraps (the nav taller than one of its links) at 1280 px."""
+@pytest.mark.parametrize("user", ["admin", "analyst", "leader"])
+def test_the_menu_is_one_line_at_1280_px(live_server: str, page: Any, user: str) -> None:
+    """Catches: a menu that wraps (the nav taller than one of its links) at 1280 px, for the
+    roles with the most entries (the demo's names are long: 王敏（考核管理员）)."""
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server, "admin")
+    log_in(page, live_server, user)
     nav = page.locator("#mainnav")
     link = page.locator("#mainnav > a").first
     assert nav.bounding_box()["height"] <= link.bounding_box()["height"] + 2
@@ -71,6 +73,8 @@ def test_the_admin_menu_is_one_line_at_1280_px(live_server: str, page: Any) -> N
         .map(e => e.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0)
         .map(r => (r.top + r.bottom) / 2)""")
     assert len(middles) >= 8 and max(middles) - min(middles) < 4
+    if user != "admin":
+        return  # the admin's 管理 menu holds every tool
     # The tools fold into 管理, which opens without any script of ours.
     page.click("[data-testid=nav-manage] summary")
     page.click("text=审计日志")
