@@ -55,7 +55,8 @@ def worker() -> None:
 
 @contextmanager
 def background_work(*, server: bool) -> Iterator[bool]:
-    """Take the background lock and run the scheduler while the block runs; whether it runs.
+    """Take the background lock and run the scheduler and the errand dispatcher while the
+    block runs; whether they run.
 
     On SQLite a second server is refused (exit 1); on PostgreSQL an instance without the
     lock serves without background work."""
@@ -77,8 +78,16 @@ def background_work(*, server: bool) -> Iterator[bool]:
         return
     jobs = scheduler()
     jobs.start()
+    dispatcher = None
+    if settings.errand_dispatch_seconds:
+        from tongban.errand.dispatcher import Dispatcher
+
+        dispatcher = Dispatcher(interval=settings.errand_dispatch_seconds)
+        dispatcher.start()
     try:
         yield True
     finally:
+        if dispatcher is not None:
+            dispatcher.stop()
         jobs.shutdown(wait=False)
         lock.release()

@@ -136,6 +136,34 @@ class Settings(BaseSettings):
                                            r"(,\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*)*$")
     #: An errand accepted within this many minutes of its submission counts as answered.
     errand_answer_minutes: int = Field(default=30, ge=1)
+    #: How errands of a zone find runners unless the zone sets its own: ``dispatch`` (offers
+    #: by the dispatcher; the grab pool only after the cycles below), ``grab`` (the pool
+    #: only) or ``both``.
+    errand_mode: Literal["dispatch", "grab", "both"] = "both"
+    #: Seconds between the dispatcher's cycles (W); 0 runs no dispatcher inside the server.
+    errand_dispatch_seconds: int = Field(default=10, ge=0)
+    #: Cycles an errand may go unassigned before a dispatch-only zone opens it to grabs (N).
+    errand_pool_after_cycles: int = Field(default=6, ge=1)
+    #: A runner's position older than this (seconds) keeps it out of dispatch.
+    errand_position_max_age_seconds: int = Field(default=300, ge=10)
+    #: Candidates per errand in a cycle (the k nearest runners in reach).
+    errand_dispatch_candidates: int = Field(default=16, ge=1, le=1000)
+    #: The dispatcher's cost, in minutes: pickup ETA at this speed (km/h) …
+    errand_speed_kmh: float = Field(default=15.0, gt=0)
+    #: … plus this weight times the minutes by which pickup + handling would pass the SLA …
+    errand_handling_minutes: int = Field(default=90, ge=0)
+    errand_late_weight: float = Field(default=2.0, ge=0)
+    #: … plus this weight times the runner's load (errands held ÷ capacity) …
+    errand_load_weight: float = Field(default=10.0, ge=0)
+    #: … plus this weight per star of rating below 5 …
+    errand_rating_weight: float = Field(default=4.0, ge=0)
+    #: … plus this weight per offer declined or let expire in the last hours below.
+    errand_decline_weight: float = Field(default=10.0, ge=0)
+    errand_decline_hours: int = Field(default=24, ge=1)
+    #: Postponing an errand to the next cycle costs this many minutes plus the second
+    #: figure per minute of its age, so old errands are not left waiting.
+    errand_postpone_minutes: float = Field(default=30.0, ge=0)
+    errand_postpone_per_minute: float = Field(default=2.0, ge=0)
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

@@ -1,22 +1,33 @@
-"""Batch matching of errands to runners: the most errands within the radius, then the least
-total haversine distance, a runner of capacity k taking at most k.
+"""Batch matching of errands to runners: the solver every dispatch uses.
 
-Runners are expanded into capacity slots and matched by ``scipy.optimize.linear_sum_assignment``
-on the pairs a grid index leaves (cells of the radius: only the 3 × 3 cells around an errand
-can hold a runner within reach). A pair out of reach costs a penalty larger than any sum of
-real distances, so a matching with more real pairs always costs less.
+One cycle is a min-cost assignment of errands to runners' capacity slots on a pruned graph:
+
+- Candidates come from a k-d tree of the runners on the unit sphere (chord length grows with
+  great-circle distance, so a chord bound is the radius, inclusive), at most ``k`` nearest
+  runners per errand. With ``k`` = the number of errands the pruning keeps an optimum (an
+  errand matched outside its n nearest slots always finds one of them free); smaller ``k``
+  is the live dispatcher's and the benchmark's, exact on the pruned graph.
+- A runner of capacity c is c columns (never more than the errands that can reach it).
+- Each errand has a column of its own for "not now": the penalty of leaving it unassigned
+  (larger than any sum of real costs, so the count comes first) or, in the live dispatcher,
+  the cheaper cost of postponing it to the next cycle.
+- ``scipy.sparse.csgraph.min_weight_full_bipartite_matching`` (LAPJVsp) solves it exactly.
+
+On files (``tongban errand dispatch``) the cost is the distance. The live cost (ETA, SLA
+risk, workload, rating, recent declines) is :mod:`tongban.errand.dispatcher`'s.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0
 #: Kilometres in a degree of latitude.
@@ -31,6 +42,16 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def haversine_many(lat1: np.ndarray, lng1: np.ndarray, lat2: np.ndarray,
+                   lng2: np.ndarray) -> np.ndarray:
+    """:func:`haversine_km` over arrays."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lng2 - lng1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    km: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return km
 
 
 @dataclass(frozen=True)
@@ -77,77 +98,114 @@ class Solution:
         }
 
 
+@dataclass(frozen=True)
+class Pairs:
+    """Candidate pairs as parallel arrays: errand index, runner index, distance in km."""
+
+    errand: np.ndarray
+    runner: np.ndarray
+    km: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.errand)
+
+
+def _unit_xyz(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+    phi, lam = np.radians(lat), np.radians(lng)
+    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+
+
 def candidate_pairs(runners: Sequence[RunnerPoint], errands: Sequence[ErrandPoint],
-                    radius_km: float) -> dict[int, list[tuple[int, float]]]:
-    """errand index → [(runner index, distance km)] of the runners within ``radius_km``
-    (inclusive), found through a grid of cells at least the radius wide."""
-    pairs: dict[int, list[tuple[int, float]]] = defaultdict(list)
+                    radius_km: float, *, nearest: int | None = None) -> Pairs:
+    """The runners within ``radius_km`` (inclusive) of each errand, at most ``nearest`` of
+    them per errand (None: as many as there are errands, which keeps an optimum)."""
+    empty = np.empty(0, dtype=np.int64)
     if not runners or not errands:
-        return pairs
-    points: list[RunnerPoint | ErrandPoint] = [*runners, *errands]
-    lats = [p.lat for p in points]
-    widest = max(abs(min(lats)), abs(max(lats)))
-    shrink = math.cos(math.radians(min(widest + radius_km / KM_PER_DEGREE, 90.0)))
-    cell_lat = radius_km / KM_PER_DEGREE
-    lngs = [p.lng for p in points]
-    if shrink < 0.05 or cell_lat > 10 or max(lngs) - min(lngs) > 180:
-        # Near a pole, for huge radii, or across the antimeridian: every pair.
-        for e, errand in enumerate(errands):
-            for r, runner in enumerate(runners):
-                d = haversine_km(errand.lat, errand.lng, runner.lat, runner.lng)
-                if d <= radius_km + EPSILON_KM:
-                    pairs[e].append((r, d))
-        return pairs
-    cell_lng = cell_lat / shrink
-    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for r, runner in enumerate(runners):
-        grid[(math.floor(runner.lat / cell_lat), math.floor(runner.lng / cell_lng))].append(r)
-    for e, errand in enumerate(errands):
-        row, col = math.floor(errand.lat / cell_lat), math.floor(errand.lng / cell_lng)
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                for r in grid.get((row + dr, col + dc), ()):
-                    runner = runners[r]
-                    d = haversine_km(errand.lat, errand.lng, runner.lat, runner.lng)
-                    if d <= radius_km + EPSILON_KM:
-                        pairs[e].append((r, d))
-    return pairs
+        return Pairs(empty, empty, np.empty(0))
+    r_lat = np.fromiter((r.lat for r in runners), float, len(runners))
+    r_lng = np.fromiter((r.lng for r in runners), float, len(runners))
+    e_lat = np.fromiter((e.lat for e in errands), float, len(errands))
+    e_lng = np.fromiter((e.lng for e in errands), float, len(errands))
+    k = min(len(runners), nearest if nearest is not None else len(errands))
+    # the chord of the radius, with room for rounding; the haversine below decides
+    angle = min((radius_km + 1e-6) / EARTH_RADIUS_KM, math.pi)
+    bound = 2 * math.sin(angle / 2) * (1 + 1e-9) + 1e-12
+    tree = cKDTree(_unit_xyz(r_lat, r_lng))
+    _, found = tree.query(_unit_xyz(e_lat, e_lng), k=max(k, 1), distance_upper_bound=bound)
+    found = np.asarray(found).reshape(len(errands), -1)
+    rows, cols = np.nonzero(found < len(runners))
+    runner_index = found[rows, cols]
+    km = haversine_many(e_lat[rows], e_lng[rows], r_lat[runner_index], r_lng[runner_index])
+    keep = km <= radius_km + EPSILON_KM
+    return Pairs(rows[keep].astype(np.int64), runner_index[keep].astype(np.int64), km[keep])
+
+
+def assign(n_errands: int, capacity: Sequence[int], pairs: Pairs, cost: np.ndarray,
+           not_now: np.ndarray) -> dict[int, int]:
+    """errand index → runner index of the least-cost assignment, each errand matched to a
+    runner's free slot (``capacity``) at ``cost`` or left for ``not_now[errand]``."""
+    if n_errands == 0:
+        return {}
+    reach = np.bincount(pairs.runner, minlength=len(capacity)) if len(pairs) else \
+        np.zeros(len(capacity), dtype=np.int64)
+    slots = np.minimum(np.maximum(np.asarray(capacity, dtype=np.int64), 0), reach)
+    first = np.concatenate(([0], np.cumsum(slots)))  # runner → its first slot column
+    n_slots = int(first[-1])
+    # every slot of a pair's runner is a column of the errand's row
+    per_pair = slots[pairs.runner]
+    rows = np.repeat(pairs.errand, per_pair)
+    offsets = np.arange(int(per_pair.sum())) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    cols = np.repeat(first[pairs.runner], per_pair) + offsets
+    values = np.repeat(np.asarray(cost, dtype=float), per_pair)
+    # one "not now" column per errand; costs shifted by 1 (an explicit zero is no edge)
+    rows = np.concatenate((rows, np.arange(n_errands)))
+    cols = np.concatenate((cols, n_slots + np.arange(n_errands)))
+    values = np.concatenate((values, np.asarray(not_now, dtype=float))) + 1.0
+    graph = csr_matrix((values, (rows, cols)), shape=(n_errands, n_slots + n_errands))
+    _, matched = min_weight_full_bipartite_matching(graph)
+    owner = np.repeat(np.arange(len(capacity)), slots)  # slot column → runner
+    return {e: int(owner[c]) for e, c in enumerate(matched) if c < n_slots}
 
 
 def solve(runners: Sequence[RunnerPoint], errands: Sequence[ErrandPoint], *,
-          radius_km: float) -> Solution:
-    """The optimum: the most errands assigned within the radius, then the least distance."""
+          radius_km: float, nearest: int | None = None) -> Solution:
+    """The optimum: the most errands assigned within the radius, then the least distance
+    (exact; with ``nearest`` exact on the graph of each errand's nearest runners)."""
+    started = time.perf_counter()
+    pairs = candidate_pairs(runners, errands, radius_km, nearest=nearest)
+    penalty = np.full(len(errands), 2 * radius_km * max(len(errands), 1) + 1.0)
+    chosen = assign(len(errands), [r.capacity for r in runners], pairs, pairs.km, penalty)
+    solution = Solution()
+    for e, errand in enumerate(errands):
+        if e in chosen:
+            runner = runners[chosen[e]]
+            km = haversine_km(errand.lat, errand.lng, runner.lat, runner.lng)
+            solution.assignments.append(Assignment(errand.errand_id, runner.runner_id, km))
+        else:
+            solution.unassigned.append(errand.errand_id)
+    solution.solve_ms = (time.perf_counter() - started) * 1000
+    return solution
+
+
+def greedy(runners: Sequence[RunnerPoint], errands: Sequence[ErrandPoint], *,
+           radius_km: float) -> Solution:
+    """Nearest-first, in the errands' order: each errand takes its nearest runner with a free
+    slot within the radius (the baseline the optimum is measured against)."""
     started = time.perf_counter()
     pairs = candidate_pairs(runners, errands, radius_km)
-    rows = sorted(pairs)  # errands with at least one runner in reach
-    used = sorted({r for e in rows for r, _ in pairs[e]})
-    reach: dict[int, int] = defaultdict(int)
-    for e in rows:
-        for r, _ in pairs[e]:
-            reach[r] += 1
-    slots: list[int] = []  # slot → runner index
-    for r in used:
-        slots.extend([r] * min(max(runners[r].capacity, 0), reach[r]))
+    order = np.lexsort((pairs.km, pairs.errand))
+    free = [max(r.capacity, 0) for r in runners]
+    chosen: dict[int, tuple[int, float]] = {}
+    for i in order:
+        e, r = int(pairs.errand[i]), int(pairs.runner[i])
+        if e not in chosen and free[r] > 0:
+            free[r] -= 1
+            chosen[e] = (r, float(pairs.km[i]))
     solution = Solution()
-    assigned: dict[int, tuple[int, float]] = {}
-    if rows and slots:
-        penalty = 2 * radius_km * len(rows) + 1.0
-        cost = np.full((len(rows), len(slots)), penalty)
-        first_slot: dict[int, list[int]] = defaultdict(list)
-        for s, r in enumerate(slots):
-            first_slot[r].append(s)
-        row_of = {e: i for i, e in enumerate(rows)}
-        for e in rows:
-            for r, d in pairs[e]:
-                cost[row_of[e], first_slot[r]] = d
-        row_ind, col_ind = linear_sum_assignment(cost)
-        for i, s in zip(row_ind, col_ind, strict=True):
-            if cost[i, s] < penalty:
-                assigned[rows[i]] = (slots[s], float(cost[i, s]))
     for e, errand in enumerate(errands):
-        if e in assigned:
-            r, d = assigned[e]
-            solution.assignments.append(Assignment(errand.errand_id, runners[r].runner_id, d))
+        if e in chosen:
+            solution.assignments.append(
+                Assignment(errand.errand_id, runners[chosen[e][0]].runner_id, chosen[e][1]))
         else:
             solution.unassigned.append(errand.errand_id)
     solution.solve_ms = (time.perf_counter() - started) * 1000

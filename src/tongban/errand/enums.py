@@ -50,6 +50,24 @@ class ErrandAction(Choice):
     fail = "fail", "办理失败"
 
 
+class ZoneMode(Choice):
+    """How a zone's errands find runners."""
+
+    dispatch = "dispatch", "智能派单"
+    grab = "grab", "自助抢单"
+    both = "both", "派单与抢单"
+
+
+class OfferOutcome(Choice):
+    """How an offer (派单) ended."""
+
+    pending = "pending", "待接单"
+    accepted = "accepted", "已接受"
+    declined = "declined", "已拒绝"
+    expired = "expired", "超时未接"
+    withdrawn = "withdrawn", "已撤回"
+
+
 class Holder(Choice):
     """Who holds a requester's documents in a custody hand-over."""
 

@@ -63,6 +63,9 @@ class ErrandZone(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), unique=True)
     seat_lat: Mapped[float] = mapped_column(Float)
     seat_lng: Mapped[float] = mapped_column(Float)
+    #: How the zone's errands find runners (``dispatch``, ``grab``, ``both``); None for the
+    #: setting ``TONGBAN_ERRAND_MODE``.
+    mode: Mapped[str | None] = mapped_column(String(8))
 
     org: Mapped[Org] = relationship(lazy="joined")
 
@@ -147,6 +150,10 @@ class Errand(Base):
     #: When the item's SLA runs out (working hours inside the halls' opening hours, or
     #: working days), fixed at submission; None for an item without an SLA.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: Dispatcher cycles the errand went through open and unassigned.
+    dispatch_cycles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When a dispatch-only zone opened the errand to grabs (after N cycles).
+    pooled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     item: Mapped[ErrandItem] = relationship(lazy="joined")
     zone: Mapped[Org] = relationship(lazy="joined")
@@ -185,3 +192,24 @@ class Handover(Base):
     recorded_by: Mapped[str] = mapped_column(String(64), default="")
 
     errand: Mapped[Errand] = relationship(back_populates="handovers")
+
+
+class Offer(Base):
+    """One offer (派单) of an errand to a runner, by the dispatcher or by staff, and how it
+    ended: accepted, declined, expired (not accepted in time) or withdrawn (the errand was
+    cancelled). Declined and expired offers weigh on the runner's cost for a while and keep
+    the errand from being offered to that runner again."""
+
+    __tablename__ = "errand_offer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    errand_id: Mapped[int] = mapped_column(ForeignKey("errand.id"), index=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("errand_runner.id"))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by_dispatcher: Mapped[bool] = mapped_column(Boolean, default=False)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(12), default="pending")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_errand_offer_runner_outcome", "runner_id", "outcome"),)

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,8 +35,17 @@ from tongban.core.security import Actor, Outsider, Role
 from tongban.core.workdays import UnknownCalendarYear, load_calendar, local_zone
 from tongban.errand import sla
 from tongban.errand.dispatch import KM_PER_DEGREE, haversine_km
-from tongban.errand.enums import HANDOVERS, TRANSITIONS, Channel, ErrandAction, ErrandState, Holder
-from tongban.errand.models import Errand, ErrandItem, ErrandZone, Handover, Runner
+from tongban.errand.enums import (
+    HANDOVERS,
+    TRANSITIONS,
+    Channel,
+    ErrandAction,
+    ErrandState,
+    Holder,
+    OfferOutcome,
+    ZoneMode,
+)
+from tongban.errand.models import Errand, ErrandItem, ErrandZone, Handover, Offer, Runner
 from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Org, User
@@ -84,6 +93,46 @@ def zone_of(db: Session, *, lat: float, lng: float) -> Org:
     if km > MAX_ZONE_KM:
         raise DomainError("取件地点不在本市代办服务范围内")
     return zone.org
+
+
+def zone_modes(db: Session) -> dict[int, ZoneMode]:
+    """Each zone's org id → how its errands find runners (its own mode or the setting's)."""
+    default = ZoneMode(get_settings().errand_mode)
+    return {org_id: ZoneMode(mode) if mode else default
+            for org_id, mode in db.execute(select(ErrandZone.org_id, ErrandZone.mode))}
+
+
+def zones(db: Session) -> list[tuple[int, str, ZoneMode]]:
+    """Each zone's org id, name and mode, in the org tree's order."""
+    modes = zone_modes(db)
+    found = db.scalars(select(ErrandZone).join(Org, Org.id == ErrandZone.org_id)
+                       .order_by(Org.code, Org.id))
+    return [(z.org_id, z.org.name, modes[z.org_id]) for z in found]
+
+
+def _grabbable(errand: Errand, modes: dict[int, ZoneMode]) -> bool:
+    """Whether an open errand is in the grab pool: its zone takes grabs, or a dispatch-only
+    zone opened it after N unassigned cycles."""
+    mode = modes.get(errand.zone_org_id, ZoneMode(get_settings().errand_mode))
+    return mode is not ZoneMode.dispatch or errand.pooled_at is not None
+
+
+@audit.action({"errand.zone_mode": "设置派单方式"})
+def set_zone_mode(db: Session, *, actor: Actor, zone_org_id: int,
+                  mode: ZoneMode | None) -> ErrandZone:
+    """Set how a zone's errands find runners (None: the setting's default); city-wide
+    managers only."""
+    if not actor.can_manage:
+        raise PermissionDenied("只有市级管理员或分析员可以设置派单方式")
+    zone = db.scalar(select(ErrandZone).where(ErrandZone.org_id == zone_org_id))
+    if zone is None:
+        raise NotFound(f"未找到代办区域 #{zone_org_id}")
+    before = zone.mode
+    zone.mode = mode.value if mode else None
+    db.flush()
+    audit.record(db, actor=actor, action="errand.zone_mode", object_type="org",
+                 object_id=zone_org_id, changes={"mode": [before, zone.mode]})
+    return zone
 
 
 def runner_of(db: Session, *, actor: Actor) -> Runner | None:
@@ -381,6 +430,8 @@ def eligibility(db: Session, *, runner: Runner, errand: Errand) -> str:
     state = ErrandState(errand.state)
     if state is not ErrandState.open:
         return f"代办当前为「{state.label}」，不能抢单"
+    if not _grabbable(errand, zone_modes(db)):
+        return "该代办正在智能派单，暂未进入抢单池"
     if runner.suspended:
         return "跑手已被暂停接单"
     if not runner.on_duty:
@@ -417,8 +468,10 @@ def pool(db: Session, *, actor: Actor, runner: Runner) -> list[tuple[Errand, flo
     stmt = select(Errand).where(Errand.state == ErrandState.open.value,
                                 _near(Errand.pickup_lat, Errand.pickup_lng, runner.lat,  # type: ignore[arg-type]
                                       runner.lng, radius))
+    modes = zone_modes(db)
     found = [(e, haversine_km(runner.lat, runner.lng, e.pickup_lat, e.pickup_lng))
-             for e in db.scalars(stmt) if not eligibility(db, runner=runner, errand=e)]
+             for e in db.scalars(stmt)
+             if _grabbable(e, modes) and not eligibility(db, runner=runner, errand=e)]
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:POOL_LIMIT]
 
 
@@ -589,8 +642,16 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
         if offer_to is None:
             raise DomainError("派单须指定跑手")
         errand.runner_id = offer_to.id
+        km = haversine_km(offer_to.lat, offer_to.lng, errand.pickup_lat, errand.pickup_lng) \
+            if offer_to.lat is not None and offer_to.lng is not None else None
+        db.add(Offer(errand_id=errand.id, runner_id=offer_to.id, offered_at=utcnow(),
+                     by_dispatcher=actor is DISPATCHER, distance_km=km))
         db.flush()
         db.refresh(errand)
+    elif current is ErrandState.offered:
+        _close_offer(db, errand, {ErrandAction.accept: OfferOutcome.accepted,
+                                  ErrandAction.decline: OfferOutcome.declined}.get(
+                                      action, OfferOutcome.withdrawn))
     runner = errand.runner
     if action is ErrandAction.accept and runner is not None:
         slot = _changed(db.execute(update(Runner).where(Runner.id == runner.id,
@@ -676,21 +737,132 @@ def rate_tracked(db: Session, *, token: str, rating: int, client: str = "") -> E
                       action=ErrandAction.rate, rating=rating)
 
 
+def _close_offer(db: Session, errand: Errand, outcome: OfferOutcome) -> None:
+    """End the errand's pending offer with ``outcome``."""
+    db.execute(update(Offer).where(Offer.errand_id == errand.id,
+                                   Offer.outcome == OfferOutcome.pending.value)
+               .values(outcome=outcome.value, closed_at=utcnow())
+               .execution_options(synchronize_session=False))
+
+
 @audit.action({"errand.offer_expired": "派单超时退回"})
-def expire_offers(db: Session, *, actor: Actor) -> int:
-    """Offers not accepted within ``errand_offer_seconds`` go back to the open pool (run by
-    ``jobs run`` now; by every cycle of the live dispatcher later). Idempotent."""
+def expire_offers(db: Session, *, actor: Actor, zone_org_id: int | None = None) -> int:
+    """Offers not accepted within ``errand_offer_seconds`` go back to the open pool (by every
+    dispatcher cycle for its zone, and by ``jobs run`` for all). Idempotent."""
     now = utcnow()
     cutoff = now - timedelta(seconds=get_settings().errand_offer_seconds)
-    stale = list(db.scalars(select(Errand).where(Errand.state == ErrandState.offered.value,
-                                                 Errand.offered_at < cutoff)))
+    stmt = select(Errand).where(Errand.state == ErrandState.offered.value,
+                                Errand.offered_at < cutoff)
+    if zone_org_id is not None:
+        stmt = stmt.where(Errand.zone_org_id == zone_org_id)
+    stale = list(db.scalars(stmt))
     for errand in stale:
         runner = errand.runner_id
+        _close_offer(db, errand, OfferOutcome.expired)
         errand.state, errand.runner_id, errand.open_at = ErrandState.open.value, None, now
         db.flush()
         audit.record(db, actor=actor, action="errand.offer_expired", object_type="errand",
                      object_id=errand.id, changes={"state": ["offered", "open"], "runner": runner})
     return len(stale)
+
+
+# ---------------------------------------------------------------- the dispatcher's writes
+
+#: Who the live dispatcher's offers are audited under.
+DISPATCHER = Actor(user_id=None, username="dispatcher", role=Role.admin, display_name="智能派单")
+
+
+def dispatchable(db: Session, *, zone_org_id: int) -> list[Errand]:
+    """The open errands of a zone, oldest first (a cycle's rows)."""
+    return list(db.scalars(select(Errand).where(
+        Errand.zone_org_id == zone_org_id, Errand.state == ErrandState.open.value)
+        .order_by(Errand.submitted_at, Errand.id)))
+
+
+def available_runners(db: Session, *, near: list[Errand], now: datetime) -> list[Runner]:
+    """Runners the dispatcher may offer to now: on duty, not suspended, a slot free after
+    their pending offers, a position fresher than ``errand_position_max_age_seconds``, inside
+    the box of ``near`` widened by the radius."""
+    if not near:
+        return []
+    settings = get_settings()
+    fresh = now - timedelta(seconds=settings.errand_position_max_age_seconds)
+    lats = [e.pickup_lat for e in near]
+    lngs = [e.pickup_lng for e in near]
+    box = _near(Runner.lat, Runner.lng, (min(lats) + max(lats)) / 2, (min(lngs) + max(lngs)) / 2,
+                settings.errand_radius_km + haversine_km(min(lats), min(lngs), max(lats),
+                                                         max(lngs)) / 2)
+    runners = list(db.scalars(select(Runner).where(
+        Runner.on_duty, ~Runner.suspended, Runner.active_count < Runner.capacity,
+        Runner.position_at >= fresh, box)))  # type: ignore[arg-type]
+    held = pending_offers(db, runner_ids=[r.id for r in runners]) if runners else {}
+    return [r for r in runners if r.active_count + held.get(r.id, 0) < r.capacity]
+
+
+def pending_offers(db: Session, *, runner_ids: list[int]) -> dict[int, int]:
+    """Runner id → offers it has not yet answered."""
+    return {rid: int(n) for rid, n in db.execute(
+        select(Offer.runner_id, func.count()).where(
+            Offer.outcome == OfferOutcome.pending.value, Offer.runner_id.in_(runner_ids))
+        .group_by(Offer.runner_id))}
+
+
+def recent_declines(db: Session, *, runner_ids: list[int], now: datetime) -> dict[int, int]:
+    """Runner id → offers it declined or let expire within ``errand_decline_hours``."""
+    since = now - timedelta(hours=get_settings().errand_decline_hours)
+    return {rid: int(n) for rid, n in db.execute(
+        select(Offer.runner_id, func.count()).where(
+            Offer.runner_id.in_(runner_ids), Offer.offered_at >= since,
+            Offer.outcome.in_([OfferOutcome.declined.value, OfferOutcome.expired.value]))
+        .group_by(Offer.runner_id))}
+
+
+def refused_pairs(db: Session, *, errand_ids: list[int]) -> set[tuple[int, int]]:
+    """(errand id, runner id) of offers declined or let expire: not offered again."""
+    return {(e, r) for e, r in db.execute(select(Offer.errand_id, Offer.runner_id).where(
+        Offer.errand_id.in_(errand_ids),
+        Offer.outcome.in_([OfferOutcome.declined.value, OfferOutcome.expired.value])))}
+
+
+def dispatch_offer(db: Session, *, errand: Errand, runner: Runner, cost: float) -> Errand:
+    """The dispatcher offers ``errand`` to ``runner`` (audited as 派单 by 智能派单); the
+    offer keeps the cost it was chosen at."""
+    transition(db, actor=DISPATCHER, errand=errand, action=ErrandAction.offer, offer_to=runner)
+    db.execute(update(Offer).where(Offer.errand_id == errand.id,
+                                   Offer.outcome == OfferOutcome.pending.value)
+               .values(cost=round(cost, 3)).execution_options(synchronize_session=False))
+    offered = errand.offered_at.isoformat() if errand.offered_at else ""
+    notify.notify(db, recipients=org_service.recipients([runner.user]), key=(
+        f"errand:{errand.id}:offer:{offered}"), message=notify.Message(
+            "info", f"新派单：代办 #{errand.id}",
+            f"{errand.item.name}，请在 {get_settings().errand_offer_seconds} 秒内接单。",
+            "/errands/runner"))
+    return errand
+
+
+def note_unassigned(db: Session, *, errands: list[Errand], mode: ZoneMode,
+                    now: datetime) -> int:
+    """Count a cycle on each errand left unassigned (bookkeeping, not audited); in a
+    dispatch-only zone an errand reaching ``errand_pool_after_cycles`` opens to grabs (once,
+    audited). How many opened."""
+    after = get_settings().errand_pool_after_cycles
+    opened = 0
+    for errand in errands:
+        errand.dispatch_cycles += 1
+        if mode is ZoneMode.dispatch and errand.pooled_at is None \
+                and errand.dispatch_cycles >= after:
+            _open_to_grabs(db, errand=errand, now=now)
+            opened += 1
+    db.flush()
+    return opened
+
+
+@audit.action({"errand.pooled": "转入抢单池"})
+def _open_to_grabs(db: Session, *, errand: Errand, now: datetime) -> None:
+    errand.pooled_at = now
+    db.flush()
+    audit.record(db, actor=DISPATCHER, action="errand.pooled", object_type="errand",
+                 object_id=errand.id, changes={"dispatch_cycles": errand.dispatch_cycles})
 
 
 def escalate_overdue(db: Session, *, now: datetime | None = None) -> int:
