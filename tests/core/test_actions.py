@@ -60,7 +60,7 @@ from tongban.core.tabular import open_table
 from tongban.core.workdays import DayKind
 from tongban.errand import service as errand
 from tongban.errand.enums import TRANSITIONS as ERRAND_TRANSITIONS
-from tongban.errand.enums import ErrandAction, ErrandState
+from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
 from tongban.org import service as org_service
 from tongban.org.enums import OrgLevel
 from tongban.rectification import service as rectification
@@ -724,6 +724,25 @@ def _expire_offer(kit: Kit) -> Step:
     case_.offered_at = case_.offered_at - timedelta(hours=1)
     return Step(lambda: errand.expire_offers(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR, "errand",
                 case_.id)
+
+
+@recipe("errand.pooled")
+def _pool_errand(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    case_ = make_errand(kit.db, item=item)
+    case_.dispatch_cycles = get_settings().errand_pool_after_cycles - 1
+    return Step(lambda: errand.note_unassigned(kit.db, errands=[case_], mode=ZoneMode.dispatch,
+                                               now=case_.submitted_at),
+                errand.DISPATCHER, "errand", case_.id)
+
+
+@recipe("errand.zone_mode")
+def _set_zone_mode(kit: Kit) -> Step:
+    errand_world(kit.db)
+    zone = org_service.resolve_org(kit.db, ref="巴州区")
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: errand.set_zone_mode(kit.db, actor=analyst, zone_org_id=zone.id,
+                                             mode=ZoneMode.grab), analyst, "org", zone.id)
 
 
 @recipe("errand.documents_returned")
