@@ -127,6 +127,8 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/errand/track/{token}"): PageProbe("/errand/track/x", "public", rightful=None),
         ("GET", "/errands"): PageProbe("/errands", "clean"),
         ("GET", "/errands/runner"): PageProbe("/errands/runner", rightful=None),
+        ("GET", "/errands/console"): PageProbe("/errands/console", "clean"),
+        ("POST", "/errands/console/mode"): PageProbe("/errands/console/mode", rightful=None),
         ("POST", "/errands/{errand_id}/grab"): PageProbe(f"/errands/{errand}/grab",
                                                          rightful=None),
         ("POST", "/errands/{errand_id}/actions/{action}"): PageProbe(

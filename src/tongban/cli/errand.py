@@ -245,9 +245,9 @@ def dispatcher(
     import threading
     from contextlib import suppress
 
+    from tongban.cli.session import refusals
     from tongban.core import background
     from tongban.core.config import get_settings
-    from tongban.cli.session import refusals
     from tongban.errand.dispatcher import Dispatcher, run_once
     from tongban.org import service as org_service
 

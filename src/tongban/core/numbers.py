@@ -4,6 +4,7 @@ every report and in every explanation."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 
 def plain(value: float | None, places: int = 2, *, missing: str = "—") -> str:
@@ -69,3 +70,15 @@ def rate_with_interval(numerator: float, denominator: float) -> str:
     low, high = wilson_interval(numerator, denominator)
     return (f"{numerator / denominator * 100:.1f}%（{count(numerator)}/{count(denominator)}，"
             f"95%区间 {low * 100:.1f}%–{high * 100:.1f}%）")
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient of non-negative values: 0 when all are equal, towards 1 when one
+    holds everything (0 for none or all zero)."""
+    ordered = sorted(float(v) for v in values)
+    total = sum(ordered)
+    if not ordered or total == 0:
+        return 0.0
+    n = len(ordered)
+    weighted = sum(rank * v for rank, v in enumerate(ordered, 1))
+    return 2 * weighted / (n * total) - (n + 1) / n

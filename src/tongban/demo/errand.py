@@ -17,11 +17,12 @@ from tongban.demo.city import DEMO_PASSWORD
 from tongban.errand import service
 from tongban.errand.enums import ErrandAction
 from tongban.errand.models import ErrandItem, ErrandZone, Runner
+from tongban.errand.simulate import SEATS as SEATS_OF_CITY
+from tongban.errand.simulate import scatter
 from tongban.org import service as org_service
 
-#: County seats (approximate): code → (lat, lng).
-SEATS = {"511902": (31.867, 106.747), "511903": (31.787, 106.636), "511921": (31.912, 107.245),
-         "511922": (32.346, 106.828), "511923": (31.560, 107.104)}
+#: County seats: code → (lat, lng).
+SEATS = {code: (lat, lng) for code, _, lat, lng, _ in SEATS_OF_CITY}
 ITEMS = [  # (category, fee, documents, hall, window, sla hours, sla days, qualification, batch)
     ("社保", 0, "身份证\n社保卡", "巴中市政务服务中心", "社保窗口", 4, None, "", 1),
     ("户籍", 0, "户口簿\n身份证", "巴州区政务服务中心", "公安窗口", None, 2, "", 1),
@@ -30,7 +31,10 @@ ITEMS = [  # (category, fee, documents, hall, window, sla hours, sla days, quali
     ("企业开办", 0, "营业执照\n法定代表人身份证", "巴中市政务服务中心", "企业开办专区", 8, None,
      "企业", 2),
 ]
-RUNNERS = 8
+#: Runners across the five counties (the issue asks for at least 40).
+RUNNERS = 40
+#: How far (1 σ, km) runners stand from their county seat in the demo.
+RUNNER_SPREAD_KM = 3.0
 
 
 @dataclass
@@ -78,8 +82,7 @@ def load_errand_demo(db: Session) -> ErrandDemo:
                 db, ref=code), capacity=3 if n == 0 else 2 + n % 2,
             qualifications="不动产" if n % 3 == 0 else ("企业" if n % 3 == 1 else ""))
         runner.on_duty = n % 4 != 3
-        runner.lat = lat + rng.uniform(-0.02, 0.02)
-        runner.lng = lng + rng.uniform(-0.02, 0.02)
+        runner.lat, runner.lng = scatter(rng, lat, lng, RUNNER_SPREAD_KM)
         runner.position_at = utcnow()
         runner.rating = round(rng.uniform(4.3, 5.0), 1)
         runners.append(runner)
@@ -95,7 +98,7 @@ def _errands(db: Session, items: list[ErrandItem], runners: list[Runner], rng: r
     seats = list(SEATS.values())
     steps = [ErrandAction.pick_up, ErrandAction.at_window, ErrandAction.finish,
              ErrandAction.deliver]
-    for n in range(12):
+    for n in range(20):
         lat, lng = seats[n % len(seats)]
         request = service.Request(
             item_id=items[n % 2].id, contact_name=f"演示群众{n + 1}",
@@ -104,8 +107,8 @@ def _errands(db: Session, items: list[ErrandItem], runners: list[Runner], rng: r
             preferred_window="工作日上午", authorised=n % 5 != 4)
         errand = service.submit(db, actor=SYSTEM_ACTOR, request=request).errand
         summary.errands += 1
-        if n < 5:
-            continue  # left open for the pool
+        if n < 5 or n >= 12:
+            continue  # left open for the pool and the dispatcher
         runner = runners[n % len(seats)]
         if not runner.on_duty or runner.active_count >= runner.capacity:
             continue

@@ -43,12 +43,18 @@ def _start(period: str) -> datetime:
 def metrics_by_zone(db: Session, *, period: str,
                     now: datetime | None = None) -> dict[int, dict[str, float]]:
     """Each zone's counts and rates for the errands submitted in ``period``."""
+    return figures_by_zone(db, since=_start(period), until=_start(next_period(period)), now=now)
+
+
+def figures_by_zone(db: Session, *, since: datetime, until: datetime,
+                    now: datetime | None = None) -> dict[int, dict[str, float]]:
+    """Each zone's counts and rates for the errands submitted in [since, until)."""
     now = now or utcnow()
     answer = timedelta(minutes=get_settings().errand_answer_minutes)
     rows = db.execute(select(
         Errand.zone_org_id, Errand.state, Errand.submitted_at, Errand.accepted_at,
         Errand.done_at, Errand.due_at, Errand.rating).where(
-        Errand.submitted_at >= _start(period), Errand.submitted_at < _start(next_period(period))))
+        Errand.submitted_at >= since, Errand.submitted_at < until))
     found: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0.0))
     for zone, state, submitted, accepted, done, due, rating in rows:
         m = found[zone]

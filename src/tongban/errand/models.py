@@ -154,6 +154,8 @@ class Errand(Base):
     dispatch_cycles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: When a dispatch-only zone opened the errand to grabs (after N cycles).
     pooled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: How far (km) the runner who took the errand stood from its pickup point then.
+    pickup_km: Mapped[float | None] = mapped_column(Float)
 
     item: Mapped[ErrandItem] = relationship(lazy="joined")
     zone: Mapped[Org] = relationship(lazy="joined")

@@ -8,14 +8,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
-from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.db import REQUEST_DB, RowId, utcnow
 from tongban.core.errors import DomainError, NotFound
 from tongban.core.listing import ListParams
 from tongban.core.ratelimit import RateLimited
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.errand import service
-from tongban.errand.enums import ErrandAction, ErrandState
+from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
 from tongban.org.enums import Area
@@ -166,3 +166,63 @@ def act(request: Request, errand_id: RowId, action: ErrandAction, reason: str = 
 def _in_order(allowed: frozenset[ErrandAction]) -> list[ErrandAction]:
     """The next step first, 取消/失败 last (the workflow's order)."""
     return [a for a in ErrandAction if a in allowed]
+
+
+@router.get("/errands/console", response_class=HTMLResponse)
+def console(request: Request, days: int = 7, db: Session = REQUEST_DB,
+            actor: Actor = Depends(require_actor)) -> Response:
+    """The dispatcher console: runners and waiting errands on a map of the zones, the queue,
+    the KPIs of the last days and each zone's mode."""
+    days = days if days in CONSOLE_WINDOWS else 7
+    found = service.console(db, actor=actor, days=days)
+    return render(request, "errand/console.html", {
+        "console": found, "days": days, "windows": CONSOLE_WINDOWS, "map": _map(found),
+        "modes": list(ZoneMode), "can_set_mode": actor.can_manage,
+        "answer_minutes": get_settings().errand_answer_minutes, "now": utcnow()})
+
+
+@router.post("/errands/console/mode", response_class=HTMLResponse)
+def set_mode(request: Request, zone: int = Form(...), mode: str = Form(""),
+             db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    chosen = ZoneMode(mode) if mode in ZoneMode.__members__ else None
+    found = service.set_zone_mode(db, actor=actor, zone_org_id=zone, mode=chosen)
+    flash(request, f"{found.org.name}：派单方式已设为「{chosen.label if chosen else '默认'}」")
+    return see_other("/errands/console")
+
+
+#: The console's KPI windows (days).
+CONSOLE_WINDOWS = (1, 7, 30)
+
+
+def _map(found: service.Console) -> dict[str, object]:
+    """The ECharts option of the console's map: longitude × latitude, the county seats
+    labelled, runners on and off duty, waiting and offered errands."""
+    def point(name: str, lng: float | None, lat: float | None) -> dict[str, object]:
+        return {"name": name, "value": [round(lng or 0, 5), round(lat or 0, 5)]}
+
+    runners = [r for r in found.runners if r.lat is not None and r.lng is not None]
+    series = [
+        {"name": "县区驻地", "type": "scatter", "symbol": "pin", "symbolSize": 26,
+         "label": {"show": True, "formatter": "{b}", "position": "top"},
+         "data": [point(z.name, z.lng, z.lat) for z in found.zones]},
+        {"name": "在岗跑手", "type": "scatter", "symbolSize": 9,
+         "data": [point(f"{r.name}（{r.active_count}/{r.capacity}）", r.lng, r.lat)
+                  for r in runners if r.on_duty and not r.suspended]},
+        {"name": "离岗跑手", "type": "scatter", "symbolSize": 7, "itemStyle": {"opacity": 0.4},
+         "data": [point(r.name, r.lng, r.lat) for r in runners
+                  if not r.on_duty or r.suspended]},
+        {"name": "待接单", "type": "scatter", "symbol": "diamond", "symbolSize": 12,
+         "data": [point(f"代办#{e.id}", e.pickup_lng, e.pickup_lat) for e in found.queue
+                  if e.state == ErrandState.open.value]},
+        {"name": "已派单", "type": "scatter", "symbol": "triangle", "symbolSize": 12,
+         "data": [point(f"代办#{e.id}", e.pickup_lng, e.pickup_lat) for e in found.queue
+                  if e.state == ErrandState.offered.value]},
+    ]
+    return {"tooltip": {"trigger": "item"},  # the default tooltip escapes names
+            "legend": {"bottom": 0},
+            "grid": {"left": 8, "right": 16, "top": 24, "bottom": 64, "containLabel": True},
+            "xAxis": {"type": "value", "scale": True, "splitNumber": 4,
+                      "axisLabel": {"formatter": "{value}°E"}},
+            "yAxis": {"type": "value", "scale": True, "splitNumber": 4,
+                      "axisLabel": {"formatter": "{value}°N"}},
+            "series": series}

@@ -31,9 +31,10 @@ from tongban.core.errors import (
     permitted,
 )
 from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.numbers import gini
 from tongban.core.security import Actor, Outsider, Role
 from tongban.core.workdays import UnknownCalendarYear, load_calendar, local_zone
-from tongban.errand import sla
+from tongban.errand import metrics, sla
 from tongban.errand.dispatch import KM_PER_DEGREE, haversine_km
 from tongban.errand.enums import (
     HANDOVERS,
@@ -559,7 +560,8 @@ def _take(db: Session, *, errand: Errand, runner: Runner, now: datetime) -> tupl
         update(Errand)
         .where(Errand.id == errand.id, Errand.state == ErrandState.open.value,
                Errand.runner_id.is_(None))
-        .values(state=ErrandState.accepted.value, runner_id=runner.id, accepted_at=now)
+        .values(state=ErrandState.accepted.value, runner_id=runner.id, accepted_at=now,
+                pickup_km=_distance(runner, errand))
         .execution_options(synchronize_session=False)))
     if not won:
         return 0, 0
@@ -574,10 +576,15 @@ def _take(db: Session, *, errand: Errand, runner: Runner, now: datetime) -> tupl
     return won, slot
 
 
+def _distance(runner: Runner, errand: Errand) -> float | None:
+    """How far (km) the runner stands from the errand's pickup point (None: position unknown)."""
+    if runner.lat is None or runner.lng is None:
+        return None
+    return haversine_km(runner.lat, runner.lng, errand.pickup_lat, errand.pickup_lng)
+
+
 def _as_grabbed(errand: Errand, runner: Runner, *, retry: bool) -> Grabbed:
-    km = haversine_km(runner.lat or 0, runner.lng or 0, errand.pickup_lat, errand.pickup_lng) \
-        if runner.lat is not None else 0.0
-    return Grabbed(errand, runner, km, retry)
+    return Grabbed(errand, runner, _distance(runner, errand) or 0.0, retry)
 
 
 # ---------------------------------------------------------------- the lifecycle
@@ -642,10 +649,8 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
         if offer_to is None:
             raise DomainError("派单须指定跑手")
         errand.runner_id = offer_to.id
-        km = haversine_km(offer_to.lat, offer_to.lng, errand.pickup_lat, errand.pickup_lng) \
-            if offer_to.lat is not None and offer_to.lng is not None else None
         db.add(Offer(errand_id=errand.id, runner_id=offer_to.id, offered_at=utcnow(),
-                     by_dispatcher=actor is DISPATCHER, distance_km=km))
+                     by_dispatcher=actor is DISPATCHER, distance_km=_distance(offer_to, errand)))
         db.flush()
         db.refresh(errand)
     elif current is ErrandState.offered:
@@ -654,6 +659,7 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
                                       action, OfferOutcome.withdrawn))
     runner = errand.runner
     if action is ErrandAction.accept and runner is not None:
+        errand.pickup_km = _distance(runner, errand)
         slot = _changed(db.execute(update(Runner).where(Runner.id == runner.id,
                                                Runner.active_count < Runner.capacity)
                           .values(active_count=Runner.active_count + 1)
@@ -764,6 +770,81 @@ def expire_offers(db: Session, *, actor: Actor, zone_org_id: int | None = None) 
         audit.record(db, actor=actor, action="errand.offer_expired", object_type="errand",
                      object_id=errand.id, changes={"state": ["offered", "open"], "runner": runner})
     return len(stale)
+
+
+# ---------------------------------------------------------------- the dispatcher console
+
+
+@dataclass(frozen=True)
+class ConsoleZone:
+    org_id: int
+    name: str
+    lat: float
+    lng: float
+    mode: ZoneMode
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The console's figures over its window, with their counts."""
+
+    submitted: int
+    answered: int  # accepted within TONGBAN_ERRAND_ANSWER_MINUTES of submission
+    due: int
+    ontime: int
+    picked: int  # taken, with the runner's distance known
+    pickup_km_total: float
+    loads: tuple[int, ...]  # errands held by each runner on duty
+
+    @property
+    def mean_pickup_km(self) -> float | None:
+        return self.pickup_km_total / self.picked if self.picked else None
+
+    @property
+    def load_gini(self) -> float:
+        return gini(self.loads)
+
+
+@dataclass(frozen=True)
+class Console:
+    zones: list[ConsoleZone]
+    runners: list[Runner]
+    queue: list[Errand]  # open and offered, oldest first
+    kpis: Kpis
+    days: int
+
+
+def console(db: Session, *, actor: Actor, days: int = 7) -> Console:
+    """What the dispatcher console shows to staff: the zones (seats and modes) they see, the
+    runners of those zones' teams, the waiting errands and the KPIs of the last ``days``."""
+    org_service.require_area(actor, Area.errands)
+    if actor.role is Role.runner:
+        raise PermissionDenied("跑手不能查看调度台")
+    visible = set(db.scalars(select(Org.id).where(org_service.scope_condition(db, actor=actor))))
+    modes = zone_modes(db)
+    zones = [ConsoleZone(z.org_id, z.org.name, z.seat_lat, z.seat_lng, modes[z.org_id])
+             for z in db.scalars(select(ErrandZone).join(Org, Org.id == ErrandZone.org_id)
+                                 .order_by(Org.code, Org.id)) if z.org_id in visible]
+    zone_ids = [z.org_id for z in zones]
+    runners = list(db.scalars(select(Runner).where(Runner.team_org_id.in_(visible))
+                              .order_by(Runner.id)))
+    queue = list(db.scalars(select(Errand).where(
+        Errand.zone_org_id.in_(zone_ids),
+        Errand.state.in_([ErrandState.open.value, ErrandState.offered.value]))
+        .order_by(Errand.submitted_at, Errand.id)))
+    now = utcnow()
+    since = now - timedelta(days=days)
+    figures = metrics.figures_by_zone(db, since=since, until=now + timedelta(seconds=1), now=now)
+    total = {key: sum(int(f.get(key, 0)) for z, f in figures.items() if z in zone_ids)
+             for key in ("errands", "errands_answered", "errands_due", "errands_ontime")}
+    picked = db.execute(select(func.count(Errand.pickup_km), func.sum(Errand.pickup_km)).where(
+        Errand.zone_org_id.in_(zone_ids), Errand.accepted_at >= since,
+        Errand.pickup_km.is_not(None))).one()
+    kpis = Kpis(submitted=total["errands"], answered=total["errands_answered"],
+                due=total["errands_due"], ontime=total["errands_ontime"],
+                picked=int(picked[0] or 0), pickup_km_total=float(picked[1] or 0.0),
+                loads=tuple(r.active_count for r in runners if r.on_duty and not r.suspended))
+    return Console(zones=zones, runners=runners, queue=queue, kpis=kpis, days=days)
 
 
 # ---------------------------------------------------------------- the dispatcher's writes

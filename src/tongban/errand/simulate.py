@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from tongban.core.numbers import gini
 from tongban.errand.dispatch import (
     KM_PER_DEGREE,
     ErrandPoint,
@@ -45,13 +46,14 @@ from tongban.errand.dispatcher import CostModel
 
 MODES = ("dispatch", "grab", "greedy")
 
-#: The demo city's county seats (巴中): name, lat, lng, share of requests.
-SEATS: tuple[tuple[str, float, float, float], ...] = (
-    ("巴州区", 31.867, 106.747, 0.30),
-    ("恩阳区", 31.787, 106.636, 0.15),
-    ("通江县", 31.912, 107.245, 0.20),
-    ("南江县", 32.346, 106.828, 0.18),
-    ("平昌县", 31.560, 107.104, 0.17),
+#: The demo city's county seats (巴中, approximate): division code, name, lat, lng, share of
+#: requests.
+SEATS: tuple[tuple[str, str, float, float, float], ...] = (
+    ("511902", "巴州区", 31.867, 106.747, 0.30),
+    ("511903", "恩阳区", 31.787, 106.636, 0.15),
+    ("511921", "通江县", 31.912, 107.245, 0.20),
+    ("511922", "南江县", 32.346, 106.828, 0.18),
+    ("511923", "平昌县", 31.560, 107.104, 0.17),
 )
 #: How far (1 σ, km) requests fall from the seat (the towns) and runners start (the county).
 REQUEST_SPREAD_KM = 3.0
@@ -65,8 +67,10 @@ def scatter(rng: random.Random, lat: float, lng: float, spread_km: float) -> tup
     return round(lat + dlat, 6), round(lng + dlng, 6)
 
 
-def pick_seat(rng: random.Random) -> tuple[str, float, float, float]:
-    return rng.choices(SEATS, weights=[s[3] for s in SEATS])[0]
+def pick_seat(rng: random.Random) -> tuple[float, float]:
+    """A county seat, drawn by its share of requests."""
+    _, _, lat, lng, _ = rng.choices(SEATS, weights=[s[4] for s in SEATS])[0]
+    return lat, lng
 
 
 @dataclass
@@ -123,27 +127,17 @@ class ModeResult:
         }
 
 
-def gini(values: list[int]) -> float:
-    """The Gini coefficient of non-negative values (0: all equal)."""
-    if not values or sum(values) == 0:
-        return 0.0
-    ordered = np.sort(np.asarray(values, dtype=float))
-    n = len(ordered)
-    ranks = np.arange(1, n + 1)
-    return float((2 * np.sum(ranks * ordered) / (n * ordered.sum())) - (n + 1) / n)
-
-
 def _world(scenario: Scenario) -> tuple[list[_Request], list[tuple[float, float]]]:
     rng = random.Random(scenario.seed)
     times = sorted(rng.uniform(0, scenario.minutes) for _ in range(scenario.requests))
     requests = []
     for n, at in enumerate(times):
-        _, lat, lng, _ = pick_seat(rng)
+        lat, lng = pick_seat(rng)
         point = scatter(rng, lat, lng, REQUEST_SPREAD_KM)
         requests.append(_Request(n, at, point[0], point[1], (lat, lng)))
     runners = []
     for _ in range(scenario.runners):
-        _, lat, lng, _ = pick_seat(rng)
+        lat, lng = pick_seat(rng)
         runners.append(scatter(rng, lat, lng, RUNNER_SPREAD_KM))
     return requests, runners
 

@@ -1,4 +1,4 @@
-"""errand_dispatcher: zone modes, dispatch cycles and the grab-pool time of errands, offers
+"""errand_dispatcher: zone modes, dispatch cycles, grab-pool time and pickup distance of errands, offers
 
 Revision ID: 0024
 Revises: 0021
@@ -25,6 +25,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('dispatch_cycles', sa.Integer(), server_default='0',
                                    nullable=False))
         batch.add_column(sa.Column('pooled_at', tongban.core.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column('pickup_km', sa.Float(), nullable=True))
     op.create_table(
         'errand_offer',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -51,6 +52,7 @@ def downgrade() -> None:
     op.drop_index('ix_errand_offer_errand_id', table_name='errand_offer')
     op.drop_table('errand_offer')
     with op.batch_alter_table('errand') as batch:
+        batch.drop_column('pickup_km')
         batch.drop_column('pooled_at')
         batch.drop_column('dispatch_cycles')
     with op.batch_alter_table('errand_zone') as batch:
