@@ -193,3 +193,47 @@ def test_one_runner_racing_for_many_errands_never_exceeds_its_capacity(
         runner = db.get(Runner, runner_id)
         assert runner is not None and runner.active_count == 3
         assert db.scalar(select(func.count()).where(Errand.runner_id == runner_id)) == 3
+
+
+#: One contender in a process of its own: waits for the agreed instant, grabs, says how.
+_CONTENDER = """
+import sys, time
+from tongban.core import db
+from tongban.core.security import SYSTEM_ACTOR
+from tongban.errand import service
+errand, runner, at = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+with db.session_scope() as s:
+    s.get(service.Errand, errand)  # connect before the start
+    time.sleep(max(0.0, at - time.time()))
+try:
+    with db.session_scope() as s:
+        won = service.grab(s, actor=SYSTEM_ACTOR, errand_id=errand, runner_id=runner)
+        print("retry" if won.retry else "won")
+except service.Taken:
+    print("taken")
+"""
+
+
+def test_processes_racing_for_one_errand_have_exactly_one_winner(race_engine: Engine) -> None:
+    import subprocess
+    import sys
+    import time
+
+    runners, (errand_id,) = _seed(race_engine, runners=6, errands=1, capacity=1)
+    env = {**os.environ, "TONGBAN_ENV": "test",
+           "TONGBAN_DATABASE_URL": race_engine.url.render_as_string(hide_password=False)}
+    start = time.time() + 8  # every process imported and connected by then
+    procs = [subprocess.Popen([sys.executable, "-c", _CONTENDER, str(errand_id), str(r),
+                               str(start)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for r in runners]
+    outcomes = Counter()
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        outcomes[out.strip()] += 1
+    assert outcomes == Counter({"won": 1, "taken": 5})
+    with Session(race_engine) as db:
+        errand = db.get(Errand, errand_id)
+        assert errand is not None and errand.state == "accepted"
+        assert db.scalar(select(func.sum(Runner.active_count))) == 1
+        assert db.scalar(select(func.count()).where(AuditEntry.action == "errand.grab")) == 1
