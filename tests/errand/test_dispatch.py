@@ -103,3 +103,13 @@ def test_a_bad_file_is_refused_naming_the_row(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["errand", "dispatch", "--runners", str(tmp_path / "r.csv"),
                                       "--errands", str(tmp_path / "e.csv"), "--radius-km", "5"])
     assert result.exit_code == 1 and "第2行" in result.output
+
+
+def test_a_runner_without_a_slot_does_not_hide_the_next_one() -> None:
+    # the nearest runner is full (capacity 0): the errand goes to the one behind it, even
+    # when only each errand's nearest runner is a candidate
+    full, free = RunnerPoint("full", 31.85, 106.70, 0), RunnerPoint("free", 31.86, 106.70, 1)
+    errand = ErrandPoint("e", 31.85, 106.7001)
+    for nearest in (None, 1):
+        solution = solve([full, free], [errand], radius_km=5, nearest=nearest)
+        assert [(a.errand_id, a.runner_id) for a in solution.assignments] == [("e", "free")]

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.conftest import DEFAULT_PG_URL
-from tests.factories import errand_world, make_errand, make_runner
+from tests.factories import errand_world, make_errand, make_runner, make_user
 from tongban.cli import app
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
-from tongban.core.security import SYSTEM_ACTOR
+from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.errand import service
 from tongban.errand.dispatch import Pairs, assign
 from tongban.errand.dispatcher import CostModel, ZoneLocks, run_cycle
@@ -228,9 +228,7 @@ def test_a_grab_only_zone_gets_no_offers_and_both_takes_grabs_at_once(db: Sessio
 
 
 def test_only_city_managers_set_a_zones_mode(db: Session) -> None:
-    from tests.factories import make_user
     from tongban.core.errors import PermissionDenied
-    from tongban.core.security import Role
 
     errand_world(db)
     zone = _zone(db)
@@ -351,3 +349,27 @@ def test_simulate_compares_the_modes_on_the_same_world() -> None:
     out = cli.invoke(app, ["errand", "simulate", "--requests", "5", "--runners", "2",
                            "--minutes", "10", "--modes", "dispatch,teleport"])
     assert out.exit_code == 2
+
+
+def test_the_runner_page_shows_an_offer_with_its_deadline_and_the_pulse_moves(
+        db: Session) -> None:
+    from tests.factories import logged_in_client
+
+    item, _ = errand_world(db)
+    runner = make_runner(db, at=(31.868, 106.749))
+    client = logged_in_client(db, runner.user)
+    before = client.get("/errands/runner/pulse").json()["pulse"]
+    errand = make_errand(db, item=item, at=SEAT)
+    grabbable = client.get("/errands/runner/pulse").json()["pulse"]
+    assert grabbable != before and f"p{errand.id}" in grabbable
+    assert _cycle(db) == {errand.id: runner.id}
+    offered = client.get("/errands/runner/pulse").json()["pulse"]
+    assert offered == f"{errand.id}:offered"
+    page = client.get("/errands/runner").text
+    assert f'data-testid="offer-{errand.id}"' in page and "逾时将派给他人" in page
+    assert f'data-testid="act-{errand.id}-accept"' in page
+    assert f'data-testid="act-{errand.id}-decline"' in page
+    assert f'data-value="{offered}"' in page
+    assert client.get("/errands/runner/pulse").status_code == 200
+    staff = logged_in_client(db, make_user(db, role=Role.analyst))
+    assert staff.get("/errands/runner/pulse").status_code == 404

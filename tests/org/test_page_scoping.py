@@ -128,6 +128,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/errands"): PageProbe("/errands", "clean"),
         ("GET", "/errands/runner"): PageProbe("/errands/runner", rightful=None),
         ("GET", "/errands/console"): PageProbe("/errands/console", "clean"),
+        ("GET", "/errands/runner/pulse"): PageProbe("/errands/runner/pulse", rightful=None),
         ("POST", "/errands/console/mode"): PageProbe("/errands/console/mode", rightful=None),
         ("POST", "/errands/{errand_id}/grab"): PageProbe(f"/errands/{errand}/grab",
                                                          rightful=None),

@@ -228,6 +228,11 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
                                                            {"on_duty": True}),
         ("POST", "/api/v1/errands/runners/me/position"): Probe(
             "/api/v1/errands/runners/me/position", {"lat": 31.8, "lng": 106.7}),
+        ("GET", "/api/v1/errands/zones"): Probe("/api/v1/errands/zones",
+                                               expect="no_victim_data"),
+        ("PUT", "/api/v1/errands/zones/{org_id}/mode"): Probe(
+            "/api/v1/errands/zones/1/mode", {"mode": "grab"}),
+        ("GET", "/api/v1/errands/kpis"): Probe("/api/v1/errands/kpis", expect="no_victim_data"),
         ("GET", "/api/v1/errands/{errand_id}"): Probe(ERRAND),
         ("POST", "/api/v1/errands/{errand_id}/grab"): Probe(f"{ERRAND}/grab", {}),
         ("POST", "/api/v1/errands/{errand_id}/actions/{action}"): Probe(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -11,7 +11,7 @@ from tongban.core.errors import NotFound
 from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor
 from tongban.errand import service
-from tongban.errand.enums import ErrandAction, ErrandState
+from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
 from tongban.errand.models import Runner
 from tongban.errand.schemas import (
     ActionRequest,
@@ -103,6 +103,64 @@ def ping_position(body: PositionRequest, db: Session = REQUEST_DB,
     service.record_position(db, actor=actor, runner=_own_runner(db, actor), lat=body.lat,
                             lng=body.lng)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class ZoneRead(BaseModel):
+    id: int
+    zone: str
+    mode: str
+    mode_label: str
+
+
+class ModeRequest(BaseModel):
+    mode: ZoneMode | None = Field(None, description="dispatch、grab、both；null 为默认设置")
+
+
+class KpisRead(BaseModel):
+    days: int
+    submitted: int
+    answered: int
+    answer_rate: float | None
+    due: int
+    ontime: int
+    ontime_rate: float | None
+    picked: int
+    mean_pickup_km: float | None
+    runners_on_duty: int
+    load_gini: float
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(100 * numerator / denominator, 2) if denominator else None
+
+
+@router.get("/zones", response_model=PageOut[ZoneRead], summary="代办区域及派单方式")
+def list_zones(response: Response, db: Session = REQUEST_DB,
+               actor: Actor = Depends(require_actor)) -> PageOut[ZoneRead]:
+    found = service.console(db, actor=actor, days=1).zones
+    return page_out(response, Page.whole([
+        ZoneRead(id=z.org_id, zone=z.name, mode=z.mode.value, mode_label=z.mode.label)
+        for z in found]))
+
+
+@router.put("/zones/{org_id}/mode", response_model=ZoneRead, summary="设置区域的派单方式")
+def set_zone_mode(org_id: RowId, body: ModeRequest, db: Session = REQUEST_DB,
+                  actor: Actor = Depends(require_actor)) -> ZoneRead:
+    zone = service.set_zone_mode(db, actor=actor, zone_org_id=org_id, mode=body.mode)
+    mode = service.zone_modes(db)[zone.org_id]
+    return ZoneRead(id=zone.org_id, zone=zone.org.name, mode=mode.value, mode_label=mode.label)
+
+
+@router.get("/kpis", response_model=KpisRead, summary="调度台指标（应答率、取件距离、按时率、工作量）")
+def kpis(days: int = Query(7, ge=1, le=90), db: Session = REQUEST_DB,
+         actor: Actor = Depends(require_actor)) -> KpisRead:
+    k = service.console(db, actor=actor, days=days).kpis
+    return KpisRead(days=days, submitted=k.submitted, answered=k.answered,
+                    answer_rate=_ratio(k.answered, k.submitted), due=k.due, ontime=k.ontime,
+                    ontime_rate=_ratio(k.ontime, k.due), picked=k.picked,
+                    mean_pickup_km=round(k.mean_pickup_km, 3)
+                    if k.mean_pickup_km is not None else None,
+                    runners_on_duty=len(k.loads), load_gini=round(k.load_gini, 4))
 
 
 @router.get("/{errand_id}", response_model=ErrandRead, summary="一件代办")

@@ -117,27 +117,30 @@ def _unit_xyz(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
 
 def candidate_pairs(runners: Sequence[RunnerPoint], errands: Sequence[ErrandPoint],
                     radius_km: float, *, nearest: int | None = None) -> Pairs:
-    """The runners within ``radius_km`` (inclusive) of each errand, at most ``nearest`` of
-    them per errand (None: as many as there are errands, which keeps an optimum)."""
+    """The runners with a free slot within ``radius_km`` (inclusive) of each errand, at most
+    ``nearest`` of them per errand (None: as many as there are errands, which keeps an
+    optimum)."""
     empty = np.empty(0, dtype=np.int64)
-    if not runners or not errands:
+    # a runner without a free slot takes nothing (and must not fill an errand's k nearest)
+    able = np.flatnonzero(np.fromiter((r.capacity > 0 for r in runners), bool, len(runners)))
+    if not len(able) or not errands:
         return Pairs(empty, empty, np.empty(0))
-    r_lat = np.fromiter((r.lat for r in runners), float, len(runners))
-    r_lng = np.fromiter((r.lng for r in runners), float, len(runners))
+    r_lat = np.fromiter((runners[i].lat for i in able), float, len(able))
+    r_lng = np.fromiter((runners[i].lng for i in able), float, len(able))
     e_lat = np.fromiter((e.lat for e in errands), float, len(errands))
     e_lng = np.fromiter((e.lng for e in errands), float, len(errands))
-    k = min(len(runners), nearest if nearest is not None else len(errands))
+    k = min(len(able), nearest if nearest is not None else len(errands))
     # the chord of the radius, with room for rounding; the haversine below decides
     angle = min((radius_km + 1e-6) / EARTH_RADIUS_KM, math.pi)
     bound = 2 * math.sin(angle / 2) * (1 + 1e-9) + 1e-12
     tree = cKDTree(_unit_xyz(r_lat, r_lng))
     _, found = tree.query(_unit_xyz(e_lat, e_lng), k=max(k, 1), distance_upper_bound=bound)
     found = np.asarray(found).reshape(len(errands), -1)
-    rows, cols = np.nonzero(found < len(runners))
-    runner_index = found[rows, cols]
-    km = haversine_many(e_lat[rows], e_lng[rows], r_lat[runner_index], r_lng[runner_index])
+    rows, cols = np.nonzero(found < len(able))
+    local = found[rows, cols]
+    km = haversine_many(e_lat[rows], e_lng[rows], r_lat[local], r_lng[local])
     keep = km <= radius_km + EPSILON_KM
-    return Pairs(rows[keep].astype(np.int64), runner_index[keep].astype(np.int64), km[keep])
+    return Pairs(rows[keep].astype(np.int64), able[local[keep]].astype(np.int64), km[keep])
 
 
 def assign(n_errands: int, capacity: Sequence[int], pairs: Pairs, cost: np.ndarray,

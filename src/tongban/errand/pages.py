@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
@@ -16,6 +18,7 @@ from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.errand import service
 from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
+from tongban.errand.models import Errand
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
 from tongban.org.enums import Area
@@ -112,10 +115,31 @@ def runner_page(request: Request, db: Session = REQUEST_DB,
         raise NotFound("当前账号不是登记的跑手")
     mine = service.list_errands(db, actor=actor, params=ListParams(page_size=50))
     active = [e for e in mine.items if ErrandState(e.state).is_open]
+    pool = service.pool(db, actor=actor, runner=runner)
+    offer_seconds = get_settings().errand_offer_seconds
     return render(request, "errand/runner.html", {
-        "runner": runner, "pool": service.pool(db, actor=actor, runner=runner),
+        "runner": runner, "pool": pool,
         "mine": [(e, _in_order(service.allowed_actions(db, actor=actor, errand=e))) for e in active],
-        "radius": get_settings().errand_radius_km})
+        "radius": get_settings().errand_radius_km,
+        "deadlines": {e.id: e.offered_at + timedelta(seconds=offer_seconds)
+                      for e in active if e.state == ErrandState.offered.value and e.offered_at},
+        "pulse": _pulse(active, pool)})
+
+
+@router.get("/errands/runner/pulse")
+def runner_pulse(db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """What the runner page polls: a fingerprint of the runner's offers and pool, so that the
+    page reloads when an offer arrives or the pool changes."""
+    runner = service.runner_of(db, actor=actor)
+    if runner is None:
+        raise NotFound("当前账号不是登记的跑手")
+    mine = service.list_errands(db, actor=actor, params=ListParams(page_size=50))
+    active = [e for e in mine.items if ErrandState(e.state).is_open]
+    return JSONResponse({"pulse": _pulse(active, service.pool(db, actor=actor, runner=runner))})
+
+
+def _pulse(active: list[Errand], pool: list[tuple[Errand, float]]) -> str:
+    return ",".join([f"{e.id}:{e.state}" for e in active] + [f"p{e.id}" for e, _ in pool])
 
 
 @router.post("/errands/runner/duty", response_class=HTMLResponse)

@@ -649,8 +649,9 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
         if offer_to is None:
             raise DomainError("派单须指定跑手")
         errand.runner_id = offer_to.id
+        errand.pickup_km = _distance(offer_to, errand)
         db.add(Offer(errand_id=errand.id, runner_id=offer_to.id, offered_at=utcnow(),
-                     by_dispatcher=actor is DISPATCHER, distance_km=_distance(offer_to, errand)))
+                     by_dispatcher=actor is DISPATCHER, distance_km=errand.pickup_km))
         db.flush()
         db.refresh(errand)
     elif current is ErrandState.offered:

@@ -40,5 +40,37 @@
     window.setInterval(send, 60000);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { initLocate(); initPing(); });
+  // An offer's countdown; when it runs out, or when the runner's offers or pool change
+  // (polled every 15 s), the page reloads — unless the runner is typing.
+  function initPulse() {
+    var busy = function () {
+      var active = document.activeElement;
+      return active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA");
+    };
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var until = Date.parse(el.getAttribute("data-deadline"));
+      function tick() {
+        var left = Math.round((until - Date.now()) / 1000);
+        if (left <= 0) { if (!busy()) { window.location.reload(); } return; }
+        el.textContent = "在 " + left + " 秒内";
+        window.setTimeout(tick, 1000);
+      }
+      tick();
+    });
+    var pulse = document.querySelector("[data-runner-pulse]");
+    if (!pulse) { return; }
+    window.setInterval(function () {
+      fetch(pulse.getAttribute("data-runner-pulse"), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (data && data.pulse !== pulse.getAttribute("data-value") && !busy()) {
+            window.location.reload();
+          }
+        });
+    }, 15000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initLocate(); initPing(); initPulse();
+  });
 })();
