@@ -114,7 +114,9 @@ def runner_page(request: Request, db: Session = REQUEST_DB,
     if runner is None:
         raise NotFound("当前账号不是登记的跑手")
     mine = service.list_errands(db, actor=actor, params=ListParams(page_size=50))
-    active = [e for e in mine.items if ErrandState(e.state).is_open]
+    # offers first: they wait for an answer within seconds
+    active = sorted((e for e in mine.items if ErrandState(e.state).is_open),
+                    key=lambda e: e.state != ErrandState.offered.value)
     pool = service.pool(db, actor=actor, runner=runner)
     offer_seconds = get_settings().errand_offer_seconds
     return render(request, "errand/runner.html", {
@@ -187,9 +189,13 @@ def act(request: Request, errand_id: RowId, action: ErrandAction, reason: str = 
     return see_other(back)
 
 
+#: Steps shown after the others: refusing and giving up.
+_LAST = (ErrandAction.decline, ErrandAction.cancel, ErrandAction.fail)
+
+
 def _in_order(allowed: frozenset[ErrandAction]) -> list[ErrandAction]:
-    """The next step first, 取消/失败 last (the workflow's order)."""
-    return [a for a in ErrandAction if a in allowed]
+    """The next step first (接受派单 before 拒绝派单), 取消/失败 last."""
+    return sorted((a for a in ErrandAction if a in allowed), key=lambda a: a in _LAST)
 
 
 @router.get("/errands/console", response_class=HTMLResponse)
