@@ -125,8 +125,8 @@ def candidate_pairs(runners: Sequence[RunnerPoint], errands: Sequence[ErrandPoin
     able = np.flatnonzero(np.fromiter((r.capacity > 0 for r in runners), bool, len(runners)))
     if not len(able) or not errands:
         return Pairs(empty, empty, np.empty(0))
-    r_lat = np.fromiter((runners[i].lat for i in able), float, len(able))
-    r_lng = np.fromiter((runners[i].lng for i in able), float, len(able))
+    r_lat = np.array([runners[int(i)].lat for i in able], dtype=float)
+    r_lng = np.array([runners[int(i)].lng for i in able], dtype=float)
     e_lat = np.fromiter((e.lat for e in errands), float, len(errands))
     e_lng = np.fromiter((e.lng for e in errands), float, len(errands))
     k = min(len(able), nearest if nearest is not None else len(errands))

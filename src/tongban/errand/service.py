@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tongban.core import audit, notify, privacy, ratelimit
 from tongban.core.config import get_settings
@@ -510,15 +510,16 @@ def grab(db: Session, *, actor: Actor, errand_id: int, runner_id: int) -> Grabbe
     On SQLite the transaction began IMMEDIATE (one writer at a time); on PostgreSQL the
     errand's UPDATE holds its row lock, and a second contender's UPDATE re-reads the row
     after the first commits and finds it no longer open."""
-    errand = db.get(Errand, errand_id)
-    runner = db.get(Runner, runner_id)
+    # read fresh (another contender may have just won), without the custody log
+    errand = db.get(Errand, errand_id, populate_existing=True,
+                    options=[lazyload(Errand.handovers)])
+    runner = db.get(Runner, runner_id, populate_existing=True)
     if errand is None:
         raise NotFound(f"未找到代办 #{errand_id}")
     if runner is None:
         raise NotFound(f"未找到跑手 #{runner_id}")
     if runner.user_id != actor.user_id and not actor.can_manage:
         raise PermissionDenied("只能为自己抢单")
-    db.refresh(errand)
     if errand.runner_id == runner.id and ErrandState(errand.state) is not ErrandState.open:
         return _as_grabbed(errand, runner, retry=True)
     if errand.runner_id is not None:
@@ -532,8 +533,8 @@ def grab(db: Session, *, actor: Actor, errand_id: int, runner_id: int) -> Grabbe
             won, slot = _take(db, errand=errand, runner=runner, now=now)
     except _NoSlot:
         won, slot = 1, 0
-    db.refresh(errand)
-    db.refresh(runner)
+    db.refresh(errand, ["state", "runner_id", "accepted_at", "pickup_km", "runner"])
+    db.refresh(runner, ["active_count"])
     if not won:
         if errand.runner_id == runner.id:
             return _as_grabbed(errand, runner, retry=True)
