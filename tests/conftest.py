@@ -53,6 +53,23 @@ def _prepare(engine: Engine) -> None:
         session.commit()
 
 
+def reachable_postgres() -> str:
+    """The admin URL of the tests' PostgreSQL server; the test skips without one (fails when
+    ``TONGBAN_REQUIRE_POSTGRES`` is set)."""
+    url = os.environ.get("TONGBAN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        if _flag("TONGBAN_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL 不可用：{exc}")
+        pytest.skip(f"PostgreSQL 不可用：{type(exc).__name__}")
+    finally:
+        engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def backend_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

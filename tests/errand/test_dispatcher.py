@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from datetime import timedelta
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.conftest import DEFAULT_PG_URL
+from tests.conftest import reachable_postgres
 from tests.factories import errand_world, make_errand, make_runner, make_user
 from tongban.cli import app
 from tongban.core.audit import AuditEntry
@@ -289,14 +288,7 @@ def test_assign_is_the_brute_force_optimum_with_waiting(case: tuple) -> None:  #
 
 
 def test_one_process_holds_a_zones_lock() -> None:
-    url = os.environ.get("TONGBAN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-    try:
-        with create_engine(url).connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        if os.environ.get("TONGBAN_REQUIRE_POSTGRES") in {"1", "true", "yes"}:
-            pytest.fail(f"PostgreSQL 不可用：{exc}")
-        pytest.skip(f"PostgreSQL 不可用：{type(exc).__name__}")
+    url = reachable_postgres()
     first, second = ZoneLocks(url), ZoneLocks(url)
     try:
         assert first.take(424242)

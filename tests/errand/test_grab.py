@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import DEFAULT_PG_URL
+from tests.conftest import reachable_postgres
 from tests.factories import errand_world, make_errand, make_runner
 from tongban.core import db as core_db
 from tongban.core.audit import AuditEntry
@@ -99,16 +99,7 @@ def race_engine(request: pytest.FixtureRequest,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """A fresh database with the whole schema, its sessions the app's (committed for real)."""
     import_all_models()
-    admin = None
-    if request.param == "postgresql":
-        admin = os.environ.get("TONGBAN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-        try:
-            with create_engine(admin).connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            if os.environ.get("TONGBAN_REQUIRE_POSTGRES") in {"1", "true", "yes"}:
-                pytest.fail(f"PostgreSQL 不可用：{exc}")
-            pytest.skip(f"PostgreSQL 不可用：{type(exc).__name__}")
+    admin = reachable_postgres() if request.param == "postgresql" else None
     with core_db.scratch_database(admin) as url:
         engine = core_db.make_engine(url)
         Base.metadata.create_all(engine)
