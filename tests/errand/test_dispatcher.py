@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -365,3 +367,60 @@ def test_the_runner_page_shows_an_offer_with_its_deadline_and_the_pulse_moves(
     assert client.get("/errands/runner/pulse").status_code == 200
     staff = logged_in_client(db, make_user(db, role=Role.analyst))
     assert staff.get("/errands/runner/pulse").status_code == 404
+
+
+def test_the_server_runs_the_dispatcher_beside_its_jobs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tongban serve`` (and ``worker``) start the dispatcher with the background lock: an
+    open errand is offered within a cycle or two, with no command run."""
+    from datetime import date
+
+    from sqlalchemy.orm import sessionmaker
+
+    from tongban.cli.serve import background_work
+    from tongban.core import db as core_db
+    from tongban.errand.models import Errand, ErrandItem, Runner
+    from tongban.models_registry import import_all_models
+    from tongban.org.models import Org, User
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", url)
+    monkeypatch.setenv("TONGBAN_BACKGROUND_JOBS", "true")
+    monkeypatch.setenv("TONGBAN_ERRAND_DISPATCH_SECONDS", "1")
+    get_settings.cache_clear()
+    import_all_models()
+    engine = core_db.make_engine(url)
+    core_db.Base.metadata.create_all(engine)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    monkeypatch.setattr(core_db, "get_sessionmaker", lambda: factory)
+    with factory() as db:
+        org = Org(code="511902", name="巴州区", short_name="巴州区", level="county", path="/1/")
+        db.add(org)
+        db.flush()
+        db.add(ErrandZone(org_id=org.id, seat_lat=SEAT[0], seat_lng=SEAT[1]))
+        item = ErrandItem(item_code="LIVE", name="派单进程", published_on=date(2026, 12, 1))
+        user = User(username="live-runner", password_hash="x", role="runner", org_id=org.id)
+        db.add_all([item, user])
+        db.flush()
+        runner = Runner(user_id=user.id, team_org_id=org.id, capacity=1, on_duty=True,
+                        lat=31.868, lng=106.749, position_at=utcnow())
+        errand = Errand(item_id=item.id, zone_org_id=org.id, pickup_lat=SEAT[0],
+                        pickup_lng=SEAT[1], state="open", authorised=True, open_at=utcnow())
+        db.add_all([runner, errand])
+        db.commit()
+        errand_id, runner_id = errand.id, runner.id
+    state = ""
+    with background_work(server=False) as running:
+        assert running
+        for _ in range(100):
+            with factory() as db:
+                found = db.get(Errand, errand_id)
+                assert found is not None
+                state = found.state
+            if state == "offered":
+                break
+            time.sleep(0.1)
+    with factory() as db:
+        found = db.get(Errand, errand_id)
+        assert found is not None and state == "offered" and found.runner_id == runner_id
+    engine.dispose()
