@@ -27,7 +27,13 @@ from tongban.catalog import pages as catalog_pages
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.errors import DomainError, ValidationFailed
-from tongban.core.middleware import BodyCaps, BodyGuard, RequestGate, SecurityHeaders
+from tongban.core.middleware import (
+    BodyCaps,
+    BodyGuard,
+    RequestGate,
+    SecurityHeaders,
+    content_security_policy,
+)
 from tongban.core.ratelimit import RateLimited
 from tongban.core.templating import render
 from tongban.errand import api as errand_api
@@ -61,7 +67,7 @@ PUBLIC_WRITES = frozenset({
 
 #: npm packages served under /static/vendor/<name> (from node_modules, never committed).
 VENDOR_ASSETS = {"echarts": "echarts/dist", "htmx": "htmx.org/dist",
-                 "swagger-ui": "swagger-ui-dist"}
+                 "swagger-ui": "swagger-ui-dist", "leaflet": "leaflet/dist"}
 
 
 class ErrorBody(BaseModel):
@@ -217,7 +223,7 @@ def create_app() -> FastAPI:
         same_site="lax",
         https_only=settings.is_production,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, policy=content_security_policy(settings.map_tile_url))
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(OperationalError, _database_busy)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
@@ -52,16 +53,24 @@ def live_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def live_server(live_database: Path, chromium_path: str) -> Iterator[str]:
     """``tongban serve`` on a free port over a fresh demo database; yields its base URL."""
-    db_path = live_database
+    del chromium_path
+    with serve(live_database, demo=True, env={
+            # The load tests send many ratings from one address; tests/security checks it.
+            "TONGBAN_REVIEW_RATE_PER_CLIENT": "100000",
+            # The pages see the demo's errands as loaded (the dispatcher's own tests run it).
+            "TONGBAN_ERRAND_DISPATCH_SECONDS": "0"}) as base:
+        yield base
+
+
+@contextmanager
+def serve(db_path: Path, *, demo: bool, env: dict[str, str]) -> Iterator[str]:
+    """``tongban serve`` on a free port over a fresh database (with the demo's data or none),
+    ``env`` added to its settings; the base URL while the block runs."""
     env = {**os.environ, "TONGBAN_DATABASE_URL": f"sqlite:///{db_path}",
            "TONGBAN_ENV": "development", "TONGBAN_STATIC_VENDOR_DIR": str(ROOT / "node_modules"),
-           "TONGBAN_REPORT_DIR": str(db_path.parent / "reports"),
-           # The load tests send many ratings from one address; tests/security checks the limit.
-           "TONGBAN_REVIEW_RATE_PER_CLIENT": "100000",
-           # The pages see the demo's errands as loaded (the dispatcher's own tests run it).
-           "TONGBAN_ERRAND_DISPATCH_SECONDS": "0"}
+           "TONGBAN_REPORT_DIR": str(db_path.parent / "reports"), **env}
     tongban = [sys.executable, "-m", "tongban.cli"]
-    for command in (["db", "upgrade"], ["demo", "load"]):
+    for command in (["db", "upgrade"], ["demo", "load"]) if demo else (["db", "upgrade"],):
         subprocess.run([*tongban, *command], env=env, check=True, capture_output=True)
     port = _free_port()
     process = subprocess.Popen(

@@ -100,3 +100,21 @@ def test_managers_set_a_zones_mode_on_the_page_and_liaisons_cannot(db: Session) 
     assert zone.mode == "dispatch"
     assert db.scalar(select(AuditEntry.id).where(AuditEntry.action == "errand.zone_mode",
                                                  AuditEntry.object_id == str(zone.org_id)))
+
+
+def test_with_a_tile_layer_the_console_draws_on_the_map(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tongban.core.config import get_settings
+
+    errand_world(db)
+    monkeypatch.setenv("TONGBAN_MAP_TILE_URL", "https://t{s}.tianditu.gov.cn/{z}/{x}/{y}")
+    monkeypatch.setenv("TONGBAN_MAP_TILE_ATTRIBUTION", EVIL)
+    get_settings.cache_clear()
+    page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/errands/console").text
+    assert 'data-tile-map="console-map-data"' in page and "/static/vendor/leaflet/leaflet.js" in page
+    assert "echarts.min.js" not in page
+    assert EVIL not in page
+    monkeypatch.delenv("TONGBAN_MAP_TILE_URL")
+    get_settings.cache_clear()
+    page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/errands/console").text
+    assert "data-tile-map" not in page and "echarts.min.js" in page

@@ -206,6 +206,14 @@ class Settings(BaseSettings):
     report_weekly_weekday: int = Field(default=1, ge=1, le=7)
     report_chart_fonts: str = "Noto Sans CJK SC,Source Han Sans SC,Noto Serif CJK SC,WenQuanYi Zen Hei"
 
+    #: A map tile layer for the dispatcher console and the request page's point picker, as a
+    #: Leaflet URL template (https, with {z}, {x}, {y}; {s} for subdomains), e.g. 天地图 with
+    #: its key; empty: no tiles (the console draws a plain scatter, the request page takes
+    #: the browser's position or typed coordinates). Its host joins the pages' img-src.
+    map_tile_url: str = Field(default="", pattern=r"^$|^https://[^\s\"'<>]+$")
+    #: The tile provider's attribution shown on the map (plain text).
+    map_tile_attribution: str = ""
+
     static_vendor_dir: Path = Field(
         default_factory=lambda: PROJECT_ROOT / "node_modules",
         description="where npm put echarts and htmx; served under /static/vendor",

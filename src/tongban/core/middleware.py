@@ -18,6 +18,7 @@ their SQLite transactions deferred (readers never wait under WAL), everything el
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,28 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def tile_source(tile_url: str) -> str:
+    """The CSP source of a map tile URL template: its scheme and host, a ``{s}`` subdomain as
+    ``*`` (CSP allows a wildcard only as the leftmost label); "" for none or a host CSP
+    cannot name."""
+    match = re.match(r"^https://([^/?#]+)", tile_url)
+    if not match:
+        return ""
+    labels = match.group(1).split(".")
+    if "{" in labels[0]:
+        labels[0] = "*"
+    host = ".".join(labels)
+    return f"https://{host}" if re.fullmatch(r"(\*\.)?[A-Za-z0-9.-]+(:[0-9]+)?", host) else ""
+
+
+def content_security_policy(tile_url: str = "") -> str:
+    """The pages' CSP, with the map tiles' host among the image sources where configured."""
+    source = tile_source(tile_url)
+    if not source:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:;", f"img-src 'self' data: {source};")
 #: A report's standalone HTML carries its own stylesheet and no script at all.
 REPORT_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -80,8 +103,9 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DEN
 class SecurityHeaders:
     """ASGI middleware: the headers every response carries unless a route set its own."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: str = CONTENT_SECURITY_POLICY) -> None:
         self.app = app
+        self.headers = {**SECURITY_HEADERS, "Content-Security-Policy": policy}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,7 +115,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     headers.setdefault(name, value)
             await send(message)
 

@@ -32,11 +32,18 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def _tiles() -> dict[str, str]:
+    """The map tile layer of the console and the request page ("" url: none configured)."""
+    settings = get_settings()
+    return {"url": settings.map_tile_url, "attribution": settings.map_tile_attribution}
+
+
 def _new_page(db: Session, request: Request, form: dict[str, str], errors: list[str],
               status_code: int = 200) -> Response:
     return render(request, "errand/new.html", {
         "items": service.active_items(db), "form": form, "errors": errors,
-        "authorisation": AUTHORISATION}, status_code=status_code)
+        "authorisation": AUTHORISATION, "tiles": _tiles(),
+        "centre": service.city_centre(db)}, status_code=status_code)
 
 
 @router.get("/errand/new", response_class=HTMLResponse)
@@ -207,7 +214,7 @@ def console(request: Request, days: int = 7, db: Session = REQUEST_DB,
     found = service.console(db, actor=actor, days=days)
     return render(request, "errand/console.html", {
         "console": found, "days": days, "windows": CONSOLE_WINDOWS, "map": _map(found),
-        "modes": list(ZoneMode), "can_set_mode": actor.can_manage,
+        "modes": list(ZoneMode), "can_set_mode": actor.can_manage, "tiles": _tiles(),
         "answer_minutes": get_settings().errand_answer_minutes, "now": utcnow()})
 
 

@@ -96,6 +96,15 @@ def zone_of(db: Session, *, lat: float, lng: float) -> Org:
     return zone.org
 
 
+def city_centre(db: Session) -> tuple[float, float]:
+    """The middle of the zones' seats (where a map opens); 巴中 without zones."""
+    seats = db.execute(select(ErrandZone.seat_lat, ErrandZone.seat_lng)).all()
+    if not seats:
+        return 31.867, 106.747
+    return (round(sum(s[0] for s in seats) / len(seats), 5),
+            round(sum(s[1] for s in seats) / len(seats), 5))
+
+
 def zone_modes(db: Session) -> dict[int, ZoneMode]:
     """Each zone's org id → how its errands find runners (its own mode or the setting's)."""
     default = ZoneMode(get_settings().errand_mode)

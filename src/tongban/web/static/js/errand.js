@@ -15,6 +15,7 @@
         document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
         document.getElementById("lng").value = pos.coords.longitude.toFixed(6);
         status.textContent = "已获取当前位置";
+        document.dispatchEvent(new CustomEvent("tongban:located"));
       }, function () {
         status.textContent = "未能定位，请填写地址和经纬度";
       }, {enableHighAccuracy: true, timeout: 10000});
