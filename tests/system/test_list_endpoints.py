@@ -24,6 +24,7 @@ WHOLE = {
     "/api/v1/assessment/sheets/{cohort}/{period}/alerts",
     "/api/v1/assessment/trend/{cohort}/{org}",
     "/api/v1/errands/pool",
+    "/api/v1/errands/zones",  # a county-level org each: five in 巴中
 }
 #: A value for each path or required query parameter of a list (demo data).
 SAMPLES = {"code": "511900", "cohort": "bz-counties", "period": "2026-03", "org": "511902",
