@@ -434,13 +434,14 @@ def holder(errand: Errand) -> Holder:
 # ---------------------------------------------------------------- eligibility and the pool
 
 
-def eligibility(db: Session, *, runner: Runner, errand: Errand) -> str:
+def eligibility(db: Session, *, runner: Runner, errand: Errand,
+                modes: dict[int, ZoneMode] | None = None) -> str:
     """Why ``runner`` may not grab ``errand`` now ("" when it may): open, on duty, not
     suspended, a free slot, qualified, a known position within the radius."""
     state = ErrandState(errand.state)
     if state is not ErrandState.open:
         return f"代办当前为「{state.label}」，不能抢单"
-    if not _grabbable(errand, zone_modes(db)):
+    if not _grabbable(errand, zone_modes(db) if modes is None else modes):
         return "该代办正在智能派单，暂未进入抢单池"
     if runner.suspended:
         return "跑手已被暂停接单"
@@ -480,8 +481,7 @@ def pool(db: Session, *, actor: Actor, runner: Runner) -> list[tuple[Errand, flo
                                       runner.lng, radius))
     modes = zone_modes(db)
     found = [(e, haversine_km(runner.lat, runner.lng, e.pickup_lat, e.pickup_lng))
-             for e in db.scalars(stmt)
-             if _grabbable(e, modes) and not eligibility(db, runner=runner, errand=e)]
+             for e in db.scalars(stmt) if not eligibility(db, runner=runner, errand=e, modes=modes)]
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:POOL_LIMIT]
 
 
@@ -489,12 +489,14 @@ def eligible_runners(db: Session, *, actor: Actor, errand: Errand) -> list[tuple
     """The runners who may grab ``errand`` now, nearest first (staff)."""
     if actor.role is Role.runner:
         raise PermissionDenied("跑手不能查看其他跑手")
+    modes = zone_modes(db)
     radius = get_settings().errand_radius_km
     stmt = select(Runner).where(Runner.on_duty, ~Runner.suspended,
                                 _near(Runner.lat, Runner.lng, errand.pickup_lat,  # type: ignore[arg-type]
                                       errand.pickup_lng, radius))
     found = [(r, haversine_km(r.lat or 0, r.lng or 0, errand.pickup_lat, errand.pickup_lng))
-             for r in db.scalars(stmt) if not eligibility(db, runner=r, errand=errand)]
+             for r in db.scalars(stmt)
+             if not eligibility(db, runner=r, errand=errand, modes=modes)]
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))
 
 
