@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import errand_world, logged_in_client, make_errand, make_runner, make_user
@@ -22,6 +22,7 @@ from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenie
 from tongban.core.security import Role
 from tongban.errand import evidence, service
 from tongban.errand.enums import ErrandAction
+from tongban.errand.models import Errand
 from tongban.org.service import actor_for
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
@@ -197,3 +198,21 @@ def test_the_tracking_page_offers_the_signature_pad_until_signed(db: Session) ->
     refused = client.post("/errand/track/sign", data={"token": token,
                                                       "signature": _data_url(_png())})
     assert refused.status_code == 403  # no CSRF token
+
+
+def test_the_request_page_authorises_only_with_a_drawn_signature(db: Session) -> None:
+    item, _ = errand_world(db)
+    client = TestClient(create_app())
+    page = client.get("/errand/new")
+    assert "data-signature-pad" in page.text and 'name="authorised"' not in page.text
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"item_id": str(item.id), "contact_name": "王芳", "phone": "13912345678",
+            "lat": "31.868", "lng": "106.748", "csrf_token": csrf}
+    client.post("/errand/new", data={**form, "authorised": "1"})
+    client.post("/errand/new", data={**form, "signature": _data_url(_png())})
+    unsigned, signed = db.scalars(select(Errand).order_by(Errand.id)).all()
+    assert not unsigned.authorised and evidence.authorisation_of(db, errand=unsigned) is None
+    assert signed.authorised and evidence.authorisation_of(db, errand=signed) is not None
+    refused = client.post("/errand/new", data={**form, "signature": _data_url(JPEG)})
+    assert refused.status_code == 422 and "PNG" in refused.text
+    assert db.scalar(select(func.count(Errand.id))) == 2

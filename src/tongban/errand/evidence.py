@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import struct
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -116,14 +117,9 @@ def may_sign(errand: Errand) -> bool:
     return not errand.authorised and ErrandState(errand.state) in SIGNABLE
 
 
-@audit.action({"errand.authorised": "申请人签署委托书"})
-def sign_authorisation(db: Session, *, token: str, signature: str, client: str = "") -> Errand:
-    """The requester signs the 委托书 on the tracking page: a PNG drawn on the page, posted as
-    a data URL (rate-limited like the page's other writes). Pickup is allowed from then on."""
-    service.limit_client(db, client)
-    errand = service.tracked(db, token=token)
-    if not may_sign(errand):
-        raise Conflict("该代办已授权，或已不能再签署委托书")
+def decode_signature(signature: str) -> bytes:
+    """The PNG of a signature drawn on a phone page and posted as a data URL, once it is a
+    PNG of sensible size; refused otherwise."""
     if not signature.startswith(SIGNATURE_PREFIX):
         raise DomainError("请先在签名框内签名")
     try:
@@ -138,6 +134,11 @@ def sign_authorisation(db: Session, *, token: str, signature: str, client: str =
     width, height = _png_size(content)
     if not (0 < width <= SIGNATURE_MAX_SIDE and 0 < height <= SIGNATURE_MAX_SIDE):
         raise DomainError("签名图片尺寸无效")
+    return content
+
+
+@audit.action({"errand.authorised": "申请人签署委托书"})
+def _authorise(db: Session, *, errand: Errand, content: bytes) -> Errand:
     found = _store(db, errand=errand, kind="authorisation", content=content,
                    content_type="image/png", by=service.REQUESTER.username)
     errand.authorised, errand.authorised_at = True, utcnow()
@@ -146,6 +147,27 @@ def sign_authorisation(db: Session, *, token: str, signature: str, client: str =
                  object_id=errand.id, changes={"authorised": [False, True], "file": found.id,
                                                "sha256": found.sha256})
     return errand
+
+
+def sign_authorisation(db: Session, *, token: str, signature: str, client: str = "") -> Errand:
+    """The requester signs the 委托书 on the tracking page: a PNG drawn on the page, posted as
+    a data URL (rate-limited like the page's other writes). Pickup is allowed from then on."""
+    service.limit_client(db, client)
+    errand = service.tracked(db, token=token)
+    if not may_sign(errand):
+        raise Conflict("该代办已授权，或已不能再签署委托书")
+    return _authorise(db, errand=errand, content=decode_signature(signature))
+
+
+def submit_signed(db: Session, *, request: service.Request, client: str,
+                  signature: str = "") -> service.Submitted:
+    """A request from the public page, authorised only by the 委托书 signed on it (a drawn
+    signature); without one it is submitted unauthorised, to be signed on the tracking page."""
+    content = decode_signature(signature) if signature else None
+    done = service.submit_public(db, request=replace(request, authorised=False), client=client)
+    if content is not None:
+        _authorise(db, errand=done.errand, content=content)
+    return done
 
 
 def authorisation_of(db: Session, *, errand: Errand) -> ErrandFile | None:

@@ -37,6 +37,7 @@ def _new_page(db: Session, request: Request, form: dict[str, str], errors: list[
               status_code: int = 200) -> Response:
     return render(request, "errand/new.html", {
         "items": service.active_items(db), "form": form, "errors": errors,
+        "signature_max": get_settings().errand_signature_max_bytes,
         "authorisation": AUTHORISATION}, status_code=status_code)
 
 
@@ -58,14 +59,14 @@ async def submit_errand(request: Request, db: Session = REQUEST_DB) -> Response:
     raw = await request.form()
     form = {key: str(raw.get(key, ""))[:500] for key in (
         "item_id", "contact_name", "phone", "lat", "lng", "address", "preferred_window", "note")}
-    form["authorised"] = "1" if raw.get("authorised") else ""
+    signature = str(raw.get("signature", ""))[:20_000]
     try:
         item_id = int(form["item_id"]) if form["item_id"].isdigit() else 0
-        submitted = service.submit_public(db, client=_client(request), request=service.Request(
-            item_id=item_id, contact_name=form["contact_name"], phone=form["phone"],
-            lat=_float(form["lat"]), lng=_float(form["lng"]), address=form["address"],
-            preferred_window=form["preferred_window"], note=form["note"],
-            authorised=bool(form["authorised"])))
+        submitted = evidence.submit_signed(
+            db, client=_client(request), signature=signature, request=service.Request(
+                item_id=item_id, contact_name=form["contact_name"], phone=form["phone"],
+                lat=_float(form["lat"]), lng=_float(form["lng"]), address=form["address"],
+                preferred_window=form["preferred_window"], note=form["note"]))
     except RateLimited:
         raise
     except DomainError as exc:
@@ -86,6 +87,7 @@ def track(request: Request, token: str, db: Session = REQUEST_DB) -> Response:
         "holder": service.holder(errand),
         "comment_max": get_settings().review_comment_max,
         "can_sign": evidence.may_sign(errand),
+        "signature_max": get_settings().errand_signature_max_bytes,
         "can_rate": ErrandAction.rate in service.allowed_actions(
             db, actor=service.REQUESTER, errand=errand)})
 

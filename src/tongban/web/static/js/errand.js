@@ -70,8 +70,16 @@
       ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false; status.textContent = "";
     });
     form.addEventListener("submit", function (event) {
-      if (!drawn) { event.preventDefault(); status.textContent = "请先在框内签名"; return; }
-      value.value = canvas.toDataURL("image/png");
+      if (!drawn) {
+        if (form.hasAttribute("data-signature-optional")) { value.value = ""; return; }
+        event.preventDefault(); status.textContent = "请先在框内签名"; return;
+      }
+      var url = canvas.toDataURL("image/png");
+      var max = parseInt(canvas.getAttribute("data-signature-max") || "0", 10);
+      if (max && (url.length - url.indexOf(",") - 1) * 3 / 4 > max) {
+        event.preventDefault(); status.textContent = "签名过于复杂，请点“重写”后简单签名"; return;
+      }
+      value.value = url;
     });
   }
 
