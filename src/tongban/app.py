@@ -38,6 +38,7 @@ from tongban.core.ratelimit import RateLimited
 from tongban.core.templating import render
 from tongban.errand import api as errand_api
 from tongban.errand import pages as errand_pages
+from tongban.errand.enums import PartnerChannel
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.org import service as org_service
@@ -60,9 +61,11 @@ logger = logging.getLogger(__name__)
 #: The only routes that take a body from someone not logged in (capped tighter: BodyGuard).
 PUBLIC_WRITES = frozenset({
     ("POST", "/login"), ("POST", "/rate"), ("POST", "/rate/code"), ("POST", "/track"),
-    ("POST", "/errand/new"), ("POST", "/errand/track"),
+    ("POST", "/errand/new"), ("POST", "/errand/track"), ("POST", "/errand/track/sign"),
     ("POST", f"{API_PREFIX}/reviews"),
     ("POST", f"{API_PREFIX}/auth/token"),
+    *(("POST", f"{API_PREFIX}/errand/channels/{code.value}/callback")
+      for code in PartnerChannel),
 })
 
 #: npm packages served under /static/vendor/<name> (from node_modules, never committed).
@@ -237,7 +240,7 @@ def create_app() -> FastAPI:
                         (rectification_api.router, "rectification"),
                         (reviews_api.public_router, "reviews"), (reviews_api.router, "reviews"),
                         (reports_api.router, "reports"), (benchmark_api.router, "benchmark"),
-                        (errand_api.router, "errands")):
+                        (errand_api.public_router, "errands"), (errand_api.router, "errands")):
         app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
     app.include_router(web_pages.router)

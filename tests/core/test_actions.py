@@ -683,7 +683,8 @@ def _map_department(kit: Kit) -> Step:
                 analyst, "benchmark_department_map", lambda done: done.id)
 
 
-@recipe(*(f"errand.{a.value}" for a in ErrandAction if a is not ErrandAction.grab))
+@recipe(*(f"errand.{a.value}" for a in ErrandAction
+          if a not in (ErrandAction.grab, ErrandAction.hand_to_channel)))
 def _move_errand(kit: Kit) -> Step:
     action = ErrandAction(kit.name.removeprefix("errand."))
     item, _ = errand_world(kit.db)
@@ -705,6 +706,96 @@ def _move_errand(kit: Kit) -> Step:
     return Step(lambda: errand.transition(kit.db, actor=actor, errand=case_, action=action,
                                           reason="原因", rating=5, offer_to=runner),
                 actor, "errand", case_.id)
+
+
+@recipe("errand.hand_to_channel")
+def _hand_to_channel(kit: Kit) -> Step:
+    from tongban.errand import channels
+
+    item, _ = errand_world(kit.db)
+    case_ = make_errand(kit.db, item=item)
+    return Step(lambda: channels.hand_to_channel(kit.db, actor=SYSTEM_ACTOR, errand=case_,
+                                                 code="simulated"),
+                SYSTEM_ACTOR, "errand", case_.id)
+
+
+@recipe("errand.photo_added")
+def _add_photo(kit: Kit) -> Step:
+    from tongban.errand import evidence
+
+    kit.monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(kit.tmp_path))
+    get_settings.cache_clear()
+    item, _ = errand_world(kit.db)
+    runner = make_runner(kit.db)
+    actor = org_service.actor_for(runner.user)
+    case_ = make_errand(kit.db, item=item)
+    errand.grab(kit.db, actor=actor, errand_id=case_.id, runner_id=runner.id)
+    errand.transition(kit.db, actor=actor, errand=case_, action=ErrandAction.pick_up)
+    return Step(lambda: evidence.add_photo(kit.db, actor=actor, errand=case_,
+                                           handover_id=case_.handovers[0].id,
+                                           content=b"\xff\xd8\xff\xe0" + b"\x00" * 64),
+                actor, "errand", case_.id)
+
+
+@recipe("errand.authorised")
+def _sign_authorisation(kit: Kit) -> Step:
+    import base64
+
+    from tongban.errand import evidence
+
+    kit.monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(kit.tmp_path))
+    get_settings.cache_clear()
+    item, _ = errand_world(kit.db)
+    done = errand.submit_public(kit.db, client="198.51.100.3", request=errand.Request(
+        item_id=item.id, contact_name="张三", phone="13800001234", lat=31.868, lng=106.748))
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (10).to_bytes(4, "big") * 2 + b"\x00" * 16
+    return Step(lambda: evidence.sign_authorisation(
+        kit.db, token=str(done.tracking_token),
+        signature=evidence.SIGNATURE_PREFIX + base64.b64encode(png).decode()),
+        errand.REQUESTER, "errand", done.errand.id)
+
+
+@recipe("errand_runner.suspended", "errand_runner.reinstated")
+def _suspend_runner(kit: Kit) -> Step:
+    from tongban.errand import runners
+
+    errand_world(kit.db)
+    runner = make_runner(kit.db)
+    analyst = kit.actor(Role.analyst)
+    if kit.name.endswith("reinstated"):
+        runners.suspend(kit.db, actor=analyst, runner=runner, reason="配方")
+        return Step(lambda: runners.reinstate(kit.db, actor=analyst, runner=runner,
+                                              reason="恢复"), analyst, "errand_runner", runner.id)
+    return Step(lambda: runners.suspend(kit.db, actor=analyst, runner=runner, reason="配方"),
+                analyst, "errand_runner", runner.id)
+
+
+@recipe("errand_item.batch_published")
+def _publish_batch(kit: Kit) -> Step:
+    from datetime import date
+
+    from tongban.errand import items
+
+    errand_world(kit.db)
+    analyst = kit.actor(Role.analyst)
+    from tongban.catalog.models import ServiceItem
+
+    code = kit.db.scalar(select(ServiceItem.impl_code).limit(1))
+    return Step(lambda: items.publish_batch(kit.db, actor=analyst, published_on=date(2026, 10, 8),
+                                            rows=[(1, {"item_code": code})]),
+                analyst, "errand_item", lambda done: f"batch:{done.batch}")
+
+
+@recipe("errand_post_office.imported")
+def _import_post_offices(kit: Kit) -> Step:
+    from tongban.errand import postal
+
+    errand_world(kit.db)
+    analyst = kit.actor(Role.analyst)
+    text = "网点编码,网点名称,区县,升级状态,升级日期\nYZ1,巴州邮政营业所,511902,已升级,2026-03-01\n"
+    return Step(lambda: postal.import_post_offices(kit.db, actor=analyst, filename="网点.csv",
+                                                   source=io.BytesIO(text.encode())),
+                analyst, "errand_post_office", "网点.csv")
 
 
 @recipe("errand.keys_rotated")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import errand_world, make_errand, make_runner, make_user
 from tongban.assessment.models import MetricValue
-from tongban.core.errors import Conflict, ValidationFailed
+from tongban.core.errors import Conflict, DomainError, ValidationFailed
 from tongban.core.notify import Notification
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.errand import metrics, service
@@ -133,3 +133,19 @@ def test_monthly_metrics_of_a_zone_on_a_hand_example(db: Session) -> None:
     assert stored == {name: float(value) for name, value in got.items()}
     assert metrics.record_metrics(db, as_of=date(2026, 4, 10),
                                   now=_bj("2026-03-05 09:00")) == 0  # idempotent
+
+
+def test_the_requesters_comment_becomes_the_reviews_comment(db: Session) -> None:
+    errand = _delivered(db)
+    service.transition(db, actor=service.REQUESTER, errand=errand, action=ErrandAction.rate,
+                       rating=2, comment="  跑手\n迟到了   两小时 ")
+    [review] = _errand_reviews(db)
+    assert review.comment == "跑手 迟到了 两小时"
+
+
+def test_a_comment_over_the_limit_is_refused_and_nothing_changes(db: Session) -> None:
+    errand = _delivered(db)
+    with pytest.raises(DomainError, match="不超过 500 字"):
+        service.transition(db, actor=service.REQUESTER, errand=errand,
+                           action=ErrandAction.rate, rating=5, comment="好" * 501)
+    assert errand.state == "delivered" and _errand_reviews(db) == []

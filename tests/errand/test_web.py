@@ -172,3 +172,32 @@ def test_keys_rotate_re_encrypts_requesters_phones(db: Session,
     db.expire_all()
     use_keys(monkeypatch, NEW_KEY)
     assert privacy.reveal(db.get(Errand, errand.id).phone_cipher) == PHONE  # type: ignore[union-attr]
+
+
+def test_the_requester_rates_with_a_comment_on_the_tracking_page(db: Session) -> None:
+    from tongban.errand import service
+    from tongban.errand.enums import ErrandAction
+    from tongban.org.service import actor_for
+    from tongban.reviews.models import Review
+
+    item, _ = errand_world(db)
+    runner = make_runner(db)
+    submitted = service.submit_public(db, client="198.51.100.7", request=service.Request(
+        item_id=item.id, contact_name="王芳", phone=PHONE, lat=31.868, lng=106.748,
+        authorised=True))
+    errand, token = submitted.errand, submitted.tracking_token
+    actor = actor_for(runner.user)
+    service.grab(db, actor=actor, errand_id=errand.id, runner_id=runner.id)
+    for action in (ErrandAction.pick_up, ErrandAction.at_window, ErrandAction.finish,
+                   ErrandAction.deliver):
+        service.transition(db, actor=actor, errand=errand, action=action)
+    client = TestClient(create_app())
+    path = service.track_path(str(token))
+    page = client.get(path)
+    assert 'name="comment"' in page.text and 'maxlength="500"' in page.text
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post("/errand/track", data={"token": token, "rating": "5", "comment": EVIL,
+                                              "csrf_token": csrf})
+    assert done.status_code == 200 and "<svg onload" not in done.text
+    review = db.query(Review).filter(Review.source_id == f"errand:{errand.id}").one()
+    assert review.comment == " ".join(EVIL.split()) and review.level == 5

@@ -134,6 +134,17 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
                                                          rightful=None),
         ("POST", "/errands/{errand_id}/actions/{action}"): PageProbe(
             f"/errands/{errand}/actions/cancel", rightful=None),
+        ("POST", "/errands/{errand_id}/channel"): PageProbe(f"/errands/{errand}/channel",
+                                                            rightful=None),
+        ("GET", "/errands/post-offices"): PageProbe("/errands/post-offices", "clean"),
+        # files of errands: tests/errand/test_evidence.py reads a victim's photo as intruders
+        ("POST", "/errands/{errand_id}/handovers/{handover_id}/photo"): PageProbe(
+            f"/errands/{errand}/handovers/1/photo", rightful=None),
+        ("GET", "/errands/files/{file_id}"): PageProbe("/errands/files/1", rightful=None),
+        ("GET", "/errands/runners"): PageProbe("/errands/runners", "clean"),
+        ("GET", "/errands/items"): PageProbe("/errands/items", "clean"),
+        ("POST", "/errands/runners/{runner_id}/{action}"): PageProbe(
+            "/errands/runners/1/suspend", rightful=None),
     }
 
 
@@ -151,6 +162,7 @@ UNSCOPED_WRITES = {
     "/rectification/import",
     "/rectification/new", "/reports",
     "/errand/new", "/errand/track", "/errands/runner/duty", "/errands/runner/position",
+    "/errands/post-offices/import", "/errand/track/sign", "/errands/items/publish",
 }
 
 

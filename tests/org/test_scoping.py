@@ -237,6 +237,13 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("POST", "/api/v1/errands/{errand_id}/grab"): Probe(f"{ERRAND}/grab", {}),
         ("POST", "/api/v1/errands/{errand_id}/actions/{action}"): Probe(
             f"{ERRAND}/actions/cancel", {"reason": "x"}),
+        ("POST", "/api/v1/errands/{errand_id}/channel"): Probe(f"{ERRAND}/channel",
+                                                               {"channel": "simulated"}),
+        # a partner's callback: no session, its signature is the credential (401 without)
+        ("POST", "/api/v1/errand/channels/{code}/callback"): Probe(
+            "/api/v1/errand/channels/simulated/callback",
+            {"event_id": "x", "order_id": "SIM-1", "status": "cancelled", "reason": ""},
+            expect="public"),
         # Reports cover every org of the city: citywide roles only.
         ("GET", "/api/v1/reports"): Probe("/api/v1/reports"),
         ("POST", "/api/v1/reports"): Probe(

@@ -40,7 +40,8 @@ def demo_load(as_json: JsonOption = False) -> None:
             f"成绩单 {assessment_summary.sheets_computed}，整改任务 {rectification_summary.tasks}，"
             f"评价 {reviews_summary.reviews}，事项目录新增 {items.added} 项，"
             f"对标事项组 {benchmark_summary.groups}，对标建议 {benchmark_summary.suggestions} 条，"
-            f"跑手 {errand_summary.runners}，代办 {errand_summary.errands}"
+            f"跑手 {errand_summary.runners}，代办 {errand_summary.errands}，"
+            f"邮政网点 {errand_summary.post_offices}"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):

@@ -325,3 +325,49 @@ def simulate(
         console.print(table)
 
     emit(as_json, payload, human)
+postal_app = typer.Typer(help="政务服务+邮政网点：导入、列表。", no_args_is_help=True)
+errand_app.add_typer(postal_app, name="postal")
+
+
+@postal_app.command("import",
+                    help="导入邮政网点（CSV/XLSX：网点编码、网点名称、区县、升级状态…）；全部通过才导入。")
+def postal_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.cli.session import json_row_errors
+    from tongban.errand import postal
+
+    with service_call() as db, json_row_errors(as_json, {"added": 0, "changed": 0,
+                                                         "unchanged": 0}):
+        result = postal.import_post_offices(db, actor=SYSTEM_ACTOR, source=file)
+    emit(as_json, result.as_dict(), lambda: console.print(
+        f"已导入：新增 {result.added} 个，更新 {result.changed} 个，未变 {result.unchanged} 个"))
+
+
+@postal_app.command("list", help="邮政网点列表（按网点编码）。")
+def postal_list(
+    county: Annotated[str, typer.Option("--county", help="区县代码或名称")] = "",
+    page: PageOption = 1, page_size: PageSizeOption = None, search: SearchOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.errand import postal
+    from tongban.org import service as org_service
+
+    with service_call() as db:
+        chosen = org_service.resolve_org(db, ref=county) if county else None
+        found = postal.list_post_offices(db, actor=SYSTEM_ACTOR, county=chosen,
+                                         params=list_params(page, page_size, search))
+        rows = found.map(postal.office_row)
+
+    def human() -> None:
+        table = Table(title=f"邮政网点（共 {found.total} 个）")
+        for column in ("编码", "名称", "区县", "升级", "部门", "事项"):
+            table.add_column(column)
+        for row in rows.items:
+            table.add_row(row["code"], row["name"], row["county_name"],
+                          row["upgraded_on"] or "未升级", str(len(row["departments"])),
+                          str(len(row["item_codes"])))
+        console.print(table)
+
+    emit_page(as_json, rows, human)

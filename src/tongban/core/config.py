@@ -164,6 +164,33 @@ class Settings(BaseSettings):
     #: figure per minute of its age, so old errands are not left waiting.
     errand_postpone_minutes: float = Field(default=30.0, ge=0)
     errand_postpone_per_minute: float = Field(default=2.0, ge=0)
+    #: Third-party channels (美团/饿了么/邮政 跑腿) staff may hand errands to, comma separated
+    #: codes (meituan, eleme, postal, simulated). Empty: the simulated channel outside
+    #: production, none in production.
+    errand_channels: str = ""
+    #: Each channel's callback secret, ``code:secret`` comma separated. Outside production a
+    #: channel without one signs with a secret derived from secret_key; production refuses it.
+    errand_channel_secrets: str = ""
+    #: A signed callback older or newer than this many seconds is refused (replay window).
+    errand_channel_replay_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Runners are suspended automatically (暂停接单, by ``jobs run``) after this many 差评
+    #: (ratings of 1 or 2 stars) or this many SLA misses (errands they held not done by their
+    #: due time) within the window, counting only since their last reinstatement; 0 turns a
+    #: rule off.
+    errand_suspend_bad_ratings: int = Field(default=3, ge=0)
+    errand_suspend_sla_misses: int = Field(default=5, ge=0)
+    errand_suspend_window_days: int = Field(default=30, ge=1)
+    #: The largest hand-over photo (JPEG or PNG) a runner may upload, in bytes.
+    errand_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    #: The largest 委托书 signature (PNG drawn on the phone page), in bytes; it travels in a
+    #: public form, so it must stay well below public_body_max_bytes.
+    errand_signature_max_bytes: int = Field(default=10 * 1024, ge=1024)
+    #: 政务服务+邮政 coverage targets: outlets upgraded, share of outlets upgraded (percent),
+    #: departments and items offered across the upgraded outlets.
+    errand_postal_target_upgraded: int = Field(default=100, ge=0)
+    errand_postal_target_rate: float = Field(default=90.0, ge=0, le=100)
+    errand_postal_target_departments: int = Field(default=20, ge=0)
+    errand_postal_target_items: int = Field(default=200, ge=0)
 
     # Rectification (整改督办).
     rectification_categories: str = "异常办事指南,数据共享级联,事项认领,证照应用,互联网+监管预警,其他"

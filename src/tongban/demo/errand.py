@@ -14,9 +14,9 @@ from tongban.catalog.models import ServiceItem
 from tongban.core.db import utcnow
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.demo.city import DEMO_PASSWORD
-from tongban.errand import service
-from tongban.errand.enums import ErrandAction
-from tongban.errand.models import ErrandItem, ErrandZone, Runner
+from tongban.errand import channels, service
+from tongban.errand.enums import ErrandAction, PartnerChannel
+from tongban.errand.models import ErrandItem, ErrandZone, PostOffice, Runner
 from tongban.errand.simulate import SEATS as SEATS_OF_CITY
 from tongban.errand.simulate import scatter
 from tongban.org import service as org_service
@@ -41,12 +41,14 @@ RUNNER_SPREAD_KM = 3.0
 class ErrandDemo:
     runners: int = 0
     errands: int = 0
+    post_offices: int = 0
 
 
 def load_errand_demo(db: Session) -> ErrandDemo:
     """Add the demo's 跑团 once; a second run changes nothing."""
     summary = ErrandDemo()
     if db.scalar(select(ErrandZone.id).limit(1)) is not None:
+        summary.post_offices = _post_offices(db, random.Random(1600))
         return summary
     for code, (lat, lng) in SEATS.items():
         db.add(ErrandZone(org_id=org_service.resolve_org(db, ref=code).id, seat_lat=lat,
@@ -89,6 +91,8 @@ def load_errand_demo(db: Session) -> ErrandDemo:
     summary.runners = len(runners)
     db.flush()
     _errands(db, items, runners, rng, summary)
+    _channel_errand(db, items[0], summary)
+    summary.post_offices = _post_offices(db, random.Random(1600))
     return summary
 
 
@@ -121,3 +125,58 @@ def _errands(db: Session, items: list[ErrandItem], runners: list[Runner], rng: r
         if n == 7:  # delivered and rated: the rating becomes a 好差评 review (channel 跑团)
             service.transition(db, actor=service.REQUESTER, errand=errand,
                                action=ErrandAction.rate, rating=5)
+
+
+def _channel_errand(db: Session, item: ErrandItem, summary: ErrandDemo) -> None:
+    """An errand handed to the simulated third-party channel, accepted and picked up by its
+    signed callbacks (where the channel is configured: not in production)."""
+    if PartnerChannel.simulated not in channels.configured():
+        return
+    lat, lng = SEATS["511902"]
+    errand = service.submit(db, actor=SYSTEM_ACTOR, request=service.Request(
+        item_id=item.id, contact_name="演示群众（第三方）", phone="13900009999",
+        lat=lat + 0.004, lng=lng - 0.003, address="演示地址（第三方跑腿）",
+        authorised=True)).errand
+    summary.errands += 1
+    channels.hand_to_channel(db, actor=SYSTEM_ACTOR, errand=errand,
+                             code=PartnerChannel.simulated.value)
+    for n, status in enumerate(("accepted", "picked_up"), 1):
+        raw, headers = channels.signed_callback(PartnerChannel.simulated, {
+            "event_id": f"demo-{errand.id}-{n}", "order_id": errand.channel_order_id or "",
+            "status": status, "reason": ""})
+        channels.receive_callback(db, code=PartnerChannel.simulated.value,
+                                  timestamp=headers[channels.TIMESTAMP_HEADER],
+                                  signature_hex=headers[channels.SIGNATURE_HEADER], raw=raw)
+
+
+#: Post offices per county (巴州区, 恩阳区, 通江县, 南江县, 平昌县) and how many are upgraded.
+POST_OFFICES = {"511902": (30, 29), "511903": (22, 20), "511921": (28, 26), "511922": (26, 24),
+                "511923": (27, 25)}
+
+
+def _post_offices(db: Session, rng: random.Random) -> int:
+    """The counties' post offices (政务服务+邮政), most upgraded, each offering items of the
+    city's catalog with their departments; once."""
+    if db.scalar(select(PostOffice.id).limit(1)) is not None:
+        return 0
+    catalog = list(db.execute(select(ServiceItem.impl_code, ServiceItem.department)
+                              .where(ServiceItem.department != "").order_by(ServiceItem.id)))
+    added = 0
+    for code, (outlets, upgraded) in POST_OFFICES.items():
+        county = org_service.resolve_org(db, ref=code)
+        lat, lng = SEATS[code]
+        for n in range(outlets):
+            offered = rng.sample(catalog, min(len(catalog), rng.randint(15, 40))) \
+                if n < upgraded else []
+            db.add(PostOffice(
+                code=f"YZ{code}{n + 1:03d}", name=f"{county.short_name or county.name}邮政"
+                f"{'支局' if n % 3 else '营业所'}{n + 1:02d}",
+                address=f"{county.name}演示路{n + 1}号", county_org_id=county.id,
+                lat=round(lat + rng.uniform(-0.2, 0.2), 5),
+                lng=round(lng + rng.uniform(-0.2, 0.2), 5), upgraded=n < upgraded,
+                upgraded_on=date(2026, 1 + n % 11, 1 + n % 27) if n < upgraded else None,
+                departments="\n".join(sorted({d for _, d in offered})),
+                item_codes="\n".join(sorted({c for c, _ in offered}))))
+            added += 1
+    db.flush()
+    return added

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -10,7 +10,7 @@ from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import NotFound
 from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor
-from tongban.errand import service
+from tongban.errand import channels, service
 from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
 from tongban.errand.models import Runner
 from tongban.errand.schemas import (
@@ -28,6 +28,18 @@ from tongban.errand.schemas import (
 from tongban.org.access import require_actor
 
 router = APIRouter(prefix="/errands")
+#: Routes without a session: the channels' signed callbacks.
+public_router = APIRouter()
+
+
+class ChannelRequest(BaseModel):
+    channel: str = Field(max_length=16)
+
+
+class CallbackRead(BaseModel):
+    outcome: str = Field(description="applied（已办理一步）、unchanged（已是该状态）或 duplicate（重复事件）")
+    errand_id: int
+    state: ErrandState
 
 
 class DutyRequest(BaseModel):
@@ -190,3 +202,26 @@ def act(errand_id: RowId, action: ErrandAction, body: ActionRequest,
     service.transition(db, actor=actor, errand=errand, action=action, reason=body.reason,
                        photo_ref=body.photo_ref, offer_to=offer_to)
     return errand_read(errand, service.allowed_actions(db, actor=actor, errand=errand))
+
+
+@router.post("/{errand_id}/channel", response_model=ErrandRead,
+             summary="转交第三方跑腿（美团、饿了么、邮政；重复转交同一渠道不变）")
+def hand_to_channel(errand_id: RowId, body: ChannelRequest, db: Session = REQUEST_DB,
+                    actor: Actor = Depends(require_actor)) -> ErrandRead:
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    channels.hand_to_channel(db, actor=actor, errand=errand, code=body.channel)
+    return errand_read(errand, service.allowed_actions(db, actor=actor, errand=errand))
+
+
+@public_router.post("/errand/channels/{code}/callback", response_model=CallbackRead,
+                    summary="第三方跑腿的状态回调（无需登录；须带时间戳和签名）")
+async def channel_callback(code: str, request: Request, db: Session = REQUEST_DB,
+                           timestamp: str = Header("", alias=channels.TIMESTAMP_HEADER,
+                                                   max_length=20),
+                           signature: str = Header("", alias=channels.SIGNATURE_HEADER,
+                                                   max_length=128)) -> CallbackRead:
+    raw = await request.body()
+    done = channels.receive_callback(db, code=code[:16], timestamp=timestamp,
+                                     signature_hex=signature, raw=raw)
+    return CallbackRead(outcome=done.outcome, errand_id=done.errand_id,
+                        state=ErrandState(done.state))

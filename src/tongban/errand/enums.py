@@ -48,6 +48,7 @@ class ErrandAction(Choice):
     rate = "rate", "评价"
     cancel = "cancel", "取消"
     fail = "fail", "办理失败"
+    hand_to_channel = "hand_to_channel", "转交第三方跑腿"
 
 
 class ZoneMode(Choice):
@@ -84,6 +85,29 @@ class Channel(Choice):
     api = "api", "第三方接口"
 
 
+class PartnerChannel(Choice):
+    """A third-party 跑腿 channel an errand may be handed to (``channels.py``)."""
+
+    meituan = "meituan", "美团跑腿"
+    eleme = "eleme", "饿了么跑腿"
+    postal = "postal", "邮政跑腿"
+    simulated = "simulated", "模拟渠道"
+
+
+class CallbackStatus(Choice):
+    """A status a channel reports in its callback; each drives one lifecycle step."""
+
+    accepted = "accepted", "已接单"
+    rejected = "rejected", "拒单"
+    picked_up = "picked_up", "已取件"
+    at_window = "at_window", "窗口办理中"
+    done = "done", "已办结"
+    delivered = "delivered", "已送达"
+    returned = "returned", "材料已交还"
+    failed = "failed", "办理失败"
+    cancelled = "cancelled", "已取消"
+
+
 #: action → (states it may be taken from, state it leads to, who takes it: the errand's
 #: runner, staff of its zone, the requester through the tracking link, or the system)
 TRANSITIONS: dict[ErrandAction, tuple[frozenset[ErrandState], ErrandState, str]] = {
@@ -103,6 +127,7 @@ TRANSITIONS: dict[ErrandAction, tuple[frozenset[ErrandState], ErrandState, str]]
                           ErrandState.cancelled, "staff"),
     ErrandAction.fail: (frozenset({ErrandState.accepted, ErrandState.picked_up,
                                    ErrandState.at_window}), ErrandState.failed, "runner"),
+    ErrandAction.hand_to_channel: (frozenset({ErrandState.open}), ErrandState.offered, "staff"),
 }
 
 #: The custody hand-over a step records: (from, to).
@@ -115,3 +140,17 @@ HANDOVERS: dict[ErrandAction, tuple[Holder, Holder]] = {
 
 #: The time column of each state on ``Errand``.
 STATE_TIMES: dict[ErrandState, str] = {s: f"{s.value}_at" for s in ErrandState}
+
+#: The lifecycle step each channel status drives (``returned``: the documents go back to
+#: the requester, a custody hand-over without a step).
+CALLBACK_STEPS: dict[CallbackStatus, ErrandAction | None] = {
+    CallbackStatus.accepted: ErrandAction.accept,
+    CallbackStatus.rejected: ErrandAction.decline,
+    CallbackStatus.picked_up: ErrandAction.pick_up,
+    CallbackStatus.at_window: ErrandAction.at_window,
+    CallbackStatus.done: ErrandAction.finish,
+    CallbackStatus.delivered: ErrandAction.deliver,
+    CallbackStatus.returned: None,
+    CallbackStatus.failed: ErrandAction.fail,
+    CallbackStatus.cancelled: ErrandAction.cancel,
+}

@@ -156,6 +156,10 @@ class Errand(Base):
     pooled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: How far (km) the runner who took the errand stood from its pickup point then.
     pickup_km: Mapped[float | None] = mapped_column(Float)
+    #: The third-party channel (美团/饿了么/邮政 跑腿) the errand was handed to, and the
+    #: partner's order id there; None while the 跑团's own runners run it.
+    channel_code: Mapped[str | None] = mapped_column(String(16))
+    channel_order_id: Mapped[str | None] = mapped_column(String(100))
 
     item: Mapped[ErrandItem] = relationship(lazy="joined")
     zone: Mapped[Org] = relationship(lazy="joined")
@@ -163,7 +167,8 @@ class Errand(Base):
     handovers: Mapped[list[Handover]] = relationship(
         lazy="selectin", order_by="Handover.id", back_populates="errand")
 
-    __table_args__ = (Index("ix_errand_state_zone", "state", "zone_org_id"),)
+    __table_args__ = (Index("ix_errand_state_zone", "state", "zone_org_id"),
+                      UniqueConstraint("channel_code", "channel_order_id"))
 
     @property
     def state_label(self) -> str:
@@ -215,3 +220,87 @@ class Offer(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_errand_offer_runner_outcome", "runner_id", "outcome"),)
+
+
+class ChannelEvent(Base):
+    """A status callback a third-party channel sent, kept by its event id so that a replay of
+    the same event changes nothing (only callbacks with a valid signature are stored)."""
+
+    __tablename__ = "errand_channel_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_code: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(100))
+    errand_id: Mapped[int] = mapped_column(ForeignKey("errand.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("channel_code", "event_id"),)
+
+
+class PostOffice(Base):
+    """A post office (邮政网点) of a county that may offer government services (政务服务+邮政):
+    its upgrade status and date, and the departments and catalog items it offers (one a line).
+    ``code`` is the outlet's code, the key of an idempotent import."""
+
+    __tablename__ = "errand_post_office"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    county_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    upgraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    upgraded_on: Mapped[date | None] = mapped_column(Date)
+    departments: Mapped[str] = mapped_column(Text, default="")  # one department a line
+    item_codes: Mapped[str] = mapped_column(Text, default="")  # one catalog item code a line
+
+    county: Mapped[Org] = relationship(lazy="joined")
+
+    @property
+    def department_list(self) -> list[str]:
+        return [line for line in self.departments.splitlines() if line]
+
+    @property
+    def item_code_list(self) -> list[str]:
+        return [line for line in self.item_codes.splitlines() if line]
+
+
+class ErrandFile(Base):
+    """A file of an errand kept in the upload directory: a hand-over's photo (``handover_id``)
+    or the requester's 委托书 (a signature drawn on the phone page). Served only to those who
+    may see the errand."""
+
+    __tablename__ = "errand_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    errand_id: Mapped[int] = mapped_column(ForeignKey("errand.id"), index=True)
+    handover_id: Mapped[int | None] = mapped_column(ForeignKey("errand_handover.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # photo / authorisation
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RunnerSuspension(Base):
+    """One suspension of a runner (暂停接单): why, by whom (a manager, or the automatic rule),
+    and when it was lifted (恢复接单) with the reason. ``Runner.suspended`` is the current
+    state; this is its history."""
+
+    __tablename__ = "errand_runner_suspension"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("errand_runner.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lifted_reason: Mapped[str] = mapped_column(String(300), default="")
+    lifted_by: Mapped[str] = mapped_column(String(64), default="")
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,21 +3,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId, utcnow
-from tongban.core.errors import DomainError, NotFound
+from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.listing import ListParams
 from tongban.core.ratelimit import RateLimited
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
-from tongban.errand import service
-from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
+from tongban.core.workdays import local_today
+from tongban.errand import channels, evidence, items, postal, runners, service
+from tongban.errand.enums import ErrandAction, ErrandState, PartnerChannel, ZoneMode
 from tongban.errand.models import Errand
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
@@ -42,8 +44,8 @@ def _new_page(db: Session, request: Request, form: dict[str, str], errors: list[
               status_code: int = 200) -> Response:
     return render(request, "errand/new.html", {
         "items": service.active_items(db), "form": form, "errors": errors,
-        "authorisation": AUTHORISATION, "tiles": _tiles(),
-        "centre": service.city_centre(db)}, status_code=status_code)
+        "authorisation": AUTHORISATION, "tiles": _tiles(), "centre": service.city_centre(db),
+        "signature_max": get_settings().errand_signature_max_bytes}, status_code=status_code)
 
 
 @router.get("/errand/new", response_class=HTMLResponse)
@@ -64,14 +66,14 @@ async def submit_errand(request: Request, db: Session = REQUEST_DB) -> Response:
     raw = await request.form()
     form = {key: str(raw.get(key, ""))[:500] for key in (
         "item_id", "contact_name", "phone", "lat", "lng", "address", "preferred_window", "note")}
-    form["authorised"] = "1" if raw.get("authorised") else ""
+    signature = str(raw.get("signature", ""))[:20_000]
     try:
         item_id = int(form["item_id"]) if form["item_id"].isdigit() else 0
-        submitted = service.submit_public(db, client=_client(request), request=service.Request(
-            item_id=item_id, contact_name=form["contact_name"], phone=form["phone"],
-            lat=_float(form["lat"]), lng=_float(form["lng"]), address=form["address"],
-            preferred_window=form["preferred_window"], note=form["note"],
-            authorised=bool(form["authorised"])))
+        submitted = evidence.submit_signed(
+            db, client=_client(request), signature=signature, request=service.Request(
+                item_id=item_id, contact_name=form["contact_name"], phone=form["phone"],
+                lat=_float(form["lat"]), lng=_float(form["lng"]), address=form["address"],
+                preferred_window=form["preferred_window"], note=form["note"]))
     except RateLimited:
         raise
     except DomainError as exc:
@@ -90,16 +92,59 @@ def track(request: Request, token: str, db: Session = REQUEST_DB) -> Response:
     return render(request, "errand/track.html", {
         "errand": errand, "token": token, "state": ErrandState(errand.state),
         "holder": service.holder(errand),
+        "comment_max": get_settings().review_comment_max,
+        "can_sign": evidence.may_sign(errand),
+        "signature_max": get_settings().errand_signature_max_bytes,
         "can_rate": ErrandAction.rate in service.allowed_actions(
             db, actor=service.REQUESTER, errand=errand)})
 
 
 @router.post("/errand/track", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 def rate(request: Request, token: str = Form(""), rating: int = Form(0),
-         db: Session = REQUEST_DB) -> Response:
-    service.rate_tracked(db, token=token[:100], rating=rating, client=_client(request))
+         comment: str = Form(""), db: Session = REQUEST_DB) -> Response:
+    service.rate_tracked(db, token=token[:100], rating=rating, client=_client(request),
+                         comment=comment[:2000])
     flash(request, "感谢您的评价")
     return see_other(service.track_path(token[:100]))
+
+
+@router.post("/errand/track/sign", response_class=HTMLResponse,
+             dependencies=[Depends(check_csrf)])
+def sign(request: Request, token: str = Form(""), signature: str = Form(""),
+         db: Session = REQUEST_DB) -> Response:
+    """The requester signs the 委托书 on the tracking page."""
+    evidence.sign_authorisation(db, token=token[:100], signature=signature,
+                                client=_client(request))
+    flash(request, "已签署委托书，跑手可以代为取件")
+    return see_other(service.track_path(token[:100]))
+
+
+@router.post("/errands/{errand_id}/handovers/{handover_id}/photo", response_class=HTMLResponse)
+def handover_photo(request: Request, errand_id: RowId, handover_id: RowId,
+                   file: UploadFile = File(...), db: Session = REQUEST_DB,
+                   actor: Actor = Depends(require_actor)) -> Response:
+    """A photo of one hand-over, from the runner page (or staff)."""
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    content = file.file.read(get_settings().errand_photo_max_bytes + 1)
+    try:
+        evidence.add_photo(db, actor=actor, errand=errand, handover_id=handover_id,
+                           content=content)
+        flash(request, f"代办 #{errand_id}：交接照片已上传")
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other("/errands/runner" if service.runner_of(db, actor=actor) else "/errands")
+
+
+@router.get("/errands/files/{file_id}")
+def errand_file(file_id: RowId, db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> Response:
+    """A hand-over photo or a 委托书, for the errand's runner and its zone's staff."""
+    found, path = evidence.get_file(db, actor=actor, file_id=file_id)
+    return FileResponse(path, media_type=found.content_type,
+                        headers={"Content-Disposition": "inline",
+                                 "Cache-Control": "private, no-store"})
 
 
 @router.get("/errands", response_class=HTMLResponse)
@@ -109,7 +154,21 @@ def errand_list(request: Request, state: ErrandState | None = None,
     page = service.list_errands(db, actor=actor, state=state, params=params)
     return render(request, "errand/list.html", {
         "page": page, "state": state, "states": list(ErrandState), "params": params,
+        "allowed": {e.id: service.allowed_actions(db, actor=actor, errand=e) for e in page.items},
+        "channels": list(channels.configured()), "partner": PartnerChannel,
+        "hand_to_channel": ErrandAction.hand_to_channel,
         "is_runner": service.runner_of(db, actor=actor) is not None})
+
+
+@router.post("/errands/{errand_id}/channel", response_class=HTMLResponse)
+def hand_to_channel(request: Request, errand_id: RowId, channel: str = Form(""),
+                    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """Staff hand an open errand to a third-party channel."""
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    chosen = channels.channel_of(channel[:16])
+    channels.hand_to_channel(db, actor=actor, errand=errand, code=chosen.value)
+    flash(request, f"代办 #{errand_id} 已转交{chosen.label}")
+    return see_other("/errands")
 
 
 @router.get("/errands/runner", response_class=HTMLResponse)
@@ -263,3 +322,137 @@ def _map(found: service.Console) -> dict[str, object]:
             "yAxis": {"type": "value", "scale": True, "splitNumber": 4,
                       "axisLabel": {"formatter": "{value}°N"}},
             "series": series}
+
+
+# ---------------------------------------------------------------- post offices
+
+
+def _postal_context(db: Session, actor: Actor, params: ListParams, county: str = "",
+                    status: str = "") -> dict[str, Any]:
+    counties = postal.counties(db, actor=actor)
+    chosen = next((c for c in counties if c.code == county), None)
+    upgraded = {postal.UPGRADED: True, postal.NOT_UPGRADED: False}.get(status)
+    found, targets = postal.coverage(db, actor=actor)
+    return {
+        "found": postal.list_post_offices(db, actor=actor, params=params, county=chosen,
+                                          upgraded=upgraded),
+        "params": params, "counties": counties, "county": chosen.code if chosen else "",
+        "status": status if upgraded is not None else "", "statuses": (postal.UPGRADED,
+                                                                        postal.NOT_UPGRADED),
+        "coverage": found, "targets": targets, "can_import": postal.may_import(actor)}
+
+
+@router.get("/errands/post-offices", response_class=HTMLResponse)
+def post_offices(request: Request, county: str = "", status: str = "",
+                 params: ListParams = Depends(postal.POST_OFFICES.params),
+                 db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """The post-office registry with its coverage against the targets, and the import form."""
+    return render(request, "errand/post_offices.html",
+                  _postal_context(db, actor, params, county[:20], status[:10]))
+
+
+@router.post("/errands/post-offices/import", response_class=HTMLResponse)
+def post_offices_import(request: Request, file: UploadFile = File(...),
+                        db: Session = REQUEST_DB,
+                        actor: Actor = Depends(require_actor)) -> Response:
+    """Import the registry; a refused file's errors are shown on the page."""
+    try:
+        result = postal.import_post_offices(db, actor=actor, source=file.file,
+                                            filename=file.filename or "上传文件")
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
+            summary=exc.message)
+        return render(request, "errand/post_offices.html",
+                      {**_postal_context(db, actor, ListParams()), "failure": failure},
+                      status_code=exc.status_code)
+    flash(request, f"已导入邮政网点：新增 {result.added} 个，更新 {result.changed} 个，"
+                   f"未变 {result.unchanged} 个")
+    return see_other("/errands/post-offices")
+
+
+# ---------------------------------------------------------------- runners
+
+
+@router.get("/errands/runners", response_class=HTMLResponse)
+def runners_page(request: Request, params: ListParams = Depends(service.RUNNERS.params),
+                 db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """The runners the actor may see, with their suspension and the manager's buttons."""
+    found = service.list_runners(db, actor=actor, params=params)
+    return render(request, "errand/runners.html", {
+        "found": found, "params": params,
+        "rows": [(r, runners.current(db, runner=r), runners.record_of(db, runner=r),
+                  runners.may_manage(db, actor=actor, runner=r)) for r in found.items],
+        "settings": get_settings()})
+
+
+@router.post("/errands/runners/{runner_id}/{action}", response_class=HTMLResponse)
+def manage_runner(request: Request, runner_id: RowId, action: str, reason: str = Form(""),
+                  db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """Suspend or reinstate a runner (the team's manager), with a reason."""
+    runner = service.get_runner(db, actor=actor, runner_id=runner_id)
+    if action not in ("suspend", "reinstate"):
+        raise NotFound("未找到该操作")
+    try:
+        if action == "suspend":
+            runners.suspend(db, actor=actor, runner=runner, reason=reason[:1000])
+            flash(request, f"已暂停跑手 {runner.name} 接单")
+        else:
+            runners.reinstate(db, actor=actor, runner=runner, reason=reason[:1000])
+            flash(request, f"已恢复跑手 {runner.name} 接单")
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other("/errands/runners")
+
+
+# ---------------------------------------------------------------- item batches
+
+
+def _items_context(db: Session, actor: Actor) -> dict[str, Any]:
+    return {"batches": items.batches(db, actor=actor), "can_publish": items.may_publish(actor),
+            "today": local_today()}
+
+
+@router.get("/errands/items", response_class=HTMLResponse)
+def item_batches(request: Request, db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> Response:
+    """The errand items by batch, and (for managers) the forms that publish a batch."""
+    return render(request, "errand/items.html", _items_context(db, actor))
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise DomainError("请填写发布日期，如 2026-09-01") from None
+
+
+@router.post("/errands/items/publish", response_class=HTMLResponse)
+async def publish_items(request: Request, db: Session = REQUEST_DB,
+                        actor: Actor = Depends(require_actor)) -> Response:
+    """Publish a batch from an uploaded CSV/XLSX or from the one-item form."""
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        published_on = _date(str(form.get("published_on", "")))
+        if isinstance(upload, UploadFile) and upload.filename:
+            done = items.publish_file(db, actor=actor, published_on=published_on,
+                                      source=upload.file, filename=upload.filename)
+        else:
+            cells = {key: str(form.get(key, ""))[:500] for key in items.COLUMNS}
+            done = items.publish_batch(db, actor=actor, published_on=published_on,
+                                       rows=[(1, dict(cells))])
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
+            summary=exc.message)
+        return render(request, "errand/items.html",
+                      {**_items_context(db, actor), "failure": failure},
+                      status_code=exc.status_code)
+    flash(request, f"第{done.batch}批：新增 {done.added} 项，更新 {done.changed} 项，"
+                   f"未变 {done.unchanged} 项")
+    return see_other("/errands/items")

@@ -50,6 +50,8 @@ class ErrandRead(BaseModel):
     authorised: bool
     runner_id: int | None
     reason: str
+    partner_channel: str | None = None  # the third-party channel running it, if any
+    partner_order_id: str | None = None
     submitted_at: datetime
     accepted_at: datetime | None
     due_at: datetime | None  # the SLA's end (None: no SLA)
@@ -116,7 +118,8 @@ def errand_read(errand: Errand, allowed: frozenset[ErrandAction] = frozenset()) 
         contact_name=privacy.mask_text(errand.contact_name), phone=errand.phone_masked,
         address=privacy.mask_text(errand.address), pickup_lat=errand.pickup_lat,
         pickup_lng=errand.pickup_lng, authorised=errand.authorised, runner_id=errand.runner_id,
-        reason=privacy.mask_text(errand.reason), submitted_at=errand.submitted_at,
+        reason=privacy.mask_text(errand.reason), partner_channel=errand.channel_code,
+        partner_order_id=errand.channel_order_id, submitted_at=errand.submitted_at,
         accepted_at=errand.accepted_at, due_at=errand.due_at, overdue=errand.overdue,
         holder=holder(errand).value,
         handovers=[HandoverRead(from_kind=h.from_kind, from_name=privacy.mask_text(h.from_name),

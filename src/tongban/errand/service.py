@@ -44,6 +44,7 @@ from tongban.errand.enums import (
     ErrandState,
     Holder,
     OfferOutcome,
+    PartnerChannel,
     ZoneMode,
 )
 from tongban.errand.models import Errand, ErrandItem, ErrandZone, Handover, Offer, Runner
@@ -56,6 +57,17 @@ audit.name_objects({"errand": "代办", "errand_runner": "跑手"})
 
 #: Who submits on the public page or follows a tracking link (audited under this name).
 REQUESTER = Outsider(username="requester", display_name="代办申请人")
+#: The actor of a third-party channel's verified callbacks (audited under this name).
+def channel_actor(code: str) -> Outsider:
+    return Outsider(username=f"channel:{code}", display_name=PartnerChannel(code).label)
+
+
+def _is_channel(actor: Actor | Outsider, errand: Errand) -> bool:
+    """Whether ``actor`` is the channel the errand was handed to (its verified callback)."""
+    return isinstance(actor, Outsider) and errand.channel_code is not None \
+        and actor.username == f"channel:{errand.channel_code}"
+
+
 #: A pickup point farther than this from every zone's seat is outside the city's service.
 MAX_ZONE_KM = 100.0
 #: At most this many errands in a runner's pool (nearest first).
@@ -315,7 +327,7 @@ def due_at(db: Session, *, item: ErrandItem, start: datetime) -> datetime | None
         return None
 
 
-def _limit_client(db: Session, client: str) -> None:
+def limit_client(db: Session, client: str) -> None:
     """One hit on the public pages' per-minute limit of a client address; 429 over it."""
     hit = ratelimit.count_hit(db, key=f"errand-client:{ratelimit.client_key(client)}",
                               window=timedelta(minutes=1))
@@ -327,7 +339,7 @@ def _limit_client(db: Session, client: str) -> None:
 def submit_public(db: Session, *, request: Request, client: str) -> Submitted:
     """A request from the public phone page: rate-limited per client address, published at
     once; the tracking token is shown once (only its hash is kept)."""
-    _limit_client(db, client)
+    limit_client(db, client)
     errand, token = _create(db, actor=REQUESTER, request=request, channel=Channel.page)
     transition(db, actor=REQUESTER, errand=errand, action=ErrandAction.publish)
     return Submitted(errand, token, True)
@@ -622,18 +634,33 @@ def _check(db: Session, actor: Actor | Outsider, errand: Errand, action: ErrandA
         return
     if action is ErrandAction.publish and actor is REQUESTER:
         return  # a request from the public page is published at once
+    if action is ErrandAction.cancel and _is_channel(actor, errand):
+        return  # the channel cancelled its order
     if who == "staff":
         if not _is_staff(db, actor, errand):
             raise PermissionDenied(f"只有所在区域的工作人员可以「{action.label}」")
+        if action is ErrandAction.hand_to_channel:
+            from tongban.errand import channels  # channels calls this module
+
+            if not channels.configured():
+                raise Conflict("未配置第三方跑腿渠道")
         return
     runner = errand.runner
-    own = isinstance(actor, Actor) and runner is not None and runner.user_id == actor.user_id
+    own = (isinstance(actor, Actor) and runner is not None and runner.user_id == actor.user_id) \
+        or _is_channel(actor, errand)
     if not own:
         raise PermissionDenied(f"只有承接该代办的跑手可以「{action.label}」")
     if action is ErrandAction.pick_up and not errand.authorised:
         raise Conflict("申请人尚未授权（委托书），跑手不能取件")
     if action is ErrandAction.fail and holder(errand) is not Holder.requester:
         raise Conflict("办理失败前须先把材料交还申请人（登记交接）")
+
+
+def require_action(db: Session, *, actor: Actor | Outsider, errand: Errand,
+                   action: ErrandAction) -> None:
+    """Refuse ``action`` on ``errand`` by ``actor`` as :func:`transition` would, changing
+    nothing (for work that must happen before the step, such as a channel's order)."""
+    _check(db, actor, errand, action)
 
 
 def allowed_actions(db: Session, *, actor: Actor | Outsider,
@@ -646,9 +673,15 @@ def allowed_actions(db: Session, *, actor: Actor | Outsider,
 @audit.action({f"errand.{a.value}": a.label for a in ErrandAction if a is not ErrandAction.grab})
 def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: ErrandAction,
                reason: str = "", photo_ref: str = "", rating: int | None = None,
-               offer_to: Runner | None = None) -> Errand:
+               offer_to: Runner | None = None,
+               channel_order: tuple[PartnerChannel, str] | None = None,
+               comment: str = "") -> Errand:
     """Move an errand one step, with its time, its custody hand-over and its audit entry;
-    an illegal step is refused and changes nothing."""
+    an illegal step is refused and changes nothing.
+
+    ``channel_order`` is the channel and the partner's order id of a hand-over to a channel
+    (``channels.hand_to_channel`` places the order first); staff cancelling an errand a
+    channel runs cancel the partner's order too."""
     _check(db, actor, errand, action)
     _, target, _ = TRANSITIONS[action]
     current = ErrandState(errand.state)
@@ -657,6 +690,9 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
         raise DomainError(f"「{action.label}」须写明原因")
     if action is ErrandAction.rate and (rating is None or not 1 <= rating <= 5):
         raise DomainError("请选择 1 到 5 星的评价")
+    comment = _clean(comment, 10_000)
+    if len(comment) > get_settings().review_comment_max:
+        raise DomainError(f"评价内容请不超过 {get_settings().review_comment_max} 字")
     if action is ErrandAction.offer:
         if offer_to is None:
             raise DomainError("派单须指定跑手")
@@ -670,6 +706,16 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
         _close_offer(db, errand, {ErrandAction.accept: OfferOutcome.accepted,
                                   ErrandAction.decline: OfferOutcome.declined}.get(
                                       action, OfferOutcome.withdrawn))
+    changes: dict[str, object] = {"state": [current.value, target.value]}
+    if action is ErrandAction.hand_to_channel:
+        if channel_order is None:
+            raise DomainError("转交第三方须指定渠道和订单号")
+        errand.channel_code, errand.channel_order_id = channel_order[0].value, channel_order[1]
+        changes.update(channel=errand.channel_code, order=errand.channel_order_id)
+    if action is ErrandAction.cancel and errand.channel_code and not _is_channel(actor, errand):
+        from tongban.errand import channels  # channels calls this module
+
+        channels.cancel_order(errand=errand, reason=reason)
     runner = errand.runner
     if action is ErrandAction.accept and runner is not None:
         errand.pickup_km = _distance(runner, errand)
@@ -685,6 +731,9 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
                    .execution_options(synchronize_session=False))
     if action is ErrandAction.decline:
         errand.runner_id = None
+        if errand.channel_code:  # the channel refused the order: back to the pool
+            changes.update(channel=[errand.channel_code, None])
+            errand.channel_code = errand.channel_order_id = None
     if action in HANDOVERS:
         giver, taker = HANDOVERS[action]
         _hand_over(errand, giver, taker, actor, photo_ref)
@@ -698,25 +747,28 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
     if runner is not None:
         db.refresh(runner)
     audit.record(db, actor=actor, action=f"errand.{action.value}", object_type="errand",
-                 object_id=errand.id, changes={"state": [current.value, target.value]},
-                 reason=reason)
+                 object_id=errand.id, changes=changes, reason=reason)
     if action is ErrandAction.rate:
-        to_review(db, errand=errand)
+        to_review(db, errand=errand, comment=comment)
     return errand
 
 
-def to_review(db: Session, *, errand: Errand) -> int:
+def to_review(db: Session, *, errand: Errand, comment: str = "") -> int:
     """The rated errand's 好差评 review (channel 跑团) through the reviews service: its zone,
-    item code, number and rating; a 差评 opens its case. Idempotent; the review's id."""
+    item code, number, rating and the requester's comment; a 差评 opens its case.
+    Idempotent; the review's id."""
     if errand.rating is None or errand.rated_at is None:
         raise Conflict(f"代办 #{errand.id} 尚未评价")
     phone = privacy.reveal(errand.phone_cipher) if errand.phone_cipher else ""
     return reviews.record_errand_rating(
         db, errand_id=errand.id, org=errand.zone, level=errand.rating, rated_at=errand.rated_at,
-        item_code=errand.item.item_code, case_no=str(errand.id), phone=phone).id
+        item_code=errand.item.item_code, case_no=str(errand.id), phone=phone,
+        comment=comment).id
 
 
 def _name_of(errand: Errand, kind: Holder) -> str:
+    if kind is Holder.runner and errand.channel_code:
+        return PartnerChannel(errand.channel_code).label
     if kind is Holder.runner:
         return errand.runner.name if errand.runner else ""
     if kind is Holder.window:
@@ -733,10 +785,12 @@ def _hand_over(errand: Errand, giver: Holder, taker: Holder, actor: Actor | Outs
 
 
 @audit.action({"errand.documents_returned": "材料交还申请人"})
-def return_documents(db: Session, *, actor: Actor, errand: Errand, photo_ref: str = "") -> Errand:
-    """The runner hands the requester's documents back (before a failed errand closes)."""
+def return_documents(db: Session, *, actor: Actor | Outsider, errand: Errand,
+                     photo_ref: str = "") -> Errand:
+    """The runner (or the channel running the errand) hands the requester's documents back
+    (before a failed errand closes)."""
     runner = errand.runner
-    if runner is None or runner.user_id != actor.user_id:
+    if not _is_channel(actor, errand) and (runner is None or runner.user_id != actor.user_id):
         raise PermissionDenied("只有承接该代办的跑手可以交还材料")
     held = holder(errand)
     if held is Holder.requester:
@@ -748,12 +802,14 @@ def return_documents(db: Session, *, actor: Actor, errand: Errand, photo_ref: st
     return errand
 
 
-def rate_tracked(db: Session, *, token: str, rating: int, client: str = "") -> Errand:
-    """The requester rates a delivered errand through the tracking link (rate-limited per
-    client address like the request page)."""
-    _limit_client(db, client)
+def rate_tracked(db: Session, *, token: str, rating: int, client: str = "",
+                 comment: str = "") -> Errand:
+    """The requester rates a delivered errand through the tracking link, with an optional
+    comment that becomes the review's (rate-limited per client address like the request
+    page)."""
+    limit_client(db, client)
     return transition(db, actor=REQUESTER, errand=tracked(db, token=token),
-                      action=ErrandAction.rate, rating=rating)
+                      action=ErrandAction.rate, rating=rating, comment=comment)
 
 
 def _close_offer(db: Session, errand: Errand, outcome: OfferOutcome) -> None:
@@ -771,7 +827,7 @@ def expire_offers(db: Session, *, actor: Actor, zone_org_id: int | None = None) 
     now = utcnow()
     cutoff = now - timedelta(seconds=get_settings().errand_offer_seconds)
     stmt = select(Errand).where(Errand.state == ErrandState.offered.value,
-                                Errand.offered_at < cutoff)
+                                Errand.channel_code.is_(None), Errand.offered_at < cutoff)
     if zone_org_id is not None:
         stmt = stmt.where(Errand.zone_org_id == zone_org_id)
     stale = list(db.scalars(stmt))

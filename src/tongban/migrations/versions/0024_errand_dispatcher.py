@@ -1,7 +1,7 @@
 """errand_dispatcher: zone modes, dispatch cycles, grab-pool time and pickup distance of errands, offers
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-01 16:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tongban.core.db
 
 revision: str = '0024'
-down_revision: str | None = '0021'
+down_revision: str | None = '0023'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

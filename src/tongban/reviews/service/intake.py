@@ -284,10 +284,11 @@ def submit_review(db: Session, *, values: dict[str, Cell], client: str,
 
 def record_errand_rating(db: Session, *, errand_id: int, org: Org, level: int,
                          rated_at: datetime, item_code: str = "", case_no: str = "",
-                         phone: str = "") -> Review:
+                         phone: str = "", comment: str = "") -> Review:
     """A requester's rating of a 跑团代办 errand as a 好差评 review (channel 跑团), counted like
     any other; a 差评 opens its case and tells the org's liaisons. Idempotent: the review's id
-    is ``errand:<errand id>``, so a retry returns the stored review and changes nothing."""
+    is ``errand:<errand id>``, so a retry returns the stored review and changes nothing.
+    ``comment`` is the requester's words with the rating (checked like any review's)."""
     source_id = f"errand:{errand_id}"
     known = db.scalar(select(Review).where(Review.source == ERRAND_SOURCE,
                                            Review.source_id == source_id))
@@ -297,7 +298,7 @@ def record_errand_rating(db: Session, *, errand_id: int, org: Org, level: int,
         "source": ERRAND_SOURCE, "source_id": source_id, "channel": Channel.errand.value,
         "org": org.code, "item_code": item_code, "case_no": case_no or source_id,
         "level": str(level), "named": "是" if phone else "否", "phone": phone,
-        "rated_at": rated_at}
+        "rated_at": rated_at, "comment": comment}
     row, errors = parse_row(Checker(db, feeder=Channel.errand), given, 1)
     if row is None:
         raise ValidationFailed(errors=errors, summary="代办评价未能转为好差评")

@@ -1,5 +1,6 @@
 // 跑团代办: the request page fills its pickup point from the browser's position
-// ([data-locate]); the runner page pings the runner's position ([data-position-ping]).
+// ([data-locate]); the runner page pings the runner's position ([data-position-ping]); the
+// tracking page's 委托书 is signed on a canvas ([data-signature-form]) posted as a PNG data URL.
 (function () {
   "use strict";
 
@@ -71,7 +72,49 @@
     }, 15000);
   }
 
+  function initSignature() {
+    var form = document.querySelector("[data-signature-form]");
+    if (!form) { return; }
+    var canvas = form.querySelector("[data-signature-pad]");
+    var value = form.querySelector("[data-signature-value]");
+    var status = form.querySelector("[data-signature-status]");
+    var ctx = canvas.getContext("2d");
+    var drawing = false, drawn = false;
+    ctx.lineWidth = 2.5; ctx.lineCap = "round"; ctx.strokeStyle = "#111";
+    function point(event) {
+      var box = canvas.getBoundingClientRect();
+      return {x: (event.clientX - box.left) * canvas.width / box.width,
+              y: (event.clientY - box.top) * canvas.height / box.height};
+    }
+    canvas.addEventListener("pointerdown", function (event) {
+      drawing = true; canvas.setPointerCapture(event.pointerId);
+      var p = point(event); ctx.beginPath(); ctx.moveTo(p.x, p.y);
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!drawing) { return; }
+      var p = point(event); ctx.lineTo(p.x, p.y); ctx.stroke(); drawn = true;
+    });
+    ["pointerup", "pointercancel"].forEach(function (name) {
+      canvas.addEventListener(name, function () { drawing = false; });
+    });
+    form.querySelector("[data-signature-clear]").addEventListener("click", function () {
+      ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false; status.textContent = "";
+    });
+    form.addEventListener("submit", function (event) {
+      if (!drawn) {
+        if (form.hasAttribute("data-signature-optional")) { value.value = ""; return; }
+        event.preventDefault(); status.textContent = "请先在框内签名"; return;
+      }
+      var url = canvas.toDataURL("image/png");
+      var max = parseInt(canvas.getAttribute("data-signature-max") || "0", 10);
+      if (max && (url.length - url.indexOf(",") - 1) * 3 / 4 > max) {
+        event.preventDefault(); status.textContent = "签名过于复杂，请点“重写”后简单签名"; return;
+      }
+      value.value = url;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    initLocate(); initPing(); initPulse();
+    initLocate(); initPing(); initPulse(); initSignature();
   });
 })();
