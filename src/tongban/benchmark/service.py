@@ -10,8 +10,6 @@ DTF of a city's item = mean over the dimensions it reports of (worst − ours)/(
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,7 +37,13 @@ from tongban.benchmark.enums import (
     SuggestionKind,
     SuggestionState,
 )
-from tongban.benchmark.importer import diff_snapshots, import_catalog, resolve_city
+from tongban.benchmark.importer import (
+    diff_snapshots,
+    import_catalog,
+    import_implementation_list,
+    material_name,
+    resolve_city,
+)
 from tongban.benchmark.models import (
     AlignmentGroup,
     AlignmentMember,
@@ -59,7 +63,8 @@ from tongban.org.enums import Area, OrgLevel
 from tongban.org.models import Org
 
 __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
-           "import_catalog", "resolve_city", "review_member"]
+           "import_catalog", "import_implementation_list", "material_name", "resolve_city",
+           "review_member"]
 
 audit.name_objects({"benchmark_suggestion": "对标建议",
                     "benchmark_department_map": "对标实施部门对应"})
@@ -113,13 +118,6 @@ class Benchmark:
 
     def rank_of(self, org_id: int) -> LeagueRow | None:
         return next((r for r in self.league if r.org.id == org_id), None)
-
-
-def material_name(name: str) -> str:
-    """A material name for comparison: half-width brackets, no whitespace, no trailing
-    （原件）/（复印件）."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
-    return re.sub(r"(\((?:原件|复印件|原件及复印件|原件和复印件|复印件加盖公章)\))+$", "", text)
 
 
 def _values(item: SnapshotItem) -> tuple[dict[Dimension, float | None], dict[str, str]]:
@@ -290,6 +288,18 @@ def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]
     return found
 
 
+def province_cities(db: Session) -> list[Org]:
+    """The province's cities (市州), whose catalogs 对标 compares, by code."""
+    return list(db.scalars(select(Org).where(Org.level == OrgLevel.city.value)
+                           .order_by(Org.code)))
+
+
+def allowed_import(actor: Actor) -> bool:
+    """Whether ``actor`` may import catalogs and 实施清单 (the check behind both imports)."""
+    return bool(permitted(["import"], lambda _: org_service.require_manager(
+        actor, "导入对标事项目录")))
+
+
 def department_orgs(db: Session, *, city: Org) -> list[Org]:
     """The city's department orgs, by name."""
     return list(db.scalars(select(Org).where(
@@ -306,6 +316,11 @@ def _dept_orgs(db: Session, city: Org) -> dict[str, int]:
     found.update({m.name: m.dept_org_id for m in db.scalars(
         select(DepartmentMapping).where(DepartmentMapping.org_id == city.id))})
     return found
+
+
+def department_org_ids(db: Session, *, city: Org) -> dict[str, int]:
+    """实施部门 names → the ids of ``city``'s department orgs they map to."""
+    return _dept_orgs(db, city)
 
 
 @dataclass
@@ -474,6 +489,73 @@ def suggestion_rows(db: Session, *, city: Org) -> list[dict[str, Any]]:
             for s in db.scalars(select(Suggestion).where(
                 Suggestion.org_id == city.id, Suggestion.state == SuggestionState.pending.value)
                 .order_by(Suggestion.department, Suggestion.item_name, Suggestion.id))]
+
+
+@dataclass
+class DepartmentSummary:
+    """One 实施部门 of a city: its items, their mean DTF, its suggestions by kind and by state,
+    and how many answers came by the due day (of those answered or due)."""
+
+    department: str
+    dept_org: Org | None
+    items: int = 0
+    shared: int = 0
+    dtf: float | None = None
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_state: dict[str, int] = field(default_factory=dict)
+    answered_ontime: int = 0
+    due: int = 0
+
+    @property
+    def suggestions(self) -> int:
+        return sum(self.by_kind.values())
+
+
+def department_summary(db: Session, *, actor: Actor, city: Org,
+                       benchmark: Benchmark | None = None) -> list[DepartmentSummary]:
+    """Per 实施部门 of ``city``'s latest snapshot (and of its suggestions): items, DTF,
+    suggestions by kind and state (withdrawn ones left out), answered on time."""
+    require_benchmark(actor)
+    benchmark = benchmark or compute(db)
+    depts = {o.id: o for o in department_orgs(db, city=city)}
+    mapped = _dept_orgs(db, city)
+    found: dict[str, DepartmentSummary] = {}
+
+    def of(name: str) -> DepartmentSummary:
+        key = name or "（未注明）"
+        if key not in found:
+            found[key] = DepartmentSummary(key, depts.get(mapped.get(name, -1)),
+                                           by_kind={k.value: 0 for k in SuggestionKind},
+                                           by_state={s.value: 0 for s in SuggestionState
+                                                     if s is not SuggestionState.withdrawn})
+        return found[key]
+
+    snapshot_id = latest_snapshot_ids(db).get(city.id)
+    if snapshot_id is not None:
+        for department in db.scalars(select(SnapshotItem.department).where(
+                SnapshotItem.snapshot_id == snapshot_id)):
+            of(department).items += 1
+    per_dtf: dict[str, list[float]] = defaultdict(list)
+    for frontier in benchmark.groups:
+        offer = frontier.offer_of(city.id)
+        if offer is not None and city.id in frontier.dtf:
+            of(offer.item.department).shared += 1
+            per_dtf[offer.item.department or "（未注明）"].append(frontier.dtf[city.id])
+    for name, values in per_dtf.items():
+        found[name].dtf = round(fmean(values), 2)
+    today = local_today()
+    for s in db.scalars(select(Suggestion).where(
+            Suggestion.org_id == city.id, Suggestion.state != SuggestionState.withdrawn.value)):
+        row = of(s.department)
+        row.by_kind[s.kind] += 1
+        row.by_state[s.state] += 1
+        if s.due_on is None:
+            continue
+        answered = workdays.local_date(s.answered_at) if s.answered_at else None
+        if answered is not None or s.due_on < today:
+            row.due += 1
+            row.answered_ontime += answered is not None and answered <= s.due_on
+    return sorted(found.values(), key=lambda r: (-r.suggestions, r.department))
 
 
 # ---------------------------------------------------------------- the answer workflow
