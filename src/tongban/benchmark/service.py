@@ -17,7 +17,7 @@ from statistics import fmean
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tongban.benchmark.alignment import (
     align,
@@ -49,6 +49,7 @@ from tongban.benchmark.models import (
     AlignmentMember,
     DepartmentMapping,
     SnapshotItem,
+    SnapshotMaterial,
     Suggestion,
 )
 from tongban.core import audit, workdays
@@ -79,6 +80,7 @@ class Offer:
     item: SnapshotItem
     values: dict[Dimension, float | None]
     required: dict[str, str]  # normalised material name → as written
+    has_materials: bool = True
 
 
 @dataclass
@@ -120,13 +122,16 @@ class Benchmark:
         return next((r for r in self.league if r.org.id == org_id), None)
 
 
-def _values(item: SnapshotItem) -> tuple[dict[Dimension, float | None], dict[str, str]]:
-    required = {material_name(m.name): m.name for m in item.materials
-                if m.requirement == Requirement.required.value}
+def _values(item: SnapshotItem, materials: list[tuple[str, str]] | None) -> tuple[
+        dict[Dimension, float | None], dict[str, str]]:
+    """An item's value per dimension and its required materials (``materials``: its
+    (name, requirement) rows, None when it lists none)."""
+    required = {material_name(name): name for name, requirement in materials or []
+                if requirement == Requirement.required.value}
     return ({Dimension.promised_days: item.promised_days,
              Dimension.steps: float(item.steps) if item.steps is not None else None,
              Dimension.visits: float(item.visits) if item.visits is not None else None,
-             Dimension.materials: float(len(required)) if item.materials else None},
+             Dimension.materials: float(len(required)) if materials else None},
             required)
 
 
@@ -144,9 +149,17 @@ def dtf_of(values: dict[Dimension, float | None], bounds: dict[Dimension, Bounds
 def compute(db: Session) -> Benchmark:
     """The frontier, DTF and league over the cities' latest snapshots and the groups."""
     latest = latest_snapshot_ids(db)
+    in_latest = SnapshotItem.snapshot_id.in_(latest.values())
     items = {(snapshot_org, item.key): item for snapshot_org, item in (
         ({s: o for o, s in latest.items()}[item.snapshot_id], item) for item in db.scalars(
-            select(SnapshotItem).where(SnapshotItem.snapshot_id.in_(latest.values()))))}
+            select(SnapshotItem).where(in_latest).options(lazyload(SnapshotItem.materials))))}
+    # the materials as plain rows: a province's catalogs hold tens of thousands
+    materials: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for item_id, name, requirement in db.execute(
+            select(SnapshotMaterial.item_id, SnapshotMaterial.name, SnapshotMaterial.requirement)
+            .join(SnapshotItem, SnapshotItem.id == SnapshotMaterial.item_id).where(in_latest)
+            .order_by(SnapshotMaterial.id)):
+        materials[item_id].append((name, requirement))
     by_group: dict[int, list[AlignmentMember]] = defaultdict(list)
     for member in db.scalars(select(AlignmentMember).order_by(AlignmentMember.id)):
         by_group[member.group_id].append(member)
@@ -158,8 +171,9 @@ def compute(db: Session) -> Benchmark:
         for member in by_group[group_id]:
             item = items.get((member.org_id, member.item_key))
             if item is not None:
-                values, required = _values(item)
-                offers.append(Offer(member.org, member, item, values, required))
+                listed = materials.get(item.id)
+                values, required = _values(item, listed)
+                offers.append(Offer(member.org, member, item, values, required, bool(listed)))
         if len(offers) < 2:
             continue
         bounds = {}
@@ -274,7 +288,7 @@ def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]
                              else ""))
                 found.append({**base, "kind": kind, "material": "", "detail": detail,
                               "cities": _cities(best)})
-        with_materials = [o for o in others if o.item.materials]
+        with_materials = [o for o in others if o.has_materials]
         for norm, written in sorted(ours.required.items()):
             lighter = [o for o in with_materials if norm not in o.required]
             if lighter:
