@@ -327,3 +327,21 @@ def test_pages_render_and_escape_item_names(db: Session) -> None:
     group_page = analyst.get(f"/benchmark/groups/{group_id}").text
     assert "&lt;svg onload=alert(1)&gt;" in group_page and 'data-testid="frontier-best"' in group_page
     assert "chart-league" in analyst.get("/benchmark").text
+
+
+def test_jieba_words_keep_a_substituted_word_from_aligning_and_find_reordered_names(
+        db: Session) -> None:
+    load(db, "巴中", ITEMS + ",食品经营许可证核发,市市场监管局,1,5,3,1\n"
+                            ",个体工商户设立登记,市市场监管局,1,5,3,1\n")
+    load(db, "广元", ITEMS + ",药品经营许可证核发,市市场监管局,1,5,3,1\n"
+                            ",设立登记个体工商户,市市场监管局,1,5,3,1\n")
+    service.align(db, actor=SYSTEM_ACTOR)
+    drugs = db.scalars(select(AlignmentMember).where(
+        AlignmentMember.item_key == "name:药品经营许可证核发")).one()
+    # characters alone (0.86 + type and department) would align food with drugs
+    assert drugs.status != MemberStatus.aligned.value or \
+        drugs.group_id != _group_of(db, "巴中", "name:食品经营许可证核发")
+    reordered = db.scalars(select(AlignmentMember).where(
+        AlignmentMember.item_key == "name:设立登记个体工商户")).one()
+    assert reordered.group_id == _group_of(db, "巴中", "name:个体工商户设立登记")
+    assert reordered.confidence >= 0.85

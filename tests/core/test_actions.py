@@ -42,6 +42,7 @@ from tongban.assessment import importers
 from tongban.assessment import service as assessment
 from tongban.assessment.service import MetricInput
 from tongban.benchmark import enums as benchmark_enums
+from tongban.benchmark import guides
 from tongban.benchmark import service as benchmark
 from tongban.benchmark.enums import ReviewAction, SuggestionAction, SuggestionState
 from tongban.benchmark.models import (
@@ -572,6 +573,28 @@ def _suggest_benchmark(kit: Kit) -> Step:
     kit.db.execute(delete(Suggestion).where(Suggestion.org_id == home.id))
     return Step(lambda: benchmark.suggest(kit.db, actor=analyst, city=home), analyst,
                 "benchmark_suggestion", home.code)
+
+
+@recipe("benchmark.list_imported")
+def _import_implementation_list(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    home = benchmark.resolve_city(kit.db, ref="巴中")
+    text = "事项,材料名称,是否必需\nL1-511900000000-1,申请表,是\n"
+    return Step(lambda: benchmark.import_implementation_list(
+        kit.db, actor=analyst, city=home, source=io.BytesIO(text.encode()), filename="清单.csv"),
+        analyst, "benchmark_list_material", home.code)
+
+
+@recipe("benchmark.guide_tasks_opened")
+def _open_guide_tasks(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    home = benchmark.resolve_city(kit.db, ref="巴中")
+    text = "实施编码,事项名称,实施部门,法定办结时限,承诺办结时限\nP1-511900000000-1,配方指南,市交通运输局,5,9\n"
+    done = benchmark.import_catalog(kit.db, actor=analyst, city=home, filename="c.csv",
+                                    source=io.BytesIO(text.encode()), as_of=date(2031, 1, 2))
+    return Step(lambda: guides.open_guide_tasks(
+        kit.db, actor=analyst, check=guides.check_guides(kit.db, actor=analyst, city=home)),
+        analyst, "benchmark_snapshot", done.snapshot.id)
 
 
 @recipe("user.contact_changed")

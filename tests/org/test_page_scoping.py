@@ -64,6 +64,8 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/benchmark/suggestions"): PageProbe("/benchmark/suggestions", "clean"),
         ("GET", "/benchmark/departments"): PageProbe("/benchmark/departments",
                                                      rightful=Role.admin),
+        ("GET", "/benchmark/check"): PageProbe("/benchmark/check", rightful=Role.admin),
+        ("GET", "/benchmark/summary"): PageProbe("/benchmark/summary", rightful=Role.admin),
         # a department's answer: another department's suggestion is not found
         ("POST", "/benchmark/suggestions/{suggestion_id}/{action}"): PageProbe(
             "/benchmark/suggestions/1/reject", rightful=None),
@@ -154,7 +156,8 @@ UNSCOPED_WRITES = {
     "/account/contact", "/account/password", "/account/tokens", "/account/tokens/{token_id}/revoke",
     "/admin/audit/verify", "/admin/calendar/import", "/admin/calendar/override",
     "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments", "/catalog/import",
-    "/benchmark/review/{member_id}/{action}", "/benchmark/departments",
+    "/benchmark/review/{member_id}/{action}", "/benchmark/departments", "/benchmark/check/tasks",
+    "/benchmark/import",
     "/assessment/import", "/assessment/schemes", "/assessment/sheets/{cohort}/{period}/{action}",
     "/assessment/sheets/compute",
     "/assessment/{cohort}/{period}/orgs/{code}/whatif", "/cohorts", "/inbox/read-all",

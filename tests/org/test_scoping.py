@@ -123,6 +123,9 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             "/api/v1/benchmark/suggestions/1"),
         ("POST", "/api/v1/benchmark/suggestions/{suggestion_id}/{action}"): Probe(
             "/api/v1/benchmark/suggestions/1/reject", {"reason": "不适用"}),
+        # 办事指南体检: the city-wide roles'; a liaison neither reads it nor opens tasks
+        ("GET", "/api/v1/benchmark/check"): Probe("/api/v1/benchmark/check"),
+        ("POST", "/api/v1/benchmark/check/tasks"): Probe("/api/v1/benchmark/check/tasks"),
         ("GET", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes"),
         ("POST", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes",
                                                       {"yaml": "code: x"}),

@@ -19,6 +19,8 @@ from tests.factories import make_cohort, scheme_yaml
 from tongban.assessment import importers
 from tongban.assessment import service as assessment
 from tongban.assessment.models import Adjustment, MetricValue
+from tongban.benchmark import service as benchmark
+from tongban.benchmark.models import ListMaterial, SnapshotItem
 from tongban.core import workdays
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR
@@ -173,4 +175,18 @@ PATHS = [
         lambda db, data, name: workdays.import_overrides(db, actor=SYSTEM_ACTOR,
                                                          source=io.BytesIO(data), filename=name),
         lambda db: _count(db, WorkdayOverride.day >= CALENDAR_START)),
+    ImportPath(
+        "benchmark-catalog", ["实施编码", "事项名称", "实施部门", "承诺办结时限"],
+        lambda n: [f"SEC{n}-510800000000-1", f"事项{n}", "市交通运输局", str(n % 20)],
+        lambda db, data, name: benchmark.import_catalog(
+            db, actor=SYSTEM_ACTOR, city=benchmark.resolve_city(db, ref="广元"),
+            source=io.BytesIO(data), filename=name),
+        lambda db: _count(db, SnapshotItem.key.startswith("SEC"))),
+    ImportPath(
+        "benchmark-list", ["事项", "材料名称", "材料形式", "份数", "是否必需"],
+        lambda n: [f"SEC{n}-511900000000-1", f"材料{n}", "原件", "1", "是"],
+        lambda db, data, name: benchmark.import_implementation_list(
+            db, actor=SYSTEM_ACTOR, city=benchmark.resolve_city(db, ref="巴中"),
+            source=io.BytesIO(data), filename=name),
+        lambda db: _count(db, ListMaterial.item.startswith("SEC"))),
 ]

@@ -2,19 +2,24 @@
 
 Base code first (基本编码, given or derived from the 实施编码); rows sharing a base code stay
 apart when their names differ. Rows without codes align by normalised name (rapidfuzz), with
-the item type and the department as evidence. Names that differ in an action word (核发 /
-变更 / 注销 …) are different business items and never align. A confident match is
-``aligned``, a middling one goes to the review queue; an analyst's decisions (``confirmed``)
-are kept by every rerun, since members are keyed by the city's row, not by a snapshot.
+jieba's words, the item type and the department as evidence (a word substituted, 食品经营 /
+药品经营, lowers the confidence; the same words reordered reach at least the review queue).
+Names that differ in an action word (核发 / 变更 / 注销 …) are different business items and
+never align. A confident match is ``aligned``, a middling one goes to the review queue; an
+analyst's decisions (``confirmed``) are kept by every rerun, since members are keyed by the
+city's row, not by a snapshot.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import jieba
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -63,6 +68,29 @@ def normalise_name(name: str) -> str:
             if text.endswith(ending) and len(text) > len(ending) + 1:
                 text, stripped = text[: -len(ending)], True
     return text
+
+
+jieba.setLogLevel(logging.WARNING)
+#: A word of one name where the other has another (食品 / 药品): different items, likely.
+SUBSTITUTED_WORD = 0.1
+#: Words the same but in another order: at least the review queue.
+REORDERED_AT = 0.85
+
+
+@lru_cache(maxsize=65536)
+def words_of(norm: str) -> frozenset[str]:
+    """The jieba words of a normalised name."""
+    return frozenset(jieba.lcut(norm, HMM=False))
+
+
+def word_evidence(a: str, b: str) -> tuple[float, float]:
+    """What jieba's words say of two normalised names: (the share of words they have in common,
+    an adjustment: − when each has a word the other lacks, as 食品经营 / 药品经营)."""
+    wa, wb = words_of(a), words_of(b)
+    if not wa or not wb:
+        return 0.0, 0.0
+    shared = len(wa & wb) / len(wa | wb)
+    return shared, (-SUBSTITUTED_WORD if (wa - wb) and (wb - wa) else 0.0)
 
 
 def actions_of(name: str) -> frozenset[str]:
@@ -202,11 +230,19 @@ def match_rows(rows: Iterable[_Row], clusters: dict[str, _Cluster],
             continue
         choices = {k: c.norm for k, c in clusters.items()
                    if c.actions == row.actions and row.org_id not in c.cities}
+        candidates = {key: score for _, score, key in process.extract(
+            row.norm, choices, scorer=fuzz.ratio, score_cutoff=REVIEW_AT * 100 - 5, limit=5)}
+        # the same words in another order (设立登记个体工商户) escape the character ratio
+        for _, _, key in process.extract(row.norm, choices, scorer=fuzz.token_sort_ratio,
+                                         processor=lambda n: " ".join(sorted(words_of(n))),
+                                         score_cutoff=99, limit=3):
+            candidates.setdefault(key, fuzz.ratio(row.norm, choices[key]))
         best = None
-        for _, score, key in process.extract(row.norm, choices, scorer=fuzz.ratio,
-                                             score_cutoff=REVIEW_AT * 100 - 5, limit=5):
+        for key, score in candidates.items():
             cluster = clusters[key]
-            confidence = min(score / 100 + _evidence(row, cluster), 0.99)
+            shared, adjust = word_evidence(row.norm, cluster.norm)
+            base = max(score / 100, REORDERED_AT if shared == 1.0 else 0.0)
+            confidence = min(base + adjust + _evidence(row, cluster), 0.99)
             if best is None or confidence > best[0]:
                 best = (confidence, cluster)
         if best is not None and best[0] >= REVIEW_AT:

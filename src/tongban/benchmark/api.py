@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
-from tongban.benchmark import service
+from tongban.benchmark import guides, service
 from tongban.benchmark.enums import (
     MemberStatus,
     SuggestionAction,
@@ -96,3 +98,19 @@ def answer_suggestion(suggestion_id: RowId, action: SuggestionAction, body: Answ
     service.answer(db, actor=actor, suggestion=found, action=action,
                    planned_on=body.planned_on, reason=body.reason)
     return suggestion_read(found, service.allowed_actions(db, actor=actor, suggestion=found))
+
+
+@router.get("/benchmark/check", summary="办事指南体检：本市各事项的异常、差评标签与可能失分")
+def read_guide_check(db: Session = REQUEST_DB,
+                     actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    return guides.check_as_dict(guides.check_guides(db, actor=actor))
+
+
+@router.post("/benchmark/check/tasks", summary="办事指南体检：为有异常的部门各开具一个整改任务（不重复）")
+def open_guide_tasks(db: Session = REQUEST_DB,
+                     actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    found = guides.check_guides(db, actor=actor)
+    opened = guides.open_guide_tasks(db, actor=actor, check=found)
+    return {**guides.check_as_dict(found),
+            "tasks": [{"department": o.department, "task": o.task_id, "items": o.items,
+                       "new": o.new} for o in opened]}

@@ -78,3 +78,24 @@ class ReviewAction(Choice):
     confirm = "confirm", "确认"
     move = "move", "移到其他组"
     split_off = "split", "拆为单独一组"
+
+
+class GuideRule(Choice):
+    """A rule of the 办事指南体检 (guide self-check); which ones run is
+    ``TONGBAN_BENCHMARK_GUIDE_RULES``."""
+
+    missing_element = "missing_element", "要素缺失"
+    promised_over_legal = "promised_over_legal", "承诺时限超过法定时限"
+    instant_visits = "instant_visits", "即办件跑动多次"
+    duplicate_material = "duplicate_material", "材料重复"
+    conflicting_material = "conflicting_material", "材料既必需又非必需"
+    bad_phone = "bad_phone", "电话号码无效"
+    list_mismatch = "list_mismatch", "材料与实施清单不一致"
+
+
+class ImportKind(Choice):
+    """What a 对标 import file is: a city's catalog, or the province's 实施清单 materials of
+    the city's items (the materials format)."""
+
+    catalog = "catalog", "目录"
+    implementation_list = "implementation_list", "实施清单"

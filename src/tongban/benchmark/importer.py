@@ -12,16 +12,23 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tongban.benchmark.enums import Requirement
-from tongban.benchmark.models import CatalogSnapshot, SnapshotItem, SnapshotMaterial
+from tongban.benchmark.models import (
+    CatalogSnapshot,
+    ListMaterial,
+    SnapshotItem,
+    SnapshotMaterial,
+)
 from tongban.catalog.enums import ItemType
 from tongban.core import audit
 from tongban.core.db import utcnow
@@ -33,13 +40,17 @@ from tongban.org import service as org_service
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
 
-audit.name_objects({"benchmark_snapshot": "对标事项目录"})
+audit.name_objects({"benchmark_snapshot": "对标事项目录",
+                    "benchmark_list_material": "省级实施清单材料"})
 
 #: Header → column, Chinese first, English aliases after.
 ITEM_COLUMNS = {
     "基本编码": "base_code", "实施编码": "impl_code", "事项名称": "name", "实施部门": "department",
     "事项类型": "item_type", "法定办结时限": "legal_days", "承诺办结时限": "promised_days",
     "办理环节数": "steps", "办理流程": "procedure", "跑动次数": "visits", "收费": "fee",
+    # the guide's other elements (optional), for the 办事指南体检
+    "设定依据": "basis", "受理条件": "conditions", "办理地点": "place", "办理时间": "hours",
+    "咨询电话": "consult_phone", "监督电话": "supervise_phone", "结果名称": "result_name",
 }
 ITEM_ALIASES = {
     **ITEM_COLUMNS, "事项编码": "impl_code", "名称": "name", "部门": "department",
@@ -48,7 +59,9 @@ ITEM_ALIASES = {
     "itemCode": "impl_code", "name": "name", "department": "department",
     "item_type": "item_type", "taskType": "item_type", "legal_days": "legal_days",
     "promised_days": "promised_days", "steps": "steps", "procedure": "procedure",
-    "visits": "visits", "fee": "fee",
+    "visits": "visits", "fee": "fee", "basis": "basis", "conditions": "conditions",
+    "place": "place", "hours": "hours", "consult_phone": "consult_phone",
+    "supervise_phone": "supervise_phone", "result_name": "result_name",
 }
 MATERIAL_COLUMNS = {"事项": "item", "材料名称": "name", "材料形式": "form", "份数": "copies",
                     "是否必需": "requirement"}
@@ -65,8 +78,11 @@ _TYPE_BY_LABEL = {t.label: t for t in ItemType}
 _STEP_SEPARATOR = re.compile(r"\s*(?:→|->|—>|－>|=>)\s*")
 _DAYS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:个)?(?:工作日|日|天)?")
 #: The attributes a snapshot keeps per item (and ``diff`` compares).
+#: The guide's elements a snapshot keeps (optional columns), with their longest text.
+GUIDE_FIELDS = {"basis": 4000, "conditions": 4000, "place": 300, "hours": 200,
+                "consult_phone": 100, "supervise_phone": 100, "result_name": 300}
 ITEM_FIELDS = ("base_code", "impl_code", "name", "department", "item_type", "legal_days",
-               "promised_days", "steps", "procedure", "visits", "fee")
+               "promised_days", "steps", "procedure", "visits", "fee", *GUIDE_FIELDS)
 
 
 @dataclass
@@ -104,6 +120,13 @@ def base_code_of(impl_code: str) -> str:
         if i and re.fullmatch(r"\d{12}", part):
             return "-".join(parts[:i])
     return parts[0]
+
+
+def material_name(name: str) -> str:
+    """A material name for comparison: half-width brackets, no whitespace, no trailing
+    （原件）/（复印件）."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+    return re.sub(r"(\((?:原件|复印件|原件及复印件|原件和复印件|复印件加盖公章)\))+$", "", text)
 
 
 def resolve_city(db: Session, *, ref: str) -> Org:
@@ -179,6 +202,9 @@ def _parse_item(row: int, cells: dict[str, str], filename: str,
         values["visits"] = _count(values["visits"], "跑动次数", 0) if values["visits"] else None
     except ValueError as exc:
         fail("visits", str(exc))
+    for column, longest in GUIDE_FIELDS.items():
+        if len(values[column]) > longest:
+            fail(column, f"{_LABELS[column]}超过{longest}字")
     values["procedure"] = values["procedure"][:500]
     values["department"] = values["department"][:100]
     values["fee"] = values["fee"][:100]
@@ -247,17 +273,32 @@ def parse_catalog(raw: bytes, filename: str, materials_raw: bytes | None = None,
 def _parse_materials(raw: bytes, filename: str, sheet: str | None,
                      items: dict[str, ParsedItem], by_name: dict[str, ParsedItem],
                      errors: ErrorGroups) -> None:
+    def find(ref: str) -> str | None:
+        item = items.get(ref) or by_name.get(ref)
+        return None if item is None else item.key
+
+    for key, material in read_materials(raw, filename, sheet, errors, find):
+        items[key].materials.append(material)
+
+
+def read_materials(raw: bytes, filename: str, sheet: str | None, errors: ErrorGroups,
+                   find: Callable[[str], str | None] | None) -> list[tuple[str, ParsedMaterial]]:
+    """The rows of a materials file as (item key, material); ``find`` names the item a row's
+    事项 refers to (None: not in the catalog, an error); without ``find`` the 事项 is kept as
+    written (a 实施清单 names items of a catalog imported apart)."""
     shown = f"{filename}（{sheet}）" if sheet else filename
     table = open_table(io.BytesIO(raw), filename=filename, aliases=MATERIAL_ALIASES, sheet=sheet)
     _check_header(table.header, MATERIAL_COLUMNS, shown, ("item", "name"))
     seen: set[tuple[str, str]] = set()
+    found: list[tuple[str, ParsedMaterial]] = []
     for row, values in table.rows:
         cells = _cells(values, ("item", "name", "form", "copies", "requirement"))
         problems: list[tuple[str, str]] = []
-        item = items.get(cells["item"]) or by_name.get(cells["item"])
+        key = cells["item"][:320] if find is None else find(cells["item"])
         if not cells["item"]:
             problems.append(("事项", "缺少事项（实施编码或事项名称）"))
-        elif item is None:
+            key = None
+        elif key is None:
             problems.append(("事项", f"事项「{cells['item'][:60]}」不在该市的事项目录中"))
         if not cells["name"]:
             problems.append(("材料名称", "缺少材料名称"))
@@ -274,20 +315,24 @@ def _parse_materials(raw: bytes, filename: str, sheet: str | None,
                 copies = _count(cells["copies"], "份数", 1)
             except ValueError as exc:
                 problems.append(("份数", str(exc)))
-        if item is not None and (item.key, cells["name"]) in seen:
+        if key is not None and (key, cells["name"]) in seen:
             problems.append(("材料名称", "同一事项的材料重复"))
         for column, reason in problems:
             errors.append(RowError(row, column, reason, shown))
-        if problems or item is None or requirement is None:
+        if problems or key is None or requirement is None:
             continue
-        seen.add((item.key, cells["name"]))
-        item.materials.append(ParsedMaterial(cells["name"], cells["form"], copies, requirement))
+        seen.add((key, cells["name"]))
+        found.append((key, ParsedMaterial(cells["name"], cells["form"], copies, requirement)))
+    return found
 
 
 def content_hash(items: list[ParsedItem]) -> str:
-    """The hash of a catalog's content, independent of row order."""
-    rows = sorted([p.key, p.values, sorted([m.name, m.form, m.copies, m.requirement.value]
-                                           for m in p.materials)] for p in items)
+    """The hash of a catalog's content, independent of row order (a guide element left blank
+    is not in it, so catalogs without the guide's columns hash as they always did)."""
+    rows = sorted([p.key,
+                   {k: v for k, v in p.values.items() if not (k in GUIDE_FIELDS and v == "")},
+                   sorted([m.name, m.form, m.copies, m.requirement.value] for m in p.materials)]
+                  for p in items)
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True,
                                      default=str).encode()).hexdigest()
 
@@ -326,18 +371,75 @@ def import_catalog(db: Session, *, actor: Actor, city: Org, source: Path | IO[by
                                material_count=material_count, source=name[:200])
     db.add(snapshot)
     db.flush()
-    for parsed in items:
-        db.add(SnapshotItem(
-            snapshot_id=snapshot.id, key=parsed.key, align_code=parsed.align_code,
-            **parsed.values, materials=[
-                SnapshotMaterial(name=m.name, form=m.form, copies=m.copies,
-                                 requirement=m.requirement.value) for m in parsed.materials]))
-    db.flush()
+    # set-based: a province's catalogs are tens of thousands of rows
+    ids = list(db.scalars(insert(SnapshotItem).returning(
+        SnapshotItem.id, sort_by_parameter_order=True), [
+        {"snapshot_id": snapshot.id, "key": p.key, "align_code": p.align_code, **p.values}
+        for p in items])) if items else []
+    rows = [{"item_id": item_id, "name": m.name, "form": m.form, "copies": m.copies,
+             "requirement": m.requirement.value}
+            for item_id, parsed in zip(ids, items, strict=True) for m in parsed.materials]
+    if rows:
+        db.execute(insert(SnapshotMaterial), rows)
     audit.record(db, actor=actor, action="benchmark.imported", object_type="benchmark_snapshot",
                  object_id=snapshot.id, changes={"city": city.name, "as_of": snapshot.as_of,
                                                  "items": len(items),
                                                  "materials": material_count, "file": name})
     return SnapshotImport(snapshot, True, len(items), material_count)
+
+
+@dataclass
+class ListImport:
+    """What an import of a city's 实施清单 did: the items it names and their materials."""
+
+    items: int
+    materials: int
+    changed: bool
+
+
+def list_materials(db: Session, *, org: Org) -> list[ListMaterial]:
+    """The city's 实施清单 materials as last imported."""
+    return list(db.scalars(select(ListMaterial).where(ListMaterial.org_id == org.id)
+                           .order_by(ListMaterial.id)))
+
+
+@audit.action({"benchmark.list_imported": "导入省级实施清单材料"})
+def import_implementation_list(db: Session, *, actor: Actor, city: Org,
+                               source: Path | IO[bytes], filename: str | None = None) -> ListImport:
+    """The province's 实施清单 materials of ``city``'s items (the materials format; 事项 is the
+    item's 实施编码 or name): all rows or none, replacing the city's previous list; the same
+    content again changes nothing."""
+    org_service.require_manager(actor, "导入省级实施清单材料")
+    if city.level != OrgLevel.city.value:
+        raise DomainError(f"「{city.name}」不是本省的市（州）")
+    name = filename or (source.name if isinstance(source, Path) else "上传文件")
+    raw = source.read_bytes() if isinstance(source, Path) else source.read()
+    errors = ErrorGroups(file=name)
+    rows = read_materials(raw, name, None, errors, None)
+    if errors:
+        raise ValidationFailed(errors=errors,
+                               summary=f"{name} 有 {errors.count} 处错误，未导入任何材料")
+    before = list_materials(db, org=city)
+
+    def state(found: list[tuple[str, str, str, int | None, str]]) -> list[Any]:
+        return sorted(found, key=lambda r: (r[0], r[1], r[2], r[3] or 0, r[4]))
+
+    old = state([(m.item, m.name, m.form, m.copies, m.requirement) for m in before])
+    new = state([(k, m.name, m.form, m.copies, m.requirement.value) for k, m in rows])
+    items = len({k for k, _ in rows})
+    if old == new:
+        return ListImport(items, len(rows), False)
+    for material in before:
+        db.delete(material)
+    now = utcnow()
+    db.add_all(ListMaterial(org_id=city.id, item=k, name=m.name, form=m.form, copies=m.copies,
+                            requirement=m.requirement.value, imported_at=now) for k, m in rows)
+    db.flush()
+    audit.record(db, actor=actor, action="benchmark.list_imported",
+                 object_type="benchmark_list_material", object_id=city.code,
+                 changes={"city": city.name, "items": items, "materials": len(rows),
+                          "replaced": len(before), "file": name})
+    return ListImport(items, len(rows), True)
 
 
 def snapshots(db: Session, *, org: Org) -> list[CatalogSnapshot]:

@@ -54,6 +54,14 @@ class SnapshotItem(Base):
     procedure: Mapped[str] = mapped_column(String(500), default="")
     visits: Mapped[int | None] = mapped_column(Integer)
     fee: Mapped[str] = mapped_column(String(100), default="")
+    # the guide's other elements (optional columns), read by the 办事指南体检
+    basis: Mapped[str] = mapped_column(Text, default="", server_default="")
+    conditions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    place: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    hours: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    consult_phone: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    supervise_phone: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    result_name: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     materials: Mapped[list[SnapshotMaterial]] = relationship(
         lazy="selectin", order_by="SnapshotMaterial.id", cascade="all, delete-orphan")
@@ -160,3 +168,19 @@ class DepartmentMapping(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     dept_org: Mapped[Org] = relationship(lazy="joined", foreign_keys=[dept_org_id])
+
+
+class ListMaterial(Base):
+    """A material of the province's 实施清单 for one of a city's items (``item``: its 实施编码
+    or name as written). A city's list is replaced as a whole by its next import."""
+
+    __tablename__ = "benchmark_list_material"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    item: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(300))
+    form: Mapped[str] = mapped_column(String(20), default="")
+    copies: Mapped[int | None] = mapped_column(Integer)
+    requirement: Mapped[str] = mapped_column(String(16))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

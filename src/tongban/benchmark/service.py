@@ -10,8 +10,6 @@ DTF of a city's item = mean over the dimensions it reports of (worst − ours)/(
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +17,7 @@ from statistics import fmean
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tongban.benchmark.alignment import (
     align,
@@ -39,12 +37,19 @@ from tongban.benchmark.enums import (
     SuggestionKind,
     SuggestionState,
 )
-from tongban.benchmark.importer import diff_snapshots, import_catalog, resolve_city
+from tongban.benchmark.importer import (
+    diff_snapshots,
+    import_catalog,
+    import_implementation_list,
+    material_name,
+    resolve_city,
+)
 from tongban.benchmark.models import (
     AlignmentGroup,
     AlignmentMember,
     DepartmentMapping,
     SnapshotItem,
+    SnapshotMaterial,
     Suggestion,
 )
 from tongban.core import audit, workdays
@@ -59,7 +64,8 @@ from tongban.org.enums import Area, OrgLevel
 from tongban.org.models import Org
 
 __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
-           "import_catalog", "resolve_city", "review_member"]
+           "import_catalog", "import_implementation_list", "material_name", "resolve_city",
+           "review_member"]
 
 audit.name_objects({"benchmark_suggestion": "对标建议",
                     "benchmark_department_map": "对标实施部门对应"})
@@ -74,6 +80,7 @@ class Offer:
     item: SnapshotItem
     values: dict[Dimension, float | None]
     required: dict[str, str]  # normalised material name → as written
+    has_materials: bool = True
 
 
 @dataclass
@@ -115,20 +122,16 @@ class Benchmark:
         return next((r for r in self.league if r.org.id == org_id), None)
 
 
-def material_name(name: str) -> str:
-    """A material name for comparison: half-width brackets, no whitespace, no trailing
-    （原件）/（复印件）."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
-    return re.sub(r"(\((?:原件|复印件|原件及复印件|原件和复印件|复印件加盖公章)\))+$", "", text)
-
-
-def _values(item: SnapshotItem) -> tuple[dict[Dimension, float | None], dict[str, str]]:
-    required = {material_name(m.name): m.name for m in item.materials
-                if m.requirement == Requirement.required.value}
+def _values(item: SnapshotItem, materials: list[tuple[str, str]] | None) -> tuple[
+        dict[Dimension, float | None], dict[str, str]]:
+    """An item's value per dimension and its required materials (``materials``: its
+    (name, requirement) rows, None when it lists none)."""
+    required = {material_name(name): name for name, requirement in materials or []
+                if requirement == Requirement.required.value}
     return ({Dimension.promised_days: item.promised_days,
              Dimension.steps: float(item.steps) if item.steps is not None else None,
              Dimension.visits: float(item.visits) if item.visits is not None else None,
-             Dimension.materials: float(len(required)) if item.materials else None},
+             Dimension.materials: float(len(required)) if materials else None},
             required)
 
 
@@ -146,9 +149,17 @@ def dtf_of(values: dict[Dimension, float | None], bounds: dict[Dimension, Bounds
 def compute(db: Session) -> Benchmark:
     """The frontier, DTF and league over the cities' latest snapshots and the groups."""
     latest = latest_snapshot_ids(db)
+    in_latest = SnapshotItem.snapshot_id.in_(latest.values())
     items = {(snapshot_org, item.key): item for snapshot_org, item in (
         ({s: o for o, s in latest.items()}[item.snapshot_id], item) for item in db.scalars(
-            select(SnapshotItem).where(SnapshotItem.snapshot_id.in_(latest.values()))))}
+            select(SnapshotItem).where(in_latest).options(lazyload(SnapshotItem.materials))))}
+    # the materials as plain rows: a province's catalogs hold tens of thousands
+    materials: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for item_id, name, requirement in db.execute(
+            select(SnapshotMaterial.item_id, SnapshotMaterial.name, SnapshotMaterial.requirement)
+            .join(SnapshotItem, SnapshotItem.id == SnapshotMaterial.item_id).where(in_latest)
+            .order_by(SnapshotMaterial.id)):
+        materials[item_id].append((name, requirement))
     by_group: dict[int, list[AlignmentMember]] = defaultdict(list)
     for member in db.scalars(select(AlignmentMember).order_by(AlignmentMember.id)):
         by_group[member.group_id].append(member)
@@ -160,8 +171,9 @@ def compute(db: Session) -> Benchmark:
         for member in by_group[group_id]:
             item = items.get((member.org_id, member.item_key))
             if item is not None:
-                values, required = _values(item)
-                offers.append(Offer(member.org, member, item, values, required))
+                listed = materials.get(item.id)
+                values, required = _values(item, listed)
+                offers.append(Offer(member.org, member, item, values, required, bool(listed)))
         if len(offers) < 2:
             continue
         bounds = {}
@@ -276,7 +288,7 @@ def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]
                              else ""))
                 found.append({**base, "kind": kind, "material": "", "detail": detail,
                               "cities": _cities(best)})
-        with_materials = [o for o in others if o.item.materials]
+        with_materials = [o for o in others if o.has_materials]
         for norm, written in sorted(ours.required.items()):
             lighter = [o for o in with_materials if norm not in o.required]
             if lighter:
@@ -288,6 +300,18 @@ def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]
                               "detail": f"「{written}」可通过电子证照/数据共享免提交",
                               "cities": ""})
     return found
+
+
+def province_cities(db: Session) -> list[Org]:
+    """The province's cities (市州), whose catalogs 对标 compares, by code."""
+    return list(db.scalars(select(Org).where(Org.level == OrgLevel.city.value)
+                           .order_by(Org.code)))
+
+
+def allowed_import(actor: Actor) -> bool:
+    """Whether ``actor`` may import catalogs and 实施清单 (the check behind both imports)."""
+    return bool(permitted(["import"], lambda _: org_service.require_manager(
+        actor, "导入对标事项目录")))
 
 
 def department_orgs(db: Session, *, city: Org) -> list[Org]:
@@ -306,6 +330,11 @@ def _dept_orgs(db: Session, city: Org) -> dict[str, int]:
     found.update({m.name: m.dept_org_id for m in db.scalars(
         select(DepartmentMapping).where(DepartmentMapping.org_id == city.id))})
     return found
+
+
+def department_org_ids(db: Session, *, city: Org) -> dict[str, int]:
+    """实施部门 names → the ids of ``city``'s department orgs they map to."""
+    return _dept_orgs(db, city)
 
 
 @dataclass
@@ -474,6 +503,73 @@ def suggestion_rows(db: Session, *, city: Org) -> list[dict[str, Any]]:
             for s in db.scalars(select(Suggestion).where(
                 Suggestion.org_id == city.id, Suggestion.state == SuggestionState.pending.value)
                 .order_by(Suggestion.department, Suggestion.item_name, Suggestion.id))]
+
+
+@dataclass
+class DepartmentSummary:
+    """One 实施部门 of a city: its items, their mean DTF, its suggestions by kind and by state,
+    and how many answers came by the due day (of those answered or due)."""
+
+    department: str
+    dept_org: Org | None
+    items: int = 0
+    shared: int = 0
+    dtf: float | None = None
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_state: dict[str, int] = field(default_factory=dict)
+    answered_ontime: int = 0
+    due: int = 0
+
+    @property
+    def suggestions(self) -> int:
+        return sum(self.by_kind.values())
+
+
+def department_summary(db: Session, *, actor: Actor, city: Org,
+                       benchmark: Benchmark | None = None) -> list[DepartmentSummary]:
+    """Per 实施部门 of ``city``'s latest snapshot (and of its suggestions): items, DTF,
+    suggestions by kind and state (withdrawn ones left out), answered on time."""
+    require_benchmark(actor)
+    benchmark = benchmark or compute(db)
+    depts = {o.id: o for o in department_orgs(db, city=city)}
+    mapped = _dept_orgs(db, city)
+    found: dict[str, DepartmentSummary] = {}
+
+    def of(name: str) -> DepartmentSummary:
+        key = name or "（未注明）"
+        if key not in found:
+            found[key] = DepartmentSummary(key, depts.get(mapped.get(name, -1)),
+                                           by_kind={k.value: 0 for k in SuggestionKind},
+                                           by_state={s.value: 0 for s in SuggestionState
+                                                     if s is not SuggestionState.withdrawn})
+        return found[key]
+
+    snapshot_id = latest_snapshot_ids(db).get(city.id)
+    if snapshot_id is not None:
+        for department in db.scalars(select(SnapshotItem.department).where(
+                SnapshotItem.snapshot_id == snapshot_id)):
+            of(department).items += 1
+    per_dtf: dict[str, list[float]] = defaultdict(list)
+    for frontier in benchmark.groups:
+        offer = frontier.offer_of(city.id)
+        if offer is not None and city.id in frontier.dtf:
+            of(offer.item.department).shared += 1
+            per_dtf[offer.item.department or "（未注明）"].append(frontier.dtf[city.id])
+    for name, values in per_dtf.items():
+        found[name].dtf = round(fmean(values), 2)
+    today = local_today()
+    for s in db.scalars(select(Suggestion).where(
+            Suggestion.org_id == city.id, Suggestion.state != SuggestionState.withdrawn.value)):
+        row = of(s.department)
+        row.by_kind[s.kind] += 1
+        row.by_state[s.state] += 1
+        if s.due_on is None:
+            continue
+        answered = workdays.local_date(s.answered_at) if s.answered_at else None
+        if answered is not None or s.due_on < today:
+            row.due += 1
+            row.answered_ontime += answered is not None and answered <= s.due_on
+    return sorted(found.values(), key=lambda r: (-r.suggestions, r.department))
 
 
 # ---------------------------------------------------------------- the answer workflow

@@ -42,10 +42,20 @@ def benchmark_import(
         "--materials", exists=True, dir_okay=False,
         help="材料文件（事项、材料名称、材料形式、份数、是否必需）")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="目录日期 YYYY-MM-DD（默认今天）")] = None,
+    kind: Annotated[str, typer.Option(
+        "--kind", help="目录（默认），或 实施清单：文件为省级实施清单的材料（材料文件的格式）")] = "目录",
     as_json: JsonOption = False,
 ) -> None:
     from tongban.benchmark import service
+    from tongban.benchmark.enums import ImportKind
 
+    chosen = next((k for k in ImportKind if kind in (k.label, k.value)), None)
+    if chosen is None or (chosen is ImportKind.implementation_list and materials is not None):
+        err_console.print("[red]错误：--kind 应为 目录 或 实施清单（实施清单不带 --materials）[/red]")
+        raise typer.Exit(2)
+    if chosen is ImportKind.implementation_list:
+        _import_list(file, city, as_json)
+        return
     day = date_option(as_of, "--as-of")
     refused: ValidationFailed | None = None
     with service_call() as db:
@@ -64,18 +74,42 @@ def benchmark_import(
                            items=result.items, materials=result.materials)
     if refused is not None:
         payload["errors"] = refused.errors.as_dict()["errors"]
-
-        def failed() -> None:
-            err_console.print(f"[red]错误：{refused.summary}[/red]")
-            for line in refused.errors.lines():
-                err_console.print(f"  - {line}", markup=False, highlight=False)
-
-        emit(as_json, payload, failed)
+        failed = refused
+        emit(as_json, payload, lambda: _failed(failed))
         raise typer.Exit(1)
     emit(as_json, payload, lambda: console.print(
         f"{payload['city']}：{'新快照' if result.new else '内容未变，沿用快照'} "
         f"#{result.snapshot.id}（{result.snapshot.as_of}），事项 {result.items} 项，"
         f"材料 {result.materials} 条"))
+
+
+def _failed(refused: ValidationFailed) -> None:
+    err_console.print(f"[red]错误：{refused.summary}[/red]")
+    for line in refused.errors.lines():
+        err_console.print(f"  - {line}", markup=False, highlight=False)
+
+
+def _import_list(file: Path, city: str, as_json: bool) -> None:
+    from tongban.benchmark import service
+
+    refused: ValidationFailed | None = None
+    with service_call() as db:
+        owner = _city(db, city)
+        try:
+            result = service.import_implementation_list(db, actor=SYSTEM_ACTOR, city=owner,
+                                                        source=file)
+        except ValidationFailed as exc:
+            refused = exc
+    payload: dict[str, Any] = {"city": owner.name, "kind": "实施清单", "items": 0, "materials": 0,
+                               "changed": False, "errors": []}
+    if refused is not None:
+        payload["errors"] = refused.errors.as_dict()["errors"]
+        emit(as_json, payload, lambda: _failed(refused))
+        raise typer.Exit(1)
+    payload.update(items=result.items, materials=result.materials, changed=result.changed)
+    emit(as_json, payload, lambda: console.print(
+        f"{payload['city']}实施清单：事项 {result.items} 项，材料 {result.materials} 条"
+        + ("" if result.changed else "（内容未变）")))
 
 
 def _group_json(group: Any) -> dict[str, Any]:
@@ -266,3 +300,41 @@ def benchmark_answer(
                  "planned_on": found.planned_on.isoformat() if found.planned_on else None,
                  "answer": found.answer}
     emit(as_json, shown, lambda: console.print(f"建议 #{suggestion}：{shown['state']}"))
+
+
+@benchmark_app.command("check", help="办事指南体检：按规则检查本市最新目录中的办事指南，"
+                                     "可为各部门开具异常办事指南整改任务。")
+def benchmark_check(
+    city: Annotated[str | None, typer.Option("--city", help="市（州），默认本市")] = None,
+    open_tasks: Annotated[bool, typer.Option(
+        "--open-tasks", help="为有异常的部门各开具一个整改任务（已有未办结的不重复开具）")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import guides, service
+
+    with service_call() as db:
+        owner = _city(db, city) if city else service.home_city(db)
+        try:
+            found = guides.check_guides(db, actor=SYSTEM_ACTOR, city=owner)
+            opened = guides.open_guide_tasks(db, actor=SYSTEM_ACTOR, check=found) \
+                if open_tasks else []
+        except DomainError as exc:
+            err_console.print(f"[red]错误：{exc.message}[/red]")
+            raise typer.Exit(1) from exc
+        payload = guides.check_as_dict(found)
+        payload["tasks"] = [{"department": o.department, "task": o.task_id, "items": o.items,
+                             "new": o.new} for o in opened]
+
+    def text() -> None:
+        console.print(f"{payload['city']}：检查 {payload['items_checked']} 项，"
+                      f"异常 {len(payload['anomalies'])} 处")
+        for anomaly in payload["anomalies"]:
+            console.print(f"  {anomaly['department'] or '（未注明）'}｜{anomaly['item']}｜"
+                          f"{anomaly['rule_label']}：{anomaly['detail']}", markup=False,
+                          highlight=False)
+        for task in payload["tasks"]:
+            console.print(f"  {task['department']}：" + (
+                "未对应到部门，未开具任务" if task["task"] is None else
+                f"{'开具' if task['new'] else '已有'}整改任务 #{task['task']}"), markup=False)
+
+    emit(as_json, payload, text)

@@ -18,8 +18,9 @@ from tongban.cli.options import (
     date_option,
     list_params,
 )
-from tongban.cli.output import console, emit, emit_page
+from tongban.cli.output import console, emit, emit_page, err_console
 from tongban.cli.session import service_call
+from tongban.core.errors import DomainError
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_today
 
@@ -120,3 +121,32 @@ def report_list(search: SearchOption = "", page: PageOption = 1,
         console.print(table)
 
     emit_page(as_json, found, human)
+
+
+@report_app.command(
+    "benchmark", help="对标报告：各市前沿距离排名、建议按类型和部门、差距最大的事项（不归档）。")
+def report_benchmark(
+    city: Annotated[str | None, typer.Option("--city", help="市（州），默认本市")] = None,
+    out: OutOption = Path("reports"),
+    as_json: JsonOption = False,
+) -> None:
+    from tongban.benchmark import service as benchmark
+    from tongban.reports import benchmark as benchmark_report
+    from tongban.reports import service as reports
+
+    with service_call() as db:
+        try:
+            owner = benchmark.resolve_city(db, ref=city) if city else benchmark.home_city(db)
+        except DomainError as exc:
+            err_console.print(f"[red]错误：{exc.message}[/red]")
+            raise typer.Exit(2) from exc
+        document = benchmark_report.build(db, actor=SYSTEM_ACTOR, city=owner)
+        files = reports.render(document)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt, body in files.items():
+        target = out / f"{document.file_stem}.{fmt.value}"
+        target.write_bytes(body)
+        paths[fmt.value] = str(target.resolve())
+    emit(as_json, {**paths, "title": document.title}, lambda: console.print(
+        document.title + "\n" + "\n".join(f"  {k}: {v}" for k, v in paths.items())))

@@ -94,7 +94,8 @@ class Settings(BaseSettings):
     # 好差评 (reviews): deadlines in working days after receipt, tags, comment length.
     review_callback_workdays: int = 1
     review_rectify_workdays: int = 15
-    review_tags: str = "服务态度,办事效率,政策咨询,材料繁琐,系统故障,多次跑动,等待时间长,环境设施,其他"
+    review_tags: str = ("服务态度,办事效率,政策咨询,材料繁琐,系统故障,多次跑动,等待时间长,环境设施,"
+                         "指南外材料,指南外条件,其他")
     review_comment_max: int = 500
     #: Public ratings (API and rating page) a minute: per client address, per org.
     review_rate_per_client: int = Field(default=10, ge=1)
@@ -219,6 +220,21 @@ class Settings(BaseSettings):
     benchmark_exempt_materials: str = (
         "居民身份证,营业执照,户口簿,不动产权证书,结婚证,离婚证,出生医学证明,社会保障卡,"
         "驾驶证,行驶证,居住证,残疾人证")
+    #: 办事指南体检: the rules that run (``benchmark.enums.GuideRule`` values), the elements a
+    #: guide must fill (column headers of the catalog; a column no item of the snapshot fills is
+    #: reported as not checked), the scheme indicator an abnormal guide costs points under and
+    #: how many each, the review tags whose 差评 point at a guide, and the working days a
+    #: department has for its 异常办事指南 task.
+    benchmark_guide_rules: str = (
+        "missing_element,promised_over_legal,instant_visits,duplicate_material,"
+        "conflicting_material,bad_phone,list_mismatch")
+    benchmark_guide_elements: str = (
+        "实施部门,承诺办结时限,法定办结时限,设定依据,受理条件,办理地点,办理时间,咨询电话,监督电话,"
+        "结果名称")
+    benchmark_guide_indicator: str = "A03"
+    benchmark_guide_points_each: float = 0.2
+    benchmark_guide_review_tags: str = "指南外材料,指南外条件"
+    benchmark_guide_task_workdays: int = Field(default=5, ge=1)
     #: The 公文 parts of a report (GB/T 9704): whether to print the 版头 (the issuer's name in
     #: red over a red line), the 文号 prefix of each kind (numbered per kind and year:
     #: 巴政数〔2026〕12号), and the 主送机关 line under the title.
@@ -265,6 +281,18 @@ class Settings(BaseSettings):
     @property
     def benchmark_exempt_list(self) -> list[str]:
         return [m.strip() for m in self.benchmark_exempt_materials.split(",") if m.strip()]
+
+    @property
+    def benchmark_guide_rule_list(self) -> list[str]:
+        return [r.strip() for r in self.benchmark_guide_rules.split(",") if r.strip()]
+
+    @property
+    def benchmark_guide_element_list(self) -> list[str]:
+        return [e.strip() for e in self.benchmark_guide_elements.split(",") if e.strip()]
+
+    @property
+    def benchmark_guide_review_tag_list(self) -> list[str]:
+        return [t.strip() for t in self.benchmark_guide_review_tags.split(",") if t.strip()]
 
     @property
     def review_tag_list(self) -> list[str]:

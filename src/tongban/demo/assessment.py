@@ -32,7 +32,8 @@ PERIODS = ["2026-01", "2026-02", "2026-03", "2026-04"]
 PUBLISHED = PERIODS[:-1]
 PROVINCE_COHORT = "sichuan-cities"
 CITY_COHORTS = ["bz-counties", "bz-dept-a", "bz-dept-b"]
-SCHEME_FILES = ["sc-ywtb-2026.1.yaml", "sc-ywtb-2026.2.yaml", "bz-hcp-2026.1.yaml"]
+SCHEME_FILES = ["sc-ywtb-2026.1.yaml", "sc-ywtb-2026.2.yaml", "bz-hcp-2026.1.yaml",
+                "bz-hcp-2027.1.yaml"]
 CITY = "511900"
 LEADER_FEB = "510100"  # 成都市
 DATA_SHARING = "E01"

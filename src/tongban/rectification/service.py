@@ -157,6 +157,15 @@ def create_task(
     return task
 
 
+def open_task_with_key(db: Session, *, import_key: str) -> RectificationTask | None:
+    """The newest task a feeder opened under ``import_key`` that is still open: what keeps a
+    feeder's rerun from opening a second task for the same thing."""
+    open_states = [s.value for s in TaskState if s.is_open]
+    return db.scalars(select(RectificationTask).where(
+        RectificationTask.import_key == import_key, RectificationTask.state.in_(open_states))
+        .order_by(RectificationTask.id.desc()).limit(1)).first()
+
+
 def _visible(db: Session, actor: Actor, task: RectificationTask) -> bool:
     return Area.rectification in org_service.areas(actor) \
         and org_service.can_see(db, actor=actor, org=task.org)

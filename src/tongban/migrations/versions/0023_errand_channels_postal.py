@@ -3,7 +3,7 @@ the post-office registry; the files of errands (hand-over photos, 委托书); ru
 suspensions
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import tongban.core.db
 
 revision: str = '0023'
-down_revision: str | None = '0021'
+down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

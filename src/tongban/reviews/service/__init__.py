@@ -82,7 +82,13 @@ from tongban.reviews.service.rates import (
     metrics_by_org,
     record_metrics,
 )
-from tongban.reviews.service.reads import REVIEWS, counts_between, dashboard, list_reviews
+from tongban.reviews.service.reads import (
+    REVIEWS,
+    counts_between,
+    dashboard,
+    list_reviews,
+    tagged_negative_items,
+)
 from tongban.reviews.service.tracking import CITIZEN, Tracking, answer_as_rater, tracking_of
 
 audit.name_objects({"review": "评价", "negative_case": "差评工单", "review_batch": "评价批次",
@@ -148,6 +154,7 @@ __all__ = [
     "submit_review",
     "supervision_kinds",
     "supervision_targets",
+    "tagged_negative_items",
     "track_path",
     "tracking_of",
     "unreadable_personal_data",

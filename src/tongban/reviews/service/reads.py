@@ -5,10 +5,11 @@ dashboard.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core.listing import Listing, ListParams, Page, paginate
@@ -53,6 +54,27 @@ def counts_between(db: Session, *, actor: Actor, start: date,
         Review.rated_at > end_of_day(start - timedelta(days=1)),
         Review.rated_at <= end_of_day(end)).group_by(Review.org_id)).all()
     return {org_id: (int(n), int(bad or 0)) for org_id, n, bad in rows}
+
+
+def tagged_negative_items(db: Session, *, actor: Actor,
+                          tags: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per item code, how many 差评 (level 1–2, not voided) of the orgs the actor sees carry
+    each of ``tags`` (ratings without an item code left out)."""
+    require_reviews_role(actor)
+    wanted = [t for t in tags if t]
+    if not wanted:
+        return {}
+    rows = db.execute(select(Review.item_code, Review.tags).where(
+        Review.org_id.in_(org_service.visible_org_ids(db, actor=actor)),
+        Review.voided.is_(False), Review.level <= 2, Review.item_code != "",
+        or_(*(Review.tags.contains(t, autoescape=True) for t in wanted))))
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for code, text in rows:
+        carried = set(text.split("、"))
+        for tag in wanted:
+            if tag in carried:
+                found[code][tag] += 1
+    return {code: dict(counts) for code, counts in found.items() if counts}
 
 
 def dashboard(db: Session, *, actor: Actor, items: int = 10) -> dict[str, Any]:
