@@ -119,3 +119,30 @@ def test_a_signed_callback_naming_another_channels_order_is_404(db: Session,
                                                                 handed: Errand) -> None:
     raw, headers = channels.signed_callback(SIM, {**_body(handed), "order_id": "MT-1"})
     assert _post(raw, headers) == 404 and _unchanged(db, handed)
+
+
+def test_a_client_sending_bad_signatures_is_shut_out_for_the_minute(
+        db: Session, handed: Errand, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TONGBAN_ERRAND_CHANNEL_FAILURES_PER_CLIENT", "3")
+    from tongban.core.config import get_settings
+    get_settings.cache_clear()
+    client = TestClient(create_app())
+    raw, headers = channels.signed_callback(SIM, _body(handed, status="accepted"))
+    forged = {**headers, channels.SIGNATURE_HEADER: "ab" * 32,
+              "Content-Type": "application/json"}
+    assert [client.post(ROUTE, content=raw, headers=forged).status_code
+            for _ in range(4)] == [401, 401, 401, 429]
+    shut = client.post(ROUTE, content=raw, headers={**headers,
+                                                    "Content-Type": "application/json"})
+    assert shut.status_code == 429 and "Retry-After" in shut.headers
+    assert _unchanged(db, handed)
+
+
+def test_good_callbacks_do_not_count_against_the_limit(
+        db: Session, handed: Errand, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TONGBAN_ERRAND_CHANNEL_FAILURES_PER_CLIENT", "1")
+    from tongban.core.config import get_settings
+    get_settings.cache_clear()
+    for n, status in enumerate(("accepted", "picked_up")):
+        raw, headers = channels.signed_callback(SIM, _body(handed, status=status, event=f"g{n}"))
+        assert _post(raw, headers) == 200

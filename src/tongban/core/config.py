@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     errand_channel_secrets: str = ""
     #: A signed callback older or newer than this many seconds is refused (replay window).
     errand_channel_replay_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Callbacks with a bad signature one client address may send a channel a minute; over
+    #: it, every callback from that address is refused (429) until the minute ends.
+    errand_channel_failures_per_client: int = Field(default=30, ge=1)
     #: Runners are suspended automatically (暂停接单, by ``jobs run``) after this many 差评
     #: (ratings of 1 or 2 stars) or this many SLA misses (errands they held not done by their
     #: due time) within the window, counting only since their last reinstatement; 0 turns a

@@ -222,6 +222,7 @@ async def channel_callback(code: str, request: Request, db: Session = REQUEST_DB
                                                    max_length=128)) -> CallbackRead:
     raw = await request.body()
     done = channels.receive_callback(db, code=code[:16], timestamp=timestamp,
-                                     signature_hex=signature, raw=raw)
+                                     signature_hex=signature, raw=raw,
+                                     client=request.client.host if request.client else "")
     return CallbackRead(outcome=done.outcome, errand_id=done.errand_id,
                         state=ErrandState(done.state))

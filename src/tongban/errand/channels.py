@@ -25,13 +25,16 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tongban.core import ratelimit
 from tongban.core.config import get_settings
+from tongban.core.db import utcnow
 from tongban.core.errors import AuthenticationFailed, DomainError, NotFound
 from tongban.core.security import Actor
 from tongban.errand import service
@@ -226,13 +229,28 @@ class CallbackOutcome:
 
 
 def receive_callback(db: Session, *, code: str, timestamp: str, signature_hex: str,
-                     raw: bytes, now: float | None = None) -> CallbackOutcome:
+                     raw: bytes, client: str = "", now: float | None = None) -> CallbackOutcome:
     """A channel's status callback: verified (401), its order found (404), then its step
     through ``service.transition`` as the channel (an illegal step is refused, 409, and
-    nothing is stored, so the partner may retry once the errand is ready)."""
+    nothing is stored, so the partner may retry once the errand is ready).
+
+    Bad signatures are counted per client address (the count outlives the refusal, as failed
+    logins do); over ``TONGBAN_ERRAND_CHANNEL_FAILURES_PER_CLIENT`` a minute, the address gets
+    429 until the minute ends, whatever it sends."""
     channel = channel_of(code)
-    body = verify(channel=channel, timestamp=timestamp, signature_hex=signature_hex, raw=raw,
-                  now=now)
+    window = timedelta(minutes=1)
+    key = f"errand-channel:{channel.value}:{ratelimit.client_key(client or '-')}"
+    seen_failures = ratelimit.count_hit(db, key=key, window=window, amount=0)
+    if seen_failures.hits >= get_settings().errand_channel_failures_per_client:
+        seconds = max(1, int((seen_failures.resets_at - utcnow()).total_seconds()) + 1)
+        raise ratelimit.RateLimited(f"签名错误过多，请{seconds}秒后再试", retry_after=seconds)
+    try:
+        body = verify(channel=channel, timestamp=timestamp, signature_hex=signature_hex,
+                      raw=raw, now=now)
+    except AuthenticationFailed:
+        ratelimit.count_hit(db, key=key, window=window)
+        db.commit()  # the failure must outlive the refusal, or the limit would never see it
+        raise
     event_id, order_id = body["event_id"].strip(), body["order_id"].strip()
     if not 1 <= len(event_id) <= 100 or not order_id:
         raise DomainError("回调须有 event_id 和 order_id")

@@ -57,8 +57,10 @@ audit.name_objects({"errand": "代办", "errand_runner": "跑手"})
 
 #: Who submits on the public page or follows a tracking link (audited under this name).
 REQUESTER = Outsider(username="requester", display_name="代办申请人")
-#: The actor of a third-party channel's verified callbacks (audited under this name).
+
+
 def channel_actor(code: str) -> Outsider:
+    """The actor of a third-party channel's verified callbacks (audited under this name)."""
     return Outsider(username=f"channel:{code}", display_name=PartnerChannel(code).label)
 
 
