@@ -793,6 +793,18 @@ def _suspend_runner(kit: Kit) -> Step:
                 analyst, "errand_runner", runner.id)
 
 
+@recipe("errand_item.withdrawn", "errand_item.restored")
+def _set_item_active(kit: Kit) -> Step:
+    from tongban.errand import items
+
+    plain, _ = errand_world(kit.db)
+    restore = kit.name.endswith("restored")
+    plain.is_active = not restore
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: items.set_active(kit.db, actor=analyst, item_id=plain.id, active=restore),
+                analyst, "errand_item", plain.id)
+
+
 @recipe("errand_item.batch_published")
 def _publish_batch(kit: Kit) -> Step:
     from datetime import date

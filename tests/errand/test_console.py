@@ -118,3 +118,14 @@ def test_with_a_tile_layer_the_console_draws_on_the_map(
     get_settings.cache_clear()
     page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/errands/console").text
     assert "data-tile-map" not in page and "echarts.min.js" in page
+
+
+def test_an_errand_handed_to_a_channel_names_the_channel_in_the_queue(db: Session) -> None:
+    from tongban.errand import channels
+
+    item, _ = errand_world(db)
+    errand = make_errand(db, item=item, at=(31.867, 106.747))
+    channels.hand_to_channel(db, actor=SYSTEM_ACTOR, errand=errand, code="simulated")
+    page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/errands/console").text
+    row = page.split(f"#{errand.id}</td>", 1)[1].split("</tr>", 1)[0]
+    assert "（第三方）" in row and "已派单" in row

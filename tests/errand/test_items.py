@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import errand_world, logged_in_client, make_user
+from tests.factories import csrf_of, errand_world, logged_in_client, make_errand, make_user
 from tongban.catalog.models import ServiceItem
-from tongban.core.errors import PermissionDenied, ValidationFailed
+from tongban.core.audit import AuditEntry
+from tongban.core.errors import DomainError, PermissionDenied, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.errand import items, service
 from tongban.errand.models import ErrandItem
@@ -99,3 +100,31 @@ def test_the_page_lists_batches_and_publishes_from_the_form(db: Session) -> None
     assert 'data-testid="batch-3"' in page.text and name in page.text
     liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="511902"))
     assert 'data-testid="publish-batch"' not in liaison.get("/errands/items").text
+
+
+def test_a_withdrawn_item_leaves_the_request_page_and_comes_back(db: Session) -> None:
+    plain, _ = errand_world(db)
+    client = logged_in_client(db, make_user(db, role=Role.analyst))
+    csrf = client.get("/errands/items").text.split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post(f"/errands/items/{plain.id}/withdraw", data={"csrf_token": csrf},
+                       follow_redirects=False)
+    db.refresh(plain)
+    assert done.status_code == 303 and plain.is_active is False
+    assert plain.id not in [i.id for i in service.active_items(db)]
+    assert f'value="{plain.id}"' not in client.get("/errand/new").text
+    with pytest.raises(DomainError):  # a request for it is refused
+        make_errand(db, item=plain)
+    assert f'data-testid="item-{plain.id}-restore"' in client.get("/errands/items").text
+    # asking again for the state it is in changes nothing (no second audit entry)
+    items.set_active(db, actor=SYSTEM_ACTOR, item_id=plain.id, active=False)
+    entries = db.scalars(select(AuditEntry.action).where(
+        AuditEntry.object_type == "errand_item", AuditEntry.object_id == str(plain.id))).all()
+    assert entries == ["errand_item.withdrawn"]
+    client.post(f"/errands/items/{plain.id}/restore", data={"csrf_token": csrf})
+    db.refresh(plain)
+    assert plain.is_active is True and plain.id in [i.id for i in service.active_items(db)]
+    liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="511902"))
+    refused = liaison.post(f"/errands/items/{plain.id}/withdraw", data={
+        "csrf_token": csrf_of(liaison)}, follow_redirects=False)
+    db.refresh(plain)
+    assert refused.status_code == 403 and plain.is_active is True

@@ -165,7 +165,7 @@ UNSCOPED_WRITES = {
     "/rectification/import",
     "/rectification/new", "/reports",
     "/errand/new", "/errand/track", "/errands/runner/duty", "/errands/runner/position",
-    "/errands/post-offices/import", "/errand/track/sign", "/errands/items/publish",
+    "/errands/post-offices/import", "/errand/track/sign", "/errands/items/publish", "/errands/items/{item_id}/{action}",
 }
 
 

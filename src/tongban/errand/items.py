@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 
 from tongban.catalog import service as catalog
 from tongban.core import audit
-from tongban.core.errors import DomainError, ErrorGroups, RowError, ValidationFailed
+from tongban.core.errors import (
+    DomainError,
+    ErrorGroups,
+    NotFound,
+    PermissionDenied,
+    RowError,
+    ValidationFailed,
+)
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_number, cell_text, open_table
 from tongban.errand.models import ErrandItem
@@ -79,6 +86,24 @@ def batches(db: Session, *, actor: Actor) -> list[Batch]:
     for item in db.scalars(select(ErrandItem).order_by(ErrandItem.batch.desc(), ErrandItem.id)):
         found.setdefault(item.batch, Batch(item.batch, item.published_on)).items.append(item)
     return list(found.values())
+
+
+@audit.action({"errand_item.withdrawn": "停办代办事项", "errand_item.restored": "恢复代办事项"})
+def set_active(db: Session, *, actor: Actor, item_id: int, active: bool) -> ErrandItem:
+    """Withdraw an item from the request page (停办: errands already made run on) or offer it
+    again (managers); asking for the state it is in changes nothing."""
+    if not may_publish(actor):
+        raise PermissionDenied("只有市级管理员或分析员可以停办或恢复代办事项")
+    item = db.get(ErrandItem, item_id)
+    if item is None:
+        raise NotFound(f"未找到代办事项 #{item_id}")
+    if item.is_active is not active:
+        item.is_active = active
+        db.flush()
+        audit.record(db, actor=actor, action="errand_item.restored" if active
+                     else "errand_item.withdrawn", object_type="errand_item", object_id=item.id,
+                     changes={"is_active": [not active, active]})
+    return item
 
 
 def _whole(value: Cell, column: str, row: int, name: str, errors: ErrorGroups,

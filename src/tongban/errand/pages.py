@@ -274,6 +274,7 @@ def console(request: Request, days: int = 7, db: Session = REQUEST_DB,
     return render(request, "errand/console.html", {
         "console": found, "days": days, "windows": CONSOLE_WINDOWS, "map": _map(found),
         "modes": list(ZoneMode), "can_set_mode": actor.can_manage, "tiles": _tiles(),
+        "channels": {c.value: c.label for c in PartnerChannel},
         "answer_minutes": get_settings().errand_answer_minutes, "now": utcnow()})
 
 
@@ -421,6 +422,17 @@ def item_batches(request: Request, db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> Response:
     """The errand items by batch, and (for managers) the forms that publish a batch."""
     return render(request, "errand/items.html", _items_context(db, actor))
+
+
+@router.post("/errands/items/{item_id}/{action}", response_class=HTMLResponse)
+def set_item_active(request: Request, item_id: RowId, action: str, db: Session = REQUEST_DB,
+                    actor: Actor = Depends(require_actor)) -> Response:
+    """停办 or 恢复 one item (managers)."""
+    if action not in ("withdraw", "restore"):
+        raise NotFound("未找到该操作")
+    item = items.set_active(db, actor=actor, item_id=item_id, active=action == "restore")
+    flash(request, f"「{item.name}」已{'恢复代办' if item.is_active else '停办'}")
+    return see_other("/errands/items")
 
 
 def _date(text: str) -> date:
