@@ -20,6 +20,7 @@ from tongban.cli import app
 from tongban.core.errors import PermissionDenied, ValidationFailed
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.core.tabular import ImportCounts
 from tongban.errand import postal
 from tongban.errand.models import PostOffice
 from tongban.org.service import actor_for
@@ -35,7 +36,7 @@ def _csv(*rows: str) -> io.BytesIO:
     return io.BytesIO((HEADER + "\n".join(rows) + "\n").encode("utf-8"))
 
 
-def _import(db: Session, *rows: str) -> postal.PostalImport:
+def _import(db: Session, *rows: str) -> ImportCounts:
     return postal.import_post_offices(db, actor=SYSTEM_ACTOR, source=_csv(*rows),
                                       filename="网点.csv")
 

@@ -80,8 +80,7 @@ def import_page(request: Request, city: int = Form(...), kind: str = Form("catal
     except PermissionDenied:
         raise
     except DomainError as exc:
-        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
-            summary=exc.message)
+        failure = ValidationFailed.of(exc)
         return render(request, "benchmark/league.html",
                       {**_league_context(db, actor), "failure": failure},
                       status_code=exc.status_code)

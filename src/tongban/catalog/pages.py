@@ -50,8 +50,7 @@ def catalog_import(request: Request, file: UploadFile = File(...), db: Session =
     except PermissionDenied:
         raise
     except DomainError as exc:
-        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
-            summary=exc.message)
+        failure = ValidationFailed.of(exc)
         return render(request, "catalog.html",
                       {**_context(db, actor, ListParams()), "failure": failure},
                       status_code=exc.status_code)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -25,7 +24,7 @@ from tongban.core.db import utcnow
 from tongban.core.errors import ErrorGroups, NotFound, RowError, ValidationFailed
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
-from tongban.core.tabular import Cell, cell_text, open_table
+from tongban.core.tabular import Cell, ImportCounts, cell_text, open_table
 from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Org
@@ -45,18 +44,6 @@ NO_MAIN_ITEM = ("", "未分类", "无")
 _TYPE_BY_LABEL = {t.label: t for t in ItemType}
 _FIELDS = ("base_code", "name", "department", "dept_code", "item_type", "main_item",
            "area_code", "link")
-
-
-@dataclass
-class ItemImport:
-    """What an import did."""
-
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged}
 
 
 def base_code_of(impl_code: str, area_code: str) -> str:
@@ -106,7 +93,7 @@ def _row_values(row: int, values: dict[str, Cell], filename: str,
 
 @audit.action({"catalog.imported": "导入事项目录"})
 def import_items(db: Session, *, actor: Actor, org: Org, source: Path | IO[bytes],
-                 filename: str | None = None) -> ItemImport:
+                 filename: str | None = None) -> ImportCounts:
     """A place's item list (CSV or XLSX) as ``org``'s catalog: all rows or none."""
     org_service.require_manager(actor, "导入事项目录")
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
@@ -143,10 +130,10 @@ def import_owner(db: Session, *, actor: Actor, ref: str = "") -> Org:
     return org_service.resolve_org(db, ref=ref.strip() or get_settings().city_code, actor=actor)
 
 
-def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: str) -> ItemImport:
+def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: str) -> ImportCounts:
     known = {item.impl_code: item for item in db.scalars(
         select(ServiceItem).where(ServiceItem.org_id == org.id))}
-    result = ItemImport()
+    result = ImportCounts()
     for cells in items:
         item = known.get(cells["impl_code"])
         if item is None:

@@ -185,6 +185,12 @@ class ValidationFailed(DomainError):
     def __str__(self) -> str:
         return "\n".join([self.summary, *(f"  - {line}" for line in self.errors.lines())])
 
+    @classmethod
+    def of(cls, error: DomainError) -> ValidationFailed:
+        """A refusal as a page's failure box shows it: the error itself when it lists rows,
+        else its message as the summary."""
+        return error if isinstance(error, ValidationFailed) else cls(summary=error.message)
+
 
 class AuthenticationFailed(DomainError):
     """Wrong credentials, or no credentials where they are required."""

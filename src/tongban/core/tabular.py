@@ -17,7 +17,7 @@ import json
 import math
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -548,3 +548,15 @@ def cell_period(value: Cell) -> str:
         if 1 <= month <= 12:
             return period_of(int(parts[0]), month)
     return text
+
+
+@dataclass
+class ImportCounts:
+    """What an idempotent import did: rows added, changed, and found as they were."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

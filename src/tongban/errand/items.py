@@ -31,7 +31,7 @@ from tongban.core.errors import (
     ValidationFailed,
 )
 from tongban.core.security import Actor
-from tongban.core.tabular import Cell, cell_number, cell_text, open_table
+from tongban.core.tabular import Cell, ImportCounts, cell_number, cell_text, open_table
 from tongban.errand.models import ErrandItem
 from tongban.org import service as org_service
 from tongban.org.enums import Area
@@ -61,17 +61,10 @@ class Batch:
 
 
 @dataclass
-class Published:
-    """What a publication did."""
+class Published(ImportCounts):
+    """What a publication did: its batch number and the items added, changed, unchanged."""
 
-    batch: int
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"batch": self.batch, "added": self.added, "changed": self.changed,
-                "unchanged": self.unchanged}
+    batch: int = 0
 
 
 def may_publish(actor: Actor) -> bool:

@@ -363,8 +363,7 @@ def post_offices_import(request: Request, file: UploadFile = File(...),
     except PermissionDenied:
         raise
     except DomainError as exc:
-        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
-            summary=exc.message)
+        failure = ValidationFailed.of(exc)
         return render(request, "errand/post_offices.html",
                       {**_postal_context(db, actor, ListParams()), "failure": failure},
                       status_code=exc.status_code)
@@ -460,8 +459,7 @@ async def publish_items(request: Request, db: Session = REQUEST_DB,
     except PermissionDenied:
         raise
     except DomainError as exc:
-        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
-            summary=exc.message)
+        failure = ValidationFailed.of(exc)
         return render(request, "errand/items.html",
                       {**_items_context(db, actor), "failure": failure},
                       status_code=exc.status_code)

@@ -34,7 +34,7 @@ from tongban.core.errors import ErrorGroups, RowError, ValidationFailed
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.periods import first_day, month_of, next_period, previous_period
 from tongban.core.security import SYSTEM_ACTOR, Actor
-from tongban.core.tabular import Cell, cell_number, cell_text, open_table
+from tongban.core.tabular import Cell, ImportCounts, cell_number, cell_text, open_table
 from tongban.errand.models import ErrandZone, PostOffice
 from tongban.org import service as org_service
 from tongban.org.enums import Area
@@ -57,18 +57,6 @@ UPGRADED, NOT_UPGRADED = "已升级", "未升级"
 _SPLIT = re.compile(r"[、,，;；\n]+")
 METRICS = ("postal_outlets", "postal_outlets_upgraded", "postal_coverage_rate",
            "postal_departments", "postal_items")
-
-
-@dataclass
-class PostalImport:
-    """What an import did."""
-
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged}
 
 
 def _parts(text: str) -> list[str]:
@@ -148,7 +136,7 @@ def may_import(actor: Actor) -> bool:
 
 @audit.action({"errand_post_office.imported": "导入邮政网点"})
 def import_post_offices(db: Session, *, actor: Actor, source: Path | IO[bytes],
-                        filename: str | None = None) -> PostalImport:
+                        filename: str | None = None) -> ImportCounts:
     """The post-office registry from a CSV or XLSX file: all rows or none (managers only)."""
     org_service.require_manager(actor, "导入邮政网点")
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
@@ -181,7 +169,7 @@ def import_post_offices(db: Session, *, actor: Actor, source: Path | IO[bytes],
     if errors:
         raise ValidationFailed(errors=errors,
                                summary=f"{name} 有 {errors.count} 处错误，未导入任何网点")
-    result = PostalImport()
+    result = ImportCounts()
     existing = {o.code: o for o in db.scalars(select(PostOffice).where(
         PostOffice.code.in_(list(parsed))))}
     for code, (_, cells) in parsed.items():

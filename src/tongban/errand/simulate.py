@@ -41,6 +41,7 @@ from tongban.errand.dispatch import (
     RunnerPoint,
     assign,
     candidate_pairs,
+    greedy,
 )
 from tongban.errand.dispatcher import CostModel
 
@@ -187,17 +188,11 @@ def _decide(mode: str, open_: list[_Request], free: list[_Runner], *, now: float
             refused: set[tuple[int, int]]) -> list[tuple[_Request, _Runner, float]]:
     points = [RunnerPoint(str(r.id), r.lat, r.lng, 1) for r in free]
     wanted = [ErrandPoint(str(q.id), q.lat, q.lng) for q in open_]
-    if mode == "greedy":
-        pairs = candidate_pairs(points, wanted, scenario.radius_km)
-        order = np.lexsort((pairs.km, pairs.errand))  # oldest errand first, nearest runner
-        used: set[int] = set()
-        taken: dict[int, tuple[int, float]] = {}
-        for i in order:
-            e, r = int(pairs.errand[i]), int(pairs.runner[i])
-            if e not in taken and r not in used:
-                used.add(r)
-                taken[e] = (r, float(pairs.km[i]))
-        return [(open_[e], free[r], km) for e, (r, km) in taken.items()]
+    if mode == "greedy":  # oldest errand first, nearest free runner: the solver's baseline
+        request_of = {str(q.id): q for q in open_}
+        runner_of = {str(r.id): r for r in free}
+        return [(request_of[a.errand_id], runner_of[a.runner_id], a.distance_km)
+                for a in greedy(points, wanted, radius_km=scenario.radius_km).assignments]
     if mode == "grab":
         pairs = candidate_pairs(points, wanted, scenario.radius_km)
         fire = rng.random

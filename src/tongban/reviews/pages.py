@@ -352,8 +352,7 @@ def dept_code_map(request: Request, code: str = Form(""), org: str = Form(""),
     except PermissionDenied:
         raise
     except DomainError as exc:
-        failure = exc if isinstance(exc, ValidationFailed) else ValidationFailed(
-            summary=exc.message)
+        failure = ValidationFailed.of(exc)
         params = ListParams()
         return render(request, "reviews/dept_codes.html", {
             "found": service.dept_codes(db, actor=actor, params=params), "params": params,
