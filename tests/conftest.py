@@ -9,12 +9,15 @@ Missing PostgreSQL skips those tests with a reason, or fails with ``TONGBAN_REQU
 
 from __future__ import annotations
 
+import asyncio
 import os
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ["TONGBAN_ENV"] = "test"
@@ -53,6 +56,31 @@ def _prepare(engine: Engine) -> None:
         session.commit()
 
 
+#: Statements that ran on an event loop's thread (an ``async def`` route or dependency that
+#: queried): every test fails that caused one (``_no_queries_on_the_event_loop``).
+LOOP_QUERIES: list[str] = []
+
+
+def _guard_event_loop(engine: Engine) -> None:
+    """Record every statement executed on a thread that runs an asyncio event loop."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_loop(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread or the test itself: where queries belong
+        LOOP_QUERIES.append(f"{statement[:200]}\n{''.join(traceback.format_stack(limit=12))}")
+
+
+@pytest.fixture(autouse=True)
+def _no_queries_on_the_event_loop() -> Iterator[None]:
+    LOOP_QUERIES.clear()
+    yield
+    found, LOOP_QUERIES[:] = list(LOOP_QUERIES), []
+    assert not found, "在事件循环线程上执行了数据库语句（async def 路由或依赖）：\n" + found[0]
+
+
 def reachable_postgres() -> str:
     """The admin URL of the tests' PostgreSQL server; the test skips without one (fails when
     ``TONGBAN_REQUIRE_POSTGRES`` is set)."""
@@ -79,6 +107,7 @@ def backend_engine(
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "tongban-test.db"
         engine = core_db.make_engine(f"sqlite:///{path}")
+        _guard_event_loop(engine)
         _prepare(engine)
         yield engine
         engine.dispose()
@@ -96,6 +125,7 @@ def backend_engine(
     admin.dispose()
     with core_db.scratch_database(admin_url) as url:
         engine = core_db.make_engine(url)
+        _guard_event_loop(engine)
         try:
             _prepare(engine)
             yield engine

@@ -196,3 +196,14 @@ def make_errand(db: Session, *, item: Any, at: tuple[float, float] = (31.868, 10
                                      lat=at[0], lng=at[1], address=address,
                                      authorised=authorised)
     return errand_service.submit(db, actor=SYSTEM_ACTOR, request=request).errand
+
+
+def picture(kind: str = "PNG", size: tuple[int, int] = (24, 16)) -> bytes:
+    """A real image Pillow decodes whole (evidence uploads refuse what only starts like one)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (180, 40, 40)).save(out, kind)
+    return out.getvalue()

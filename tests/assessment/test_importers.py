@@ -311,7 +311,7 @@ def test_a_schemes_template_filled_in_imports_as_is(db: Session, province: str) 
     sheet = book.active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[2][2:4] == ("G1 事项认领", "G2 办事指南")  # under the merged category
+    assert rows[2][2:4] == ("G1 事项认领（5分）", "G2 办事指南（5分）")  # under the merged category
     members = [r for r in rows[3:] if r and isinstance(r[0], int)]
     assert sorted(str(r[1]) for r in members) == ["南充市", "巴中市", "达州市"]
     for index, row in enumerate(sheet.iter_rows(min_row=4, max_row=3 + len(members)), start=1):

@@ -32,6 +32,7 @@ from tests.factories import (
     make_errand,
     make_runner,
     make_user,
+    picture,
     scheme_yaml,
 )
 from tests.rectification.test_import import FEEDBACK
@@ -358,7 +359,7 @@ def _attach(kit: Kit) -> Step:
     task = _task(kit)
     liaison = kit.actor(Role.liaison, "巴州区")
     return Step(lambda: rectification.add_attachment(kit.db, actor=liaison, task=task,
-                                                     filename="证明.png", content=b"\x89PNG0000"),
+                                                     filename="证明.png", content=picture()),
                 liaison, "rectification_task", task.id)
 
 
@@ -756,7 +757,7 @@ def _add_photo(kit: Kit) -> Step:
     errand.transition(kit.db, actor=actor, errand=case_, action=ErrandAction.pick_up)
     return Step(lambda: evidence.add_photo(kit.db, actor=actor, errand=case_,
                                            handover_id=case_.handovers[0].id,
-                                           content=b"\xff\xd8\xff\xe0" + b"\x00" * 64),
+                                           content=picture("JPEG")),
                 actor, "errand", case_.id)
 
 
@@ -771,7 +772,7 @@ def _sign_authorisation(kit: Kit) -> Step:
     item, _ = errand_world(kit.db)
     done = errand.submit_public(kit.db, client="198.51.100.3", request=errand.Request(
         item_id=item.id, contact_name="张三", phone="13800001234", lat=31.868, lng=106.748))
-    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (10).to_bytes(4, "big") * 2 + b"\x00" * 16
+    png = picture("PNG", (10, 10))
     return Step(lambda: evidence.sign_authorisation(
         kit.db, token=str(done.tracking_token),
         signature=evidence.SIGNATURE_PREFIX + base64.b64encode(png).decode()),

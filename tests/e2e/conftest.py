@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
+
+from tests.live import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,12 +34,6 @@ def chromium_path() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the live server keeps its SQLite database."""
@@ -60,38 +50,6 @@ def live_server(live_database: Path, chromium_path: str) -> Iterator[str]:
             # The pages see the demo's errands as loaded (the dispatcher's own tests run it).
             "TONGBAN_ERRAND_DISPATCH_SECONDS": "0"}) as base:
         yield base
-
-
-@contextmanager
-def serve(db_path: Path, *, demo: bool, env: dict[str, str]) -> Iterator[str]:
-    """``tongban serve`` on a free port over a fresh database (with the demo's data or none),
-    ``env`` added to its settings; the base URL while the block runs."""
-    env = {**os.environ, "TONGBAN_DATABASE_URL": f"sqlite:///{db_path}",
-           "TONGBAN_ENV": "development", "TONGBAN_STATIC_VENDOR_DIR": str(ROOT / "node_modules"),
-           "TONGBAN_REPORT_DIR": str(db_path.parent / "reports"), **env}
-    tongban = [sys.executable, "-m", "tongban.cli"]
-    for command in (["db", "upgrade"], ["demo", "load"]) if demo else (["db", "upgrade"],):
-        subprocess.run([*tongban, *command], env=env, check=True, capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen(
-        [*tongban, "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("服务未能在30秒内启动")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

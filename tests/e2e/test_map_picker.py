@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import serve
 from tests.e2e.test_citizen_reply import person
+from tests.live import serve
 
 pytestmark = pytest.mark.browser
 

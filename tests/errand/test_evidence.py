@@ -1,10 +1,11 @@
-"""Hand-over photos and the requester's 委托书: content checked by its first bytes, size
+"""Hand-over photos and the requester's 委托书: content decoded whole (Pillow), size
 limits, one photo per hand-over, files served only to the errand's runner and its zone's
 staff; the signature on the tracking page is what lets a runner pick up."""
 
 from __future__ import annotations
 
 import base64
+import io
 import re
 import struct
 import zlib
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,14 @@ from tongban.errand.enums import ErrandAction
 from tongban.errand.models import Errand
 from tongban.org.service import actor_for
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+JPEG = _jpeg()
 
 
 def _png(width: int = 300, height: int = 120) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import csrf_of, logged_in_client, make_user
+from tests.factories import csrf_of, logged_in_client, make_user, picture
 from tests.org.test_scoping import VICTIM_ORG, victim_data
 from tongban.app import create_app
 from tongban.core.security import Role
@@ -211,7 +211,7 @@ def test_another_orgs_liaison_sees_none_of_the_victims_data_on_any_page(
                                                        "reason": "x", "resolution": "x",
                                                        "role": "liaison", "kind": "urge",
                                                        "org": VICTIM_ORG},
-                                     files={"file": ("a.png", b"\x89PNG0000", "image/png")}
+                                     files={"file": ("a.png", picture(), "image/png")}
                                      if template.endswith("attachments") else None,
                                      follow_redirects=False)
         text = response.text

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import api_client, errand_world, make_errand, make_user
+from tests.factories import api_client, errand_world, make_errand, make_user, picture
 from tongban.app import create_app
 from tongban.assessment import service as assessment
 from tongban.core.security import SYSTEM_ACTOR, Role
@@ -178,7 +178,7 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("POST", "/api/v1/rectification/tasks/{task_id}/lines:resolve"): Probe(
             f"{TASK}/lines:resolve", {"line_ids": [victim_line_id], "resolution": "x"}),
         ("POST", "/api/v1/rectification/tasks/{task_id}/attachments"): Probe(
-            f"{TASK}/attachments", files={"file": ("a.png", b"\x89PNG0000", "image/png")}),
+            f"{TASK}/attachments", files={"file": ("a.png", picture(), "image/png")}),
         ("GET", "/api/v1/rectification/attachments/{attachment_id}"): Probe(
             f"/api/v1/rectification/attachments/{victim_attachment_id}"),
         ("POST", "/api/v1/rectification/imports"): Probe(
@@ -238,6 +238,8 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("GET", "/api/v1/errands/kpis"): Probe("/api/v1/errands/kpis", expect="no_victim_data"),
         ("GET", "/api/v1/errands/{errand_id}"): Probe(ERRAND),
         ("POST", "/api/v1/errands/{errand_id}/grab"): Probe(f"{ERRAND}/grab", {}),
+        ("POST", "/api/v1/errands/{errand_id}/photos"): Probe(
+            f"{ERRAND}/photos", files={"file": ("a.jpg", picture("JPEG"), "image/jpeg")}),
         ("POST", "/api/v1/errands/{errand_id}/actions/{action}"): Probe(
             f"{ERRAND}/actions/cancel", {"reason": "x"}),
         ("POST", "/api/v1/errands/{errand_id}/channel"): Probe(f"{ERRAND}/channel",
@@ -285,7 +287,7 @@ def victim_data(db: Session) -> list[int]:
         penalty=rectification.Penalty("D02", 0.5))
     rectification.transition(db, actor=SYSTEM_ACTOR, task=task, action=TaskAction.acknowledge)
     attachment = rectification.add_attachment(db, actor=SYSTEM_ACTOR, task=task,
-                                              filename="a.png", content=b"\x89PNG0000")
+                                              filename="a.png", content=picture())
     reviews.submit_batch(db, actor=SYSTEM_ACTOR, rows=[{
         "source": "probe", "source_id": "victim-1", "channel": "APP", "org": VICTIM_ORG,
         "level": "1", "case_no": "V1", "rated_at": datetime.now().astimezone()}])

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.factories import actor_of, logged_in_client, make_user
+from tests.factories import actor_of, logged_in_client, make_user, picture
 from tongban.core.errors import DomainError
 from tongban.core.security import SYSTEM_ACTOR, Actor, Role
 from tongban.core.workdays import local_today
@@ -53,7 +53,7 @@ def attempt(db: Session, actor: Actor, task: RectificationTask,
                                evidence="说明")
         elif action is TaskWork.attach:
             service.add_attachment(db, actor=actor, task=task, filename="照片.png",
-                                   content=b"\x89PNG" + b"0" * 20)
+                                   content=picture())
         else:
             if action is TaskWork.reopen_line:  # a resolved line to reopen, whatever the state
                 task.lines[0].resolved_at = task.lines[0].resolved_at or datetime.now(UTC)

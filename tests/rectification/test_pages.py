@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.factories import csrf_of, logged_in_client, make_user
+from tests.factories import csrf_of, logged_in_client, make_user, picture
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import local_today
@@ -70,7 +70,7 @@ def test_liaison_works_a_task_through_the_page(db: Session) -> None:
                 data={"csrf_token": token, "resolution": "已公示"})
     upload = client.post(f"/rectification/tasks/{task.id}/attachments",
                          data={"csrf_token": token},
-                         files={"file": ("公示照片.png", b"\x89PNG" + b"0" * 20, "image/png")},
+                         files={"file": ("公示照片.png", picture(), "image/png")},
                          follow_redirects=True)
     assert "已上传「公示照片.png」" in upload.text
     submitted = client.post(f"/rectification/tasks/{task.id}/actions/submit",

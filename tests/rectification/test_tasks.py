@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import actor_of, make_user
+from tests.factories import actor_of, make_user, picture
 from tongban.core import notify
 from tongban.core.audit import AuditEntry
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -21,7 +21,7 @@ from tongban.rectification import service
 from tongban.rectification.enums import TaskAction, TaskSource, TaskState
 from tongban.rectification.models import RectificationTask
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+PNG = picture()
 
 
 @pytest.fixture(autouse=True)

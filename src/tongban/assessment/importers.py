@@ -11,7 +11,7 @@ import hashlib
 import io
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,8 +24,9 @@ from tongban.assessment.models import Adjustment, ImportBatch, Scheme
 from tongban.assessment.scheme import METRIC_RE, SchemeDef
 from tongban.assessment.service import MetricInput
 from tongban.core import audit
-from tongban.core.db import utcnow
+from tongban.core.db import read_only_scope, utcnow
 from tongban.core.errors import DomainError, ErrorGroups, RowError, ValidationFailed
+from tongban.core.export import write_cell
 from tongban.core.periods import check_period, is_period
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_number, cell_period, cell_text, open_table
@@ -173,9 +174,10 @@ class _Context:
 def _indicator(definition: SchemeDef, ref: str) -> str | None:
     if definition.indicator(ref) is not None:
         return ref
-    code, _, name = ref.partition(" ")  # a template's header: "G1 事项认领"
+    code, _, name = ref.partition(" ")  # a template's header: "G1 事项认领（5分）"
     found = definition.indicator(code)
-    if found is not None and name.strip() == found.name:
+    if found is not None and name.strip() in (
+            found.name, indicator_header("", found.name, found.max_points).strip()):
         return code
     by_name = [i.code for _, i in definition.indicators() if i.name == ref]
     return by_name[0] if len(by_name) == 1 else None
@@ -267,7 +269,8 @@ def _known_columns(db: Session, cohort: Cohort | None) -> set[str]:
             if cohort.code in scheme.cohorts:
                 definition = service.scheme_definition(scheme)
                 known.update(n for _, i in definition.indicators()
-                             for n in (i.code, i.name, f"{i.code} {i.name}"))
+                             for n in (i.code, i.name, f"{i.code} {i.name}",
+                                       indicator_header(i.code, i.name, i.max_points)))
     return {k.lower() for k in known}
 
 
@@ -473,12 +476,14 @@ def import_file(
         check_period(period)
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
-
-
-    cohort = service.get_cohort(db, code=cohort_code) if cohort_code else None
-    known = _known_columns(db, cohort)
+    # The file is read whole (open_table reads an XLSX ahead) before this request's own
+    # transaction begins: on SQLite it holds the write lock only to check and write.
+    with read_only_scope(beside=db) as reading:
+        known = _known_columns(reading, service.get_cohort(reading, code=cohort_code)
+                               if cohort_code else None)
     table = open_table(io.BytesIO(raw), filename=name, aliases=ALIASES,
                        header_hint=lambda cell: cell.lower() in known)
+    cohort = service.get_cohort(db, code=cohort_code) if cohort_code else None
     columns = set(table.header)
     ctx = _Context(db, actor, cohort, period, name)
     if {"metric", "value"} <= columns:
@@ -523,9 +528,11 @@ def import_file(
 
 def sheet_template(db: Session, *, actor: Actor, scheme_ref: str) -> tuple[str, bytes]:
     """A wide XLSX template of a scheme's province sheet, laid out as the province sends it
-    (title row, categories merged over the indicators that take given points, one row per
-    member of the scheme's first cohort, 扣分/加分 with their reasons, 总分/排名 to check);
-    filled in, it imports as is. Returns its file name and bytes."""
+    (title row, categories merged over the indicators that take given points, each indicator
+    with its points, one row per member of the scheme's first cohort, 扣分/加分 with their
+    reasons, 总分/排名 to check); filled in, it imports as is. Every text goes through
+    ``write_cell``: a scheme's or org's name is never a formula. Returns its file name (in
+    words: the scheme's name and version) and bytes."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -539,15 +546,21 @@ def sheet_template(db: Session, *, actor: Actor, scheme_ref: str) -> tuple[str, 
     assert sheet is not None
     sheet.title = "考核通报"
     width = 2 + len(given) + len(tail)
-    sheet.append([f"{scheme.name}（{scheme.code}@{scheme.version}）考核通报得分"])
+
+    def put_row(row: int, values: Sequence[str | int | None]) -> None:
+        for column, value in enumerate(values, start=1):
+            if value is not None:
+                write_cell(sheet, row, column, value)
+
+    put_row(1, [f"{scheme.name}（{scheme.version}版）考核通报得分"])
     sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=width)
     sheet["A1"].font = Font(bold=True, size=14)
-    uppers: list[str | None] = ["序号", "单位"]
+    uppers: list[str | int | None] = ["序号", "单位"]
     for index, (category, _) in enumerate(given):
         first = index == 0 or given[index - 1][0].code != category.code
         uppers.append(f"{category.name}（{category.max_points:g}分）" if first else None)
-    sheet.append([*uppers, *tail])
-    sheet.append([None, None, *[f"{i.code} {i.name}" for _, i in given], *[None] * len(tail)])
+    put_row(2, [*uppers, *tail])
+    put_row(3, [None, None, *[indicator_header(i.code, i.name, i.max_points) for _, i in given]])
     column = 3
     for _, group in itertools.groupby(given, key=lambda pair: pair[0].code):
         span = len(list(group))
@@ -557,20 +570,26 @@ def sheet_template(db: Session, *, actor: Actor, scheme_ref: str) -> tuple[str, 
         column += span
     for offset in (1, 2, *range(3 + len(given), width + 1)):
         sheet.merge_cells(start_row=2, end_row=3, start_column=offset, end_column=offset)
-    for row in sheet.iter_rows(min_row=2, max_row=3):
-        for cell in row:
+    for cells in sheet.iter_rows(min_row=2, max_row=3):
+        for cell in cells:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     members = (service.get_cohort(db, code=scheme.cohorts[0]).members if scheme.cohorts else [])
+    row = 4
     for number, member in enumerate(sorted(members, key=lambda m: m.org.code), start=1):
-        sheet.append([number, member.org.name])
-    sheet.append([])
-    sheet.append(["注：得分填写各指标满分以内的数字；扣分、加分填写正数并在说明中写明原因；"
-                  "总分、排名仅用于核对，不会被采用。"])
+        put_row(row, [number, member.org.name])
+        row += 1
+    put_row(row + 1, ["注：得分填写各指标满分以内的数字；扣分、加分填写正数并在说明中写明原因；"
+                      "总分、排名仅用于核对，不会被采用。"])
     sheet.column_dimensions["B"].width = 18
     buffer = io.BytesIO()
     book.save(buffer)
-    return f"{scheme.code}@{scheme.version}考核通报模板.xlsx", buffer.getvalue()
+    return f"{scheme.name}（{scheme.version}版）考核通报模板.xlsx", buffer.getvalue()
+
+
+def indicator_header(code: str, name: str, max_points: float) -> str:
+    """An indicator's column in the template: its code, name and points (G1 事项认领（5分）)."""
+    return f"{code} {name}（{max_points:g}分）"
 
 
 def recent_imports(db: Session, *, actor: Actor, limit: int = 20) -> list[ImportBatch]:

@@ -323,20 +323,22 @@ def import_upload(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    context: dict[str, Any] = {"cohorts": _cohort_choices(db, actor),
-                               "form": {"cohort": cohort, "period": period}}
+    # The import is the request's first statement: it reads the file before it begins.
     try:
         report = importers.import_file(db, actor=actor, source=file.file, filename=file.filename,
                                        cohort_code=cohort or None, period=period or None)
-    except ValidationFailed as exc:
-        context.update(failure=exc, recent=importers.recent_imports(db, actor=actor))
-        return render(request, "assessment/import.html", context, status_code=422)
     except DomainError as exc:
-        context.update(failure=ValidationFailed(summary=exc.message),
-                       recent=importers.recent_imports(db, actor=actor))
-        return render(request, "assessment/import.html", context, status_code=exc.status_code)
-    context.update(report=report, recent=importers.recent_imports(db, actor=actor))
-    return render(request, "assessment/import.html", context)
+        context = _import_context(db, actor, cohort, period)
+        return render(request, "assessment/import.html",
+                      {**context, "failure": ValidationFailed.of(exc)},
+                      status_code=exc.status_code)
+    return render(request, "assessment/import.html",
+                  {**_import_context(db, actor, cohort, period), "report": report})
+
+
+def _import_context(db: Session, actor: Actor, cohort: str, period: str) -> dict[str, Any]:
+    return {"cohorts": _cohort_choices(db, actor), "form": {"cohort": cohort, "period": period},
+            "recent": importers.recent_imports(db, actor=actor)}
 
 
 #: The adjustments as exported: what the page shows, with the org's name.

@@ -45,6 +45,7 @@ from tongban.core.errors import (
 from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
 from tongban.core.periods import check_period, month_of, period_label, previous_period
 from tongban.core.security import Actor
+from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Cohort, CohortMember, Org
@@ -956,6 +957,8 @@ class MonthStatus:
     sheet: SheetStatus | None  # the newest revision's status; None: not scored
     revision: int = 0
     cohort_code: str = ""
+    in_progress: bool = False  # this very month: its data is still coming in
+    closed: bool = True  # the month is over (only then is it scored)
 
     @property
     def label(self) -> str:
@@ -963,9 +966,17 @@ class MonthStatus:
             return "已发布"
         if self.sheet is SheetStatus.draft:
             return "已计算（草稿）" if self.revision == 1 else f"更正草稿第{self.revision}版"
+        if self.in_progress:
+            return "本月进行中"
         if self.orgs_with_data:
             return "已导入，未计算"
         return "缺数据"
+
+    @property
+    def computable(self) -> bool:
+        """Whether the home offers to score it: a month that is over, with data, unpublished."""
+        return bool(self.orgs_with_data) and self.closed \
+            and self.sheet is not SheetStatus.published
 
 
 def data_status(db: Session, *, actor: Actor, periods: Sequence[str]) -> dict[str, list[MonthStatus]]:
@@ -985,9 +996,11 @@ def data_status(db: Session, *, actor: Actor, periods: Sequence[str]) -> dict[st
                 .options(lazyload(ScoreSheet.cohort), lazyload(ScoreSheet.scheme))
                 .order_by(ScoreSheet.revision)):
             sheets[sheet.period] = sheet  # the newest revision last
+        this_month = month_of(local_today())
         out[cohort.name] = [MonthStatus(
             period, int(with_data.get(period, 0)), len(members),
             SheetStatus(sheets[period].status) if period in sheets else None,
-            sheets[period].revision if period in sheets else 0, cohort.code)
+            sheets[period].revision if period in sheets else 0, cohort.code,
+            in_progress=period == this_month, closed=period < this_month)
             for period in periods]
     return out

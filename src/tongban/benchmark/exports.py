@@ -8,7 +8,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from tongban.core.export import write_cell
+from tongban.core.export import sheet_title, write_cell
 
 COLUMNS = (("department", "实施部门"), ("item", "事项名称"), ("kind", "类型"),
            ("material", "材料"), ("detail", "建议依据"), ("cities", "参照城市"))
@@ -23,11 +23,7 @@ def suggestions_xlsx(rows: Sequence[dict[str, Any]]) -> bytes:
         by_department.setdefault(row["department"] or "未注明部门", []).append(row)
     used: set[str] = set()
     for department, items in sorted(by_department.items()):
-        title = "".join(c for c in department if c not in "[]:*?/\\")[:28] or "部门"
-        while title in used:
-            title += "_"
-        used.add(title)
-        sheet = book.create_sheet(title)
+        sheet = book.create_sheet(sheet_title(department, used))
         for column, (_, header) in enumerate(COLUMNS, start=1):
             write_cell(sheet, 1, column, header)
         for r, item in enumerate(items, start=2):

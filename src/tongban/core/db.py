@@ -164,6 +164,32 @@ def read_scope() -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def read_only_scope(beside: Session | None = None) -> Iterator[Session]:
+    """A session that only reads and never takes SQLite's write lock, even inside a request
+    that may write: for what a request looks up before it begins its own work (who is
+    acting, what a file's header may hold). ``beside``: read the database that session is
+    bound to (a test's, or a command's), not the configured one; once that session has begun
+    its transaction (it may hold what it has not committed), through it."""
+    if beside is not None and beside.in_transaction():
+        yield beside
+        return
+    writing = may_write.set(False)
+    try:
+        if beside is None:
+            with read_scope() as session:
+                yield session
+            return
+        session = Session(bind=beside.get_bind(), join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+    finally:
+        may_write.reset(writing)
+
+
 def get_db() -> Iterator[Session]:
     """FastAPI dependency: one session per request, committed when the route succeeds.
 

@@ -12,10 +12,11 @@ written as a text cell, never a formula.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from fastapi.responses import Response
@@ -58,6 +59,29 @@ def write_cell(sheet: Worksheet, row: int, column: int, value: str | float | int
         cell.quotePrefix = True
 
 
+#: What Excel refuses in a sheet's name.
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+SHEET_TITLE_MAX = 31
+
+
+def sheet_title(name: str, taken: set[str] | None = None) -> str:
+    """A worksheet name Excel and openpyxl accept, from any text (an org's, a department's,
+    a user's filter): no ``[]:*?/\\``, no control characters, no apostrophe at either end,
+    at most 31 characters, never empty, and (with ``taken``) unlike the names already used,
+    which it joins."""
+    base = _BAD_SHEET_CHARS.sub("_", ILLEGAL_CHARACTERS_RE.sub("", name)).strip().strip("'")
+    base = base[:SHEET_TITLE_MAX] or "表"
+    if taken is None:
+        return base
+    candidate, n = base, 1
+    while candidate.casefold() in {t.casefold() for t in taken}:
+        n += 1
+        suffix = f"_{n}"
+        candidate = base[:SHEET_TITLE_MAX - len(suffix)] + suffix
+    taken.add(candidate)
+    return candidate
+
+
 @dataclass(frozen=True)
 class Field(Generic[T]):
     """One exported column: its Chinese header and how a row reads in it."""
@@ -83,7 +107,7 @@ def list_xlsx(rows: Iterable[T], fields: Sequence[Field[T]], *, title: str) -> b
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = title[:31]
+    sheet.title = sheet_title(title)
     for column, field_ in enumerate(fields, start=1):
         write_cell(sheet, 1, column, field_.header)
         sheet.cell(row=1, column=column).font = Font(bold=True)
@@ -98,8 +122,20 @@ def list_xlsx(rows: Iterable[T], fields: Sequence[Field[T]], *, title: str) -> b
 
 def xlsx_response(rows: Iterable[T], fields: Sequence[Field[T]], *, title: str) -> Response:
     """A download of :func:`list_xlsx`, named for the list and today's date."""
-    return xlsx_download(f"{title}-{local_today().isoformat()}.xlsx",
+    return xlsx_download(f"{file_name(title)}-{local_today().isoformat()}.xlsx",
                          list_xlsx(rows, fields, title=title))
+
+
+def file_responses(*media_types: str, description: str = "文件") -> dict[int | str, dict[str, Any]]:
+    """A download route's 200 in OpenAPI: the file's real media types, as binary."""
+    return {200: {"description": description, "content": {
+        media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+        for media in media_types}}}
+
+
+def file_name(text: str) -> str:
+    """A download's name from any text: no path separators, control characters or quotes."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", text).strip(". ") or "导出"
 
 
 def xlsx_download(name: str, body: bytes) -> Response:

@@ -15,9 +15,11 @@ import io
 import itertools
 import json
 import math
+import pickle
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -44,6 +46,7 @@ class Table:
     rows: Iterator[tuple[int, dict[str, Cell]]]
     encoding: str | None = None  # a CSV's (utf-8-sig or gb18030)
     _aliases: Mapping[str, str] | None = None
+    row_count: int | None = None  # known once the rows were read ahead (XLSX, JSON lines)
 
     def rewind(self, stream: IO[bytes]) -> Table:
         """The same CSV read afresh from its start (after its stream was read elsewhere)."""
@@ -68,9 +71,23 @@ def _refused(filename: str, row: int | None, reason: str) -> ValidationFailed:
                             summary=f"{filename} 无法完整读取，未导入任何数据")
 
 
-def _canonical(header: list[str], aliases: Mapping[str, str]) -> list[str]:
+def _canonical(header: list[str], aliases: Mapping[str, str], *, filename: str = "",
+               row: int = 1) -> list[str]:
+    """The header's canonical names; a column named twice (or by two aliases of one name) is
+    refused naming both: a row would otherwise keep one of the two cells silently."""
     lowered = {k.strip().lower(): v for k, v in aliases.items()}
-    return [lowered.get(h.strip().lower(), h.strip()) for h in header]
+    columns = [lowered.get(str(h).strip().lower(), str(h).strip()) for h in header]
+    first: dict[str, int] = {}
+    for index, column in enumerate(columns, start=1):
+        if not column:
+            continue
+        if column in first:
+            given = (str(header[first[column] - 1]).strip(), str(header[index - 1]).strip())
+            named = f"「{given[0]}」" if given[0] == given[1] else f"「{given[0]}」和「{given[1]}」"
+            raise _refused(filename, row, f"表头有重复的列{named}（第{first[column]}列和第{index}列）："
+                                          "请删除或改名其中一列")
+        first[column] = index
+    return columns
 
 
 def _check_width(filename: str, row: int, width: int, limit: int) -> None:
@@ -164,7 +181,7 @@ def _csv_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str]) -> T
                                summary=f"{filename} 无法导入")
     limit = get_settings().import_columns_max
     _check_width(filename, 1, len(header), limit)
-    columns = _canonical(header, aliases)
+    columns = _canonical(header, aliases, filename=filename)
 
     def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
         for lineno in itertools.count(2):
@@ -332,7 +349,7 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str],
     found = records()
     header_line, header, ahead = _xlsx_header(found, filename, header_hint)
     _check_width(filename, header_line, len(header), get_settings().import_columns_max)
-    columns = _canonical(header, aliases)
+    columns = _canonical(header, aliases, filename=filename, row=header_line)
 
     def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
         for lineno, raw in itertools.chain(ahead, found):
@@ -344,7 +361,7 @@ def _xlsx_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str],
                 values[column] = _xlsx_cell(cell)
             yield lineno, values
 
-    return Table(filename, columns, rows())
+    return read_ahead(Table(filename, columns, rows()))
 
 
 #: A JSON line may be at most this many bytes (a record of the 好差评 exchange is under 4 KiB),
@@ -375,6 +392,22 @@ def _json_constant(name: str) -> float:
     raise ValueError(name)  # NaN, Infinity: no number a file may hold
 
 
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different (``json`` would keep the last of two)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
 def _json_record(line: bytes, filename: str, lineno: int) -> dict[str, Any] | None:
     """One line's object, None for a blank line; refuses anything else naming the line."""
     try:
@@ -386,7 +419,9 @@ def _json_record(line: bytes, filename: str, lineno: int) -> dict[str, Any] | No
     if not text.strip():
         return None
     try:
-        record = json.loads(text, parse_constant=_json_constant)
+        record = json.loads(text, parse_constant=_json_constant, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as exc:
+        raise _bad_line(filename, lineno, f"字段「{exc.key[:40]}」在该行出现了两次") from None
     except (ValueError, RecursionError):
         raise _bad_line(filename, lineno, "该行不是有效的 JSON") from None
     if not isinstance(record, dict):
@@ -437,13 +472,54 @@ def _json_lines_rows(stream: IO[bytes], filename: str, aliases: Mapping[str, str
                     raise _bad_line(filename, lineno, f"字段「{key[:40]}」的值是对象或数组，应为文字或数字")
                 if isinstance(cell, str) and "\x00" in cell:
                     raise _bad_line(filename, lineno, "该行含有空字符（NUL）")
-                values[canonical(key)] = cell
+                name = canonical(key)
+                if name in values:
+                    raise _bad_line(filename, lineno, f"字段「{key[:40]}」与该行另一字段是同一列「{name}」")
+                values[name] = cell
             if any(v not in (None, "") for v in values.values()):
                 yield lineno, values
 
     header = [canonical(str(key)) for key in first[1]]
     _check_width(filename, first[0], len(header), limit)
-    return Table(filename, header, rows())
+    _canonical(header, {}, filename=filename, row=first[0])
+    return read_ahead(Table(filename, header, rows()))
+
+
+#: Rows a read-ahead spool keeps in memory at once (then it goes on in a temporary file).
+SPOOL_CHUNK = 2000
+
+
+def read_ahead(table: Table) -> Table:
+    """``table`` with every row read to its end at once, kept in a temporary file.
+
+    Parsing an XLSX or JSON-lines file is the slow part of an import (about a minute for a
+    million XLSX rows). Read ahead, a file that cannot be read whole is refused before the
+    importer queries anything, and the transaction that checks and writes never holds the
+    database while the file is parsed (on SQLite the write lock, which would stop every
+    public rating meanwhile). Memory stays flat: rows go to disk in pickled chunks."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (the rows below close it)
+    count = 0
+    try:
+        while chunk := list(itertools.islice(table.rows, SPOOL_CHUNK)):
+            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            count += len(chunk)
+    except BaseException:
+        spool.close()
+        raise
+
+    def rows() -> Iterator[tuple[int, dict[str, Cell]]]:
+        try:
+            spool.seek(0)
+            while True:
+                try:
+                    loaded = pickle.load(spool)
+                except EOFError:
+                    return
+                yield from loaded
+        finally:
+            spool.close()
+
+    return replace(table, rows=rows(), row_count=count)
 
 
 def open_table(path_or_stream: Path | IO[bytes], *, filename: str | None = None,

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Header,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import NotFound
+from tongban.core.forms import BODY
 from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor
-from tongban.errand import channels, service
+from tongban.errand import channels, evidence, service
 from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
 from tongban.errand.models import Runner
 from tongban.errand.schemas import (
@@ -20,6 +32,7 @@ from tongban.errand.schemas import (
     ErrandRead,
     GrabRead,
     GrabRequest,
+    PhotoRead,
     PoolEntry,
     RunnerRead,
     errand_read,
@@ -192,6 +205,17 @@ def grab(errand_id: RowId, body: GrabRequest, db: Session = REQUEST_DB,
                     runner_id=runner_id, distance_km=round(won.distance_km, 3))
 
 
+@router.post("/{errand_id}/photos", response_model=PhotoRead, status_code=status.HTTP_201_CREATED,
+             summary="上传交接照片（JPEG/PNG），下一步办理时以 photo_ref 引用")
+def upload_photo(errand_id: RowId, file: UploadFile = File(...), db: Session = REQUEST_DB,
+                 actor: Actor = Depends(require_actor)) -> PhotoRead:
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    content = file.file.read(get_settings().errand_photo_max_bytes + 1)
+    found = evidence.add_photo(db, actor=actor, errand=errand, content=content)
+    return PhotoRead(id=found.id, photo_ref=f"file:{found.id}", size=found.size,
+                     content_type=found.content_type)
+
+
 @router.post("/{errand_id}/actions/{action}", response_model=ErrandRead,
              summary="办理一步（取件、到窗口、办结、送达、取消、失败……）")
 def act(errand_id: RowId, action: ErrandAction, body: ActionRequest,
@@ -215,12 +239,11 @@ def hand_to_channel(errand_id: RowId, body: ChannelRequest, db: Session = REQUES
 
 @public_router.post("/errand/channels/{code}/callback", response_model=CallbackRead,
                     summary="第三方跑腿的状态回调（无需登录；须带时间戳和签名）")
-async def channel_callback(code: str, request: Request, db: Session = REQUEST_DB,
-                           timestamp: str = Header("", alias=channels.TIMESTAMP_HEADER,
-                                                   max_length=20),
-                           signature: str = Header("", alias=channels.SIGNATURE_HEADER,
-                                                   max_length=128)) -> CallbackRead:
-    raw = await request.body()
+def channel_callback(code: str, request: Request, raw: bytes = BODY, db: Session = REQUEST_DB,
+                     timestamp: str = Header("", alias=channels.TIMESTAMP_HEADER,
+                                             max_length=20),
+                     signature: str = Header("", alias=channels.SIGNATURE_HEADER,
+                                             max_length=128)) -> CallbackRead:
     done = channels.receive_callback(db, code=code[:16], timestamp=timestamp,
                                      signature_hex=signature, raw=raw,
                                      client=request.client.host if request.client else "")

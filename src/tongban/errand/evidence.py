@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import struct
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core import audit
+from tongban.core import audit, uploads
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -31,8 +28,8 @@ from tongban.errand.enums import ErrandState
 from tongban.errand.models import Errand, ErrandFile, Handover
 from tongban.org import service as org_service
 
-#: content type → (first bytes, extension)
-IMAGES = {"image/png": (b"\x89PNG\r\n\x1a\n", "png"), "image/jpeg": (b"\xff\xd8\xff", "jpg")}
+#: content type → the extension a stored file gets
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 SIGNATURE_PREFIX = "data:image/png;base64,"
 #: A drawn signature is at most this wide and tall (pixels).
 SIGNATURE_MAX_SIDE = 2000
@@ -41,24 +38,13 @@ SIGNABLE = frozenset({ErrandState.submitted, ErrandState.open, ErrandState.offer
                       ErrandState.accepted})
 
 
-def image_type(content: bytes) -> str:
-    """The content type of a JPEG or PNG judged by its first bytes; refused otherwise."""
-    for content_type, (magic, _) in IMAGES.items():
-        if content.startswith(magic):
-            return content_type
-    raise DomainError("只接受 JPEG 或 PNG 图片")
-
-
 def _store(db: Session, *, errand: Errand, kind: str, content: bytes, content_type: str,
            by: str, handover: Handover | None = None) -> ErrandFile:
-    directory = get_settings().upload_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    stored = f"errand-{uuid.uuid4().hex}.{IMAGES[content_type][1]}"
-    (directory / stored).write_bytes(content)
+    stored, sha256 = uploads.store(content, extension=EXTENSIONS[content_type],
+                                   prefix="errand-")
     found = ErrandFile(errand_id=errand.id, handover_id=handover.id if handover else None,
                        kind=kind, stored_name=stored, content_type=content_type,
-                       size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                       uploaded_by=by, created_at=utcnow())
+                       size=len(content), sha256=sha256, uploaded_by=by, created_at=utcnow())
     db.add(found)
     db.flush()
     return found
@@ -78,38 +64,36 @@ def may_add_photo(db: Session, *, actor: Actor, errand: Errand) -> bool:
 
 
 @audit.action({"errand.photo_added": "上传交接照片"})
-def add_photo(db: Session, *, actor: Actor, errand: Errand, handover_id: int,
-              content: bytes) -> ErrandFile:
+def add_photo(db: Session, *, actor: Actor, errand: Errand, content: bytes,
+              handover_id: int | None = None) -> ErrandFile:
     """A photo of one hand-over of ``errand`` (one per hand-over), checked by its content
-    and size."""
+    (decoded whole) and size. Without ``handover_id`` the photo waits for the next step,
+    whose ``photo_ref`` (``file:<id>``) names it (``service.transition``)."""
     if not may_add_photo(db, actor=actor, errand=errand):
         raise PermissionDenied("只有承接该代办的跑手或所在区域的工作人员可以上传交接照片")
-    handover = next((h for h in errand.handovers if h.id == handover_id), None)
-    if handover is None:
-        raise NotFound(f"代办 #{errand.id} 没有这次交接")
-    if handover.photo_ref:
-        raise Conflict("这次交接已有照片")
+    handover = None
+    if handover_id is not None:
+        handover = next((h for h in errand.handovers if h.id == handover_id), None)
+        if handover is None:
+            raise NotFound(f"代办 #{errand.id} 没有这次交接")
+        if handover.photo_ref:
+            raise Conflict("这次交接已有照片")
     limit = get_settings().errand_photo_max_bytes
     if not content:
         raise DomainError("照片是空的")
     if len(content) > limit:
         raise DomainError(f"照片超过 {limit // (1024 * 1024) or 1} MB 的上限")
-    content_type = image_type(content)
+    content_type, _ = uploads.check_image(content, shown="照片")
     found = _store(db, errand=errand, kind="photo", content=content,
                    content_type=content_type, by=actor.username, handover=handover)
-    handover.photo_ref = f"file:{found.id}"
+    if handover is not None:
+        handover.photo_ref = f"file:{found.id}"
     db.flush()
     audit.record(db, actor=actor, action="errand.photo_added", object_type="errand",
-                 object_id=errand.id, changes={"handover": handover.id, "size": len(content),
+                 object_id=errand.id, changes={"handover": handover.id if handover else None,
+                                               "file": found.id, "size": len(content),
                                                "sha256": found.sha256})
     return found
-
-
-def _png_size(content: bytes) -> tuple[int, int]:
-    if len(content) < 24 or content[12:16] != b"IHDR":
-        raise DomainError("签名图片无效")
-    width, height = struct.unpack(">II", content[16:24])
-    return width, height
 
 
 def may_sign(errand: Errand) -> bool:
@@ -129,9 +113,7 @@ def decode_signature(signature: str) -> bytes:
     limit = get_settings().errand_signature_max_bytes
     if len(content) > limit:
         raise DomainError(f"签名图片超过 {limit // 1024} KB")
-    if image_type(content) != "image/png":
-        raise DomainError("签名须为 PNG 图片")
-    width, height = _png_size(content)
+    _, (width, height) = uploads.check_image(content, formats={"PNG"}, shown="签名图片")
     if not (0 < width <= SIGNATURE_MAX_SIDE and 0 < height <= SIGNATURE_MAX_SIDE):
         raise DomainError("签名图片尺寸无效")
     return content

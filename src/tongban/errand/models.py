@@ -134,6 +134,9 @@ class Errand(Base):
     runner_id: Mapped[int | None] = mapped_column(ForeignKey("errand_runner.id"), index=True)
     rating: Mapped[int | None] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    #: A keyed hash of what the Idempotency-Key was first sent with: the same key with
+    #: another request is refused, not answered with this errand.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     tracking_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -286,6 +289,8 @@ class ErrandFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    handover: Mapped[Handover | None] = relationship()
 
 
 class RunnerSuspension(Base):

@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId, utcnow
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.forms import FORM, uploaded
 from tongban.core.listing import ListParams
 from tongban.core.ratelimit import RateLimited
 from tongban.core.security import Actor
@@ -61,9 +63,8 @@ def _float(value: str) -> float:
 
 
 @router.post("/errand/new", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-async def submit_errand(request: Request, db: Session = REQUEST_DB) -> Response:
+def submit_errand(request: Request, raw: FormData = FORM, db: Session = REQUEST_DB) -> Response:
     """A request from the phone page: rate-limited, then a tracking link shown once."""
-    raw = await request.form()
     form = {key: str(raw.get(key, ""))[:500] for key in (
         "item_id", "contact_name", "phone", "lat", "lng", "address", "preferred_window", "note")}
     signature = str(raw.get("signature", ""))[:20_000]
@@ -442,16 +443,15 @@ def _date(text: str) -> date:
 
 
 @router.post("/errands/items/publish", response_class=HTMLResponse)
-async def publish_items(request: Request, db: Session = REQUEST_DB,
-                        actor: Actor = Depends(require_actor)) -> Response:
+def publish_items(request: Request, form: FormData = FORM, db: Session = REQUEST_DB,
+                  actor: Actor = Depends(require_actor)) -> Response:
     """Publish a batch from an uploaded CSV/XLSX or from the one-item form."""
-    form = await request.form()
-    upload = form.get("file")
+    upload = uploaded(form, "file")
     try:
         published_on = _date(str(form.get("published_on", "")))
-        if isinstance(upload, UploadFile) and upload.filename:
+        if upload is not None:
             done = items.publish_file(db, actor=actor, published_on=published_on,
-                                      source=upload.file, filename=upload.filename)
+                                      source=upload.file, filename=upload.filename or "")
         else:
             cells = {key: str(form.get(key, ""))[:500] for key in items.COLUMNS}
             done = items.publish_batch(db, actor=actor, published_on=published_on,

@@ -97,9 +97,19 @@ class GrabRead(BaseModel):
     distance_km: float
 
 
+class PhotoRead(BaseModel):
+    """An uploaded hand-over photo: name it as ``photo_ref`` in the step it documents."""
+
+    id: int
+    photo_ref: str
+    size: int
+    content_type: str
+
+
 class ActionRequest(BaseModel):
     reason: str = Field("", max_length=500)
-    photo_ref: str = Field("", max_length=300)
+    photo_ref: str = Field("", max_length=300,
+                           description="本人为该代办上传的照片（POST …/photos 返回的 file:编号）")
     runner_id: int | None = Field(None, ge=1, le=2**62)
 
 

@@ -13,9 +13,10 @@ import hmac
 import math
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+import orjson
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
@@ -47,7 +48,15 @@ from tongban.errand.enums import (
     PartnerChannel,
     ZoneMode,
 )
-from tongban.errand.models import Errand, ErrandItem, ErrandZone, Handover, Offer, Runner
+from tongban.errand.models import (
+    Errand,
+    ErrandFile,
+    ErrandItem,
+    ErrandZone,
+    Handover,
+    Offer,
+    Runner,
+)
 from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Org, User
@@ -293,7 +302,8 @@ def _token_hash(token: str) -> str:
 
 @audit.action({"errand.submitted": "提交代办"})
 def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: Channel,
-            idempotency_key: str | None = None) -> tuple[Errand, str]:
+            idempotency_key: str | None = None,
+            request_hash: str | None = None) -> tuple[Errand, str]:
     item, phone, zone = _validate(db, request)
     token = secrets.token_urlsafe(24)
     now = utcnow()
@@ -305,6 +315,7 @@ def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: 
         preferred_window=_clean(request.preferred_window, 100), note=_clean(request.note, 500),
         authorised=request.authorised, authorised_at=now if request.authorised else None,
         state=ErrandState.submitted.value, submitted_at=now, idempotency_key=idempotency_key,
+        request_hash=request_hash,
         tracking_hash=_token_hash(token), due_at=due_at(db, item=item, start=now),
         created_by=actor.user_id if isinstance(actor, Actor) else None)
     db.add(errand)
@@ -353,14 +364,15 @@ def submit(db: Session, *, actor: Actor, request: Request,
     (even a concurrent one) returns the first errand and changes nothing."""
     if actor.role not in (Role.admin, Role.analyst, Role.liaison):
         raise PermissionDenied(f"{actor.role.label}不能代为提交代办")
-    key = None
+    key = fingerprint = None
     if idempotency_key is not None:
         if not 1 <= len(idempotency_key) <= 200:
             raise DomainError("Idempotency-Key 须为 1 到 200 个字符")
         key = f"{actor.user_id or 0}:{idempotency_key}"
+        fingerprint = _request_hash(request)
         known = db.scalar(select(Errand).where(Errand.idempotency_key == key))
         if known is not None:
-            return Submitted(known, None, False)
+            return _repeat(known, idempotency_key, fingerprint)
     channel = Channel.api if key else Channel.staff
     if actor.role is Role.liaison:  # outside its zones a liaison learns nothing else
         lat, lng = _check_point(request.lat, request.lng)
@@ -368,14 +380,35 @@ def submit(db: Session, *, actor: Actor, request: Request,
     try:
         with db.begin_nested():
             errand, token = _create(db, actor=actor, request=request, channel=channel,
-                                    idempotency_key=key)
+                                    idempotency_key=key, request_hash=fingerprint)
     except IntegrityError:
         known = db.scalar(select(Errand).where(Errand.idempotency_key == key))
-        if known is None:
+        if known is None or idempotency_key is None:
             raise
-        return Submitted(known, None, False)
+        return _repeat(known, idempotency_key, fingerprint)
     transition(db, actor=actor, errand=errand, action=ErrandAction.publish)
     return Submitted(errand, token, True)
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same Idempotency-Key came with another request (as payment APIs refuse it)."""
+
+    status_code = 422
+
+
+def _request_hash(request: Request) -> str:
+    """A keyed hash of a request's fields (the phone among them is never kept in clear)."""
+    canonical = orjson.dumps(asdict(request), option=orjson.OPT_SORT_KEYS)
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, b"errand-request:" + canonical, hashlib.sha256).hexdigest()
+
+
+def _repeat(known: Errand, key: str, fingerprint: str | None) -> Submitted:
+    """The first errand of a repeated key, when the repeat is the same request."""
+    if known.request_hash is not None and known.request_hash != fingerprint:
+        raise IdempotencyKeyReused(f"Idempotency-Key「{key[:60]}」已用于另一份内容不同的代办申请"
+                                   f"（代办 #{known.id}）；重试请发送相同内容，新申请请换一个键")
+    return Submitted(known, None, False)
 
 
 def track_path(token: str) -> str:
@@ -688,6 +721,7 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
     _, target, _ = TRANSITIONS[action]
     current = ErrandState(errand.state)
     reason = _clean(reason, 500)
+    photo = _own_photo(db, actor=actor, errand=errand, ref=photo_ref)
     if action in (ErrandAction.cancel, ErrandAction.fail) and not reason:
         raise DomainError(f"「{action.label}」须写明原因")
     if action is ErrandAction.rate and (rating is None or not 1 <= rating <= 5):
@@ -738,7 +772,7 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
             errand.channel_code = errand.channel_order_id = None
     if action in HANDOVERS:
         giver, taker = HANDOVERS[action]
-        _hand_over(errand, giver, taker, actor, photo_ref)
+        _hand_over(errand, giver, taker, actor, photo)
     if action is ErrandAction.rate:
         errand.rating = rating
     if reason:
@@ -778,12 +812,33 @@ def _name_of(errand: Errand, kind: Holder) -> str:
     return errand.contact_name
 
 
+def _own_photo(db: Session, *, actor: Actor | Outsider, errand: Errand,
+               ref: str) -> ErrandFile | None:
+    """The photo a hand-over names (``file:<id>``): one uploaded for this errand by this very
+    actor and not yet on another hand-over; refused otherwise (no pointing an errand at
+    another errand's photo, nor a link at anything but a file)."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    number = ref.removeprefix("file:")
+    found = db.get(ErrandFile, int(number)) if ref.startswith("file:") and number.isdigit() \
+        and len(number) <= 18 else None
+    if found is None or found.errand_id != errand.id or found.kind != "photo" \
+            or found.uploaded_by != actor.username or found.handover_id is not None:
+        raise DomainError("照片引用无效：只能引用本代办中由您本人上传、尚未用于其他交接的照片"
+                          "（file:编号）")
+    return found
+
+
 def _hand_over(errand: Errand, giver: Holder, taker: Holder, actor: Actor | Outsider,
-               photo_ref: str) -> None:
-    errand.handovers.append(Handover(
+               photo: ErrandFile | None) -> None:
+    handover = Handover(
         from_kind=giver.value, from_name=_name_of(errand, giver), to_kind=taker.value,
-        to_name=_name_of(errand, taker), at=utcnow(), photo_ref=_clean(photo_ref, 300),
-        recorded_by=actor.username))
+        to_name=_name_of(errand, taker), at=utcnow(),
+        photo_ref=f"file:{photo.id}" if photo else "", recorded_by=actor.username)
+    errand.handovers.append(handover)
+    if photo is not None:
+        photo.handover = handover
 
 
 @audit.action({"errand.documents_returned": "材料交还申请人"})
@@ -797,7 +852,8 @@ def return_documents(db: Session, *, actor: Actor | Outsider, errand: Errand,
     held = holder(errand)
     if held is Holder.requester:
         raise Conflict("材料已在申请人手中")
-    _hand_over(errand, held, Holder.requester, actor, photo_ref)
+    _hand_over(errand, held, Holder.requester, actor,
+               _own_photo(db, actor=actor, errand=errand, ref=photo_ref))
     db.flush()
     audit.record(db, actor=actor, action="errand.documents_returned", object_type="errand",
                  object_id=errand.id, changes={"holder": [held.value, "requester"]})

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 
 from tongban.core import notify
-from tongban.core.db import REQUEST_DB, may_write, read_scope
+from tongban.core.db import read_only_scope
 from tongban.core.errors import AuthenticationFailed, PermissionDenied
 from tongban.core.security import Actor, csrf_tokens_match
 from tongban.org import service
@@ -45,10 +45,19 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
-def get_actor_optional(request: Request, background: BackgroundTasks,
-                       db: Session = REQUEST_DB) -> Actor | None:
+def get_actor_optional(request: Request, background: BackgroundTasks) -> Actor | None:
     """The actor from a bearer token or the session cookie, or None (a plain function: FastAPI
-    runs it on a worker thread, so its queries never block the event loop)."""
+    runs it on a worker thread, so its queries never block the event loop).
+
+    It reads in a session of its own that only reads and ends here, so the request's own
+    transaction begins with the route's first statement: an upload is read and checked
+    before the route writes (on SQLite a POST's transaction holds the write lock from its
+    first statement, and it would otherwise hold it while a large file is parsed)."""
+    with read_only_scope() as db:
+        return _actor_of(db, request, background)
+
+
+def _actor_of(db: Session, request: Request, background: BackgroundTasks) -> Actor | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         actor = service.actor_for_api_token(db, plain=header[7:].strip())
@@ -81,16 +90,12 @@ MENU_CHECKS: dict[str, Callable[..., bool]] = {}
 def has_live_credentials(headers: Headers, session: dict[str, object]) -> bool:
     """Whether a request carries a live bearer token or session (core.middleware.BodyGuard
     asks before any body is read). It only reads, in a session it rolls back."""
-    writing = may_write.set(False)
-    try:
-        with read_scope() as db:
-            header = headers.get("authorization", "")
-            if header.lower().startswith("bearer "):
-                return service.actor_for_api_token(db, plain=header[7:].strip()) is not None
-            key = session.get(SESSION_KEY)
-            return isinstance(key, str) and service.actor_for_session(db, key=key) is not None
-    finally:
-        may_write.reset(writing)
+    with read_only_scope() as db:
+        header = headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            return service.actor_for_api_token(db, plain=header[7:].strip()) is not None
+        key = session.get(SESSION_KEY)
+        return isinstance(key, str) and service.actor_for_session(db, key=key) is not None
 
 
 async def require_actor(

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from tongban.core import privacy
+from tongban.core import privacy, uploads
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.export import file_responses
 from tongban.core.listing import PAGED, ListParams, PageOut, page_of, page_out
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
@@ -152,7 +153,9 @@ def upload(task_id: RowId, file: UploadFile = File(...), db: Session = REQUEST_D
                           uploaded_at=attachment.uploaded_at)
 
 
-@router.get("/attachments/{attachment_id}", summary="下载佐证材料")
+@router.get("/attachments/{attachment_id}", summary="下载佐证材料", response_class=Response,
+            responses=file_responses(*sorted({kind[1] for kind in uploads.KINDS.values()}),
+                                     description="佐证材料"))
 def download(attachment_id: RowId, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     attachment, path = service.get_attachment(db, actor=actor, attachment_id=attachment_id)

@@ -7,11 +7,8 @@ result does not depend on when the job that charges the penalty happens to run.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
-import re
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +20,7 @@ from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
-from tongban.core import audit, notify, workdays
+from tongban.core import audit, notify, uploads, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import (
@@ -431,67 +428,23 @@ def resolve_lines(
 
 # ---------------------------------------------------------------- attachments
 
-_MAGIC = {
-    "pdf": (b"%PDF",),
-    "png": (b"\x89PNG",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "docx": (b"PK\x03\x04",),
-    "xlsx": (b"PK\x03\x04",),
-    "zip": (b"PK\x03\x04",),
-    "ofd": (b"PK\x03\x04",),
-    "doc": (b"\xd0\xcf\x11\xe0",),
-    "xls": (b"\xd0\xcf\x11\xe0",),
-}
-_CONTENT_TYPES = {
-    "pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "zip": "application/zip", "ofd": "application/ofd", "doc": "application/msword",
-    "xls": "application/vnd.ms-excel",
-}
-
-
-def clean_filename(name: str) -> str:
-    """A display name from a client's file name: no directories, no control characters."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip().lstrip(".")
-    return base[:200] or "附件"
-
-
 @audit.action({"rectification.attachment_added": "上传佐证材料"})
 def add_attachment(
     db: Session, *, actor: Actor, task: RectificationTask, filename: str, content: bytes
 ) -> TaskAttachment:
     """Store an evidence file after checking its size, extension and content."""
     _check(db, actor, task, TaskWork.attach)
-    settings = get_settings()
-    shown = clean_filename(filename)
-    extension = shown.rsplit(".", 1)[-1].lower() if "." in shown else ""
-    if extension not in settings.upload_extension_set:
-        allowed = "、".join(sorted(settings.upload_extension_set))
-        raise DomainError(f"不支持的文件类型「.{extension or '无扩展名'}」，允许：{allowed}")
-    if len(content) > settings.upload_max_bytes:
-        raise DomainError(f"文件「{shown}」超过 {settings.upload_max_bytes // (1024 * 1024)} MB 的上限")
-    if not content:
-        raise DomainError(f"文件「{shown}」是空的")
-    signatures = _MAGIC.get(extension)
-    if signatures and not content.startswith(signatures):
-        raise DomainError(f"文件「{shown}」的内容与扩展名 .{extension} 不符")
-    stored = f"{uuid.uuid4().hex}.{extension}"
-    directory = settings.upload_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / stored).write_bytes(content)
+    checked = uploads.check_file(filename, content)
+    stored, sha256 = uploads.store(content, extension=checked.extension)
     attachment = TaskAttachment(
-        task_id=task.id, original_name=shown, stored_name=stored,
-        content_type=_CONTENT_TYPES.get(extension, "application/octet-stream"),
-        size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+        task_id=task.id, original_name=checked.shown, stored_name=stored,
+        content_type=checked.content_type, size=len(content), sha256=sha256,
         uploaded_by=actor.username)
     task.attachments.append(attachment)
     db.flush()
     audit.record(db, actor=actor, action="rectification.attachment_added",
                  object_type="rectification_task", object_id=task.id,
-                 changes={"file": shown, "size": len(content), "sha256": attachment.sha256})
+                 changes={"file": checked.shown, "size": len(content), "sha256": sha256})
     return attachment
 
 

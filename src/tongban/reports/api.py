@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB, RowId
+from tongban.core.export import file_responses
 from tongban.core.listing import ListParams, PageOut, page_out
 from tongban.core.middleware import REPORT_CONTENT_SECURITY_POLICY
 from tongban.core.security import Actor
@@ -60,7 +61,9 @@ def get_report(report_id: RowId, db: Session = REQUEST_DB,
     return report_read(service.get_report(db, actor=actor, report_id=report_id))
 
 
-@router.get("/{report_id}/files/{fmt}", summary="下载通报文件（docx / xlsx / html）")
+@router.get("/{report_id}/files/{fmt}", summary="下载通报文件（docx / xlsx / html）",
+            response_class=Response,
+            responses=file_responses(*(f.media_type for f in ReportFormat), description="通报文件"))
 def download(report_id: RowId, fmt: ReportFormat, db: Session = REQUEST_DB,
              actor: Actor = Depends(require_actor)) -> FileResponse:
     return file_response(db, actor, report_id, fmt)

@@ -4,33 +4,21 @@ every text as a text cell (never a formula; see :func:`write_cell`)."""
 from __future__ import annotations
 
 import io
-import re
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tongban.core.export import write_cell
+from tongban.core.export import sheet_title, write_cell
 from tongban.reports.document import DRAFT_MARK, CellKind, Document
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 def _write_row(sheet: Worksheet, row: int, values: list[str | float | int | None]) -> None:
     for column, value in enumerate(values, start=1):
         write_cell(sheet, row, column, value)
-
-
-def _sheet_name(name: str, taken: set[str]) -> str:
-    base = _BAD_SHEET_CHARS.sub("_", name)[:28] or "表"
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base[:26]}_{n}"
-    taken.add(candidate)
-    return candidate
 
 
 def render(document: Document) -> bytes:
@@ -51,7 +39,7 @@ def render(document: Document) -> bytes:
     cover.column_dimensions["A"].width = 80
     taken = {"说明"}
     for table in document.tables():
-        sheet = book.create_sheet(_sheet_name(table.sheet, taken))
+        sheet = book.create_sheet(sheet_title(table.sheet, taken))
         if document.draft:  # printed at the top of every page of the sheet
             sheet.oddHeader.center.text = DRAFT_MARK
             sheet.oddHeader.center.color = "C00000"

@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from tongban.catalog import service as catalog
 from tongban.core import audit, notify, privacy
@@ -24,6 +24,7 @@ from tongban.core.errors import (
     ValidationFailed,
 )
 from tongban.core.export import Field, xlsx_response
+from tongban.core.forms import FORM
 from tongban.core.listing import ListParams
 from tongban.core.numbers import rate_with_interval
 from tongban.core.security import Actor
@@ -90,8 +91,7 @@ def _rating_of(form: Any) -> dict[str, Any]:
 
 
 @router.post("/rate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-async def rate_submit(request: Request, db: Session = REQUEST_DB) -> Response:
-    form = await request.form()
+def rate_submit(request: Request, form: FormData = FORM, db: Session = REQUEST_DB) -> Response:
     kept = _rating_of(form)
     values: dict[str, Any] = {
         "channel": kept["channel"], "org": kept["org_ref"], "item_code": kept["item"],
@@ -101,9 +101,8 @@ async def rate_submit(request: Request, db: Session = REQUEST_DB) -> Response:
         "rated_at": datetime.now().astimezone(),
     }
     try:
-        result = await run_in_threadpool(service.submit_review, db, values=values,
-                                         client=_client(request),
-                                         phone_code=str(form.get("phone_code", "")))
+        result = service.submit_review(db, values=values, client=_client(request),
+                                       phone_code=str(form.get("phone_code", "")))
     except ValidationFailed as exc:
         return _rate_page(db, request, {**kept, "errors": [e.reason for e in exc.errors]},
                           status_code=422)
@@ -117,13 +116,12 @@ async def rate_submit(request: Request, db: Session = REQUEST_DB) -> Response:
 
 
 @router.post("/rate/code", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-async def rate_phone_code(request: Request, db: Session = REQUEST_DB) -> Response:
+def rate_phone_code(request: Request, form: FormData = FORM,
+                    db: Session = REQUEST_DB) -> Response:
     """Text a code to the phone on the rating form, and give the form back as it was."""
-    form = await request.form()
     kept = _rating_of(form)
     try:
-        masked = await run_in_threadpool(service.send_phone_code, db, phone=kept["phone"],
-                                         client=_client(request))
+        masked = service.send_phone_code(db, phone=kept["phone"], client=_client(request))
     except DomainError as exc:
         reasons = ([e.reason for e in exc.errors] if isinstance(exc, ValidationFailed)
                    else [exc.message])

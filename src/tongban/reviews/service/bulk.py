@@ -45,6 +45,7 @@ from tongban.reviews.service.checks import (
     RESERVED_SOURCE,
     STORED_AS_IS,
     TAKEN_ID,
+    TWIN_ID,
     Checker,
     too_long,
 )
@@ -325,7 +326,7 @@ def _decide_duplicates(db: Session) -> None:
                     GROUP BY source, source_id HAVING count(*) > 1),
         same_key AS (SELECT dedup_key FROM valid WHERE NOT known AND dedup_key IS NOT NULL
                      GROUP BY dedup_key HAVING count(*) > 1)
-        SELECT row_no, on_site, source, source_id, dedup_key, taken,
+        SELECT row_no, on_site, source, source_id, dedup_key, taken, NULL::bigint AS first_row,
                CASE WHEN clash THEN 'clash' WHEN known THEN 'skipped'
                     WHEN (source, source_id) IN (SELECT * FROM same_id)
                          OR dedup_key IN (SELECT * FROM same_key) THEN NULL
@@ -333,29 +334,34 @@ def _decide_duplicates(db: Session) -> None:
         FROM valid) judged WHERE fate IS DISTINCT FROM 'accepted'
     """))
     raw = _raw(db)
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
     keys: set[str] = set()
-    decided: list[tuple[int, str]] = []
+    decided: list[tuple[int, str, int | None]] = []
     with raw.cursor(name="review_contested") as contested:
-        contested.execute("SELECT row_no, source, source_id, dedup_key, taken FROM review_fate "
-                          "WHERE fate IS NULL ORDER BY row_no")
-        for row_no, source, source_id, key, taken in contested:
-            if (source, source_id) in seen:
-                decided.append((row_no, "skipped"))
+        contested.execute(
+            "SELECT f.row_no, f.source, f.source_id, f.dedup_key, f.taken, c.org_id, c.level, "
+            "c.channel, c.ts FROM review_fate f JOIN review_checked c ON c.row_no = f.row_no "
+            "WHERE f.fate IS NULL ORDER BY f.row_no")
+        for row_no, source, source_id, key, taken, *identity in contested:
+            first = seen.get((source, source_id))
+            if first is not None:  # the same id again: the same review, or a twin that differs
+                same = first[1] == tuple(identity)
+                decided.append((row_no, "skipped" if same else "twin", None if same else first[0]))
             elif key is not None and (taken or key in keys):
-                decided.append((row_no, "refused"))
+                decided.append((row_no, "refused", None))
             else:
-                decided.append((row_no, "accepted"))
-                seen.add((source, source_id))
+                decided.append((row_no, "accepted", None))
+                seen[(source, source_id)] = (row_no, tuple(identity))
                 if key is not None:
                     keys.add(key)
     if decided:
-        db.execute(text("CREATE TEMP TABLE review_decided (row_no bigint, fate text)"))
+        db.execute(text("CREATE TEMP TABLE review_decided (row_no bigint, fate text, "
+                        "first_row bigint)"))
         with raw.cursor() as cursor, cursor.copy("COPY review_decided FROM STDIN") as copy:
             for item in decided:
                 copy.write_row(item)
-        db.execute(text("UPDATE review_fate f SET fate = d.fate FROM review_decided d "
-                        "WHERE d.row_no = f.row_no"))
+        db.execute(text("UPDATE review_fate f SET fate = d.fate, first_row = d.first_row "
+                        "FROM review_decided d WHERE d.row_no = f.row_no"))
         db.execute(text("DROP TABLE review_decided"))
         db.execute(text("DELETE FROM review_fate WHERE fate = 'accepted'"))
     db.execute(text("CREATE INDEX ON review_fate (row_no)"))
@@ -391,9 +397,15 @@ def _report(db: Session, reject: Reject) -> None:
                        replace(replace(%(taken)s, '{{source}}', source), '{{source_id}}',
                                source_id)
                 FROM review_fate WHERE fate = 'clash'
+                UNION ALL
+                SELECT row_no, 16, 'source_id',
+                       replace(replace(replace(%(twin)s, '{{source}}', source), '{{source_id}}',
+                                       source_id), '{{row}}', first_row::text)
+                FROM review_fate WHERE fate = 'twin'
             ) e JOIN review_norm n ON n.row_no = e.row_no
             ORDER BY e.row_no, e.ord
-        """, {"on_site": ON_SITE_TWICE, "online": ONLINE_TWICE, "taken": TAKEN_ID})
+        """, {"on_site": ON_SITE_TWICE, "online": ONLINE_TWICE, "taken": TAKEN_ID,
+              "twin": TWIN_ID})
         for row_no, found in itertools.groupby(_batched(errors), key=lambda r: r[0]):
             rows = list(found)
             reject(row_no, dict(zip(COLUMNS, rows[0][3:], strict=True)),

@@ -48,6 +48,9 @@ RESERVED_SOURCE = "来源「{source}」留给公开评价和本系统的业务�
 #: A source id already stored for a different review: reported, never silently skipped.
 TAKEN_ID = ("来源「{source}」的编号「{source_id}」已被另一条评价使用（单位、等级、渠道或时间不同），"
             "本行未导入；请核对编号")
+#: A row giving the source id of an earlier row of the same file with other values.
+TWIN_ID = ("与第{row}行的来源「{source}」编号「{source_id}」相同，但单位、等级、渠道或评价时间不同："
+           "同一条评价只能有一种内容，请核对这两行")
 ONLINE_TWICE = "一事一评：该办件已在此渠道评价"
 
 #: Cells stored as they are: what each is called and the most characters the database keeps.

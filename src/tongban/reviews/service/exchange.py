@@ -144,6 +144,14 @@ class ExchangeChecker(Checker):
         return parsed, problem
 
 
+def in_exchange_terms(error: RowError, org_column: str = "areaCode") -> RowError:
+    """A check's error in the exchange format's words (its fields, not the house columns)."""
+    column = org_column if error.column == "org" else COLUMN_OF.get(error.column or "",
+                                                                      error.column)
+    reason = error.reason.replace("来源编号", "projectNo").replace("来源", "dataSource")
+    return RowError(error.row, column, reason, error.file)
+
+
 def parse_record(ctx: ExchangeChecker, values: dict[str, Cell],
                  row: int) -> tuple[dict[str, Any] | None, list[RowError]]:
     """One exchange record as insertable review values (``_first``: the source id of the
@@ -165,9 +173,7 @@ def parse_record(ctx: ExchangeChecker, values: dict[str, Cell],
     }
     parsed, problems = parse_row(ctx, given, row)
     org_column = "deptCode" if text["deptCode"] else "areaCode"
-    errors += [RowError(e.row, org_column if e.column == "org" else COLUMN_OF.get(
-        e.column or "", e.column), e.reason.replace("来源编号", "projectNo").replace("来源", "dataSource"))
-        for e in problems]
+    errors += [in_exchange_terms(e, org_column) for e in problems]
     if errors or parsed is None:
         return None, errors
     certificate = text["certkeyGOV"]

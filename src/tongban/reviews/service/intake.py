@@ -47,6 +47,7 @@ from tongban.reviews.service.checks import (
     OPTIONAL_COLUMNS,
     PUBLIC_SOURCE,
     TAKEN_ID,
+    TWIN_ID,
     Checker,
     parse_row,
 )
@@ -77,8 +78,38 @@ class IntakeResult:
                 "cases_opened": self.cases_opened}
 
 
+class FileIds:
+    """The row of a file where each (source, source_id) was stored, for the error of a later
+    row that gives the same id with other values. Kept in a temporary table, so that a file of
+    millions of rows holds none of it in memory."""
+
+    TABLE = "review_file_ids"
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        db.execute(text(f"DROP TABLE IF EXISTS {self.TABLE}"))
+        db.execute(text(f"CREATE TEMP TABLE {self.TABLE} (source text, "
+                        "source_id text, row_no bigint, PRIMARY KEY (source, source_id))"))
+
+    def add(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        if rows:
+            self.db.execute(text(f"INSERT INTO {self.TABLE} VALUES (:source, :source_id, :row)"),
+                            [{"source": v["source"], "source_id": v["source_id"], "row": row}
+                             for row, v in rows])
+
+    def row_of(self, source: str, source_id: str) -> int | None:
+        found: int | None = self.db.scalar(text(f"SELECT row_no FROM {self.TABLE} WHERE source = :source "
+                                   "AND source_id = :source_id"),
+                              {"source": source, "source_id": source_id})
+        return found
+
+    def drop(self) -> None:
+        self.db.execute(text(f"DROP TABLE IF EXISTS {self.TABLE}"))
+
+
 def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
-                 result: IntakeResult) -> list[tuple[int, list[RowError]]]:
+                 result: IntakeResult,
+                 file_ids: FileIds | None = None) -> list[tuple[int, list[RowError]]]:
     """Insert a chunk; returns the rows refused by the dedup rules (with their errors).
 
     A follow-up rating (an exchange record's ``assessNumber`` 2, whose ``_first`` names the
@@ -92,14 +123,15 @@ def _store_chunk(db: Session, chunk: list[tuple[int, dict[str, Any]]],
             follow_ups.append((row, values, first))
         else:
             firsts.append((row, values))
-    refused = _store_rows(db, firsts, result)
+    refused = _store_rows(db, firsts, result, file_ids)
     if follow_ups:
-        refused += _store_follow_ups(db, follow_ups, result)
+        refused += _store_follow_ups(db, follow_ups, result, file_ids)
     return sorted(refused, key=lambda item: item[0])
 
 
 def _store_follow_ups(db: Session, chunk: list[tuple[int, dict[str, Any], str]],
-                      result: IntakeResult) -> list[tuple[int, list[RowError]]]:
+                      result: IntakeResult,
+                      file_ids: FileIds | None) -> list[tuple[int, list[RowError]]]:
     """Link each follow-up to its first rating and store it; refuse those without one."""
     wanted = {(values["source"], first) for _, values, first in chunk}
     first_of: dict[tuple[str, str], int] = {}
@@ -116,12 +148,16 @@ def _store_follow_ups(db: Session, chunk: list[tuple[int, dict[str, Any], str]],
             refused.append((row, [RowError(row, "assessNumber", exchange.FIRST_MISSING)]))
         else:
             linked.append((row, {**values, "follow_up_of": first_id}))
-    return refused + _store_rows(db, linked, result)
+    return refused + _store_rows(db, linked, result, file_ids)
 
 
 def _store_rows(db: Session, chunk: list[tuple[int, dict[str, Any]]],
-                result: IntakeResult) -> list[tuple[int, list[RowError]]]:
-    """Insert rows, skipping known ids; the rows refused by the dedup rules."""
+                result: IntakeResult,
+                file_ids: FileIds | None = None) -> list[tuple[int, list[RowError]]]:
+    """Insert rows, skipping known ids given again with the same values; the rows refused by
+    the dedup rules. An id given again with other values is refused naming the row that
+    gave it first (in this chunk, or through ``file_ids`` in this file) or, stored before
+    this file, as taken."""
     by_source: dict[str, list[str]] = {}
     for _, values in chunk:
         by_source.setdefault(values["source"], []).append(values["source_id"])
@@ -136,14 +172,21 @@ def _store_rows(db: Session, chunk: list[tuple[int, dict[str, Any]]],
         one_of(db, Review.dedup_key, keys)))) if keys else set()
     refused: list[tuple[int, list[RowError]]] = []
     fresh: list[dict[str, Any]] = []
-    seen_ids: set[tuple[str, str]] = set()
+    stored: list[tuple[int, dict[str, Any]]] = []
+    seen_ids: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
     for row, values in chunk:
         ident = (values["source"], values["source_id"])
-        if ident in present and present[ident] != _identity(values):
-            refused.append((row, [RowError(row, "source_id", TAKEN_ID.format(
-                source=ident[0], source_id=ident[1]))]))
+        earlier = present[ident] if ident in present else (
+            seen_ids[ident][1] if ident in seen_ids else None)
+        if earlier is not None and earlier != _identity(values):
+            first = seen_ids[ident][0] if ident in seen_ids else (
+                file_ids.row_of(*ident) if file_ids is not None else None)
+            reason = (TWIN_ID.format(row=first, source=ident[0], source_id=ident[1])
+                      if first is not None else
+                      TAKEN_ID.format(source=ident[0], source_id=ident[1]))
+            refused.append((row, [RowError(row, "source_id", reason)]))
             continue
-        if ident in present or ident in seen_ids:
+        if earlier is not None:
             result.skipped += 1
             continue
         key = values["dedup_key"]
@@ -153,8 +196,11 @@ def _store_rows(db: Session, chunk: list[tuple[int, dict[str, Any]]],
             continue
         if key:
             taken.add(key)
-        seen_ids.add(ident)
+        seen_ids[ident] = (row, _identity(values))
         fresh.append(values)
+        stored.append((row, values))
+    if file_ids is not None:
+        file_ids.add(stored)
     if fresh:
         inserted = _insert_reviews(db, fresh)
         count_reviews(db, Counter((v["period"], v["org_id"], v["level"], v["is_default"])
@@ -482,6 +528,9 @@ def import_reviews(
     result = IntakeResult(errors=ErrorGroups(file=name))
 
     def reject(row: int, values: dict[str, Cell], errors: list[RowError]) -> None:
+        if dialect:  # the dedup rules speak of the house columns
+            errors = [exchange.in_exchange_terms(e) if e.column in exchange.COLUMN_OF else e
+                      for e in errors]
         result.errors.extend(errors)
         if writer is not None:
             cells = (exchange.reject_cells(values) if dialect
@@ -525,8 +574,11 @@ def _import_rows(db: Session, *, ctx: Checker, rows: Iterable[tuple[int, dict[st
     bad: list[tuple[int, dict[str, Cell], list[RowError]]] = []
     processed = chunks = 0
 
+    file_ids = FileIds(db)
+
     def flush() -> None:
-        refused = [(row, raw_of[row], errors) for row, errors in _store_chunk(db, chunk, result)]
+        refused = [(row, raw_of[row], errors)
+                   for row, errors in _store_chunk(db, chunk, result, file_ids)]
         for row, values, errors in sorted(bad + refused, key=lambda item: item[0]):
             reject(row, values, errors)
         chunk.clear()
@@ -551,6 +603,7 @@ def _import_rows(db: Session, *, ctx: Checker, rows: Iterable[tuple[int, dict[st
             if progress:
                 progress(processed)
     flush()
+    file_ids.drop()
     if progress:
         progress(processed)
 
