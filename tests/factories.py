@@ -80,11 +80,20 @@ def make_cohort(db: Session, *, code: str, members: list[str]) -> None:
     org_service.create_cohort(db, actor=SYSTEM_ACTOR, code=code, name=code, members=orgs)
 
 
+#: The data items the test schemes read from files (declared by each scheme, as the shipped
+#: ones declare theirs): the default indicators' and the ones tests add most.
+TEST_DATA_ITEMS = ("claimed", "not_needed", "should_claim", "bad_guides", "a", "b", "c", "d", "m",
+                   "x", "y", "rate",
+                   "score", "hits", "misses", "value", "total", "points")
+
+
 def scheme_yaml(*, code: str = "t-scheme", version: str = "1", cohort: str = "t-cohort",
                 effective_from: str = "2026-01", effective_to: str | None = None,
                 indicators: str | None = None, total: float = 10,
-                grading: str = "{good_top: 1, poor_bottom: 1}") -> str:
-    """A small scheme; ``indicators`` is the YAML list under one category."""
+                grading: str = "{good_top: 1, poor_bottom: 1}",
+                data_items: tuple[str, ...] = TEST_DATA_ITEMS) -> str:
+    """A small scheme; ``indicators`` is the YAML list under one category; ``data_items`` the
+    codes it declares as coming from files."""
     body = indicators or """
       - {code: X1, name: 认领率, max_points: 6,
          rule: {type: ratio, numerator: [claimed, not_needed], denominator: should_claim}}
@@ -92,6 +101,8 @@ def scheme_yaml(*, code: str = "t-scheme", version: str = "1", cohort: str = "t-
          rule: {type: per_event_deduction, metric: bad_guides, points_each: 0.5}}
 """
     until = f"effective_to: {effective_to}\n" if effective_to else ""
+    items = "".join(f"\n  - {{code: {c}, name: {c}}}" for c in data_items)
+    declared = f"data_items:{items}\n" if data_items else ""
     return f"""
 code: {code}
 name: 测试方案
@@ -100,7 +111,7 @@ effective_from: {effective_from}
 {until}cohort: {cohort}
 total_points: {total}
 grading: {grading}
-categories:
+{declared}categories:
   - code: X
     name: 测试大类
     indicators:{body}"""

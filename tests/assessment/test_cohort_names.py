@@ -24,9 +24,9 @@ def _row_of(html: str, marker: str) -> str:
 
 def test_the_scheme_list_and_page_name_their_cohorts(db: Session) -> None:
     page = logged_in_client(db, make_user(db, role=Role.analyst))
-    row = _row_of(page.get("/assessment/schemes").text, 'href="/assessment/schemes/bz-hcp/2026.1"')
+    row = _row_of(page.get("/assessment/schemes").text, 'href="/assessment/schemes/bz-hcp/2026.2"')
     assert f"{COUNTIES}、巴中市市级A类部门、巴中市市级B类部门" in row and "bz-counties" not in row
-    detail = page.get("/assessment/schemes/bz-hcp/2026.1").text
+    detail = page.get("/assessment/schemes/bz-hcp/2026.2").text
     assert f"分组 {COUNTIES}、" in detail and "分组 bz-counties" not in detail
 
 
@@ -37,7 +37,7 @@ def test_an_orgs_sheet_page_and_the_league_name_the_scheme_not_its_code(db: Sess
     assert COUNTIES in head and SCHEME in head and "bz-hcp@" not in head.split('title="')[0]
     league = page.get("/assessment", params={"cohort": "bz-counties", "period": "2026-03"}).text
     sub = league.split("<h1>")[1].split("</p>")[0]
-    assert f"{SCHEME}（2026.1版）" in sub and "（bz-hcp@" not in sub
+    assert f"{SCHEME}（2026.2版）" in sub and "（bz-hcp@" not in sub
 
 
 def test_the_import_history_names_the_cohort(db: Session) -> None:

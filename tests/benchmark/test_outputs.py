@@ -184,7 +184,7 @@ def test_the_city_scheme_from_2027_scores_answers_and_adoption_from_the_bench_me
             ("bench_adopted", 2), ("bench_implemented", 1))])
     sheet = assessment.compute_sheet(db, actor=SYSTEM_ACTOR, cohort_code="bz-dept-a",
                                      period=period)
-    assert (sheet.scheme.code, sheet.scheme.version) == ("bz-hcp", "2027.1")
+    assert (sheet.scheme.code, sheet.scheme.version) == ("bz-hcp", "2027.2")
     view = assessment.view_of(db, sheet=sheet, actor=None)
     indicators = {i.code: i for _, i in view.definition.indicators()}
     row = view.row_of(transport.id)

@@ -130,7 +130,7 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("POST", "/api/v1/assessment/schemes"): Probe("/api/v1/assessment/schemes",
                                                       {"yaml": "code: x"}),
         ("GET", "/api/v1/assessment/schemes/{code}/{version}"): Probe(
-            "/api/v1/assessment/schemes/bz-hcp/2026.1"),
+            "/api/v1/assessment/schemes/bz-hcp/2026.2"),
         ("GET", "/api/v1/assessment/scheme-diff"): Probe(
             "/api/v1/assessment/scheme-diff?old=sc-ywtb@2026.1&new=sc-ywtb@2026.2"),
         ("POST", "/api/v1/assessment/imports"): Probe(

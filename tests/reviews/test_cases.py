@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from tests.factories import actor_of, located, make_cohort, scheme_yaml
 from tests.reviews.test_intake import HEADER, row
 from tongban.assessment import service as assessment
+from tongban.assessment.metrics import figure
 from tongban.cli import app as cli
 from tongban.core.errors import (
     Conflict,
@@ -137,7 +138,12 @@ def test_metrics_carry_numerators_and_denominators(db: Session) -> None:
     assert m["satisfaction"]["value"] == round((14 / 4 - 1) / 4, 4)
     assert m["score"] == {"value": 6.75, "numerator": 27, "denominator": 4}  # 10+8+6+3
     assert m["named_callback_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
-    assert m["ontime_rectification_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
+    # 2月3日的差评 is due 3月2日 (15 working days, the Spring Festival between): it counts in
+    # March, the month its deadline falls (到期应整改), not in February
+    assert m["ontime_rectification_rate"] == {"value": None, "numerator": 0, "denominator": 0}
+    march = service.metrics(db, actor=SYSTEM_ACTOR, org=org, period="2026-03",
+                            as_of=date(2026, 3, 31))
+    assert march["ontime_rectification_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
     assert set(m) >= {"good_rate", "bad_rate", "satisfaction", "review_rate",
                       "ontime_rectification_rate", "named_callback_rate", "by_level"}
 
@@ -153,19 +159,24 @@ def test_callbacks_and_replies_count_when_made_by_their_due_day(db: Session) -> 
         Review.source == "t", Review.source_id == sid)).one() for sid in ("n1", "n2", "n3"))
     org = org_service.resolve_org(db, ref="巴州区")
 
-    def rates(period: str) -> list[tuple[float, float]]:
-        m = service.metrics(db, actor=SYSTEM_ACTOR, org=org, period=period, as_of=now.date())
-        return [(m[k]["numerator"], m[k]["denominator"])
-                for k in ("named_callback_rate", "ontime_rectification_rate")]
+    def rates(case_: NegativeCase) -> list[tuple[float, float]]:
+        """Its callback and its reply rate, each in the month its deadline falls."""
+        found = []
+        for key, due in (("named_callback_rate", case_.callback_due),
+                         ("ontime_rectification_rate", case_.rectify_due)):
+            m = service.metrics(db, actor=SYSTEM_ACTOR, org=org, period=f"{due:%Y-%m}",
+                                as_of=now.date())
+            found.append((m[key]["numerator"], m[key]["denominator"]))
+        return found
 
-    this_month, february = rates(f"{now:%Y-%m}"), rates("2026-02")
+    this_month, earlier = rates(on_time), rates(late)
     steps = (CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply)
     walk(db, on_time, *steps)
     walk(db, late, *steps)
     # n1, not due yet, now counts as done in time (n2 still is not due)
-    assert rates(f"{now:%Y-%m}") == [(n + 1, d + 1) for n, d in this_month]
-    # n3 was due in February and counted: done months late, it still does not count as in time
-    assert rates("2026-02") == february and all(d >= 1 for _, d in february)
+    assert rates(on_time) == [(n + 1, d + 1) for n, d in this_month]
+    # n3 was due in February and March and counted: done months late, it still is not in time
+    assert rates(late) == earlier and all(d >= 1 for _, d in earlier)
 
 
 def _cases_of_a_new_zone(db: Session) -> tuple[Org, str, date]:
@@ -180,7 +191,7 @@ def _cases_of_a_new_zone(db: Session) -> tuple[Org, str, date]:
     replied = db.scalars(select(NegativeCase).join(Review).where(
         Review.source == "t", Review.source_id == "z0")).one()
     walk(db, replied, CaseAction.callback, CaseAction.verify, CaseAction.rectify, CaseAction.reply)
-    return zone, f"{now:%Y-%m}", now.date() + timedelta(days=60)
+    return zone, f"{replied.rectify_due:%Y-%m}", now.date() + timedelta(days=60)
 
 
 def test_ontime_rectification_is_cases_replied_in_time_over_cases_due(db: Session) -> None:
@@ -193,7 +204,7 @@ def test_the_sheet_scores_ontime_rectification_as_replied_in_time_over_due(db: S
     zone, period, all_due = _cases_of_a_new_zone(db)
     service.record_metrics(db, period=period, as_of=all_due)
     scheme = yaml.safe_load(resources.files("tongban.data").joinpath(
-        "schemes/bz-hcp-2026.1.yaml").read_text(encoding="utf-8"))
+        "schemes/bz-hcp-2026.2.yaml").read_text(encoding="utf-8"))
     [rule] = [i["rule"] for c in scheme["categories"] for i in c["indicators"] if i["code"] == "E04"]
     make_cohort(db, code="t-hcp", members=[zone.code])
     assessment.load_scheme(db, actor=SYSTEM_ACTOR, text=scheme_yaml(
@@ -203,8 +214,9 @@ def test_the_sheet_scores_ontime_rectification_as_replied_in_time_over_due(db: S
     [line] = assessment.read_sheet(db, actor=SYSTEM_ACTOR, cohort_code="t-hcp", period=period).rows
     assert (line.values["ontime_rectified"], line.values["bad_cases_due"]) == (1, 4)
     assert line.points("E04") == 2.5  # 10 points × 1 replied in time / 4 差评
-    assert service.metrics_as_scored(line.values)["ontime_rectification_rate"] == {
-        "value": 0.25, "numerator": 1, "denominator": 4}
+    rate = figure(line.values, "ontime_rectification_rate")
+    assert (rate.value, rate.numerator, rate.denominator) == (0.25, 1, 4)
+    assert rate.text() == "25.0%（1/4）"
 
 
 def test_review_rate_divides_by_the_cases_handled_even_without_reviews(db: Session) -> None:

@@ -64,6 +64,7 @@ class ImportReport:
     mismatches: list[dict[str, Any]] = field(default_factory=list)
     repeated: bool = False
     batch_id: int | None = None
+    declared: list[str] = field(default_factory=list)  # data items no one had declared
 
     @property
     def changed(self) -> int:
@@ -74,7 +75,8 @@ class ImportReport:
                 "periods": self.periods, "metric_values_changed": self.metric_values_changed,
                 "adjustments_created": self.adjustments_created,
                 "adjustments_voided": self.adjustments_voided, "mismatches": self.mismatches,
-                "repeated": self.repeated, "batch_id": self.batch_id}
+                "repeated": self.repeated, "batch_id": self.batch_id,
+                "declared": self.declared}
 
 
 @dataclass
@@ -507,8 +509,12 @@ def import_file(
                           periods=sorted(parsed.orgs_by_period))
     report.repeated = db.scalar(select(ImportBatch.id).where(
         ImportBatch.content_hash == digest)) is not None
+    if parsed.kind == "metrics":  # a sheet's values are its given indicators' points
+        report.declared = service.declare_imported(
+            db, codes={v.metric for v in parsed.metrics}, source=f"import:{name}")
     report.metric_values_changed = service.record_metric_values(
-        db, actor=actor, values=parsed.metrics, source=f"import:{name}")
+        db, actor=actor, values=parsed.metrics, source=f"import:{name}",
+        declare=parsed.kind == "metrics")
     if cohort is not None and parsed.kind != "metrics":
         _apply_adjustments(db, ctx, parsed, name, report)
         _compare(db, ctx, parsed, report)

@@ -168,3 +168,17 @@ class ImportBatch(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ImportedMetric(Base):
+    """A data item no feeder declares (the province's own 数据项): declared by the file that
+    first brought it, or by a scheme that expects it from files (its ``data_items``); kept
+    apart from the feeders' declarations (``assessment.metrics``)."""
+
+    __tablename__ = "imported_metric"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

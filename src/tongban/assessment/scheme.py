@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tongban.assessment.enums import MissingPolicy
 from tongban.assessment.formula import FormulaError, SafeFormula
+from tongban.assessment.metrics import unknown_reason
 from tongban.core.errors import RowError, ValidationFailed
 from tongban.core.periods import is_period
 
@@ -194,6 +196,15 @@ class Grading(_Strict):
         return self
 
 
+class DataItemDef(_Strict):
+    """A data item the scheme expects from files (the province's own 数据项), declared here so
+    that the scheme loads before the item's first import."""
+
+    code: str = Field(pattern=METRIC_RE.pattern, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    unit: str = Field(default="", max_length=16)
+
+
 class LeadingGroup(_Strict):
     """The top band of a ranking (第一方阵): the first ``top`` places, or a fraction."""
 
@@ -217,6 +228,7 @@ class SchemeDef(_Strict):
     leading_group: LeadingGroup = Field(default_factory=LeadingGroup)
     categories: list[CategoryDef] = Field(min_length=1)
     description: str = ""
+    data_items: list[DataItemDef] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -361,8 +373,35 @@ def _rule_errors(indicator: IndicatorDef, at: str) -> list[RowError]:
     return errors
 
 
-def parse_scheme(text: str, *, filename: str = "") -> SchemeDef:
-    """Parse and validate a scheme's YAML; every problem is reported with its path."""
+def _metric_paths(indicator: IndicatorDef, at: str) -> list[tuple[str, str]]:
+    """Each metric the indicator's rule reads, with the YAML path that names it."""
+    rule = indicator.rule
+    if isinstance(rule, GivenRule):
+        return []  # the indicator's own points, declared by the scheme
+    if isinstance(rule, RatioRule):
+        numerator = ([(f"{at}.rule.numerator", rule.numerator)] if isinstance(rule.numerator, str)
+                     else [(f"{at}.rule.numerator[{n}]", m) for n, m in enumerate(rule.numerator)])
+        return [*numerator, (f"{at}.rule.denominator", rule.denominator)]
+    if isinstance(rule, FormulaRule):
+        return [(f"{at}.rule.expression", m) for m in indicator.metrics()]
+    return [(f"{at}.rule.metric", rule.metric)]
+
+
+def unknown_metrics(scheme: SchemeDef, known: Collection[str]) -> list[RowError]:
+    """A metric the scheme reads that nobody declares (a feeder, a file, the scheme's own
+    ``data_items``): refused with its path and the nearest known codes."""
+    available = {*known, *(d.code for d in scheme.data_items)}
+    return [RowError(None, path, unknown_reason(code, available))
+            for ci, category in enumerate(scheme.categories)
+            for ii, indicator in enumerate(category.indicators)
+            for path, code in _metric_paths(indicator, f"categories[{ci}].indicators[{ii}]")
+            if code not in available]
+
+
+def parse_scheme(text: str, *, filename: str = "",
+                 known: Collection[str] | None = None) -> SchemeDef:
+    """Parse and validate a scheme's YAML; every problem is reported with its path. With
+    ``known`` (the declared metric codes), a metric nobody declares is a problem too."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -383,6 +422,8 @@ def parse_scheme(text: str, *, filename: str = "") -> SchemeDef:
                   for e in exc.errors()]
         raise ValidationFailed(errors=errors, summary="考核方案校验未通过") from exc
     semantic = _semantic_errors(scheme)
+    if known is not None:
+        semantic += unknown_metrics(scheme, known)
     if semantic:
         raise ValidationFailed(
             errors=[RowError(e.row, e.column, e.reason, filename or None) for e in semantic],
@@ -392,7 +433,10 @@ def parse_scheme(text: str, *, filename: str = "") -> SchemeDef:
 
 
 def canonical_json(scheme: SchemeDef) -> str:
-    return json.dumps(scheme.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    content = scheme.model_dump(mode="json")
+    if not content["data_items"]:
+        del content["data_items"]  # schemes loaded before data items existed keep their hash
+    return json.dumps(content, ensure_ascii=False, sort_keys=True)
 
 
 def content_hash(scheme: SchemeDef) -> str:

@@ -32,8 +32,8 @@ PERIODS = ["2026-01", "2026-02", "2026-03", "2026-04"]
 PUBLISHED = PERIODS[:-1]
 PROVINCE_COHORT = "sichuan-cities"
 CITY_COHORTS = ["bz-counties", "bz-dept-a", "bz-dept-b"]
-SCHEME_FILES = ["sc-ywtb-2026.1.yaml", "sc-ywtb-2026.2.yaml", "bz-hcp-2026.1.yaml",
-                "bz-hcp-2027.1.yaml"]
+SCHEME_FILES = ["sc-ywtb-2026.1.yaml", "sc-ywtb-2026.2.yaml", "bz-hcp-2026.2.yaml",
+                "bz-hcp-2027.2.yaml"]
 CITY = "511900"
 LEADER_FEB = "510100"  # 成都市
 DATA_SHARING = "E01"
@@ -134,6 +134,25 @@ def province_sheet_csv(definition: SchemeDef, cities: list[str], seed: int = 202
     return out.getvalue()
 
 
+def _review_figures(reviews: int, good: int, bad: int, cases: int, due: int, named_due: int,
+                    q: float) -> dict[str, float]:
+    """A month's 好差评 figures of one org, whole and consistent as the reviews feeder writes
+    them (levels adding up to the reviews, each rate's parts, the satisfaction index)."""
+    levels = {5: round(good * 0.8), 4: good - round(good * 0.8), 3: reviews - good - bad,
+              2: bad // 2, 1: bad - bad // 2}
+    mean = sum(level * n for level, n in levels.items()) / reviews if reviews else 0.0
+    ontime = due if q > 0.9 else max(0, due - 1)
+    figures: dict[str, float] = {
+        "cases_handled": cases, "reviews": reviews, "good_reviews": good, "bad_reviews": bad,
+        "bad_cases_due": due, "ontime_rectified": ontime, "named_bad_due": named_due,
+        "named_called_back": named_due if q > 0.88 else max(0, named_due - 1),
+        "appeals_upheld": 0, "default_ratings": 0,
+        **{f"level_{level}": n for level, n in levels.items()}}
+    if reviews:
+        figures["satisfaction_index"] = round((mean - 1) / 4, 4)
+    return figures
+
+
 def _city_metrics(rng: random.Random, org_ids: dict[int, str], weak_id: int,
                   b_class: set[int]) -> list[MetricInput]:
     rows: list[MetricInput] = []
@@ -153,16 +172,17 @@ def _city_metrics(rng: random.Random, org_ids: dict[int, str], weak_id: int,
             reviews = round(cases * min(0.98, q * rng.uniform(0.75, 0.95)))
             bad = max(0, round(reviews * rng.uniform(0.0, 0.004) * (1.6 - q)))
             good = round(reviews * min(0.999, 0.9 + q * 0.095)) - bad
+            due = max(0, bad + rng.randint(-1, 1))  # 差评 whose deadline fell this month
+            named_due = round(due * 0.6)
             values = {
                 "should_claim": should_claim, "claimed": claimed, "not_needed": not_needed,
                 "list_items": list_items, "accurate_items": round(list_items * q),
                 "unrectified_guides": 0 if q > 0.85 else rng.randint(1, 6),
                 "should_collect": 100, "collected": round(100 * min(1.0, q + 0.03)),
                 "should_share": 80, "shared": round(80 * q),
-                "cases_handled": cases, "reviews": reviews, "good_reviews": good,
-                "bad_reviews": bad, "ontime_rectified": bad if q > 0.9 else max(0, bad - 1),
                 "hotline_satisfaction": round(min(0.99, 0.8 + q * 0.18), 4),
                 "supervision_score": round(50 + q * 48, 1),
+                **_review_figures(reviews, good, bad, cases, due, named_due, q),
             }
             if not small:
                 values["should_open"] = 20

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
+from tongban.assessment.metrics import amount_of, count_of, declare
 from tongban.assessment.service import MetricInput
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
@@ -32,8 +33,30 @@ from tongban.core.workdays import local_zone
 from tongban.errand.enums import ErrandState
 from tongban.errand.models import Errand
 
-COUNTS = ("errands", "errands_answered", "errands_due", "errands_ontime", "errands_rated",
-          "errand_rating_sum", "errands_satisfied")
+OWNER = "errand"
+
+METRICS = declare(
+    OWNER,
+    count_of("errands", "代办提交数", "件"),
+    count_of("errands_answered", "及时接单数", "件", "提交后规定分钟内被接单的"),
+    count_of("errands_due", "到期代办数", "件", "有时限、未取消、已办结或已过时限的"),
+    count_of("errands_ontime", "按时办结代办数", "件"),
+    count_of("errands_rated", "已评价代办数", "件"),
+    amount_of("errand_rating_sum", "代办评价星级合计", "星"),
+    count_of("errands_satisfied", "满意代办数", "件", "4星及以上"),
+    amount_of("errand_answer_rate", "代办及时接单率", "%", "及时接单 ÷ 提交 × 100"),
+    amount_of("errand_ontime_rate", "代办按时办结率", "%", "按时办结 ÷ 到期 × 100"),
+    amount_of("errand_satisfaction", "代办平均星级", "星"),
+    amount_of("errand_satisfied_rate", "代办满意率", "%", "满意 ÷ 已评价 × 100"),
+    count_of("postal_outlets", "邮政网点数", "个"),
+    count_of("postal_outlets_upgraded", "已升级邮政网点数", "个"),
+    amount_of("postal_coverage_rate", "邮政网点覆盖率", "%", "已升级 ÷ 网点 × 100"),
+    count_of("postal_departments", "邮政可办部门数", "个"),
+    count_of("postal_items", "邮政可办事项数", "项"),
+)
+COUNTS = tuple(METRICS[c].code for c in (
+    "errands", "errands_answered", "errands_due", "errands_ontime", "errands_rated",
+    "errand_rating_sum", "errands_satisfied"))
 
 
 def _start(period: str) -> datetime:
@@ -90,4 +113,4 @@ def record_metrics(db: Session, *, as_of: date, now: datetime | None = None) -> 
               for zone, numbers in metrics_by_zone(db, period=period, now=now).items()
               for name, value in numbers.items()]
     return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values,
-                                           source="errand")
+                                           source=OWNER)

@@ -35,6 +35,8 @@ from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.periods import first_day, month_of, next_period, previous_period
 from tongban.core.security import SYSTEM_ACTOR, Actor
 from tongban.core.tabular import Cell, ImportCounts, cell_number, cell_text, open_table
+from tongban.errand.metrics import METRICS as DECLARED
+from tongban.errand.metrics import OWNER
 from tongban.errand.models import ErrandZone, PostOffice
 from tongban.org import service as org_service
 from tongban.org.enums import Area
@@ -55,8 +57,9 @@ COLUMNS = {"code": "网点编码", "name": "网点名称", "address": "地址", 
            "departments": "可办部门", "items": "可办事项"}
 UPGRADED, NOT_UPGRADED = "已升级", "未升级"
 _SPLIT = re.compile(r"[、,，;；\n]+")
-METRICS = ("postal_outlets", "postal_outlets_upgraded", "postal_coverage_rate",
-           "postal_departments", "postal_items")
+METRICS = tuple(DECLARED[c].code for c in (
+    "postal_outlets", "postal_outlets_upgraded", "postal_coverage_rate", "postal_departments",
+    "postal_items"))
 
 
 def _parts(text: str) -> list[str]:
@@ -309,4 +312,4 @@ def record_metrics(db: Session, *, as_of: date) -> int:
               for county, numbers in metrics_by_county(db, period=period).items()
               for name, value in numbers.items()]
     return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values,
-                                           source="errand")
+                                           source=OWNER)

@@ -26,6 +26,8 @@ from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
 from tongban.rectification import service
 from tongban.rectification.enums import TaskState
+from tongban.rectification.metrics import METRICS as M
+from tongban.rectification.metrics import OWNER
 from tongban.rectification.models import RectificationTask
 
 
@@ -99,21 +101,23 @@ def _charge_penalty(db: Session, task: RectificationTask, report: JobReport) -> 
 
 def _record_metrics(db: Session, tasks: list[RectificationTask], as_of: date,
                     report: JobReport) -> None:
+    due, ontime, overdue = (M[c].code for c in ("rect_tasks_due", "rect_closed_ontime",
+                                                 "rect_overdue"))
     counts: dict[tuple[str, int], dict[str, float]] = defaultdict(
-        lambda: {"rect_tasks_due": 0.0, "rect_closed_ontime": 0.0, "rect_overdue": 0.0})
+        lambda: {due: 0.0, ontime: 0.0, overdue: 0.0})
     for task in tasks:
         if task.state == TaskState.cancelled.value or task.due_on >= as_of:
             continue
         bucket = counts[(month_of(task.due_on), task.org_id)]
-        bucket["rect_tasks_due"] += 1
+        bucket[due] += 1
         if task.closed_at is not None and task.closed_at <= end_of_day(task.due_on):
-            bucket["rect_closed_ontime"] += 1
+            bucket[ontime] += 1
         else:
-            bucket["rect_overdue"] += 1
+            bucket[overdue] += 1
     values = [MetricInput(period, org_id, metric, value)
               for (period, org_id), metrics in counts.items() for metric, value in metrics.items()]
     report.metrics_changed += assessment.record_metric_values(
-        db, actor=SYSTEM_ACTOR, values=values, source="rectification")
+        db, actor=SYSTEM_ACTOR, values=values, source=OWNER)
 
 
 def run(db: Session, *, as_of: date) -> JobReport:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
 from tongban.assessment.enums import Grade
+from tongban.assessment.metrics import Figure, figure
 from tongban.assessment.service import SheetRow, SheetView
 from tongban.core.config import get_settings
 from tongban.core.numbers import count, plain, rate_of
@@ -21,7 +21,6 @@ from tongban.reports import charts, sources
 from tongban.reports.document import Cell, CellKind, Chart, Column, Document, Section, Span, Table
 from tongban.reports.enums import ReportKind
 from tongban.reports.narrative import arrow, day, listing, rank_move
-from tongban.reviews import service as reviews
 
 LOST_CHART_SIZE = 10
 LOST_TABLE_SIZE = 30
@@ -230,14 +229,29 @@ def _poor(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
         section.say("没有连续两个月为“差”的单位。")
 
 
-def review_rows(lines: list[SheetRow]) -> list[tuple[SheetRow, dict[str, Any]]]:
-    """Each org's review metrics as the sheet froze them (never the live reviews)."""
+#: The 好差评 figures the monthly report prints beside the scores, by declared code.
+REVIEW_FIGURES = ("reviews", "good_reviews", "good_rate", "bad_reviews", "bad_rate",
+                  "satisfaction_index", "cases_handled", "review_rate", "bad_cases_due",
+                  "ontime_rectified", "ontime_rectification_rate", "named_bad_due",
+                  "named_called_back", "named_callback_rate", "default_ratings")
+
+
+def review_rows(lines: list[SheetRow]) -> list[tuple[SheetRow, dict[str, Figure]]]:
+    """Each org's review figures as the sheet froze them (never the live reviews), for the
+    orgs whose sheet line holds any."""
     found = []
     for line in lines:
-        m = reviews.metrics_as_scored(line.values)
-        if m is not None and (m["reviews"] or m["default_ratings"]):
-            found.append((line, m))
+        figures = {code: figure(line.values, code) for code in REVIEW_FIGURES}
+        if (figures["reviews"].value or 0) or (figures["default_ratings"].value or 0):
+            found.append((line, figures))
     return found
+
+
+def _cell(item: Figure, part: str = "value") -> Cell:
+    """A figure's value (or one of a ratio's parts) in a table: 无数据 where it is missing."""
+    if not item.known and (part == "value" or getattr(item, part) is None):
+        return Cell("无数据")
+    return Cell(getattr(item, part))
 
 
 def _reviews(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
@@ -255,31 +269,40 @@ def _reviews(section: Section, sheet: SheetView, lines: list[SheetRow]) -> None:
                    Column("按期整改率", CellKind.rate, 10),
                    Column("实名差评", CellKind.integer, 9), Column("按时回访", CellKind.integer, 9),
                    Column("实名回访率", CellKind.rate, 10)])
-    total_reviews = total_bad = due = ontime = defaults = 0.0
-    for line, m in rows:
-        good, bad = m["good_rate"], m["bad_rate"]
-        rect, named = m["ontime_rectification_rate"], m["named_callback_rate"]
-        rate = m["review_rate"]
-        table.add(Cell(line.org_name, sources.cases()), m["reviews"],
-                  good["numerator"], good["value"], bad["numerator"], bad["value"],
-                  m["satisfaction"]["value"], rate["denominator"], rate["value"],
-                  rect["denominator"], rect["numerator"], rect["value"],
-                  named["denominator"], named["numerator"], named["value"])
-        total_reviews += float(m["reviews"])
-        total_bad += float(bad["numerator"])
-        due += float(rect["denominator"])
-        ontime += float(rect["numerator"])
-        defaults += float(m["default_ratings"])
-    section.say("本月本组单位共收到评价", Span(f"{count(total_reviews)}条", sources.review_dashboard()),
-                "，差评率", Span(rate_of(total_bad, total_reviews), sources.review_dashboard()),
-                "；到期应整改的差评按期整改率", Span(rate_of(ontime, due), sources.cases()), "。")
+    missing: dict[str, list[str]] = defaultdict(list)
+    for line, f in rows:
+        table.add(Cell(line.org_name, sources.cases()), *(_cell(f[code]) for code in (
+            "reviews", "good_reviews", "good_rate", "bad_reviews", "bad_rate",
+            "satisfaction_index", "cases_handled", "review_rate", "bad_cases_due",
+            "ontime_rectified", "ontime_rectification_rate", "named_bad_due",
+            "named_called_back", "named_callback_rate")))
+        for item in f.values():
+            if not item.known and item.value is None and item.numerator is None:
+                missing[item.missing].append(line.org_name)
+    totals = {code: sum(f[code].value or 0 for _, f in rows)
+              for code in ("reviews", "bad_reviews", "bad_cases_due", "ontime_rectified",
+                           "default_ratings")}
+    due_known = all(f["bad_cases_due"].known and f["ontime_rectified"].known for _, f in rows)
+    section.say("本月本组单位共收到评价", Span(f"{count(totals['reviews'])}条",
+                                            sources.review_dashboard()),
+                "，差评率", Span(rate_of(totals["bad_reviews"], totals["reviews"]),
+                              sources.review_dashboard()),
+                "；到期应整改的差评按期整改率",
+                Span(rate_of(totals["ontime_rectified"], totals["bad_cases_due"])
+                     if due_known and totals["bad_cases_due"] else
+                     "无数据（本月没有到期应整改的差评）" if due_known else
+                     "无数据（部分单位的成绩单未含到期应整改差评数）", sources.cases()), "。")
     least = get_settings().review_min_sample
-    thin = [line.org_name for line, m in rows if float(m["reviews"]) < least]
+    thin = [line.org_name for line, f in rows if (f["reviews"].value or 0) < least]
     if thin:
         section.say(f"评价不足{least}条的单位：", listing(thin, limit=20),
                     "。其比率样本不足（一两条评价即可使比率为0或100%），仅供参考，不据此比较排名。")
-    if defaults:
+    if totals["default_ratings"]:
         days = get_settings().review_default_rating_days
-        section.say("另有默认评价", Span(f"{count(defaults)}条", sources.review_dashboard()),
+        section.say("另有默认评价", Span(f"{count(totals['default_ratings'])}条",
+                                        sources.review_dashboard()),
                     f"（办结后{days}日内未评价，按“非常满意”计），单独列示，未计入以上评价数和各项比率。")
+    if missing:
+        table.note = "无数据：" + "；".join(
+            f"{listing(orgs, limit=5)}{reason}" for reason, orgs in sorted(missing.items()))
     section.blocks.append(table)

@@ -78,7 +78,6 @@ from tongban.reviews.service.links import track_path
 from tongban.reviews.service.phones import remove_old_phone_codes, send_phone_code
 from tongban.reviews.service.rates import (
     metrics,
-    metrics_as_scored,
     metrics_by_org,
     record_metrics,
 )
@@ -132,7 +131,6 @@ __all__ = [
     "list_reviews",
     "map_dept_code",
     "metrics",
-    "metrics_as_scored",
     "metrics_by_org",
     "next_due",
     "open_rejects",

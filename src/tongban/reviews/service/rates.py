@@ -1,11 +1,10 @@
-"""Review metrics: an org's month (each rate with its parts), every org's at once, the figures a
-score sheet froze, and writing them as assessment metric values.
+"""Review metrics: an org's month (each rate with its parts), every org's at once, and writing
+them as the assessment metric values this feeder declares (``reviews.metrics``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,6 +20,8 @@ from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import Level
+from tongban.reviews.metrics import METRICS as M
+from tongban.reviews.metrics import OWNER
 from tongban.reviews.models import HandledCount, NegativeCase, ReviewCount
 from tongban.reviews.service.access import require_reviews_role
 
@@ -71,25 +72,27 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
             counts[org_id].defaults += n
         else:
             counts[org_id].by_level[level] = counts[org_id].by_level.get(level, 0) + n
-    # The month's cases by the day they were received (the local day of their rating, so the
-    # review's period): the month's few thousand, not a join over its millions of reviews.
-    month = [NegativeCase.received_on >= first_day(period),
-             NegativeCase.received_on < first_day(next_period(period))]
-    if org_ids is not None:
-        month.append(NegativeCase.org_id.in_(org_ids))
-    counted_case = NegativeCase.appeal_upheld.is_not(True)  # an upheld appeal voids the review
+    # The month's cases, plain rows, not a join over the month's millions of reviews: appeals
+    # upheld by the month the case was received (the review's own month); 差评按期整改 and
+    # 实名回访 by the month their deadline falls (到期应整改: due by ``as_of``, or answered
+    # before it), an upheld appeal voiding its review.
+    received = _month(NegativeCase.received_on, period)
+    rectify = _month(NegativeCase.rectify_due, period)
+    callback = _month(NegativeCase.callback_due, period)
+    scope = [NegativeCase.org_id.in_(org_ids)] if org_ids is not None else []
+    counted_case = NegativeCase.appeal_upheld.is_not(True)
     named = counted_case & NegativeCase.named
     for org_id, upheld, due, ontime, named_due, named_called in db.execute(
             select(NegativeCase.org_id,
-                   func.count().filter(NegativeCase.appeal_upheld.is_(True)),
-                   func.count().filter(counted_case & (
+                   func.count().filter(received & NegativeCase.appeal_upheld.is_(True)),
+                   func.count().filter(rectify & counted_case & (
                        (NegativeCase.rectify_due < as_of) | NegativeCase.replied_at.is_not(None))),
-                   func.count().filter(counted_case & NegativeCase.replied_on_time),
-                   func.count().filter(named & (
+                   func.count().filter(rectify & counted_case & NegativeCase.replied_on_time),
+                   func.count().filter(callback & named & (
                        (NegativeCase.callback_due < as_of)
                        | NegativeCase.called_back_at.is_not(None))),
-                   func.count().filter(named & NegativeCase.called_back_on_time))
-            .where(*month).group_by(NegativeCase.org_id)):
+                   func.count().filter(callback & named & NegativeCase.called_back_on_time))
+            .where(received | rectify | callback, *scope).group_by(NegativeCase.org_id)):
         c = counts[org_id]
         c.upheld, c.due, c.ontime, c.named_due, c.named_called = (
             upheld, due, ontime, named_due, named_called)
@@ -100,6 +103,11 @@ def metrics_by_org(db: Session, *, period: str, as_of: date,
                                     .where(*handled)):
         counts[org_id].cases_handled = float(cases)
     return {org_id: _metrics_of(period, c) for org_id, c in counts.items()}
+
+
+def _month(column: Any, period: str) -> Any:
+    """``column`` (a day) falls in ``period``."""
+    return (column >= first_day(period)) & (column < first_day(next_period(period)))
 
 
 def _metrics_of(period: str, c: _Counts) -> dict[str, Any]:
@@ -128,48 +136,24 @@ def _metrics_of(period: str, c: _Counts) -> dict[str, Any]:
     }
 
 
-def metrics_as_scored(values: Mapping[str, float]) -> dict[str, Any] | None:
-    """The review metrics of an org as a score sheet froze them (its metric values: what
-    :func:`record_metrics` wrote, or what was imported), in the shape of :func:`metrics`;
-    None when the sheet holds none. Reports of a scored period read these, never the live
-    reviews, so a late import changes no published figure."""
-    if "reviews" not in values and "default_ratings" not in values:
-        return None
-    total = values.get("reviews", 0.0)
-    satisfaction = values.get("satisfaction_index")
-    return {
-        "reviews": total,
-        "good_rate": _rate(values.get("good_reviews", 0.0), total),
-        "bad_rate": _rate(values.get("bad_reviews", 0.0), total),
-        "satisfaction": {"value": satisfaction, "reviews": total},
-        "review_rate": _rate(total, values.get("cases_handled", 0.0)),
-        "ontime_rectification_rate": _rate(values.get("ontime_rectified", 0.0),
-                                           values.get("bad_cases_due", 0.0)),
-        "named_callback_rate": _rate(values.get("named_called_back", 0.0),
-                                     values.get("named_bad_due", 0.0)),
-        "appeals_upheld": values.get("appeals_upheld", 0.0),
-        "default_ratings": values.get("default_ratings", 0.0),
-    }
-
-
 def record_metrics(db: Session, *, period: str, as_of: date) -> int:
     """Write every org's review metrics for ``period`` as assessment metric values."""
     values: list[MetricInput] = []
     for org_id, m in metrics_by_org(db, period=period, as_of=as_of).items():
         numbers = {
-            "reviews": m["reviews"], "good_reviews": m["good_rate"]["numerator"],
-            "bad_reviews": m["bad_rate"]["numerator"],
-            "ontime_rectified": m["ontime_rectification_rate"]["numerator"],
-            "bad_cases_due": m["ontime_rectification_rate"]["denominator"],
-            "named_bad_due": m["named_callback_rate"]["denominator"],
-            "named_called_back": m["named_callback_rate"]["numerator"],
-            "appeals_upheld": m["appeals_upheld"], "default_ratings": m["default_ratings"],
-            "cases_handled": m["review_rate"]["denominator"],
-            **{f"level_{k}": v for k, v in m["by_level"].items()},
+            M["reviews"]: m["reviews"], M["good_reviews"]: m["good_rate"]["numerator"],
+            M["bad_reviews"]: m["bad_rate"]["numerator"],
+            M["ontime_rectified"]: m["ontime_rectification_rate"]["numerator"],
+            M["bad_cases_due"]: m["ontime_rectification_rate"]["denominator"],
+            M["named_bad_due"]: m["named_callback_rate"]["denominator"],
+            M["named_called_back"]: m["named_callback_rate"]["numerator"],
+            M["appeals_upheld"]: m["appeals_upheld"], M["default_ratings"]: m["default_ratings"],
+            M["cases_handled"]: m["review_rate"]["denominator"],
+            **{M[f"level_{k}"]: v for k, v in m["by_level"].items()},
         }
         if m["satisfaction"]["value"] is not None:
-            numbers["satisfaction_index"] = m["satisfaction"]["value"]
-            numbers["review_score"] = m["score"]["value"]
-        values += [MetricInput(period, org_id, name, float(v)) for name, v in numbers.items()]
-    return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values,
-                                           source="reviews")
+            numbers[M["satisfaction_index"]] = m["satisfaction"]["value"]
+            numbers[M["review_score"]] = m["score"]["value"]
+        values += [MetricInput(period, org_id, metric.code, float(v))
+                   for metric, v in numbers.items()]
+    return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values, source=OWNER)
