@@ -24,6 +24,7 @@ os.environ["TONGBAN_ENV"] = "test"
 os.environ["TONGBAN_SECRET_KEY"] = "test-secret-key-that-is-long-enough-0123456789"
 os.environ.pop("TONGBAN_DATABASE_URL", None)
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.core import db as core_db
 from tongban.core.config import get_settings
 

@@ -29,6 +29,7 @@ os.environ.setdefault("TONGBAN_ENV", "test")
 # 60 counties to score: the whole province's tree, as a provincial deployment holds it
 os.environ.setdefault("TONGBAN_REFERENCE_SCOPE", "province")
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.assessment import analysis, service
 from tongban.assessment.models import MetricValue
 from tongban.core import db as core_db

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 os.environ.setdefault("TONGBAN_ENV", "test")
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.benchmark import service
 from tongban.benchmark.models import AlignmentMember
 from tongban.core import db as core_db

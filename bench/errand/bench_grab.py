@@ -34,6 +34,7 @@ os.environ.setdefault("TONGBAN_ENV", "test")
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.core import db as core_db
 from tongban.core.audit import AuditEntry
 from tongban.core.db import Base, utcnow

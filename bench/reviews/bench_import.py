@@ -30,6 +30,7 @@ os.environ.setdefault("TONGBAN_ENV", "test")
 # 60 counties to score: the whole province's tree, as a provincial deployment holds it
 os.environ.setdefault("TONGBAN_REFERENCE_SCOPE", "province")
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.core import db as core_db
 from tongban.core.config import get_settings
 from tongban.core.security import SYSTEM_ACTOR

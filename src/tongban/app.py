@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.middleware.sessions import SessionMiddleware
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.assessment import api as assessment_api
 from tongban.assessment import pages as assessment_pages
 from tongban.benchmark import api as benchmark_api
@@ -241,6 +242,8 @@ def create_app() -> FastAPI:
                         (rectification_api.router, "rectification"),
                         (reviews_api.public_router, "reviews"), (reviews_api.router, "reviews"),
                         (reports_api.router, "reports"), (benchmark_api.router, "benchmark"),
+                        (rectification_api.supervision_api, "rectification"),
+                        (reviews_api.supervision_api, "reviews"),
                         (errand_api.public_router, "errands"), (errand_api.router, "errands")):
         app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
@@ -251,7 +254,9 @@ def create_app() -> FastAPI:
     app.include_router(benchmark_pages.router)
     app.include_router(assessment_pages.router)
     app.include_router(rectification_pages.router)
+    app.include_router(rectification_pages.supervision_forms)
     app.include_router(reviews_pages.router)
+    app.include_router(reviews_pages.supervision_forms)
     app.include_router(reports_pages.router)
     app.include_router(errand_pages.router)
 

@@ -1,5 +1,5 @@
-"""Imports every feeder's metric declarations so that the assessment knows them all
-(``assessment.metrics.declared`` reads this module the first time it is asked)."""
+"""Imports every feeder's metric declarations, so that the assessment knows them all: the
+entry points (``app``, ``cli``, the tests) import this module as they import every model."""
 
 from __future__ import annotations
 
@@ -7,3 +7,6 @@ import tongban.benchmark.metrics
 import tongban.errand.metrics
 import tongban.rectification.metrics
 import tongban.reviews.metrics  # noqa: F401
+from tongban.assessment.metrics import registry_complete
+
+registry_complete()

@@ -9,6 +9,7 @@ def import_all_models() -> None:
     import tongban.catalog.models
     import tongban.core.audit
     import tongban.core.notify
+    import tongban.core.outbox
     import tongban.core.ratelimit
     import tongban.core.workdays
     import tongban.errand.models

@@ -53,13 +53,14 @@ from tongban.benchmark.models import (
     Suggestion,
 )
 from tongban.catalog import service as catalog
-from tongban.core import audit, workdays
+from tongban.core import audit, outbox, workdays
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Actor, Outsider, Role
 from tongban.core.tabular import open_table
 from tongban.core.workdays import DayKind
+from tongban.errand import dispatcher
 from tongban.errand import service as errand
 from tongban.errand.enums import TRANSITIONS as ERRAND_TRANSITIONS
 from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
@@ -74,6 +75,7 @@ from tongban.reviews import service as reviews
 from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState
 from tongban.supervision import service as supervision
 from tongban.supervision.enums import SupervisionKind
+from tongban.system import service as system_service
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,19 @@ def _default_ratings(kit: Kit) -> Step:
                                  filename="办件.csv")
     return Step(lambda: reviews.apply_default_ratings(kit.db, as_of=date(2026, 3, 20)),
                 SYSTEM_ACTOR, "review", "2026-03-20")
+
+
+@recipe("outbox.resent")
+def _resend(kit: Kit) -> Step:
+    admin = kit.actor(Role.admin)
+    message = outbox.enqueue(kit.db, kind="notify.console", summary="测试", payload={
+        "recipients": [], "message": {"kind": "info", "title": "测试", "body": ""}})
+    assert message is not None
+    message.state = "failed"
+    kit.db.flush()
+    return Step(lambda: system_service.send_outbox_again(kit.db, actor=admin,
+                                                         message_id=message.id),
+                admin, "outbox_message", message.id)
 
 
 @recipe("keys.rotated")
@@ -858,8 +873,9 @@ def _pool_errand(kit: Kit) -> Step:
     item, _ = errand_world(kit.db)
     case_ = make_errand(kit.db, item=item)
     case_.dispatch_cycles = get_settings().errand_pool_after_cycles - 1
-    return Step(lambda: errand.note_unassigned(kit.db, errands=[case_], mode=ZoneMode.dispatch,
-                                               now=case_.submitted_at),
+    return Step(lambda: dispatcher.note_unassigned(kit.db, errands=[case_],
+                                                   mode=ZoneMode.dispatch,
+                                                   now=case_.submitted_at),
                 errand.DISPATCHER, "errand", case_.id)
 
 

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from tests.factories import api_client, errand_world, make_errand, make_runner, make_user
 from tongban.app import create_app
+from tongban.core import outbox
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.errors import AuthenticationFailed, Conflict, DomainError, NotFound
 from tongban.core.security import SYSTEM_ACTOR, Role
-from tongban.errand import channels, service
+from tongban.errand import channels, jobs, partners, service
 from tongban.errand.enums import ErrandAction, ErrandState, PartnerChannel
 from tongban.errand.models import ChannelEvent, Errand
 from tongban.org.service import actor_for
@@ -30,8 +31,8 @@ _events = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _fresh_partner() -> None:
     """The simulated partner forgets the orders of earlier tests (their ids are reused)."""
-    channels.SIMULATED.orders.clear()
-    channels.SIMULATED.cancelled.clear()
+    partners.SIMULATED.orders.clear()
+    partners.SIMULATED.cancelled.clear()
 
 
 def _handed(db: Session, **kwargs: object) -> Errand:
@@ -53,7 +54,11 @@ def _callback(db: Session, errand: Errand, status: str, *, event_id: str | None 
 def test_handing_to_a_channel_is_an_audited_step_that_leaves_the_pool(db: Session) -> None:
     errand = _handed(db)
     assert errand.state == "offered" and errand.runner_id is None
-    assert (errand.channel_code, errand.channel_order_id) == ("simulated", f"SIM-{errand.id}")
+    assert (errand.channel_code, errand.channel_order_id) == ("simulated", f"tongban-{errand.id}")
+    # the partner's order leaves after the step commits, through the outbox
+    assert f"tongban-{errand.id}" not in partners.SIMULATED.orders
+    outbox.deliver()
+    assert partners.SIMULATED.orders[f"tongban-{errand.id}"] == errand.id
     entry = db.scalars(select(AuditEntry).where(
         AuditEntry.object_type == "errand", AuditEntry.object_id == str(errand.id))
         .order_by(AuditEntry.id.desc())).first()
@@ -73,7 +78,8 @@ def test_handing_over_is_refused_outside_the_open_state_and_by_runners(db: Sessi
     with pytest.raises(Conflict):
         channels.hand_to_channel(db, actor=SYSTEM_ACTOR, errand=errand, code="simulated")
     assert errand.channel_code is None and errand.state == "accepted"
-    assert f"SIM-{errand.id}" not in channels.SIMULATED.orders
+    outbox.deliver()
+    assert f"tongban-{errand.id}" not in partners.SIMULATED.orders
 
 
 def test_an_unconfigured_channel_is_not_found_and_none_is_configured_in_production(
@@ -84,7 +90,7 @@ def test_an_unconfigured_channel_is_not_found_and_none_is_configured_in_producti
         channels.hand_to_channel(db, actor=SYSTEM_ACTOR, errand=errand, code="meituan")
     monkeypatch.setenv("TONGBAN_ENV", "production")
     get_settings.cache_clear()
-    assert channels.configured() == {}
+    assert partners.configured() == {}
     assert ErrandAction.hand_to_channel not in service.allowed_actions(
         db, actor=SYSTEM_ACTOR, errand=errand)
 
@@ -110,7 +116,7 @@ def test_an_overdue_channel_errand_is_escalated_like_any(db: Session) -> None:
     errand = _handed(db)
     _callback(db, errand, "accepted")
     assert errand.due_at is not None
-    assert service.escalate_overdue(db, now=errand.due_at.replace(year=errand.due_at.year + 1)) >= 1
+    assert jobs.escalate_overdue(db, now=errand.due_at.replace(year=errand.due_at.year + 1)) >= 1
 
 
 def test_an_illegal_step_by_callback_is_refused_and_nothing_is_stored(db: Session) -> None:
@@ -172,7 +178,9 @@ def test_staff_cancelling_cancels_the_partners_order(db: Session) -> None:
     order = errand.channel_order_id
     service.transition(db, actor=SYSTEM_ACTOR, errand=errand, action=ErrandAction.cancel,
                        reason="申请人撤回")
-    assert errand.state == "cancelled" and order in channels.SIMULATED.cancelled
+    assert errand.state == "cancelled" and order not in partners.SIMULATED.cancelled
+    outbox.deliver()
+    assert order in partners.SIMULATED.cancelled
 
 
 def test_the_partner_cancelling_cancels_the_errand(db: Session) -> None:

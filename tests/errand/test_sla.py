@@ -102,7 +102,7 @@ def test_overdue_errands_are_escalated_once_to_the_zones_liaisons_and_the_runner
     finished = _at_submission(db, monkeypatch, "2026-03-10 11:00", hours=2)
     finished.state = "done"
     db.flush()
-    assert service.escalate_overdue(db, now=_bj("2026-03-10 14:29").astimezone(UTC)) == 0
+    assert jobs.escalate_overdue(db, now=_bj("2026-03-10 14:29").astimezone(UTC)) == 0
     first = jobs.run(db)
     assert first.overdue_escalated == 1
     assert jobs.run(db).overdue_escalated == 0

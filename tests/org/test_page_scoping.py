@@ -39,6 +39,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/"): PageProbe("/", "clean"),
         ("GET", "/account"): PageProbe("/account", "clean"),
         ("GET", "/admin/audit"): PageProbe("/admin/audit", rightful=Role.admin),
+        ("GET", "/admin/outbox"): PageProbe("/admin/outbox", rightful=Role.admin),
         ("GET", "/admin/calendar"): PageProbe("/admin/calendar", rightful=Role.admin),
         ("GET", "/admin/users"): PageProbe("/admin/users", rightful=Role.admin),
         ("GET", "/admin/users/{user_id}"): PageProbe(f"/admin/users/{user}", rightful=Role.admin),
@@ -116,9 +117,9 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("POST", "/reviews/held/{review_id}/{decision}"): PageProbe("/reviews/held/1/discard",
                                                                      rightful=None),
         ("POST", "/reviews/dept-codes"): PageProbe("/reviews/dept-codes", rightful=None),
-        ("POST", "/reviews/cases/{case_id}/supervision"): PageProbe(
+        ("POST", "/reviews/cases/{object_id}/supervision"): PageProbe(
             f"/reviews/cases/{case}/supervision", rightful=None),
-        ("POST", "/rectification/tasks/{task_id}/supervision"): PageProbe(
+        ("POST", "/rectification/tasks/{object_id}/supervision"): PageProbe(
             f"{t}/supervision", rightful=None),
         ("POST", "/reviews/supervision"): PageProbe("/reviews/supervision", rightful=None),
         ("POST", "/rectification/supervision"): PageProbe("/rectification/supervision",
@@ -154,7 +155,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
 #: creations that the services refuse by role — covered by the role tests of each domain)
 UNSCOPED_WRITES = {
     "/account/contact", "/account/password", "/account/tokens", "/account/tokens/{token_id}/revoke",
-    "/admin/audit/verify", "/admin/calendar/import", "/admin/calendar/override",
+    "/admin/audit/verify", "/admin/outbox/{message_id}/resend", "/admin/calendar/import", "/admin/calendar/override",
     "/admin/calendar/{day}/delete", "/admin/users", "/assessment/adjustments", "/catalog/import",
     "/benchmark/review/{member_id}/{action}", "/benchmark/departments", "/benchmark/check/tasks",
     "/benchmark/import",

@@ -210,11 +210,11 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             f"/api/v1/reviews/cases/{victim_case_id}"),
         ("POST", "/api/v1/reviews/cases/{case_id}/actions/{action}"): Probe(
             f"/api/v1/reviews/cases/{victim_case_id}/actions/callback", {"note": "x"}),
-        ("GET", "/api/v1/reviews/cases/{case_id}/supervision"): Probe(
+        ("GET", "/api/v1/reviews/cases/{object_id}/supervision"): Probe(
             f"/api/v1/reviews/cases/{victim_case_id}/supervision"),
         ("POST", "/api/v1/reviews/cases/supervision"): Probe(
             "/api/v1/reviews/cases/supervision", {"kind": "urge", "ids": [victim_case_id]}),
-        ("GET", "/api/v1/rectification/tasks/{task_id}/supervision"): Probe(
+        ("GET", "/api/v1/rectification/tasks/{object_id}/supervision"): Probe(
             f"{TASK}/supervision"),
         ("POST", "/api/v1/rectification/tasks/supervision"): Probe(
             "/api/v1/rectification/tasks/supervision", {"kind": "urge",

@@ -3,12 +3,13 @@ reports, pages and exports that read them.
 
 Each feeder declares every metric it writes once, in its own ``metrics.py`` (code, Chinese
 name, unit, kind and, for a ratio, its numerator and denominator codes), through
-:func:`declare`; ``tongban.metrics_registry`` names those modules, and :func:`declared` finds
-them the first time it is asked. Writers use the declared codes, never string literals;
-``service.record_metric_values`` refuses a feeder's undeclared metric; a scheme naming a metric
-nobody declared is refused at load with its YAML path and the nearest known codes; reports
-read a ratio's parts through :func:`figure`, which says 无数据 and why when a part is missing,
-never 0.
+:func:`declare`; ``tongban.metrics_registry`` imports those modules, and the entry points (the
+app, the CLI, the tests) import it, as they import every model: the assessment imports no
+feeder, and :func:`declared` refuses to answer before the registry is complete. Writers use
+the declared codes, never string literals; ``service.record_metric_values`` refuses a
+feeder's undeclared metric; a scheme naming a metric nobody declared is refused at load with
+its YAML path and the nearest known codes; reports read a ratio's parts through
+:func:`figure`, which says 无数据 and why when a part is missing, never 0.
 
 Metrics a file brings that no feeder declares (the province's own data items) are declared by
 the import itself and kept apart (``models.ImportedMetric``); a scheme may also declare the data
@@ -18,7 +19,6 @@ items it expects from files (its ``data_items``), so that it loads before their 
 from __future__ import annotations
 
 import difflib
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -77,7 +77,7 @@ def ratio_of(code: str, name: str, numerator: str | Iterable[str], denominator: 
 
 
 _DECLARED: dict[str, Metric] = {}
-_found = False
+_complete = False
 
 
 def declare(owner: str, *metrics: Metric) -> dict[str, Metric]:
@@ -98,12 +98,16 @@ def declare(owner: str, *metrics: Metric) -> dict[str, Metric]:
     return out
 
 
+def registry_complete() -> None:
+    """Called by ``tongban.metrics_registry`` once every feeder has declared."""
+    global _complete
+    _complete = True
+
+
 def declared() -> Mapping[str, Metric]:
-    """Every metric a feeder declares (its declaring modules imported the first time)."""
-    global _found
-    if not _found:
-        importlib.import_module("tongban.metrics_registry")
-        _found = True
+    """Every metric a feeder declares."""
+    if not _complete:
+        raise RuntimeError("metric declarations not loaded: import tongban.metrics_registry")
     return _DECLARED
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+import tongban.metrics_registry  # noqa: F401  (every feeder's metrics declared)
 from tongban.cli.assess import assess_app
 from tongban.cli.audit import audit_app
 from tongban.cli.benchmark import benchmark_app

@@ -55,8 +55,8 @@ def worker() -> None:
 
 @contextmanager
 def background_work(*, server: bool) -> Iterator[bool]:
-    """Take the background lock and run the scheduler and the errand dispatcher while the
-    block runs; whether they run.
+    """Take the background lock and run the scheduler, the outbox's courier and the errand
+    dispatcher while the block runs; whether they run.
 
     On SQLite a second server is refused (exit 1); on PostgreSQL an instance without the
     lock serves without background work."""
@@ -76,8 +76,13 @@ def background_work(*, server: bool) -> Iterator[bool]:
         err_console.print(f"后台任务由另一个进程运行（{lock.description}），本进程不运行。")
         yield False
         return
+    import tongban.app  # noqa: F401  (every domain, so every outbox handler, is registered)
+    from tongban.core.outbox import Courier
+
     jobs = scheduler()
     jobs.start()
+    courier = Courier(interval=settings.outbox_seconds)
+    courier.start()
     dispatcher = None
     if settings.errand_dispatch_seconds:
         from tongban.errand.dispatcher import Dispatcher
@@ -89,5 +94,6 @@ def background_work(*, server: bool) -> Iterator[bool]:
     finally:
         if dispatcher is not None:
             dispatcher.stop()
+        courier.stop()
         jobs.shutdown(wait=False)
         lock.release()

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Notification channels besides the in-app inbox: console,email,sms,wecom,dingtalk.
     notify_channels: str = ""
+    #: The outbox (core/outbox.py): seconds between deliveries when no commit wakes it, how
+    #: long a claimed message is held before another process may take it, and how many
+    #: failed attempts (30 s, 1 min, 2 min … apart) before it is kept as failed.
+    outbox_seconds: float = Field(default=5, gt=0)
+    outbox_lease_seconds: int = Field(default=120, ge=10)
+    outbox_max_attempts: int = Field(default=8, ge=1)
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = "tongban@localhost"

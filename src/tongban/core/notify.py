@@ -4,9 +4,14 @@ Channels are plugins named in ``TONGBAN_NOTIFY_CHANNELS`` (comma-separated): ``c
 development, ``email`` (SMTP), ``sms`` (an HTTP gateway), ``wecom`` (企业微信) and ``dingtalk``
 (钉钉). Each user chooses which of those reach them (their account's ``channels``); on 企业微信
 and 钉钉 a user whose id there is known gets the message in person through the application,
-everyone else through the group robot, mentioned by phone. A channel failure is logged, never
-fatal: the inbox entry is the record. Every notification has a ``key``; sending the same key
-to the same user twice is a no-op, which is what makes periodic jobs idempotent.
+everyone else through the group robot, mentioned by phone. Every notification has a ``key``;
+sending the same key to the same user twice is a no-op, which is what makes periodic jobs
+idempotent.
+
+The inbox entry is written in the caller's transaction; what goes to a channel is queued in
+the outbox (``core.outbox``) and leaves after that transaction commits: no caller waits on a
+mail server or a robot, and a rolled-back transaction sends nothing. A channel's failure is
+retried there, and the inbox entry stays the record.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from tongban.core import outbox
 from tongban.core.config import get_settings
 from tongban.core.db import Base, UTCDateTime, utcnow
 from tongban.core.listing import PAGED, ListParams, Page, paginate
@@ -186,18 +193,32 @@ def sms_ready() -> bool:
     return "sms" in settings.notify_channel_list and bool(settings.sms_gateway_url)
 
 
-def text_phone(phone: str, text: str) -> bool:
-    """Send ``text`` to a phone number that belongs to no user (a citizen) through the SMS
-    gateway; whether it went. Nothing is sent where SMS is not configured; a gateway failure
-    is logged, never raised."""
+def text_phone(db: Session, *, phone: str, text: str, key: str | None = None) -> bool:
+    """Queue ``text`` to a phone number that belongs to no user (a citizen) through the SMS
+    gateway, to leave after commit; whether SMS is configured (nothing is queued where it
+    is not)."""
     if not phone or not sms_ready():
         return False
-    try:
-        _post_json(get_settings().sms_gateway_url, {"phones": [phone], "text": text})
-    except Exception:
-        log.exception("SMS gateway failed")
-        return False
+    outbox.enqueue(db, kind="sms.citizen", payload={"phone": phone, "text": text},
+                   summary=f"短信：{text[:40]}", key=key)
     return True
+
+
+@outbox.handler("sms.citizen", "群众短信")
+def _send_citizen_sms(payload: dict[str, Any]) -> None:
+    _post_json(get_settings().sms_gateway_url, {"phones": [payload["phone"]],
+                                                "text": payload["text"]})
+
+
+def _deliver(name: str) -> outbox.Handler:
+    def send(payload: dict[str, Any]) -> None:
+        CHANNELS[name]([Recipient(**r) for r in payload["recipients"]],
+                       Message(**payload["message"]))
+    return send
+
+
+CHANNEL_LABELS = {"console": "控制台", "email": "邮件", "sms": "短信", "wecom": "企业微信",
+                  "dingtalk": "钉钉"}
 
 
 CHANNELS: dict[str, Channel] = {
@@ -207,6 +228,8 @@ CHANNELS: dict[str, Channel] = {
     "wecom": _wecom,
     "dingtalk": _dingtalk,
 }
+for _name in CHANNELS:
+    outbox.handler(f"notify.{_name}", f"通知（{CHANNEL_LABELS[_name]}）")(_deliver(_name))
 
 
 def notify(db: Session, *, recipients: Iterable[Recipient], message: Message, key: str) -> int:
@@ -226,17 +249,13 @@ def notify(db: Session, *, recipients: Iterable[Recipient], message: Message, ke
     db.flush()
     if fresh:
         for name in get_settings().notify_channel_list:
-            channel = CHANNELS.get(name)
-            if channel is None:
+            if name not in CHANNELS:
                 log.warning("unknown notification channel %s", name)
                 continue
             takers = [r for r in fresh if r.takes(name)]
-            if not takers:
-                continue
-            try:
-                channel(takers, message)
-            except Exception:  # a channel outage must not lose the inbox entry or stop the job
-                log.exception("notification channel %s failed", name)
+            if takers:
+                outbox.enqueue(db, kind=f"notify.{name}", summary=message.title, payload={
+                    "recipients": [asdict(r) for r in takers], "message": asdict(message)})
     return len(fresh)
 
 

@@ -14,7 +14,7 @@ from tongban.catalog.models import ServiceItem
 from tongban.core.db import utcnow
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.demo.city import DEMO_PASSWORD
-from tongban.errand import channels, service
+from tongban.errand import channels, partners, service
 from tongban.errand.enums import ErrandAction, PartnerChannel
 from tongban.errand.models import ErrandItem, ErrandZone, PostOffice, Runner
 from tongban.errand.simulate import SEATS as SEATS_OF_CITY
@@ -130,7 +130,7 @@ def _errands(db: Session, items: list[ErrandItem], runners: list[Runner], rng: r
 def _channel_errand(db: Session, item: ErrandItem, summary: ErrandDemo) -> None:
     """An errand handed to the simulated third-party channel, accepted and picked up by its
     signed callbacks (where the channel is configured: not in production)."""
-    if PartnerChannel.simulated not in channels.configured():
+    if PartnerChannel.simulated not in partners.configured():
         return
     lat, lng = SEATS["511902"]
     errand = service.submit(db, actor=SYSTEM_ACTOR, request=service.Request(

@@ -24,9 +24,9 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +37,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import AuthenticationFailed, DomainError, NotFound
 from tongban.core.security import Actor
-from tongban.errand import service
+from tongban.errand import partners, service
 from tongban.errand.enums import (
     CALLBACK_STEPS,
     TRANSITIONS,
@@ -48,67 +48,12 @@ from tongban.errand.enums import (
     PartnerChannel,
 )
 from tongban.errand.models import ChannelEvent, Errand
+from tongban.errand.partners import configured, merchant_no
 
 TIMESTAMP_HEADER = "X-Tongban-Timestamp"
 SIGNATURE_HEADER = "X-Tongban-Signature"
 #: The fields of a callback body, all strings (``reason`` may be empty).
 CALLBACK_FIELDS = ("event_id", "order_id", "status", "reason")
-
-
-class ChannelAdapter(Protocol):
-    """What Tongban asks of a partner: place an order for an errand, and cancel it."""
-
-    code: PartnerChannel
-
-    def create_order(self, *, errand: Errand) -> str:
-        """Place the partner's order for ``errand`` (idempotent on the errand: the merchant
-        order number is ``tongban-<errand id>``); the partner's order id."""
-        ...
-
-    def cancel_order(self, *, errand: Errand, reason: str) -> None:
-        """Cancel the partner's order of ``errand``."""
-        ...
-
-
-@dataclass
-class SimulatedAdapter:
-    """A partner in the same process (demo and tests): order ids ``SIM-<errand id>``, and the
-    orders it holds and cancelled, to look at."""
-
-    code: PartnerChannel = PartnerChannel.simulated
-    orders: dict[str, int] = field(default_factory=dict)
-    cancelled: set[str] = field(default_factory=set)
-
-    def create_order(self, *, errand: Errand) -> str:
-        order_id = f"SIM-{errand.id}"
-        self.orders[order_id] = errand.id
-        return order_id
-
-    def cancel_order(self, *, errand: Errand, reason: str) -> None:
-        if errand.channel_order_id:
-            self.cancelled.add(errand.channel_order_id)
-
-
-#: The adapter of each channel that has one (the partners' own APIs are still to come).
-SIMULATED = SimulatedAdapter()
-_ADAPTERS: dict[PartnerChannel, ChannelAdapter] = {PartnerChannel.simulated: SIMULATED}
-
-
-def configured() -> dict[PartnerChannel, ChannelAdapter]:
-    """The channels staff may hand errands to, from the settings (see the module's text)."""
-    settings = get_settings()
-    codes = [c.strip() for c in settings.errand_channels.split(",") if c.strip()]
-    if not settings.errand_channels.strip():
-        codes = [] if settings.is_production else [PartnerChannel.simulated.value]
-    found: dict[PartnerChannel, ChannelAdapter] = {}
-    for code in codes:
-        if code not in PartnerChannel.__members__:
-            raise DomainError(f"TONGBAN_ERRAND_CHANNELS 中的渠道「{code}」不存在")
-        channel = PartnerChannel(code)
-        if channel not in _ADAPTERS:
-            raise DomainError(f"渠道「{channel.label}」尚未接入，不能配置")
-        found[channel] = _ADAPTERS[channel]
-    return found
 
 
 def channel_of(code: str) -> PartnerChannel:
@@ -192,27 +137,19 @@ def verify(*, channel: PartnerChannel, timestamp: str, signature_hex: str, raw: 
 
 
 def hand_to_channel(db: Session, *, actor: Actor, errand: Errand, code: str) -> Errand:
-    """Staff hand an open errand to a channel: the partner's order first, then the step
-    ``hand_to_channel`` (open → 已派单, audited). Refused like any step in another state;
-    a repeat for the same channel returns the errand as it is."""
+    """Staff hand an open errand to a channel: the step ``hand_to_channel`` (open → 已派单,
+    audited) under our merchant order number, and the partner's order placed from the outbox
+    once the step commits. Refused like any step in another state; a repeat for the same
+    channel returns the errand as it is."""
     channel = channel_of(code)
     if errand.channel_code == channel.value:
         return errand
     service.require_action(db, actor=actor, errand=errand, action=ErrandAction.hand_to_channel)
-    order_id = configured()[channel].create_order(errand=errand)
-    return service.transition(db, actor=actor, errand=errand,
-                              action=ErrandAction.hand_to_channel,
-                              channel_order=(channel, order_id[:100]))
-
-
-def cancel_order(*, errand: Errand, reason: str) -> None:
-    """Cancel the partner's order of an errand staff cancel (called by the cancel step)."""
-    if errand.channel_code is None:
-        return
-    adapter = _ADAPTERS.get(PartnerChannel(errand.channel_code))
-    if adapter is None:
-        raise DomainError("该渠道尚未接入，无法取消其订单")
-    adapter.cancel_order(errand=errand, reason=reason)
+    number = merchant_no(errand)
+    service.transition(db, actor=actor, errand=errand, action=ErrandAction.hand_to_channel,
+                       channel_order=(channel, number))
+    partners.place_order(db, channel=channel, errand=errand)
+    return errand
 
 
 # ---------------------------------------------------------------- callbacks

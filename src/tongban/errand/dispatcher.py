@@ -25,20 +25,22 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from tongban.core import audit, notify
 from tongban.core.config import get_settings
 from tongban.core.db import make_engine, session_scope, utcnow
 from tongban.errand import service
-from tongban.errand.dispatch import ErrandPoint, Pairs, RunnerPoint, assign, candidate_pairs
-from tongban.errand.enums import ZoneMode
-from tongban.errand.models import Errand, ErrandZone, Runner
+from tongban.errand.dispatch import ErrandPoint, Pairs, RunnerPoint, assign, candidate_pairs, haversine_km
+from tongban.errand.enums import ErrandAction, ErrandState, OfferOutcome, ZoneMode
+from tongban.errand.models import Errand, ErrandZone, Offer, Runner
+from tongban.org import service as org_service
 
 log = logging.getLogger("tongban.dispatcher")
 
@@ -161,8 +163,8 @@ def run_cycle(db: Session, *, zone: ErrandZone, now: datetime | None = None,
                                            zone_org_id=zone.org_id)
     if mode is ZoneMode.grab:
         return result
-    errands = service.dispatchable(db, zone_org_id=zone.org_id)
-    runners = service.available_runners(db, near=errands, now=now)
+    errands = dispatchable(db, zone_org_id=zone.org_id)
+    runners = available_runners(db, near=errands, now=now)
     result.errands, result.runners = len(errands), len(runners)
     if not errands:
         return result
@@ -170,16 +172,16 @@ def run_cycle(db: Session, *, zone: ErrandZone, now: datetime | None = None,
     chosen, result.solve_ms = plan(
         errands, runners, now=now, model=model or CostModel.from_settings(),
         radius_km=settings.errand_radius_km, nearest=settings.errand_dispatch_candidates,
-        declines=service.recent_declines(db, runner_ids=ids, now=now),
-        refused=service.refused_pairs(db, errand_ids=[e.id for e in errands]),
-        pending=service.pending_offers(db, runner_ids=ids))
+        declines=recent_declines(db, runner_ids=ids, now=now),
+        refused=refused_pairs(db, errand_ids=[e.id for e in errands]),
+        pending=pending_offers(db, runner_ids=ids))
     for e, (r, km, cost) in chosen.items():
-        service.dispatch_offer(db, errand=errands[e], runner=runners[r], cost=cost)
+        dispatch_offer(db, errand=errands[e], runner=runners[r], cost=cost)
         result.offers.append({"errand_id": errands[e].id, "runner_id": runners[r].id,
                               "distance_km": round(km, 3), "cost": round(cost, 2)})
     left = [errand for e, errand in enumerate(errands) if e not in chosen]
     result.offered, result.waiting = len(chosen), len(left)
-    result.pooled = service.note_unassigned(db, errands=left, mode=mode, now=now)
+    result.pooled = note_unassigned(db, errands=left, mode=mode, now=now)
     return result
 
 
@@ -275,3 +277,99 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=self.interval + 5)
         self.locks.release()
+
+
+# The dispatcher's own reads and writes of the errand tables (through the service's steps).
+
+def dispatchable(db: Session, *, zone_org_id: int) -> list[Errand]:
+    """The open errands of a zone, oldest first (a cycle's rows)."""
+    return list(db.scalars(select(Errand).where(
+        Errand.zone_org_id == zone_org_id, Errand.state == ErrandState.open.value)
+        .order_by(Errand.submitted_at, Errand.id)))
+
+
+def available_runners(db: Session, *, near: list[Errand], now: datetime) -> list[Runner]:
+    """Runners the dispatcher may offer to now: on duty, not suspended, a slot free after
+    their pending offers, a position fresher than ``errand_position_max_age_seconds``, inside
+    the box of ``near`` widened by the radius."""
+    if not near:
+        return []
+    settings = get_settings()
+    fresh = now - timedelta(seconds=settings.errand_position_max_age_seconds)
+    lats = [e.pickup_lat for e in near]
+    lngs = [e.pickup_lng for e in near]
+    box = service.near(Runner.lat, Runner.lng, (min(lats) + max(lats)) / 2, (min(lngs) + max(lngs)) / 2,
+                settings.errand_radius_km + haversine_km(min(lats), min(lngs), max(lats),
+                                                         max(lngs)) / 2)
+    runners = list(db.scalars(select(Runner).where(
+        Runner.on_duty, ~Runner.suspended, Runner.active_count < Runner.capacity,
+        Runner.position_at >= fresh, box)))  # type: ignore[arg-type]
+    held = pending_offers(db, runner_ids=[r.id for r in runners]) if runners else {}
+    return [r for r in runners if r.active_count + held.get(r.id, 0) < r.capacity]
+
+
+def pending_offers(db: Session, *, runner_ids: list[int]) -> dict[int, int]:
+    """Runner id → offers it has not yet answered."""
+    return {rid: int(n) for rid, n in db.execute(
+        select(Offer.runner_id, func.count()).where(
+            Offer.outcome == OfferOutcome.pending.value, Offer.runner_id.in_(runner_ids))
+        .group_by(Offer.runner_id))}
+
+
+def recent_declines(db: Session, *, runner_ids: list[int], now: datetime) -> dict[int, int]:
+    """Runner id → offers it declined or let expire within ``errand_decline_hours``."""
+    since = now - timedelta(hours=get_settings().errand_decline_hours)
+    return {rid: int(n) for rid, n in db.execute(
+        select(Offer.runner_id, func.count()).where(
+            Offer.runner_id.in_(runner_ids), Offer.offered_at >= since,
+            Offer.outcome.in_([OfferOutcome.declined.value, OfferOutcome.expired.value]))
+        .group_by(Offer.runner_id))}
+
+
+def refused_pairs(db: Session, *, errand_ids: list[int]) -> set[tuple[int, int]]:
+    """(errand id, runner id) of offers declined or let expire: not offered again."""
+    return {(e, r) for e, r in db.execute(select(Offer.errand_id, Offer.runner_id).where(
+        Offer.errand_id.in_(errand_ids),
+        Offer.outcome.in_([OfferOutcome.declined.value, OfferOutcome.expired.value])))}
+
+
+def dispatch_offer(db: Session, *, errand: Errand, runner: Runner, cost: float) -> Errand:
+    """The dispatcher offers ``errand`` to ``runner`` (audited as 派单 by 智能派单); the
+    offer keeps the cost it was chosen at."""
+    service.transition(db, actor=service.DISPATCHER, errand=errand, action=ErrandAction.offer,
+                       offer_to=runner)
+    db.execute(update(Offer).where(Offer.errand_id == errand.id,
+                                   Offer.outcome == OfferOutcome.pending.value)
+               .values(cost=round(cost, 3)).execution_options(synchronize_session=False))
+    offered = errand.offered_at.isoformat() if errand.offered_at else ""
+    notify.notify(db, recipients=org_service.recipients([runner.user]), key=(
+        f"errand:{errand.id}:offer:{offered}"), message=notify.Message(
+            "info", f"新派单：代办 #{errand.id}",
+            f"{errand.item.name}，请在 {get_settings().errand_offer_seconds} 秒内接单。",
+            "/errands/runner"))
+    return errand
+
+
+def note_unassigned(db: Session, *, errands: list[Errand], mode: ZoneMode,
+                    now: datetime) -> int:
+    """Count a cycle on each errand left unassigned (bookkeeping, not audited); in a
+    dispatch-only zone an errand reaching ``errand_pool_after_cycles`` opens to grabs (once,
+    audited). How many opened."""
+    after = get_settings().errand_pool_after_cycles
+    opened = 0
+    for errand in errands:
+        errand.dispatch_cycles += 1
+        if mode is ZoneMode.dispatch and errand.pooled_at is None \
+                and errand.dispatch_cycles >= after:
+            _open_to_grabs(db, errand=errand, now=now)
+            opened += 1
+    db.flush()
+    return opened
+
+
+@audit.action({"errand.pooled": "转入抢单池"})
+def _open_to_grabs(db: Session, *, errand: Errand, now: datetime) -> None:
+    errand.pooled_at = now
+    db.flush()
+    audit.record(db, actor=service.DISPATCHER, action="errand.pooled", object_type="errand",
+                 object_id=errand.id, changes={"dispatch_cycles": errand.dispatch_cycles})

@@ -20,7 +20,7 @@ from tongban.core.ratelimit import RateLimited
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
-from tongban.errand import channels, evidence, items, postal, runners, service
+from tongban.errand import channels, evidence, items, partners, postal, runners, service
 from tongban.errand.enums import ErrandAction, ErrandState, PartnerChannel, ZoneMode
 from tongban.errand.models import Errand
 from tongban.org import service as org_service
@@ -156,7 +156,7 @@ def errand_list(request: Request, state: ErrandState | None = None,
     return render(request, "errand/list.html", {
         "page": page, "state": state, "states": list(ErrandState), "params": params,
         "allowed": {e.id: service.allowed_actions(db, actor=actor, errand=e) for e in page.items},
-        "channels": list(channels.configured()), "partner": PartnerChannel,
+        "channels": list(partners.configured()), "partner": PartnerChannel,
         "hand_to_channel": ErrandAction.hand_to_channel,
         "is_runner": service.runner_of(db, actor=actor) is not None})
 

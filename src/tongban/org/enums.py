@@ -40,3 +40,4 @@ class Area(Choice):
     users = "users", "用户"
     calendar = "calendar", "工作日历"
     audit = "audit", "审计日志"
+    outbox = "outbox", "消息发送"

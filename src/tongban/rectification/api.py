@@ -32,14 +32,7 @@ from tongban.rectification.schemas import (
     TaskCreate,
     TaskRead,
 )
-from tongban.supervision import service as supervision
-from tongban.supervision.schemas import (
-    SupervisedRead,
-    SupervisionNoteRead,
-    SupervisionRequest,
-    note_read,
-    supervised_read,
-)
+from tongban.supervision.api import supervision_router
 
 router = APIRouter(prefix="/rectification")
 
@@ -195,21 +188,8 @@ def risk(response: Response, org: str | None = None, as_of: date | None = None,
     return page_out(response, page_of(rows, params=params).map(lambda r: RiskRead(**r.as_dict())))
 
 
-@router.post("/tasks/supervision", response_model=SupervisedRead,
-             status_code=status.HTTP_201_CREATED,
-             summary="督办整改任务：催办（可批量，同一任务每天一次）或领导批示；通知责任单位")
-def supervise_tasks(body: SupervisionRequest, db: Session = REQUEST_DB,
-                    actor: Actor = Depends(require_actor)) -> SupervisedRead:
-    targets = service.supervision_targets(db, actor=actor, task_ids=body.ids)
-    return supervised_read(supervision.supervise(db, actor=actor, kind=body.kind,
-                                                 targets=targets, text=body.text))
-
-
-@router.get("/tasks/{task_id}/supervision", response_model=PageOut[SupervisionNoteRead],
-            summary="整改任务的催办和批示（新的在前）")
-def task_supervision(task_id: RowId, response: Response,
-                     params: ListParams = Depends(PAGED.params), db: Session = REQUEST_DB,
-                     actor: Actor = Depends(require_actor)) -> PageOut[SupervisionNoteRead]:
-    task = service.get_task(db, actor=actor, task_id=task_id)
-    return page_out(response, supervision.notes_of(
-        db, object_type="rectification_task", object_id=task.id, params=params).map(note_read))
+#: 催办 and 批示 of tasks (``POST /rectification/tasks/supervision``, ``GET …/{id}/supervision``).
+supervision_api = supervision_router(
+    prefix="/rectification/tasks", noun="整改任务", object_type="rectification_task",
+    targets=lambda db, actor, ids: service.supervision_targets(db, actor=actor, task_ids=ids),
+    fetch=lambda db, actor, task_id: service.get_task(db, actor=actor, task_id=task_id))

@@ -20,7 +20,7 @@ from tongban.core.listing import PAGED, ListParams, page_of
 from tongban.core.periods import month_of
 from tongban.core.security import Actor
 from tongban.core.tabular import cell_number
-from tongban.core.templating import flash, local_path, render, see_other
+from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import end_of_day, local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
@@ -29,7 +29,7 @@ from tongban.rectification.enums import TaskAction, TaskSource, TaskState, TaskW
 from tongban.rectification.models import RectificationTask
 from tongban.supervision import service as supervision
 from tongban.supervision.enums import SupervisionKind
-from tongban.supervision.pages import supervise_and_return
+from tongban.supervision.pages import supervision_pages
 
 router = APIRouter(include_in_schema=False, prefix="/rectification")
 
@@ -160,28 +160,11 @@ def _record(db: Session, actor: Actor, task: RectificationTask) -> dict[str, Any
             "supervision_kinds": service.supervision_kinds(actor=actor, task=task)}
 
 
-@router.post("/tasks/{task_id}/supervision")
-def task_supervise(request: Request, task_id: RowId, kind: SupervisionKind = Form(...),
-                   text: str = Form(""), db: Session = REQUEST_DB,
-                   actor: Actor = Depends(require_actor)) -> Response:
-    return _supervise(request, db, actor, kind, [task_id], text,
-                      f"/rectification/tasks/{task_id}")
-
-
-@router.post("/supervision")
-def tasks_supervise(request: Request, ids: list[int] = Form(default=[]),
-                    kind: SupervisionKind = Form(SupervisionKind.urge), text: str = Form(""),
-                    back: str = Form("/rectification"), db: Session = REQUEST_DB,
-                    actor: Actor = Depends(require_actor)) -> Response:
-    """Bulk 催办 from the task list: the ticked tasks, one message per unit."""
-    return _supervise(request, db, actor, kind, ids, text, local_path(back, "/rectification"))
-
-
-def _supervise(request: Request, db: Session, actor: Actor, kind: SupervisionKind,
-               ids: list[int], text: str, back: str) -> Response:
-    return supervise_and_return(request, back=back, run=lambda: supervision.supervise(
-        db, actor=actor, kind=kind, text=text,
-        targets=service.supervision_targets(db, actor=actor, task_ids=ids)))
+#: 督办 from a task's page and from the task list's ticked rows.
+supervision_forms = supervision_pages(
+    item_path="/rectification/tasks", bulk_path="/rectification/supervision",
+    list_path="/rectification",
+    targets=lambda db, actor, ids: service.supervision_targets(db, actor=actor, task_ids=ids))
 
 
 @router.post("/tasks/{task_id}/actions/{action}")

@@ -38,6 +38,7 @@ from tongban.core.numbers import precise
 from tongban.core.security import Actor, Role
 from tongban.core.tabular import cell_number, cell_text, open_table
 from tongban.core.workdays import local_today, local_zone
+from tongban.core.workflow import Workflow
 from tongban.org import service as org_service
 from tongban.org.enums import Area
 from tongban.org.models import Org
@@ -248,19 +249,26 @@ def _may_act(db: Session, actor: Actor, task: RectificationTask, who: str) -> No
         raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该任务")
 
 
+def _may_step(db: Session, actor: Actor, task: RectificationTask, action: TaskAction,
+              who: str) -> None:
+    _may_act(db, actor, task, who)
+    if action is TaskAction.accept and task.open_lines:
+        raise Conflict(f"还有 {task.open_lines} 项未整改完成，不能销号")
+
+
+#: The 整改任务's workflow (``rectification.enums.TRANSITIONS``) on the one helper.
+TASK_FLOW: Workflow[TaskAction, TaskState] = Workflow(
+    noun="任务", object_type="rectification_task", audit_prefix="rectification",
+    state_type=TaskState, table=TRANSITIONS, may=_may_step)
+
+
 def _check(db: Session, actor: Actor, task: RectificationTask | None,
            action: TaskAction | TaskWork) -> None:
     """Raise the refusal of ``action`` by ``actor`` (on ``task``), if any: the one check
     behind every write of a task and behind :func:`allowed_actions`."""
     if isinstance(action, TaskAction):
         assert task is not None
-        allowed_from, _, who = TRANSITIONS[action]
-        current = TaskState(task.state)
-        if current not in allowed_from:
-            raise Conflict(f"任务 #{task.id} 当前为「{current.label}」，不能「{action.label}」")
-        _may_act(db, actor, task, who)
-        if action is TaskAction.accept and task.open_lines:
-            raise Conflict(f"还有 {task.open_lines} 项未整改完成，不能销号")
+        TASK_FLOW.check(db, actor, task, action)
         return
     if action in (TaskWork.issue, TaskWork.import_feedback):
         org_service.require_manager(actor, action.label)
@@ -325,8 +333,6 @@ def transition(
 ) -> RectificationTask:
     """Move a task along its workflow; an action not allowed from its state is refused."""
     _check(db, actor, task, action)
-    _, target, _ = TRANSITIONS[action]
-    current = TaskState(task.state)
     if action is TaskAction.submit:
         if not (evidence.strip() or task.evidence.strip() or task.attachments):
             raise DomainError("提交整改须填写整改说明或上传佐证材料")
@@ -338,11 +344,7 @@ def transition(
         task.closed_at = datetime.now(local_zone())
     if action is TaskAction.cancel:
         task.cancel_reason = note.strip()
-    task.state = target.value
-    db.flush()
-    audit.record(db, actor=actor, action=f"rectification.{action.value}",
-                 object_type="rectification_task", object_id=task.id,
-                 changes={"state": [current.value, target.value]}, reason=note)
+    TASK_FLOW.step(db, actor, task, action, reason=note)
     _announce(db, task=task, action=action, note=note.strip())
     return task
 

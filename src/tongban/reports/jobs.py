@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service as assessment
-from tongban.assessment.enums import SheetStatus
-from tongban.assessment.models import ScoreSheet
+from tongban.assessment.service import SheetView
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError
 from tongban.core.periods import Week, period_label
@@ -34,15 +33,14 @@ class ReportJobReport:
                 "digests_sent": self.digests_sent, "problems": self.problems}
 
 
-def newest_published(db: Session) -> list[ScoreSheet]:
-    """Per cohort, the current sheet of its newest month that has a published revision."""
+def newest_published(db: Session) -> list[SheetView]:
+    """Per cohort, its newest month whose current sheet is published (the read model)."""
     out = []
     for code, periods in assessment.cohort_periods(db).items():
-        cohort = assessment.get_cohort(db, code=code)
         for period in reversed(periods):
-            sheet = assessment.current_sheet(db, cohort=cohort, period=period)
-            if sheet is not None and sheet.status == SheetStatus.published.value:
-                out.append(sheet)
+            view = assessment.read_sheet(db, actor=SYSTEM_ACTOR, cohort_code=code, period=period)
+            if not view.draft:
+                out.append(view)
                 break
     return out
 
@@ -75,7 +73,7 @@ def run(db: Session, *, as_of: date) -> ReportJobReport:
                                                  Report.source_sheet_id == sheet.id).limit(1))
         if done is None:
             _generate(db, report, service.ReportRequest(
-                ReportKind.monthly, cohort=sheet.cohort.code, period=sheet.period),
-                f"{sheet.cohort.name}{period_label(sheet.period)}月考评")
+                ReportKind.monthly, cohort=sheet.cohort_code, period=sheet.period),
+                f"{sheet.cohort_name}{period_label(sheet.period)}月考评")
     report.digests_sent = workbench.send_digests(db, as_of=as_of)
     return report

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.listing import PAGED, ListParams, PageOut, page_out
+from tongban.core.listing import ListParams, PageOut, page_out
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -29,14 +29,7 @@ from tongban.reviews.schemas import (
     ReviewBatch,
     ReviewRead,
 )
-from tongban.supervision import service as supervision
-from tongban.supervision.schemas import (
-    SupervisedRead,
-    SupervisionNoteRead,
-    SupervisionRequest,
-    note_read,
-    supervised_read,
-)
+from tongban.supervision.api import supervision_router
 
 router = APIRouter()
 public_router = APIRouter()
@@ -178,21 +171,8 @@ def act(case_id: RowId, action: CaseAction, body: CaseActionRequest,
     return case_read(db, actor, found)
 
 
-@router.post("/reviews/cases/supervision", response_model=SupervisedRead,
-             status_code=status.HTTP_201_CREATED,
-             summary="督办差评工单：催办（可批量，同一工单每天一次）或领导批示；通知责任单位")
-def supervise_cases(body: SupervisionRequest, db: Session = REQUEST_DB,
-                    actor: Actor = Depends(require_actor)) -> SupervisedRead:
-    targets = service.supervision_targets(db, actor=actor, case_ids=body.ids)
-    return supervised_read(supervision.supervise(db, actor=actor, kind=body.kind,
-                                                 targets=targets, text=body.text))
-
-
-@router.get("/reviews/cases/{case_id}/supervision", response_model=PageOut[SupervisionNoteRead],
-            summary="差评工单的催办和批示（新的在前）")
-def case_supervision(case_id: RowId, response: Response,
-                     params: ListParams = Depends(PAGED.params), db: Session = REQUEST_DB,
-                     actor: Actor = Depends(require_actor)) -> PageOut[SupervisionNoteRead]:
-    found = service.get_case(db, actor=actor, case_id=case_id)
-    return page_out(response, supervision.notes_of(
-        db, object_type="negative_case", object_id=found.id, params=params).map(note_read))
+#: 催办 and 批示 of 差评工单 (``POST /reviews/cases/supervision``, ``GET …/{id}/supervision``).
+supervision_api = supervision_router(
+    prefix="/reviews/cases", noun="差评工单", object_type="negative_case",
+    targets=lambda db, actor, ids: service.supervision_targets(db, actor=actor, case_ids=ids),
+    fetch=lambda db, actor, case_id: service.get_case(db, actor=actor, case_id=case_id))

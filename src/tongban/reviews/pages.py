@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -26,9 +25,8 @@ from tongban.core.errors import (
 from tongban.core.export import Field, xlsx_response
 from tongban.core.forms import FORM
 from tongban.core.listing import ListParams
-from tongban.core.numbers import rate_with_interval
 from tongban.core.security import Actor
-from tongban.core.templating import flash, local_path, render, see_other
+from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import check_csrf, require_actor
@@ -44,7 +42,7 @@ from tongban.reviews.enums import (
 from tongban.reviews.models import NegativeCase
 from tongban.supervision import service as supervision
 from tongban.supervision.enums import SupervisionKind
-from tongban.supervision.pages import supervise_and_return
+from tongban.supervision.pages import supervision_pages
 
 router = APIRouter(include_in_schema=False)
 
@@ -191,11 +189,9 @@ def rating_code_file(kind: str, org: str = "", item: str = "", case: str = "",
 
 def _rating_code(db: Session, actor: Actor, org: str, item: str, case: str,
                  channel: str) -> service.RatingCode:
-    if org:
-        target = org_service.resolve_org(db, ref=org, actor=actor)
-    elif actor.org_id is not None:
-        target = db.get_one(Org, actor.org_id)
-    else:
+    target = org_service.resolve_org(db, ref=org, actor=actor) if org \
+        else org_service.own_org(db, actor)
+    if target is None:
         raise DomainError("请填写评价对象（单位名称或代码）")
     if channel not in Channel.__members__:
         raise DomainError(f"未知渠道「{channel}」")
@@ -280,27 +276,10 @@ def _record(db: Session, actor: Actor, found: NegativeCase) -> dict[str, Any]:
             "supervision_kinds": service.supervision_kinds(actor=actor, case_=found)}
 
 
-@router.post("/reviews/cases/{case_id}/supervision")
-def case_supervise(request: Request, case_id: RowId, kind: SupervisionKind = Form(...),
-                   text: str = Form(""), db: Session = REQUEST_DB,
-                   actor: Actor = Depends(require_actor)) -> Response:
-    return _supervise(request, db, actor, kind, [case_id], text, f"/reviews/cases/{case_id}")
-
-
-@router.post("/reviews/supervision")
-def cases_supervise(request: Request, ids: list[int] = Form(default=[]),
-                    kind: SupervisionKind = Form(SupervisionKind.urge), text: str = Form(""),
-                    back: str = Form("/reviews"), db: Session = REQUEST_DB,
-                    actor: Actor = Depends(require_actor)) -> Response:
-    """Bulk 催办 from the inbox: the ticked cases, one message per unit."""
-    return _supervise(request, db, actor, kind, ids, text, local_path(back, "/reviews"))
-
-
-def _supervise(request: Request, db: Session, actor: Actor, kind: SupervisionKind,
-               ids: list[int], text: str, back: str) -> Response:
-    return supervise_and_return(request, back=back, run=lambda: supervision.supervise(
-        db, actor=actor, kind=kind, text=text,
-        targets=service.supervision_targets(db, actor=actor, case_ids=ids)))
+#: 督办 from a case's page and from the inbox's ticked rows.
+supervision_forms = supervision_pages(
+    item_path="/reviews/cases", bulk_path="/reviews/supervision", list_path="/reviews",
+    targets=lambda db, actor, ids: service.supervision_targets(db, actor=actor, case_ids=ids))
 
 
 @router.post("/reviews/cases/{case_id}/actions/{action}")
@@ -373,17 +352,9 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
                     "data": [counts.get((m, lv), 0) for m in months],
                     "itemStyle": {"color": Level(lv).colour}} for lv in range(1, 6)],
     }
-    orgs = {o.id: o for o in db.query(Org).filter(
-        Org.id.in_({row[0] for row in data["per_org"]}))}
-    names = sorted({orgs[r[0]].short_name for r in data["per_org"]})
-    codes = {o.short_name: o.code for o in orgs.values()}
-    rate: dict[tuple[str, str], float] = {}
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for org_id, period, total, bad in data["per_org"]:
-        name = orgs[org_id].short_name
-        rate[(name, period)] = round(100 * (bad or 0) / total, 2) if total else 0.0
-        totals[name][0] += bad or 0
-        totals[name][1] += total
+    names = sorted({r.name for r in data["rates"]})
+    codes = {r.name: r.code for r in data["rates"]}
+    rate = {(r.name, r.period): r.percent for r in data["rates"]}
     heat = {
         "tooltip": {"position": "top"},
         "grid": {"left": 8, "right": 8, "top": 8, "bottom": 60, "containLabel": True},
@@ -398,17 +369,12 @@ def dashboard(request: Request, db: Session = REQUEST_DB,
                               "url": f"/reviews?org={codes[n]}&period={p}"}
                              for (n, p), v in rate.items()]}],
     }
-    # Ranked only on enough ratings: one 差评 out of one rating does not make the worst unit.
-    least = get_settings().review_min_sample
-    worst = sorted(((name, bad, n, rate_with_interval(bad, n)) for name, (bad, n) in totals.items()
-                    if n >= least), key=lambda row: (-row[1] / row[2], row[0]))[:10]
-    thin = sorted((name, bad, n, rate_with_interval(bad, n)) for name, (bad, n) in totals.items()
-                  if n < least and bad)
     today = local_today()
     return render(request, "reviews/dashboard.html", {
         "held": service.held_count(db, actor=actor),
         "levels_chart": levels_chart, "heat": heat,
-        "tags": data["tags"], "worst": worst, "thin": thin, "least": least,
+        "tags": data["tags"], "worst": data["worst"], "thin": data["thin"],
+        "least": data["least"],
         "items": data["items"],
         "item_names": catalog.item_names(db, codes=[code for code, _, _ in data["items"]]),
         "codes": codes, "defaults": data["defaults"],

@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from tongban.benchmark import jobs as benchmark_jobs
-from tongban.core import ratelimit
+from tongban.core import outbox, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.workdays import local_today, local_zone
@@ -43,6 +43,8 @@ def run_all(*, as_of: date) -> dict[str, Any]:
     for name, step in steps:
         with session_scope() as db:
             out[name] = step(db)
+    # what the jobs queued leaves now (where cron runs this command, nothing else sends it)
+    out["outbox"] = outbox.deliver(limit=10_000).as_dict()
     return out
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, notify, workdays
+from tongban.core import audit, notify, outbox, workdays
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
@@ -24,6 +24,7 @@ from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import DayKind
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
+from tongban.system import service as system_service
 from tongban.system.schemas import CalendarYear
 
 router = APIRouter(include_in_schema=False)
@@ -196,6 +197,24 @@ def audit_verify(
         assert brk is not None
         flash(request, f"哈希链在第 {brk.entry_id} 号记录处断开：{brk.reason}", "error")
     return see_other("/admin/audit")
+
+
+@router.get("/admin/outbox", response_class=HTMLResponse)
+def outbox_page(request: Request, state: str = "failed",
+                params: ListParams = Depends(PAGED.params), db: Session = REQUEST_DB,
+                actor: Actor = Depends(require_actor)) -> Response:
+    """What left, waits or failed to leave through the outbox (mail, SMS, robots, partners)."""
+    view = system_service.outbox_view(db, actor=actor, state=state, params=params)
+    return render(request, "outbox.html", {"view": view, "labels": outbox.STATE_LABELS,
+                                           "kinds": outbox.KIND_LABELS, "params": params})
+
+
+@router.post("/admin/outbox/{message_id}/resend")
+def outbox_resend(request: Request, message_id: RowId, db: Session = REQUEST_DB,
+                  actor: Actor = Depends(require_actor)) -> Response:
+    message = system_service.send_outbox_again(db, actor=actor, message_id=message_id)
+    flash(request, f"已重新排队发送：{message.summary or message.kind}")
+    return see_other("/admin/outbox")
 
 
 @router.get("/inbox", response_class=HTMLResponse)

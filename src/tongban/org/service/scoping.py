@@ -67,6 +67,7 @@ _AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.users: frozenset({Role.admin}),
     Area.calendar: frozenset({Role.admin}),
     Area.audit: frozenset({Role.admin}),
+    Area.outbox: frozenset({Role.admin}),
 }
 
 

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from tongban.core import audit, notify, privacy, workdays
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
-from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, permitted
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from tongban.core.listing import Listing, ListParams, Page, page_of, paginate
 from tongban.core.periods import check_period
 from tongban.core.security import Actor, Outsider, Role
 from tongban.core.workdays import local_date, local_today
+from tongban.core.workflow import Workflow
 from tongban.org import service as org_service
 from tongban.org.models import Org
 from tongban.reviews.enums import CASE_TRANSITIONS, CaseAction, CaseState
@@ -196,13 +197,9 @@ def list_cases(db: Session, *, actor: Actor, org: Org | None = None,
     return Page(shown, total, page, params.page_size)
 
 
-def _check(db: Session, actor: Actor, case_: NegativeCase, action: CaseAction) -> None:
-    """Raise the refusal of ``action`` on the case by ``actor``, if any: the one check behind
-    :func:`act` and :func:`allowed_actions`."""
-    allowed_from, _, who = CASE_TRANSITIONS[action]
-    current = CaseState(case_.state)
-    if current not in allowed_from:
-        raise Conflict(f"工单 #{case_.id} 当前为「{current.label}」，不能「{action.label}」")
+def _may_handle(db: Session, actor: Actor, case_: NegativeCase, action: CaseAction,
+                who: str) -> None:
+    """Who handles a case: its unit's liaisons (or managers); managers decide appeals."""
     if who == "manager":
         org_service.require_manager(actor, "裁定申诉")
     elif actor.role not in (Role.liaison, Role.admin, Role.analyst) \
@@ -210,9 +207,15 @@ def _check(db: Session, actor: Actor, case_: NegativeCase, action: CaseAction) -
         raise PermissionDenied("只有责任单位联络员或考核管理员可以办理该工单")
 
 
+#: The 差评工单's workflow (``reviews.enums.CASE_TRANSITIONS``) on the one helper.
+CASE_FLOW: Workflow[CaseAction, CaseState] = Workflow(
+    noun="工单", object_type="negative_case", audit_prefix="review_case", state_type=CaseState,
+    table=CASE_TRANSITIONS, may=_may_handle)
+
+
 def allowed_actions(db: Session, *, actor: Actor, case_: NegativeCase) -> frozenset[CaseAction]:
     """The workflow steps ``actor`` may take on the case now: pages show exactly these."""
-    return permitted(CaseAction, lambda action: _check(db, actor, case_, action))
+    return CASE_FLOW.allowed(db, actor, case_)
 
 
 #: Why 群众满意 was refused: the citizen's own word is needed.
@@ -226,7 +229,7 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
     """Move a case along its workflow; every step is audited with its actor and note. 群众满意
     by staff needs the callback note (what the citizen said); a reply is texted to a rater
     who left a phone on the rating page, where SMS is configured."""
-    _check(db, actor, case_, action)
+    CASE_FLOW.check(db, actor, case_, action)
     note = note.strip()
     if action in (CaseAction.callback, CaseAction.reply, CaseAction.appeal,
                   CaseAction.reject_appeal, CaseAction.uphold) and not note:
@@ -244,8 +247,7 @@ def apply_step(db: Session, *, actor: Actor | Outsider, case_: NegativeCase, act
                note: str, by: str, entry: str) -> None:
     """Take one workflow step (already allowed) and write its audit entry ``entry``; ``by``
     says whose word a follow-up is (``citizen`` or ``callback``)."""
-    _, target, _ = CASE_TRANSITIONS[action]
-    current = CaseState(case_.state)
+    target: CaseState | None = None
     now = utcnow()
     if action is CaseAction.callback:
         case_.called_back_at = now
@@ -270,14 +272,11 @@ def apply_step(db: Session, *, actor: Actor | Outsider, case_: NegativeCase, act
         count_reviews(db, {(review.period, review.org_id, review.level, review.is_default): -1})
     elif action is CaseAction.reject_appeal:
         case_.appeal_upheld = False
-    case_.state = target.value
     case_.called_back_on_time = (case_.called_back_at is not None
                                  and local_date(case_.called_back_at) <= case_.callback_due)
     case_.replied_on_time = (case_.replied_at is not None
                              and local_date(case_.replied_at) <= case_.rectify_due)
-    db.flush()
-    audit.record(db, actor=actor, action=entry, object_type="negative_case", object_id=case_.id,
-                 changes={"state": [current.value, target.value]}, reason=note)
+    CASE_FLOW.step(db, actor, case_, action, reason=note, target=target, entry=entry)
 
 
 def reply_template(case_: NegativeCase) -> str:

@@ -48,13 +48,13 @@ def track_path(token: str) -> str:
 
 def text_outcome(db: Session, *, case_: NegativeCase) -> bool:
     """Text a rater who left a phone on the rating page that the unit has replied, with a
-    link to read the reply and answer 满意/不满意 (only where SMS is configured); whether a
-    message went."""
+    link to read the reply and answer 满意/不满意 (only where SMS is configured; it leaves
+    after commit); whether a message was queued."""
     review: Review = case_.review
     if not notify.sms_ready() or review.source != PUBLIC_SOURCE or not review.phone_cipher:
         return False
     phone = privacy.reveal(review.phone_cipher)
     token = issue_link(db, review_id=review.id, channel="sms")
     url = get_settings().public_url.rstrip("/") + track_path(token)
-    return notify.text_phone(phone, f"您对{case_.org.name}的差评已有整改反馈，请查看并告诉我们"
-                                    f"您是否满意：{url}")
+    return notify.text_phone(db, phone=phone, text=f"您对{case_.org.name}的差评已有整改反馈，"
+                                                   f"请查看并告诉我们您是否满意：{url}")

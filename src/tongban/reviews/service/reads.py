@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from tongban.core.config import get_settings
 from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.numbers import rate_with_interval
 from tongban.core.security import Actor
 from tongban.core.workdays import end_of_day
 from tongban.org import service as org_service
@@ -112,5 +115,36 @@ def dashboard(db: Session, *, actor: Actor, items: int = 10) -> dict[str, Any]:
     defaults = db.execute(select(ReviewCount.period, reviews)
                           .where(ReviewCount.is_default.is_(True)).group_by(ReviewCount.period)
                           .having(reviews > 0).order_by(ReviewCount.period)).all()
-    return {"per_month": per_month, "per_org": per_org, "tags": tags.most_common(),
-            "items": worst_items, "defaults": defaults}
+    names = {org.id: (org.short_name, org.code) for org in db.scalars(
+        select(Org).where(Org.id.in_({row[0] for row in per_org})))}
+    rates = [OrgMonthRate(names[org_id][0], names[org_id][1], period, int(bad or 0), int(total))
+             for org_id, period, total, bad in per_org]
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in rates:
+        totals[(r.name, r.code)][0] += r.bad
+        totals[(r.name, r.code)][1] += r.total
+    # Ranked only on enough ratings: one 差评 out of one rating does not make the worst unit.
+    least = get_settings().review_min_sample
+    ranked = [(name, bad, n, rate_with_interval(bad, n))
+              for (name, _), (bad, n) in totals.items()]
+    worst = sorted((row for row in ranked if row[2] >= least),
+                   key=lambda row: (-row[1] / row[2], row[0]))[:10]
+    thin = sorted(row for row in ranked if row[2] < least and row[1])
+    return {"per_month": per_month, "rates": rates, "tags": tags.most_common(),
+            "items": worst_items, "defaults": defaults, "worst": worst, "thin": thin,
+            "least": least}
+
+
+@dataclass(frozen=True)
+class OrgMonthRate:
+    """One org's 差评率 in one month, with its parts."""
+
+    name: str
+    code: str
+    period: str
+    bad: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.bad / self.total, 2) if self.total else 0.0
