@@ -38,6 +38,8 @@ from tongban.core.middleware import (
 )
 from tongban.core.ratelimit import RateLimited
 from tongban.core.templating import render
+from tongban.datasharing import api as datasharing_api
+from tongban.datasharing import pages as datasharing_pages
 from tongban.errand import api as errand_api
 from tongban.errand import pages as errand_pages
 from tongban.errand.enums import PartnerChannel
@@ -66,6 +68,8 @@ PUBLIC_WRITES = frozenset({
     ("POST", "/errand/new"), ("POST", "/errand/track"), ("POST", "/errand/track/sign"),
     ("POST", f"{API_PREFIX}/reviews"),
     ("POST", f"{API_PREFIX}/auth/token"),
+    # the simulated provincial platform, mounted outside production only
+    ("POST", "/_province/api/catalog"), ("POST", "/_province/api/deliveries"),
     *(("POST", f"{API_PREFIX}/errand/channels/{code.value}/callback")
       for code in PartnerChannel),
 })
@@ -244,7 +248,8 @@ def create_app() -> FastAPI:
                         (reports_api.router, "reports"), (benchmark_api.router, "benchmark"),
                         (rectification_api.supervision_api, "rectification"),
                         (reviews_api.supervision_api, "reviews"),
-                        (errand_api.public_router, "errands"), (errand_api.router, "errands")):
+                        (errand_api.public_router, "errands"), (errand_api.router, "errands"),
+                        (datasharing_api.router, "datasharing")):
         app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
     app.include_router(web_pages.router)
@@ -259,10 +264,16 @@ def create_app() -> FastAPI:
     app.include_router(reviews_pages.supervision_forms)
     app.include_router(reports_pages.router)
     app.include_router(errand_pages.router)
+    app.include_router(datasharing_pages.router)
 
     for name, relative in VENDOR_ASSETS.items():
         directory = settings.static_vendor_dir / relative
         if directory.is_dir():
             app.mount(f"/static/vendor/{name}", StaticFiles(directory=directory), name=name)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if not settings.is_production and not settings.data_cascade_url:
+        # The simulated provincial exchange platform the cascade pushes to (demo, development).
+        from tongban.datasharing.province import create_platform
+
+        app.mount("/_province", create_platform(), name="province")
     return app

@@ -4,6 +4,7 @@ entry points (``app``, ``cli``, the tests) import this module as they import eve
 from __future__ import annotations
 
 import tongban.benchmark.metrics
+import tongban.datasharing.metrics
 import tongban.errand.metrics
 import tongban.rectification.metrics
 import tongban.reviews.metrics  # noqa: F401

@@ -12,6 +12,7 @@ def import_all_models() -> None:
     import tongban.core.outbox
     import tongban.core.ratelimit
     import tongban.core.workdays
+    import tongban.datasharing.models
     import tongban.errand.models
     import tongban.org.models
     import tongban.rectification.models

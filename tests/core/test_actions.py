@@ -60,6 +60,9 @@ from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Actor, Outsider, Role
 from tongban.core.tabular import open_table
 from tongban.core.workdays import DayKind
+from tongban.datasharing import service as datasharing
+from tongban.datasharing.checks import FieldSpec
+from tongban.datasharing.enums import FieldType, Frequency, OpenType, ShareType
 from tongban.errand import dispatcher
 from tongban.errand import service as errand
 from tongban.errand.enums import TRANSITIONS as ERRAND_TRANSITIONS
@@ -933,3 +936,56 @@ def test_each_action_writes_its_audit_entry(db: Session, monkeypatch: pytest.Mon
     written = db.execute(select(AuditEntry.action, AuditEntry.actor, AuditEntry.object_type,
                                 AuditEntry.object_id).where(AuditEntry.id > before)).all()
     assert (name, step.actor.username, step.object_type, str(expected)) in [tuple(w) for w in written]
+
+
+_DATA_CATALOG = ("数据集编码,数据集名称,提供部门,更新频率,共享类型,开放类型,重点数据\n"
+                 "R-DS-1,食品经营许可信息,市市场监督管理局,月,有条件,开放,否\n")
+_DATA_FIELDS = "数据集编码,字段名,类型,必填,格式,主键\nR-DS-1,许可证号,文本,是,,是\n"
+
+
+def _data_catalog(kit: Kit) -> None:
+    datasharing.import_catalog(kit.db, actor=SYSTEM_ACTOR,
+                               catalog=io.BytesIO(_DATA_CATALOG.encode()),
+                               fields=io.BytesIO(_DATA_FIELDS.encode()),
+                               catalog_name="目录.csv", fields_name="字段.csv")
+
+
+@recipe("data.catalog_imported")
+def _import_data_catalog(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: datasharing.import_catalog(
+        kit.db, actor=analyst, catalog=io.BytesIO(_DATA_CATALOG.encode()),
+        fields=io.BytesIO(_DATA_FIELDS.encode()), catalog_name="目录.csv",
+        fields_name="字段.csv"), analyst, "data_dataset", "目录.csv")
+
+
+@recipe("data.dataset_saved")
+def _save_dataset(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: datasharing.save_dataset(
+        kit.db, actor=analyst, fields=[FieldSpec("编号", FieldType.text, True)],
+        given=datasharing.DatasetInput(
+            code="R-DS-2", name="某数据", department="市民政局", frequency=Frequency.month,
+            share_type=ShareType.unconditional, open_type=OpenType.open,
+            pull_url="https://data.example/a.csv")), analyst, "data_dataset", "R-DS-2")
+
+
+@recipe("data.delivered")
+def _deliver_data(kit: Kit) -> Step:
+    _data_catalog(kit)
+    department = org_service.resolve_org(kit.db, ref="市市场监督管理局")
+    liaison = kit.actor(Role.liaison, org=department.code)
+    return Step(lambda: datasharing.deliver(
+        kit.db, actor=liaison, dataset_code="R-DS-1", filename="交付.csv",
+        source=io.BytesIO("许可证号\nSP-1\n".encode())), liaison, "data_delivery",
+        lambda done: done.delivery.id)
+
+
+@recipe("data.use_imported")
+def _import_data_use(kit: Kit) -> Step:
+    _data_catalog(kit)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: datasharing.import_use(
+        kit.db, actor=analyst, filename="调用日志.csv",
+        source=io.BytesIO("数据集编码,期间,调用次数,下载次数\nR-DS-1,2026-10,120,8\n".encode())),
+        analyst, "data_dataset", "调用日志.csv")

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy.orm import Session
 
-from tongban.core import notify
+from tongban.core import notify, outbox
 from tongban.core.config import get_settings
 
 RECIPIENTS = [notify.Recipient(9001, "张丽", phone="13800000000")]
@@ -65,6 +65,8 @@ def test_robot_channels_post_a_text_message(
     monkeypatch.setenv(setting, url)
     get_settings.cache_clear()
     notify.notify(db, recipients=RECIPIENTS, message=MESSAGE, key=f"k-{channel}")
+    assert received == []  # it leaves through the outbox, after the work commits
+    outbox.deliver()
     [payload] = received
     assert payload["msgtype"] == "text"
     text = payload["text"]
@@ -78,6 +80,7 @@ def test_a_failing_channel_does_not_lose_the_inbox_entry(
     monkeypatch.setenv("TONGBAN_WECOM_WEBHOOK_URL", "http://127.0.0.1:9/unreachable")
     get_settings.cache_clear()
     assert notify.notify(db, recipients=RECIPIENTS, message=MESSAGE, key="k-down") == 1
+    assert outbox.deliver().retried == 1
     assert notify.unread_count(db, user_id=9001) == 1
 
 
@@ -106,6 +109,7 @@ def test_a_user_known_to_the_app_is_told_in_person_and_the_others_through_the_ro
     known = notify.Recipient(9002, "李强", phone="13900000001", wecom_id="liqiang",
                              dingtalk_id="ding-liqiang")
     notify.notify(db, recipients=[known, *RECIPIENTS], message=MESSAGE, key=f"k-app-{channel}")
+    outbox.deliver()
     in_person = [p for p in received if "access_token=TOKEN-1" in str(p["_path"])]
     robot = [p for p in received if p["_path"] == "/robot"]
     assert len(in_person) == 1 and len(robot) == 1
@@ -129,8 +133,10 @@ def test_a_user_who_chose_other_channels_gets_the_inbox_entry_only(
     get_settings.cache_clear()
     quiet = notify.Recipient(9003, "王芳", phone="13700000002", channels="sms")
     assert notify.notify(db, recipients=[quiet], message=MESSAGE, key="k-quiet") == 1
+    outbox.deliver()
     assert received == []
     assert notify.unread_count(db, user_id=9003) == 1
     loud = notify.Recipient(9004, "赵敏", phone="13700000003", channels="sms,wecom")
     notify.notify(db, recipients=[loud], message=MESSAGE, key="k-loud")
+    outbox.deliver()
     assert len(received) == 1

@@ -19,6 +19,7 @@ from tests.factories import errand_world, make_errand, make_runner
 from tongban.core import db as core_db
 from tongban.core.audit import AuditEntry
 from tongban.core.db import Base, utcnow
+from tongban.core.errors import PermissionDenied
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.errand import service
 from tongban.errand.models import Errand, ErrandItem, Runner
@@ -87,7 +88,7 @@ def test_a_runner_grabs_only_for_itself(db: Session) -> None:
     plain, _ = errand_world(db)
     errand = make_errand(db, item=plain)
     first, second = make_runner(db), make_runner(db)
-    with pytest.raises(service.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         service.grab(db, actor=actor_for(first.user), errand_id=errand.id, runner_id=second.id)
 
 
@@ -192,10 +193,11 @@ import sys, time
 from tongban.core import db
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.errand import service
+from tongban.errand.models import Errand
 errand, runner, at = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 with db.session_scope() as s:
-    s.get(service.Errand, errand)  # connect before the start
-    time.sleep(max(0.0, at - time.time()))
+    s.get(Errand, errand)  # connect before the start (no transaction held while waiting)
+time.sleep(max(0.0, at - time.time()))
 try:
     with db.session_scope() as s:
         won = service.grab(s, actor=SYSTEM_ACTOR, errand_id=errand, runner_id=runner)

@@ -16,6 +16,7 @@ from tongban.core.security import Role
 from tongban.core.workdays import DayKind, WorkCalendar, local_zone
 from tongban.errand import jobs, service, sla
 from tongban.errand.schemas import errand_read
+from tongban.errand.service import requests
 from tongban.org.service import actor_for, people_of
 
 HOURS = sla.hall_hours("09:00-12:00,13:30-17:30")
@@ -73,7 +74,7 @@ def _at_submission(db: Session, monkeypatch: pytest.MonkeyPatch, moment: str, *,
                    hours: int | None = None, days: int | None = None):  # type: ignore[no-untyped-def]
     item, _ = errand_world(db)
     item.sla_hours, item.sla_days = hours, days
-    monkeypatch.setattr(service, "utcnow", lambda: _bj(moment).astimezone(UTC))
+    monkeypatch.setattr(requests, "utcnow", lambda: _bj(moment).astimezone(UTC))
     errand = make_errand(db, item=item)
     monkeypatch.undo()
     return errand

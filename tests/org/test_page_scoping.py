@@ -17,7 +17,8 @@ from tongban.app import create_app
 from tongban.core.security import Role
 
 #: what only the victim's own pages may show (its task, its adjustment, its org page link)
-VICTIM_MARKS = ("巴州区的任务", "巴州区的扣分", f"/orgs/{VICTIM_ORG}\"", "巴州区的代办地址")
+VICTIM_MARKS = ("巴州区的任务", "巴州区的扣分", f"/orgs/{VICTIM_ORG}\"", "巴州区的代办地址",
+                "巴州区的数据集")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,18 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("POST", "/rectification/supervision"): PageProbe("/rectification/supervision",
                                                           rightful=None),
         ("POST", "/home/urge"): PageProbe("/home/urge", rightful=None),
+        # a liaison's overview is its department's page (a redirect)
+        ("GET", "/datasharing"): PageProbe("/datasharing", "public", rightful=Role.admin),
+        ("GET", "/datasharing/departments/{code}"): PageProbe(
+            f"/datasharing/departments/{VICTIM_ORG}"),
+        ("GET", "/datasharing/datasets/{code}"): PageProbe("/datasharing/datasets/V-DS-1"),
+        ("POST", "/datasharing/datasets/{code}/deliveries"): PageProbe(
+            "/datasharing/datasets/V-DS-1/deliveries", rightful=None),
+        ("GET", "/datasharing/catalog"): PageProbe("/datasharing/catalog", "clean"),
+        ("GET", "/datasharing/catalog/{part}.csv"): PageProbe(
+            "/datasharing/catalog/datasets.csv", "clean"),
+        ("GET", "/datasharing/catalog/edit"): PageProbe("/datasharing/catalog/edit?code=V-DS-1",
+                                                        rightful=Role.admin),
         ("GET", "/errand/new"): PageProbe("/errand/new", "public", rightful=None),
         # a requester's own link: a guessed token is a 404 (tests/errand/test_security.py)
         ("GET", "/errand/track/{token}"): PageProbe("/errand/track/x", "public", rightful=None),
@@ -167,6 +180,7 @@ UNSCOPED_WRITES = {
     "/rectification/new", "/reports",
     "/errand/new", "/errand/track", "/errands/runner/duty", "/errands/runner/position",
     "/errands/post-offices/import", "/errand/track/sign", "/errands/items/publish", "/errands/items/{item_id}/{action}",
+    "/datasharing/catalog/import", "/datasharing/catalog/edit", "/datasharing/cascade/retry",
 }
 
 
@@ -213,7 +227,9 @@ def test_another_orgs_liaison_sees_none_of_the_victims_data_on_any_page(
                                                        "role": "liaison", "kind": "urge",
                                                        "org": VICTIM_ORG},
                                      files={"file": ("a.png", picture(), "image/png")}
-                                     if template.endswith("attachments") else None,
+                                     if template.endswith("attachments") else
+                                     {"file": ("v.csv", "编号\nX\n".encode(), "text/csv")}
+                                     if template.endswith("deliveries") else None,
                                      follow_redirects=False)
         text = response.text
         if probe.expect == "denied":

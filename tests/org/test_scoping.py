@@ -6,6 +6,7 @@ The route table below must name every route under /api/v1; a new route fails
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.factories import api_client, errand_world, make_errand, make_user, pi
 from tongban.app import create_app
 from tongban.assessment import service as assessment
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.datasharing import service as datasharing
 from tongban.org import service
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskAction, TaskSource
@@ -220,6 +222,19 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             "/api/v1/rectification/tasks/supervision", {"kind": "urge",
                                                         "ids": [victim_task_id]}),
         # 跑团代办: a liaison sees its zones' errands; a runner its own and its pool.
+        ("GET", "/api/v1/datasharing/datasets"): Probe("/api/v1/datasharing/datasets",
+                                                       expect="no_victim_data"),
+        ("GET", "/api/v1/datasharing/datasets/{code}"): Probe(
+            "/api/v1/datasharing/datasets/V-DS-1"),
+        ("GET", "/api/v1/datasharing/datasets/{code}/deliveries"): Probe(
+            "/api/v1/datasharing/datasets/V-DS-1/deliveries"),
+        ("POST", "/api/v1/datasharing/datasets/{code}/deliveries"): Probe(
+            "/api/v1/datasharing/datasets/V-DS-1/deliveries",
+            files={"file": ("v.csv", "编号\nX\n".encode(), "text/csv")}),
+        ("GET", "/api/v1/datasharing/quality"): Probe("/api/v1/datasharing/quality",
+                                                      expect="no_victim_data"),
+        ("GET", "/api/v1/datasharing/cascade"): Probe("/api/v1/datasharing/cascade",
+                                                      expect="no_victim_data"),
         ("GET", "/api/v1/errands"): Probe("/api/v1/errands", expect="no_victim_data"),
         ("POST", "/api/v1/errands"): Probe("/api/v1/errands", {
             "item_id": 1, "contact_name": "x", "phone": "13800001111", "lat": 31.868,
@@ -295,6 +310,14 @@ def victim_data(db: Session) -> list[int]:
         Review.source == "probe")).one()
     item, _ = errand_world(db)
     errand = make_errand(db, item=item, address="巴州区的代办地址")
+    datasharing.import_catalog(
+        db, actor=SYSTEM_ACTOR, catalog=io.BytesIO(
+            f"数据集编码,数据集名称,提供部门,更新频率,共享类型,开放类型,重点数据\n"
+            f"V-DS-1,巴州区的数据集,{VICTIM_ORG},月,无条件,开放,否\n".encode()),
+        fields=io.BytesIO("数据集编码,字段名,类型,必填,格式,主键\nV-DS-1,编号,文本,是,,是\n".encode()),
+        catalog_name="目录.csv", fields_name="字段.csv")
+    datasharing.deliver(db, actor=SYSTEM_ACTOR, dataset_code="V-DS-1",
+                        source=io.BytesIO("编号\n巴州区的编号\n".encode()), filename="v.csv")
     return [victim.id, token.id, adjustment.id, task.id, task.lines[0].id, attachment.id,
             case_id, errand.id]
 

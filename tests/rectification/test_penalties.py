@@ -14,6 +14,7 @@ from tongban.assessment import service as assessment
 from tongban.assessment.models import Adjustment, MetricValue
 from tongban.assessment.ranking import competition_rank
 from tongban.cli import app as cli
+from tongban.core import outbox
 from tongban.core.notify import Notification
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.core.workdays import end_of_day
@@ -137,6 +138,8 @@ def test_console_channel_prints_when_configured(db: Session, monkeypatch: pytest
     guides_task(db, lines=1, due=date(2026, 2, 25))
     make_user(db, role=Role.liaison, org="市交通运输局")
     jobs.run(db, as_of=date(2026, 2, 26))
+    assert "督办：整改任务" not in capsys.readouterr().out  # nothing leaves before the commit
+    outbox.deliver()
     assert "督办：整改任务" in capsys.readouterr().out
 
 

@@ -195,3 +195,38 @@ def test_gb18030_files_go_through_the_set_based_path(
     assert bulk_calls[-1] is not None and result.imported == 1
     review = db.scalars(select(Review).where(Review.source_id == "g1")).one()
     assert (review.org.name, review.level) == ("巴中市", 4)
+
+
+def test_the_opened_cases_are_read_once_however_many_groups_the_file_has(
+        postgres: Session, bulk_calls: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """12 months × 3 orgs × 5 levels: the insert answers one row per group and the ids of the
+    cases it opened once, not once per group (which was months × orgs × levels copies)."""
+    orgs = ["巴州区", "恩阳区", "通江县"]
+    rows = [ok(f"g{m}-{o}-{lv}", org=org, level=str(lv), case=f"G{m}-{o}-{lv}",
+               rated=f"2025-{m:02d}-10 10:00:00")
+            for m in range(1, 13) for o, org in enumerate(orgs) for lv in range(1, 6)]
+    read: list[int] = []
+    execute = postgres.execute
+
+    def counting(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        result = execute(statement, *args, **kwargs)
+        if "FROM opened" in str(statement):
+            found = result.all()
+            read.append(sum(len(row[4] or []) for row in found) + len(found))
+            return _Rows(found)
+        return result
+
+    monkeypatch.setattr(postgres, "execute", counting)
+    result = service.import_reviews(postgres, actor=SYSTEM_ACTOR,
+                                    source=io.BytesIO(csv_bytes(rows)), filename="多月.csv")
+    assert bulk_calls[-1] is not None and result.imported == 180
+    assert result.cases_opened == 72  # levels 1 and 2 of 36 groups
+    assert read == [72 + 180 + 1]  # the ids once, a row per group and the row that holds them
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def all(self) -> list[Any]:
+        return self.rows

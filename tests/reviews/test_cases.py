@@ -311,3 +311,24 @@ def test_a_bad_handled_count_row_refuses_the_whole_file(db: Session, cells: dict
     [(row, col, message)] = located(refused.value)
     assert (row, col) == (3, column) and reason in message
     assert service.metrics(db, actor=SYSTEM_ACTOR, org=enyang, period="2026-02") == before
+
+
+def test_the_reply_box_starts_empty_and_offers_templates_to_pick_and_edit(db: Session) -> None:
+    """A made-up answer must never reach the citizen: the 整改反馈 box is empty and required;
+    the templates are choices, and a reply that is only a template is refused."""
+    from tests.factories import logged_in_client, make_user
+
+    case_ = make_case(db, sid="tpl", tags="材料繁琐")
+    walk(db, case_, CaseAction.callback, CaseAction.verify, CaseAction.rectify)
+    client = logged_in_client(db, make_user(db, role=Role.liaison, org="巴州区"))
+    page = client.get(f"/reviews/cases/{case_.id}").text
+    assert 'data-testid="note-reply"></textarea>' in page  # empty
+    assert "required" in page.split('id="note-reply"')[1].split(">")[0]
+    templates = page.split('data-testid="reply-templates"')[1].split("</select>")[0]
+    assert "精简材料" in templates and templates.index("材料繁琐") < templates.index("其他")
+    verbatim = service.reply_template(case_)
+    with pytest.raises(DomainError, match="不能只是模板原文"):
+        service.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.reply, note=verbatim)
+    service.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.reply,
+                note=verbatim + "本事项的户口本复印件已改为免提交。")
+    assert case_.state == CaseState.replied

@@ -83,11 +83,12 @@ def test_upgrading_an_existing_database_counts_the_reviews_it_holds(tmp_path: Pa
 
 def test_a_month_whose_only_rating_was_voided_leaves_the_dashboard(db: Session) -> None:
     case_ = make_case(db, "only", rated="2025-06-10 10:00:00")
-    assert (case_.org_id, "2025-06") in {(o, p) for o, p, *_ in service.dashboard(
-        db, actor=SYSTEM_ACTOR)["per_org"]}
+    code = case_.org.code
+    assert (code, "2025-06") in {(r.code, r.period) for r in service.dashboard(
+        db, actor=SYSTEM_ACTOR)["rates"]}
     walk(db, case_, CaseAction.callback, CaseAction.appeal, CaseAction.uphold)
     data = service.dashboard(db, actor=SYSTEM_ACTOR)
-    assert (case_.org_id, "2025-06") not in {(o, p) for o, p, *_ in data["per_org"]}
+    assert (code, "2025-06") not in {(r.code, r.period) for r in data["rates"]}
     assert "2025-06" not in {p for p, *_ in data["per_month"]}
 
 

@@ -5,6 +5,7 @@ phone and the reply texted to the rater (where SMS is configured)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.factories import actor_of, csrf_of, logged_in_client, make_user
 from tests.reviews.test_cases import make_case, walk
 from tests.security.test_public_reviews import rating
 from tongban.app import create_app
-from tongban.core import notify
+from tongban.core import notify, outbox
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
@@ -31,14 +32,37 @@ TO_REPLY = (CaseAction.callback, CaseAction.verify, CaseAction.rectify)
 PHONE = "13812345678"
 
 
-def sms_on(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+class Texts(Sequence[dict[str, Any]]):
+    """The messages the fake gateway was given, as a phone has them once the courier ran: each
+    look first delivers what the outbox holds (texts leave after their transaction commits)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def _delivered(self) -> list[dict[str, Any]]:
+        outbox.deliver()
+        return self.sent
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._delivered()[index]
+
+    def __len__(self) -> int:
+        return len(self._delivered())
+
+    def __eq__(self, other: object) -> bool:
+        return self._delivered() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def sms_on(monkeypatch: pytest.MonkeyPatch) -> Texts:
     """Configure the sms channel with a fake gateway; the messages it is given."""
-    sent: list[dict[str, Any]] = []
+    texts = Texts()
     monkeypatch.setenv("TONGBAN_NOTIFY_CHANNELS", "sms")
     monkeypatch.setenv("TONGBAN_SMS_GATEWAY_URL", "http://sms.invalid/send")
-    monkeypatch.setattr(notify, "_post_json", lambda url, payload: sent.append(payload))
+    monkeypatch.setattr(notify, "_post_json", lambda url, payload: texts.sent.append(payload))
     get_settings.cache_clear()
-    return sent
+    return texts
 
 
 def no_gateway(monkeypatch: pytest.MonkeyPatch) -> None:

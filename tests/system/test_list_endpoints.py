@@ -3,6 +3,7 @@ endpoint is checked (or fails for want of a sample parameter) without being name
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 from tests.factories import api_client, make_user
 from tongban.app import create_app
 from tongban.core.config import get_settings
-from tongban.core.security import Role
+from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.datasharing import service as datasharing
 
 ENVELOPE = {"items", "total", "page", "page_size"}
 #: Lists small by nature, answered whole (docs/development.md, "Lists"): no paging parameters.
@@ -29,7 +31,9 @@ WHOLE = {
 #: A value for each path or required query parameter of a list (demo data).
 SAMPLES = {"code": "511900", "cohort": "bz-counties", "period": "2026-03", "org": "511902",
            "old": "sc-ywtb@2026.1", "new": "sc-ywtb@2026.2", "case_id": "1", "task_id": "1",
-           "group_id": "1"}
+           "group_id": "1", "object_id": "1"}
+#: Where a path's parameter names another kind of thing than the sample of its name.
+PATH_SAMPLES = {"/api/v1/datasharing/datasets/{code}/deliveries": {"code": "L-DS-1"}}
 
 
 def _lists() -> dict[str, dict[str, Any]]:
@@ -51,17 +55,27 @@ def _lists() -> dict[str, dict[str, Any]]:
 def _url(path: str, operation: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """``path`` with its parameters filled in, and the required query parameters."""
     query = {}
+    samples = {**SAMPLES, **PATH_SAMPLES.get(path, {})}
     for parameter in operation.get("parameters", []):
         name = parameter["name"]
         if parameter["in"] == "path":
-            path = path.replace("{" + name + "}", SAMPLES[name])
+            path = path.replace("{" + name + "}", samples[name])
         elif parameter.get("required"):
-            query[name] = SAMPLES[name]
+            query[name] = samples[name]
     return path, query
 
 
 @pytest.fixture
 def admin(db: Session) -> TestClient:
+    """An administrator, with a dataset of two deliveries (the test data has no shared data)."""
+    datasharing.import_catalog(
+        db, actor=SYSTEM_ACTOR, catalog_name="目录.csv", fields_name="字段.csv",
+        catalog=io.BytesIO("数据集编码,数据集名称,提供部门,更新频率,共享类型,开放类型,重点数据\n"
+                           "L-DS-1,某数据,市民政局,月,不予共享,不开放,否\n".encode()),
+        fields=io.BytesIO("数据集编码,字段名,类型,必填,格式,主键\nL-DS-1,编号,文本,是,,是\n".encode()))
+    for n in (1, 2):
+        datasharing.deliver(db, actor=SYSTEM_ACTOR, dataset_code="L-DS-1", filename="a.csv",
+                            source=io.BytesIO(f"编号\nX-{n}\n".encode()))
     return api_client(db, make_user(db, role=Role.admin))
 
 

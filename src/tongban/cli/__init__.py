@@ -15,6 +15,7 @@ from tongban.cli.audit import audit_app
 from tongban.cli.benchmark import benchmark_app
 from tongban.cli.calendar import calendar_app
 from tongban.cli.catalog import catalog_app
+from tongban.cli.data import data_app
 from tongban.cli.db import db_app
 from tongban.cli.demo import demo_app
 from tongban.cli.errand import errand_app
@@ -48,3 +49,4 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(benchmark_app, name="benchmark")
 app.add_typer(errand_app, name="errand")
+app.add_typer(data_app, name="data")

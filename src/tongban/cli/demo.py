@@ -20,6 +20,7 @@ def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.benchmark import load_benchmark_demo
     from tongban.demo.catalog import load_catalog_demo
     from tongban.demo.city import DEMO_PASSWORD, load_demo
+    from tongban.demo.datasharing import load_datasharing_demo
     from tongban.demo.errand import load_errand_demo
     from tongban.demo.rectification import load_rectification_demo
     from tongban.demo.reviews import load_reviews_demo
@@ -32,6 +33,7 @@ def demo_load(as_json: JsonOption = False) -> None:
         reviews_summary = load_reviews_demo(db)
         rectification_summary = load_rectification_demo(db)
         errand_summary = load_errand_demo(db)
+        data_summary = load_datasharing_demo(db)
 
     def human() -> None:
         console.print(
@@ -41,7 +43,8 @@ def demo_load(as_json: JsonOption = False) -> None:
             f"评价 {reviews_summary.reviews}，事项目录新增 {items.added} 项，"
             f"对标事项组 {benchmark_summary.groups}，对标建议 {benchmark_summary.suggestions} 条，"
             f"跑手 {errand_summary.runners}，代办 {errand_summary.errands}，"
-            f"邮政网点 {errand_summary.post_offices}"
+            f"邮政网点 {errand_summary.post_offices}，共享数据集 {data_summary.datasets}，"
+            f"数据交付 {data_summary.deliveries} 次"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -61,6 +64,7 @@ def demo_load(as_json: JsonOption = False) -> None:
          "benchmark_groups": benchmark_summary.groups,
          "benchmark_suggestions": benchmark_summary.suggestions,
          "errand_runners": errand_summary.runners, "errands": errand_summary.errands,
+         "datasets": data_summary.datasets, "data_deliveries": data_summary.deliveries,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )

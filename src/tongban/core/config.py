@@ -68,6 +68,23 @@ class Settings(BaseSettings):
     outbox_seconds: float = Field(default=5, gt=0)
     outbox_lease_seconds: int = Field(default=120, ge=10)
     outbox_max_attempts: int = Field(default=8, ge=1)
+    #: 数据共享 (datasharing/): names of the key data the province or the public demands (a
+    #: dataset whose name holds one is key data), the working days after a period's end by
+    #: which its delivery is due, per frequency, the weights of a dataset's quality score, the
+    #: drop in rows against the previous delivery that is flagged, and the provincial exchange
+    #: platform (empty: the simulated one inside this server, outside production).
+    data_key_names: str = ("市场主体登记,不动产登记,社会保险,住房公积金,婚姻登记,户籍人口,学历学位,"
+                           "医疗保障,企业信用,行政许可,行政处罚")
+    data_grace_workdays: str = "realtime:1,day:1,week:2,month:5,quarter:10,year:20"
+    data_quality_weights: str = "validity:40,completeness:20,uniqueness:10,freshness:20,use:10"
+    data_volume_drop: float = Field(default=0.3, gt=0, lt=1)
+    data_cascade_url: str = ""
+    data_cascade_token: str = ""
+    #: The cascade standard the provincial platform publishes and this server speaks.
+    data_cascade_standard: str = Field(default="v2", pattern=r"^v[12]$")
+    #: Indicators that score the cascade, besides those reading ``shared``/``share_rate``
+    #: (``scheme:indicator``, comma-separated): the points a failing cascade puts at risk.
+    data_cascade_indicators: str = "sc-ywtb:E01"
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = "tongban@localhost"
@@ -314,6 +331,21 @@ class Settings(BaseSettings):
     def report_number_prefix(self, kind: str) -> str:
         """The 文号 prefix of a report kind (monthly, weekly, quarterly)."""
         return str(getattr(self, f"report_number_prefix_{kind}"))
+
+    @property
+    def data_key_name_list(self) -> list[str]:
+        return [w.strip() for w in self.data_key_names.split(",") if w.strip()]
+
+    def data_pairs(self, setting: str) -> dict[str, float]:
+        """``a:1,b:2`` settings as a mapping (a wrong entry is refused by name)."""
+        found: dict[str, float] = {}
+        for part in (p.strip() for p in getattr(self, setting).split(",") if p.strip()):
+            key, _, value = part.partition(":")
+            try:
+                found[key.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"TONGBAN_{setting.upper()} 中的「{part}」应为 名称:数字") from None
+        return found
 
     @property
     def upload_extension_set(self) -> set[str]:

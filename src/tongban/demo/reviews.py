@@ -89,7 +89,7 @@ def load_reviews_demo(db: Session) -> ReviewDemoSummary:
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.verify)
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.rectify)
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.reply,
-                    note=reviews.reply_template(case_))
+                    note=reviews.reply_template(case_) + "已当面向群众说明办理进度。")
         reviews.act(db, actor=SYSTEM_ACTOR, case_=case_, action=CaseAction.satisfied,
                     note="电话回访，群众表示对整改结果满意")
     return summary

@@ -41,3 +41,4 @@ class Area(Choice):
     calendar = "calendar", "工作日历"
     audit = "audit", "审计日志"
     outbox = "outbox", "消息发送"
+    datasharing = "datasharing", "数据共享"

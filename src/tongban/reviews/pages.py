@@ -255,7 +255,7 @@ def case_page(request: Request, case_id: RowId, db: Session = REQUEST_DB,
         "case": found, "state": state, "actions": actions, "today": local_today(),
         "service": service, "phone": service.phone_for(db, actor=actor, case_=found),
         "comment": privacy.mask_text(found.review.comment),
-        "template": service.reply_template(found), "level": Level(found.review.level),
+        "templates": service.reply_templates(found), "level": Level(found.review.level),
         "items": catalog.item_names(db, codes=[found.review.item_code]),
         "channel": Channel(found.review.channel).label, **_record(db, actor, found)})
 

@@ -20,6 +20,7 @@ from tongban.core import outbox, ratelimit
 from tongban.core.config import get_settings
 from tongban.core.db import session_scope
 from tongban.core.workdays import local_today, local_zone
+from tongban.datasharing import jobs as datasharing_jobs
 from tongban.errand import jobs as errand_jobs
 from tongban.rectification import jobs as rectification_jobs
 from tongban.reports import jobs as report_jobs
@@ -35,6 +36,10 @@ def run_all(*, as_of: date) -> dict[str, Any]:
         ("reviews", lambda db: review_jobs.run(db, as_of=as_of).as_dict()),
         ("errands", lambda db: errand_jobs.run(db, as_of=as_of).as_dict()),
         ("benchmark", lambda db: benchmark_jobs.run(db, as_of=as_of).as_dict()),
+        # the pulls read the departments' sources with no transaction open, each recorded
+        # in one of its own (the session given here stays unused)
+        ("data_pulls", lambda _db: datasharing_jobs.pull(as_of=as_of).as_dict()),
+        ("datasharing", lambda db: datasharing_jobs.run(db, as_of=as_of).as_dict()),
         # last: the bulletins and the leaders' digest read what the others just did
         ("reports", lambda db: report_jobs.run(db, as_of=as_of).as_dict()),
         ("rate_counters_removed", lambda db: ratelimit.purge(db)),

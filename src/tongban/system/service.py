@@ -64,6 +64,9 @@ def outbox_view(db: Session, *, actor: Actor, state: str, params: ListParams) ->
                       chosen)
 
 
+audit.name_objects({"outbox_message": "待发消息"})
+
+
 @audit.action({"outbox.resent": "重新发送消息"})
 def send_outbox_again(db: Session, *, actor: Actor, message_id: int) -> OutboxMessage:
     """Send a failed message again (its attempts start over), audited."""

@@ -4,6 +4,7 @@ cohort of its province's cities."""
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import re
 from dataclasses import dataclass
@@ -58,6 +59,30 @@ def _read_divisions(filename: str) -> list[dict[str, str]]:
     if filename.endswith(".gz"):
         raw = gzip.decompress(raw)
     return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+
+
+@functools.cache
+def division_codes() -> frozenset[str]:
+    """Every code of the national division data (vintage 2022-10-31) in its full form: the
+    provinces', cities' and counties' 6 digits (510000, 511900, 511902) and the townships' 9."""
+    found = {r["code"] + "0000" for r in _read_divisions("provinces_all.csv")}
+    found |= {r["code"] + "00" for r in _read_divisions("cities_all.csv")}
+    found |= {r["code"] for r in _read_divisions("areas_all.csv")}
+    found |= {r["code"] for r in _read_divisions("streets_all.csv.gz")}
+    return frozenset(found)
+
+
+def is_division_code(code: str) -> bool:
+    """Whether ``code`` names a division: 6 digits of a province, city or county, 9 of a
+    township, or 12 (the statistical form) whose township (or county, with zeros) is known."""
+    if not code.isascii() or not code.isdigit():
+        return False
+    known = division_codes()
+    if len(code) in (6, 9):
+        return code in known
+    if len(code) == 12:
+        return code[:9] in known or (code[:6] in known and code[6:] == "000000")
+    return False
 
 
 def region() -> Region:

@@ -68,6 +68,7 @@ _AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.calendar: frozenset({Role.admin}),
     Area.audit: frozenset({Role.admin}),
     Area.outbox: frozenset({Role.admin}),
+    Area.datasharing: frozenset(Role) - {Role.runner},
 }
 
 

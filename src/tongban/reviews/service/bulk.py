@@ -450,12 +450,17 @@ def _insert(db: Session, checker: Checker) -> BulkCounts:
             FROM fresh JOIN review_due d ON d.received = (fresh.rated_at AT TIME ZONE :zone)::date
             WHERE fresh.level <= 2
             RETURNING id)
-        SELECT period, org_id, level, count(*), (SELECT array_agg(id) FROM opened) FROM fresh
+        SELECT period, org_id, level, count(*), NULL::integer[] FROM fresh
         GROUP BY period, org_id, level
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, (SELECT array_agg(id) FROM opened)
     """), {"now": checker.now, "zone": zone}).all()
-    imported = sum(row[3] for row in counted)
-    cases = sorted(counted[0][4] or []) if counted else []
+    # The opened cases' ids come once, in a row of their own: in every group row they were
+    # months × orgs × levels copies of the whole list (2 GB at a million rows).
+    groups = [row for row in counted if row[0] is not None]
+    cases = sorted(next((row[4] for row in counted if row[0] is None), None) or [])
+    imported = sum(row[3] for row in groups)
     count_reviews(db, {(period, org_id, level, False): n
-                       for period, org_id, level, n, _ in counted})
+                       for period, org_id, level, n, _ in groups})
     skipped = db.scalar(text("SELECT count(*) FROM review_fate WHERE fate = 'skipped'")) or 0
     return BulkCounts(imported=imported, skipped=skipped, case_ids=cases)

@@ -236,6 +236,8 @@ def act(db: Session, *, actor: Actor, case_: NegativeCase, action: CaseAction,
         raise DomainError(f"「{action.label}」须填写说明")
     if action is CaseAction.satisfied and not note:
         raise DomainError(SATISFIED_NEEDS_WORD)
+    if action is CaseAction.reply and note in {t for _, t in reply_templates(case_)}:
+        raise DomainError("整改反馈不能只是模板原文：请写明针对这条差评核实了什么、做了什么")
     apply_step(db, actor=actor, case_=case_, action=action, note=note, by="callback",
                entry=f"review_case.{action.value}")
     if action is CaseAction.reply:
@@ -282,6 +284,13 @@ def apply_step(db: Session, *, actor: Actor | Outsider, case_: NegativeCase, act
 def reply_template(case_: NegativeCase) -> str:
     template = REPLY_TEMPLATES.get(case_.category, REPLY_TEMPLATES["其他"])
     return template.format(org=case_.org.name)
+
+
+def reply_templates(case_: NegativeCase) -> list[tuple[str, str]]:
+    """The reply templates a liaison may pick from and then edit, the case's category first
+    (never put in the reply box: a made-up answer must not reach the citizen unread)."""
+    names = sorted(REPLY_TEMPLATES, key=lambda name: (name != case_.category, name == "其他"))
+    return [(name, REPLY_TEMPLATES[name].format(org=case_.org.name)) for name in names]
 
 
 def phone_for(db: Session, *, actor: Actor, case_: NegativeCase) -> str:

@@ -76,11 +76,21 @@
     });
   }
 
-  // data-autosubmit on a select submits its form; data-print prints; data-back goes back.
+  // data-autosubmit on a select submits its form; data-print prints; data-back goes back;
+  // data-fills="<textarea id>" on a select puts the chosen template into that textarea, to be
+  // edited there (a text someone else will read never starts pre-filled).
   function initActions() {
     document.addEventListener("change", function (event) {
       var el = event.target;
       if (el.matches && el.matches("[data-autosubmit]") && el.form) { el.form.submit(); }
+      if (el.matches && el.matches("[data-fills]") && el.value) {
+        var box = document.getElementById(el.dataset.fills);
+        if (box && (!box.value.trim() || window.confirm("用所选模板替换已填写的内容？"))) {
+          box.value = el.value;
+          box.focus();
+        }
+        el.value = "";
+      }
     });
     document.addEventListener("click", function (event) {
       var el = event.target.closest ? event.target.closest("[data-print], [data-back]") : null;
