@@ -88,8 +88,10 @@ def test_org_page_has_charts_and_whatif_panel(db: Session) -> None:
 
 def test_liaison_sees_only_its_own_line_and_page(db: Session) -> None:
     client = logged_in_client(db, make_user(db, role=Role.liaison, org="恩阳区"))
-    page = client.get("/assessment?cohort=bz-counties&period=2026-04")
+    page = client.get("/assessment?cohort=bz-counties&period=2026-03")
     assert "恩阳区" in page.text and "巴州区" not in page.text
+    draft = client.get("/assessment?cohort=bz-counties&period=2026-04").text  # not published
+    assert "2026年4月尚无成绩单" in draft and "巴州区" not in draft
     assert client.get("/assessment/bz-counties/2026-04/orgs/511902").status_code == 404
 
 

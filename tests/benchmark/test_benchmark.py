@@ -227,7 +227,7 @@ def test_suggestions_of_each_kind_with_keys_stable_across_reruns(db: Session) ->
                           ("materials", "居民身份证"), ("materials", "营业执照"),
                           ("exempt", "居民身份证"), ("exempt", "营业执照")}
     assert "广元市2个环节" in found[("procedure", "")].detail
-    assert "南充市0个工作日" in found[("time_limit", "")].detail
+    assert "南充市即办" in found[("time_limit", "")].detail
     assert found[("materials", "营业执照")].cities == "广元市"
     ids = {k: s.id for k, s in found.items()}
     again = service.suggest(db, actor=SYSTEM_ACTOR, city=home)

@@ -26,6 +26,7 @@ def _push(db: Session, code: str, outcome: CascadeOutcome) -> None:
                            standard="v1", key=code, at=utcnow(), alert=False,
                            message="" if outcome is CascadeOutcome.ok
                            else "级联标准已更新为v2（本次按v1）：缺少 field_list")
+    db.flush()
 
 
 def test_the_analyst_sees_the_failing_cascade_and_the_citys_points_at_risk(
@@ -46,7 +47,13 @@ def test_the_analyst_sees_the_failing_cascade_and_the_citys_points_at_risk(
     assert departments.index("市民政局") >= 0 and departments.index("市市场监督管理局") >= 0
     trend = chart_option(page.text, "chart-trend")
     assert [s["name"] for s in trend["series"]] == ["归集率", "共享率", "开放率", "质量得分"]
-    assert len(trend["xAxis"]["data"]) == 6
+    assert len(trend["xAxis"]["data"]) == 12  # a year: the spring's cascade break stays in view
+    assert 'data-testid="cascade-healthy"' not in page.text
+    _push(db, "T-MKT-1", CascadeOutcome.ok)  # retried under the new standard
+    healthy = client.get("/datasharing").text
+    assert 'data-testid="cascade-alert"' not in healthy
+    line = healthy.split('data-testid="cascade-healthy"')[1].split("</p>")[0]
+    assert "3 个应共享的数据集最近一次推送均成功" in line
 
 
 def test_a_liaison_works_on_its_departments_page(db: Session, catalog: Catalog) -> None:

@@ -97,9 +97,11 @@ def test_projection_equals_a_recomputation_by_hand(db: Session) -> None:
     guides_task(db, due=date(2099, 3, 1))
     rows = service.risk(db, actor=SYSTEM_ACTOR, as_of=date(2026, 11, 25))
     row = next(r for r in rows if r.org.code == "511900")
-    sheet = assessment.latest_sheet_of(db, org=row.org)
-    assert sheet is not None and sheet.period == "2026-04"
-    totals = {ln.org_id: ln.total for ln in sheet.lines}
+    # the newest published month (2026-03), never the April draft
+    view = assessment.latest_view_of(db, actor=SYSTEM_ACTOR, org=row.org, published=True)
+    assert view is not None and view.period == "2026-03"
+    assert row.basis == "四川省的21个市(州)2026年3月成绩单"
+    totals = {r.org_id: r.total for r in view.rows}
     own = totals[row.org.id]
     totals[row.org.id] = round(own - row.points_at_risk, 4)
     assert row.current_total == own

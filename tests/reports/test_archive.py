@@ -143,6 +143,13 @@ def test_pages_preview_generate_and_download(db: Session) -> None:
     assert preview.status_code == 200
     assert "2026年3月巴中市县区类考评情况通报" in preview.text
     assert 'href="/assessment/bz-counties/2026-03/orgs/' in preview.text
+    assert 'data-testid="generate"' in preview.text
+    leader = logged_in_client(db, make_user(db, role=Role.leader))
+    read_only = leader.get("/reports/preview", params={"kind": "monthly",
+                                                       "cohort": "bz-counties",
+                                                       "period": "2026-03"})
+    assert read_only.status_code == 200 and "考评情况通报" in read_only.text
+    assert 'data-testid="generate"' not in read_only.text  # the service would refuse it
     posted = client.post("/reports", data={"kind": "monthly", "cohort": "bz-counties",
                                            "period": "2026-03", "as_of": "",
                                            "csrf_token": csrf_of(client, "/reports")},

@@ -97,7 +97,7 @@ def test_a_bulk_urge_tells_each_unit_once_with_a_summary(db: Session) -> None:
     liaisons = [u for name in ("巴州区", "恩阳区") for u in org_service.people_of(
         db, org=org_service.resolve_org(db, ref=name), roles={Role.liaison})]
     assert len(done.notes) == 4 and done.notified == len(liaisons)  # one message each
-    assert done.message == "已催办 4 件（2 个单位）"
+    assert done.message == "已催办巴州区、恩阳区 4 件"
     [summary] = [m for m in inbox_of(db, bazhou.id) if m.kind == "urge"]
     assert "巴州区 3 件" in summary.title and summary.link.startswith("/reviews?org=")
     [single] = [m for m in inbox_of(db, enyang.id) if m.kind == "urge"]
@@ -148,7 +148,7 @@ def test_the_case_page_shows_the_record_and_offers_the_forms_the_actor_may_use(
         follow_redirects=False)
     assert response.status_code == 303
     page = client.get(f"/reviews/cases/{case_id}").text
-    assert "已批示 1 件（1 个单位）" in page
+    assert "已批示巴州区 1 件" in page
     assert "请&lt;b&gt;立即&lt;/b&gt;整改" in page and "<b>立即</b>" not in page
     # the history names people and actions in words
     timeline = page.split('class="timeline"')[1].split("</ol>")[0]
@@ -198,7 +198,7 @@ def test_cases_are_supervised_through_the_api_within_the_actors_scope(db: Sessio
     client = api_client(db, make_user(db, role=Role.analyst))
     answer = client.post("/api/v1/reviews/cases/supervision", json={"kind": "urge",
                                                                      "ids": [case_id]})
-    assert answer.status_code == 201 and answer.json()["message"] == "已催办 1 件（1 个单位）"
+    assert answer.status_code == 201 and answer.json()["message"] == "已催办恩阳区 1 件"
     assert client.get(f"/api/v1/reviews/cases/{case_id}/supervision").json()["total"] == 1
     outsider = api_client(db, make_user(db, role=Role.liaison, org="巴州区"))
     assert outsider.get(f"/api/v1/reviews/cases/{case_id}/supervision").status_code == 404
@@ -241,9 +241,14 @@ def test_the_leaders_home_page_urges_a_unit_from_its_backlog_row(db: Session) ->
     listed = client.get("/reviews", params={"org": worst.org_code, "overdue": "true"}).text
     assert f'/reviews?org={worst.org_code}&amp;overdue=true"' in home
     assert f"（{worst.overdue_cases}件）" in listed
-    home = client.post("/home/urge", data={"org": worst.org_code,
+    assert f"催办{worst.org_name}的 {worst.total} 件逾期工单和任务" in home
+    home = client.post("/home/urge", data={"org": worst.org_code, "text": "请本周内办结",
                                            "csrf_token": csrf_of(client, "/")}).text
-    assert f"已催办 {worst.total} 件（1 个单位）" in home
+    assert f"已催办{worst.org_name} {worst.total} 件" in home
+    # the row is marked and offers no second urge today
+    assert f'data-testid="urged-{worst.org_code}"' in home
+    assert f'data-testid="urge-{worst.org_code}"' not in home
+    assert {n.text for n in db.scalars(select(SupervisionNote))} == {"请本周内办结"}
     orgs = {n.org_id for n in db.scalars(select(SupervisionNote))}
     assert orgs == {org_service.resolve_org(db, ref=worst.org_code).id}
 

@@ -28,7 +28,9 @@ def test_the_leader_sees_the_citys_rank_what_it_lost_and_what_is_at_risk(db: Ses
     assert row is not None
     rank = re.search(r'data-testid="city-rank".*?>第(\d+)名<', page, re.S)
     assert rank is not None and int(rank.group(1)) == row.rank and not view.draft
-    assert "草稿" not in page.split('data-testid="city-rank"')[1].split("</section>")[0]
+    headline, trend = page.split('data-testid="city-rank"')[1].split("</section>")[0].split("<table")
+    assert "草稿" not in headline  # the rank shown is a published month's
+    assert trend.count('data-testid="trend-draft"') == 1  # the demo's April, marked
     assert 'data-testid="points-lost"' in page and 'data-testid="risk"' in page
     assert "风险" in page and 'data-testid="backlog"' in page
     assert "组织机构分布" not in page  # no more chart of how many townships exist

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from tongban.assessment import service
-from tongban.assessment.enums import Grade
+from tongban.assessment.enums import Grade, SheetStatus
 from tongban.assessment.explain import describe
 from tongban.assessment.ranking import competition_rank
 from tongban.assessment.rules import (
@@ -43,9 +43,14 @@ class TrendPoint:
     rank_change: int | None  # positive: rose by that many places
     status: str
 
+    @property
+    def draft(self) -> bool:
+        return self.status == SheetStatus.draft.value
+
 
 def trend(db: Session, *, actor: Actor, cohort_code: str, org_ref: str) -> list[TrendPoint]:
-    """The org's total, rank and grade in every month that has a sheet."""
+    """The org's total, rank and grade in every month that has a sheet (``status`` says
+    which are drafts); a month's rank change is against the previous month's published sheet."""
     cohort = service.get_cohort(db, code=cohort_code)
     org = org_service.resolve_org(db, ref=org_ref, actor=actor)
     points: list[TrendPoint] = []
@@ -58,7 +63,8 @@ def trend(db: Session, *, actor: Actor, cohort_code: str, org_ref: str) -> list[
         change = previous_rank - line.rank if previous_rank is not None else None
         points.append(TrendPoint(sheet.period, line.total, line.rank, len(sheet.lines),
                                  Grade(line.grade), change, sheet.status))
-        previous_rank = line.rank
+        # a draft is shown (marked) but never the base of the next month's 较上月
+        previous_rank = line.rank if sheet.status == SheetStatus.published.value else None
     return points
 
 

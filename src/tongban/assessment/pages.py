@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -53,9 +54,15 @@ def league_table(
     db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
+    asked = (period or "").strip()
     cohort, period, choices = _pick(db, actor, cohort, period)
     if cohort is None or period is None:
         return render(request, "assessment/league.html", {"sheet": None, "choices": choices})
+    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", asked) and asked != period:
+        # the month asked for has no sheet: say so, never show another month in its place
+        return render(request, "assessment/league.html", {
+            "sheet": None, "choices": choices, "cohort": cohort, "missing": period_label(asked),
+            "cohorts": service.cohort_names(db, codes=choices)})
     sheet = service.require_sheet(db, cohort_code=cohort, period=period, actor=actor)
     lines = service.visible_lines(db, actor=actor, sheet=sheet, q=q[:100],
                                   grade=Grade(grade) if grade in Grade.__members__ else None)
@@ -122,6 +129,11 @@ def sheet_action(
         elif action is SheetAction.publish:
             sheet = service.publish_sheet(db, actor=actor, cohort_code=cohort, period=period)
             flash(request, f"已发布第{sheet.revision}版，哈希 {sheet.content_hash[:12]}…")
+            drafts = service.drafts_before(db, cohort_code=cohort, period=period)
+            if drafts:
+                flash(request, "、".join(period_label(p) for p in drafts)
+                      + "的成绩单仍是草稿：按月份先后发布；在其发布前，本月不与草稿比较“较上月”",
+                      "error")
         else:
             sheet = service.correct_sheet(db, actor=actor, cohort_code=cohort, period=period,
                                           reason=reason)

@@ -34,6 +34,7 @@ from tongban.benchmark.models import CatalogSnapshot, SnapshotItem
 from tongban.core import audit, workdays
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, permitted
+from tongban.core.numbers import time_limit
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
@@ -181,7 +182,7 @@ def _item_anomalies(item: SnapshotItem, rules: list[GuideRule], elements: dict[s
     if (GuideRule.promised_over_legal in rules and item.promised_days is not None
             and item.legal_days is not None and item.promised_days > item.legal_days):
         found.append((GuideRule.promised_over_legal,
-                      f"承诺{item.promised_days:g}个工作日，法定{item.legal_days:g}个工作日"))
+                      f"承诺{time_limit(item.promised_days)}，法定{time_limit(item.legal_days)}"))
     if (GuideRule.instant_visits in rules and item.promised_days == 0
             and item.visits is not None and item.visits > 1):
         found.append((GuideRule.instant_visits, f"即办件跑动{item.visits}次"))

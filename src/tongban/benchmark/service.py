@@ -57,6 +57,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, permitted
 from tongban.core.listing import Listing, ListParams, Page, contains_text, paginate
+from tongban.core.numbers import time_limit
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
@@ -282,7 +283,10 @@ def draft_suggestions(benchmark: Benchmark, *, city: Org) -> list[dict[str, Any]
             fewest = min(o.values[dimension] or 0 for o in reported)
             if value > fewest:
                 best = [o for o in reported if o.values[dimension] == fewest]
-                detail = (f"本市{_number(value)}{unit}，{_cities(best)}{_number(fewest)}{unit}"
+                ours_, best_ = ((time_limit(value), time_limit(fewest))
+                                if kind is SuggestionKind.time_limit
+                                else (f"{_number(value)}{unit}", f"{_number(fewest)}{unit}"))
+                detail = (f"本市{ours_}，{_cities(best)}{best_}"
                           + (f"（{' → '.join(best[0].item.procedure.split('→'))}）"
                              if kind is SuggestionKind.procedure and best[0].item.procedure
                              else ""))

@@ -29,6 +29,11 @@ def count(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else plain(value)
 
 
+def time_limit(value: float) -> str:
+    """A time limit in working days as an office writes it: 0 is 即办, else 3个工作日."""
+    return "即办" if value == 0 else f"{count(value)}个工作日"
+
+
 def fixed(value: float, places: int = 2) -> str:
     """A score in a table column: always ``places`` decimals (96.30)."""
     return f"{value:.{places}f}"

@@ -96,7 +96,10 @@ def overview(request: Request, db: Session = REQUEST_DB,
     return render(request, "datasharing/overview.html", {
         "departments": [(q, service.rates(q.counts())) for q in found],
         "key": [q for q in datasets if q.key], "failing": failing, "at_risk": at_risk,
-        "cascade_total": len(cascade), "trend": _trend(db, actor), "today": today,
+        "cascade_total": len(cascade),
+        "last_push": max((c.state.last_success_at for c in cascade
+                          if c.state and c.state.last_success_at), default=None),
+        "trend": _trend(db, actor), "today": today,
         "may_edit": actor.can_manage})
 
 

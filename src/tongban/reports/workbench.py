@@ -112,10 +112,12 @@ def todos(db: Session, *, actor: Actor, as_of: date) -> TodoList:
 
 @dataclass(frozen=True)
 class UnitBacklog:
+    org_id: int
     org_code: str
     org_name: str
     overdue_cases: int
     overdue_tasks: int
+    urged_today: bool = False
 
     @property
     def total(self) -> int:
@@ -141,12 +143,13 @@ def leader_overview(db: Session, *, actor: Actor, as_of: date) -> dict[str, Any]
             trend=analysis.trend(db, actor=actor, cohort_code=view.cohort_code,
                                  org_ref=city.code)[-6:])
     out["risk"] = rectification.risk(db, actor=actor, as_of=as_of)[:5]
-    cases = Counter((c.org.code, c.org.name) for c in reviews.visible_cases(
+    cases = Counter((c.org.id, c.org.code, c.org.name) for c in reviews.visible_cases(
         db, actor=actor, as_of=as_of, overdue_only=True))
-    tasks = Counter((t.org.code, t.org.name) for t in rectification.visible_tasks(
+    tasks = Counter((t.org.id, t.org.code, t.org.name) for t in rectification.visible_tasks(
         db, actor=actor, as_of=as_of, overdue_only=True))
-    units = [UnitBacklog(code, name, cases[code, name], tasks[code, name])
-             for code, name in set(cases) | set(tasks)]
+    urged = supervision.orgs_urged_today(db, org_ids=[k[0] for k in set(cases) | set(tasks)])
+    units = [UnitBacklog(*key, cases[key], tasks[key], key[0] in urged)
+             for key in set(cases) | set(tasks)]
     out["backlog"] = sorted(units, key=lambda u: (-u.total, u.org_name))[:8]
     out["may_urge"] = SupervisionKind.urge in supervision.allowed_kinds(actor)
     out["overdue_cases"], out["overdue_tasks"] = sum(cases.values()), sum(tasks.values())

@@ -49,13 +49,15 @@ class Supervised:
     notes: list[SupervisionNote] = field(default_factory=list)
     skipped: list[Target] = field(default_factory=list)
     notified: int = 0
+    units: list[str] = field(default_factory=list)  # the names of the units told
 
     @property
     def message(self) -> str:
         """One line for the page that asked."""
         kind = SupervisionKind(self.notes[0].kind).label if self.notes else "催办"
-        units = len({n.org_id for n in self.notes})
-        said = f"已{kind} {len(self.notes)} 件（{units} 个单位）" if self.notes else f"未{kind}"
+        named = "、".join(self.units[:3]) + (f"等 {len(self.units)} 个单位"
+                                               if len(self.units) > 3 else "")
+        said = f"已{kind}{named} {len(self.notes)} 件" if self.notes else f"未{kind}"
         if self.skipped:
             said += f"；{len(self.skipped)} 件今天已催办过，未重复"
         return said
@@ -133,6 +135,7 @@ def supervise(db: Session, *, actor: Actor, kind: SupervisionKind, targets: Iter
         by_org.setdefault(target.org.id, []).append((target, note))
     for pairs in by_org.values():
         out.notified += _tell_unit(db, kind=kind, author=author, text=text, pairs=pairs)
+        out.units.append(pairs[0][0].org.name)
     return out
 
 
@@ -159,6 +162,17 @@ def notes_of(db: Session, *, object_type: str, object_id: int,
                                          SupervisionNote.object_id == object_id)
     return paginate(db, stmt, params=params or ListParams(),
                     order=PAGED.order(params or ListParams(), default=[SupervisionNote.id.desc()]))
+
+
+def orgs_urged_today(db: Session, *, org_ids: Iterable[int]) -> set[int]:
+    """The orgs with something urged today (a unit's row marked 今日已催办)."""
+    wanted = list(set(org_ids))
+    if not wanted:
+        return set()
+    return set(db.scalars(select(SupervisionNote.org_id).distinct().where(
+        SupervisionNote.kind == SupervisionKind.urge.value,
+        SupervisionNote.created_at >= _start_of_today(),
+        SupervisionNote.org_id.in_(wanted))))
 
 
 def urge_counts(db: Session, *, object_type: str, object_ids: list[int]) -> dict[int, int]:

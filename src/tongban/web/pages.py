@@ -49,11 +49,12 @@ def home(
 
 
 @router.post("/home/urge", response_class=HTMLResponse)
-def urge_unit(request: Request, org: str = Form(...), db: Session = REQUEST_DB,
-              actor: Actor = Depends(require_actor)) -> Response:
-    """One-click 催办 of a unit's overdue cases and tasks, from the leader's home page."""
+def urge_unit(request: Request, org: str = Form(...), text: str = Form(""),
+              db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """One-click 催办 of a unit's overdue cases and tasks, from the leader's home page, with
+    an optional note."""
     return supervise_and_return(request, back="/", run=lambda: workbench.urge_unit(
-        db, actor=actor, org_ref=org, as_of=local_today()))
+        db, actor=actor, org_ref=org, as_of=local_today(), text=text))
 
 
 @router.get("/api/docs", response_class=HTMLResponse)

@@ -89,6 +89,21 @@ def current_sheet(db: Session, *, cohort: Cohort, period: str,
     return drafts[-1] if drafts else None
 
 
+def published_sheet(db: Session, *, cohort: Cohort, period: str) -> ScoreSheet | None:
+    """The month's newest published revision: the only base of a 较上月 (a draft never is)."""
+    published = [s for s in _sheets(db, cohort=cohort, period=period)
+                 if s.status == SheetStatus.published.value]
+    return published[-1] if published else None
+
+
+def drafts_before(db: Session, *, cohort_code: str, period: str) -> list[str]:
+    """Earlier months of the cohort whose sheet is still only a draft (publishing ``period``
+    before them leaves its 较上月 without a base)."""
+    cohort = get_cohort(db, code=cohort_code)
+    return [p for p in sheet_periods(db, cohort=cohort) if p < period
+            and published_sheet(db, cohort=cohort, period=p) is None]
+
+
 def _write_lines(db: Session, sheet: ScoreSheet, scores: list[OrgScore]) -> None:
     """Store the scores as the sheet's lines in one multi-row INSERT."""
     db.flush()
@@ -313,8 +328,8 @@ def line_of(db: Session, *, actor: Actor, sheet: ScoreSheet, org_ref: str) -> Sc
 
 
 def previous_ranks(db: Session, *, sheet: ScoreSheet) -> dict[int, int]:
-    """Each org's rank on the previous month's current sheet of the same cohort."""
-    before = current_sheet(db, cohort=sheet.cohort, period=previous_period(sheet.period))
+    """Each org's rank on the previous month's published sheet of the same cohort."""
+    before = published_sheet(db, cohort=sheet.cohort, period=previous_period(sheet.period))
     return {line.org_id: line.rank for line in before.lines} if before else {}
 
 

@@ -25,6 +25,7 @@ from tongban.assessment.service.sheets import (
     get_cohort,
     latest_sheet_of,
     line_values,
+    published_sheet,
     require_sheet,
     visible_lines,
 )
@@ -134,7 +135,7 @@ class SheetView:
 
 def view_of(db: Session, *, sheet: ScoreSheet, actor: Actor | None) -> SheetView:
     """A sheet already loaded, as the read model (``actor`` None: every row shown)."""
-    earlier = current_sheet(db, cohort=sheet.cohort, period=previous_period(sheet.period))
+    earlier = published_sheet(db, cohort=sheet.cohort, period=previous_period(sheet.period))
     before = {line.org_id: line for line in earlier.lines} if earlier else {}
     rows = tuple(sorted((SheetRow(
         org_id=line.org_id, org_code=line.org.code, org_name=line.org.name,
@@ -205,10 +206,11 @@ class LossProjection:
 def project_losses(db: Session, *, actor: Actor,
                    losses: Sequence[tuple[Org, float, str | None]]) -> list[LossProjection | None]:
     """Points at risk in, projected total and rank out, for each (org, points, scheme code):
-    the loss applied to the org's latest sheet (under the scheme code if given), every other
+    the loss applied to the org's latest published sheet (under the scheme code if given), every other
     org unchanged; None without a sheet the actor may read. The orgs' latest sheets are found
     in one query and each is read once, however many of the orgs it scores."""
-    newest = _newest_scored(db, org_ids={org.id for org, _, _ in losses}, actor=actor)
+    newest = _newest_scored(db, org_ids={org.id for org, _, _ in losses}, actor=actor,
+                            published=True)
     views: dict[tuple[int, str], SheetView | None] = {}
     out: list[LossProjection | None] = []
     for org, points, scheme_code in losses:

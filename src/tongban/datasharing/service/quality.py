@@ -158,7 +158,7 @@ def import_use(db: Session, *, actor: Actor, source: Path | IO[bytes],
     if missing:
         raise ValidationFailed(errors=[RowError(1, c, "缺少必需的列", table.filename)
                                        for c in missing], summary=f"{table.filename} 格式不正确")
-    codes = dict(db.execute(select(Dataset.code, Dataset.id)).tuples().all())
+    codes = {code: id_ for code, id_ in db.execute(select(Dataset.code, Dataset.id))}
     errors = ErrorGroups(file=table.filename)
     parsed: dict[tuple[int, str], tuple[int, int]] = {}
     for row, cells in table.rows:
