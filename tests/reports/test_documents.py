@@ -214,3 +214,12 @@ def test_bad_requests_are_refused_in_chinese(db: Session, bad: ReportRequest) ->
     with pytest.raises(DomainError) as exc:
         service.build(db, actor=SYSTEM_ACTOR, request=bad)
     assert re.search(r"[\u4e00-\u9fff]", exc.value.message)
+
+
+def test_the_weekly_bulletin_quotes_the_newest_published_sheet_not_a_draft(db: Session) -> None:
+    """The demo's 2026-04 sheet of the province's cities is a draft: the bulletin quotes March."""
+    request = ReportRequest(ReportKind.weekly, as_of=date(2026, 12, 7))
+    text = "".join(str(getattr(b, "text", "")) for s in service.build(
+        db, actor=SYSTEM_ACTOR, request=request).sections for b in s.blocks)
+    assert "在最新发布的一期（2026年3月）四川省的21个市(州)成绩单中，巴中市得" in text
+    assert "最新一期（2026年4月）" not in text  # the draft may warn (marked), never rank

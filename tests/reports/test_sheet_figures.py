@@ -194,8 +194,8 @@ def test_the_weekly_bulletin_quotes_the_latest_sheet_and_dates_its_live_figures(
     assert document.as_of.startswith("整改任务、差评工单和评价数截至")
     files = service.render(document)
     city = org_service.resolve_org(db, ref="511900")
-    latest = assessment.latest_view_of(db, actor=SYSTEM_ACTOR, org=city)
-    assert latest is not None
+    latest = assessment.latest_view_of(db, actor=SYSTEM_ACTOR, org=city, published=True)
+    assert latest is not None and latest.period == "2026-03"  # April is a draft
     row = latest.row_of(city.id)
     assert row is not None
     said = f"{city.name}得{plain(row.total)}分，全省排第{row.rank}名（共{len(latest.rows)}个）"

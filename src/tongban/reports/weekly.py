@@ -82,15 +82,14 @@ def _overview(db: Session, actor: Actor, section: Section, week: Week, city: Org
     )
     if city is None:
         return
-    sheet = assessment.latest_view_of(db, actor=actor, org=city)
+    sheet = assessment.latest_view_of(db, actor=actor, org=city, published=True)
     line = None if sheet is None else sheet.row_of(city.id)
     if sheet is None or line is None:
-        section.say(f"尚无{city.name}的省级考核成绩单。")
+        section.say(f"尚无{city.name}已发布的省级考核成绩单。")
         return
     change = line.rank_change
     section.say(
-        f"在最新一期（{period_label(sheet.period)}）{sheet.cohort_name}"
-        + ("成绩单草稿（尚未发布，以发布为准）" if sheet.draft else "") + f"中，{city.name}得",
+        f"在最新发布的一期（{period_label(sheet.period)}）{sheet.cohort_name}成绩单中，{city.name}得",
         Span(f"{plain(line.total)}分", sources.org_sheet(sheet.cohort_code, sheet.period, city.code)),
         f"，{scope_word(sheet)}排", Span(f"第{line.rank}名", sources.league(sheet.cohort_code,
                                                                             sheet.period)),
