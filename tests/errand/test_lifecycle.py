@@ -147,6 +147,28 @@ def test_an_offer_declined_goes_back_to_open_and_an_accepted_one_takes_a_slot(db
     assert errand.state == "accepted" and runner.active_count == 1
 
 
+def test_going_off_duty_declines_the_offers_waiting_on_the_runner(db: Session) -> None:
+    from tongban.errand.enums import OfferOutcome
+    from tongban.errand.models import Offer
+
+    item, _ = errand_world(db)
+    runner, other = make_runner(db), make_runner(db)
+    waiting, elsewhere = make_errand(db, item=item), make_errand(db, item=item)
+    service.set_duty(db, actor=actor_for(runner.user), runner=runner, on_duty=True)
+    service.transition(db, actor=SYSTEM_ACTOR, errand=waiting, action=ErrandAction.offer,
+                       offer_to=runner)
+    service.transition(db, actor=SYSTEM_ACTOR, errand=elsewhere, action=ErrandAction.offer,
+                       offer_to=other)
+    service.set_duty(db, actor=actor_for(runner.user), runner=runner, on_duty=False)
+    assert (waiting.state, waiting.runner_id) == ("open", None)
+    assert (elsewhere.state, elsewhere.runner_id) == ("offered", other.id)  # not this runner's
+    offer = db.scalars(select(Offer).where(Offer.errand_id == waiting.id)).one()
+    assert offer.outcome == OfferOutcome.declined.value
+    actions = db.scalars(select(AuditEntry.action).where(
+        AuditEntry.object_type == "errand", AuditEntry.object_id == str(waiting.id))).all()
+    assert actions[-1] == "errand.offer_released"
+
+
 def test_the_requester_rates_through_the_tracking_link_only(db: Session) -> None:
     item, _ = errand_world(db)
     runner = make_runner(db)

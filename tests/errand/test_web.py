@@ -146,10 +146,23 @@ def test_the_runner_page_toggles_duty_and_grabs_from_the_pool(db: Session) -> No
     browser.post("/errands/runner/duty", data={"on_duty": "1", "csrf_token": csrf})
     page = browser.get("/errands/runner")
     assert f'data-testid="grab-{errand.id}"' in page.text
+    terms = page.text.split(f'data-testid="pool-terms-{errand.id}"')[1].split("</p>")[0]
+    assert "时限" in terms and "代办费" in terms  # what the runner weighs before grabbing
+    assert PHONE not in page.text  # not before it holds the errand
     browser.post(f"/errands/{errand.id}/grab", data={"csrf_token": csrf})
     page = browser.get("/errands/runner")
     assert f'data-testid="act-{errand.id}-pick_up"' in page.text
-    assert PHONE not in page.text and "139****5678" in page.text
+    # the runner holding it may call the requester; the next step is the primary button and
+    # 办理失败 sits apart, asking for a reason and a confirmation
+    assert f'href="tel:{PHONE}" data-testid="call-{errand.id}"' in page.text
+    assert re.search(rf'class="primary" data-testid="act-{errand.id}-pick_up"', page.text)
+    fail = page.text.split('class="fail-step"')[1].split("</details>")[0]
+    assert "data-confirm=" in fail and 'name="reason" required' in fail
+    stepped = browser.post(f"/errands/{errand.id}/actions/pick_up",
+                           data={"csrf_token": csrf}, follow_redirects=False)
+    assert stepped.headers["location"] == f"/errands/runner#errand-{errand.id}"
+    other = logged_in_client(db, make_runner(db).user).get("/errands/runner").text
+    assert PHONE not in other
     assert browser.post(f"/errands/{errand.id}/grab").status_code == 403  # no CSRF token
 
 

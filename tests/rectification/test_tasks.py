@@ -219,3 +219,26 @@ def test_work_finds_its_people_at_once(db: Session) -> None:
                        note="仍未公示")
     assert [m.body for m in notify.inbox(db, user_id=liaison.id, params=ListParams()).items][:2] == [
         "退回原因：仍未公示", "退回原因：照片看不清"]  # a second rejection is its own message
+
+
+def test_a_task_awaiting_verification_is_not_the_units_overdue(db: Session) -> None:
+    """待核验 waits on the city: past its due day it is not counted, listed or sorted as the
+    unit's overdue; sent back (退回) it is the unit's again."""
+    held = make_task(db, due_on=date(2026, 2, 25))
+    waiting = make_task(db, due_on=date(2026, 2, 25))
+    who = liaison(db)
+    for task in (held, waiting):
+        service.transition(db, actor=who, task=task, action=TaskAction.acknowledge)
+        service.transition(db, actor=who, task=task, action=TaskAction.start)
+    service.transition(db, actor=who, task=waiting, action=TaskAction.submit, evidence="已修改")
+    later = date(2026, 3, 2)
+    assert service.is_overdue(held, as_of=later) and not service.is_overdue(waiting, as_of=later)
+    listed = service.visible_tasks(db, actor=who, as_of=later, overdue_only=True)
+    assert held in listed and waiting not in listed
+    paged = service.list_tasks(db, actor=who, as_of=later, overdue_only=True,
+                               params=ListParams(page_size=500))
+    assert held.id in {t.id for t in paged.items} and waiting.id not in {t.id for t in paged.items}
+    assert service.counts_by_state([held, waiting], as_of=later)["overdue"] == 1
+    service.transition(db, actor=SYSTEM_ACTOR, task=waiting, action=TaskAction.reject,
+                       note="材料不全")
+    assert service.is_overdue(waiting, as_of=later)

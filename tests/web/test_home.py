@@ -90,3 +90,17 @@ def test_the_liaison_sees_its_todos_by_deadline_and_acts_in_one_tap(db: Session)
     assert rectification.get_task(db, actor=SYSTEM_ACTOR, task_id=soon.id).state \
         == TaskState.acknowledged.value
     assert f'action="/rectification/tasks/{soon.id}/actions/start"' in client.get("/").text
+
+
+def test_a_runner_starts_on_its_work_page(db: Session) -> None:
+    from tests.factories import make_runner
+
+    runner = make_runner(db)
+    client = logged_in_client(db, runner.user)
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/errands/runner"
+    page = client.get("/").text
+    assert "上岗" in page or "下岗" in page
+    # a runner account not (yet) registered as a 跑手 keeps the plain home page
+    plain = logged_in_client(db, make_user(db, role=Role.runner, org="511902"))
+    assert plain.get("/", follow_redirects=False).status_code == 200

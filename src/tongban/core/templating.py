@@ -35,6 +35,15 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
 
 
+def local_moment(value: datetime | None) -> str:
+    """A time as the pages write it, 12月5日 16:37 (the year only when it is not this one)."""
+    if value is None:
+        return "—"
+    at = value.astimezone(ZoneInfo(get_settings().timezone))
+    year = "" if at.year == datetime.now(at.tzinfo).year else f"{at.year}年"
+    return f"{year}{at.month}月{at.day}日 {at:%H:%M}"
+
+
 def json_script(value: Any, element_id: str) -> Markup:
     """``value`` as JSON inside ``<script type="application/json" id=…>``: the only way pages
     hand data to scripts (never JSON in an attribute). ``<``, ``>`` and ``&`` are escaped so the
@@ -130,6 +139,7 @@ def url_with(request: Request, path: str | None = None, **changes: object) -> st
 
 
 templates.env.filters["local_time"] = local_time
+templates.env.filters["local_moment"] = local_moment
 templates.env.filters["pts"] = plain
 templates.env.filters["fixed"] = fixed
 templates.env.filters["signed"] = signed

@@ -189,6 +189,8 @@ def runner_page(request: Request, db: Session = REQUEST_DB,
     return render(request, "errand/runner.html", {
         "runner": runner, "pool": pool,
         "mine": [(e, _in_order(service.allowed_actions(db, actor=actor, errand=e))) for e in active],
+        "phones": {e.id: service.contact_phone(db, actor=actor, errand=e) for e in active},
+        "fail": ErrandAction.fail,
         "radius": get_settings().errand_radius_km,
         "deadlines": {e.id: e.offered_at + timedelta(seconds=offer_seconds)
                       for e in active if e.state == ErrandState.offered.value and e.offered_at},
@@ -252,7 +254,9 @@ def act(request: Request, errand_id: RowId, action: ErrandAction, reason: str = 
     errand = service.get_errand(db, actor=actor, errand_id=errand_id)
     service.transition(db, actor=actor, errand=errand, action=action, reason=reason)
     flash(request, f"代办 #{errand_id}：{action.label}")
-    back = "/errands/runner" if service.runner_of(db, actor=actor) else "/errands"
+    # back to the same card (the runner's list is long on a phone)
+    back = (f"/errands/runner#errand-{errand_id}" if service.runner_of(db, actor=actor)
+            else "/errands")
     return see_other(back)
 
 

@@ -24,6 +24,11 @@ class TaskState(Choice):
     def is_open(self) -> bool:
         return self not in (TaskState.closed, TaskState.cancelled)
 
+    @property
+    def with_unit(self) -> bool:
+        """The unit holds it (a 待核验 task waits on the city, not the unit: never its overdue)."""
+        return self.is_open and self is not TaskState.submitted
+
 
 class TaskAction(Choice):
     acknowledge = "acknowledge", "签收"

@@ -54,7 +54,8 @@ audit.name_objects({"rectification_task": "整改任务", "rectification_line": 
 
 
 def is_overdue(task: RectificationTask, *, as_of: date) -> bool:
-    return TaskState(task.state).is_open and as_of > task.due_on
+    """Past its due day while the unit holds it (submitted for verification is not)."""
+    return TaskState(task.state).with_unit and as_of > task.due_on
 
 
 def days_left(task: RectificationTask, *, as_of: date) -> int:
@@ -226,7 +227,8 @@ def list_tasks(
     as_of = as_of or local_today()
     stmt = _tasks_query(db, actor=actor, org=org, state=state)
     open_ = RectificationTask.state.in_([s.value for s in TaskState if s.is_open])
-    overdue = and_(open_, RectificationTask.due_on < as_of)
+    overdue = and_(RectificationTask.state.in_([s.value for s in TaskState if s.with_unit]),
+                   RectificationTask.due_on < as_of)
     if overdue_only:
         stmt = stmt.where(overdue)
     if params.q:

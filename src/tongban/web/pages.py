@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from tongban.core.db import REQUEST_DB
 from tongban.core.listing import ListParams
 from tongban.core.periods import is_period
-from tongban.core.security import Actor
-from tongban.core.templating import render
+from tongban.core.security import Actor, Role
+from tongban.core.templating import render, see_other
 from tongban.core.workdays import local_today
+from tongban.errand import service as errand_service
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
 from tongban.org.enums import Area
@@ -29,7 +30,10 @@ def home(
     request: Request, until: str = "", db: Session = REQUEST_DB,
     actor: Actor = Depends(require_actor),
 ) -> Response:
-    """工作台: each role's own home page (see ``reports.workbench``)."""
+    """工作台: each role's own home page (see ``reports.workbench``); a runner's is its
+    work page (on duty, offers, its errands)."""
+    if actor.role is Role.runner and errand_service.runner_of(db, actor=actor) is not None:
+        return see_other("/errands/runner")
     as_of = local_today()
     kind = workbench.home_kind(actor)
     context: dict[str, Any] = {

@@ -48,8 +48,10 @@ from tongban.errand.service.lifecycle import (
     allowed_actions,
     expire_offers,
     rate_tracked,
+    release_offers,
     require_action,
     return_documents,
+    set_duty,
     to_review,
     transition,
 )
@@ -61,6 +63,7 @@ from tongban.errand.service.pool import (
 )
 from tongban.errand.service.reads import (
     ERRANDS,
+    contact_phone,
     get_errand,
     holder,
     list_errands,
@@ -84,7 +87,6 @@ from tongban.errand.service.zones import (
     record_position,
     register_runner,
     runner_of,
-    set_duty,
     set_zone_mode,
     zone_modes,
     zone_of,
@@ -114,6 +116,7 @@ __all__ = [
     "channel_actor",
     "city_centre",
     "console",
+    "contact_phone",
     "due_at",
     "eligibility",
     "eligible_runners",
@@ -130,6 +133,7 @@ __all__ = [
     "rate_tracked",
     "record_position",
     "register_runner",
+    "release_offers",
     "require_action",
     "return_documents",
     "rotate_personal_data",

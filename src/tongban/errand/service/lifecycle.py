@@ -290,11 +290,48 @@ def expire_offers(db: Session, *, actor: Actor, zone_org_id: int | None = None) 
     if zone_org_id is not None:
         stmt = stmt.where(Errand.zone_org_id == zone_org_id)
     stale = list(db.scalars(stmt))
-    for errand in stale:
+    _back_to_pool(db, actor=actor, errands=stale, outcome=OfferOutcome.expired,
+                  action="errand.offer_expired")
+    return len(stale)
+
+
+@audit.action({"errand.offer_released": "跑手下岗，派单退回"})
+def release_offers(db: Session, *, actor: Actor, runner: Runner) -> int:
+    """A runner going off duty declines the offers waiting on it: back to the open pool."""
+    waiting = list(db.scalars(select(Errand).where(
+        Errand.state == ErrandState.offered.value, Errand.runner_id == runner.id,
+        Errand.channel_code.is_(None))))
+    _back_to_pool(db, actor=actor, errands=waiting, outcome=OfferOutcome.declined,
+                  action="errand.offer_released")
+    return len(waiting)
+
+
+def _back_to_pool(db: Session, *, actor: Actor, errands: list[Errand], outcome: OfferOutcome,
+                  action: str) -> None:
+    now = utcnow()
+    for errand in errands:
         runner = errand.runner_id
-        _close_offer(db, errand, OfferOutcome.expired)
+        _close_offer(db, errand, outcome)
         errand.state, errand.runner_id, errand.open_at = ErrandState.open.value, None, now
         db.flush()
-        audit.record(db, actor=actor, action="errand.offer_expired", object_type="errand",
+        audit.record(db, actor=actor, action=action, object_type="errand",
                      object_id=errand.id, changes={"state": ["offered", "open"], "runner": runner})
-    return len(stale)
+
+
+
+@audit.action({"errand_runner.on_duty": "跑手上岗", "errand_runner.off_duty": "跑手下岗"})
+def set_duty(db: Session, *, actor: Actor, runner: Runner, on_duty: bool) -> Runner:
+    """A runner goes on or off duty (the runner, or a manager); off duty, the offers waiting
+    on it go back to the pool."""
+    if runner.user_id != actor.user_id and not actor.can_manage:
+        raise PermissionDenied("只能切换自己的在岗状态")
+    if runner.on_duty == on_duty:
+        return runner
+    runner.on_duty = on_duty
+    db.flush()
+    audit.record(db, actor=actor, action=f"errand_runner.{'on' if on_duty else 'off'}_duty",
+                 object_type="errand_runner", object_id=runner.id,
+                 changes={"on_duty": [not on_duty, on_duty]})
+    if not on_duty:  # an offer must not stay live on a runner who left
+        release_offers(db, actor=actor, runner=runner)
+    return runner

@@ -8,6 +8,7 @@ import hmac
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from tongban.core import privacy
 from tongban.core.config import get_settings
 from tongban.core.errors import (
     NotFound,
@@ -95,3 +96,18 @@ def tracked(db: Session, *, token: str) -> Errand:
     if errand is None:
         raise NotFound("未找到该代办，请核对链接是否完整")
     return errand
+
+
+#: States in which the runner holds the errand and may need to call the requester.
+CALLABLE = frozenset({ErrandState.accepted, ErrandState.picked_up, ErrandState.at_window,
+                      ErrandState.done})
+
+
+def contact_phone(db: Session, *, actor: Actor, errand: Errand) -> str | None:
+    """The requester's number in full, for the runner holding the errand only (to call from
+    the runner's page); None to everyone else and before accepting or after delivery."""
+    runner = runner_of(db, actor=actor)
+    if runner is None or errand.runner_id != runner.id or not errand.phone_cipher \
+            or ErrandState(errand.state) not in CALLABLE:
+        return None
+    return privacy.reveal(errand.phone_cipher)

@@ -139,21 +139,6 @@ def register_runner(db: Session, *, actor: Actor, user: User, team: Org, capacit
     return runner
 
 
-@audit.action({"errand_runner.on_duty": "跑手上岗", "errand_runner.off_duty": "跑手下岗"})
-def set_duty(db: Session, *, actor: Actor, runner: Runner, on_duty: bool) -> Runner:
-    """A runner goes on or off duty (the runner, or a manager)."""
-    if runner.user_id != actor.user_id and not actor.can_manage:
-        raise PermissionDenied("只能切换自己的在岗状态")
-    if runner.on_duty == on_duty:
-        return runner
-    runner.on_duty = on_duty
-    db.flush()
-    audit.record(db, actor=actor, action=f"errand_runner.{'on' if on_duty else 'off'}_duty",
-                 object_type="errand_runner", object_id=runner.id,
-                 changes={"on_duty": [not on_duty, on_duty]})
-    return runner
-
-
 def record_position(db: Session, *, actor: Actor, runner: Runner, lat: float, lng: float) -> None:
     """A position ping from the runner's page (bookkeeping, not audited)."""
     if runner.user_id != actor.user_id:
