@@ -871,6 +871,28 @@ def _expire_offer(kit: Kit) -> Step:
                 case_.id)
 
 
+@recipe("errand.offer_released")
+def _release_offer(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    runner, case_ = make_runner(kit.db), make_errand(kit.db, item=item)
+    errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
+                      offer_to=runner)
+    actor = org_service.actor_for(runner.user)
+    return Step(lambda: errand.set_duty(kit.db, actor=actor, runner=runner, on_duty=False),
+                actor, "errand", case_.id)
+
+
+@recipe("errand.offer_withdrawn")
+def _withdraw_offer(kit: Kit) -> Step:
+    item, _ = errand_world(kit.db)
+    first, second = make_runner(kit.db), make_runner(kit.db)
+    case_ = make_errand(kit.db, item=item)
+    errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
+                      offer_to=first)
+    return Step(lambda: errand.assign(kit.db, actor=SYSTEM_ACTOR, errand=case_, runner=second,
+                                      reason="改派"), SYSTEM_ACTOR, "errand", case_.id)
+
+
 @recipe("errand.pooled")
 def _pool_errand(kit: Kit) -> Step:
     item, _ = errand_world(kit.db)

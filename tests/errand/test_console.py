@@ -129,3 +129,72 @@ def test_an_errand_handed_to_a_channel_names_the_channel_in_the_queue(db: Sessio
     page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/errands/console").text
     row = page.split(f"#{errand.id}</td>", 1)[1].split("</tr>", 1)[0]
     assert "（第三方）" in row and "已派单" in row
+
+
+def test_the_console_assigns_reassigns_and_cancels_with_reasons(db: Session) -> None:
+    from tongban.errand.enums import OfferOutcome
+    from tongban.errand.models import Offer
+
+    item, _ = errand_world(db)
+    first, second = make_runner(db, at=(31.868, 106.749)), make_runner(db, at=(31.900, 106.760))
+    busy = make_runner(db, capacity=1)
+    busy.active_count = 1
+    waiting = make_errand(db, item=item, at=(31.867, 106.747))
+    doomed = make_errand(db, item=item, at=(31.867, 106.747))
+    client = logged_in_client(db, make_user(db, role=Role.liaison, org="511902"))
+    page = client.get("/errands/console").text
+    row = page.split(f'id="queue-{waiting.id}"')[1].split("</tr>")[0]
+    options = re.findall(r'<option value="(\d+)">', row)
+    assert options[:2] == [str(first.id), str(second.id)]  # nearest first
+    assert str(busy.id) not in options  # no free slot
+    csrf = csrf_of(client, "/errands/console")
+    refused = client.post(f"/errands/console/{waiting.id}/assign",
+                          data={"runner": first.id, "reason": " ", "csrf_token": csrf}).text
+    assert "人工派单须写明原因" in refused and waiting.state == "open"
+    client.post(f"/errands/console/{waiting.id}/assign",
+                data={"runner": first.id, "reason": "多轮无人接单，电话联系后指派",
+                      "csrf_token": csrf})
+    db.refresh(waiting)
+    assert (waiting.state, waiting.runner_id) == ("offered", first.id)
+    # 改派: the first offer is withdrawn, the second runner is offered it
+    client.post(f"/errands/console/{waiting.id}/assign",
+                data={"runner": second.id, "reason": "改派离取件点更近的跑手",
+                      "csrf_token": csrf})
+    db.refresh(waiting)
+    assert (waiting.state, waiting.runner_id) == ("offered", second.id)
+    outcomes = [o.outcome for o in db.scalars(select(Offer).where(
+        Offer.errand_id == waiting.id).order_by(Offer.id))]
+    assert outcomes[0] == OfferOutcome.withdrawn.value and len(outcomes) == 2
+    audit = db.scalars(select(AuditEntry).where(
+        AuditEntry.object_type == "errand", AuditEntry.object_id == str(waiting.id))
+        .order_by(AuditEntry.id)).all()
+    assert [a.action for a in audit][-3:] == ["errand.offer", "errand.offer_withdrawn",
+                                              "errand.offer"]
+    assert audit[-1].reason == "改派离取件点更近的跑手"
+    client.post(f"/errands/console/{doomed.id}/cancel",
+                data={"reason": "申请人来电撤销", "csrf_token": csrf})
+    db.refresh(doomed)
+    assert doomed.state == "cancelled" and doomed.reason == "申请人来电撤销"
+    # another county's liaison can neither see nor assign it
+    other = logged_in_client(db, make_user(db, role=Role.liaison, org="511903"))
+    assert other.post(f"/errands/console/{waiting.id}/assign",
+                      data={"runner": first.id, "reason": "x",
+                            "csrf_token": csrf_of(other, "/errands/console")}).status_code == 404
+
+
+def test_an_errand_nobody_took_is_flagged_and_its_zone_told_once(db: Session) -> None:
+    from tongban.core.notify import Notification
+
+    item, _ = errand_world(db)
+    liaison = make_user(db, role=Role.liaison, org="511902")
+    fresh = make_errand(db, item=item, at=(31.867, 106.747))
+    stale = make_errand(db, item=item, at=(31.867, 106.747))
+    stale.submitted_at -= timedelta(minutes=45)  # past errand_answer_minutes (30)
+    db.flush()
+    assert service.alert_waiting(db) == 1 and service.alert_waiting(db) == 0
+    told = db.scalars(select(Notification).where(Notification.recipient_id == liaison.id,
+                                                 Notification.key == f"errand:{stale.id}:waiting")).all()
+    assert len(told) == 1 and "无人接单" in told[0].title
+    page = logged_in_client(db, liaison).get("/errands/console").text
+    alert = page.split('data-testid="console-waiting"')[1].split("</div>")[0]
+    assert f"#{stale.id}" in alert and f"#{fresh.id}<" not in alert

@@ -161,6 +161,7 @@ def run_cycle(db: Session, *, zone: ErrandZone, now: datetime | None = None,
     result = CycleResult(zone_org_id=zone.org_id, zone=zone.org.name, mode=mode.value)
     result.expired = service.expire_offers(db, actor=service.DISPATCHER,
                                            zone_org_id=zone.org_id)
+    service.alert_waiting(db, zone_org_id=zone.org_id, now=now)
     if mode is ZoneMode.grab:
         return result
     errands = dispatchable(db, zone_org_id=zone.org_id)

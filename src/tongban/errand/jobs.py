@@ -26,6 +26,7 @@ from tongban.org import service as org_service
 @dataclass
 class ErrandJobs:
     offers_expired: int = 0
+    waiting_alerted: int = 0
     overdue_escalated: int = 0
     metrics_changed: int = 0
     postal_metrics_changed: int = 0
@@ -39,6 +40,7 @@ def run(db: Session, *, as_of: date | None = None) -> ErrandJobs:
     """Run the errand jobs once (a second run finds nothing to do)."""
     return ErrandJobs(
         offers_expired=service.expire_offers(db, actor=SYSTEM_ACTOR),
+        waiting_alerted=service.alert_waiting(db),
         overdue_escalated=escalate_overdue(db),
         metrics_changed=metrics.record_metrics(db, as_of=as_of or local_today()),
         postal_metrics_changed=postal.record_metrics(db, as_of=as_of or local_today()),

@@ -276,11 +276,45 @@ def console(request: Request, days: int = 7, db: Session = REQUEST_DB,
     the KPIs of the last days and each zone's mode."""
     days = days if days in CONSOLE_WINDOWS else 7
     found = service.console(db, actor=actor, days=days)
+    now, answer = utcnow(), get_settings().errand_answer_minutes
+    waiting = [e for e in found.queue if not e.channel_code
+               and (now - e.submitted_at).total_seconds() > answer * 60]
     return render(request, "errand/console.html", {
         "console": found, "days": days, "windows": CONSOLE_WINDOWS, "map": _map(found),
         "modes": list(ZoneMode), "can_set_mode": actor.can_manage, "tiles": _tiles(),
         "channels": {c.value: c.label for c in PartnerChannel},
-        "answer_minutes": get_settings().errand_answer_minutes, "now": utcnow()})
+        "answer_minutes": answer, "now": now, "waiting": waiting,
+        "candidates": {e.id: service.assignable_runners(db, actor=actor, errand=e)
+                       for e in found.queue if not e.channel_code}})
+
+
+@router.post("/errands/console/{errand_id}/assign", response_class=HTMLResponse)
+def assign(request: Request, errand_id: RowId, runner: int = Form(0), reason: str = Form(""),
+           db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """人工派单 / 改派 from the console's queue, with a reason."""
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    chosen = service.get_runner(db, actor=actor, runner_id=runner)
+    try:
+        service.assign(db, actor=actor, errand=errand, runner=chosen, reason=reason)
+        flash(request, f"代办 #{errand_id} 已派给{chosen.name}，等待其接单")
+    except (DomainError, service.NotEligible) as exc:
+        flash(request, exc.message, "error")
+    return see_other(f"/errands/console#queue-{errand_id}")
+
+
+@router.post("/errands/console/{errand_id}/cancel", response_class=HTMLResponse)
+def cancel_from_console(request: Request, errand_id: RowId, reason: str = Form(""),
+                        db: Session = REQUEST_DB,
+                        actor: Actor = Depends(require_actor)) -> Response:
+    """取消 a waiting errand from the console, with a reason (the requester is told)."""
+    errand = service.get_errand(db, actor=actor, errand_id=errand_id)
+    try:
+        service.transition(db, actor=actor, errand=errand, action=ErrandAction.cancel,
+                           reason=reason)
+        flash(request, f"代办 #{errand_id} 已取消")
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+    return see_other("/errands/console")
 
 
 @router.post("/errands/console/mode", response_class=HTMLResponse)

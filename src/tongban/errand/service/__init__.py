@@ -45,7 +45,11 @@ from tongban.errand.service.keys import (
     unreadable_personal_data,
 )
 from tongban.errand.service.lifecycle import (
+    alert_waiting,
     allowed_actions,
+    assign,
+    assignable,
+    assignable_runners,
     expire_offers,
     rate_tracked,
     release_offers,
@@ -112,7 +116,11 @@ __all__ = [
     "Submitted",
     "Taken",
     "active_items",
+    "alert_waiting",
     "allowed_actions",
+    "assign",
+    "assignable",
+    "assignable_runners",
     "channel_actor",
     "city_centre",
     "console",

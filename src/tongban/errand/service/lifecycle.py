@@ -3,12 +3,12 @@ hand-over and its audit entry, on the one workflow helper (``core.workflow``).""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tongban.core import audit, privacy
+from tongban.core import audit, notify, privacy
 from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import (
@@ -335,3 +335,89 @@ def set_duty(db: Session, *, actor: Actor, runner: Runner, on_duty: bool) -> Run
     if not on_duty:  # an offer must not stay live on a runner who left
         release_offers(db, actor=actor, runner=runner)
     return runner
+
+
+def assignable(runner: Runner, errand: Errand) -> str:
+    """Why staff may not hand ``errand`` to ``runner`` by hand ("" when they may): unlike a
+    grab, distance is the dispatcher's call (it may phone a runner farther away)."""
+    if runner.suspended:
+        return "跑手已被暂停接单"
+    if not runner.on_duty:
+        return "跑手未在岗"
+    if runner.active_count >= runner.capacity:
+        return f"跑手已承接 {runner.active_count} 件，达到上限 {runner.capacity}"
+    need = errand.item.qualification
+    if need and need not in runner.qualification_set:
+        return f"跑手不具备「{need}」资质"
+    return ""
+
+
+@audit.action({"errand.offer_withdrawn": "撤回派单（改派）"})
+def assign(db: Session, *, actor: Actor, errand: Errand, runner: Runner, reason: str) -> Errand:
+    """派单 by hand from the console, with a reason: an open errand is offered to ``runner``;
+    an errand offered to another runner is withdrawn from it first (改派). The runner still
+    accepts on its page, within the offer time."""
+    reason = clean_text(reason, 500)
+    if not reason:
+        raise DomainError("人工派单须写明原因")
+    state = ErrandState(errand.state)
+    if errand.channel_code:
+        raise DomainError("该代办已转交第三方跑腿，不能改派")
+    if state is ErrandState.offered and errand.runner_id == runner.id:
+        raise DomainError(f"代办 #{errand.id} 已派给{runner.name}，等待其接单")
+    if state not in (ErrandState.open, ErrandState.offered):
+        raise Conflict(f"代办当前为「{state.label}」，不能派单")
+    why = assignable(runner, errand)
+    if why:
+        raise NotEligible(why)
+    # staff of the errand's zone only: the check of 派单 (of 取消 for an offered errand: the
+    # same staff may take it from 已派单)
+    require_action(db, actor=actor, errand=errand, action=ErrandAction.offer
+                   if state is ErrandState.open else ErrandAction.cancel)
+    if state is ErrandState.offered:
+        _back_to_pool(db, actor=actor, errands=[errand], outcome=OfferOutcome.withdrawn,
+                      action="errand.offer_withdrawn")
+    return transition(db, actor=actor, errand=errand, action=ErrandAction.offer,
+                      offer_to=runner, reason=reason)
+
+
+def assignable_runners(db: Session, *, actor: Actor, errand: Errand,
+                       limit: int = 12) -> list[tuple[Runner, float | None]]:
+    """The runners staff may hand ``errand`` to, nearest first (position unknown last)."""
+    if actor.role is Role.runner:
+        raise PermissionDenied("跑手不能查看其他跑手")
+    found = []
+    for runner in db.scalars(select(Runner).where(Runner.on_duty, ~Runner.suspended)):
+        if assignable(runner, errand) or not org_service.can_see(db, actor=actor,
+                                                                 org=runner.team):
+            continue
+        km = (None if runner.lat is None or runner.lng is None
+              else _distance(runner, errand))
+        found.append((runner, km))
+    found.sort(key=lambda pair: (pair[1] is None, pair[1] or 0.0, pair[0].id))
+    return found[:limit]
+
+
+def alert_waiting(db: Session, *, zone_org_id: int | None = None,
+                  now: datetime | None = None) -> int:
+    """Tell the zone's liaisons, once per errand, of each errand nobody took within
+    ``errand_answer_minutes`` (the console lists them too); how many were told of."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=get_settings().errand_answer_minutes)
+    stmt = select(Errand).where(Errand.state.in_([ErrandState.open.value,
+                                                   ErrandState.offered.value]),
+                                Errand.channel_code.is_(None), Errand.submitted_at < cutoff)
+    if zone_org_id is not None:
+        stmt = stmt.where(Errand.zone_org_id == zone_org_id)
+    told = 0
+    for errand in db.scalars(stmt.order_by(Errand.id)):
+        people = org_service.people_of(db, org=errand.zone, roles={Role.liaison})
+        minutes = int((now - errand.submitted_at).total_seconds() // 60)
+        message = notify.Message(
+            "escalation", f"代办 #{errand.id} 已等待 {minutes} 分钟无人接单",
+            f"{errand.zone.name}「{errand.item.name}」提交后 {minutes} 分钟仍无跑手接单，"
+            "请在派单调度台人工派单或联系申请人。", "/errands/console")
+        if notify.notify(db, recipients=org_service.recipients(people), message=message,
+                         key=f"errand:{errand.id}:waiting"):
+            told += 1
+    return told
