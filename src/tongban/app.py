@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 PUBLIC_WRITES = frozenset({
     ("POST", "/login"), ("POST", "/rate"), ("POST", "/rate/code"), ("POST", "/track"),
     ("POST", "/errand/new"), ("POST", "/errand/track"), ("POST", "/errand/track/sign"),
+    ("POST", "/errand/track/withdraw"),
     ("POST", f"{API_PREFIX}/reviews"),
     ("POST", f"{API_PREFIX}/auth/token"),
     # the simulated provincial platform, mounted outside production only

@@ -225,3 +225,28 @@ def test_the_request_page_authorises_only_with_a_drawn_signature(db: Session) ->
     refused = client.post("/errand/new", data={**form, "signature": _data_url(JPEG)})
     assert refused.status_code == 422 and "PNG" in refused.text
     assert db.scalar(select(func.count(Errand.id))) == 2
+
+
+def test_the_requester_sees_its_own_hand_over_photos_through_its_link_only(db: Session) -> None:
+    item, _ = errand_world(db)
+    runner = make_runner(db)
+    submitted = service.submit_public(db, client="198.51.100.9", request=service.Request(
+        item_id=item.id, contact_name="王芳", phone="13912345678", lat=31.868, lng=106.748,
+        authorised=True))
+    errand, token = submitted.errand, str(submitted.tracking_token)
+    actor = actor_for(runner.user)
+    service.grab(db, actor=actor, errand_id=errand.id, runner_id=runner.id)
+    service.transition(db, actor=actor, errand=errand, action=ErrandAction.pick_up)
+    photo = evidence.add_photo(db, actor=actor, errand=errand,
+                               handover_id=errand.handovers[0].id, content=_jpeg())
+    other = _picked_up(db)[0]
+    stranger = evidence.add_photo(db, actor=actor_for(other.runner.user), errand=other,
+                                  handover_id=other.handovers[0].id, content=_jpeg())
+    client = TestClient(create_app())
+    page = client.get(service.track_path(token)).text
+    link = f"/errand/track/{token}/photos/{photo.id}"
+    assert f'href="{link}"' in page
+    shown = client.get(link)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    assert client.get(f"/errand/track/{token}/photos/{stranger.id}").status_code == 404
+    assert client.get(f"/errand/track/{'A' * 32}/photos/{photo.id}").status_code == 404

@@ -214,3 +214,39 @@ def test_the_requester_rates_with_a_comment_on_the_tracking_page(db: Session) ->
     assert done.status_code == 200 and "<svg onload" not in done.text
     review = db.query(Review).filter(Review.source_id == f"errand:{errand.id}").one()
     assert review.comment == " ".join(EVIL.split()) and review.level == 5
+
+
+def test_the_requesters_page_shows_the_steps_the_runner_and_withdraws_before_pickup(
+        db: Session) -> None:
+    from tongban.errand import service
+    from tongban.org.service import actor_for
+
+    item, _ = errand_world(db)
+    runner = make_runner(db)
+    runner.user.display_name, runner.user.phone = "赵强", "13800002222"
+    submitted = service.submit_public(db, client="198.51.100.8", request=service.Request(
+        item_id=item.id, contact_name="王芳", phone=PHONE, lat=31.868, lng=106.748,
+        authorised=True))
+    errand, token = submitted.errand, str(submitted.tracking_token)
+    client = TestClient(create_app())
+    page = client.get(service.track_path(token)).text
+    steps = page.split('data-testid="errand-steps"')[1].split("</ol>")[0]
+    assert steps.count('class="done"') == 1 and "已提交" in steps and "已送达" in steps
+    assert 'href="tel:12345"' in page and 'data-testid="withdraw-errand"' in page
+    assert 'data-testid="errand-runner"' not in page
+    service.grab(db, actor=actor_for(runner.user), errand_id=errand.id, runner_id=runner.id)
+    db.flush()
+    page = client.get(service.track_path(token)).text
+    assert "跑手：赵师傅" in page and 'href="tel:13800002222"' in page
+    assert page.split('data-testid="errand-steps"')[1].split("</ol>")[0].count('class="done"') == 2
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post("/errand/track/withdraw", data={"token": token, "csrf_token": csrf})
+    assert done.status_code == 200 and "已撤回您的代办申请" in done.text, re.sub(r"<[^>]+>", " ", done.text)[-800:]
+    db.refresh(errand)
+    db.refresh(runner)
+    assert errand.state == "cancelled" and runner.active_count == 0  # the slot is free again
+    assert "tel:13800002222" not in done.text and 'data-testid="withdraw-errand"' not in done.text
+    assert "已取消" in done.text.split('data-testid="errand-steps"')[1].split("</ol>")[0]
+    # a withdrawal without the link's token, or after pickup, is refused
+    assert client.post("/errand/track/withdraw", data={"token": "A" * 32,
+                                                       "csrf_token": csrf}).status_code == 404

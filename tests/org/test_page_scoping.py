@@ -141,6 +141,12 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/errand/new"): PageProbe("/errand/new", "public", rightful=None),
         # a requester's own link: a guessed token is a 404 (tests/errand/test_security.py)
         ("GET", "/errand/track/{token}"): PageProbe("/errand/track/x", "public", rightful=None),
+        ("GET", "/errand/track/{token}/photos/{file_id}"): PageProbe(
+            "/errand/track/x/photos/1", "public", rightful=None),
+        ("POST", "/errands/console/{errand_id}/assign"): PageProbe(
+            f"/errands/console/{errand}/assign", rightful=None),
+        ("POST", "/errands/console/{errand_id}/cancel"): PageProbe(
+            f"/errands/console/{errand}/cancel", rightful=None),
         ("GET", "/errands"): PageProbe("/errands", "clean"),
         ("GET", "/errands/runner"): PageProbe("/errands/runner", rightful=None),
         ("GET", "/errands/console"): PageProbe("/errands/console", "clean"),
@@ -179,7 +185,7 @@ UNSCOPED_WRITES = {
     "/rectification/import",
     "/rectification/new", "/reports",
     "/errand/new", "/errand/track", "/errands/runner/duty", "/errands/runner/position",
-    "/errands/post-offices/import", "/errand/track/sign", "/errands/items/publish", "/errands/items/{item_id}/{action}",
+    "/errands/post-offices/import", "/errand/track/sign", "/errand/track/withdraw", "/errands/items/publish", "/errands/items/{item_id}/{action}",
     "/datasharing/catalog/import", "/datasharing/catalog/edit", "/datasharing/cascade/retry",
 }
 

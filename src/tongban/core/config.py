@@ -160,6 +160,8 @@ class Settings(BaseSettings):
                                            r"(,\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*)*$")
     #: An errand accepted within this many minutes of its submission counts as answered.
     errand_answer_minutes: int = Field(default=30, ge=1)
+    #: The number the requester's tracking page offers to call (政务服务便民热线 by default).
+    errand_hotline: str = Field(default="12345", pattern=r"^[0-9-]{3,20}$")
     #: How errands of a zone find runners unless the zone sets its own: ``dispatch`` (offers
     #: by the dispatcher; the grab pool only after the cycles below), ``grab`` (the pool
     #: only) or ``both``.

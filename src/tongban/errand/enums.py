@@ -49,6 +49,7 @@ class ErrandAction(Choice):
     cancel = "cancel", "取消"
     fail = "fail", "办理失败"
     hand_to_channel = "hand_to_channel", "转交第三方跑腿"
+    withdraw = "withdraw", "申请人撤回"
 
 
 class ZoneMode(Choice):
@@ -128,6 +129,10 @@ TRANSITIONS: dict[ErrandAction, tuple[frozenset[ErrandState], ErrandState, str]]
     ErrandAction.fail: (frozenset({ErrandState.accepted, ErrandState.picked_up,
                                    ErrandState.at_window}), ErrandState.failed, "runner"),
     ErrandAction.hand_to_channel: (frozenset({ErrandState.open}), ErrandState.offered, "staff"),
+    # the requester may call it off on the tracking page until the documents are picked up
+    ErrandAction.withdraw: (frozenset({ErrandState.submitted, ErrandState.open,
+                                       ErrandState.offered, ErrandState.accepted}),
+                            ErrandState.cancelled, "requester"),
 }
 
 #: The custody hand-over a step records: (from, to).

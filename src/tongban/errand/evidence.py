@@ -181,3 +181,17 @@ def get_file(db: Session, *, actor: Actor, file_id: int) -> tuple[ErrandFile, Pa
     if not path.is_file():
         raise NotFound("文件已不在存储目录中")
     return found, path
+
+
+def tracked_photo(db: Session, *, token: str, file_id: int) -> tuple[ErrandFile, Path]:
+    """A hand-over photo of the requester's own errand, through its tracking link (the
+    委托书 and other errands' files get the same 404 as an unknown id)."""
+    errand = service.tracked(db, token=token)
+    found = db.get(ErrandFile, file_id)
+    if found is None or found.errand_id != errand.id or found.kind != "photo" \
+            or found.handover_id is None:
+        raise NotFound("未找到该文件")
+    path = get_settings().upload_dir / found.stored_name
+    if not path.is_file():
+        raise NotFound("文件已不在存储目录中")
+    return found, path

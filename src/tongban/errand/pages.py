@@ -90,9 +90,18 @@ def submit_errand(request: Request, raw: FormData = FORM, db: Session = REQUEST_
 def track(request: Request, token: str, db: Session = REQUEST_DB) -> Response:
     """Where a request stands, for its requester (the link is the key)."""
     errand = service.tracked(db, token=token[:100])
+    runner = errand.runner
+    active = ErrandState(errand.state) in service.CALLABLE
     return render(request, "errand/track.html", {
         "errand": errand, "token": token, "state": ErrandState(errand.state),
-        "holder": service.holder(errand),
+        "holder": service.holder(errand), "steps": _steps(errand),
+        "runner_name": f"{runner.name[:1]}师傅" if runner is not None and runner.name else "",
+        "runner_phone": runner.user.phone if runner is not None and active else "",
+        "hotline": get_settings().errand_hotline,
+        "photos": {h.id: h.photo_ref[5:] for h in errand.handovers
+                   if h.photo_ref.startswith("file:")},
+        "can_withdraw": ErrandAction.withdraw in service.allowed_actions(
+            db, actor=service.REQUESTER, errand=errand),
         "comment_max": get_settings().review_comment_max,
         "can_sign": evidence.may_sign(errand),
         "signature_max": get_settings().errand_signature_max_bytes,
@@ -107,6 +116,39 @@ def rate(request: Request, token: str = Form(""), rating: int = Form(0),
                          comment=comment[:2000])
     flash(request, "感谢您的评价")
     return see_other(service.track_path(token[:100]))
+
+
+@router.post("/errand/track/withdraw", response_class=HTMLResponse,
+             dependencies=[Depends(check_csrf)])
+def withdraw(request: Request, token: str = Form(""), db: Session = REQUEST_DB) -> Response:
+    """The requester calls the errand off before pickup, on the tracking page."""
+    service.withdraw_tracked(db, token=token[:100], client=_client(request))
+    flash(request, "已撤回您的代办申请")
+    return see_other(service.track_path(token[:100]))
+
+
+@router.get("/errand/track/{token}/photos/{file_id}")
+def tracked_photo(token: str, file_id: RowId, db: Session = REQUEST_DB) -> Response:
+    """A hand-over photo of the requester's own errand (the link is the key)."""
+    found, path = evidence.tracked_photo(db, token=token[:100], file_id=file_id)
+    return FileResponse(path, media_type=found.content_type,
+                        headers={"Content-Disposition": "inline",
+                                 "Cache-Control": "private, no-store"})
+
+
+#: The steps the requester's page lists, with the time of each (None: not reached yet).
+_STEPS = (ErrandState.submitted, ErrandState.accepted, ErrandState.picked_up,
+          ErrandState.at_window, ErrandState.done, ErrandState.delivered, ErrandState.rated)
+
+
+def _steps(errand: Errand) -> list[tuple[str, Any]]:
+    ended = ErrandState(errand.state) in (ErrandState.cancelled, ErrandState.failed)
+    steps = [(s.label, getattr(errand, f"{s.value}_at", None)) for s in _STEPS]
+    if ended:
+        steps = [step for step in steps if step[1] is not None]
+        steps.append((ErrandState(errand.state).label,
+                      getattr(errand, f"{errand.state}_at", None)))
+    return steps
 
 
 @router.post("/errand/track/sign", response_class=HTMLResponse,

@@ -58,6 +58,7 @@ from tongban.errand.service.lifecycle import (
     set_duty,
     to_review,
     transition,
+    withdraw_tracked,
 )
 from tongban.errand.service.pool import (
     eligibility,
@@ -66,6 +67,7 @@ from tongban.errand.service.pool import (
     pool,
 )
 from tongban.errand.service.reads import (
+    CALLABLE,
     ERRANDS,
     contact_phone,
     get_errand,
@@ -100,6 +102,7 @@ from tongban.errand.service.zones import (
 audit.name_objects({"errand": "代办", "errand_runner": "跑手"})
 
 __all__ = [
+    "CALLABLE",
     "DISPATCHER",
     "ERRANDS",
     "MAX_ZONE_KM",
@@ -155,6 +158,7 @@ __all__ = [
     "tracked",
     "transition",
     "unreadable_personal_data",
+    "withdraw_tracked",
     "zone_modes",
     "zone_of",
     "zones",

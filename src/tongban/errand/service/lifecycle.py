@@ -69,7 +69,7 @@ def _may(db: Session, actor: Actor | Outsider, errand: Errand, action: ErrandAct
     its channel) does the rest; pickup needs the 委托书, failing needs the documents back."""
     if who == "requester":
         if actor is not REQUESTER:
-            raise PermissionDenied("只有申请人可以评价")
+            raise PermissionDenied(f"只有申请人可以「{action.label}」")
         return
     if action is ErrandAction.publish and actor is REQUESTER:
         return  # a request from the public page is published at once
@@ -154,7 +154,10 @@ def transition(db: Session, *, actor: Actor | Outsider, errand: Errand, action: 
             raise DomainError("转交第三方须指定渠道和订单号")
         errand.channel_code, errand.channel_order_id = channel_order[0].value, channel_order[1]
         changes.update(channel=errand.channel_code, order=errand.channel_order_id)
-    if action is ErrandAction.cancel and errand.channel_code and not _is_channel(actor, errand):
+    if action is ErrandAction.withdraw:
+        reason = reason or "申请人在跟踪页撤回申请"
+    if action in (ErrandAction.cancel, ErrandAction.withdraw) and errand.channel_code \
+            and not _is_channel(actor, errand):
         partners.cancel_order(db, errand=errand, reason=reason)
     runner = errand.runner
     if action is ErrandAction.accept and runner is not None:
@@ -269,6 +272,22 @@ def rate_tracked(db: Session, *, token: str, rating: int, client: str = "",
     limit_client(db, client)
     return transition(db, actor=REQUESTER, errand=tracked(db, token=token),
                       action=ErrandAction.rate, rating=rating, comment=comment)
+
+
+def withdraw_tracked(db: Session, *, token: str, client: str = "") -> Errand:
+    """The requester calls the errand off through the tracking link, before pickup (its
+    runner, if any, is told; rate-limited per client address)."""
+    limit_client(db, client)
+    errand = tracked(db, token=token)
+    runner = errand.runner
+    done = transition(db, actor=REQUESTER, errand=errand, action=ErrandAction.withdraw)
+    if runner is not None:
+        notify.notify(db, recipients=org_service.recipients([runner.user]),
+                      key=f"errand:{errand.id}:withdrawn", message=notify.Message(
+                          "reminder", f"代办 #{errand.id} 已被申请人撤回",
+                          f"「{errand.item.name}」申请人已撤回，无需再取件。",
+                          "/errands/runner"))
+    return done
 
 
 def _close_offer(db: Session, errand: Errand, outcome: OfferOutcome) -> None:
