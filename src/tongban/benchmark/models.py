@@ -154,22 +154,6 @@ class Suggestion(Base):
     group: Mapped[AlignmentGroup] = relationship(lazy="joined")
 
 
-class DepartmentMapping(Base):
-    """An analyst's decision: a city's 实施部门 name is this department org."""
-
-    __tablename__ = "benchmark_department_map"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    dept_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
-    mapped_by: Mapped[str] = mapped_column(String(100), default="")
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    dept_org: Mapped[Org] = relationship(lazy="joined", foreign_keys=[dept_org_id])
-
-
 class ListMaterial(Base):
     """A material of the province's 实施清单 for one of a city's items (``item``: its 实施编码
     or name as written). A city's list is replaced as a whole by its next import."""

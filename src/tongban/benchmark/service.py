@@ -47,7 +47,6 @@ from tongban.benchmark.importer import (
 from tongban.benchmark.models import (
     AlignmentGroup,
     AlignmentMember,
-    DepartmentMapping,
     SnapshotItem,
     SnapshotMaterial,
     Suggestion,
@@ -60,8 +59,8 @@ from tongban.core.listing import Listing, ListParams, Page, contains_text, pagin
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
-from tongban.org.enums import Area, OrgLevel
-from tongban.org.models import Org
+from tongban.org.enums import AliasKind, Area, OrgLevel
+from tongban.org.models import Org, OrgAlias
 
 __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
            "import_catalog", "import_implementation_list", "material_name", "resolve_city",
@@ -69,6 +68,8 @@ __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
 
 audit.name_objects({"benchmark_suggestion": "对标建议",
                     "benchmark_department_map": "对标实施部门对应"})
+# entries written before the register of departments (org.alias_mapped) took names over
+audit.name_former_actions({"benchmark.department_mapped": "对应实施部门"})
 
 
 @dataclass
@@ -316,25 +317,13 @@ def allowed_import(actor: Actor) -> bool:
 
 def department_orgs(db: Session, *, city: Org) -> list[Org]:
     """The city's department orgs, by name."""
-    return list(db.scalars(select(Org).where(
-        Org.parent_id == city.id, Org.level == OrgLevel.department.value).order_by(Org.name)))
-
-
-def _dept_orgs(db: Session, city: Org) -> dict[str, int]:
-    """实施部门 names → the city's department orgs (by name or short name; an analyst's
-    mapping first)."""
-    found: dict[str, int] = {}
-    for org in department_orgs(db, city=city):
-        found[org.name] = org.id
-        found.setdefault(org.short_name, org.id)
-    found.update({m.name: m.dept_org_id for m in db.scalars(
-        select(DepartmentMapping).where(DepartmentMapping.org_id == city.id))})
-    return found
+    return org_service.department_orgs(db, city=city)
 
 
 def department_org_ids(db: Session, *, city: Org) -> dict[str, int]:
-    """实施部门 names → the ids of ``city``'s department orgs they map to."""
-    return _dept_orgs(db, city)
+    """实施部门 names → the ids of ``city``'s department orgs they map to (the register of
+    departments: names, short names and every mapped alias, whichever feeder mapped it)."""
+    return org_service.name_orgs(db, city=city)
 
 
 @dataclass
@@ -357,7 +346,7 @@ def suggest(db: Session, *, actor: Actor, city: Org,
     drafts = draft_suggestions(benchmark, city=city)
     known = {(s.group_id, s.kind, s.material): s for s in db.scalars(
         select(Suggestion).where(Suggestion.org_id == city.id))}
-    depts = _dept_orgs(db, city)
+    depts = department_org_ids(db, city=city)
     result = SuggestResult(counts={k.value: 0 for k in SuggestionKind}, by_department={})
     now, seen = utcnow(), set()
     snapshot_id = latest_snapshot_ids(db).get(city.id)
@@ -392,6 +381,9 @@ def suggest(db: Session, *, actor: Actor, city: Org,
                 setattr(existing, k, v)
             existing.updated_at = now
             result.updated += 1
+    org_service.note_unmapped(db, actor=actor, kind=AliasKind.dept_name, source="对标", city=city,
+                              values={d["department"] for d in drafts
+                                      if d["department"] and d["department"] not in depts})
     offered = {f.group.id for f in benchmark.groups if f.offer_of(city.id) is not None}
     for key, existing in known.items():
         if key in seen or not SuggestionState(existing.state).is_open:
@@ -532,7 +524,7 @@ def department_summary(db: Session, *, actor: Actor, city: Org,
     require_benchmark(actor)
     benchmark = benchmark or compute(db)
     depts = {o.id: o for o in department_orgs(db, city=city)}
-    mapped = _dept_orgs(db, city)
+    mapped = department_org_ids(db, city=city)
     found: dict[str, DepartmentSummary] = {}
 
     def of(name: str) -> DepartmentSummary:
@@ -677,38 +669,36 @@ def unmapped_departments(db: Session, *, actor: Actor, city: Org) -> list[tuple[
     return sorted(counts.items())
 
 
-def department_mappings(db: Session, *, actor: Actor, city: Org) -> list[DepartmentMapping]:
+def department_mappings(db: Session, *, actor: Actor, city: Org) -> list[OrgAlias]:
+    """The department names of ``city``'s sources mapped in the register of departments."""
     require_benchmark(actor)
-    return list(db.scalars(select(DepartmentMapping).where(
-        DepartmentMapping.org_id == city.id).order_by(DepartmentMapping.name)))
+    return list(org_service.list_aliases(
+        db, actor=actor, params=ListParams(page_size=get_settings().list_page_size_max),
+        mapped=True, kind=AliasKind.dept_name, city=city).items)
 
 
-@audit.action({"benchmark.department_mapped": "对应实施部门"})
 def map_department(db: Session, *, actor: Actor, city: Org, name: str,
-                   department: Org) -> DepartmentMapping:
-    """Remember that ``city``'s 实施部门 ``name`` is ``department``, and send its suggestions
-    there."""
-    org_service.require_manager(actor, "对应实施部门")
+                   department: Org) -> OrgAlias:
+    """Remember that ``city``'s 实施部门 ``name`` is ``department`` (an alias in the register
+    of departments, known to every feeder); its suggestions move there."""
     if department.parent_id != city.id or department.level != OrgLevel.department.value:
         raise DomainError(f"「{department.name}」不是{city.name}的部门")
-    name = name.strip()[:100]
-    if not name:
-        raise DomainError("请填写实施部门名称")
-    found = db.scalar(select(DepartmentMapping).where(DepartmentMapping.org_id == city.id,
-                                                      DepartmentMapping.name == name))
-    if found is None:
-        found = DepartmentMapping(org_id=city.id, name=name)
-        db.add(found)
-    found.dept_org_id, found.dept_org = department.id, department
-    found.mapped_by, found.updated_at = actor.username, utcnow()
+    return org_service.map_alias(db, actor=actor, kind=AliasKind.dept_name, value=name,
+                                 org=department, city=city, source="对标")
+
+
+def _move_suggestions(db: Session, alias: OrgAlias) -> int:
+    """A department name mapped in the register: the open suggestions of its city written under
+    that name go to the org (a county or department)."""
+    if alias.kind != AliasKind.dept_name.value or alias.city_id is None:
+        return 0
     moved = 0
-    for suggestion in db.scalars(select(Suggestion).where(Suggestion.org_id == city.id,
-                                                          Suggestion.department == name)):
-        suggestion.dept_org_id = department.id
-        moved += 1
-    db.flush()
-    audit.record(db, actor=actor, action="benchmark.department_mapped",
-                 object_type="benchmark_department_map", object_id=found.id,
-                 changes={"city": city.code, "name": name, "department": department.code,
-                          "suggestions": moved})
-    return found
+    for suggestion in db.scalars(select(Suggestion).where(Suggestion.org_id == alias.city_id,
+                                                          Suggestion.department == alias.value)):
+        if suggestion.dept_org_id != alias.org_id:
+            suggestion.dept_org_id = alias.org_id
+            moved += 1
+    return moved
+
+
+org_service.on_alias_mapped(_move_suggestions)
