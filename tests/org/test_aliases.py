@@ -194,3 +194,21 @@ def test_upgrading_moves_both_old_mapping_tables_into_the_register(tmp_path: Pat
                         ("name", "无人认领局", 1, None, "")}
         assert service.resolve_code(db, code=DEPT) is not None
     engine.dispose()
+
+
+def test_every_import_that_names_an_org_resolves_its_mapped_aliases(db: Session) -> None:
+    home = city(db, "巴中")
+    with pytest.raises(service.OrgNotResolved):
+        service.resolve_org(db, ref=OLD_NAME)
+    analyst = actor_of(db, role=Role.analyst)
+    service.map_alias(db, actor=analyst, kind=AliasKind.dept_name, value=OLD_NAME,
+                      org=transport(db), city=home)
+    service.map_alias(db, actor=analyst, kind=AliasKind.code, value=DEPT, org=transport(db))
+    assert service.resolve_org(db, ref=OLD_NAME) == transport(db)
+    assert service.resolve_org(db, ref=f"巴中市/{OLD_NAME}") == transport(db)
+    assert service.resolve_org(db, ref=DEPT.lower()) == transport(db)
+    with pytest.raises(service.OrgNotResolved):  # 广元's sources never wrote it
+        service.resolve_org(db, ref=f"广元市/{OLD_NAME}")
+    # scoped as any name: a liaison of another org does not reach it by its alias
+    with pytest.raises(service.OrgNotResolved):
+        service.resolve_org(db, ref=OLD_NAME, actor=actor_of(db, role=Role.liaison, org="巴州区"))
