@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
@@ -152,6 +162,41 @@ class Suggestion(Base):
     evidence_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("benchmark_snapshot.id"))
 
     group: Mapped[AlignmentGroup] = relationship(lazy="joined")
+
+
+class Frontier(Base):
+    """The frontier of one set of latest snapshots under one state of the alignment (``key``,
+    see ``service.frontier_key``): stored when the alignment changes, so that a reader loads it
+    instead of recomputing it from every city's items and materials."""
+
+    __tablename__ = "benchmark_frontier"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FrontierOffer(Base):
+    """One city's offer of one group in a stored frontier: its values per dimension, its DTF
+    and its required materials. The ids are plain numbers (no foreign keys): alignment may
+    delete a member a stale frontier names, and a frontier naming one that is gone is
+    recomputed."""
+
+    __tablename__ = "benchmark_frontier_offer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frontier_id: Mapped[int] = mapped_column(
+        ForeignKey("benchmark_frontier.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(Integer)
+    promised_days: Mapped[float | None] = mapped_column(Float)
+    steps: Mapped[float | None] = mapped_column(Float)
+    visits: Mapped[float | None] = mapped_column(Float)
+    materials: Mapped[float | None] = mapped_column(Float)
+    has_materials: Mapped[bool] = mapped_column(Boolean, default=True)
+    # normalised material name → as written, for the required ones
+    required: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 class ListMaterial(Base):

@@ -10,22 +10,23 @@ DTF of a city's item = mean over the dimensions it reports of (worst − ours)/(
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session, lazyload
 
+from tongban.benchmark import alignment
 from tongban.benchmark.alignment import (
-    align,
+    AlignResult,
     check_review,
     get_group,
     get_member,
     latest_snapshot_ids,
-    review_member,
 )
 from tongban.benchmark.enums import (
     TRANSITIONS,
@@ -47,6 +48,8 @@ from tongban.benchmark.importer import (
 from tongban.benchmark.models import (
     AlignmentGroup,
     AlignmentMember,
+    Frontier,
+    FrontierOffer,
     SnapshotItem,
     SnapshotMaterial,
     Suggestion,
@@ -147,8 +150,9 @@ def dtf_of(values: dict[Dimension, float | None], bounds: dict[Dimension, Bounds
     return round(fmean(scores), 2) if scores else None
 
 
-def compute(db: Session) -> Benchmark:
-    """The frontier, DTF and league over the cities' latest snapshots and the groups."""
+def _offers(db: Session) -> dict[AlignmentGroup, list[Offer]]:
+    """Each group offered by two or more cities, with their offers, from the cities' latest
+    snapshots (their items and materials) and the alignment."""
     latest = latest_snapshot_ids(db)
     in_latest = SnapshotItem.snapshot_id.in_(latest.values())
     items = {(snapshot_org, item.key): item for snapshot_org, item in (
@@ -166,7 +170,7 @@ def compute(db: Session) -> Benchmark:
         by_group[member.group_id].append(member)
     groups = {g.id: g for g in db.scalars(select(AlignmentGroup).where(
         AlignmentGroup.id.in_([g for g, ms in by_group.items() if len(ms) > 1])))}
-    frontiers = []
+    found: dict[AlignmentGroup, list[Offer]] = {}
     for group_id, group in sorted(groups.items()):
         offers = []
         for member in by_group[group_id]:
@@ -175,8 +179,15 @@ def compute(db: Session) -> Benchmark:
                 listed = materials.get(item.id)
                 values, required = _values(item, listed)
                 offers.append(Offer(member.org, member, item, values, required, bool(listed)))
-        if len(offers) < 2:
-            continue
+        if len(offers) >= 2:
+            found[group] = offers
+    return found
+
+
+def _benchmark(offered: dict[AlignmentGroup, list[Offer]]) -> Benchmark:
+    """The bounds, DTF and league of the groups' offers (in group id order)."""
+    frontiers = []
+    for group, offers in sorted(offered.items(), key=lambda pair: pair[0].id):
         bounds = {}
         for dimension in Dimension:
             reported = [(o.values[dimension], o.org) for o in offers
@@ -200,6 +211,90 @@ def compute(db: Session) -> Benchmark:
     for i, row in enumerate(league):
         row.rank = league[i - 1].rank if i and league[i - 1].dtf == row.dtf else i + 1
     return Benchmark(frontiers, league)
+
+
+def frontier_key(db: Session) -> str:
+    """What the frontier is computed from: each city's latest snapshot and the state of the
+    alignment (its members' count, largest id, last change and groups)."""
+    latest = sorted(latest_snapshot_ids(db).items())
+    state = db.execute(select(func.count(), func.max(AlignmentMember.id),
+                              func.max(AlignmentMember.updated_at),
+                              func.sum(AlignmentMember.group_id))).one()
+    return hashlib.sha256(repr((latest, tuple(map(str, state)))).encode()).hexdigest()
+
+
+def store_frontier(db: Session) -> Frontier:
+    """Compute the frontier of the current snapshots and alignment and keep it (the frontiers
+    of earlier states go); once stored, readers load it (``compute``)."""
+    key = frontier_key(db)
+    found = db.scalar(select(Frontier).where(Frontier.key == key))
+    if found is not None:
+        return found
+    db.execute(delete(FrontierOffer))
+    db.execute(delete(Frontier))
+    frontier = Frontier(key=key, computed_at=utcnow())
+    db.add(frontier)
+    db.flush()
+    rows = [{"frontier_id": frontier.id, "group_id": group.id, "member_id": o.member.id,
+             "item_id": o.item.id, "has_materials": o.has_materials, "required": o.required,
+             **{d.value: o.values[d] for d in Dimension}}
+            for group, offers in _offers(db).items() for o in offers]
+    for start in range(0, len(rows), 5000):
+        db.execute(insert(FrontierOffer), rows[start:start + 5000])
+    return frontier
+
+
+def _stored(db: Session, key: str) -> Benchmark | None:
+    """The stored frontier of ``key`` as the computed one, or None (none stored, or it names
+    a member or item that is gone)."""
+    frontier_id = db.scalar(select(Frontier.id).where(Frontier.key == key))
+    if frontier_id is None:
+        return None
+    rows = list(db.scalars(select(FrontierOffer).where(FrontierOffer.frontier_id == frontier_id)
+                           .order_by(FrontierOffer.id)))
+    members = {m.id: m for m in _by_ids(db, AlignmentMember, {r.member_id for r in rows})}
+    items = {i.id: i for i in _by_ids(db, SnapshotItem, {r.item_id for r in rows},
+                                      lazyload(SnapshotItem.materials))}
+    groups = {g.id: g for g in _by_ids(db, AlignmentGroup, {r.group_id for r in rows})}
+    offered: dict[AlignmentGroup, list[Offer]] = defaultdict(list)
+    for r in rows:
+        member, item, group = members.get(r.member_id), items.get(r.item_id), groups.get(r.group_id)
+        if member is None or item is None or group is None:
+            return None
+        offered[group].append(Offer(member.org, member, item,
+                                    {d: getattr(r, d.value) for d in Dimension},
+                                    dict(r.required), r.has_materials))
+    return _benchmark(offered)
+
+
+def _by_ids(db: Session, model: Any, ids: set[int], *options: Any) -> list[Any]:
+    """The rows of ``model`` with these ids, a thousand at a time."""
+    ordered = sorted(ids)
+    return [row for start in range(0, len(ordered), 1000) for row in db.scalars(
+        select(model).where(model.id.in_(ordered[start:start + 1000])).options(*options))]
+
+
+def compute(db: Session) -> Benchmark:
+    """The frontier, DTF and league over the cities' latest snapshots and the groups: the
+    stored one of the current state (``store_frontier``), else computed afresh."""
+    stored = _stored(db, frontier_key(db))
+    return stored if stored is not None else _benchmark(_offers(db))
+
+
+def align(db: Session, *, actor: Actor) -> AlignResult:
+    """Align the cities' latest snapshots (``alignment.align``) and store the frontier."""
+    result = alignment.align(db, actor=actor)
+    store_frontier(db)
+    return result
+
+
+def review_member(db: Session, *, actor: Actor, member: AlignmentMember, action: ReviewAction,
+                  target: AlignmentGroup | None = None) -> AlignmentMember:
+    """An analyst's decision on a member (``alignment.review_member``); the frontier of the
+    new state is stored."""
+    done = alignment.review_member(db, actor=actor, member=member, action=action, target=target)
+    store_frontier(db)
+    return done
 
 
 def require_benchmark(actor: Actor) -> None:
