@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.benchmark.test_benchmark import ITEMS, city, load
-from tests.factories import actor_of, csrf_of, logged_in_client, make_user
+from tests.factories import actor_of, api_client, csrf_of, logged_in_client, make_user
 from tests.reviews.test_exchange import DEPT, OTHER_DEPT, as_csv, record, run, stored
 from tongban.benchmark import service as benchmark
 from tongban.benchmark.models import Suggestion
@@ -212,3 +212,24 @@ def test_every_import_that_names_an_org_resolves_its_mapped_aliases(db: Session)
     # scoped as any name: a liaison of another org does not reach it by its alias
     with pytest.raises(service.OrgNotResolved):
         service.resolve_org(db, ref=OLD_NAME, actor=actor_of(db, role=Role.liaison, org="巴州区"))
+
+
+def test_the_api_lists_unmapped_aliases_and_maps_one_and_the_old_dept_code_api_still_answers(
+        db: Session) -> None:
+    home = suggest_under_old_name(db)
+    client = api_client(db, make_user(db, role=Role.analyst))
+    waiting = client.get("/api/v1/org-aliases", params={"mapped": "false", "kind": "name"})
+    assert waiting.status_code == 200
+    assert {"kind": "name", "value": OLD_NAME, "city_code": home.code, "org_code": None} \
+        .items() <= next(a for a in waiting.json()["items"] if a["value"] == OLD_NAME).items()
+    mapped = client.put("/api/v1/org-aliases", json={"kind": "name", "value": OLD_NAME,
+                                                     "org": TRANSPORT})
+    assert mapped.status_code == 200 and mapped.json()["org_code"] == transport(db).code
+    assert {r.dept_org_id for r in db.scalars(select(Suggestion).where(
+        Suggestion.department == OLD_NAME))} == {transport(db).id}
+    coded = client.put("/api/v1/reviews/dept-codes", json={"code": DEPT, "org": TRANSPORT})
+    assert coded.status_code == 200 and coded.json()["code"] == DEPT
+    listed = client.get("/api/v1/reviews/dept-codes", params={"sort": "code"}).json()["items"]
+    assert [(c["code"], c["org_name"]) for c in listed] == [(DEPT, TRANSPORT)]
+    liaison = api_client(db, make_user(db, role=Role.liaison, org=TRANSPORT))
+    assert liaison.get("/api/v1/org-aliases").status_code == 403

@@ -272,8 +272,6 @@ def alias_map(
             if kind not in AliasKind._value2member_map_:
                 raise DomainError("请选择别名的类型")
             chosen, city = AliasKind(kind), None
-            if chosen is AliasKind.dept_name:
-                city = target.parent if target.parent is not None else target
         mapped = service.map_alias(db, actor=actor, kind=chosen, value=value, org=target,
                                    city=city, source="手工登记")
     except PermissionDenied:

@@ -131,9 +131,10 @@ def _refuse(field: str, reason: str) -> ValidationFailed:
 def map_alias(db: Session, *, actor: Actor, kind: AliasKind, value: str, org: Org,
               city: Org | None = None, source: str = "") -> OrgAlias:
     """Remember that a credit code (province-wide) or a department name written in ``city``'s
-    sources stands for ``org``; every feeder resolves it so from now on, and the rows a feeder
-    already keeps under that name move (``on_alias_mapped``). Mapping again to the same org
-    changes nothing; to another org, the imports that follow (stored reviews keep their org)."""
+    sources (default: the org's parent) stands for ``org``; every feeder resolves it so from
+    now on, and the rows a feeder already keeps under that name move (``on_alias_mapped``).
+    Mapping again to the same org changes nothing; to another org, the imports that follow
+    (stored reviews keep their org)."""
     require_manager(actor, "登记部门别名")
     if kind is AliasKind.code:
         clean, city = clean_code(value), None
@@ -144,8 +145,9 @@ def map_alias(db: Session, *, actor: Actor, kind: AliasKind, value: str, org: Or
         clean = clean_name(value)
         if not clean:
             raise _refuse("name", "请填写部门名称")
+        city = city or org.parent  # a name of the sources of the org's own city
         if city is None:
-            raise _refuse("city", "请选择该名称所属的市")
+            raise _refuse("org", f"「{org.name}」没有上级，不能按名称对应")
         if org.parent_id != city.id:
             raise DomainError(f"「{org.name}」不是{city.name}的部门或县区")
     found = _find(db, kind, clean, city)
