@@ -19,7 +19,7 @@ def shape(found: service.Benchmark) -> tuple[object, ...]:
     """What readers read of a frontier: per group its offers, values, materials, bounds and
     DTF; the league."""
     return (
-        [(f.group.id, [(o.org.id, o.member.id, o.item.id, o.values, o.required, o.has_materials)
+        [(f.group.id, [(o.org.id, o.member_id, o.item, o.values, o.required, o.has_materials)
                        for o in f.offers],
           {d: (b.best, b.worst, b.best_cities) for d, b in f.bounds.items()}, f.dtf)
          for f in found.groups],
@@ -60,4 +60,4 @@ def test_an_analysts_decision_stores_the_frontier_of_the_new_alignment(db: Sessi
     assert service.frontier_key(db) != before
     assert [f.key for f in db.scalars(select(Frontier))] == [service.frontier_key(db)]
     # alone in its group now: offered by one city, in no frontier
-    assert not any(o.member.id == member.id for f in service.compute(db).groups for o in f.offers)
+    assert not any(o.member_id == member.id for f in service.compute(db).groups for o in f.offers)

@@ -177,10 +177,10 @@ class Frontier(Base):
 
 
 class FrontierOffer(Base):
-    """One city's offer of one group in a stored frontier: its values per dimension, its DTF
-    and its required materials. The ids are plain numbers (no foreign keys): alignment may
-    delete a member a stale frontier names, and a frontier naming one that is gone is
-    recomputed."""
+    """One city's offer of one group in a stored frontier: the item as readers show it, its
+    values per dimension and its required materials. The ids are plain numbers (no foreign
+    keys): alignment may delete a member or group a stale frontier names; a frontier naming a
+    group or city that is gone is recomputed."""
 
     __tablename__ = "benchmark_frontier_offer"
 
@@ -189,7 +189,12 @@ class FrontierOffer(Base):
         ForeignKey("benchmark_frontier.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(Integer)
     member_id: Mapped[int] = mapped_column(Integer)
+    org_id: Mapped[int] = mapped_column(Integer)
+    # the item as readers show it: its snapshot row, name, department and procedure
     item_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    procedure: Mapped[str] = mapped_column(String(500), default="")
     promised_days: Mapped[float | None] = mapped_column(Float)
     steps: Mapped[float | None] = mapped_column(Float)
     visits: Mapped[float | None] = mapped_column(Float)

@@ -75,13 +75,27 @@ audit.name_objects({"benchmark_suggestion": "对标建议",
 audit.name_former_actions({"benchmark.department_mapped": "对应实施部门"})
 
 
+@dataclass(frozen=True)
+class OfferedItem:
+    """What readers read of an offered item (a row of the city's latest snapshot)."""
+
+    id: int
+    name: str
+    department: str
+    procedure: str
+
+    @classmethod
+    def of(cls, item: SnapshotItem) -> OfferedItem:
+        return cls(item.id, item.name, item.department, item.procedure)
+
+
 @dataclass
 class Offer:
     """A city's row of a group, with its values per dimension (None: not reported)."""
 
     org: Org
-    member: AlignmentMember
-    item: SnapshotItem
+    member_id: int
+    item: OfferedItem
     values: dict[Dimension, float | None]
     required: dict[str, str]  # normalised material name → as written
     has_materials: bool = True
@@ -178,7 +192,8 @@ def _offers(db: Session) -> dict[AlignmentGroup, list[Offer]]:
             if item is not None:
                 listed = materials.get(item.id)
                 values, required = _values(item, listed)
-                offers.append(Offer(member.org, member, item, values, required, bool(listed)))
+                offers.append(Offer(member.org, member.id, OfferedItem.of(item), values, required,
+                                    bool(listed)))
         if len(offers) >= 2:
             found[group] = offers
     return found
@@ -235,8 +250,10 @@ def store_frontier(db: Session) -> Frontier:
     frontier = Frontier(key=key, computed_at=utcnow())
     db.add(frontier)
     db.flush()
-    rows = [{"frontier_id": frontier.id, "group_id": group.id, "member_id": o.member.id,
-             "item_id": o.item.id, "has_materials": o.has_materials, "required": o.required,
+    rows = [{"frontier_id": frontier.id, "group_id": group.id, "member_id": o.member_id,
+             "org_id": o.org.id, "item_id": o.item.id, "name": o.item.name,
+             "department": o.item.department, "procedure": o.item.procedure,
+             "has_materials": o.has_materials, "required": o.required,
              **{d.value: o.values[d] for d in Dimension}}
             for group, offers in _offers(db).items() for o in offers]
     for start in range(0, len(rows), 5000):
@@ -245,24 +262,29 @@ def store_frontier(db: Session) -> Frontier:
 
 
 def _stored(db: Session, key: str) -> Benchmark | None:
-    """The stored frontier of ``key`` as the computed one, or None (none stored, or it names
-    a member or item that is gone)."""
+    """The stored frontier of ``key`` as the computed one (its offers as stored, the groups and
+    cities read by id), or None (none stored, or it names a group or city that is gone)."""
     frontier_id = db.scalar(select(Frontier.id).where(Frontier.key == key))
     if frontier_id is None:
         return None
-    rows = list(db.scalars(select(FrontierOffer).where(FrontierOffer.frontier_id == frontier_id)
-                           .order_by(FrontierOffer.id)))
-    members = {m.id: m for m in _by_ids(db, AlignmentMember, {r.member_id for r in rows})}
-    items = {i.id: i for i in _by_ids(db, SnapshotItem, {r.item_id for r in rows},
-                                      lazyload(SnapshotItem.materials))}
-    groups = {g.id: g for g in _by_ids(db, AlignmentGroup, {r.group_id for r in rows})}
+    # plain rows, not ORM objects: a province's frontier holds tens of thousands of offers
+    columns = [FrontierOffer.group_id, FrontierOffer.org_id, FrontierOffer.member_id,
+               FrontierOffer.item_id, FrontierOffer.name, FrontierOffer.department,
+               FrontierOffer.procedure, FrontierOffer.has_materials, FrontierOffer.required,
+               *(getattr(FrontierOffer, d.value) for d in Dimension)]
+    rows = db.execute(select(*columns).where(FrontierOffer.frontier_id == frontier_id)
+                      .order_by(FrontierOffer.id)).all()
+    groups = {g.id: g for g in _by_ids(db, AlignmentGroup, {r.group_id for r in rows},
+                                       lazyload(AlignmentGroup.members))}
+    orgs = {o.id: o for o in _by_ids(db, Org, {r.org_id for r in rows})}
     offered: dict[AlignmentGroup, list[Offer]] = defaultdict(list)
     for r in rows:
-        member, item, group = members.get(r.member_id), items.get(r.item_id), groups.get(r.group_id)
-        if member is None or item is None or group is None:
+        group, org = groups.get(r.group_id), orgs.get(r.org_id)
+        if group is None or org is None:
             return None
-        offered[group].append(Offer(member.org, member, item,
-                                    {d: getattr(r, d.value) for d in Dimension},
+        offered[group].append(Offer(org, r.member_id,
+                                    OfferedItem(r.item_id, r.name, r.department, r.procedure),
+                                    dict(zip(Dimension, r[9:], strict=True)),
                                     dict(r.required), r.has_materials))
     return _benchmark(offered)
 
