@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.benchmark.test_benchmark import ITEMS, city, load
+from tests.conftest import reachable_postgres
 from tests.factories import actor_of, api_client, csrf_of, logged_in_client, make_user
 from tests.reviews.test_exchange import DEPT, OTHER_DEPT, as_csv, record, run, stored
 from tongban.benchmark import service as benchmark
@@ -156,8 +157,18 @@ def test_the_old_dept_code_page_points_to_the_register(db: Session) -> None:
     assert answer.status_code == 303 and answer.headers["location"].startswith("/org/aliases")
 
 
-def test_upgrading_moves_both_old_mapping_tables_into_the_register(tmp_path: Path) -> None:
-    engine = core_db.make_engine(f"sqlite:///{tmp_path / 'before.db'}")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrading_moves_both_old_mapping_tables_into_the_register(tmp_path: Path,
+                                                                   backend: str) -> None:
+    if backend == "sqlite":
+        _upgrade_with_old_mappings(f"sqlite:///{tmp_path / 'before.db'}")
+        return
+    with core_db.scratch_database(reachable_postgres()) as url:
+        _upgrade_with_old_mappings(url)
+
+
+def _upgrade_with_old_mappings(url: str) -> None:
+    engine = core_db.make_engine(url)
     with engine.begin() as connection:
         command.upgrade(core_db.alembic_config(connection), "0028")
         for org_id, code, name, level, parent in (
@@ -166,7 +177,7 @@ def test_upgrading_moves_both_old_mapping_tables_into_the_register(tmp_path: Pat
             connection.execute(text(
                 "INSERT INTO org (id, code, name, short_name, level, parent_id, path, pinyin, "
                 "initials, is_active, created_at) VALUES (:id, :code, :name, :name, :level, "
-                ":parent, '/', '', '', 1, '2026-01-01 00:00:00')"),
+                ":parent, '/', '', '', true, '2026-01-01 00:00:00')"),
                 {"id": org_id, "code": code, "name": name, "level": level, "parent": parent})
         connection.execute(text(
             "INSERT INTO dept_code_map (code, org_id, created_by, created_at) VALUES "
