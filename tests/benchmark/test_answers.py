@@ -15,11 +15,12 @@ from tests.factories import actor_of, api_client, logged_in_client, make_user
 from tongban.assessment.models import MetricValue
 from tongban.benchmark import jobs, service
 from tongban.benchmark.enums import SuggestionAction, SuggestionState
-from tongban.benchmark.models import DepartmentMapping, Suggestion
+from tongban.benchmark.models import Suggestion
 from tongban.core.audit import AuditEntry
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from tongban.core.notify import Notification
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.org import service as org_service
 from tongban.org.models import Org
 
 TRANSPORT = "市交通运输局"
@@ -135,8 +136,8 @@ def test_unmapped_departments_are_listed_once_and_a_mapping_is_remembered(db: Se
                                      department=transport)
     assert service.unmapped_departments(db, actor=analyst, city=home) == []
     assert db.scalar(select(AuditEntry.action).where(
-        AuditEntry.object_type == "benchmark_department_map",
-        AuditEntry.object_id == str(mapping.id))) == "benchmark.department_mapped"
+        AuditEntry.object_type == "org_alias",
+        AuditEntry.object_id == str(mapping.id))) == "org.alias_mapped"
     # remembered: a new snapshot and a rerun send new suggestions there too
     load(db, "巴中", ITEMS + "M1-511900000000-1,映射测试事项,交通局（旧称）,1,10,4,2\n"
                              "M2-511900000000-1,映射测试事项二,交通局（旧称）,1,10,4,2\n"
@@ -151,8 +152,7 @@ def test_unmapped_departments_are_listed_once_and_a_mapping_is_remembered(db: Se
     rows = db.scalars(select(Suggestion).where(Suggestion.department == "交通局（旧称）",
                                                Suggestion.org_id == home.id)).all()
     assert len(rows) == 6 and {r.dept_org_id for r in rows} == {transport.id}
-    assert db.scalar(select(DepartmentMapping.dept_org_id).where(
-        DepartmentMapping.name == "交通局（旧称）")) == transport.id
+    assert org_service.resolve_name(db, city=home, name="交通局（旧称）") == transport
     page = logged_in_client(db, make_user(db, role=Role.analyst)).get("/benchmark/departments")
     assert page.status_code == 200 and "交通局（旧称）" in page.text
 

@@ -18,8 +18,9 @@ from tests.factories import actor_of, api_client, located, logged_in_client, mak
 from tongban.benchmark import service
 from tongban.benchmark.alignment import actions_of, normalise_name
 from tongban.benchmark.enums import Dimension, MemberStatus, ReviewAction
-from tongban.benchmark.importer import SnapshotImport, base_code_of
+from tongban.benchmark.importer import SnapshotImport
 from tongban.benchmark.models import AlignmentMember, CatalogSnapshot, SnapshotItem, Suggestion
+from tongban.catalog.codes import base_code_of
 from tongban.cli import app as cli
 from tongban.core.errors import DomainError, PermissionDenied, ValidationFailed
 from tongban.core.security import SYSTEM_ACTOR, Role

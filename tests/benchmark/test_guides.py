@@ -23,7 +23,10 @@ from tongban.cli import app as cli
 from tongban.core.audit import AuditEntry
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, PermissionDenied, ValidationFailed
+from tongban.core.listing import ListParams
 from tongban.core.security import SYSTEM_ACTOR, Role
+from tongban.org import service as org_service
+from tongban.org.enums import AliasKind
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskAction
 from tongban.rectification.models import RectificationTask
@@ -260,6 +263,16 @@ def test_departments_that_map_to_no_org_get_no_task(db: Session) -> None:
     opened = guides.open_guide_tasks(db, actor=SYSTEM_ACTOR,
                                      check=guides.check_guides(db, actor=SYSTEM_ACTOR))
     assert [(o.department, o.task_id) for o in opened] == [("某某中心", None)] and not tasks(db)
+    waiting = org_service.list_aliases(db, actor=SYSTEM_ACTOR, params=ListParams(), mapped=False)
+    assert ("某某中心", "办事指南体检") in {(a.value, a.source) for a in waiting.items}
+    # mapped once in the register of departments: the next run opens its task
+    home = service.home_city(db)
+    org_service.map_alias(db, actor=SYSTEM_ACTOR, kind=AliasKind.dept_name, value="某某中心",
+                          org=org_service.resolve_org(db, ref=TRANSPORT), city=home)
+    again = guides.open_guide_tasks(db, actor=SYSTEM_ACTOR,
+                                    check=guides.check_guides(db, actor=SYSTEM_ACTOR))
+    assert [(o.department, o.new) for o in again] == [("某某中心", True)]
+    assert [t.org.name for t in tasks(db)] == [TRANSPORT]
 
 
 def test_only_those_who_issue_tasks_open_them_and_liaisons_see_no_check(db: Session) -> None:

@@ -121,3 +121,29 @@ def test_cli_imports_and_lists(db: Session, tmp_path: object) -> None:
     refused = runner.invoke(cli, ["catalog", "import", str(path), "--org", "巴中市", "--json"])
     assert refused.exit_code == 1
     assert json.loads(refused.output)["errors"][0]["column"] == "impl_code"
+
+
+def test_the_catalog_and_the_benchmark_snapshots_read_codes_and_types_alike(db: Session) -> None:
+    """One base-code rule and one type table for every item list: the same rows through both
+    importers give the same 基本编码 and 事项类型, with or without an area code column."""
+    from tests.benchmark.test_benchmark import ITEMS, load
+    from tongban.benchmark import service as benchmark
+    from tongban.benchmark.models import AlignmentMember, SnapshotItem
+
+    rows = [("G-000007-001-511900000000-000-1-00", "01"), ("511B0002-511900000000-1", "行政确认"),
+            ("511B0003", "20")]
+    city = org_service.resolve_org(db, ref="巴中市")
+    service.import_items(db, actor=SYSTEM_ACTOR, org=city, filename="目录.csv", source=csv_file(
+        *(f"部门,,同规则事项{n},,{code},{kind},," for n, (code, kind) in enumerate(rows))))
+    load(db, "巴中", ITEMS + "".join(f"{code},同规则事项{n},部门,{kind},1,1,1\n"
+                                     for n, (code, kind) in enumerate(rows)))
+    catalog = {i.impl_code: (i.base_code, i.item_type) for i in db.scalars(
+        select(ServiceItem).where(ServiceItem.name.startswith("同规则事项")))}
+    benchmark.align(db, actor=SYSTEM_ACTOR)
+    aligned = {m.item_key: m.code for m in db.scalars(
+        select(AlignmentMember).where(AlignmentMember.name.startswith("同规则事项")))}
+    snapshot = {i.impl_code: (aligned[i.impl_code], i.item_type) for i in db.scalars(
+        select(SnapshotItem).where(SnapshotItem.name.startswith("同规则事项")))}
+    assert catalog == snapshot == {
+        rows[0][0]: ("G-000007-001", "1"), rows[1][0]: ("511B0002", "7"),
+        rows[2][0]: ("511B0003", "20")}

@@ -68,7 +68,7 @@ from tongban.errand import service as errand
 from tongban.errand.enums import TRANSITIONS as ERRAND_TRANSITIONS
 from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
 from tongban.org import service as org_service
-from tongban.org.enums import OrgLevel
+from tongban.org.enums import AliasKind, OrgLevel
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TRANSITIONS, TaskAction, TaskSource, TaskState
 from tongban.rectification.models import RectificationTask
@@ -304,12 +304,19 @@ def _import_reviews(kit: Kit) -> Step:
                 analyst, "review_import", "评价.csv")
 
 
-@recipe("dept_code.mapped")
-def _map_dept_code(kit: Kit) -> Step:
+@recipe("org.alias_mapped")
+def _map_alias(kit: Kit) -> Step:
     analyst = kit.actor(Role.analyst)
     org = org_service.resolve_org(kit.db, ref="市交通运输局")
     return Step(lambda: reviews.map_dept_code(kit.db, actor=analyst, code="91350100M000100Y43",
-                                              org=org), analyst, "dept_code", "91350100M000100Y43")
+                                              org=org), analyst, "org_alias", lambda done: done.id)
+
+
+@recipe("org.alias_seen")
+def _note_unmapped(kit: Kit) -> Step:
+    return Step(lambda: org_service.note_unmapped(
+        kit.db, actor=SYSTEM_ACTOR, kind=AliasKind.code, values=["91350100M000100Y43"],
+        source="好差评"), SYSTEM_ACTOR, "org_alias", "code")
 
 
 @recipe("reviews.submitted")
@@ -713,16 +720,6 @@ def _close_suggestion(kit: Kit) -> Step:
     return Step(lambda: benchmark._close_met(kit.db, actor=SYSTEM_ACTOR, suggestion=suggestion,
                                              snapshot_id=snapshot),
                 SYSTEM_ACTOR, "benchmark_suggestion", suggestion.id)
-
-
-@recipe("benchmark.department_mapped")
-def _map_department(kit: Kit) -> Step:
-    analyst = kit.actor(Role.analyst)
-    home = benchmark.resolve_city(kit.db, ref="巴中")
-    department = benchmark.department_orgs(kit.db, city=home)[0]
-    return Step(lambda: benchmark.map_department(kit.db, actor=analyst, city=home,
-                                                 name="配方里的部门", department=department),
-                analyst, "benchmark_department_map", lambda done: done.id)
 
 
 @recipe(*(f"errand.{a.value}" for a in ErrandAction

@@ -99,7 +99,9 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/reviews/codes/qr.{kind}"): PageProbe(f"/reviews/codes/qr.svg?org={VICTIM_ORG}"),
         ("GET", "/reviews/dashboard"): PageProbe("/reviews/dashboard", rightful=Role.admin),
         ("GET", "/reviews/held"): PageProbe("/reviews/held", rightful=Role.admin),
-        ("GET", "/reviews/dept-codes"): PageProbe("/reviews/dept-codes", rightful=Role.admin),
+        # the deptCodes are in the register of departments now: a redirect to its page
+        ("GET", "/reviews/dept-codes"): PageProbe("/reviews/dept-codes", "public", rightful=None),
+        ("GET", "/org/aliases"): PageProbe("/org/aliases?state=all", rightful=Role.admin),
         # writes on the victim's objects: refused before anything is read or changed
         ("POST", "/rectification/tasks/{task_id}/actions/{action}"): PageProbe(
             f"{t}/actions/start", rightful=None),
@@ -117,7 +119,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
                                                        rightful=None),
         ("POST", "/reviews/held/{review_id}/{decision}"): PageProbe("/reviews/held/1/discard",
                                                                      rightful=None),
-        ("POST", "/reviews/dept-codes"): PageProbe("/reviews/dept-codes", rightful=None),
+        ("POST", "/org/aliases"): PageProbe("/org/aliases", rightful=None),
         ("POST", "/reviews/cases/{object_id}/supervision"): PageProbe(
             f"/reviews/cases/{case}/supervision", rightful=None),
         ("POST", "/rectification/tasks/{object_id}/supervision"): PageProbe(

@@ -59,6 +59,10 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
         ("POST", "/api/v1/orgs"): Probe(
             "/api/v1/orgs", {"name": "巴州区新局", "level": "department", "parent": "巴中市"}
         ),
+        ("GET", "/api/v1/org-aliases"): Probe("/api/v1/org-aliases"),
+        ("PUT", "/api/v1/org-aliases"): Probe(
+            "/api/v1/org-aliases", {"kind": "code", "value": "91350100M000100Y43",
+                                    "org": VICTIM_ORG}),
         ("GET", "/api/v1/cohorts"): Probe("/api/v1/cohorts"),
         ("GET", "/api/v1/cohorts/{code}"): Probe("/api/v1/cohorts/bz-counties"),
         ("POST", "/api/v1/cohorts"): Probe(

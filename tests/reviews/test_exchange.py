@@ -212,11 +212,12 @@ def test_dept_code_is_mapped_once_and_remembered(db: Session) -> None:
     org = org_service.resolve_org(db, ref="市交通运输局")
     service.map_dept_code(db, actor=analyst, code=DEPT, org=org)
     service.map_dept_code(db, actor=analyst, code=DEPT, org=org)  # again: no change, no entry
-    entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "dept_code.mapped",
-                                                  AuditEntry.object_id == DEPT)).all()
+    entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "org.alias_mapped",
+                                                  AuditEntry.changes["value"].as_string() == DEPT
+                                                  )).all()
     assert len(entries) == 1
     page = service.dept_codes(db, actor=analyst, params=ListParams(q=DEPT[:8].lower()))
-    assert [(m.code, m.org.name) for m in page.items] == [(DEPT, "市交通运输局")]
+    assert [(m.value, m.org.name) for m in page.items if m.org] == [(DEPT, "市交通运输局")]
     liaison = actor_of(db, role=Role.liaison, org="巴州区")
     with pytest.raises(PermissionDenied):
         service.map_dept_code(db, actor=liaison, code=OTHER_DEPT, org=org)

@@ -38,6 +38,8 @@ from tongban.core.numbers import time_limit
 from tongban.core.periods import period_label
 from tongban.core.security import Actor
 from tongban.core.workdays import local_today
+from tongban.org import service as org_service
+from tongban.org.enums import AliasKind
 from tongban.org.models import Org
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskSource, TaskWork
@@ -340,6 +342,10 @@ def open_guide_tasks(db: Session, *, actor: Actor, check: GuideCheck) -> list[Op
             lines=[rectification.LineInput(f.code, f.item, "；".join(
                 f"{a.rule.label}：{a.detail}" for a in f.anomalies)) for f in anomalous])
         opened.append(OpenedTask(department, task.id, len(anomalous), True))
+    org_service.note_unmapped(db, actor=actor, kind=AliasKind.dept_name, source="办事指南体检",
+                              city=check.city, values={o.department for o in opened
+                                                       if o.task_id is None
+                                                       and o.department != NO_DEPARTMENT})
     new = [o for o in opened if o.new]
     if new:
         audit.record(db, actor=actor, action="benchmark.guide_tasks_opened",

@@ -29,7 +29,7 @@ from tongban.benchmark.models import (
     SnapshotItem,
     SnapshotMaterial,
 )
-from tongban.catalog.enums import ItemType
+from tongban.catalog.codes import base_code_of, item_type_of
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, ErrorGroups, NotFound, RowError, ValidationFailed
@@ -74,7 +74,6 @@ _REQUIREMENTS = {"是": Requirement.required, "必需": Requirement.required,
                  "否": Requirement.optional, "非必需": Requirement.optional,
                  "容缺": Requirement.tolerated}
 _FORMS = {"原件", "复印件", "电子", "电子件", "纸质", "原件和复印件", "原件/复印件", "原件或复印件"}
-_TYPE_BY_LABEL = {t.label: t for t in ItemType}
 _STEP_SEPARATOR = re.compile(r"\s*(?:→|->|—>|－>|=>)\s*")
 _DAYS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:个)?(?:工作日|日|天)?")
 #: The attributes a snapshot keeps per item (and ``diff`` compares).
@@ -111,17 +110,6 @@ class SnapshotImport:
     materials: int
 
 
-def base_code_of(impl_code: str) -> str:
-    """基本编码 from a 实施编码: the parts before its 12-digit area code
-    (511A0138000000-511602000000-… → 511A0138000000; G-000007-001-511602000000-… →
-    G-000007-001); the first part when there is no area code in it."""
-    parts = impl_code.split("-")
-    for i, part in enumerate(parts):
-        if i and re.fullmatch(r"\d{12}", part):
-            return "-".join(parts[:i])
-    return parts[0]
-
-
 def material_name(name: str) -> str:
     """A material name for comparison: half-width brackets, no whitespace, no trailing
     （原件）/（复印件）."""
@@ -155,15 +143,6 @@ def _count(text: str, what: str, least: int) -> int | None:
     return number
 
 
-def _item_type(text: str) -> str:
-    number = text.lstrip("0") or text
-    if number in ItemType._value2member_map_:
-        return number
-    if text in _TYPE_BY_LABEL:
-        return _TYPE_BY_LABEL[text].value
-    raise ValueError(f"未知的事项类型「{text[:20]}」（填 1–20 的编号或类型名称，如 行政许可）")
-
-
 def _parse_item(row: int, cells: dict[str, str], filename: str,
                 errors: ErrorGroups) -> ParsedItem | None:
     values: dict[str, Any] = {f: cells.get(f, "") for f in ITEM_FIELDS}
@@ -183,7 +162,7 @@ def _parse_item(row: int, cells: dict[str, str], filename: str,
             fail(column, f"{_LABELS[column]}「{values[column][:40]}」应为字母、数字和连字符")
     if values["item_type"]:
         try:
-            values["item_type"] = _item_type(values["item_type"])
+            values["item_type"] = item_type_of(values["item_type"]).value
         except ValueError as exc:
             fail("item_type", str(exc))
     for column in ("legal_days", "promised_days"):

@@ -132,6 +132,7 @@ def run(db: Session, *, as_of: date) -> JobReport:
     except DomainError as exc:
         report.problems.append(exc.message)
         return report
+    service.store_frontier(db)  # a snapshot imported since the last alignment: stored once
     benchmark = service.compute(db)
     latest = latest_snapshot_ids(db).get(city.id)
     if latest is not None and db.scalar(select(Suggestion.id).where(

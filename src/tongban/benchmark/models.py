@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
@@ -154,20 +164,44 @@ class Suggestion(Base):
     group: Mapped[AlignmentGroup] = relationship(lazy="joined")
 
 
-class DepartmentMapping(Base):
-    """An analyst's decision: a city's 实施部门 name is this department org."""
+class Frontier(Base):
+    """The frontier of one set of latest snapshots under one state of the alignment (``key``,
+    see ``service.frontier_key``): stored when the alignment changes, so that a reader loads it
+    instead of recomputing it from every city's items and materials."""
 
-    __tablename__ = "benchmark_department_map"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    __tablename__ = "benchmark_frontier"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    dept_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
-    mapped_by: Mapped[str] = mapped_column(String(100), default="")
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    dept_org: Mapped[Org] = relationship(lazy="joined", foreign_keys=[dept_org_id])
+
+class FrontierOffer(Base):
+    """One city's offer of one group in a stored frontier: the item as readers show it, its
+    values per dimension and its required materials. The ids are plain numbers (no foreign
+    keys): alignment may delete a member or group a stale frontier names; a frontier naming a
+    group or city that is gone is recomputed."""
+
+    __tablename__ = "benchmark_frontier_offer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frontier_id: Mapped[int] = mapped_column(
+        ForeignKey("benchmark_frontier.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(Integer)
+    org_id: Mapped[int] = mapped_column(Integer)
+    # the item as readers show it: its snapshot row, name, department and procedure
+    item_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    procedure: Mapped[str] = mapped_column(String(500), default="")
+    promised_days: Mapped[float | None] = mapped_column(Float)
+    steps: Mapped[float | None] = mapped_column(Float)
+    visits: Mapped[float | None] = mapped_column(Float)
+    materials: Mapped[float | None] = mapped_column(Float)
+    has_materials: Mapped[bool] = mapped_column(Boolean, default=True)
+    # normalised material name → as written, for the required ones
+    required: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 class ListMaterial(Base):

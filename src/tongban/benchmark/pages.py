@@ -214,7 +214,7 @@ def open_guide_tasks(request: Request, db: Session = REQUEST_DB,
     held = len(opened) - new - len(unmapped)
     flash(request, f"已开具整改任务 {new} 个"
           + (f"；{held} 个部门已有未办结任务" if held else "")
-          + (f"；未对应到部门：{'、'.join(unmapped)}" if unmapped else ""))
+          + (f"；未对应到部门：{'、'.join(unmapped)}（请在「部门别名」页面对应）" if unmapped else ""))
     return see_other("/benchmark/check")
 
 

@@ -10,22 +10,23 @@ DTF of a city's item = mean over the dimensions it reports of (worst − ours)/(
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session, lazyload
 
+from tongban.benchmark import alignment
 from tongban.benchmark.alignment import (
-    align,
+    AlignResult,
     check_review,
     get_group,
     get_member,
     latest_snapshot_ids,
-    review_member,
 )
 from tongban.benchmark.enums import (
     TRANSITIONS,
@@ -47,7 +48,8 @@ from tongban.benchmark.importer import (
 from tongban.benchmark.models import (
     AlignmentGroup,
     AlignmentMember,
-    DepartmentMapping,
+    Frontier,
+    FrontierOffer,
     SnapshotItem,
     SnapshotMaterial,
     Suggestion,
@@ -61,8 +63,8 @@ from tongban.core.numbers import time_limit
 from tongban.core.security import Actor, Role
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
-from tongban.org.enums import Area, OrgLevel
-from tongban.org.models import Org
+from tongban.org.enums import AliasKind, Area, OrgLevel
+from tongban.org.models import Org, OrgAlias
 
 __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
            "import_catalog", "import_implementation_list", "material_name", "resolve_city",
@@ -70,6 +72,22 @@ __all__ = ["align", "check_review", "diff_snapshots", "get_group", "get_member",
 
 audit.name_objects({"benchmark_suggestion": "对标建议",
                     "benchmark_department_map": "对标实施部门对应"})
+# entries written before the register of departments (org.alias_mapped) took names over
+audit.name_former_actions({"benchmark.department_mapped": "对应实施部门"})
+
+
+@dataclass(frozen=True)
+class OfferedItem:
+    """What readers read of an offered item (a row of the city's latest snapshot)."""
+
+    id: int
+    name: str
+    department: str
+    procedure: str
+
+    @classmethod
+    def of(cls, item: SnapshotItem) -> OfferedItem:
+        return cls(item.id, item.name, item.department, item.procedure)
 
 
 @dataclass
@@ -77,8 +95,8 @@ class Offer:
     """A city's row of a group, with its values per dimension (None: not reported)."""
 
     org: Org
-    member: AlignmentMember
-    item: SnapshotItem
+    member_id: int
+    item: OfferedItem
     values: dict[Dimension, float | None]
     required: dict[str, str]  # normalised material name → as written
     has_materials: bool = True
@@ -147,8 +165,9 @@ def dtf_of(values: dict[Dimension, float | None], bounds: dict[Dimension, Bounds
     return round(fmean(scores), 2) if scores else None
 
 
-def compute(db: Session) -> Benchmark:
-    """The frontier, DTF and league over the cities' latest snapshots and the groups."""
+def _offers(db: Session) -> dict[AlignmentGroup, list[Offer]]:
+    """Each group offered by two or more cities, with their offers, from the cities' latest
+    snapshots (their items and materials) and the alignment."""
     latest = latest_snapshot_ids(db)
     in_latest = SnapshotItem.snapshot_id.in_(latest.values())
     items = {(snapshot_org, item.key): item for snapshot_org, item in (
@@ -166,7 +185,7 @@ def compute(db: Session) -> Benchmark:
         by_group[member.group_id].append(member)
     groups = {g.id: g for g in db.scalars(select(AlignmentGroup).where(
         AlignmentGroup.id.in_([g for g, ms in by_group.items() if len(ms) > 1])))}
-    frontiers = []
+    found: dict[AlignmentGroup, list[Offer]] = {}
     for group_id, group in sorted(groups.items()):
         offers = []
         for member in by_group[group_id]:
@@ -174,9 +193,17 @@ def compute(db: Session) -> Benchmark:
             if item is not None:
                 listed = materials.get(item.id)
                 values, required = _values(item, listed)
-                offers.append(Offer(member.org, member, item, values, required, bool(listed)))
-        if len(offers) < 2:
-            continue
+                offers.append(Offer(member.org, member.id, OfferedItem.of(item), values, required,
+                                    bool(listed)))
+        if len(offers) >= 2:
+            found[group] = offers
+    return found
+
+
+def _benchmark(offered: dict[AlignmentGroup, list[Offer]]) -> Benchmark:
+    """The bounds, DTF and league of the groups' offers (in group id order)."""
+    frontiers = []
+    for group, offers in sorted(offered.items(), key=lambda pair: pair[0].id):
         bounds = {}
         for dimension in Dimension:
             reported = [(o.values[dimension], o.org) for o in offers
@@ -200,6 +227,97 @@ def compute(db: Session) -> Benchmark:
     for i, row in enumerate(league):
         row.rank = league[i - 1].rank if i and league[i - 1].dtf == row.dtf else i + 1
     return Benchmark(frontiers, league)
+
+
+def frontier_key(db: Session) -> str:
+    """What the frontier is computed from: each city's latest snapshot and the state of the
+    alignment (its members' count, largest id, last change and groups)."""
+    latest = sorted(latest_snapshot_ids(db).items())
+    state = db.execute(select(func.count(), func.max(AlignmentMember.id),
+                              func.max(AlignmentMember.updated_at),
+                              func.sum(AlignmentMember.group_id))).one()
+    return hashlib.sha256(repr((latest, tuple(map(str, state)))).encode()).hexdigest()
+
+
+def store_frontier(db: Session) -> Frontier:
+    """Compute the frontier of the current snapshots and alignment and keep it (the frontiers
+    of earlier states go); once stored, readers load it (``compute``)."""
+    key = frontier_key(db)
+    found = db.scalar(select(Frontier).where(Frontier.key == key))
+    if found is not None:
+        return found
+    db.execute(delete(FrontierOffer))
+    db.execute(delete(Frontier))
+    frontier = Frontier(key=key, computed_at=utcnow())
+    db.add(frontier)
+    db.flush()
+    rows = [{"frontier_id": frontier.id, "group_id": group.id, "member_id": o.member_id,
+             "org_id": o.org.id, "item_id": o.item.id, "name": o.item.name,
+             "department": o.item.department, "procedure": o.item.procedure,
+             "has_materials": o.has_materials, "required": o.required,
+             **{d.value: o.values[d] for d in Dimension}}
+            for group, offers in _offers(db).items() for o in offers]
+    for start in range(0, len(rows), 5000):
+        db.execute(insert(FrontierOffer), rows[start:start + 5000])
+    return frontier
+
+
+def _stored(db: Session, key: str) -> Benchmark | None:
+    """The stored frontier of ``key`` as the computed one (its offers as stored, the groups and
+    cities read by id), or None (none stored, or it names a group or city that is gone)."""
+    frontier_id = db.scalar(select(Frontier.id).where(Frontier.key == key))
+    if frontier_id is None:
+        return None
+    # plain rows, not ORM objects: a province's frontier holds tens of thousands of offers
+    columns = [FrontierOffer.group_id, FrontierOffer.org_id, FrontierOffer.member_id,
+               FrontierOffer.item_id, FrontierOffer.name, FrontierOffer.department,
+               FrontierOffer.procedure, FrontierOffer.has_materials, FrontierOffer.required,
+               *(getattr(FrontierOffer, d.value) for d in Dimension)]
+    rows = db.execute(select(*columns).where(FrontierOffer.frontier_id == frontier_id)
+                      .order_by(FrontierOffer.id)).all()
+    groups = {g.id: g for g in _by_ids(db, AlignmentGroup, {r.group_id for r in rows},
+                                       lazyload(AlignmentGroup.members))}
+    orgs = {o.id: o for o in _by_ids(db, Org, {r.org_id for r in rows})}
+    offered: dict[AlignmentGroup, list[Offer]] = defaultdict(list)
+    for r in rows:
+        group, org = groups.get(r.group_id), orgs.get(r.org_id)
+        if group is None or org is None:
+            return None
+        offered[group].append(Offer(org, r.member_id,
+                                    OfferedItem(r.item_id, r.name, r.department, r.procedure),
+                                    dict(zip(Dimension, r[9:], strict=True)),
+                                    dict(r.required), r.has_materials))
+    return _benchmark(offered)
+
+
+def _by_ids(db: Session, model: Any, ids: set[int], *options: Any) -> list[Any]:
+    """The rows of ``model`` with these ids, a thousand at a time."""
+    ordered = sorted(ids)
+    return [row for start in range(0, len(ordered), 1000) for row in db.scalars(
+        select(model).where(model.id.in_(ordered[start:start + 1000])).options(*options))]
+
+
+def compute(db: Session) -> Benchmark:
+    """The frontier, DTF and league over the cities' latest snapshots and the groups: the
+    stored one of the current state (``store_frontier``), else computed afresh."""
+    stored = _stored(db, frontier_key(db))
+    return stored if stored is not None else _benchmark(_offers(db))
+
+
+def align(db: Session, *, actor: Actor) -> AlignResult:
+    """Align the cities' latest snapshots (``alignment.align``) and store the frontier."""
+    result = alignment.align(db, actor=actor)
+    store_frontier(db)
+    return result
+
+
+def review_member(db: Session, *, actor: Actor, member: AlignmentMember, action: ReviewAction,
+                  target: AlignmentGroup | None = None) -> AlignmentMember:
+    """An analyst's decision on a member (``alignment.review_member``); the frontier of the
+    new state is stored."""
+    done = alignment.review_member(db, actor=actor, member=member, action=action, target=target)
+    store_frontier(db)
+    return done
 
 
 def require_benchmark(actor: Actor) -> None:
@@ -320,25 +438,13 @@ def allowed_import(actor: Actor) -> bool:
 
 def department_orgs(db: Session, *, city: Org) -> list[Org]:
     """The city's department orgs, by name."""
-    return list(db.scalars(select(Org).where(
-        Org.parent_id == city.id, Org.level == OrgLevel.department.value).order_by(Org.name)))
-
-
-def _dept_orgs(db: Session, city: Org) -> dict[str, int]:
-    """实施部门 names → the city's department orgs (by name or short name; an analyst's
-    mapping first)."""
-    found: dict[str, int] = {}
-    for org in department_orgs(db, city=city):
-        found[org.name] = org.id
-        found.setdefault(org.short_name, org.id)
-    found.update({m.name: m.dept_org_id for m in db.scalars(
-        select(DepartmentMapping).where(DepartmentMapping.org_id == city.id))})
-    return found
+    return org_service.department_orgs(db, city=city)
 
 
 def department_org_ids(db: Session, *, city: Org) -> dict[str, int]:
-    """实施部门 names → the ids of ``city``'s department orgs they map to."""
-    return _dept_orgs(db, city)
+    """实施部门 names → the ids of ``city``'s department orgs they map to (the register of
+    departments: names, short names and every mapped alias, whichever feeder mapped it)."""
+    return org_service.name_orgs(db, city=city)
 
 
 @dataclass
@@ -361,7 +467,7 @@ def suggest(db: Session, *, actor: Actor, city: Org,
     drafts = draft_suggestions(benchmark, city=city)
     known = {(s.group_id, s.kind, s.material): s for s in db.scalars(
         select(Suggestion).where(Suggestion.org_id == city.id))}
-    depts = _dept_orgs(db, city)
+    depts = department_org_ids(db, city=city)
     result = SuggestResult(counts={k.value: 0 for k in SuggestionKind}, by_department={})
     now, seen = utcnow(), set()
     snapshot_id = latest_snapshot_ids(db).get(city.id)
@@ -396,6 +502,9 @@ def suggest(db: Session, *, actor: Actor, city: Org,
                 setattr(existing, k, v)
             existing.updated_at = now
             result.updated += 1
+    org_service.note_unmapped(db, actor=actor, kind=AliasKind.dept_name, source="对标", city=city,
+                              values={d["department"] for d in drafts
+                                      if d["department"] and d["department"] not in depts})
     offered = {f.group.id for f in benchmark.groups if f.offer_of(city.id) is not None}
     for key, existing in known.items():
         if key in seen or not SuggestionState(existing.state).is_open:
@@ -536,7 +645,7 @@ def department_summary(db: Session, *, actor: Actor, city: Org,
     require_benchmark(actor)
     benchmark = benchmark or compute(db)
     depts = {o.id: o for o in department_orgs(db, city=city)}
-    mapped = _dept_orgs(db, city)
+    mapped = department_org_ids(db, city=city)
     found: dict[str, DepartmentSummary] = {}
 
     def of(name: str) -> DepartmentSummary:
@@ -681,38 +790,36 @@ def unmapped_departments(db: Session, *, actor: Actor, city: Org) -> list[tuple[
     return sorted(counts.items())
 
 
-def department_mappings(db: Session, *, actor: Actor, city: Org) -> list[DepartmentMapping]:
+def department_mappings(db: Session, *, actor: Actor, city: Org) -> list[OrgAlias]:
+    """The department names of ``city``'s sources mapped in the register of departments."""
     require_benchmark(actor)
-    return list(db.scalars(select(DepartmentMapping).where(
-        DepartmentMapping.org_id == city.id).order_by(DepartmentMapping.name)))
+    return list(org_service.list_aliases(
+        db, actor=actor, params=ListParams(page_size=get_settings().list_page_size_max),
+        mapped=True, kind=AliasKind.dept_name, city=city).items)
 
 
-@audit.action({"benchmark.department_mapped": "对应实施部门"})
 def map_department(db: Session, *, actor: Actor, city: Org, name: str,
-                   department: Org) -> DepartmentMapping:
-    """Remember that ``city``'s 实施部门 ``name`` is ``department``, and send its suggestions
-    there."""
-    org_service.require_manager(actor, "对应实施部门")
+                   department: Org) -> OrgAlias:
+    """Remember that ``city``'s 实施部门 ``name`` is ``department`` (an alias in the register
+    of departments, known to every feeder); its suggestions move there."""
     if department.parent_id != city.id or department.level != OrgLevel.department.value:
         raise DomainError(f"「{department.name}」不是{city.name}的部门")
-    name = name.strip()[:100]
-    if not name:
-        raise DomainError("请填写实施部门名称")
-    found = db.scalar(select(DepartmentMapping).where(DepartmentMapping.org_id == city.id,
-                                                      DepartmentMapping.name == name))
-    if found is None:
-        found = DepartmentMapping(org_id=city.id, name=name)
-        db.add(found)
-    found.dept_org_id, found.dept_org = department.id, department
-    found.mapped_by, found.updated_at = actor.username, utcnow()
+    return org_service.map_alias(db, actor=actor, kind=AliasKind.dept_name, value=name,
+                                 org=department, city=city, source="对标")
+
+
+def _move_suggestions(db: Session, alias: OrgAlias) -> int:
+    """A department name mapped in the register: the open suggestions of its city written under
+    that name go to the org (a county or department)."""
+    if alias.kind != AliasKind.dept_name.value or alias.city_id is None:
+        return 0
     moved = 0
-    for suggestion in db.scalars(select(Suggestion).where(Suggestion.org_id == city.id,
-                                                          Suggestion.department == name)):
-        suggestion.dept_org_id = department.id
-        moved += 1
-    db.flush()
-    audit.record(db, actor=actor, action="benchmark.department_mapped",
-                 object_type="benchmark_department_map", object_id=found.id,
-                 changes={"city": city.code, "name": name, "department": department.code,
-                          "suggestions": moved})
-    return found
+    for suggestion in db.scalars(select(Suggestion).where(Suggestion.org_id == alias.city_id,
+                                                          Suggestion.department == alias.value)):
+        if suggestion.dept_org_id != alias.org_id:
+            suggestion.dept_org_id = alias.org_id
+            moved += 1
+    return moved
+
+
+org_service.on_alias_mapped(_move_suggestions)

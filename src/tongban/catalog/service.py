@@ -16,6 +16,7 @@ from typing import IO
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from tongban.catalog.codes import base_code_of, item_type_of
 from tongban.catalog.enums import CatalogWork, ItemType
 from tongban.catalog.models import ServiceItem
 from tongban.core import audit
@@ -41,25 +42,8 @@ ALIASES = {
 REQUIRED = ("impl_code", "name", "item_type")
 #: how a main item is written when an item has none
 NO_MAIN_ITEM = ("", "未分类", "无")
-_TYPE_BY_LABEL = {t.label: t for t in ItemType}
 _FIELDS = ("base_code", "name", "department", "dept_code", "item_type", "main_item",
            "area_code", "link")
-
-
-def base_code_of(impl_code: str, area_code: str) -> str:
-    """基本编码: the implementation code up to its area code (511A0138000000-511602000000-…
-    → 511A0138000000; G-000007-001-511602000000-… → G-000007-001); the first part when the
-    area code is not in it."""
-    if area_code and f"-{area_code}" in impl_code:
-        return impl_code[:impl_code.index(f"-{area_code}")]
-    return impl_code.split("-", 1)[0]
-
-
-def _item_type(text: str) -> ItemType | None:
-    number = text.lstrip("0") or text
-    if number in ItemType._value2member_map_:
-        return ItemType(number)
-    return _TYPE_BY_LABEL.get(text)
 
 
 def _row_values(row: int, values: dict[str, Cell], filename: str,
@@ -73,9 +57,11 @@ def _row_values(row: int, values: dict[str, Cell], filename: str,
         problems.append(("name", "缺少事项名称"))
     elif len(name) > 300:
         problems.append(("name", "事项名称超过300字"))
-    kind = _item_type(cells["item_type"])
-    if kind is None:
-        problems.append(("item_type", f"未知的事项类型「{cells['item_type'][:20]}」"))
+    kind: ItemType | None = None
+    try:
+        kind = item_type_of(cells["item_type"])
+    except ValueError as exc:
+        problems.append(("item_type", str(exc)))
     if cells["area_code"] and not re.fullmatch(r"\d{6}(\d{6})?", cells["area_code"]):
         problems.append(("area_code", f"区划编码「{cells['area_code'][:20]}」应为6或12位数字"))
     if cells["link"] and not re.match(r"https?://", cells["link"], re.IGNORECASE):

@@ -239,7 +239,7 @@ def benchmark_departments(
         owner = _city(db, city) if city else service.home_city(db)
         unmapped = [{"name": name, "suggestions": count} for name, count in
                     service.unmapped_departments(db, actor=SYSTEM_ACTOR, city=owner)]
-        mapped = [{"name": m.name, "department": m.dept_org.name} for m in
+        mapped = [{"name": m.value, "department": m.org.name if m.org else ""} for m in
                   service.department_mappings(db, actor=SYSTEM_ACTOR, city=owner)]
     emit(as_json, {"city": owner.name, "unmapped": unmapped, "mapped": mapped},
          lambda: console.print("\n".join(f"未对应：{u['name'] or '（未注明）'}（{u['suggestions']} 条）"

@@ -95,9 +95,9 @@ def reviews_map_dept(
     from tongban.reviews import service as reviews
 
     with service_call() as db:
-        mapped = reviews.map_dept_code(db, actor=SYSTEM_ACTOR, code=code,
-                                       org=org_service.resolve_org(db, ref=org))
-        payload = {"code": mapped.code, "org_code": mapped.org.code, "org_name": mapped.org.name}
+        target = org_service.resolve_org(db, ref=org)
+        mapped = reviews.map_dept_code(db, actor=SYSTEM_ACTOR, code=code, org=target)
+        payload = {"code": mapped.value, "org_code": target.code, "org_name": target.name}
     emit(as_json, payload,
          lambda: console.print(f"部门代码 {payload['code']} 已对应到 {payload['org_name']}"))
 

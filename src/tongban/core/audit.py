@@ -194,6 +194,13 @@ def name_objects(labels: Mapping[str, str]) -> None:
         _OBJECT_LABELS[code] = label
 
 
+def name_former_actions(labels: Mapping[str, str]) -> None:
+    """Declare the Chinese names of entries no action writes any more, so that the entries
+    already in the log still read in Chinese."""
+    for name, label in labels.items():
+        _LABELS.setdefault(name, label)
+
+
 def object_label(object_type: str) -> str:
     """The Chinese name of an object type (the code itself for one no domain names)."""
     return _OBJECT_LABELS.get(object_type, object_type)

@@ -11,9 +11,11 @@ from tongban.core.listing import ListParams, Page, PageOut, page_out
 from tongban.core.security import Actor, Role
 from tongban.org import service
 from tongban.org.access import require_actor
-from tongban.org.enums import DeptClass, OrgLevel
-from tongban.org.models import ApiToken, Cohort, Org, User
+from tongban.org.enums import AliasKind, DeptClass, OrgLevel
+from tongban.org.models import ApiToken, Cohort, Org, OrgAlias, User
 from tongban.org.schemas import (
+    AliasMap,
+    AliasRead,
     CohortCreate,
     CohortMembersUpdate,
     CohortRead,
@@ -135,6 +137,35 @@ def create_org(
 
 
 # ---------------------------------------------------------------- cohorts
+
+
+def alias_read(a: OrgAlias) -> AliasRead:
+    return AliasRead(id=a.id, kind=AliasKind(a.kind), value=a.value,
+                     city_code=a.city.code if a.city else None,
+                     org_code=a.org.code if a.org else None,
+                     org_name=a.org.name if a.org else None, source=a.source,
+                     mapped_by=a.mapped_by, created_at=a.created_at, updated_at=a.updated_at)
+
+
+@router.get("/org-aliases", response_model=PageOut[AliasRead],
+            summary="部门别名：各来源写部门的信用代码和名称（mapped=false 为尚未对应的）")
+def list_aliases(
+    response: Response, params: ListParams = Depends(service.ALIASES.params),
+    mapped: bool | None = None, kind: AliasKind | None = None,
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
+) -> PageOut[AliasRead]:
+    return page_out(response, service.list_aliases(
+        db, actor=actor, params=params, mapped=mapped, kind=kind).map(alias_read))
+
+
+@router.put("/org-aliases", response_model=AliasRead,
+            summary="登记部门别名：信用代码或名称对应到单位（名称按单位所在的市记住）")
+def map_alias(body: AliasMap, db: Session = REQUEST_DB,
+              actor: Actor = Depends(require_actor)) -> AliasRead:
+    service.require_manager(actor, "登记部门别名")
+    org = service.resolve_org(db, ref=body.org, actor=actor)
+    return alias_read(service.map_alias(db, actor=actor, kind=body.kind, value=body.value,
+                                        org=org, source="接口"))
 
 
 @router.get("/cohorts", response_model=PageOut[CohortRead], summary="考核分组")

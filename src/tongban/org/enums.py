@@ -42,3 +42,11 @@ class Area(Choice):
     audit = "audit", "审计日志"
     outbox = "outbox", "消息发送"
     datasharing = "datasharing", "数据共享"
+    aliases = "aliases", "部门别名"
+
+
+class AliasKind(Choice):
+    """How a source writes an org (``OrgAlias.kind``)."""
+
+    code = "code", "统一社会信用代码"
+    dept_name = "name", "部门名称"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
@@ -71,6 +71,34 @@ class CohortMember(Base):
 
     cohort: Mapped[Cohort] = relationship(back_populates="members")
     org: Mapped[Org] = relationship(lazy="joined")
+
+
+class OrgAlias(Base):
+    """Another way a source writes an org: a credit code / deptCode (``kind`` code, valid
+    province-wide) or a name (``kind`` name: a full or short name, the province's 实施部门
+    name, read within one city's sources, ``city_id``). ``org_id`` None: seen in a source
+    (``source``) and not mapped yet; an analyst maps it once and every feeder knows it."""
+
+    __tablename__ = "org_alias"
+    __table_args__ = (
+        UniqueConstraint("kind", "city_id", "value"),
+        # a code is one row province-wide (the unique constraint above lets NULLs repeat)
+        Index("uq_org_alias_code", "value", unique=True,
+              sqlite_where=text("kind = 'code'"), postgresql_where=text("kind = 'code'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(100))
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    source: Mapped[str] = mapped_column(String(32), default="")
+    mapped_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    org: Mapped[Org | None] = relationship(lazy="joined", foreign_keys=[org_id])
+    city: Mapped[Org | None] = relationship(lazy="joined", foreign_keys=[city_id])
 
 
 class User(Base):
@@ -147,4 +175,5 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-__all__ = ["ApiToken", "Cohort", "CohortMember", "LoginAttempt", "Org", "User", "UserSession"]
+__all__ = ["ApiToken", "Cohort", "CohortMember", "LoginAttempt", "Org", "OrgAlias", "User",
+           "UserSession"]

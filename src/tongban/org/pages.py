@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from tongban.core.db import REQUEST_DB, RowId
-from tongban.core.errors import DomainError
+from tongban.core.errors import DomainError, PermissionDenied, ValidationFailed
 from tongban.core.export import Field, xlsx_response
 from tongban.core.listing import ListParams, Page
 from tongban.core.security import Actor, Role
@@ -21,7 +21,7 @@ from tongban.org.access import (
     get_actor_optional,
     require_actor,
 )
-from tongban.org.enums import OrgLevel
+from tongban.org.enums import AliasKind, OrgLevel
 from tongban.org.models import Org, User
 
 router = APIRouter(include_in_schema=False)
@@ -228,6 +228,62 @@ def cohort_members(
         )
     flash(request, "分组成员已更新")
     return see_other(f"/cohorts/{cohort.code}")
+
+
+# ---------------------------------------------------------------- the register of departments
+
+
+def _aliases(db: Session, actor: Actor, params: ListParams, state: str,
+             kind: str) -> dict[str, Any]:
+    mapped = {"unmapped": False, "mapped": True}.get(state)
+    chosen = AliasKind(kind) if kind in AliasKind._value2member_map_ else None
+    return {"found": service.list_aliases(db, actor=actor, params=params, mapped=mapped,
+                                          kind=chosen),
+            "params": params, "state": state if mapped is not None else "all",
+            "kind": chosen.value if chosen else "", "kinds": AliasKind,
+            "unmapped": service.unmapped_count(db, actor=actor)}
+
+
+@router.get("/org/aliases", response_class=HTMLResponse)
+def alias_list(
+    request: Request, params: ListParams = Depends(service.ALIASES.params),
+    state: str = "unmapped", kind: str = "", db: Session = REQUEST_DB,
+    actor: Actor = Depends(require_actor),
+) -> Response:
+    """The register of departments: the codes and names seen in every source, unmapped first."""
+    return render(request, "org_aliases.html", _aliases(db, actor, params, state, kind))
+
+
+@router.post("/org/aliases", response_class=HTMLResponse)
+def alias_map(
+    request: Request, alias_id: int | None = Form(None), kind: str = Form(""),
+    value: str = Form("", max_length=100), org: str = Form("", max_length=200),
+    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor),
+) -> Response:
+    """Map a seen code or name (``alias_id``), or a new one (``kind`` and ``value``), to an
+    org; a refusal is shown on the page with the list."""
+    try:
+        service.require_manager(actor, "登记部门别名")
+        target = service.resolve_org(db, ref=org, actor=actor)
+        if alias_id is not None:
+            seen = service.get_alias(db, actor=actor, alias_id=alias_id)
+            chosen, value, city = AliasKind(seen.kind), seen.value, seen.city
+        else:
+            if kind not in AliasKind._value2member_map_:
+                raise DomainError("请选择别名的类型")
+            chosen, city = AliasKind(kind), None
+        mapped = service.map_alias(db, actor=actor, kind=chosen, value=value, org=target,
+                                   city=city, source="手工登记")
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        return render(request, "org_aliases.html", {
+            **_aliases(db, actor, ListParams(), "unmapped", ""),
+            "failure": ValidationFailed.of(exc), "form": {"kind": kind, "value": value,
+                                                          "org": org, "alias_id": alias_id}},
+            status_code=exc.status_code)
+    flash(request, f"「{mapped.value}」已对应到{target.name}")
+    return see_other("/org/aliases")
 
 
 # ---------------------------------------------------------------- users (admin)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from tongban.core.security import Role
-from tongban.org.enums import DeptClass, OrgLevel
+from tongban.org.enums import AliasKind, DeptClass, OrgLevel
 
 
 class OrgRead(BaseModel):
@@ -117,3 +117,22 @@ class ContactUpdate(BaseModel):
     channels: list[str] | None = Field(default=None, max_length=8,
                                        description="不填则保持不变；[] 表示只收站内消息")
     daily_digest: bool = False
+
+
+class AliasRead(BaseModel):
+    id: int
+    kind: AliasKind = Field(description="code 统一社会信用代码（全省唯一）；name 部门名称（按写它的市区分）")
+    value: str
+    city_code: str | None = Field(None, description="名称所属的市（写这个名称的来源所在的市）")
+    org_code: str | None = Field(None, description="对应的单位；未对应时为空")
+    org_name: str | None = None
+    source: str = Field(description="最先在哪里见到或登记：好差评、对标、手工登记")
+    mapped_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AliasMap(BaseModel):
+    kind: AliasKind
+    value: str = Field(min_length=1, max_length=100, description="信用代码或部门名称")
+    org: str = Field(min_length=1, max_length=200, description="单位名称或代码")

@@ -15,9 +15,10 @@ from tongban.core.security import Actor
 from tongban.core.workdays import local_today
 from tongban.org import service as org_service
 from tongban.org.access import require_actor
+from tongban.org.models import OrgAlias
 from tongban.reviews import service
 from tongban.reviews.enums import CaseAction, CaseState, Channel, HeldDecision
-from tongban.reviews.models import DeptCodeMap, NegativeCase, Review
+from tongban.reviews.models import NegativeCase, Review
 from tongban.reviews.schemas import (
     CaseActionRequest,
     CaseRead,
@@ -101,9 +102,10 @@ def resolve_held(review_id: RowId, decision: HeldDecision, db: Session = REQUEST
         db, actor=actor, review_id=review_id, count=decision is HeldDecision.count_in))
 
 
-def dept_code_read(m: DeptCodeMap) -> DeptCodeRead:
-    return DeptCodeRead(code=m.code, org_code=m.org.code, org_name=m.org.name,
-                        created_by=m.created_by, created_at=m.created_at)
+def dept_code_read(m: OrgAlias) -> DeptCodeRead:
+    assert m.org is not None  # the list and the map hold mapped codes only
+    return DeptCodeRead(code=m.value, org_code=m.org.code, org_name=m.org.name,
+                        created_by=m.mapped_by, created_at=m.updated_at)
 
 
 @router.get("/reviews/dept-codes", response_model=PageOut[DeptCodeRead],

@@ -87,20 +87,6 @@ class Review(Base):
     org: Mapped[Org] = relationship(lazy="joined")
 
 
-class DeptCodeMap(Base):
-    """A department's unified social credit code (统一社会信用代码, exchange ``deptCode``)
-    mapped to the org its ratings count for: set once by an analyst, then remembered."""
-
-    __tablename__ = "dept_code_map"
-
-    code: Mapped[str] = mapped_column(String(18), primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
-    created_by: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    org: Mapped[Org] = relationship(lazy="joined")
-
-
 class NegativeCase(Base):
     """The workflow of one 差评 (level 1–2): callback, verification, rectification, reply,
     the citizen's follow-up, or an appeal; deadlines in working days after receipt."""

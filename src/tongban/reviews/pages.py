@@ -312,30 +312,10 @@ def held_decide(request: Request, review_id: RowId, decision: HeldDecision,
     return see_other("/reviews/held")
 
 
-@router.get("/reviews/dept-codes", response_class=HTMLResponse)
-def dept_codes_page(request: Request, params: ListParams = Depends(service.DEPT_CODES.params),
-                    db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
-    return render(request, "reviews/dept_codes.html", {
-        "found": service.dept_codes(db, actor=actor, params=params), "params": params})
-
-
-@router.post("/reviews/dept-codes")
-def dept_code_map(request: Request, code: str = Form(""), org: str = Form(""),
-                  db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
-    """Map a deptCode to an org; a refusal is shown on the page with the list."""
-    try:
-        target = org_service.resolve_org(db, ref=org, actor=actor)
-        mapped = service.map_dept_code(db, actor=actor, code=code, org=target)
-    except PermissionDenied:
-        raise
-    except DomainError as exc:
-        failure = ValidationFailed.of(exc)
-        params = ListParams()
-        return render(request, "reviews/dept_codes.html", {
-            "found": service.dept_codes(db, actor=actor, params=params), "params": params,
-            "failure": failure, "code": code, "org": org}, status_code=exc.status_code)
-    flash(request, f"部门代码 {mapped.code} 已对应到{mapped.org.name}")
-    return see_other("/reviews/dept-codes")
+@router.get("/reviews/dept-codes")
+def dept_codes_page() -> Response:
+    """The deptCodes are aliases in the register of departments now: its page lists them."""
+    return see_other("/org/aliases?kind=code&state=all")
 
 
 @router.get("/reviews/dashboard", response_class=HTMLResponse)

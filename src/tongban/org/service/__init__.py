@@ -6,7 +6,8 @@ Every function takes keyword-only arguments; writes are audited. One module per 
 - ``orgs``: the org tree (names and pinyin, resolving, reading, searching, adding);
 - ``reference``: the division tree and the reference cohort loaded from ``tongban.data``;
 - ``cohorts``: named sets of orgs ranked together;
-- ``users``: users, roles and passwords, login throttling, API tokens, browser sessions.
+- ``users``: users, roles and passwords, login throttling, API tokens, browser sessions;
+- ``aliases``: the register of departments: codes and names sources write for an org.
 
 (``org.access`` is the other side: the FastAPI dependencies that find the actor of a request.)
 Callers use the functions re-exported here (``from tongban.org import service``).
@@ -15,6 +16,20 @@ Callers use the functions re-exported here (``from tongban.org import service``)
 from __future__ import annotations
 
 from tongban.core import audit
+from tongban.org.service.aliases import (
+    ALIASES,
+    code_orgs,
+    department_orgs,
+    get_alias,
+    list_aliases,
+    map_alias,
+    name_orgs,
+    note_unmapped,
+    on_alias_mapped,
+    resolve_code,
+    resolve_name,
+    unmapped_count,
+)
 from tongban.org.service.cohorts import (
     COHORTS,
     allowed_cohort_actions,
@@ -103,6 +118,7 @@ audit.name_objects({"org": "组织", "cohort": "考核分组", "user": "用户",
                     "api_token": "接口令牌"})
 
 __all__ = [
+    "ALIASES",
     "COHORTS",
     "ORGS",
     "ORG_CODE",
@@ -128,11 +144,13 @@ __all__ = [
     "child_counts",
     "children",
     "city_of",
+    "code_orgs",
     "cohort_orgs",
     "create_api_token",
     "create_cohort",
     "create_org",
     "create_user",
+    "department_orgs",
     "describe_org",
     "digest_readers",
     "display_names",
@@ -141,18 +159,24 @@ __all__ = [
     "end_user_sessions",
     "ensure_visible",
     "escalation_chain",
+    "get_alias",
     "get_cohort",
     "get_org",
     "get_user",
     "get_user_by_username",
     "is_division_code",
+    "list_aliases",
     "list_api_tokens",
     "list_cohorts",
     "list_users",
     "load_reference_divisions",
+    "map_alias",
     "may_take_digest",
     "member_ids",
+    "name_orgs",
+    "note_unmapped",
     "offered_channels",
+    "on_alias_mapped",
     "own_org",
     "people_of",
     "pinyin_of",
@@ -164,6 +188,8 @@ __all__ = [
     "require_citywide",
     "require_manager",
     "require_user_admin",
+    "resolve_code",
+    "resolve_name",
     "resolve_org",
     "revoke_api_token",
     "revoke_user_tokens",
@@ -174,6 +200,7 @@ __all__ = [
     "set_own_contact",
     "short_name_of",
     "start_session",
+    "unmapped_count",
     "update_user",
     "visible_org_ids",
 ]

@@ -14,8 +14,8 @@ from tongban.core import audit
 from tongban.core.errors import Conflict, DomainError, NotFound
 from tongban.core.listing import Listing, ListParams, Page, paginate
 from tongban.core.security import Actor
-from tongban.org.enums import DeptClass, OrgLevel
-from tongban.org.models import Org
+from tongban.org.enums import AliasKind, DeptClass, OrgLevel
+from tongban.org.models import Org, OrgAlias
 from tongban.org.service.scoping import ensure_visible, own_org, require_manager, scope_condition
 
 #: An org code: letters, digits and hyphens (it is looked up before names, so it must never
@@ -117,6 +117,9 @@ def resolve_org(db: Session, *, ref: str, actor: Actor | None = None) -> Org:
     if len(top) == 1 and not exact:
         return top[0]
     if not matches:
+        aliased = _by_alias(db, ref, parent, scope)
+        if aliased is not None:
+            return aliased
         similar = list(
             db.scalars(
                 select(Org).where(Org.name.contains(ref[:2]), scope).order_by(Org.path).limit(5)
@@ -129,6 +132,19 @@ def resolve_org(db: Session, *, ref: str, actor: Actor | None = None) -> Org:
         f"组织「{ref}」不唯一，共{len(matches)}个：{listing}；请用代码或「上级/名称」指明",
         matches,
     )
+
+
+def _by_alias(db: Session, ref: str, parent: Org | None,
+              scope: ColumnElement[bool]) -> Org | None:
+    """The one org a mapped alias names: a credit code, or a name some city's sources write
+    (within ``parent`` when given), so that a name mapped once resolves in every import."""
+    stmt = select(Org).join(OrgAlias, OrgAlias.org_id == Org.id).where(scope, or_(
+        and_(OrgAlias.kind == AliasKind.code.value, OrgAlias.value == ref.upper()),
+        and_(OrgAlias.kind == AliasKind.dept_name.value, OrgAlias.value == ref)))
+    if parent is not None:
+        stmt = stmt.where(or_(OrgAlias.city_id == parent.id, Org.path.startswith(parent.path)))
+    found = {o.id: o for o in db.scalars(stmt)}
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def describe_org(org: Org) -> str:

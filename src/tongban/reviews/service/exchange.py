@@ -22,17 +22,20 @@ from sqlalchemy.orm import Session
 
 from tongban.core import audit, privacy
 from tongban.core.creditcode import is_credit_code
-from tongban.core.errors import RowError, ValidationFailed
-from tongban.core.listing import Listing, ListParams, Page, paginate
+from tongban.core.errors import RowError
+from tongban.core.listing import Listing, ListParams, Page
 from tongban.core.security import Actor
 from tongban.core.tabular import Cell, cell_text
 from tongban.org import service as org_service
-from tongban.org.models import Org
+from tongban.org.enums import AliasKind
+from tongban.org.models import Org, OrgAlias
 from tongban.reviews.enums import PF_CHANNELS, Channel
-from tongban.reviews.models import DeptCodeMap, Review
+from tongban.reviews.models import Review
 from tongban.reviews.service.checks import CLOCK_SLACK, Checker, parse_row
 
+# entries written before the register of departments (org.alias_mapped) took deptCodes over
 audit.name_objects({"dept_code": "部门信用代码"})
+audit.name_former_actions({"dept_code.mapped": "登记部门信用代码"})
 
 #: The exchange's field names, as the interface spells them (matched case-insensitively).
 FIELDS = ("areaCode", "deptCode", "taskCode", "taskHandleItem", "taskName", "projectNo",
@@ -79,6 +82,8 @@ class ExchangeChecker(Checker):
     def __init__(self, db: Session) -> None:
         super().__init__(db)
         self.dept_orgs: dict[str, Org] | None = None
+        #: The valid deptCodes met that no org is mapped to (kept by the import, if it stores).
+        self.unmapped: set[str] = set()
 
     def org(self, ref: str) -> Org | str:
         """``ref`` is ``areaCode`` and ``deptCode`` joined by a tab (see ``parse_record``)."""
@@ -94,14 +99,15 @@ class ExchangeChecker(Checker):
             if not is_credit_code(code):
                 return f"部门代码「{dept[:40]}」不是有效的统一社会信用代码（18位，校验位须符合 GB 32100）"
             if self.dept_orgs is None:
-                self.dept_orgs = {m.code: m.org for m in self.db.scalars(select(DeptCodeMap))}
+                self.dept_orgs = org_service.code_orgs(self.db)
             if code in self.dept_orgs:
                 return self.dept_orgs[code]
         found = self._area(area) if area else None
         if isinstance(found, Org) and (not dept or found.level in ("county", "township")):
             return found
         if dept:
-            return (f"部门代码「{dept.upper()}」尚未对应到单位：请在「部门信用代码」页面登记，"
+            self.unmapped.add(dept.upper())
+            return (f"部门代码「{dept.upper()}」尚未对应到单位：请在「部门别名」页面登记，"
                     f"或运行 tongban reviews map-dept {dept.upper()} 单位名称")
         return found or "缺少 deptCode 或 areaCode"
 
@@ -204,48 +210,32 @@ def reject_cells(values: dict[str, Cell]) -> list[str]:
 # ---------------------------------------------------------------- deptCode → org
 
 
-#: The deptCode map as a list: by code.
-DEPT_CODES = Listing(sorts={"code": ("部门信用代码", [DeptCodeMap.code]),
-                            "created_at": ("登记时间", [DeptCodeMap.created_at])},
-                     key=DeptCodeMap.code, search="部门信用代码")
+#: The deptCode map as a list: by code (the code aliases of the register of departments).
+DEPT_CODES = Listing(sorts={"code": ("部门信用代码", [OrgAlias.value]),
+                            "created_at": ("登记时间", [OrgAlias.created_at])},
+                     key=OrgAlias.id, search="部门信用代码")
 
 
-def dept_codes(db: Session, *, actor: Actor, params: ListParams) -> Page[DeptCodeMap]:
-    """The deptCodes mapped to orgs (analysts and admins)."""
-    org_service.require_manager(actor, "查看部门信用代码")
-    stmt = select(DeptCodeMap)
-    if params.q:
-        stmt = stmt.where(DeptCodeMap.code.contains(params.q.strip().upper(), autoescape=True))
-    return paginate(db, stmt, params=params,
-                    order=DEPT_CODES.order(params, default=[DeptCodeMap.code]))
+def dept_codes(db: Session, *, actor: Actor, params: ListParams) -> Page[OrgAlias]:
+    """The deptCodes mapped to orgs (analysts and admins): the code aliases of the register."""
+    return org_service.list_aliases(db, actor=actor, params=params, mapped=True,
+                                    kind=AliasKind.code, listing=DEPT_CODES)
 
 
-@audit.action({"dept_code.mapped": "登记部门信用代码"})
-def map_dept_code(db: Session, *, actor: Actor, code: str, org: Org) -> DeptCodeMap:
+def map_dept_code(db: Session, *, actor: Actor, code: str, org: Org) -> OrgAlias:
     """Remember which org a department's unified social credit code stands for, so that
-    exchange records carrying it count for that org. A code that is no valid credit code is
-    refused; mapping a code again to another org changes the imports that follow (the ones
-    already stored keep their org)."""
-    org_service.require_manager(actor, "登记部门信用代码")
-    clean = code.strip().upper()
-    if not is_credit_code(clean):
-        raise ValidationFailed(errors=[RowError(None, "code", (
-            f"「{code.strip()[:40]}」不是有效的统一社会信用代码（18位，校验位须符合 GB 32100）"))],
-            summary="部门信用代码未登记")
-    found = db.get(DeptCodeMap, clean)
-    if found is not None and found.org_id == org.id:
-        return found
-    before = found.org.code if found is not None else None
-    if found is None:
-        found = DeptCodeMap(code=clean, org_id=org.id, created_by=actor.username)
-        db.add(found)
-    else:
-        found.org_id, found.created_by = org.id, actor.username
-    db.flush()
-    db.refresh(found)
-    audit.record(db, actor=actor, action="dept_code.mapped", object_type="dept_code",
-                 object_id=clean, changes={"org": [before, org.code]})
-    return found
+    exchange records carrying it count for that org (an alias in the register of departments,
+    known to every feeder)."""
+    return org_service.map_alias(db, actor=actor, kind=AliasKind.code, value=code, org=org,
+                                 source="好差评")
+
+
+def note_unmapped_codes(db: Session, *, actor: Actor, checker: ExchangeChecker) -> int:
+    """Keep the deptCodes an import met and could not map, for the register's page."""
+    if not checker.unmapped:
+        return 0
+    return org_service.note_unmapped(db, actor=actor, kind=AliasKind.code,
+                                     values=checker.unmapped, source="好差评")
 
 
 def repeat_raters(db: Session, *, actor: Actor, period: str, at_least: int = 2) -> int:

@@ -558,8 +558,11 @@ def import_reviews(
     except BaseException:
         savepoint.rollback()
         raise
-    return _finish_import(db, actor=actor, savepoint=savepoint, result=result, name=name,
-                          listing_only=writer is None, rejects_file=rejects_file)
+    finished = _finish_import(db, actor=actor, savepoint=savepoint, result=result, name=name,
+                              listing_only=writer is None, rejects_file=rejects_file)
+    if isinstance(ctx, exchange.ExchangeChecker):  # its unmapped deptCodes, for the register
+        exchange.note_unmapped_codes(db, actor=actor, checker=ctx)
+    return finished
 
 
 def _import_rows(db: Session, *, ctx: Checker, rows: Iterable[tuple[int, dict[str, Cell]]],
