@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.benchmark.test_benchmark import MATERIALS, city, load
 from tests.factories import actor_of, api_client, csrf_of, logged_in_client, make_user
-from tongban.benchmark import guides, service
+from tongban.benchmark import guides, importer, service
 from tongban.benchmark.enums import GuideRule
 from tongban.cli import app as cli
 from tongban.core.audit import AuditEntry
@@ -343,3 +343,34 @@ def test_the_page_groups_by_department_and_shows_the_button_to_those_allowed(
     sent = analyst.post("/benchmark/check/tasks", data={"csrf_token": csrf_of(analyst)},
                         follow_redirects=False)
     assert sent.status_code == 303 and len(tasks(db)) == 2
+
+
+def test_a_one_department_list_replaces_that_department_only_and_says_so_first(
+        db: Session) -> None:
+    from tongban.catalog.models import ServiceItem
+
+    first = db.scalars(select(ServiceItem).order_by(ServiceItem.id)).first()
+    assert first is not None
+    other = db.scalars(select(ServiceItem).where(ServiceItem.department != first.department)
+                       .order_by(ServiceItem.id)).first()
+    assert other is not None
+    a, b = first.impl_code, other.impl_code
+    list_import(db, MATERIALS + f"{a},申请表,原件,1,是\n{b},身份证,原件,1,是\n")
+    home = city(db, "巴中")
+
+    def listed() -> set[tuple[str, str]]:
+        return {(m.item, m.name) for m in importer.list_materials(db, org=home)}
+
+    before = listed()
+    preview = service.import_implementation_list(
+        db, actor=SYSTEM_ACTOR, city=home, filename="一个部门.csv", dry_run=True,
+        source=io.BytesIO((MATERIALS + f"{a},申请表,原件,1,是\n{a},委托书,原件,1,是\n").encode()))
+    assert preview.dry_run and preview.changed and preview.altered == [a]
+    assert preview.partial and preview.departments == [first.department]
+    assert preview.removed == [] and "只替换这些部门" in preview.summary()
+    assert listed() == before  # a preview writes nothing
+    list_import(db, MATERIALS + f"{a},申请表,原件,1,是\n{a},委托书,原件,1,是\n")
+    assert (a, "委托书") in listed() and (b, "身份证") in listed()  # the other department kept
+    with pytest.raises(ValidationFailed) as refused:
+        list_import(db, MATERIALS, name="空清单.csv")
+    assert "没有材料" in str(refused.value) and (b, "身份证") in listed()

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -46,18 +46,49 @@ def test_the_demo_city_holds_the_districts_real_list(db: Session) -> None:
 
 def test_importing_the_same_list_again_changes_nothing(db: Session) -> None:
     again = load_catalog_demo(db)
-    assert again.as_dict() == {"added": 0, "changed": 0, "unchanged": 1135}
+    assert again.as_dict() == {"added": 0, "changed": 0, "unchanged": 1135, "removed": 0}
+    assert not again.partial
 
 
 def test_a_changed_item_is_updated_and_a_new_one_added(db: Session) -> None:
     city = org_service.resolve_org(db, ref="巴中市")
+    before = Counter(db.scalars(select(ServiceItem.department)))
+    named = before["区教科体局"] + before["区民政局"]
     result = service.import_items(db, actor=SYSTEM_ACTOR, org=city, filename="新清单.csv",
                                   source=csv_file(
         f"区教科体局,未分类,适龄儿童少年延缓入学审批,511602000000,{CODE},1,083372204,",
         "区民政局,,新设事项,511602000000,511B0001-511602000000-000-1-1-00,行政确认,1,"))
-    assert result.as_dict() == {"added": 1, "changed": 1, "unchanged": 0}
+    # the file is the whole list of the two departments it names: their other items go
+    assert result.as_dict() == {"added": 1, "changed": 1, "unchanged": 0,
+                                "removed": named - 1}
+    assert result.partial and result.departments == ["区教科体局", "区民政局"]
+    assert result.kept == 1135 - named  # every other department's items stay
     assert service.item_names(db, codes=[CODE, "511B0001", "none"]) == {
         CODE: "适龄儿童少年延缓入学审批", "511B0001": "新设事项"}
+    assert "只替换这些部门的事项" in result.summary() and "删除" in result.summary()
+
+
+def test_a_dry_run_says_what_would_change_and_writes_nothing(db: Session) -> None:
+    city = org_service.resolve_org(db, ref="巴中市")
+    count = db.scalar(select(func.count()).select_from(ServiceItem))
+    preview = service.import_items(db, actor=SYSTEM_ACTOR, org=city, filename="新清单.csv",
+                                   dry_run=True, source=csv_file(
+        f"区教科体局,未分类,适龄儿童少年延缓入学审批,511602000000,{CODE},1,083372204,"))
+    assert preview.dry_run and preview.changed == 1 and preview.removed > 0
+    assert preview.names["changed"] == ["适龄儿童少年延缓入学审批"]
+    assert len(preview.names["removed"]) == min(10, preview.removed)
+    assert "将" in preview.summary() and "预览，尚未写入" in preview.summary()
+    assert db.scalar(select(func.count()).select_from(ServiceItem)) == count
+    assert service.item_names(db, codes=[CODE])[CODE] != "适龄儿童少年延缓入学审批"
+
+
+def test_an_empty_list_is_refused_and_the_catalog_kept(db: Session) -> None:
+    city = org_service.resolve_org(db, ref="巴中市")
+    with pytest.raises(ValidationFailed) as refused:
+        service.import_items(db, actor=SYSTEM_ACTOR, org=city, filename="空.csv",
+                             source=csv_file())
+    assert "没有事项" in str(refused.value)
+    assert db.scalar(select(func.count()).select_from(ServiceItem)) == 1135
 
 
 @pytest.mark.parametrize(("line", "column", "reason"), [

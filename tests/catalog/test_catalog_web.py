@@ -68,10 +68,14 @@ def test_an_import_through_the_api_adds_then_changes_nothing(db: Session) -> Non
     added = client.post("/api/v1/catalog/imports",
                         files={"file": ("清单.csv", GOOD.encode(), "text/csv")})
     assert added.status_code == 201, added.text
-    assert added.json() == {"org_code": "511900", "added": 2, "changed": 0, "unchanged": 0}
+    body = added.json()
+    assert {k: body[k] for k in ("org_code", "added", "changed", "unchanged", "removed")} == {
+        "org_code": "511900", "added": 2, "changed": 0, "unchanged": 0, "removed": 0}
+    # a department of its own: the rest of the catalog is kept, and the answer says so
+    assert body["partial"] and body["departments"] == ["区测试局"] and body["kept"] == 1135
     again = client.post("/api/v1/catalog/imports",
-                        files={"file": ("清单.csv", GOOD.encode(), "text/csv")})
-    assert again.json() == {"org_code": "511900", "added": 0, "changed": 0, "unchanged": 2}
+                        files={"file": ("清单.csv", GOOD.encode(), "text/csv")}).json()
+    assert (again["added"], again["changed"], again["unchanged"], again["removed"]) == (0, 0, 2, 0)
     assert _items(db) == before + 2
 
 
@@ -146,7 +150,17 @@ def test_a_manager_imports_on_the_page_and_sees_a_refusal_with_its_rows(db: Sess
                                         "text/csv")})
     assert refused.status_code == 422
     assert 'data-testid="import-errors"' in refused.text and "第2行" in refused.text
+    assert 'name="dry_run" value="1" checked' in form  # a preview first, by default
+    preview = page.post("/catalog/import",
+                        data={"csrf_token": csrf_of(page, "/catalog"), "dry_run": "1"},
+                        files={"file": ("清单.csv", GOOD.encode(), "text/csv")})
+    shown = preview.text.split('data-testid="catalog-preview"')[1].split("</div>")[0]
+    assert "将新增 2 项" in shown and "网页导入的事项" in shown and "尚未写入" in shown
+    assert "只替换这些部门的事项" in shown  # one department: the others are kept
+    assert 'name="dry_run" value="1" checked' not in preview.text
+    assert _items(db) == 1135
     done = page.post("/catalog/import", data={"csrf_token": csrf_of(page, "/catalog")},
                      files={"file": ("清单.csv", GOOD.encode(), "text/csv")})
-    assert done.status_code == 200 and "新增 2 项" in done.text
+    assert done.status_code == 200 and "已新增 2 项" in done.text
     assert "网页导入的事项" in page.get("/catalog", params={"q": "网页导入"}).text
+    assert _items(db) == 1137

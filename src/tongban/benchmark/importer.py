@@ -30,6 +30,7 @@ from tongban.benchmark.models import (
     SnapshotMaterial,
 )
 from tongban.catalog.codes import base_code_of, item_type_of
+from tongban.catalog.models import ServiceItem
 from tongban.core import audit
 from tongban.core.db import utcnow
 from tongban.core.errors import DomainError, ErrorGroups, NotFound, RowError, ValidationFailed
@@ -369,11 +370,55 @@ def import_catalog(db: Session, *, actor: Actor, city: Org, source: Path | IO[by
 
 @dataclass
 class ListImport:
-    """What an import of a city's 实施清单 did: the items it names and their materials."""
+    """What an import of a city's 实施清单 did (``dry_run``: would do): the items it names and
+    their materials, the items added, removed and changed (up to 10 names each), and — for a
+    list of some departments only — the departments it replaced and the items it kept."""
 
     items: int
     materials: int
     changed: bool
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    altered: list[str] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)
+    partial: bool = False
+    kept: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        if not self.changed:
+            return "内容未变"
+        verb = "将" if self.dry_run else "已"
+        said = (f"{verb}新增 {len(self.added)} 个事项、删除 {len(self.removed)} 个事项、"
+                f"改动 {len(self.altered)} 个事项的材料")
+        if self.removed:
+            said += "（删除：" + "、".join(self.removed[:10]) + ("等" if len(self.removed) > 10
+                                                             else "") + "）"
+        if self.partial:
+            said += f"；文件只含{'、'.join(self.departments[:5])}的事项，只替换这些部门，" \
+                    f"其他部门的 {self.kept} 个事项保留"
+        return said + ("（预览，尚未写入）" if self.dry_run else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "materials": self.materials, "changed": self.changed,
+                "added": self.added[:10], "removed": self.removed[:10],
+                "altered": self.altered[:10], "added_count": len(self.added),
+                "removed_count": len(self.removed), "altered_count": len(self.altered),
+                "departments": self.departments, "partial": self.partial, "kept": self.kept,
+                "dry_run": self.dry_run}
+
+
+def _list_departments(db: Session, *, city: Org) -> dict[str, str]:
+    """The department of each item of ``city``'s catalog, by 实施编码 and by name (a
+    实施清单 names items either way)."""
+
+    found: dict[str, str] = {}
+    for code, name, department in db.execute(select(
+            ServiceItem.impl_code, ServiceItem.name, ServiceItem.department).where(
+            ServiceItem.org_id == city.id)):
+        found.setdefault(code, department)
+        found.setdefault(name, department)
+    return found
 
 
 def list_materials(db: Session, *, org: Org) -> list[ListMaterial]:
@@ -384,10 +429,13 @@ def list_materials(db: Session, *, org: Org) -> list[ListMaterial]:
 
 @audit.action({"benchmark.list_imported": "导入省级实施清单材料"})
 def import_implementation_list(db: Session, *, actor: Actor, city: Org,
-                               source: Path | IO[bytes], filename: str | None = None) -> ListImport:
+                               source: Path | IO[bytes], filename: str | None = None,
+                               dry_run: bool = False) -> ListImport:
     """The province's 实施清单 materials of ``city``'s items (the materials format; 事项 is the
-    item's 实施编码 or name): all rows or none, replacing the city's previous list; the same
-    content again changes nothing."""
+    item's 实施编码 or name): all rows or none, replacing the city's previous list for the
+    departments the file names (by the city's catalog; a list of one department keeps the
+    others'); an empty file is refused; the same content again changes nothing;
+    ``dry_run``: what it would change, nothing written."""
     org_service.require_manager(actor, "导入省级实施清单材料")
     if city.level != OrgLevel.city.value:
         raise DomainError(f"「{city.name}」不是本省的市（州）")
@@ -398,7 +446,14 @@ def import_implementation_list(db: Session, *, actor: Actor, city: Org,
     if errors:
         raise ValidationFailed(errors=errors,
                                summary=f"{name} 有 {errors.count} 处错误，未导入任何材料")
-    before = list_materials(db, org=city)
+    if not rows:
+        raise ValidationFailed(errors=[RowError(1, "事项", "文件中没有材料", name)],
+                               summary=f"{name} 中没有材料：未导入，原实施清单保留")
+    department = _list_departments(db, city=city)
+    named = sorted({department.get(k, "") for k, _ in rows})
+    every = list_materials(db, org=city)
+    before = [m for m in every if department.get(m.item, "") in named]
+    kept = {m.item for m in every} - {m.item for m in before}
 
     def state(found: list[tuple[str, str, str, int | None, str]]) -> list[Any]:
         return sorted(found, key=lambda r: (r[0], r[1], r[2], r[3] or 0, r[4]))
@@ -406,8 +461,17 @@ def import_implementation_list(db: Session, *, actor: Actor, city: Org,
     old = state([(m.item, m.name, m.form, m.copies, m.requirement) for m in before])
     new = state([(k, m.name, m.form, m.copies, m.requirement.value) for k, m in rows])
     items = len({k for k, _ in rows})
-    if old == new:
-        return ListImport(items, len(rows), False)
+    old_items = {k: [r for r in old if r[0] == k] for k in {r[0] for r in old}}
+    new_items = {k: [r for r in new if r[0] == k] for k in {r[0] for r in new}}
+    found = ListImport(
+        items, len(rows), old != new, added=sorted(set(new_items) - set(old_items)),
+        removed=sorted(set(old_items) - set(new_items)),
+        altered=sorted(k for k in set(old_items) & set(new_items)
+                       if old_items[k] != new_items[k]),
+        departments=[d or "未标部门" for d in named], partial=bool(kept), kept=len(kept),
+        dry_run=dry_run)
+    if old == new or dry_run:
+        return found
     for material in before:
         db.delete(material)
     now = utcnow()
@@ -417,8 +481,8 @@ def import_implementation_list(db: Session, *, actor: Actor, city: Org,
     audit.record(db, actor=actor, action="benchmark.list_imported",
                  object_type="benchmark_list_material", object_id=city.code,
                  changes={"city": city.name, "items": items, "materials": len(rows),
-                          "replaced": len(before), "file": name})
-    return ListImport(items, len(rows), True)
+                          "replaced": len(before), "file": name, **found.as_dict()})
+    return found
 
 
 def snapshots(db: Session, *, org: Org) -> list[CatalogSnapshot]:

@@ -68,7 +68,8 @@ def import_page(request: Request, city: int = Form(...), kind: str = Form("catal
         if chosen is ImportKind.implementation_list:
             listed = service.import_implementation_list(
                 db, actor=actor, city=owner, source=file.file, filename=file.filename or "上传文件")
-            message = f"已导入{owner.name}的实施清单：事项 {listed.items} 项，材料 {listed.materials} 条"
+            message = (f"已导入{owner.name}的实施清单：事项 {listed.items} 项，材料 {listed.materials}"
+                       f" 条；{listed.summary()}")
         else:
             done = service.import_catalog(
                 db, actor=actor, city=owner, source=file.file,

@@ -50,9 +50,10 @@ def read_item(item_id: RowId, db: Session = REQUEST_DB,
 
 @router.post("/catalog/imports", response_model=ItemImportRead,
              status_code=status.HTTP_201_CREATED, summary="导入事项清单（管理员、考核管理员）")
-def import_items(file: UploadFile = File(...), org: str = Form(""), db: Session = REQUEST_DB,
+def import_items(file: UploadFile = File(...), org: str = Form(""), dry_run: bool = Form(False),
+                 db: Session = REQUEST_DB,
                  actor: Actor = Depends(require_actor)) -> ItemImportRead:
     owner = service.import_owner(db, actor=actor, ref=org)
     result = service.import_items(db, actor=actor, org=owner, source=file.file,
-                                  filename=file.filename or "上传文件")
-    return ItemImportRead(org_code=owner.code, **result.as_dict())
+                                  filename=file.filename or "上传文件", dry_run=dry_run)
+    return ItemImportRead(org_code=owner.code, **result.details())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -40,13 +40,16 @@ def _context(db: Session, actor: Actor, params: ListParams, department: str = ""
 
 
 @router.post("/catalog/import")
-def catalog_import(request: Request, file: UploadFile = File(...), db: Session = REQUEST_DB,
+def catalog_import(request: Request, file: UploadFile = File(...), dry_run: str = Form(""),
+                   db: Session = REQUEST_DB,
                    actor: Actor = Depends(require_actor)) -> Response:
-    """Import a list as the city's catalog; a refused file's errors are shown on the page."""
+    """Import a list as the city's catalog (first as a preview, by default); a refused
+    file's errors are shown on the page."""
     try:
         owner = service.import_owner(db, actor=actor)
         result = service.import_items(db, actor=actor, org=owner, source=file.file,
-                                      filename=file.filename or "上传文件")
+                                      filename=file.filename or "上传文件",
+                                      dry_run=dry_run == "1")
     except PermissionDenied:
         raise
     except DomainError as exc:
@@ -54,6 +57,8 @@ def catalog_import(request: Request, file: UploadFile = File(...), db: Session =
         return render(request, "catalog.html",
                       {**_context(db, actor, ListParams()), "failure": failure},
                       status_code=exc.status_code)
-    flash(request, f"已导入{owner.name}的事项目录：新增 {result.added} 项，更新 {result.changed} 项，"
-                   f"未变 {result.unchanged} 项")
+    if result.dry_run:
+        return render(request, "catalog.html",
+                      {**_context(db, actor, ListParams()), "preview": result})
+    flash(request, f"已导入{owner.name}的事项目录：{result.summary()}")
     return see_other("/catalog")

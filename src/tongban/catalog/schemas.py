@@ -26,7 +26,17 @@ class ItemRead(BaseModel):
 
 
 class ItemImportRead(BaseModel):
+    """What an import did (``dry_run``: would do): counts, the departments the file replaced
+    (``partial``: only some of the catalog's, ``kept`` items of the others left), and up to 10
+    names per kind of change."""
+
     org_code: str
     added: int
     changed: int
     unchanged: int
+    removed: int
+    kept: int
+    departments: list[str]
+    partial: bool
+    dry_run: bool
+    names: dict[str, list[str]]

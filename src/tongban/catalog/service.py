@@ -1,8 +1,10 @@
 """Catalog operations: importing a place's item list, reading items, naming codes.
 
-An import is all or nothing and idempotent: items are keyed by (org, 实施编码); a re-import
-adds new items, updates changed ones and leaves the rest untouched (items missing from a
-newer file are kept — a list is withdrawn item by item, not by omission).
+An import is all or nothing and idempotent: items are keyed by (org, 实施编码). A file is the
+list of the departments it names: their items missing from it are removed, other departments'
+items are kept (a one-department file replaces that department only, and says so). An empty
+file is refused; a refused file changes nothing; ``dry_run`` says what an import would do
+(added, changed, removed, with names) before anything is replaced.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.catalog.codes import base_code_of, item_type_of
@@ -77,10 +80,54 @@ def _row_values(row: int, values: dict[str, Cell], filename: str,
     return cells
 
 
+#: How many names of each kind of change an import's answer lists.
+SAMPLE_NAMES = 10
+
+
+@dataclass
+class CatalogChange(ImportCounts):
+    """What an import did (or, as a dry run, would do) to a catalog."""
+
+    removed: int = 0
+    kept: int = 0  # items of departments the file does not name, left as they were
+    departments: list[str] = field(default_factory=list)  # the departments it replaced
+    partial: bool = False  # the file names only some of the catalog's departments
+    dry_run: bool = False
+    names: dict[str, list[str]] = field(default_factory=lambda: {
+        "added": [], "changed": [], "removed": []})
+
+    def note(self, kind: str, name: str) -> None:
+        if len(self.names[kind]) < SAMPLE_NAMES:
+            self.names[kind].append(name)
+
+    def as_dict(self) -> dict[str, int]:  # the counts, as before
+        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged,
+                "removed": self.removed}
+
+    def details(self) -> dict[str, object]:
+        return {**self.as_dict(), "kept": self.kept, "departments": self.departments,
+                "partial": self.partial, "dry_run": self.dry_run, "names": self.names}
+
+    def summary(self) -> str:
+        """The change in one Chinese sentence (what the pages and the CLI print)."""
+        verb = "将" if self.dry_run else "已"
+        said = (f"{verb}新增 {self.added} 项、更新 {self.changed} 项、删除 {self.removed} 项，"
+                f"未变 {self.unchanged} 项")
+        if self.partial:
+            shown = "、".join(self.departments[:5]) + ("等" if len(self.departments) > 5 else "")
+            said += f"；文件只含{len(self.departments)}个部门（{shown}），只替换这些部门的事项，" \
+                    f"其他部门的 {self.kept} 项保留"
+        if self.removed and self.names["removed"]:
+            said += "；删除的有：" + "、".join(self.names["removed"]) + (
+                "等" if self.removed > len(self.names["removed"]) else "")
+        return said + ("（预览，尚未写入）" if self.dry_run else "")
+
+
 @audit.action({"catalog.imported": "导入事项目录"})
 def import_items(db: Session, *, actor: Actor, org: Org, source: Path | IO[bytes],
-                 filename: str | None = None) -> ImportCounts:
-    """A place's item list (CSV or XLSX) as ``org``'s catalog: all rows or none."""
+                 filename: str | None = None, dry_run: bool = False) -> CatalogChange:
+    """A place's item list (CSV or XLSX) as ``org``'s catalog for the departments it names:
+    all rows or none; ``dry_run``: what it would do, nothing written."""
     org_service.require_manager(actor, "导入事项目录")
     raw = source.read_bytes() if isinstance(source, Path) else source.read()
     name = filename or (source.name if isinstance(source, Path) else "上传文件")
@@ -103,9 +150,14 @@ def import_items(db: Session, *, actor: Actor, org: Org, source: Path | IO[bytes
     if errors:
         raise ValidationFailed(errors=errors,
                                summary=f"{name} 有 {errors.count} 处错误，未导入任何事项")
+    if not parsed:
+        raise ValidationFailed(errors=[RowError(1, "impl_code", "文件中没有事项", name)],
+                               summary=f"{name} 中没有事项：未导入，原目录保留")
+    if dry_run:
+        return _store(db, org=org, items=parsed.values(), source=f"import:{name}", write=False)
     result = _store(db, org=org, items=parsed.values(), source=f"import:{name}")
     audit.record(db, actor=actor, action="catalog.imported", object_type="service_item",
-                 object_id=f"{org.code}:{name}"[:128], changes=result.as_dict())
+                 object_id=f"{org.code}:{name}"[:128], changes=result.details())
     return result
 
 
@@ -116,24 +168,42 @@ def import_owner(db: Session, *, actor: Actor, ref: str = "") -> Org:
     return org_service.resolve_org(db, ref=ref.strip() or get_settings().city_code, actor=actor)
 
 
-def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: str) -> ImportCounts:
+def _store(db: Session, *, org: Org, items: Iterable[dict[str, str]], source: str,
+           write: bool = True) -> CatalogChange:
+    """Apply the list to ``org``'s catalog (``write`` off: only count what it would do)."""
     known = {item.impl_code: item for item in db.scalars(
         select(ServiceItem).where(ServiceItem.org_id == org.id))}
-    result = ImportCounts()
-    for cells in items:
+    rows = list(items)
+    named = sorted({cells["department"] for cells in rows})
+    result = CatalogChange(departments=named, dry_run=not write)
+    for cells in rows:
         item = known.get(cells["impl_code"])
         if item is None:
-            db.add(ServiceItem(org_id=org.id, impl_code=cells["impl_code"], source=source[:200],
-                               **{f: cells[f] for f in _FIELDS}))
+            if write:
+                db.add(ServiceItem(org_id=org.id, impl_code=cells["impl_code"],
+                                   source=source[:200], **{f: cells[f] for f in _FIELDS}))
             result.added += 1
+            result.note("added", cells["name"])
         elif any(getattr(item, f) != cells[f] for f in _FIELDS):
-            for f in _FIELDS:
-                setattr(item, f, cells[f])
-            item.source, item.updated_at = source[:200], utcnow()
+            if write:
+                for f in _FIELDS:
+                    setattr(item, f, cells[f])
+                item.source, item.updated_at = source[:200], utcnow()
             result.changed += 1
+            result.note("changed", cells["name"])
         else:
             result.unchanged += 1
-    db.flush()
+    listed = {cells["impl_code"] for cells in rows}
+    gone = [i for code, i in known.items() if code not in listed and i.department in named]
+    result.kept = sum(1 for i in known.values() if i.department not in named)
+    result.partial = result.kept > 0
+    for item in gone:
+        result.note("removed", item.name)
+    result.removed = len(gone)
+    if gone and write:
+        db.execute(delete(ServiceItem).where(ServiceItem.id.in_([i.id for i in gone])))
+    if write:
+        db.flush()
     return result
 
 

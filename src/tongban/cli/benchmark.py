@@ -44,6 +44,8 @@ def benchmark_import(
     as_of: Annotated[str | None, typer.Option("--as-of", help="目录日期 YYYY-MM-DD（默认今天）")] = None,
     kind: Annotated[str, typer.Option(
         "--kind", help="目录（默认），或 实施清单：文件为省级实施清单的材料（材料文件的格式）")] = "目录",
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="实施清单：只说将新增、删除、改动哪些事项，不写入")] = False,
     as_json: JsonOption = False,
 ) -> None:
     from tongban.benchmark import service
@@ -54,7 +56,7 @@ def benchmark_import(
         err_console.print("[red]错误：--kind 应为 目录 或 实施清单（实施清单不带 --materials）[/red]")
         raise typer.Exit(2)
     if chosen is ImportKind.implementation_list:
-        _import_list(file, city, as_json)
+        _import_list(file, city, as_json, dry_run)
         return
     day = date_option(as_of, "--as-of")
     refused: ValidationFailed | None = None
@@ -89,7 +91,7 @@ def _failed(refused: ValidationFailed) -> None:
         err_console.print(f"  - {line}", markup=False, highlight=False)
 
 
-def _import_list(file: Path, city: str, as_json: bool) -> None:
+def _import_list(file: Path, city: str, as_json: bool, dry_run: bool = False) -> None:
     from tongban.benchmark import service
 
     refused: ValidationFailed | None = None
@@ -97,7 +99,7 @@ def _import_list(file: Path, city: str, as_json: bool) -> None:
         owner = _city(db, city)
         try:
             result = service.import_implementation_list(db, actor=SYSTEM_ACTOR, city=owner,
-                                                        source=file)
+                                                        source=file, dry_run=dry_run)
         except ValidationFailed as exc:
             refused = exc
     payload: dict[str, Any] = {"city": owner.name, "kind": "实施清单", "items": 0, "materials": 0,
@@ -106,10 +108,10 @@ def _import_list(file: Path, city: str, as_json: bool) -> None:
         payload["errors"] = refused.errors.as_dict()["errors"]
         emit(as_json, payload, lambda: _failed(refused))
         raise typer.Exit(1)
-    payload.update(items=result.items, materials=result.materials, changed=result.changed)
+    payload.update(result.as_dict())
     emit(as_json, payload, lambda: console.print(
-        f"{payload['city']}实施清单：事项 {result.items} 项，材料 {result.materials} 条"
-        + ("" if result.changed else "（内容未变）")))
+        f"{payload['city']}实施清单：事项 {result.items} 项，材料 {result.materials} 条；"
+        + result.summary()))
 
 
 def _group_json(group: Any) -> dict[str, Any]:

@@ -21,17 +21,19 @@ catalog_app = typer.Typer(help="事项目录：导入和查询一地的政务服
 def catalog_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV 或 XLSX 文件")],
     org: Annotated[str, typer.Option(help="清单所属单位（名称或区划代码），如 巴中市")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只说将新增、更新、删除哪些事项，不写入")]
+    = False,
     as_json: JsonOption = False,
 ) -> None:
     from tongban.catalog import service as catalog
     from tongban.org import service as org_service
 
     with service_call() as db, json_row_errors(as_json, {"added": 0, "changed": 0,
-                                                         "unchanged": 0}):
+                                                         "unchanged": 0, "removed": 0}):
         owner = org_service.resolve_org(db, ref=org)
-        result = catalog.import_items(db, actor=SYSTEM_ACTOR, org=owner, source=file)
-    emit(as_json, result.as_dict(), lambda: console.print(
-        f"已导入：新增 {result.added} 项，更新 {result.changed} 项，未变 {result.unchanged} 项"))
+        result = catalog.import_items(db, actor=SYSTEM_ACTOR, org=owner, source=file,
+                                      dry_run=dry_run)
+    emit(as_json, result.details(), lambda: console.print(result.summary()))
 
 
 @catalog_app.command("list", help="查询事项：名称含关键词或编码以其开头。")
