@@ -135,3 +135,34 @@ def test_an_exchange_jsonl_with_two_keys_of_one_column_is_refused(db: Session) -
     with pytest.raises(ValidationFailed) as caught:
         run_exchange(db, data, "x.jsonl")
     assert "重复的列「satisfaction」" in located(caught.value)[0][2]
+
+
+def test_a_catalog_list_never_replaces_silently(db: Session) -> None:
+    """An empty file is refused with the catalog kept; a list of one department removes only
+    that department's missing items, and the answer says what it removed and kept."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from tongban.catalog import service as catalog
+    from tongban.catalog.models import ServiceItem
+    from tongban.core.security import SYSTEM_ACTOR
+    from tongban.org import service as org_service
+
+    city = org_service.resolve_org(db, ref="巴中市")
+    header = "itemCode,name,department,taskType\n"
+    with pytest.raises(ValidationFailed):
+        catalog.import_items(db, actor=SYSTEM_ACTOR, org=city, filename="空.csv",
+                             source=io.BytesIO(header.encode()))
+    before = Counter(db.scalars(select(ServiceItem.department)))
+    department, count = before.most_common(1)[0]
+    one = db.scalars(select(ServiceItem).where(ServiceItem.department == department)).first()
+    assert one is not None
+    done = catalog.import_items(db, actor=SYSTEM_ACTOR, org=city, filename="一个部门.csv",
+                                source=io.BytesIO((header + f"{one.impl_code},{one.name},"
+                                                   f"{department},{one.item_type}\n").encode()))
+    after = Counter(db.scalars(select(ServiceItem.department)))
+    assert done.removed == count - 1 and after[department] == 1
+    assert done.partial and done.kept == sum(before.values()) - count
+    assert after - Counter({department: 1}) == before - Counter({department: count})
+    assert f"删除 {count - 1} 项" in done.summary() and "保留" in done.summary()
