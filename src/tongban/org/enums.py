@@ -42,3 +42,4 @@ class Area(Choice):
     audit = "audit", "审计日志"
     outbox = "outbox", "消息发送"
     datasharing = "datasharing", "数据共享"
+    ledger = "ledger", "专项台账"

@@ -69,6 +69,7 @@ _AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.audit: frozenset({Role.admin}),
     Area.outbox: frozenset({Role.admin}),
     Area.datasharing: frozenset(Role) - {Role.runner},
+    Area.ledger: frozenset(Role) - {Role.runner},
 }
 
 
