@@ -447,6 +447,7 @@ def import_entries(db: Session, *, actor: Actor, type_code: str, source: Path | 
             problems.append(("事项编码", f"台账中没有事项「{text['item'][:30]}」"))
         elif org is not None and not applies(item, org, rules[org.id]):
             problems.append(("事项编码", f"事项「{item.code}」（{item.category}）不由「{org.name}」承接"))
+            item = None
         status = spec.status_labelled(text["status"])
         if status is None:
             problems.append(("状态", f"「{text['status'][:20]}」不是可选值"

@@ -4,7 +4,7 @@ board, and the monthly metric values the type declares."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -249,7 +249,16 @@ def board(db: Session, *, actor: Actor, type_code: str, under: Org | None = None
 
 
 def status_dicts(rows: list[OrgStatus]) -> list[dict[str, object]]:
-    return [row.as_dict() for row in rows]
+    """The rows as ``tongban ledger status --json`` prints them: an org by its name, or by
+    ``县/名称`` where two orgs of the list share one (兴隆镇 of 通江县 and of 平昌县)."""
+    names = Counter(row.org.name for row in rows)
+    out = []
+    for row in rows:
+        shown = row.as_dict()
+        if names[row.org.name] > 1 and row.org.parent is not None:
+            shown["org"] = f"{row.org.parent.name}/{row.org.name}"
+        out.append(shown)
+    return out
 
 
 # ---------------------------------------------------------------- metrics
