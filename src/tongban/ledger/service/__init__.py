@@ -28,6 +28,7 @@ from tongban.ledger.service.entries import (
     open_rectification,
     org_entries,
     required_orgs,
+    save_entry,
     update_entry,
     workflow_of,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "remind_laggards",
     "require_ledger_area",
     "required_orgs",
+    "save_entry",
     "shipped_texts",
     "status",
     "status_dicts",

@@ -270,16 +270,18 @@ def update_entry(db: Session, *, actor: Actor, type_code: str, org: Org, item_co
         raise ValidationFailed(errors=[RowError(None, c, r) for c, r in problems],
                                summary="台账条目未保存")
     workflow = workflow_of(spec)
+    moving = status != view.state
     if entry is None:
         entry = LedgerEntry(type_code=spec.code, item_id=view.item.id, item=view.item,
-                            org_id=org.id, org=org, state=view.state, fields={})
+                            org_id=org.id, org=org, state=view.state, fields={}, reason="",
+                            responsible="", notes="")
+    if moving:
+        workflow.check(db, actor, entry, move_choice(spec)(status))
+    if entry.id is None:
         db.add(entry)
         db.flush()
     before = {"reason": entry.reason, "fields": dict(entry.fields or {}),
               "responsible": entry.responsible, "notes": entry.notes}
-    moving = status != entry.state
-    if moving:
-        workflow.check(db, actor, entry, move_choice(spec)(status))
     entry.done_on = _done_on(spec, status, entry)
     entry.reason, entry.fields = reason[:100], fields
     if given.responsible is not None:
@@ -298,6 +300,20 @@ def update_entry(db: Session, *, actor: Actor, type_code: str, org: Org, item_co
         audit.record(db, actor=actor, action="ledger.entry_updated", object_type="ledger_entry",
                      object_id=entry.id, changes=changes, reason=entry.reason)
     view.entry = entry
+    return view
+
+
+def save_entry(db: Session, *, actor: Actor, type_code: str, org: Org, item_code: str,
+               given: EntryInput, evidence: tuple[str, bytes] | None = None) -> EntryView:
+    """The entry's form: the change and an evidence file, the file checked first so that a
+    refused file changes nothing."""
+    if evidence is not None:
+        uploads.check_file(*evidence)
+    view = update_entry(db, actor=actor, type_code=type_code, org=org, item_code=item_code,
+                        given=given)
+    if evidence is not None:
+        add_attachment(db, actor=actor, type_code=type_code, org=org, item_code=item_code,
+                       filename=evidence[0], content=evidence[1])
     return view
 
 
