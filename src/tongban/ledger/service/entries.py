@@ -205,14 +205,15 @@ def allowed_moves(db: Session, *, actor: Actor, view: EntryView) -> list[Choice]
 
 
 def _problems(spec: LedgerSpec, item: LedgerItem, status: str, reason: str,
-              fields: Mapping[str, str]) -> list[tuple[str, str]]:
-    """What keeps an entry from being saved so: a reason its status asks for, or from outside
-    the list; a field its category requires before it counts as done (the 委托 rule)."""
+              fields: Mapping[str, str], *, moving: bool = True) -> list[tuple[str, str]]:
+    """What keeps an entry from being saved so: a reason its status asks for (when it moves
+    there), or from outside the list; a field its category requires before it counts as done
+    (the 委托 rule)."""
     found = spec.status(status)
     problems: list[tuple[str, str]] = []
     if reason and reason not in spec.reasons:
         problems.append(("原因", f"「{reason[:20]}」不在原因清单中（{'/'.join(spec.reasons)}）"))
-    elif found.needs_reason and not reason and spec.reasons:
+    elif moving and found.needs_reason and not reason and spec.reasons:
         problems.append(("原因", f"状态为「{found.label}」时须选择原因"))
     if found.kind is StatusKind.done:
         for need in spec.required_fields(item.category):
@@ -265,7 +266,8 @@ def update_entry(db: Session, *, actor: Actor, type_code: str, org: Org, item_co
         entry.reason if entry is not None else "")
     if spec.status(status).kind is StatusKind.done:
         reason = ""
-    problems = _problems(spec, view.item, status, reason, fields)
+    problems = _problems(spec, view.item, status, reason, fields,
+                         moving=status != view.state)
     if problems:
         raise ValidationFailed(errors=[RowError(None, c, r) for c, r in problems],
                                summary="台账条目未保存")
