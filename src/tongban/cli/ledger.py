@@ -94,7 +94,7 @@ def _percent(value: float | None) -> str:
 @ledger_app.command("status", help="各单位的完成情况：总数、已完成、不适用、未完成、完成率、落地数、落地率。")
 def status(type_code: TypeArgument,
            org: Annotated[str, typer.Option("--org", help="单位（名称或代码）；县区则列其乡镇")] = "",
-           period: Annotated[str, typer.Option("--period", help="落地统计的月份 YYYY-MM")] = "",
+           period: Annotated[str, typer.Option("--period", help="落地统计的月份 YYYY-MM（默认上月）")] = "",
            as_json: JsonOption = False) -> None:
     from tongban.ledger import service
     from tongban.org import service as org_service

@@ -17,9 +17,10 @@ from tongban.assessment.service import MetricInput
 from tongban.core import audit
 from tongban.core.config import get_settings
 from tongban.core.errors import DomainError, ErrorGroups, RowError, ValidationFailed
-from tongban.core.periods import check_period
+from tongban.core.periods import check_period, month_of, previous_period
 from tongban.core.security import SYSTEM_ACTOR, Actor
 from tongban.core.tabular import ImportCounts, cell_number, cell_text, open_table
+from tongban.core.workdays import local_today
 from tongban.ledger.enums import FigureKind, StatusKind
 from tongban.ledger.metrics import OWNER
 from tongban.ledger.models import LedgerEntry, LedgerFigure, LedgerItem
@@ -214,11 +215,12 @@ def _statuses(db: Session, spec: LedgerSpec, orgs: list[tuple[Org, list[str]]],
 def status(db: Session, *, actor: Actor, type_code: str, org: Org | None = None,
            period: str | None = None) -> tuple[LedgerSpec, list[OrgStatus]]:
     """Each required org the actor sees (those below ``org``, or ``org`` itself) and where it
-    stands; ``landed`` counts the done items with at least one case in ``period``."""
+    stands; ``landed`` counts the done items with at least one case in ``period`` (by default
+    the last month that is over)."""
     _, spec = current_type(db, actor=actor, code=type_code)
     if org is not None and not org_service.can_see(db, actor=actor, org=org):
         org_service.ensure_visible(db, actor=actor, org=org)
-    period = check_period(period) if period else None
+    period = check_period(period) if period else previous_period(month_of(local_today()))
     return spec, _statuses(db, spec, visible_required(db, actor=actor, spec=spec, under=org),
                            period)
 
