@@ -88,7 +88,8 @@ def download(attachment_id: RowId, db: Session = REQUEST_DB,
 def _board(request: Request, db: Session, actor: Actor, type_code: str, under: str,
            period: str, failure: ValidationFailed | None = None,
            status_code: int = 200) -> HTMLResponse:
-    scope = _org(db, actor, under) if under else None
+    scope = _org(db, actor, under) if under else (
+        None if actor.is_citywide else org_service.own_org(db, actor))
     month = _period(period)
     spec, rows, total = service.board(db, actor=actor, type_code=type_code, under=scope,
                                       period=month)
