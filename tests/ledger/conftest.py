@@ -38,10 +38,15 @@ class World:
     county: Org
 
 
-@pytest.fixture
-def world(db: Session) -> World:
+def make_world(db: Session) -> World:
+    """The shipped types and the items above; the orgs the tests use."""
     service.load_shipped_types(db)
     service.import_items(db, actor=SYSTEM_ACTOR, type_code=POWERS, source=csv_of(ITEMS),
                          filename="事项.csv")
     return World(*(org_service.resolve_org(db, ref=r) for r in (
         "巴州区/东城街道", "巴州区/西城街道", "文旅新区", "巴州区")))
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return make_world(db)
