@@ -1049,6 +1049,26 @@ def _ledger_rectification(kit: Kit) -> Step:
     return Step(run, analyst, "ledger_entry", lambda view: view.entry.id)
 
 
+@recipe("ledger.lists_imported")
+def _import_ledger_lists(kit: Kit) -> Step:
+    _ledger(kit)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: ledger.import_lists(
+        kit.db, actor=analyst, type_code="township-powers", filename="清单.csv",
+        source=io.BytesIO("单位,权责清单\n巴州区/东城街道,是\n".encode())),
+        analyst, "ledger_type", "township-powers/清单.csv")
+
+
+@recipe("ledger.exams_imported")
+def _import_ledger_exams(kit: Kit) -> Step:
+    _ledger(kit)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: ledger.import_exams(
+        kit.db, actor=analyst, type_code="township-powers", filename="考试.csv",
+        source=io.BytesIO("单位,姓名,考试日期,考试结果\n巴州区/东城街道,甲,2026-10-15,合格\n".encode())),
+        analyst, "ledger_type", "township-powers/考试.csv")
+
+
 @recipe("ledger.reminded")
 def _remind_laggards(kit: Kit) -> Step:
     ledger.load_shipped_types(kit.db)

@@ -185,3 +185,38 @@ def test_an_overdue_entry_becomes_a_rectification_task_once(
     with pytest.raises(Conflict):  # taken: not overdue
         service.open_rectification(db, actor=analyst, type_code=POWERS, org=world.east,
                                    item_code="FD-001")
+
+
+def test_lists_and_exams_count_per_township_and_county(db: Session, world: World) -> None:
+    service.import_lists(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="清单.csv",
+                         source=csv_of("单位,权责清单,编制日期\n巴州区/东城街道,是,2026-09-30\n"
+                                       "巴州区/西城街道,否,\n"))
+    exams = ("单位,姓名,考试日期,考试结果\n巴州区/东城街道,甲,2026-10-15,合格\n"
+             "巴州区/东城街道,乙,2026-10-15,不合格\n巴州区/东城街道,乙,2026-11-20,合格\n"
+             "巴州区/西城街道,丙,2026-10-15,合格\n")
+    assert service.import_exams(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="考试.csv",
+                                source=csv_of(exams)).added == 4
+    assert service.import_exams(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="考试.csv",
+                                source=csv_of(exams)).unchanged == 4
+    _, rows = service.status(db, actor=SYSTEM_ACTOR, type_code=POWERS, org=world.county)
+    by_name = {r.org.name: r for r in rows}
+    assert (by_name["东城街道"].lists, by_name["东城街道"].qualified) == (1, 2)
+    assert (by_name["西城街道"].lists, by_name["西城街道"].qualified) == (0, 1)
+    service.record_metrics(db, period="2026-11")
+    figures = {m.metric: m.value for m in db.scalars(select(MetricValue).where(
+        MetricValue.org_id == world.county.id, MetricValue.period == "2026-11",
+        MetricValue.metric.in_(["powers_lists_compiled", "powers_qualified_staff"])))}
+    assert figures == {"powers_lists_compiled": 1, "powers_qualified_staff": 3}
+
+
+def test_exam_and_list_rows_with_errors_are_named(db: Session, world: World) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        service.import_exams(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="考试.csv",
+                             source=csv_of("单位,姓名,考试日期,考试结果\n巴州区/东城街道,甲,昨天,合格\n"
+                                           "巴州区/东城街道,,2026-10-15,良好\n市民政局,丁,2026-10-15,合格\n"))
+    assert {(r, c) for r, c, _ in located(caught.value)} == {
+        (2, "考试日期"), (3, "姓名"), (3, "考试结果"), (4, "单位")}
+    with pytest.raises(ValidationFailed) as listed:
+        service.import_lists(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="清单.csv",
+                             source=csv_of("单位,权责清单\n巴州区/东城街道,也许\n"))
+    assert [(r, c) for r, c, _ in located(listed.value)] == [(2, "权责清单")]

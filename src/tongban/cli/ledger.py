@@ -87,6 +87,24 @@ def values(path: FileArgument,
     _counts(as_json, "指标值", done.as_dict())
 
 
+@ledger_app.command("lists", help="导入各单位权责清单编制情况（单位、权责清单 是/否、编制日期）。")
+def lists(type_code: TypeArgument, path: FileArgument, as_json: JsonOption = False) -> None:
+    from tongban.ledger import service
+
+    with service_call() as db, json_row_errors(as_json, _COUNTS):
+        done = service.import_lists(db, actor=SYSTEM_ACTOR, type_code=type_code, source=path)
+    _counts(as_json, "权责清单编制情况", done.as_dict())
+
+
+@ledger_app.command("exams", help="导入执法资格考试结果（单位、姓名、考试日期、考试结果 合格/不合格）。")
+def exams(type_code: TypeArgument, path: FileArgument, as_json: JsonOption = False) -> None:
+    from tongban.ledger import service
+
+    with service_call() as db, json_row_errors(as_json, _COUNTS):
+        done = service.import_exams(db, actor=SYSTEM_ACTOR, type_code=type_code, source=path)
+    _counts(as_json, "考试结果", done.as_dict())
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 

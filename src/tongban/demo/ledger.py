@@ -21,6 +21,7 @@ from tongban.core.workdays import local_today
 from tongban.ledger import service
 from tongban.ledger.enums import FigureKind
 from tongban.ledger.models import LedgerEntry
+from tongban.ledger.spec import LedgerSpec
 from tongban.org import service as org_service
 from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
@@ -173,6 +174,7 @@ def load_ledger_demo(db: Session) -> LedgerDemo:
     counts = service.import_entries(db, actor=SYSTEM_ACTOR, type_code=POWERS, source=_csv(rows),
                                     filename="乡镇事权承接台账.csv")
     done.entries += counts.added
+    _records(db, spec, rng)
     last = previous_period(month_of(local_today()))
     for period in (previous_period(last), last):
         cases = [["单位", "事项编码", "办件量"]] + [
@@ -184,6 +186,24 @@ def load_ledger_demo(db: Session) -> LedgerDemo:
     _supervision(db, done, rng)
     _commitments(db, done)
     return done
+
+
+def _records(db: Session, spec: LedgerSpec, rng: random.Random) -> None:
+    """权责清单 compiled by most townships; two or three staff of each passed the exam."""
+    townships = [org for org, _ in service.required_orgs(db, spec=spec)
+                 if org.level == OrgLevel.township.value]
+    lists = [["单位", "权责清单", "编制日期"]] + [
+        [_label(org), "是", "2026-09-30"] if rng.random() < 0.8 else [_label(org), "否", ""]
+        for org in townships]
+    service.import_lists(db, actor=SYSTEM_ACTOR, type_code=POWERS, source=_csv(lists),
+                         filename="权责清单编制情况.csv")
+    exams = [["单位", "姓名", "考试日期", "考试结果"]]
+    for n, org in enumerate(townships):
+        for k in range(rng.randint(2, 5)):
+            exams.append([_label(org), f"执法人员{n:03d}-{k}", "2026-10-15",
+                          "合格" if rng.random() < 0.7 else "不合格"])
+    service.import_exams(db, actor=SYSTEM_ACTOR, type_code=POWERS, source=_csv(exams),
+                         filename="执法资格考试结果.csv")
 
 
 def _zones(db: Session, done: LedgerDemo) -> None:

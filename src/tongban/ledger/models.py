@@ -126,3 +126,33 @@ class LedgerFigure(Base):
     period: Mapped[str] = mapped_column(String(7), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     value: Mapped[float] = mapped_column(Float)
+
+
+class LedgerOrgRecord(Base):
+    """What a ledger records of an org as a whole: whether its 权责清单 is compiled (and when)."""
+
+    __tablename__ = "ledger_org_record"
+    __table_args__ = (UniqueConstraint("type_code", "org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_code: Mapped[str] = mapped_column(String(48), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    list_compiled: Mapped[bool] = mapped_column(Boolean, default=False)
+    compiled_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LedgerExam(Base):
+    """One person's law-enforcement qualification exam result (imported): an org counts the
+    people who passed as its qualified staff."""
+
+    __tablename__ = "ledger_exam"
+    __table_args__ = (UniqueConstraint("type_code", "org_id", "person", "exam_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_code: Mapped[str] = mapped_column(String(48), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    person: Mapped[str] = mapped_column(String(50))
+    exam_on: Mapped[date] = mapped_column(Date)
+    passed: Mapped[bool] = mapped_column(Boolean)

@@ -25,7 +25,10 @@ from tongban.ledger.enums import StatusKind
 CODE = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 #: The roles of the metrics a type may write, and what each counts per org and month.
 METRIC_ROLES = {"applicable": "应完成事项数（总数减不适用）", "done": "已完成事项数",
-                "landed": "已完成且当期有办件的事项数", "target": "目标数"}
+                "landed": "已完成且当期有办件的事项数", "target": "目标数",
+                "list_compiled": "已编制权责清单的单位数", "qualified_staff": "考试合格的执法人员数"}
+#: What a type may record of each org as a whole.
+RECORDS = {"list_compiled": "权责清单", "qualified_staff": "执法资格考试"}
 
 
 class _Strict(BaseModel):
@@ -73,6 +76,9 @@ class LedgerSpec(_Strict):
     target: int | None = Field(default=None, ge=0)
     #: Figures imported per month: ``cases`` (办件量, for 落地率) or ``value`` (an indicator's).
     figures: list[str] = []
+    #: Records of each org as a whole: ``list_compiled`` (权责清单 编制), ``qualified_staff``
+    #: (执法资格考试 results imported).
+    records: list[str] = []
     metrics: dict[str, str] = {}
 
     def status(self, code: str) -> StatusDef:
@@ -151,6 +157,12 @@ def _semantic(spec: LedgerSpec, known_metrics: dict[str, str]) -> list[tuple[str
     for n, figure in enumerate(spec.figures):
         if figure not in ("cases", "value"):
             problems.append((f"figures[{n}]", "应为 cases 或 value"))
+    for n, record in enumerate(spec.records):
+        if record not in RECORDS:
+            problems.append((f"records[{n}]", f"应为 {' 或 '.join(RECORDS)}"))
+    for role in ("list_compiled", "qualified_staff"):
+        if role in spec.metrics and role not in spec.records:
+            problems.append((f"metrics.{role}", f"records 须含 {role}"))
     for role, code in spec.metrics.items():
         if role not in METRIC_ROLES:
             problems.append((f"metrics.{role}",

@@ -5,6 +5,7 @@
 - ``entries``: the orgs a type requires, entries read, updated (workflow), imported, evidence,
   rectification of an overdue entry;
 - ``progress``: monthly figures, each org's status, the board, the metric values;
+- ``records``: each org's 权责清单 and its staff's law-enforcement exam results;
 - ``supervision``: 互联网+监管 indicators by lead department, worst first, reminders.
 
 Callers use the names re-exported here (``from tongban.ledger import service``).
@@ -43,6 +44,13 @@ from tongban.ledger.service.progress import (
     status,
     status_dicts,
 )
+from tongban.ledger.service.records import (
+    EXAM_COLUMNS,
+    LIST_COLUMNS,
+    import_exams,
+    import_lists,
+    org_records,
+)
 from tongban.ledger.service.supervision import (
     SUPERVISION,
     Standing,
@@ -64,8 +72,10 @@ from tongban.ledger.service.types import (
 
 __all__ = [
     "ENTRY_COLUMNS",
+    "EXAM_COLUMNS",
     "FIGURE_COLUMNS",
     "ITEM_COLUMNS",
+    "LIST_COLUMNS",
     "SUPERVISION",
     "EntryInput",
     "EntryView",
@@ -82,8 +92,10 @@ __all__ = [
     "entry_view",
     "get_attachment",
     "import_entries",
+    "import_exams",
     "import_figures",
     "import_items",
+    "import_lists",
     "indicator",
     "indicators",
     "leads",
@@ -94,6 +106,7 @@ __all__ = [
     "may_see",
     "open_rectification",
     "org_entries",
+    "org_records",
     "record_metrics",
     "remind_laggards",
     "require_ledger_area",

@@ -30,6 +30,7 @@ from tongban.ledger.service.entries import (
     required_orgs,
     visible_required,
 )
+from tongban.ledger.service.records import org_records
 from tongban.ledger.service.types import current_type, require_editor
 from tongban.ledger.spec import LedgerSpec
 from tongban.org import service as org_service
@@ -135,6 +136,9 @@ class OrgStatus:
     not_applicable: int = 0
     landed: int = 0
     orgs: int = 1
+    #: orgs with their 权责清单 compiled, and staff who passed the law-enforcement exam
+    lists: int = 0
+    qualified: int = 0
 
     @property
     def open(self) -> int:
@@ -159,6 +163,8 @@ class OrgStatus:
         self.done += other.done
         self.not_applicable += other.not_applicable
         self.landed += other.landed
+        self.lists += other.lists
+        self.qualified += other.qualified
 
     def as_dict(self) -> dict[str, object]:
         return {"org": self.org.name, "total": self.total, "done": self.done,
@@ -195,12 +201,15 @@ def _statuses(db: Session, spec: LedgerSpec, orgs: list[tuple[Org, list[str]]],
                            LedgerFigure.kind == FigureKind.cases.value, LedgerFigure.value > 0)
                     .group_by(LedgerEntry.org_id)):
                 landed[org_id] = n
+    records = org_records(db, spec=spec, org_ids=ids)
     out = []
     for org, categories in orgs:
         total = sum(1 for item in items if applies(item, org, categories))
         if total == 0:
             continue
-        found = OrgStatus(org, total=total, landed=landed[org.id])
+        compiled, qualified = records.get(org.id, (False, 0))
+        found = OrgStatus(org, total=total, landed=landed[org.id], lists=int(compiled),
+                          qualified=qualified)
         for (org_id, state), n in counted.items():
             if org_id != org.id:
                 continue
@@ -283,7 +292,8 @@ def record_metrics(db: Session, *, period: str) -> int:
                 counties.setdefault(parent.id, OrgStatus(parent, orgs=0)).add(row)
         for row in [*rows, *counties.values()]:
             parts = {"applicable": row.applicable, "done": row.done, "landed": row.landed,
-                     "target": spec.target or 0}
+                     "target": spec.target or 0, "list_compiled": row.lists,
+                     "qualified_staff": row.qualified}
             values += [MetricInput(period, row.org.id, code, float(parts[role]))
                        for role, code in spec.metrics.items() if role != "target"]
         if "target" in spec.metrics and spec.target is not None:

@@ -1,9 +1,9 @@
 """ledger: ledger types (versioned YAML), their items, one entry per org and item with
-evidence files, and the figures imported per month
+evidence files, the figures imported per month, each org's 权责清单 and exam results
 
 Revision ID: 0029
 Revises: 0028
-Create Date: 2026-12-08 03:09:51.048728
+Create Date: 2026-12-08 03:28:45.703542
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,21 @@ def upgrade() -> None:
     with op.batch_alter_table('ledger_type', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_type_code'), ['code'], unique=False)
 
+    op.create_table('ledger_exam',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('type_code', sa.String(length=48), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('person', sa.String(length=50), nullable=False),
+    sa.Column('exam_on', sa.Date(), nullable=False),
+    sa.Column('passed', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['org.id'], name=op.f('fk_ledger_exam_org_id_org')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_exam')),
+    sa.UniqueConstraint('type_code', 'org_id', 'person', 'exam_on', name=op.f('uq_ledger_exam_type_code'))
+    )
+    with op.batch_alter_table('ledger_exam', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_exam_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_exam_type_code'), ['type_code'], unique=False)
+
     op.create_table('ledger_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('type_code', sa.String(length=48), nullable=False),
@@ -58,6 +73,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_item_lead_id'), ['lead_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_item_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_item_type_code'), ['type_code'], unique=False)
+
+    op.create_table('ledger_org_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('type_code', sa.String(length=48), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('list_compiled', sa.Boolean(), nullable=False),
+    sa.Column('compiled_on', sa.Date(), nullable=True),
+    sa.Column('updated_at', tongban.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['org.id'], name=op.f('fk_ledger_org_record_org_id_org')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_org_record')),
+    sa.UniqueConstraint('type_code', 'org_id', name=op.f('uq_ledger_org_record_type_code'))
+    )
+    with op.batch_alter_table('ledger_org_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_org_record_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_org_record_type_code'), ['type_code'], unique=False)
 
     op.create_table('ledger_entry',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,12 +170,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_item_id'))
 
     op.drop_table('ledger_entry')
+    with op.batch_alter_table('ledger_org_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_org_record_type_code'))
+        batch_op.drop_index(batch_op.f('ix_ledger_org_record_org_id'))
+
+    op.drop_table('ledger_org_record')
     with op.batch_alter_table('ledger_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_item_type_code'))
         batch_op.drop_index(batch_op.f('ix_ledger_item_org_id'))
         batch_op.drop_index(batch_op.f('ix_ledger_item_lead_id'))
 
     op.drop_table('ledger_item')
+    with op.batch_alter_table('ledger_exam', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_exam_type_code'))
+        batch_op.drop_index(batch_op.f('ix_ledger_exam_org_id'))
+
+    op.drop_table('ledger_exam')
     with op.batch_alter_table('ledger_type', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_type_code'))
 
