@@ -157,6 +157,7 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("GET", "/errands/post-offices"): PageProbe("/errands/post-offices", "clean"),
         ("GET", "/ledgers"): PageProbe("/ledgers", "clean"),
         ("GET", "/ledgers/supervision"): PageProbe("/ledgers/supervision", "clean"),
+        ("GET", "/ledgers/memo"): PageProbe("/ledgers/memo?quarter=2026Q1", "clean"),
         ("POST", "/ledgers/supervision/remind"): PageProbe("/ledgers/supervision/remind",
                                                            rightful=None),
         ("GET", "/ledgers/evidence/{attachment_id}"): PageProbe(

@@ -136,6 +136,29 @@ def status(type_code: TypeArgument,
     emit(as_json, {"items": found}, human)
 
 
+@ledger_app.command("memo", help="季调度数据备忘：某季度的表态承诺对照下一季度成绩单的指标。")
+def memo(quarter: Annotated[str, typer.Option("--quarter", help="表态的季度，如 2026Q1")],
+         cohort: Annotated[str, typer.Option("--cohort", help="考核分组")] = "bz-counties",
+         as_json: JsonOption = False) -> None:
+    from tongban.ledger import service
+
+    with service_call() as db:
+        found = [c.as_dict() for c in service.memo(db, actor=SYSTEM_ACTOR, quarter=quarter,
+                                                   cohort_code=cohort)]
+
+    def human() -> None:
+        table = Table(title=f"{quarter} 表态承诺兑现情况")
+        for column in ("单位", "承诺", "状态", "指标", "目标", "实际", "达成"):
+            table.add_column(column)
+        for row in found:
+            met = {True: "是", False: "否", None: "—"}[row["met"]]  # type: ignore[index]
+            table.add_row(*(str(row[k]) for k in ("org", "commitment", "status", "metric",
+                                                  "target", "shown")), met)
+        console.print(table)
+
+    emit(as_json, {"quarter": quarter, "items": found}, human)
+
+
 def supervise(indicator: Annotated[str, typer.Option("--indicator", help="指标编码")],
               period: Annotated[str, typer.Option("--period", help="月份 YYYY-MM")],
               as_json: JsonOption = False) -> None:

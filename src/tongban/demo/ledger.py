@@ -88,11 +88,15 @@ _INDICATORS = [
     ("SV-09", "双随机一公开检查行为数据量", "市场监管局", "市市场监督管理局", 10),
     ("SV-10", "双随机一公开检查对象数据量", "市场监管局", "市市场监督管理局", 20),
 ]
+#: (code, commitment, category, unit, status, measuring metric, target): made at 2026Q1's
+#: meeting, checked against 2026Q2's sheet
 _COMMITMENTS = [
-    ("JD-01", "12月底前差评按期整改率达到100%", "整改", "巴州区", "kept", "差评按期整改率"),
-    ("JD-02", "年底前13个异常办事指南全部整改销号", "整改", "通江县", "promised", "异常办事指南整改"),
-    ("JD-03", "下季度事项认领率提升至100%", "提升", "南江县", "missed", "事项认领率"),
-    ("JD-04", "数据共享级联恢复，级联率达到95%", "提升", "市市场监督管理局", "promised", "数据级联率"),
+    ("JD-01", "二季度差评按期整改率达到100%", "整改", "巴州区", "kept",
+     "ontime_rectification_rate", 1.0),
+    ("JD-02", "二季度数据归集率达到95%", "提升", "通江县", "promised", "collect_rate", 0.95),
+    ("JD-03", "二季度数据共享率提升至90%", "提升", "南江县", "missed", "share_rate", 0.9),
+    ("JD-04", "二季度差评按期整改率达到95%", "整改", "平昌县", "promised",
+     "ontime_rectification_rate", 0.95),
 ]
 
 
@@ -254,15 +258,15 @@ def _supervision(db: Session, done: LedgerDemo, rng: random.Random) -> None:
 
 
 def _commitments(db: Session, done: LedgerDemo) -> None:
-    rows = [["事项编码", "事项名称", "类别", "责任单位", "完成时限"]] + [
-        [code, name, category, owner, date(2026, 12, 31).isoformat()]
-        for code, name, category, owner, _, _ in _COMMITMENTS]
+    rows = [["事项编码", "事项名称", "类别", "责任单位", "目标值", "完成时限"]] + [
+        [code, name, category, owner, str(target), date(2026, 6, 30).isoformat()]
+        for code, name, category, owner, _, _, target in _COMMITMENTS]
     done.items += service.import_items(db, actor=SYSTEM_ACTOR, type_code=COMMITMENTS,
                                        source=_csv(rows), filename="季调度表态.csv").added
-    for code, _, _, owner, status, indicator in _COMMITMENTS:
+    for code, _, _, owner, status, metric, _ in _COMMITMENTS:
         org = org_service.resolve_org(db, ref=owner)
         service.update_entry(db, actor=SYSTEM_ACTOR, type_code=COMMITMENTS, org=org,
                              item_code=code, given=service.EntryInput(
                                  status=None if status == "promised" else status,
                                  reason="指标未达" if status == "missed" else None,
-                                 fields={"indicator": indicator}))
+                                 fields={"quarter": "2026Q1", "indicator": metric}))

@@ -16,7 +16,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import REQUEST_DB, RowId
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.forms import FORM, uploaded
-from tongban.core.periods import check_period, month_of, previous_period
+from tongban.core.periods import check_period, month_of, previous_period, quarter_of, shift
 from tongban.core.security import Actor
 from tongban.core.templating import flash, render, see_other
 from tongban.core.workdays import local_today
@@ -75,6 +75,22 @@ def remind(request: Request, form: FormData = FORM, db: Session = REQUEST_DB,
     sent = service.remind_laggards(db, actor=actor, code=code, period=month)
     flash(request, f"已督促未达标部门，{sent} 人收到提醒")
     return see_other(f"/ledgers/supervision?indicator={quote(code)}&period={month}")
+
+
+@router.get("/memo", response_class=HTMLResponse)
+def memo_page(request: Request, quarter: str = "", cohort: str = "bz-counties",
+              db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
+    """季调度 data memo: a quarter's commitments against the next quarter's sheet."""
+    made = quarter or quarter_of(shift(month_of(local_today()), -3))
+    try:
+        checks = service.memo(db, actor=actor, quarter=made, cohort_code=cohort[:64])
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        flash(request, exc.message, "error")
+        return see_other("/ledgers/memo")
+    return render(request, "ledger/memo.html", {"checks": checks, "quarter": made,
+                                                "cohort": cohort[:64]})
 
 
 @router.get("/evidence/{attachment_id}")

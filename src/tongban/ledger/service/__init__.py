@@ -6,6 +6,7 @@
   rectification of an overdue entry;
 - ``progress``: monthly figures, each org's status, the board, the metric values;
 - ``records``: each org's 权责清单 and its staff's law-enforcement exam results;
+- ``commitments``: 季调度 commitments checked against the next quarter's sheet (the memo);
 - ``supervision``: 互联网+监管 indicators by lead department, worst first, reminders.
 
 Callers use the names re-exported here (``from tongban.ledger import service``).
@@ -13,6 +14,7 @@ Callers use the names re-exported here (``from tongban.ledger import service``).
 
 from __future__ import annotations
 
+from tongban.ledger.service.commitments import Check, memo, next_quarter
 from tongban.ledger.service.entries import (
     ENTRY_COLUMNS,
     EntryInput,
@@ -77,6 +79,7 @@ __all__ = [
     "ITEM_COLUMNS",
     "LIST_COLUMNS",
     "SUPERVISION",
+    "Check",
     "EntryInput",
     "EntryView",
     "Loaded",
@@ -104,6 +107,8 @@ __all__ = [
     "load_type",
     "may_edit",
     "may_see",
+    "memo",
+    "next_quarter",
     "open_rectification",
     "org_entries",
     "org_records",
