@@ -4,15 +4,20 @@ evidence on its page, the 委托 rule refused on the page, the JSON API scoped."
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import api_client, csrf_of, logged_in_client, make_user, picture
-from tests.ledger.conftest import POWERS, World, csv_of
+from tests.ledger.conftest import ITEMS, POWERS, World, csv_of
 from tests.ledger.test_entries import ENTRIES
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.ledger import service
 from tongban.ledger.models import LedgerEntry
+from tongban.ledger.service import entries as entries_module
+from tongban.rectification.models import RectificationTask
 
 
 def test_the_board_rolls_townships_up_by_county_and_drills_down(db: Session,
@@ -84,3 +89,24 @@ def test_the_api_answers_status_and_entries_within_scope(db: Session, world: Wor
                      ).status_code == 404
     assert other.put(f"/api/v1/ledgers/{POWERS}/orgs/{world.east.code}/entries/FQ-001",
                      json={"status": "not_taken", "reason": "其他"}).status_code == 404
+
+
+def test_an_overdue_entry_goes_to_rectification_in_one_click(
+        db: Session, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    service.import_items(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="事项.csv",
+                         source=csv_of(ITEMS.replace("类别\n", "类别,完成时限\n")
+                                       .replace(",赋权\n", ",赋权,2026-11-30\n", 1)))
+    monkeypatch.setattr(entries_module, "local_today", lambda: date(2026, 12, 10))
+    analyst = logged_in_client(db, make_user(db, role=Role.analyst, org="511900"))
+    path = f"/ledgers/{POWERS}/orgs/{world.east.code}/items/FQ-001"
+    page = analyst.get(path).text
+    assert 'data-testid="rectify"' in page and "逾期" in page
+    sent = analyst.post(f"{path}/rectify", data={"csrf_token": csrf_of(analyst, path)},
+                        follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].startswith(
+        "/rectification/tasks/")
+    task_id = int(sent.headers["location"].rsplit("/", 1)[1])
+    assert db.get_one(RectificationTask, task_id).org_id == world.east.id
+    assert f"整改任务 #{task_id}" in analyst.get(path).text
+    liaison = logged_in_client(db, make_user(db, role=Role.liaison, org="511902"))
+    assert 'data-testid="rectify"' not in liaison.get(path).text  # managers issue tasks

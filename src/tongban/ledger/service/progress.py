@@ -227,7 +227,7 @@ def status(db: Session, *, actor: Actor, type_code: str, org: Org | None = None,
     stands; ``landed`` counts the done items with at least one case in ``period`` (by default
     the last month that is over)."""
     _, spec = current_type(db, actor=actor, code=type_code)
-    if org is not None and not org_service.can_see(db, actor=actor, org=org):
+    if org is not None:
         org_service.ensure_visible(db, actor=actor, org=org)
     period = check_period(period) if period else previous_period(month_of(local_today()))
     return spec, _statuses(db, spec, visible_required(db, actor=actor, spec=spec, under=org),
