@@ -18,16 +18,14 @@ db_app = typer.Typer(help="数据库：建表、迁移、加载参考数据。",
 )
 def db_upgrade(as_json: JsonOption = False) -> None:
     upgrade_schema()
+    from tongban.core.db import schema_revision
+    from tongban.ledger import service as ledger_service
     from tongban.org import service as org_service
 
+    revision = schema_revision()
     with service_call() as db:
         loaded = org_service.load_reference_divisions(db)
-        from tongban.ledger import service as ledger_service
-
         ledgers = ledger_service.load_shipped_types(db)
-    from tongban.core.db import schema_revision
-
-    revision = schema_revision()
     emit(
         as_json,
         {"revision": revision, "created": loaded.created, "updated": loaded.updated,
