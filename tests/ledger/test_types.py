@@ -77,3 +77,14 @@ def test_a_version_never_changes_and_a_new_one_takes_over(db: Session) -> None:
 def test_only_managers_load_types(db: Session) -> None:
     with pytest.raises(PermissionDenied):
         service.load_type(db, actor=actor_of(db, role=Role.liaison, org="511902"), text=GOOD)
+
+
+def test_a_type_may_require_the_townships_of_one_county(db: Session) -> None:
+    text = GOOD.replace("orgs: [{level: township}]", "orgs: [{level: township, under: 巴州区}]")
+    service.load_type(db, actor=SYSTEM_ACTOR, text=text)
+    _, spec = service.current_type(db, actor=SYSTEM_ACTOR, code="t-ledger")
+    orgs = service.required_orgs(db, spec=spec)
+    assert orgs and {o.parent.code for o, _ in orgs if o.parent} == {"511902"}
+    with pytest.raises(ValidationFailed) as caught:
+        parse_ledger(GOOD.replace("orgs: [{level: township}]", "orgs: [{org: 巴州区, under: 巴州区}]"))
+    assert [c for _, c, _ in located(caught.value)] == ["orgs[0].under"]

@@ -121,7 +121,11 @@ def _board(request: Request, db: Session, actor: Actor, type_code: str, under: s
 def board(request: Request, type_code: str, under: str = "", period: str = "",
           db: Session = REQUEST_DB, actor: Actor = Depends(require_actor)) -> Response:
     """The board: orgs × status; a county drills down to its townships (the county leader's
-    view), an org to its entries."""
+    view), an org to its entries. A ledger of monthly values (互联网+监管) is its supervision
+    page."""
+    _, spec = service.current_type(db, actor=actor, code=type_code)
+    if "value" in spec.figures:
+        return see_other("/ledgers/supervision")
     return _board(request, db, actor, type_code, under, period)
 
 

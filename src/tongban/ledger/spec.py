@@ -46,10 +46,12 @@ class StatusDef(_Strict):
 
 
 class OrgRule(_Strict):
-    """Orgs that must complete the ledger: every org of a level, or one org, for some
-    categories (all when left out)."""
+    """Orgs that must complete the ledger: every org of a level (in the city, or ``under``
+    one org: every township of a county), or one org, for some categories (all when left
+    out)."""
 
     level: str | None = None
+    under: str | None = None
     org: str | None = None
     categories: list[str] = []
 
@@ -145,6 +147,8 @@ def _semantic(spec: LedgerSpec, known_metrics: dict[str, str]) -> list[tuple[str
     for n, rule in enumerate(spec.orgs):
         if (rule.level is None) == (rule.org is None):
             problems.append((f"orgs[{n}]", "须给出 level 或 org，二者选一"))
+        if rule.under is not None and rule.level is None:
+            problems.append((f"orgs[{n}].under", "under 只能与 level 一起使用"))
         if rule.level is not None and rule.level not in ("township", "county", "department"):
             problems.append((f"orgs[{n}].level", "应为 township、county 或 department"))
         for m, category in enumerate(rule.categories):

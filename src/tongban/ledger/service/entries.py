@@ -63,9 +63,15 @@ def required_orgs(db: Session, *, spec: LedgerSpec) -> list[tuple[Org, list[str]
                 continue  # a city without that org (文旅新区 is 巴中's) has nothing to do
             found.setdefault(org.id, (org, list(rule.categories)))
             continue
+        top = city
+        if rule.under is not None:
+            try:
+                top = org_service.resolve_org(db, ref=rule.under)
+            except DomainError:
+                continue
         for org in db.scalars(select(Org).where(
                 Org.level == rule.level, Org.is_active.is_(True),
-                Org.path.startswith(city.path), Org.id != city.id).order_by(Org.path, Org.code)):
+                Org.path.startswith(top.path), Org.id != top.id).order_by(Org.path, Org.code)):
             found.setdefault(org.id, (org, list(rule.categories)))
     return sorted(found.values(), key=lambda pair: (pair[0].path, pair[0].code))
 
