@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import actor_of, located, make_user
+from tests.factories import actor_of, api_client, located, make_user
 from tests.ledger.conftest import csv_of
 from tongban.assessment.models import MetricValue
 from tongban.core.config import get_settings
@@ -111,3 +111,16 @@ def test_reminders_reach_the_laggards_once(db: Session, indicators: None,
         OutboxMessage.kind.startswith("notify."))).all()
     assert queued  # the other channels leave from the outbox after commit
     assert service.remind_laggards(db, actor=lead, code="SV-3", period="2026-11") == 0
+
+
+def test_the_api_shows_the_lead_department_every_department(db: Session,
+                                                            indicators: None) -> None:
+    lead = api_client(db, make_user(db, role=Role.liaison, org="市司法局"))
+    found = lead.get("/api/v1/ledgers/supervision/SV-3/2026-11",
+                     params={"page_size": 100}).json()
+    assert found["total"] > 30
+    assert [r["org"] for r in found["items"] if r["value"] is not None] == [
+        "市交通运输局", "市教育局", "市民政局"]
+    other = api_client(db, make_user(db, role=Role.liaison, org="市教育局"))
+    own = other.get("/api/v1/ledgers/supervision/SV-3/2026-11").json()
+    assert [(r["org"], r["value"], r["met"]) for r in own["items"]] == [("市教育局", 70, False)]
