@@ -221,3 +221,18 @@ def test_exam_and_list_rows_with_errors_are_named(db: Session, world: World) -> 
         service.import_lists(db, actor=SYSTEM_ACTOR, type_code=POWERS, filename="清单.csv",
                              source=csv_of("单位,权责清单\n巴州区/东城街道,也许\n"))
     assert [(r, c) for r, c, _ in located(listed.value)] == [(2, "权责清单")]
+
+
+def test_an_import_keeps_the_fields_an_entry_was_given_on_its_page(db: Session,
+                                                                  world: World) -> None:
+    service.update_entry(db, actor=SYSTEM_ACTOR, type_code=POWERS, org=world.zone,
+                         item_code="WT-001", given=service.EntryInput(fields={
+                             "receiver": "文旅新区管委会", "staff": "张三",
+                             "procedure": "受理-审核-办结", "owner": "王五"}))
+    done = _import(db, "单位,事项编码,状态\n文旅新区,WT-001,已承接\n")
+    assert done.changed == 1
+    view = service.entry_view(db, actor=SYSTEM_ACTOR, type_code=POWERS, org=world.zone,
+                              item_code="WT-001")
+    assert view.state == "taken" and view.field("staff") == "张三"
+    with pytest.raises(ValidationFailed):  # without them, still refused
+        _import(db, "单位,事项编码,状态\n文旅新区,WT-002,已承接\n")

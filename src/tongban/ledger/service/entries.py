@@ -447,6 +447,8 @@ def import_entries(db: Session, *, actor: Actor, type_code: str, source: Path | 
     orgs: dict[str, Org | str] = {}
     seen: dict[tuple[int, int], int] = {}
     rows: list[_Row] = []
+    existing = {(e.org_id, e.item_id): e for e in db.scalars(select(LedgerEntry).where(
+        LedgerEntry.type_code == spec.code))}
     for row, cells in table.rows:
         text = {k: cell_text(cells.get(k)) for k in columns.values()}
         problems: list[tuple[str, str]] = []
@@ -484,7 +486,10 @@ def import_entries(db: Session, *, actor: Actor, type_code: str, source: Path | 
                   if f"field:{f.code}" in table.header}
         reason = "" if status is not None and status.kind is StatusKind.done else text["reason"]
         if item is not None and status is not None:
-            problems += _problems(spec, item, status.code, reason, fields)
+            saved = existing.get((org.id, item.id)) if org is not None else None
+            # a field the file leaves out keeps what the entry has (filled in on its page)
+            known = {**((saved.fields or {}) if saved is not None else {}), **fields}
+            problems += _problems(spec, item, status.code, reason, known)
         for column, why in problems:
             errors.append(RowError(row, column, why, name))
         if problems or org is None or item is None or status is None:
@@ -493,8 +498,6 @@ def import_entries(db: Session, *, actor: Actor, type_code: str, source: Path | 
                                           "fields": fields, "header": table.header,
                                           "responsible": text["responsible"][:100],
                                           "notes": text["notes"][:2000]}))
-    existing = {(e.org_id, e.item_id): e for e in db.scalars(select(LedgerEntry).where(
-        LedgerEntry.type_code == spec.code))} if rows else {}
     for found in rows:
         entry = existing.get((found.org.id, found.item.id))
         if entry is not None and entry.state != found.values["state"] \
