@@ -43,6 +43,8 @@ from tongban.datasharing import pages as datasharing_pages
 from tongban.errand import api as errand_api
 from tongban.errand import pages as errand_pages
 from tongban.errand.enums import PartnerChannel
+from tongban.ledger import api as ledger_api
+from tongban.ledger import pages as ledger_pages
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.org import service as org_service
@@ -250,7 +252,8 @@ def create_app() -> FastAPI:
                         (rectification_api.supervision_api, "rectification"),
                         (reviews_api.supervision_api, "reviews"),
                         (errand_api.public_router, "errands"), (errand_api.router, "errands"),
-                        (datasharing_api.router, "datasharing")):
+                        (datasharing_api.router, "datasharing"),
+                        (ledger_api.router, "ledgers")):
         app.include_router(router, prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
 
     app.include_router(web_pages.router)
@@ -266,6 +269,7 @@ def create_app() -> FastAPI:
     app.include_router(reports_pages.router)
     app.include_router(errand_pages.router)
     app.include_router(datasharing_pages.router)
+    app.include_router(ledger_pages.router)
 
     for name, relative in VENDOR_ASSETS.items():
         directory = settings.static_vendor_dir / relative

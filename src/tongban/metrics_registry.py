@@ -6,6 +6,7 @@ from __future__ import annotations
 import tongban.benchmark.metrics
 import tongban.datasharing.metrics
 import tongban.errand.metrics
+import tongban.ledger.metrics
 import tongban.rectification.metrics
 import tongban.reviews.metrics  # noqa: F401
 from tongban.assessment.metrics import registry_complete

@@ -14,6 +14,7 @@ def import_all_models() -> None:
     import tongban.core.workdays
     import tongban.datasharing.models
     import tongban.errand.models
+    import tongban.ledger.models
     import tongban.org.models
     import tongban.rectification.models
     import tongban.reports.models

@@ -67,6 +67,9 @@ from tongban.errand import dispatcher
 from tongban.errand import service as errand
 from tongban.errand.enums import TRANSITIONS as ERRAND_TRANSITIONS
 from tongban.errand.enums import ErrandAction, ErrandState, ZoneMode
+from tongban.ledger import service as ledger
+from tongban.ledger.enums import FigureKind
+from tongban.ledger.service import entries as ledger_entries
 from tongban.org import service as org_service
 from tongban.org.enums import AliasKind, OrgLevel
 from tongban.rectification import service as rectification
@@ -922,39 +925,7 @@ def _return_documents(kit: Kit) -> Step:
                 actor, "errand", case_.id)
 
 
-# ---------------------------------------------------------------- the tests
-
-
-def _import_every_module() -> None:
-    """Import every module of the package, so that every action is registered."""
-    for module in pkgutil.walk_packages(tongban.__path__, "tongban."):
-        if module.name.startswith("tongban.migrations") or module.name.endswith("__main__"):
-            continue
-        importlib.import_module(module.name)
-
-
-def test_every_audit_entry_has_a_recipe() -> None:
-    _import_every_module()
-    assert set(RECIPES) == set(audit.actions())
-
-
-def test_every_audit_entry_has_a_chinese_name() -> None:
-    _import_every_module()
-    for name in audit.actions():
-        assert re.search(r"[\u4e00-\u9fff]", audit.label_of(name)), name
-    assert audit.label_of("review_case.callback") == "回访"
-
-
-@pytest.mark.parametrize("name", sorted(RECIPES))
-def test_each_action_writes_its_audit_entry(db: Session, monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path, name: str) -> None:
-    step = RECIPES[name](Kit(db, name, monkeypatch, tmp_path))
-    before = db.scalar(select(func.max(AuditEntry.id))) or 0
-    result = step.run()
-    expected = step.object_id(result) if callable(step.object_id) else step.object_id
-    written = db.execute(select(AuditEntry.action, AuditEntry.actor, AuditEntry.object_type,
-                                AuditEntry.object_id).where(AuditEntry.id > before)).all()
-    assert (name, step.actor.username, step.object_type, str(expected)) in [tuple(w) for w in written]
+# ---------------------------------------------------------------- 数据开放共享
 
 
 _DATA_CATALOG = ("数据集编码,数据集名称,提供部门,更新频率,共享类型,开放类型,重点数据\n"
@@ -1008,3 +979,157 @@ def _import_data_use(kit: Kit) -> Step:
         kit.db, actor=analyst, filename="调用日志.csv",
         source=io.BytesIO("数据集编码,期间,调用次数,下载次数\nR-DS-1,2026-10,120,8\n".encode())),
         analyst, "data_dataset", "调用日志.csv")
+
+
+# ---------------------------------------------------------------- 专项台账
+
+_LEDGER_ITEMS = "事项编码,事项名称,类别,完成时限\nR-001,某法定事权,法定,2026-11-30\n"
+
+
+def _ledger(kit: Kit) -> Any:
+    ledger.load_shipped_types(kit.db)
+    ledger.import_items(kit.db, actor=SYSTEM_ACTOR, type_code="township-powers",
+                        filename="事项.csv", source=io.BytesIO(_LEDGER_ITEMS.encode()))
+    return org_service.resolve_org(kit.db, ref="巴州区/东城街道")
+
+
+@recipe("ledger.type_loaded")
+def _load_ledger_type(kit: Kit) -> Step:
+    analyst = kit.actor(Role.analyst)
+    text = ledger.shipped_texts()["featured-zones.yaml"]
+    return Step(lambda: ledger.load_type(kit.db, actor=analyst, text=text), analyst,
+                "ledger_type", "featured-zones@2026.1")
+
+
+@recipe("ledger.items_imported")
+def _import_ledger_items(kit: Kit) -> Step:
+    ledger.load_shipped_types(kit.db)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: ledger.import_items(
+        kit.db, actor=analyst, type_code="township-powers", filename="事项.csv",
+        source=io.BytesIO(_LEDGER_ITEMS.encode())), analyst, "ledger_item",
+        "township-powers/事项.csv")
+
+
+@recipe("ledger.entries_imported")
+def _import_ledger_entries(kit: Kit) -> Step:
+    _ledger(kit)
+    liaison = kit.actor(Role.liaison, org="511902")
+    return Step(lambda: ledger.import_entries(
+        kit.db, actor=liaison, type_code="township-powers", filename="台账.csv",
+        source=io.BytesIO("单位,事项编码,状态\n巴州区/东城街道,R-001,已承接\n".encode())),
+        liaison, "ledger_entry", "township-powers/台账.csv")
+
+
+@recipe("ledger.figures_imported")
+def _import_ledger_figures(kit: Kit) -> Step:
+    _ledger(kit)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: ledger.import_figures(
+        kit.db, actor=analyst, type_code="township-powers", kind=FigureKind.cases,
+        period="2026-11", filename="办件.csv",
+        source=io.BytesIO("单位,事项编码,办件量\n巴州区/东城街道,R-001,3\n".encode())),
+        analyst, "ledger_figure", "township-powers/2026-11/办件.csv")
+
+
+@recipe("ledger.entry_updated")
+def _update_ledger_entry(kit: Kit) -> Step:
+    town = _ledger(kit)
+    liaison = kit.actor(Role.liaison, org="511902")
+    return Step(lambda: ledger.update_entry(
+        kit.db, actor=liaison, type_code="township-powers", org=town, item_code="R-001",
+        given=ledger.EntryInput(status="taken")), liaison, "ledger_entry",
+        lambda view: view.entry.id)
+
+
+@recipe("ledger.attachment_added")
+def _add_ledger_evidence(kit: Kit) -> Step:
+    town = _ledger(kit)
+    kit.monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(kit.tmp_path))
+    get_settings.cache_clear()
+    liaison = kit.actor(Role.liaison, org="511902")
+    return Step(lambda: ledger.add_attachment(
+        kit.db, actor=liaison, type_code="township-powers", org=town, item_code="R-001",
+        filename="证明.png", content=picture()), liaison, "ledger_entry",
+        lambda made: made.entry_id)
+
+
+@recipe("ledger.rectification_opened")
+def _ledger_rectification(kit: Kit) -> Step:
+    town = _ledger(kit)
+    kit.monkeypatch.setattr(ledger_entries, "local_today", lambda: date(2026, 12, 10))
+    analyst = kit.actor(Role.analyst)
+
+    def run() -> Any:
+        ledger.open_rectification(kit.db, actor=analyst, type_code="township-powers", org=town,
+                                  item_code="R-001")
+        return ledger.entry_view(kit.db, actor=analyst, type_code="township-powers", org=town,
+                                 item_code="R-001")
+    return Step(run, analyst, "ledger_entry", lambda view: view.entry.id)
+
+
+@recipe("ledger.lists_imported")
+def _import_ledger_lists(kit: Kit) -> Step:
+    _ledger(kit)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: ledger.import_lists(
+        kit.db, actor=analyst, type_code="township-powers", filename="清单.csv",
+        source=io.BytesIO("单位,权责清单\n巴州区/东城街道,是\n".encode())),
+        analyst, "ledger_type", "township-powers/清单.csv")
+
+
+@recipe("ledger.exams_imported")
+def _import_ledger_exams(kit: Kit) -> Step:
+    _ledger(kit)
+    analyst = kit.actor(Role.analyst)
+    return Step(lambda: ledger.import_exams(
+        kit.db, actor=analyst, type_code="township-powers", filename="考试.csv",
+        source=io.BytesIO("单位,姓名,考试日期,考试结果\n巴州区/东城街道,甲,2026-10-15,合格\n".encode())),
+        analyst, "ledger_type", "township-powers/考试.csv")
+
+
+@recipe("ledger.reminded")
+def _remind_laggards(kit: Kit) -> Step:
+    ledger.load_shipped_types(kit.db)
+    ledger.import_items(kit.db, actor=SYSTEM_ACTOR, type_code="internet-supervision",
+                        filename="指标.csv", source=io.BytesIO(
+                            "事项编码,事项名称,类别,牵头部门,目标值\n"
+                            "R-SV-1,事项认领率,政务和大数据局,市发展和改革委员会,100\n".encode()))
+    lead = kit.actor(Role.liaison, org=org_service.resolve_org(kit.db, ref="市发展和改革委员会").code)
+    return Step(lambda: ledger.remind_laggards(kit.db, actor=lead, code="R-SV-1",
+                                               period="2026-11"), lead, "ledger_item", "R-SV-1")
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def _import_every_module() -> None:
+    """Import every module of the package, so that every action is registered."""
+    for module in pkgutil.walk_packages(tongban.__path__, "tongban."):
+        if module.name.startswith("tongban.migrations") or module.name.endswith("__main__"):
+            continue
+        importlib.import_module(module.name)
+
+
+def test_every_audit_entry_has_a_recipe() -> None:
+    _import_every_module()
+    assert set(RECIPES) == set(audit.actions())
+
+
+def test_every_audit_entry_has_a_chinese_name() -> None:
+    _import_every_module()
+    for name in audit.actions():
+        assert re.search(r"[\u4e00-\u9fff]", audit.label_of(name)), name
+    assert audit.label_of("review_case.callback") == "回访"
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_each_action_writes_its_audit_entry(db: Session, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path, name: str) -> None:
+    step = RECIPES[name](Kit(db, name, monkeypatch, tmp_path))
+    before = db.scalar(select(func.max(AuditEntry.id))) or 0
+    result = step.run()
+    expected = step.object_id(result) if callable(step.object_id) else step.object_id
+    written = db.execute(select(AuditEntry.action, AuditEntry.actor, AuditEntry.object_type,
+                                AuditEntry.object_id).where(AuditEntry.id > before)).all()
+    assert (name, step.actor.username, step.object_type, str(expected)) in [tuple(w) for w in written]

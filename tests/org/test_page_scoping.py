@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories import csrf_of, logged_in_client, make_user, picture
-from tests.org.test_scoping import VICTIM_ORG, victim_data
+from tests.org.test_scoping import VICTIM_ORG, VICTIM_TOWNSHIP, victim_data
 from tongban.app import create_app
 from tongban.core.security import Role
 
 #: what only the victim's own pages may show (its task, its adjustment, its org page link)
 VICTIM_MARKS = ("巴州区的任务", "巴州区的扣分", f"/orgs/{VICTIM_ORG}\"", "巴州区的代办地址",
-                "巴州区的数据集")
+                "巴州区的数据集", "巴州区的台账备注")
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,10 @@ class PageProbe:
 
 
 def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, attachment: int,
-                 case: int, errand: int = 0) -> dict[tuple[str, str], PageProbe]:
+                 case: int, errand: int = 0,
+                 ledger_file: int = 0) -> dict[tuple[str, str], PageProbe]:
     del token, attachment
+    entry = f"/ledgers/township-powers/orgs/{VICTIM_TOWNSHIP}/items/V-001"
     t = f"/rectification/tasks/{task}"
     return {
         ("GET", "/"): PageProbe("/", "clean"),
@@ -161,6 +163,21 @@ def _page_probes(user: int, token: int, adjustment: int, task: int, line: int, a
         ("POST", "/errands/{errand_id}/channel"): PageProbe(f"/errands/{errand}/channel",
                                                             rightful=None),
         ("GET", "/errands/post-offices"): PageProbe("/errands/post-offices", "clean"),
+        ("GET", "/ledgers"): PageProbe("/ledgers", "clean"),
+        ("GET", "/ledgers/supervision"): PageProbe("/ledgers/supervision", "clean"),
+        ("GET", "/ledgers/memo"): PageProbe("/ledgers/memo?quarter=2026Q1", "clean"),
+        ("POST", "/ledgers/supervision/remind"): PageProbe("/ledgers/supervision/remind",
+                                                           rightful=None),
+        ("GET", "/ledgers/evidence/{attachment_id}"): PageProbe(
+            f"/ledgers/evidence/{ledger_file}"),
+        ("GET", "/ledgers/{type_code}"): PageProbe("/ledgers/township-powers", "clean"),
+        ("GET", "/ledgers/{type_code}/orgs/{code}"): PageProbe(
+            f"/ledgers/township-powers/orgs/{VICTIM_TOWNSHIP}"),
+        ("GET", "/ledgers/{type_code}/orgs/{code}/items/{item}"): PageProbe(entry),
+        ("POST", "/ledgers/{type_code}/orgs/{code}/items/{item}"): PageProbe(entry,
+                                                                          rightful=None),
+        ("POST", "/ledgers/{type_code}/orgs/{code}/items/{item}/rectify"): PageProbe(
+            f"{entry}/rectify", rightful=None),
         # files of errands: tests/errand/test_evidence.py reads a victim's photo as intruders
         ("POST", "/errands/{errand_id}/handovers/{handover_id}/photo"): PageProbe(
             f"/errands/{errand}/handovers/1/photo", rightful=None),
@@ -189,6 +206,7 @@ UNSCOPED_WRITES = {
     "/errand/new", "/errand/track", "/errands/runner/duty", "/errands/runner/position",
     "/errands/post-offices/import", "/errand/track/sign", "/errand/track/withdraw", "/errands/items/publish", "/errands/items/{item_id}/{action}",
     "/datasharing/catalog/import", "/datasharing/catalog/edit", "/datasharing/cascade/retry",
+    "/ledgers/{type_code}/import",
 }
 
 

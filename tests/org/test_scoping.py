@@ -22,6 +22,7 @@ from tongban.app import create_app
 from tongban.assessment import service as assessment
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.datasharing import service as datasharing
+from tongban.ledger import service as ledger
 from tongban.org import service
 from tongban.rectification import service as rectification
 from tongban.rectification.enums import TaskAction, TaskSource
@@ -29,6 +30,7 @@ from tongban.reviews import service as reviews
 from tongban.reviews.models import NegativeCase, Review
 
 VICTIM_ORG = "511902"  # 巴州区; the intruder is a liaison of 恩阳区 (511903)
+VICTIM_TOWNSHIP = "511902001"  # 东城街道 of 巴州区
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,11 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             victim_task_id: int = 0, victim_line_id: int = 0,
             victim_attachment_id: int = 0,
             victim_case_id: int = 0,
-            victim_errand_id: int = 0) -> dict[tuple[str, str], Probe]:
+            victim_errand_id: int = 0,
+            victim_ledger_file_id: int = 0) -> dict[tuple[str, str], Probe]:
     TASK = f"/api/v1/rectification/tasks/{victim_task_id}"
     ERRAND = f"/api/v1/errands/{victim_errand_id}"
+    LEDGER = f"/api/v1/ledgers/township-powers/orgs/{VICTIM_TOWNSHIP}/entries"
     return {
         ("GET", "/api/v1/orgs"): Probe("/api/v1/orgs?page_size=500", expect="no_victim_data"),
         ("GET", "/api/v1/orgs/{code}"): Probe(f"/api/v1/orgs/{VICTIM_ORG}"),
@@ -268,6 +272,19 @@ def _probes(victim_user_id: int, victim_token_id: int, victim_adjustment_id: int
             "/api/v1/errand/channels/simulated/callback",
             {"event_id": "x", "order_id": "SIM-1", "status": "cancelled", "reason": ""},
             expect="public"),
+        # 专项台账: a liaison reads its own orgs' entries; a lead department its indicator.
+        ("GET", "/api/v1/ledgers"): Probe("/api/v1/ledgers", expect="no_victim_data"),
+        ("GET", "/api/v1/ledgers/{type_code}/status"): Probe(
+            "/api/v1/ledgers/township-powers/status?page_size=500", expect="no_victim_data"),
+        ("GET", "/api/v1/ledgers/{type_code}/orgs/{org}/entries"): Probe(LEDGER),
+        ("PUT", "/api/v1/ledgers/{type_code}/orgs/{org}/entries/{item}"): Probe(
+            f"{LEDGER}/V-001", {"status": "not_taken", "reason": "其他"}),
+        ("POST", "/api/v1/ledgers/{type_code}/orgs/{org}/entries/{item}/evidence"): Probe(
+            f"{LEDGER}/V-001/evidence", files={"file": ("a.png", picture(), "image/png")}),
+        ("GET", "/api/v1/ledgers/evidence/{attachment_id}"): Probe(
+            f"/api/v1/ledgers/evidence/{victim_ledger_file_id}"),
+        ("GET", "/api/v1/ledgers/supervision/{indicator}/{period}"): Probe(
+            "/api/v1/ledgers/supervision/V-SV-1/2026-10", expect="no_victim_data"),
         # Reports cover every org of the city: citywide roles only.
         ("GET", "/api/v1/reports"): Probe("/api/v1/reports"),
         ("POST", "/api/v1/reports"): Probe(
@@ -322,8 +339,21 @@ def victim_data(db: Session) -> list[int]:
         catalog_name="目录.csv", fields_name="字段.csv")
     datasharing.deliver(db, actor=SYSTEM_ACTOR, dataset_code="V-DS-1",
                         source=io.BytesIO("编号\n巴州区的编号\n".encode()), filename="v.csv")
+    ledger.load_shipped_types(db)
+    ledger.import_items(db, actor=SYSTEM_ACTOR, type_code="township-powers", filename="事项.csv",
+                        source=io.BytesIO("事项编码,事项名称,类别\nV-001,某法定事权,法定\n".encode()))
+    ledger.import_items(db, actor=SYSTEM_ACTOR, type_code="internet-supervision",
+                        filename="指标.csv", source=io.BytesIO(
+                            "事项编码,事项名称,类别,牵头部门,目标值\n"
+                            "V-SV-1,事项认领率,市场监管局,市市场监督管理局,100\n".encode()))
+    township = service.resolve_org(db, ref=VICTIM_TOWNSHIP)
+    ledger.update_entry(db, actor=SYSTEM_ACTOR, type_code="township-powers", org=township,
+                        item_code="V-001", given=ledger.EntryInput(notes="巴州区的台账备注"))
+    evidence = ledger.add_attachment(db, actor=SYSTEM_ACTOR, type_code="township-powers",
+                                     org=township, item_code="V-001", filename="a.png",
+                                     content=picture())
     return [victim.id, token.id, adjustment.id, task.id, task.lines[0].id, attachment.id,
-            case_id, errand.id]
+            case_id, errand.id, evidence.id]
 
 
 @pytest.fixture

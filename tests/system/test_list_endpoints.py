@@ -15,6 +15,7 @@ from tongban.app import create_app
 from tongban.core.config import get_settings
 from tongban.core.security import SYSTEM_ACTOR, Role
 from tongban.datasharing import service as datasharing
+from tongban.ledger import service as ledger
 
 ENVELOPE = {"items", "total", "page", "page_size"}
 #: Lists small by nature, answered whole (docs/development.md, "Lists"): no paging parameters.
@@ -31,9 +32,11 @@ WHOLE = {
 #: A value for each path or required query parameter of a list (demo data).
 SAMPLES = {"code": "511900", "cohort": "bz-counties", "period": "2026-03", "org": "511902",
            "old": "sc-ywtb@2026.1", "new": "sc-ywtb@2026.2", "case_id": "1", "task_id": "1",
-           "group_id": "1", "object_id": "1"}
+           "group_id": "1", "object_id": "1", "type_code": "township-powers",
+           "indicator": "L-SV-1"}
 #: Where a path's parameter names another kind of thing than the sample of its name.
-PATH_SAMPLES = {"/api/v1/datasharing/datasets/{code}/deliveries": {"code": "L-DS-1"}}
+PATH_SAMPLES = {"/api/v1/datasharing/datasets/{code}/deliveries": {"code": "L-DS-1"},
+                "/api/v1/ledgers/{type_code}/orgs/{org}/entries": {"org": "511902001"}}
 
 
 def _lists() -> dict[str, dict[str, Any]]:
@@ -76,6 +79,12 @@ def admin(db: Session) -> TestClient:
     for n in (1, 2):
         datasharing.deliver(db, actor=SYSTEM_ACTOR, dataset_code="L-DS-1", filename="a.csv",
                             source=io.BytesIO(f"编号\nX-{n}\n".encode()))
+    ledger.load_shipped_types(db)
+    ledger.import_items(db, actor=SYSTEM_ACTOR, type_code="township-powers", filename="事项.csv",
+                        source=io.BytesIO("事项编码,事项名称,类别\nL-1,甲,法定\nL-2,乙,赋权\n".encode()))
+    ledger.import_items(db, actor=SYSTEM_ACTOR, type_code="internet-supervision",
+                        filename="指标.csv", source=io.BytesIO(
+                            "事项编码,事项名称,类别,目标值\nL-SV-1,事项认领率,政务和大数据局,100\n".encode()))
     return api_client(db, make_user(db, role=Role.admin))
 
 

@@ -21,6 +21,7 @@ from tongban.cli.demo import demo_app
 from tongban.cli.errand import errand_app
 from tongban.cli.jobs import jobs_app
 from tongban.cli.keys import keys_app
+from tongban.cli.ledger import ledger_app, supervise
 from tongban.cli.org import org_app
 from tongban.cli.rectify import rectify_app
 from tongban.cli.report import report_app
@@ -50,3 +51,5 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(benchmark_app, name="benchmark")
 app.add_typer(errand_app, name="errand")
 app.add_typer(data_app, name="data")
+app.add_typer(ledger_app, name="ledger")
+app.command("supervise")(supervise)

@@ -13,7 +13,8 @@ demo_app = typer.Typer(help="演示数据（巴中市）。", no_args_is_help=Tr
 
 
 @demo_app.command(
-    "load", help="加载巴中市演示数据（组织、账号、事项目录、考核方案与成绩单、整改任务）。可重复执行。"
+    "load", help="加载巴中市演示数据（组织、账号、事项目录、考核方案与成绩单、整改任务、"
+                 "专项台账）。可重复执行。"
 )
 def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.assessment import load_assessment_demo
@@ -22,6 +23,7 @@ def demo_load(as_json: JsonOption = False) -> None:
     from tongban.demo.city import DEMO_PASSWORD, load_demo
     from tongban.demo.datasharing import load_datasharing_demo
     from tongban.demo.errand import load_errand_demo
+    from tongban.demo.ledger import load_ledger_demo
     from tongban.demo.rectification import load_rectification_demo
     from tongban.demo.reviews import load_reviews_demo
 
@@ -34,6 +36,7 @@ def demo_load(as_json: JsonOption = False) -> None:
         rectification_summary = load_rectification_demo(db)
         errand_summary = load_errand_demo(db)
         data_summary = load_datasharing_demo(db)
+        ledger_summary = load_ledger_demo(db)
 
     def human() -> None:
         console.print(
@@ -44,7 +47,7 @@ def demo_load(as_json: JsonOption = False) -> None:
             f"对标事项组 {benchmark_summary.groups}，对标建议 {benchmark_summary.suggestions} 条，"
             f"跑手 {errand_summary.runners}，代办 {errand_summary.errands}，"
             f"邮政网点 {errand_summary.post_offices}，共享数据集 {data_summary.datasets}，"
-            f"数据交付 {data_summary.deliveries} 次"
+            f"数据交付 {data_summary.deliveries} 次，台账条目 {ledger_summary.entries} 条"
         )
         table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）")
         for column in ("用户名", "角色", "姓名"):
@@ -65,6 +68,7 @@ def demo_load(as_json: JsonOption = False) -> None:
          "benchmark_suggestions": benchmark_summary.suggestions,
          "errand_runners": errand_summary.runners, "errands": errand_summary.errands,
          "datasets": data_summary.datasets, "data_deliveries": data_summary.deliveries,
+         "ledger_items": ledger_summary.items, "ledger_entries": ledger_summary.entries,
          "logins": [{"username": u.username, "role": u.role.value} for u in summary.logins]},
         human,
     )

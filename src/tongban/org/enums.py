@@ -43,6 +43,7 @@ class Area(Choice):
     outbox = "outbox", "消息发送"
     datasharing = "datasharing", "数据共享"
     aliases = "aliases", "部门别名"
+    ledger = "ledger", "专项台账"
 
 
 class AliasKind(Choice):

@@ -22,6 +22,7 @@ from tongban.core.db import session_scope
 from tongban.core.workdays import local_today, local_zone
 from tongban.datasharing import jobs as datasharing_jobs
 from tongban.errand import jobs as errand_jobs
+from tongban.ledger import jobs as ledger_jobs
 from tongban.rectification import jobs as rectification_jobs
 from tongban.reports import jobs as report_jobs
 from tongban.reviews import jobs as review_jobs
@@ -40,6 +41,7 @@ def run_all(*, as_of: date) -> dict[str, Any]:
         # in one of its own (the session given here stays unused)
         ("data_pulls", lambda _db: datasharing_jobs.pull(as_of=as_of).as_dict()),
         ("datasharing", lambda db: datasharing_jobs.run(db, as_of=as_of).as_dict()),
+        ("ledgers", lambda db: ledger_jobs.run(db, as_of=as_of).as_dict()),
         # last: the bulletins and the leaders' digest read what the others just did
         ("reports", lambda db: report_jobs.run(db, as_of=as_of).as_dict()),
         ("rate_counters_removed", lambda db: ratelimit.purge(db)),

@@ -70,6 +70,7 @@ _AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.outbox: frozenset({Role.admin}),
     Area.datasharing: frozenset(Role) - {Role.runner},
     Area.aliases: MANAGER_ROLES,
+    Area.ledger: frozenset(Role) - {Role.runner},
 }
 
 
