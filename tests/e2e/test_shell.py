@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ def log_in(page: Any, base: str, username: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    # every role lands on its home page; a runner's is its work page
+    page.wait_for_url(re.compile(re.escape(base) + r"/(errands/runner)?$"))
 
 
 @pytest.mark.parametrize(("username", "name", "tile"), [

@@ -194,7 +194,9 @@ def _catalog(db: Session) -> ListPage:
     city = org_service.resolve_org(db, ref="巴中市")
 
     def add(n: int) -> None:
-        lines = "".join(f"511Q{next(_serial):04d}-511602000000-000-1-1-00,查询事项{n},区查询局,1\n"
+        # a department of its own each time: a file replaces the departments it names
+        office = f"区查询局{next(_serial)}"
+        lines = "".join(f"511Q{next(_serial):04d}-511602000000-000-1-1-00,查询事项{n},{office},1\n"
                         for _ in range(n))
         catalog.import_items(db, actor=SYSTEM_ACTOR, org=city, filename=f"q{next(_serial)}.csv",
                              source=io.BytesIO(("itemCode,name,department,taskType\n"
