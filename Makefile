@@ -12,8 +12,8 @@ run: setup ## venv, dependencies, assets, migrations, demo data, server on http:
 	$(BIN)/tongban demo load
 	$(BIN)/tongban serve
 
-test: setup ## the whole test suite (PostgreSQL and browser tests skip when unavailable)
-	$(BIN)/pytest
+test: setup ## the whole test suite on every core (PostgreSQL and browser tests skip when unavailable)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: setup ## ruff and mypy on src/
 	$(BIN)/ruff check src tests bench
