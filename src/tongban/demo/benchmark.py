@@ -123,6 +123,12 @@ def _implementation_list(rows: list[dict[str, str]], city: Org) -> bytes:
     return out.getvalue().encode()
 
 
+#: How the demo catalog writes departments the city's org tree names otherwise: mapped in the
+#: register (管理 → 部门别名) as an analyst would, so every suggestion has its department.
+WRITTEN_DEPARTMENTS = {"市公安分局": "市公安局", "市教科体局": "市教育局",
+                       "市经信局": "市经济和信息化局", "市消防大队": "市应急管理局"}
+
+
 def load_benchmark_demo(db: Session) -> BenchmarkDemo:
     """Import the demo catalogs, align them and write the home city's suggestions."""
     rows = _source_rows()
@@ -140,6 +146,12 @@ def load_benchmark_demo(db: Session) -> BenchmarkDemo:
                                          source=io.BytesIO(_implementation_list(rows, home)),
                                          filename=f"{home.name}实施清单材料.csv")
     result.groups = benchmark.align(db, actor=SYSTEM_ACTOR).groups
+    for written, department in WRITTEN_DEPARTMENTS.items():  # as an analyst maps them once
+        found = benchmark.department_orgs(db, city=home)
+        org = next((o for o in found if o.name == department), None)
+        if org is not None:
+            benchmark.map_department(db, actor=SYSTEM_ACTOR, city=home, name=written,
+                                     department=org)
     suggested = benchmark.suggest(db, actor=SYSTEM_ACTOR, city=benchmark.home_city(db))
     result.suggestions = sum(suggested.counts.values())
     return result

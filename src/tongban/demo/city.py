@@ -57,6 +57,8 @@ DEMO_USERS = [
     DemoUser("leader", "李建国（分管领导）", Role.leader, CITY_CODE),
     DemoUser("liaison", "张丽（巴州区联络员）", Role.liaison, "511902"),
     DemoUser("liaison-jt", "陈刚（市交通运输局联络员）", Role.liaison, "市交通运输局"),
+    # answers the 对标 suggestions of its department (the demo's largest share)
+    DemoUser("liaison-zr", "周涛（市自然资源和规划局联络员）", Role.liaison, "市自然资源和规划局"),
     DemoUser("runner", "赵强（跑手）", Role.runner, "511902"),
 ]
 
