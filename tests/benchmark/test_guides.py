@@ -374,3 +374,17 @@ def test_a_one_department_list_replaces_that_department_only_and_says_so_first(
     with pytest.raises(ValidationFailed) as refused:
         list_import(db, MATERIALS, name="空清单.csv")
     assert "没有材料" in str(refused.value) and (b, "身份证") in listed()
+
+
+def test_every_demo_suggestion_has_its_department_and_its_liaison_sees_them(
+        db: Session) -> None:
+    from tongban.benchmark.models import Suggestion
+
+    assert db.scalars(select(Suggestion).where(Suggestion.dept_org_id.is_(None))).all() == []
+    land = org_service.resolve_org(db, ref="市自然资源和规划局")
+    theirs = db.scalars(select(Suggestion).where(Suggestion.dept_org_id == land.id)).all()
+    assert theirs
+    page = logged_in_client(db, make_user(db, role=Role.liaison, org="市自然资源和规划局"))
+    listed = page.get("/benchmark/suggestions").text
+    assert 'href="/benchmark/suggestions"' in listed  # the menu offers them
+    assert any(s.item_name in listed for s in theirs)

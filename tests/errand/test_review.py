@@ -53,7 +53,8 @@ def test_a_rating_becomes_exactly_one_review_with_the_errands_facts(db: Session)
     [review] = _errand_reviews(db)
     assert (review.channel, review.level, review.org_id, review.item_code, review.case_no,
             review.source_id) == ("errand", 4, errand.zone_org_id, errand.item.item_code,
-                                  str(errand.id), f"errand:{errand.id}")
+                                  f"代办#{errand.id}（跑手{errand.runner.name}）",
+                                  f"errand:{errand.id}")
     assert review.rated_at == errand.rated_at and review.phone_masked == errand.phone_masked
     assert db.scalar(select(func.count()).select_from(NegativeCase)) == cases_before
     # a retry of the hand-over and a second rating change nothing

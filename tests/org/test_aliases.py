@@ -94,7 +94,8 @@ def test_unresolved_benchmark_names_wait_on_the_register_page_until_mapped(
     assert rows and {r.dept_org_id for r in rows} == {transport(db).id}
     assert benchmark.unmapped_departments(db, actor=SYSTEM_ACTOR, city=home) == []
     assert ("name", OLD_NAME, "对标") not in unmapped(db)
-    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "org.alias_mapped")).one()
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "org.alias_mapped",
+                                                AuditEntry.object_id == str(seen.id))).one()
     assert entry.object_type == "org_alias" and entry.changes["moved"] == len(rows)
 
 

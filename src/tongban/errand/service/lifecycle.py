@@ -202,8 +202,16 @@ def to_review(db: Session, *, errand: Errand, comment: str = "") -> int:
     phone = privacy.reveal(errand.phone_cipher) if errand.phone_cipher else ""
     return reviews.record_errand_rating(
         db, errand_id=errand.id, org=errand.zone, level=errand.rating, rated_at=errand.rated_at,
-        item_code=errand.item.item_code, case_no=str(errand.id), phone=phone,
+        item_code=errand.item.item_code, case_no=errand_case_no(errand), phone=phone,
         comment=comment).id
+
+
+def errand_case_no(errand: Errand) -> str:
+    """How the errand's review names it (its 办件编号): the errand and who ran it, so that a
+    差评 case says which errand and which runner it is about."""
+    runner = errand.runner.name if errand.runner is not None else (
+        PartnerChannel(errand.channel_code).label if errand.channel_code else "")
+    return f"代办#{errand.id}" + (f"（跑手{runner}）" if runner else "")
 
 
 def _name_of(errand: Errand, kind: Holder) -> str:
