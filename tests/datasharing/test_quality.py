@@ -181,3 +181,23 @@ def test_deliver_answers_per_field_counts(db: Session, catalog: Catalog, tmp_pat
     assert "511902200101011230" not in json.dumps(answer)  # masked in the examples
     code, answer = _cli("deliver", "NO-SUCH", str(file))
     assert code == 1
+
+
+def test_the_trend_reads_the_figures_recorded_for_months_that_are_over(
+        db: Session, catalog: Catalog) -> None:
+    """A month that is over reads what ``record_metrics`` wrote (no recomputation per page);
+    the running month, and a month nobody recorded, are computed."""
+    today = date(2026, 12, 8)
+    _deliver(db, "T-CIV-1", date(2026, 11, 10), "DJ-1,2026-10-08", header="登记编号,登记日期")
+    db.flush()
+    service.record_metrics(db, period="2026-11", today=today)
+    recorded = db.scalars(select(MetricValue).where(
+        MetricValue.period == "2026-11", MetricValue.org_id == catalog.civil.id,
+        MetricValue.metric == "should_collect")).one()
+    recorded.value = 7  # as if the department's catalog had been larger that month
+    db.flush()
+    months = service.monthly_counts(db, actor=SYSTEM_ACTOR, months=["2026-10", "2026-11",
+                                                                    "2026-12"], today=today)
+    assert sorted(c["should_collect"] for c in months["2026-11"]) == [3, 7]  # as recorded
+    assert sorted(c["should_collect"] for c in months["2026-12"]) == [1, 3]  # computed
+    assert sorted(c["should_collect"] for c in months["2026-10"]) == [1, 3]  # none recorded

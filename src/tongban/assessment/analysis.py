@@ -91,26 +91,50 @@ class IndicatorGap:
     excluded: bool
 
 
-def indicator_gaps(view: SheetView, row: SheetRow) -> list[IndicatorGap]:
+@dataclass(frozen=True)
+class Standing:
+    """One indicator across a sheet's cohort: every org's points, the leader, the median,
+    the bottom and each org's place (computed once per sheet, read for every org)."""
+
+    points: dict[int, float]
+    leader: float
+    median: float
+    bottom: float
+    at_bottom_count: int
+    places: dict[int, int]
+
+
+def standings(view: SheetView) -> dict[str, Standing]:
+    """Each indicator's :class:`Standing` on ``view`` (pass it to :func:`indicator_gaps` when
+    reading many orgs of one sheet: the cohort is ranked once per indicator, not per org)."""
+    out = {}
+    for _, indicator in view.definition.indicators():
+        points = {other.org_id: p for other in view.rows
+                  if (p := other.points(indicator.code)) is not None}
+        bottom = min(points.values(), default=0.0)
+        out[indicator.code] = Standing(
+            points=points, leader=max(points.values(), default=0.0),
+            median=statistics.median(points.values()) if points else 0.0, bottom=bottom,
+            at_bottom_count=sum(1 for v in points.values() if round(v, 4) == round(bottom, 4)),
+            places=competition_rank(points, decimals=4))
+    return out
+
+
+def indicator_gaps(view: SheetView, row: SheetRow,
+                   standing: dict[str, Standing] | None = None) -> list[IndicatorGap]:
     """Per indicator: points, points lost, and the gap to the cohort's leader and median."""
+    standing = standing if standing is not None else standings(view)
     gaps = []
     for category, indicator in view.definition.indicators():
-        cohort_points = {
-            other.org_id: points for other in view.rows
-            if (points := other.points(indicator.code)) is not None
-        }
+        cohort = standing[indicator.code]
         stored = row.item(indicator) or ItemResult(0.0, indicator.max_points, {})
         own = stored.points
-        compared = bool(cohort_points) and not stored.excluded
-        leader = max(cohort_points.values(), default=0.0)
-        median = statistics.median(cohort_points.values()) if cohort_points else 0.0
-        places = competition_rank(cohort_points, decimals=4)
-        bottom = min(cohort_points.values(), default=0.0)
+        compared = bool(cohort.points) and not stored.excluded
+        leader, median, bottom = cohort.leader, cohort.median, cohort.bottom
         at_bottom = (
-            row.org_id in cohort_points and round(own, 4) == round(bottom, 4)
+            row.org_id in cohort.points and round(own, 4) == round(bottom, 4)
             and round(bottom, 4) < round(leader, 4)
-            and sum(1 for v in cohort_points.values() if round(v, 4) == round(bottom, 4))
-            <= max(1, len(cohort_points) // 4)
+            and cohort.at_bottom_count <= max(1, len(cohort.points) // 4)
         )
         gaps.append(IndicatorGap(
             code=indicator.code, name=indicator.name, category=category.name, points=own,
@@ -118,7 +142,7 @@ def indicator_gaps(view: SheetView, row: SheetRow) -> list[IndicatorGap]:
             leader_points=leader, median_points=round(median, 4),
             gap_to_leader=max(0.0, round(leader - own, 4)) if compared else 0.0,
             gap_to_median=round(median - own, 4) if compared else 0.0,
-            place=places.get(row.org_id, len(cohort_points)), at_bottom=at_bottom,
+            place=cohort.places.get(row.org_id, len(cohort.points)), at_bottom=at_bottom,
             note=describe(indicator, stored.as_dict()), excluded=stored.excluded,
         ))
     return gaps
@@ -297,6 +321,7 @@ def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[
     threshold = get_settings().alert_rank_drop
     out: list[Alert] = []
     label = period_label(period)
+    standing = standings(view)
     for row in view.shown:
         name, code = row.org_name, row.org_code
         earlier = row.previous_rank
@@ -307,7 +332,7 @@ def alerts(db: Session, *, actor: Actor, cohort_code: str, period: str) -> list[
         if row.grade == Grade.poor and row.previous_grade == Grade.poor:
             out.append(Alert("poor_twice", code, name,
                              f"{name}连续两个月等次为「差」，须说明整改情况", 100.0))
-        for gap in indicator_gaps(view, row):
+        for gap in indicator_gaps(view, row, standing):
             if gap.at_bottom:
                 out.append(Alert("indicator_bottom", code, name,
                                  f"{name}「{gap.name}」得 {precise(gap.points)} 分（满分 "

@@ -76,6 +76,7 @@ class WorkCalendar:
     def __post_init__(self) -> None:
         self._override_years = {d.year for d in self.overrides}
         self._known_years: dict[int, bool] = {}
+        self._days: dict[date, bool] = {}  # answers so far: deadlines ask the same days often
 
     def knows_year(self, year: int) -> bool:
         if year not in self._known_years:
@@ -84,6 +85,12 @@ class WorkCalendar:
 
     def is_workday(self, day: date) -> bool:
         """Whether ``day`` is a working day (make-up Saturdays included)."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         kind = self.overrides.get(day)
         if kind is not None:
             return kind is DayKind.workday

@@ -49,22 +49,24 @@ def text_cell(value: str) -> str:
 TREND_MONTHS = 12
 
 
-def _trend(db: Session, actor: Actor, department: Any = None) -> dict[str, Any]:
+def _trend(db: Session, actor: Actor, department: Any = None,
+           now: list[Any] | None = None) -> dict[str, Any]:
     """归集率, 共享率 and quality at the end of each of the last months (an ECharts option)."""
     today = local_today()
     months = [shift(month_of(today), -n) for n in range(TREND_MONTHS - 1, -1, -1)]
     series: dict[str, list[float | None]] = {"归集率": [], "共享率": [], "开放率": [], "质量得分": []}
+    by_month = service.monthly_counts(db, actor=actor, months=months, today=today,
+                                      department=department, now=now)
     for month in months:
-        found = service.department_quality(db, actor=actor, department=department,
-                                           as_of=service.month_end(month, today=today))
-        totals = {k: sum(q.counts()[k] for q in found) for k in (
+        found = by_month[month]
+        totals = {k: sum(q[k] for q in found) for k in (
             "collected", "should_collect", "shared", "should_share", "opened", "should_open")}
         for name, (top, bottom) in (("归集率", ("collected", "should_collect")),
                                     ("共享率", ("shared", "should_share")),
                                     ("开放率", ("opened", "should_open"))):
             series[name].append(round(100 * totals[top] / totals[bottom], 1)
                                 if totals[bottom] else None)
-        scores = [q.counts()["data_quality"] for q in found]
+        scores = [q["data_quality"] for q in found]
         series["质量得分"].append(round(sum(scores) / len(scores), 1) if scores else None)
     return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0},
             "grid": {"left": 40, "right": 12, "top": 32, "bottom": 28},
@@ -99,7 +101,7 @@ def overview(request: Request, db: Session = REQUEST_DB,
         "cascade_total": len(cascade),
         "last_push": max((c.state.last_success_at for c in cascade
                           if c.state and c.state.last_success_at), default=None),
-        "trend": _trend(db, actor), "today": today,
+        "trend": _trend(db, actor, now=found), "today": today,
         "may_edit": actor.can_manage})
 
 
@@ -125,7 +127,7 @@ def department_page(request: Request, code: str, db: Session = REQUEST_DB,
         "to_fix": [q for q in found.datasets if q.latest is not None
                    and (q.latest.invalid_cells or q.latest.missing_required
                         or q.latest.duplicate_keys)],
-        "trend": _trend(db, actor, department), "today": today,
+        "trend": _trend(db, actor, department, now=quality), "today": today,
         "frequency": {f.value: f.label for f in Frequency}})
 
 

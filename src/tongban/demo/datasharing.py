@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
-from tongban.core.periods import month_of, previous_period
+from tongban.core.periods import month_of, previous_period, shift
 from tongban.core.security import SYSTEM_ACTOR
 from tongban.core.workdays import local_today
 from tongban.datasharing import service
@@ -230,8 +230,9 @@ def load_datasharing_demo(db: Session) -> DataDemo:
             summary.deliveries += 1
     _cascade_history(db, history_days)
     _use(db, datasets=list(datasets.values()), rng=rng, today=today)
-    for period in (previous_period(month_of(today)), month_of(today)):
-        service.record_metrics(db, period=period, today=today)
+    # the monthly figures as the daily job would have written them, month by month
+    for back in range(11, -1, -1):
+        service.record_metrics(db, period=shift(month_of(today), -back), today=today)
     return summary
 
 

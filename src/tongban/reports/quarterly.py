@@ -242,8 +242,9 @@ def _priorities(section: Section, q: Quarter) -> None:
     sheet = q.last
     definition = sheet.definition
     candidates: list[Recoverable] = []
+    standing = analysis.standings(sheet)
     for line in q.focus:
-        for gap in analysis.points_lost(analysis.indicator_gaps(sheet, line)):
+        for gap in analysis.points_lost(analysis.indicator_gaps(sheet, line, standing)):
             candidates.append(Recoverable(line, f"{gap.code} {gap.name}", gap.lost,
                                           indicator=gap.code))
         candidates += [Recoverable(line, f"扣分：{a.reason}", -a.points,
@@ -277,12 +278,13 @@ def _priorities(section: Section, q: Quarter) -> None:
 
 def _per_org(section: Section, q: Quarter, lines: list[SheetRow]) -> None:
     sheet = q.last
+    standing = analysis.standings(sheet)
     for line in lines:
         history = [s.row_of(line.org_id) for s in q.sheets]
         ranks = "、".join(f"第{ln.rank}名" for ln in history if ln is not None)
         known = [ln for ln in history if ln is not None]
         move = rank_move(known[0].rank - known[-1].rank) if len(known) > 1 else ""
-        lost = analysis.points_lost(analysis.indicator_gaps(sheet, line))
+        lost = analysis.points_lost(analysis.indicator_gaps(sheet, line, standing))
         grades = [ln.grade.label for ln in known]
         grade, run = streak(grades)
         parts: list[str | Span] = [

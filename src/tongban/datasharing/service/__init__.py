@@ -51,6 +51,7 @@ from tongban.datasharing.service.quality import (
     freshness,
     import_use,
     month_end,
+    monthly_counts,
     rates,
     record_metrics,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "import_use",
     "list_datasets",
     "month_end",
+    "monthly_counts",
     "platform_url",
     "points_at_risk",
     "pull",

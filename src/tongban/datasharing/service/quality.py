@@ -349,6 +349,36 @@ def record_metrics(db: Session, *, period: str, today: date) -> int:
     return assessment.record_metric_values(db, actor=SYSTEM_ACTOR, values=values, source=OWNER)
 
 
+#: The figures a department's month is summed from (the metric codes of ``counts()``).
+COUNTS = ("should_collect", "collected", "should_share", "shared", "should_open", "opened",
+          "cascaded", "key_datasets", "key_datasets_fresh", "data_quality")
+
+
+def monthly_counts(db: Session, *, actor: Actor, months: list[str], today: date,
+                   department: Org | None = None,
+                   now: list[DepartmentQuality] | None = None) -> dict[str, list[dict[str, float]]]:
+    """Each department's figures (``counts()``) at the end of each month: a month that is
+    over reads the values ``record_metrics`` wrote (the read model), a month without them
+    (the running one, or one no job recorded) is computed; ``now``: today's quality, when
+    the caller has it already."""
+    if now is None:
+        now = department_quality(db, actor=actor, as_of=today, department=department)
+    ids = [q.department.id for q in now]
+    codes = {METRICS[c].code: c for c in COUNTS}
+    out: dict[str, list[dict[str, float]]] = {}
+    for month in months:
+        stored = assessment.metric_values(db, period=month, org_ids=ids, metrics=codes) \
+            if month < month_of(today) and ids else {}
+        rows = [{codes[m]: v for m, v in stored.get(i, {}).items()} for i in ids]
+        if ids and all(len(r) == len(COUNTS) for r in rows):
+            out[month] = rows
+            continue
+        found = now if month == month_of(today) else department_quality(
+            db, actor=actor, as_of=month_end(month, today=today), department=department)
+        out[month] = [q.counts() for q in found]
+    return out
+
+
 def rates(counts: dict[str, float]) -> dict[str, str]:
     """The department's rates as text, each with its parts."""
     return {"collect": rate_of(counts["collected"], counts["should_collect"]),
