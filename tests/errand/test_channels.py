@@ -315,3 +315,20 @@ def test_staff_hand_over_through_the_api_and_a_liaison_only_in_its_zone(db: Sess
     assert done.status_code == 200, done.text
     assert done.json()["partner_channel"] == "simulated"
     assert done.json()["state"] == ErrandState.offered.value
+
+
+def test_the_list_offers_a_channel_only_when_one_is_named_in_the_settings(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.factories import errand_world, logged_in_client, make_errand, make_user
+    from tongban.core.config import get_settings
+    from tongban.core.security import Role
+
+    item, _ = errand_world(db)
+    make_errand(db, item=item)
+    monkeypatch.delenv("TONGBAN_ERRAND_CHANNELS", raising=False)
+    get_settings.cache_clear()
+    staff = logged_in_client(db, make_user(db, role=Role.liaison, org="511902"))
+    assert "转交第三方" not in staff.get("/errands").text  # the test channel stays hidden
+    monkeypatch.setenv("TONGBAN_ERRAND_CHANNELS", "simulated")
+    get_settings.cache_clear()
+    assert "转交第三方" in staff.get("/errands").text

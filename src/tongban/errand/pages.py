@@ -198,7 +198,7 @@ def errand_list(request: Request, state: ErrandState | None = None,
     return render(request, "errand/list.html", {
         "page": page, "state": state, "states": list(ErrandState), "params": params,
         "allowed": {e.id: service.allowed_actions(db, actor=actor, errand=e) for e in page.items},
-        "channels": list(partners.configured()), "partner": PartnerChannel,
+        "channels": partners.offered(), "partner": PartnerChannel,
         "hand_to_channel": ErrandAction.hand_to_channel,
         "is_runner": service.runner_of(db, actor=actor) is not None})
 

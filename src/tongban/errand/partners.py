@@ -75,6 +75,14 @@ def configured() -> dict[PartnerChannel, ChannelAdapter]:
     return found
 
 
+def offered() -> list[PartnerChannel]:
+    """The channels the pages offer staff: only those named in ``TONGBAN_ERRAND_CHANNELS``
+    (the simulated one, answering outside production when none is named, is for tests and
+    trials and is never shown unless named)."""
+    named = {c.strip() for c in get_settings().errand_channels.split(",") if c.strip()}
+    return [c for c in configured() if c.value in named]
+
+
 def merchant_no(errand: Errand) -> str:
     """Our order number of an errand at a partner (its callbacks name it as ``order_id``)."""
     return f"tongban-{errand.id}"
