@@ -82,7 +82,7 @@ def main() -> None:
     import_all_models()
     errands = max(1, args.attempts // CONTENDERS)
     with core_db.scratch_database(args.postgres) as url:
-        engine = core_db.make_engine(url)
+        engine = core_db.make_engine(url, pool_size=args.workers)  # a connection per worker
         Base.metadata.create_all(engine)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         core_db.get_sessionmaker = lambda: factory  # type: ignore[assignment]

@@ -4,7 +4,8 @@ metrics for every org.
     .venv/bin/python bench/reviews/bench_import.py --rows 200000
     .venv/bin/python bench/reviews/bench_import.py --rows 200000 --postgres URL
 
-Prints rows/s, the peak resident memory of the process, the time of ``record_metrics`` for a
+Prints rows/s, the peak resident memory of the process, on PostgreSQL the import against the
+floor of a bare COPY of the same file(s) into an unindexed table, the time of ``record_metrics`` for a
 month and, as its baseline, a bare GROUP BY over the same rows in the same database and in
 DuckDB (installed by ``pip install -e '.[bench]'``; without it that figure prints as nan).
 """
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
@@ -71,11 +73,13 @@ def run(url: str, rows: int, files: int, handled: int = 0) -> dict[str, float]:
         db.commit()
         codes = list(db.scalars(select(Org.code).where(Org.level == "county").limit(60)))
     imported = cases = 0
-    elapsed = 0.0
+    elapsed = copy_s = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(files):  # one file after another, as monthly exports arrive
             path = Path(tmp) / f"reviews-{k}.csv"
             write_csv(path, range(k * rows // files, (k + 1) * rows // files), rows, codes)
+            if engine.dialect.name == "postgresql":
+                copy_s += _copy_floor(engine, path)
             with Session(engine) as db:
                 start = time.perf_counter()
                 result = reviews.import_reviews(db, actor=SYSTEM_ACTOR, source=path)
@@ -101,11 +105,36 @@ def run(url: str, rows: int, files: int, handled: int = 0) -> dict[str, float]:
                               for _ in range(2))
             t_defaults = _default_ratings(db, handled) if handled else float("nan")
     engine.dispose()
-    return {"imported": imported, "cases": cases, "seconds": elapsed,
+    return {"imported": imported, "cases": cases, "seconds": elapsed, "copy_s": copy_s,
             "rows_per_s": imported / elapsed, "peak_mb": peak_mb,
             "metrics_s": t_metrics, "record_s": t_record, "group_by_s": t_group,
             "duckdb_s": duck, "dashboard_s": t_dashboard, "defaults_s": t_defaults,
             "periods": len(periods)}
+
+
+def _copy_floor(engine: Any, path: Path) -> float:
+    """The floor of an import on PostgreSQL: a bare COPY of the same file into an unindexed
+    table of text columns, nothing checked (the table is dropped afterwards)."""
+    with path.open(encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    columns = ", ".join(f'"c{n}" text' for n in range(len(header)))
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cur:
+            cur.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS copy_floor ({columns})")
+            raw.commit()
+            start = time.perf_counter()
+            with cur.copy("COPY copy_floor FROM STDIN WITH (FORMAT csv, HEADER true)") as copy, \
+                    path.open("rb") as data:
+                while chunk := data.read(1 << 20):
+                    copy.write(chunk)
+            raw.commit()
+            elapsed = time.perf_counter() - start
+            cur.execute("DROP TABLE copy_floor")
+            raw.commit()
+    finally:
+        raw.close()
+    return elapsed
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -171,6 +200,9 @@ def main() -> int:
     print(f"{backend}: imported {int(result['imported']):,} reviews from {args.files} file(s) "
           f"({int(result['cases']):,} 差评 cases) in {result['seconds']:.1f} s = "
           f"{result['rows_per_s']:,.0f} rows/s; peak RSS {result['peak_mb']:.0f} MB")
+    if result["copy_s"]:
+        print(f"  bare COPY of the same file(s) into an unindexed table: {result['copy_s']:.1f} s;"
+              f" the import is {result['seconds'] / result['copy_s']:.1f} × that floor")
     print(f"  metrics of every org for {int(result['periods'])} months: "
           f"{result['metrics_s'] * 1000:.0f} ms ({result['metrics_s'] / result['duckdb_s']:.1f} × "
           f"DuckDB); bare GROUP BY in the database {result['group_by_s'] * 1000:.0f} ms; "

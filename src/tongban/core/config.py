@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'var' / 'tongban.db'}"
     )
+    #: PostgreSQL connections a process keeps open and may open beyond them under a burst
+    #: (a request, the dispatcher and the courier each hold one only while they work).
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
     secret_key: str = DEFAULT_SECRET_KEY
     #: Keys that encrypt personal data (phone numbers), apart from the session secret: Fernet
     #: keys, comma separated, newest first (`tongban keys generate`, then `tongban keys rotate`).

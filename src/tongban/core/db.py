@@ -85,8 +85,9 @@ def one_of(db: Session, column: Any, values: list[str]) -> Any:
     return column.in_(values)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; a server's
+    pool holds ``pool_size`` connections (default the setting) plus the overflow."""
     settings = get_settings()
     kwargs: dict[str, Any] = {
         "future": True,
@@ -98,6 +99,8 @@ def make_engine(url: str) -> Engine:
         kwargs["json_serializer"] = lambda value: orjson.dumps(value).decode()
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = pool_size or settings.database_pool_size
+        kwargs["max_overflow"] = settings.database_max_overflow
         kwargs["json_serializer"] = orjson.dumps  # psycopg sends the bytes as they are
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
