@@ -250,3 +250,37 @@ def test_the_requesters_page_shows_the_steps_the_runner_and_withdraws_before_pic
     # a withdrawal without the link's token, or after pickup, is refused
     assert client.post("/errand/track/withdraw", data={"token": "A" * 32,
                                                        "csrf_token": csrf}).status_code == 404
+
+
+def test_a_citizen_orders_by_town_and_address_without_a_point(db: Session) -> None:
+    from tongban.errand.models import ErrandZone
+    from tongban.org import service as org_service
+
+    item, _ = errand_world(db)
+    from tongban.core.security import SYSTEM_ACTOR
+
+    town = next(t for t in org_service.children(db, actor=SYSTEM_ACTOR, org=org_service.resolve_org(
+        db, ref="511902")) if t.level == "township")
+    client, csrf = _public(db)
+    page = client.get("/errand/new").text
+    assert f'<option value="{town.code}">{town.name}</option>' in page
+    no_place = client.post("/errand/new", data={**_form(item.id, lat="", lng=""),
+                                                "csrf_token": csrf})
+    assert no_place.status_code == 422 and "选择所在乡镇（街道）" in no_place.text
+    no_address = client.post("/errand/new", data={**_form(item.id, lat="", lng="", address="",
+                                                          town=town.code), "csrf_token": csrf})
+    assert no_address.status_code == 422 and "请填写详细地址" in no_address.text
+    not_a_town = client.post("/errand/new", data={**_form(item.id, lat="", lng="",
+                                                          town="511902"), "csrf_token": csrf})
+    assert not_a_town.status_code == 422 and "不是乡镇（街道）" in not_a_town.text
+    done = client.post("/errand/new", data={**_form(item.id, lat="", lng="", town=town.code),
+                                            "csrf_token": csrf})
+    assert done.status_code == 200, done.text
+    errand = db.query(Errand).order_by(Errand.id.desc()).first()
+    assert errand is not None and errand.town_code == town.code
+    seat = db.query(ErrandZone).filter(ErrandZone.org_id == errand.zone_org_id).one()
+    assert errand.zone.code == "511902"
+    assert (errand.pickup_lat, errand.pickup_lng) == (seat.seat_lat, seat.seat_lng)
+    console = logged_in_client(db, make_user(db, role=Role.liaison, org="511902"))
+    row = console.get("/errands/console").text.split(f'id="queue-{errand.id}"')[1]
+    assert "仅到乡镇" in row.split("</tr>")[0]

@@ -125,6 +125,9 @@ class Errand(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     pickup_lat: Mapped[float] = mapped_column(Float)
     pickup_lng: Mapped[float] = mapped_column(Float)
+    #: The 乡镇(街道) a request without a point was placed in (its code); the pickup point is
+    #: then only an estimate (the county's seat) and the address says where to go.
+    town_code: Mapped[str] = mapped_column(String(12), default="", server_default="")
     preferred_window: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(String(500), default="")
     authorised: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -47,6 +47,7 @@ def _new_page(db: Session, request: Request, form: dict[str, str], errors: list[
     return render(request, "errand/new.html", {
         "items": service.active_items(db), "form": form, "errors": errors,
         "authorisation": AUTHORISATION, "tiles": _tiles(), "centre": service.city_centre(db),
+        "towns": service.towns(db),
         "signature_max": get_settings().errand_signature_max_bytes}, status_code=status_code)
 
 
@@ -55,18 +56,23 @@ def new_errand(request: Request, db: Session = REQUEST_DB) -> Response:
     return _new_page(db, request, {}, [])
 
 
-def _float(value: str) -> float:
+def _float(value: str) -> float | None:
+    """A coordinate from the form; None when left empty (the town and address instead)."""
+    if not value.strip():
+        return None
     try:
         return float(value)
     except ValueError:
-        raise DomainError("请允许获取位置，或填写取件地点的纬度和经度") from None
+        raise DomainError("取件地点的纬度和经度应为数字；也可以不填，"
+                          "改选所在乡镇（街道）并填写详细地址") from None
 
 
 @router.post("/errand/new", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 def submit_errand(request: Request, raw: FormData = FORM, db: Session = REQUEST_DB) -> Response:
     """A request from the phone page: rate-limited, then a tracking link shown once."""
     form = {key: str(raw.get(key, ""))[:500] for key in (
-        "item_id", "contact_name", "phone", "lat", "lng", "address", "preferred_window", "note")}
+        "item_id", "contact_name", "phone", "lat", "lng", "address", "preferred_window", "note",
+        "town")}
     signature = str(raw.get("signature", ""))[:20_000]
     try:
         item_id = int(form["item_id"]) if form["item_id"].isdigit() else 0
@@ -74,7 +80,8 @@ def submit_errand(request: Request, raw: FormData = FORM, db: Session = REQUEST_
             db, client=_client(request), signature=signature, request=service.Request(
                 item_id=item_id, contact_name=form["contact_name"], phone=form["phone"],
                 lat=_float(form["lat"]), lng=_float(form["lng"]), address=form["address"],
-                preferred_window=form["preferred_window"], note=form["note"]))
+                preferred_window=form["preferred_window"], note=form["note"],
+                town=form["town"]))
     except RateLimited:
         raise
     except DomainError as exc:

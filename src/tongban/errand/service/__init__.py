@@ -78,11 +78,14 @@ from tongban.errand.service.reads import (
 )
 from tongban.errand.service.requests import (
     IdempotencyKeyReused,
+    Placement,
     Request,
     Submitted,
     due_at,
+    place,
     submit,
     submit_public,
+    towns,
 )
 from tongban.errand.service.zones import (
     RUNNERS,
@@ -115,6 +118,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "Kpis",
     "NotEligible",
+    "Placement",
     "Request",
     "Submitted",
     "Taken",
@@ -140,6 +144,7 @@ __all__ = [
     "list_errands",
     "list_runners",
     "near",
+    "place",
     "pool",
     "rate_tracked",
     "record_position",
@@ -154,6 +159,7 @@ __all__ = [
     "submit",
     "submit_public",
     "to_review",
+    "towns",
     "track_path",
     "tracked",
     "transition",

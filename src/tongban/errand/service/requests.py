@@ -20,6 +20,7 @@ from tongban.core.config import get_settings
 from tongban.core.db import utcnow
 from tongban.core.errors import (
     DomainError,
+    NotFound,
     PermissionDenied,
 )
 from tongban.core.security import Actor, Outsider, Role
@@ -33,12 +34,14 @@ from tongban.errand.enums import (
 from tongban.errand.models import (
     Errand,
     ErrandItem,
+    ErrandZone,
 )
 from tongban.errand.service.common import _PHONE, REQUESTER, clean_text, limit_client
 from tongban.errand.service.lifecycle import transition
 from tongban.errand.service.reads import _token_hash
 from tongban.errand.service.zones import _check_point, zone_of
 from tongban.org import service as org_service
+from tongban.org.enums import OrgLevel
 from tongban.org.models import Org
 
 
@@ -49,12 +52,64 @@ class Request:
     item_id: int
     contact_name: str
     phone: str
-    lat: float
-    lng: float
+    lat: float | None  # the pickup point, or None with ``town`` and an address
+    lng: float | None
     address: str = ""
     preferred_window: str = ""
     note: str = ""
     authorised: bool = False
+    town: str = ""  # a 乡镇(街道) of the city by code or name, when there is no point
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a request is picked up: its point and zone, and the town when only that is known
+    (the point is then the county's seat, an estimate the dispatcher sees as such)."""
+
+    lat: float
+    lng: float
+    zone: Org
+    town: Org | None
+
+
+def place(db: Session, *, request: Request) -> Placement:
+    """The request's point and zone: its own point, or — for a requester who gives a town and
+    an address but no point — the town's county seat (until the city ships township centres)."""
+    if request.lat is not None and request.lng is not None:
+        lat, lng = _check_point(request.lat, request.lng)
+        return Placement(lat, lng, zone_of(db, lat=lat, lng=lng), None)
+    if not request.town.strip():
+        raise DomainError("请使用当前位置或在地图上点选取件地点，或选择所在乡镇（街道）并填写详细地址")
+    town = _town(db, request.town)
+    if not clean_text(request.address, 300):
+        raise DomainError("按乡镇（街道）下单时请填写详细地址，方便跑手找到您")
+    seat = db.scalar(select(ErrandZone).where(ErrandZone.org_id == town.parent_id))
+    if seat is None:
+        raise DomainError(f"「{town.name}」所在的县（区）尚未开通代办")
+    return Placement(seat.seat_lat, seat.seat_lng, seat.org, town)
+
+
+def _town(db: Session, ref: str) -> Org:
+    try:
+        town = org_service.resolve_org(db, ref=ref.strip()[:60])
+    except (NotFound, DomainError):
+        raise DomainError(f"未找到乡镇（街道）「{ref.strip()[:30]}」") from None
+    if town.level != OrgLevel.township.value:
+        raise DomainError(f"「{town.name}」不是乡镇（街道）")
+    return town
+
+
+def towns(db: Session) -> list[tuple[Org, list[Org]]]:
+    """The city's towns by county, for the request page's picker (zones with a seat only)."""
+    zones = list(db.scalars(select(ErrandZone)))
+    out = []
+    for zone in sorted(zones, key=lambda z: z.org.code):
+        found = list(db.scalars(select(Org).where(Org.parent_id == zone.org_id,
+                                                  Org.level == OrgLevel.township.value)
+                                .order_by(Org.code)))
+        if found:
+            out.append((zone.org, found))
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,7 +119,7 @@ class Submitted:
     created: bool
 
 
-def _validate(db: Session, request: Request) -> tuple[ErrandItem, str, Org]:
+def _validate(db: Session, request: Request) -> tuple[ErrandItem, str, Placement]:
     item = db.get(ErrandItem, request.item_id)
     if item is None or not item.is_active:
         raise DomainError("请选择代办事项")
@@ -73,22 +128,23 @@ def _validate(db: Session, request: Request) -> tuple[ErrandItem, str, Org]:
         raise DomainError("请填写正确的联系电话")
     if not clean_text(request.contact_name, 100):
         raise DomainError("请填写联系人")
-    lat, lng = _check_point(request.lat, request.lng)
-    return item, phone, zone_of(db, lat=lat, lng=lng)
+    return item, phone, place(db, request=request)
 
 
 @audit.action({"errand.submitted": "提交代办"})
 def _create(db: Session, *, actor: Actor | Outsider, request: Request, channel: Channel,
             idempotency_key: str | None = None,
             request_hash: str | None = None) -> tuple[Errand, str]:
-    item, phone, zone = _validate(db, request)
+    item, phone, placed = _validate(db, request)
+    zone = placed.zone
     token = secrets.token_urlsafe(24)
     now = utcnow()
     errand = Errand(
         item_id=item.id, zone_org_id=zone.id, channel=channel.value,
         contact_name=clean_text(request.contact_name, 100), phone_cipher=privacy.protect(phone),
         phone_masked=privacy.mask_phone(phone), address=clean_text(request.address, 300),
-        pickup_lat=request.lat, pickup_lng=request.lng,
+        pickup_lat=placed.lat, pickup_lng=placed.lng,
+        town_code=placed.town.code if placed.town is not None else "",
         preferred_window=clean_text(request.preferred_window, 100), note=clean_text(request.note, 500),
         authorised=request.authorised, authorised_at=now if request.authorised else None,
         state=ErrandState.submitted.value, submitted_at=now, idempotency_key=idempotency_key,
@@ -143,8 +199,7 @@ def submit(db: Session, *, actor: Actor, request: Request,
             return _repeat(known, idempotency_key, fingerprint)
     channel = Channel.api if key else Channel.staff
     if actor.role is Role.liaison:  # outside its zones a liaison learns nothing else
-        lat, lng = _check_point(request.lat, request.lng)
-        org_service.ensure_visible(db, actor=actor, org=zone_of(db, lat=lat, lng=lng))
+        org_service.ensure_visible(db, actor=actor, org=place(db, request=request).zone)
     try:
         with db.begin_nested():
             errand, token = _create(db, actor=actor, request=request, channel=channel,
