@@ -22,8 +22,9 @@ def _fill_request(page: Any, base: str) -> None:
     page.select_option("select[name=item_id]", index=1)
     page.fill("input[name=contact_name]", "浏览器群众")
     page.fill("input[name=phone]", "13912348888")
-    page.fill("#lat", "31.868")
-    page.fill("#lng", "106.748")
+    # no location on this phone: the town and the address instead
+    page.select_option("select[name=town]", index=1)
+    page.fill("input[name=address]", "江北大道1号3单元")
 
 
 def _sign(page: Any) -> None:
