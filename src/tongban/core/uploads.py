@@ -16,11 +16,17 @@ import re
 import uuid
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.core.config import get_settings
-from tongban.core.errors import DomainError
+from tongban.core.db import UTCDateTime, utcnow
+from tongban.core.errors import DomainError, NotFound
 
 #: extension → (the content's possible first bytes, content type)
 KINDS: dict[str, tuple[tuple[bytes, ...], str]] = {
@@ -117,6 +123,37 @@ def store(content: bytes, *, extension: str, prefix: str = "") -> tuple[str, str
     name = f"{prefix}{uuid.uuid4().hex}.{extension}"
     (directory / name).write_bytes(content)
     return name, hashlib.sha256(content).hexdigest()
+
+
+class StoredFile:
+    """The columns of an evidence file's record (a model mixin): its shown name, the
+    generated name it is kept under outside the web root, type, size, SHA-256, who and when."""
+
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def keep_evidence(filename: str, content: bytes, *, uploaded_by: str) -> dict[str, Any]:
+    """An evidence upload checked (:func:`check_file`) and stored: the values of its
+    :class:`StoredFile` columns."""
+    checked = check_file(filename, content)
+    stored, sha256 = store(content, extension=checked.extension)
+    return {"original_name": checked.shown, "stored_name": stored,
+            "content_type": checked.content_type, "size": len(content), "sha256": sha256,
+            "uploaded_by": uploaded_by}
+
+
+def stored_path(stored_name: str) -> Path:
+    """Where a kept file is; NotFound when it is gone from the upload directory."""
+    path = get_settings().upload_dir / stored_name
+    if not path.is_file():
+        raise NotFound("附件文件已不在存储目录中")
+    return path
 
 
 def _size(limit: int) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
+from tongban.core.uploads import StoredFile
 from tongban.org.models import Org
 
 
@@ -93,7 +94,7 @@ class LedgerEntry(Base):
         back_populates="entry", order_by="LedgerAttachment.id", cascade="all, delete-orphan")
 
 
-class LedgerAttachment(Base):
+class LedgerAttachment(StoredFile, Base):
     """An evidence file of an entry, stored outside the web root under a generated name."""
 
     __tablename__ = "ledger_attachment"
@@ -101,13 +102,6 @@ class LedgerAttachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id", ondelete="CASCADE"),
                                           index=True)
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     entry: Mapped[LedgerEntry] = relationship(back_populates="attachments")
 

@@ -8,6 +8,7 @@ from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, UTCDateTime, utcnow
+from tongban.core.uploads import StoredFile
 from tongban.org.models import Org
 
 
@@ -75,7 +76,7 @@ class TaskLine(Base):
     task: Mapped[RectificationTask] = relationship(back_populates="lines")
 
 
-class TaskAttachment(Base):
+class TaskAttachment(StoredFile, Base):
     """Evidence file, stored outside the web root under a generated name."""
 
     __tablename__ = "rectification_attachment"
@@ -83,12 +84,5 @@ class TaskAttachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("rectification_task.id", ondelete="CASCADE"),
                                          index=True)
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     task: Mapped[RectificationTask] = relationship(back_populates="attachments")

@@ -438,17 +438,14 @@ def add_attachment(
 ) -> TaskAttachment:
     """Store an evidence file after checking its size, extension and content."""
     _check(db, actor, task, TaskWork.attach)
-    checked = uploads.check_file(filename, content)
-    stored, sha256 = uploads.store(content, extension=checked.extension)
-    attachment = TaskAttachment(
-        task_id=task.id, original_name=checked.shown, stored_name=stored,
-        content_type=checked.content_type, size=len(content), sha256=sha256,
-        uploaded_by=actor.username)
+    attachment = TaskAttachment(task_id=task.id, **uploads.keep_evidence(
+        filename, content, uploaded_by=actor.username))
     task.attachments.append(attachment)
     db.flush()
     audit.record(db, actor=actor, action="rectification.attachment_added",
                  object_type="rectification_task", object_id=task.id,
-                 changes={"file": checked.shown, "size": len(content), "sha256": sha256})
+                 changes={"file": attachment.original_name, "size": attachment.size,
+                          "sha256": attachment.sha256})
     return attachment
 
 
@@ -457,10 +454,7 @@ def get_attachment(db: Session, *, actor: Actor, attachment_id: int) -> tuple[Ta
     attachment = db.get(TaskAttachment, attachment_id)
     if attachment is None or not _visible(db, actor, attachment.task):
         raise NotFound("未找到该附件")
-    path = get_settings().upload_dir / attachment.stored_name
-    if not path.is_file():
-        raise NotFound("附件文件已不在存储目录中")
-    return attachment, path
+    return attachment, uploads.stored_path(attachment.stored_name)
 
 
 # ---------------------------------------------------------------- points at risk

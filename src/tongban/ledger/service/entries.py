@@ -332,22 +332,20 @@ def add_attachment(db: Session, *, actor: Actor, type_code: str, org: Org, item_
     view = entry_view(db, actor=actor, type_code=type_code, org=org, item_code=item_code)
     if not may_edit(db, actor, org):
         raise PermissionDenied("只有本单位联络员或考核管理员可以上传佐证")
-    checked = uploads.check_file(filename, content)
-    stored, sha256 = uploads.store(content, extension=checked.extension)
+    kept = uploads.keep_evidence(filename, content, uploaded_by=actor.username)
     entry = view.entry
     if entry is None:
         entry = LedgerEntry(type_code=view.spec.code, item_id=view.item.id, item=view.item,
                             org_id=org.id, org=org, state=view.state, fields={},
                             updated_by=actor.username)
         db.add(entry)
-    attachment = LedgerAttachment(original_name=checked.shown, stored_name=stored,
-                                  content_type=checked.content_type, size=len(content),
-                                  sha256=sha256, uploaded_by=actor.username)
+    attachment = LedgerAttachment(**kept)
     entry.attachments.append(attachment)
     db.flush()
     audit.record(db, actor=actor, action="ledger.attachment_added", object_type="ledger_entry",
-                 object_id=entry.id,
-                 changes={"file": checked.shown, "size": len(content), "sha256": sha256})
+                 object_id=entry.id, changes={"file": attachment.original_name,
+                                              "size": attachment.size,
+                                              "sha256": attachment.sha256})
     return attachment
 
 
@@ -358,10 +356,7 @@ def get_attachment(db: Session, *, actor: Actor, attachment_id: int) -> tuple[Le
     attachment = db.get(LedgerAttachment, attachment_id)
     if attachment is None or not may_see(db, actor, attachment.entry.org):
         raise NotFound("未找到该附件")
-    path = get_settings().upload_dir / attachment.stored_name
-    if not path.is_file():
-        raise NotFound("附件文件已不在存储目录中")
-    return attachment, path
+    return attachment, uploads.stored_path(attachment.stored_name)
 
 
 # ---------------------------------------------------------------- rectification
