@@ -860,12 +860,18 @@ def _rotate_errand_keys(kit: Kit) -> Step:
                 "errand", "phone_cipher")
 
 
-@recipe("errand.offer_expired")
-def _expire_offer(kit: Kit) -> Step:
+def _offered(kit: Kit) -> tuple[Any, Any]:
+    """An errand offered to a runner (the runner, the errand)."""
     item, _ = errand_world(kit.db)
     runner, case_ = make_runner(kit.db), make_errand(kit.db, item=item)
     errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
                       offer_to=runner)
+    return runner, case_
+
+
+@recipe("errand.offer_expired")
+def _expire_offer(kit: Kit) -> Step:
+    _, case_ = _offered(kit)
     case_.offered_at = case_.offered_at - timedelta(hours=1)
     return Step(lambda: errand.expire_offers(kit.db, actor=SYSTEM_ACTOR), SYSTEM_ACTOR, "errand",
                 case_.id)
@@ -873,10 +879,7 @@ def _expire_offer(kit: Kit) -> Step:
 
 @recipe("errand.offer_released")
 def _release_offer(kit: Kit) -> Step:
-    item, _ = errand_world(kit.db)
-    runner, case_ = make_runner(kit.db), make_errand(kit.db, item=item)
-    errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
-                      offer_to=runner)
+    runner, case_ = _offered(kit)
     actor = org_service.actor_for(runner.user)
     return Step(lambda: errand.set_duty(kit.db, actor=actor, runner=runner, on_duty=False),
                 actor, "errand", case_.id)
@@ -884,11 +887,8 @@ def _release_offer(kit: Kit) -> Step:
 
 @recipe("errand.offer_withdrawn")
 def _withdraw_offer(kit: Kit) -> Step:
-    item, _ = errand_world(kit.db)
-    first, second = make_runner(kit.db), make_runner(kit.db)
-    case_ = make_errand(kit.db, item=item)
-    errand.transition(kit.db, actor=SYSTEM_ACTOR, errand=case_, action=ErrandAction.offer,
-                      offer_to=first)
+    _, case_ = _offered(kit)
+    second = make_runner(kit.db)
     return Step(lambda: errand.assign(kit.db, actor=SYSTEM_ACTOR, errand=case_, runner=second,
                                       reason="改派"), SYSTEM_ACTOR, "errand", case_.id)
 
