@@ -13,6 +13,7 @@ import io
 import json
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -461,8 +462,11 @@ def import_implementation_list(db: Session, *, actor: Actor, city: Org,
     old = state([(m.item, m.name, m.form, m.copies, m.requirement) for m in before])
     new = state([(k, m.name, m.form, m.copies, m.requirement.value) for k, m in rows])
     items = len({k for k, _ in rows})
-    old_items = {k: [r for r in old if r[0] == k] for k in {r[0] for r in old}}
-    new_items = {k: [r for r in new if r[0] == k] for k in {r[0] for r in new}}
+    old_items: dict[str, list[Any]] = defaultdict(list)  # item → its sorted materials
+    new_items: dict[str, list[Any]] = defaultdict(list)
+    for rows_of, state_rows in ((old_items, old), (new_items, new)):
+        for r in state_rows:
+            rows_of[r[0]].append(r)
     found = ListImport(
         items, len(rows), old != new, added=sorted(set(new_items) - set(old_items)),
         removed=sorted(set(old_items) - set(new_items)),

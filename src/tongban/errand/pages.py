@@ -325,14 +325,15 @@ def console(request: Request, days: int = 7, db: Session = REQUEST_DB,
     the KPIs of the last days and each zone's mode."""
     days = days if days in CONSOLE_WINDOWS else 7
     found = service.console(db, actor=actor, days=days)
-    now, answer = utcnow(), get_settings().errand_answer_minutes
-    waiting = [e for e in found.queue if not e.channel_code
-               and (now - e.submitted_at).total_seconds() > answer * 60]
+    now = utcnow()
+    waiting = [e for e in found.queue
+               if not e.channel_code and e.submitted_at < service.waiting_since(now)]
     return render(request, "errand/console.html", {
         "console": found, "days": days, "windows": CONSOLE_WINDOWS, "map": _map(found),
         "modes": list(ZoneMode), "can_set_mode": actor.can_manage, "tiles": _tiles(),
         "channels": {c.value: c.label for c in PartnerChannel},
-        "answer_minutes": answer, "now": now, "waiting": waiting,
+        "answer_minutes": get_settings().errand_answer_minutes, "now": now,
+        "waiting": waiting,
         "candidates": {e.id: service.assignable_runners(db, actor=actor, errand=e)
                        for e in found.queue if not e.channel_code}})
 

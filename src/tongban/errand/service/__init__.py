@@ -58,6 +58,7 @@ from tongban.errand.service.lifecycle import (
     set_duty,
     to_review,
     transition,
+    waiting_since,
     withdraw_tracked,
 )
 from tongban.errand.service.pool import (
@@ -164,6 +165,7 @@ __all__ = [
     "tracked",
     "transition",
     "unreadable_personal_data",
+    "waiting_since",
     "withdraw_tracked",
     "zone_modes",
     "zone_of",

@@ -425,12 +425,18 @@ def assignable_runners(db: Session, *, actor: Actor, errand: Errand,
     return found[:limit]
 
 
+def waiting_since(now: datetime) -> datetime:
+    """An errand submitted before this and still not taken waits too long
+    (``errand_answer_minutes``): the console flags it and its zone is told."""
+    return now - timedelta(minutes=get_settings().errand_answer_minutes)
+
+
 def alert_waiting(db: Session, *, zone_org_id: int | None = None,
                   now: datetime | None = None) -> int:
     """Tell the zone's liaisons, once per errand, of each errand nobody took within
     ``errand_answer_minutes`` (the console lists them too); how many were told of."""
     now = now or utcnow()
-    cutoff = now - timedelta(minutes=get_settings().errand_answer_minutes)
+    cutoff = waiting_since(now)
     stmt = select(Errand).where(Errand.state.in_([ErrandState.open.value,
                                                    ErrandState.offered.value]),
                                 Errand.channel_code.is_(None), Errand.submitted_at < cutoff)
